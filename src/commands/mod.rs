@@ -1,0 +1,14 @@
+//! One file per subcommand. Commands are thin: fetch through `graph`, decide with the pure
+//! `writeback` core, print through `output`.
+
+pub mod emulator;
+pub mod report;
+
+use crate::cli::OutputFormat;
+use crate::graph::GraphClient;
+
+/// What every command that talks to Graph gets.
+pub struct Context {
+    pub client: GraphClient,
+    pub format: OutputFormat,
+}

@@ -1,0 +1,368 @@
+//! A local Microsoft Graph (beta) emulator for the demo, the tests and the benchmarks.
+//!
+//! A real HTTP server (axum) on a local address, serving a generated tenant with Graph's paging,
+//! `$select`/`$filter`/`$top` rules, error bodies with request ids, whole-array settings updates,
+//! `$batch` (at most 20 items, per-item status, shuffled order) and member counts. It requires a
+//! bearer token (any non-empty one) and can add latency and inject faults at a given rate:
+//! 429 with a fractional or HTTP-date `Retry-After`, 503, 504, a connection dropped mid-body, and
+//! slow responses. Counters of what it served let tests assert request counts.
+
+pub mod routes;
+pub mod tenant;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use routes::{EmuBody, EmuRequest, EmuResponse, dispatch, fault_response, graph_error};
+pub use tenant::{EmuGroup, Rng, Tenant};
+
+/// How the emulator behaves.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Added to every request.
+    pub latency: Duration,
+    /// Share of requests (and of `$batch` items) answered with an injected fault, 0 to 1.
+    pub fault_rate: f64,
+    /// Seed for fault decisions and batch shuffling.
+    pub seed: u64,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            seed: 1,
+        }
+    }
+}
+
+/// An injected fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    Throttle {
+        retry_after: String,
+    },
+    Unavailable,
+    GatewayTimeout,
+    /// Headers sent, then the connection is cut mid-body.
+    Drop,
+    /// The answer comes, late.
+    Slow,
+}
+
+/// State shared by every request.
+pub struct Shared {
+    tenant: Mutex<Tenant>,
+    stats: Mutex<BTreeMap<String, u64>>,
+    rng: Mutex<Rng>,
+    cfg: EmulatorConfig,
+    base_url: OnceLock<String>,
+    seq: AtomicU64,
+}
+
+impl Shared {
+    /// The tenant, for reading ground truth or arranging a test.
+    pub fn tenant(&self) -> MutexGuard<'_, Tenant> {
+        self.tenant.lock().expect("emulator tenant lock poisoned")
+    }
+
+    /// How many times `label` happened (`requests`, `list_groups`, `patch_group`, `batch`,
+    /// `batch_item`, `faults`, `unauthorized`, ...).
+    pub fn stat(&self, label: &str) -> u64 {
+        self.stats
+            .lock()
+            .expect("stats lock")
+            .get(label)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn stats(&self) -> BTreeMap<String, u64> {
+        self.stats.lock().expect("stats lock").clone()
+    }
+
+    fn count(&self, label: &str) {
+        *self
+            .stats
+            .lock()
+            .expect("stats lock")
+            .entry(label.to_string())
+            .or_default() += 1;
+    }
+
+    fn base_url(&self) -> &str {
+        self.base_url
+            .get()
+            .map(String::as_str)
+            .unwrap_or("http://127.0.0.1")
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        format!("{:08x}-0000-4000-8000-{:012x}", self.cfg.seed as u32, n)
+    }
+
+    fn new_uuid(&self) -> String {
+        self.rng.lock().expect("rng lock").uuid()
+    }
+
+    fn shuffle<T>(&self, items: &mut [T]) {
+        let mut rng = self.rng.lock().expect("rng lock");
+        for i in (1..items.len()).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            items.swap(i, j);
+        }
+    }
+
+    fn roll_fault(&self, connection_level: bool) -> Option<Fault> {
+        if self.cfg.fault_rate <= 0.0 {
+            return None;
+        }
+        let mut rng = self.rng.lock().expect("rng lock");
+        if !rng.chance(self.cfg.fault_rate) {
+            return None;
+        }
+        let kinds = if connection_level { 6 } else { 4 };
+        Some(match rng.below(kinds) {
+            0 => Fault::Throttle {
+                retry_after: format!("0.{:03}", 10 + rng.below(90)),
+            },
+            1 => {
+                // An HTTP date one second ahead: exercises the date form of Retry-After.
+                let when = SystemTime::now() + Duration::from_secs(1);
+                Fault::Throttle {
+                    retry_after: httpdate::fmt_http_date(when),
+                }
+            }
+            2 => Fault::Unavailable,
+            3 => Fault::GatewayTimeout,
+            4 => Fault::Drop,
+            _ => Fault::Slow,
+        })
+    }
+
+    /// A fault for one `$batch` item (status-level only).
+    fn item_fault(&self) -> Option<Fault> {
+        let f = self.roll_fault(false);
+        if f.is_some() {
+            self.count("item_faults");
+        }
+        f
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Start serving `tenant` on `listen` (port 0 picks a free port).
+    pub async fn start(
+        tenant: Tenant,
+        cfg: EmulatorConfig,
+        listen: SocketAddr,
+    ) -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            tenant: Mutex::new(tenant),
+            stats: Mutex::new(BTreeMap::new()),
+            rng: Mutex::new(Rng::new(cfg.seed.wrapping_add(0xFA17))),
+            cfg,
+            base_url: OnceLock::new(),
+            seq: AtomicU64::new(1),
+        });
+        let _ = shared.base_url.set(format!("http://{addr}"));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The Graph root to give gwb, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stop serving and wait for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
+
+async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    shared.count("requests");
+    if !shared.cfg.latency.is_zero() {
+        tokio::time::sleep(shared.cfg.latency).await;
+    }
+    match shared.roll_fault(true) {
+        None => {}
+        Some(Fault::Slow) => {
+            shared.count("faults");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Some(Fault::Drop) => {
+            shared.count("faults");
+            return dropped_response();
+        }
+        Some(f) => {
+            shared.count("faults");
+            return to_http(fault_response(&shared, f));
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| !t.trim().is_empty());
+    if !bearer {
+        shared.count("unauthorized");
+        return to_http(graph_error(
+            &shared,
+            401,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
+    }
+    let Some(path) = parts.uri.path().strip_prefix("/beta/") else {
+        return to_http(graph_error(
+            &shared,
+            400,
+            "BadRequest",
+            "Invalid version: only /beta is served by this emulator.",
+        ));
+    };
+    let path = percent_decode(path);
+    let body = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return to_http(graph_error(
+                &shared,
+                413,
+                "RequestEntityTooLarge",
+                "Request body too large.",
+            ));
+        }
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(n, _)| *n != header::AUTHORIZATION)
+        .map(|(n, v)| {
+            (
+                n.as_str().to_lowercase(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let query = parts.uri.query().unwrap_or("");
+    let resp = dispatch(
+        &shared,
+        &EmuRequest {
+            method: parts.method.as_str(),
+            path: &path,
+            query,
+            headers: &headers,
+            body: &body,
+        },
+    );
+    to_http(resp)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("p={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn to_http(r: EmuResponse) -> Response {
+    let mut builder = Response::builder()
+        .status(StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    for (k, v) in &r.headers {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            builder = builder.header(k.as_str(), v);
+        }
+    }
+    let body = match r.body {
+        EmuBody::Empty => Body::empty(),
+        EmuBody::Json(v) => {
+            builder = builder.header(
+                header::CONTENT_TYPE,
+                "application/json;odata.metadata=minimal",
+            );
+            Body::from(serde_json::to_vec(&v).expect("JSON values serialise"))
+        }
+        EmuBody::Text(t) => Body::from(t),
+    };
+    builder.body(body).expect("valid response")
+}
+
+/// Headers and the start of a body, then an error: hyper aborts the connection mid-response.
+fn dropped_response() -> Response {
+    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(Bytes::from_static(b"{\"value\":[{\"id\":")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "emulated dropped connection",
+        )),
+    ];
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("valid response")
+}

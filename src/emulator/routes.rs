@@ -1,0 +1,701 @@
+//! The emulator's Graph beta surface: one dispatch function over plain request/response values,
+//! used by the HTTP server and, for each item, by `$batch`.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::tenant::{DEFAULT_PROPERTIES, GROUP_PROPERTIES, group_unified_template};
+use super::{Fault, Shared};
+use crate::graph::model::{
+    DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue, UNIVERSAL_DISTRIBUTION,
+    UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+};
+
+/// A request as the dispatcher sees it. `path` is relative to `/beta/`, without a leading slash.
+pub struct EmuRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// Lowercase names.
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl EmuRequest<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmuBody {
+    Empty,
+    Json(Value),
+    Text(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct EmuResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: EmuBody,
+}
+
+impl EmuResponse {
+    fn json(status: u16, v: Value) -> Self {
+        EmuResponse {
+            status,
+            headers: Vec::new(),
+            body: EmuBody::Json(v),
+        }
+    }
+    fn no_content() -> Self {
+        EmuResponse {
+            status: 204,
+            headers: Vec::new(),
+            body: EmuBody::Empty,
+        }
+    }
+}
+
+/// Graph's error body and `request-id` header.
+pub fn graph_error(shared: &Shared, status: u16, code: &str, message: &str) -> EmuResponse {
+    let rid = shared.next_request_id();
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    EmuResponse {
+        status,
+        headers: vec![("request-id".into(), rid.clone())],
+        body: EmuBody::Json(json!({
+            "error": {
+                "code": code,
+                "message": message,
+                "innerError": {"date": date, "request-id": rid, "client-request-id": rid}
+            }
+        })),
+    }
+}
+
+fn bad_request(shared: &Shared, message: &str) -> EmuResponse {
+    graph_error(shared, 400, "Request_BadRequest", message)
+}
+
+fn query_params(query: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| {
+            k.eq_ignore_ascii_case(name)
+                || k.trim_start_matches('$')
+                    .eq_ignore_ascii_case(name.trim_start_matches('$'))
+        })
+        .map(|(_, v)| v.as_str())
+}
+
+pub fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+    let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').collect();
+    match (req.method, segments.as_slice()) {
+        ("GET", ["groups"]) => {
+            shared.count("list_groups");
+            list_groups(shared, req)
+        }
+        ("GET", ["groups", id]) => {
+            shared.count("get_group");
+            get_group(shared, req, id)
+        }
+        ("PATCH", ["groups", id]) => patch_group(shared, req, id),
+        ("GET", ["groups", id, "members", "$count"]) => {
+            shared.count("member_count");
+            member_count(shared, req, id)
+        }
+        ("GET", ["settings"]) => {
+            shared.count("list_settings");
+            let t = shared.tenant();
+            EmuResponse::json(
+                200,
+                json!({
+                    "@odata.context": format!("{}/beta/$metadata#settings", shared.base_url()),
+                    "value": t.settings,
+                }),
+            )
+        }
+        ("GET", ["settings", id]) => {
+            let t = shared.tenant();
+            match t.settings.iter().find(|s| s.id == *id) {
+                Some(s) => EmuResponse::json(200, json!(s)),
+                None => not_found(shared, id),
+            }
+        }
+        ("POST", ["settings"]) => create_setting(shared, req),
+        ("PATCH", ["settings", id]) => patch_setting(shared, req, id),
+        ("DELETE", ["settings", id]) => {
+            shared.count("delete_setting");
+            let mut t = shared.tenant();
+            let before = t.settings.len();
+            t.settings.retain(|s| s.id != *id);
+            if t.settings.len() == before {
+                not_found(shared, id)
+            } else {
+                EmuResponse::no_content()
+            }
+        }
+        ("GET", ["directorySettingTemplates"]) => {
+            shared.count("get_template");
+            EmuResponse::json(200, json!({"value": [group_unified_template()]}))
+        }
+        ("GET", ["directorySettingTemplates", id]) => {
+            shared.count("get_template");
+            if id.eq_ignore_ascii_case(GROUP_UNIFIED_TEMPLATE_ID) {
+                EmuResponse::json(200, json!(group_unified_template()))
+            } else {
+                not_found(shared, id)
+            }
+        }
+        ("POST", ["$batch"]) => {
+            shared.count("batch");
+            batch(shared, req)
+        }
+        _ => bad_request(
+            shared,
+            &format!(
+                "Resource not found for the segment '{}'.",
+                segments.first().unwrap_or(&"")
+            ),
+        ),
+    }
+}
+
+fn not_found(shared: &Shared, id: &str) -> EmuResponse {
+    graph_error(
+        shared,
+        404,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// Parse `$select`; unknown names are a 400 as in Graph.
+fn select<'a>(
+    shared: &Shared,
+    params: &'a [(String, String)],
+) -> Result<Vec<&'a str>, EmuResponse> {
+    match param(params, "$select") {
+        None => Ok(DEFAULT_PROPERTIES.to_vec()),
+        Some(s) => {
+            let mut out = Vec::new();
+            for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match GROUP_PROPERTIES.iter().find(|k| k.eq_ignore_ascii_case(p)) {
+                    Some(k) => out.push(*k),
+                    None => {
+                        return Err(bad_request(
+                            shared,
+                            &format!(
+                                "Could not find a property named '{p}' on type 'microsoft.graph.group'."
+                            ),
+                        ));
+                    }
+                }
+            }
+            if !out.contains(&"id") {
+                out.insert(0, "id");
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Filter {
+    All,
+    Unified,
+    NotUnified,
+}
+
+fn parse_filter(
+    shared: &Shared,
+    req: &EmuRequest,
+    params: &[(String, String)],
+) -> Result<Filter, EmuResponse> {
+    let Some(f) = param(params, "$filter") else {
+        return Ok(Filter::All);
+    };
+    let compact: String = f
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    if compact.contains("writebackconfiguration") {
+        return Err(graph_error(
+            shared,
+            400,
+            "Request_UnsupportedQuery",
+            "Unsupported property filter: writebackConfiguration.",
+        ));
+    }
+    match compact.as_str() {
+        "grouptypes/any(c:ceq'unified')" => Ok(Filter::Unified),
+        "not(grouptypes/any(c:ceq'unified'))" => {
+            let eventual = req
+                .header("consistencylevel")
+                .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+            let count = param(params, "$count").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+            if eventual && count {
+                Ok(Filter::NotUnified)
+            } else {
+                Err(graph_error(
+                    shared,
+                    400,
+                    "Request_UnsupportedQuery",
+                    "Operator 'Not' is not supported because the required parameters might be missing. Try adding $count with a value of true and the ConsistencyLevel header with a value of eventual.",
+                ))
+            }
+        }
+        _ => Err(graph_error(
+            shared,
+            400,
+            "Request_UnsupportedQuery",
+            &format!("Unsupported or invalid query filter clause specified: {f}"),
+        )),
+    }
+}
+
+const SKIPTOKEN_SALT: u64 = 0x5EED_C0DE_F00D_2345;
+
+fn encode_skiptoken(offset: usize) -> String {
+    format!("RFNwdAIAAQAA{:016x}", offset as u64 ^ SKIPTOKEN_SALT)
+}
+
+fn decode_skiptoken(token: &str) -> Option<usize> {
+    let hex = token.strip_prefix("RFNwdAIAAQAA")?;
+    let v = u64::from_str_radix(hex, 16).ok()?;
+    usize::try_from(v ^ SKIPTOKEN_SALT).ok()
+}
+
+fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+    let params = query_params(req.query);
+    let select = match select(shared, &params) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let filter = match parse_filter(shared, req, &params) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let top = match param(&params, "$top") {
+        None => 100,
+        Some(t) => match t.parse::<usize>() {
+            Ok(n @ 1..=999) => n,
+            _ => {
+                return bad_request(
+                    shared,
+                    &format!(
+                        "Invalid page size specified: '{t}'. Must be between 1 and 999 inclusive."
+                    ),
+                );
+            }
+        },
+    };
+    let start = match param(&params, "$skiptoken") {
+        None => 0,
+        Some(tok) => match decode_skiptoken(tok) {
+            Some(o) => o,
+            None => return bad_request(shared, "Invalid $skiptoken."),
+        },
+    };
+    if param(&params, "$skip").is_some() {
+        return graph_error(
+            shared,
+            400,
+            "Request_BadRequest",
+            "'$skip' is not supported by the service.",
+        );
+    }
+    let t = shared.tenant();
+    let mut items = Vec::with_capacity(top.min(t.groups.len()));
+    let mut i = start.min(t.groups.len());
+    while i < t.groups.len() && items.len() < top {
+        let g = &t.groups[i];
+        i += 1;
+        let keep = match filter {
+            Filter::All => true,
+            Filter::Unified => g.is_unified(),
+            Filter::NotUnified => !g.is_unified(),
+        };
+        if keep {
+            items.push(g.to_json(&select));
+        }
+    }
+    let mut body = serde_json::Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(format!("{}/beta/$metadata#groups", shared.base_url())),
+    );
+    body.insert("value".into(), Value::Array(items));
+    if i < t.groups.len() {
+        // Keep every other query parameter, as Graph does, and replace the skiptoken.
+        let mut ser = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params
+            .iter()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken"))
+        {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("$skiptoken", &encode_skiptoken(i));
+        // Graph writes `$skiptoken`, `$select` with a literal `$`.
+        let query = ser.finish().replace("%24", "$");
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!("{}/beta/groups?{}", shared.base_url(), query)),
+        );
+    }
+    EmuResponse::json(200, Value::Object(body))
+}
+
+fn get_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    let params = query_params(req.query);
+    let select = match select(shared, &params) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    match shared.tenant().group(id) {
+        Some(g) => EmuResponse::json(200, g.to_json(&select)),
+        None => not_found(shared, id),
+    }
+}
+
+fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    shared.count("patch_group_attempt");
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return bad_request(shared, "Invalid request body: expected a JSON object."),
+    };
+    let mut t = shared.tenant();
+    let Some(g) = t.group_mut(id) else {
+        return not_found(shared, id);
+    };
+    if g.on_premises_sync_enabled == Some(true) {
+        return bad_request(
+            shared,
+            "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.",
+        );
+    }
+    if g.is_assignable_to_role == Some(true) {
+        return graph_error(
+            shared,
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let obj = body.as_object().expect("checked above");
+    for key in obj.keys() {
+        if key != "writebackConfiguration" {
+            return bad_request(
+                shared,
+                &format!("Property '{key}' is not writable in this emulator."),
+            );
+        }
+    }
+    let mut next = g.writeback.clone();
+    if let Some(wb) = obj.get("writebackConfiguration") {
+        let Some(wb) = wb.as_object() else {
+            return bad_request(shared, "writebackConfiguration must be an object.");
+        };
+        for (k, v) in wb {
+            match (k.as_str(), v) {
+                ("isEnabled", Value::Bool(b)) => next.is_enabled = Some(*b),
+                ("isEnabled", Value::Null) => next.is_enabled = None,
+                ("onPremisesGroupType", Value::Null) => next.on_premises_group_type = None,
+                ("onPremisesGroupType", Value::String(s)) => {
+                    let allowed: &[&str] = if g.is_unified() {
+                        &[
+                            UNIVERSAL_DISTRIBUTION,
+                            UNIVERSAL_SECURITY,
+                            UNIVERSAL_MAIL_ENABLED_SECURITY,
+                        ]
+                    } else {
+                        &[UNIVERSAL_SECURITY]
+                    };
+                    if !allowed.contains(&s.as_str()) {
+                        return bad_request(
+                            shared,
+                            &format!(
+                                "Invalid value '{s}' for property 'onPremisesGroupType' on this group."
+                            ),
+                        );
+                    }
+                    next.on_premises_group_type = Some(s.clone());
+                }
+                ("@odata.type", _) => {}
+                _ => {
+                    return bad_request(
+                        shared,
+                        &format!("Invalid value for property '{k}' of writebackConfiguration."),
+                    );
+                }
+            }
+        }
+    }
+    g.writeback = next;
+    drop(t);
+    shared.count("patch_group");
+    EmuResponse::no_content()
+}
+
+fn member_count(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    if !req
+        .header("consistencylevel")
+        .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
+    {
+        return graph_error(
+            shared,
+            400,
+            "Request_BadRequest",
+            "$count is not currently supported without the ConsistencyLevel header set to eventual.",
+        );
+    }
+    match shared.tenant().group(id) {
+        Some(g) => EmuResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: EmuBody::Text(g.member_count.to_string()),
+        },
+        None => not_found(shared, id),
+    }
+}
+
+fn parse_values(shared: &Shared, v: Option<&Value>) -> Result<Vec<SettingValue>, EmuResponse> {
+    let Some(v) = v else {
+        return Err(bad_request(shared, "The 'values' property is required."));
+    };
+    let values: Vec<SettingValue> = serde_json::from_value(v.clone())
+        .map_err(|e| bad_request(shared, &format!("Invalid 'values': {e}")))?;
+    let template = group_unified_template();
+    let mut seen = HashSet::new();
+    for sv in &values {
+        if !template.values.iter().any(|t| t.name == sv.name) {
+            return Err(bad_request(
+                shared,
+                &format!(
+                    "Invalid setting name '{}' for template Group.Unified.",
+                    sv.name
+                ),
+            ));
+        }
+        if !seen.insert(sv.name.to_lowercase()) {
+            return Err(bad_request(
+                shared,
+                &format!("Duplicate setting name '{}'.", sv.name),
+            ));
+        }
+    }
+    Ok(values)
+}
+
+fn create_setting(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+    shared.count("create_setting_attempt");
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v) => v,
+        Err(_) => return bad_request(shared, "Invalid request body."),
+    };
+    let template_id = body
+        .get("templateId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !template_id.eq_ignore_ascii_case(GROUP_UNIFIED_TEMPLATE_ID) {
+        return bad_request(shared, &format!("Invalid templateId '{template_id}'."));
+    }
+    let values = match parse_values(shared, body.get("values")) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let mut t = shared.tenant();
+    if t.settings.iter().any(|s| {
+        s.template_id
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case(template_id))
+    }) {
+        drop(t);
+        return bad_request(
+            shared,
+            "Another object with the same value for property templateId already exists.",
+        );
+    }
+    let setting = DirectorySetting {
+        id: shared.new_uuid(),
+        display_name: Some("Group.Unified".into()),
+        template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
+        values,
+    };
+    t.settings.push(setting.clone());
+    drop(t);
+    shared.count("create_setting");
+    EmuResponse::json(201, json!(setting))
+}
+
+fn patch_setting(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    shared.count("patch_setting_attempt");
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v) => v,
+        Err(_) => return bad_request(shared, "Invalid request body."),
+    };
+    let values = match parse_values(shared, body.get("values")) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let mut t = shared.tenant();
+    let Some(s) = t.settings.iter_mut().find(|s| s.id == id) else {
+        drop(t);
+        return not_found(shared, id);
+    };
+    // Graph replaces the whole array: values not sent are gone.
+    s.values = values;
+    drop(t);
+    shared.count("patch_setting");
+    EmuResponse::no_content()
+}
+
+fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+    let body: Value = match serde_json::from_slice(req.body) {
+        Ok(v) => v,
+        Err(_) => return graph_error(shared, 400, "BadRequest", "Invalid batch payload format."),
+    };
+    let Some(requests) = body.get("requests").and_then(Value::as_array) else {
+        return graph_error(shared, 400, "BadRequest", "Invalid batch payload format.");
+    };
+    if requests.len() > 20 {
+        return graph_error(
+            shared,
+            400,
+            "BadRequest",
+            "Number of batch requests exceeded the limit of 20.",
+        );
+    }
+    let mut ids = HashSet::new();
+    for r in requests {
+        let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+        if id.is_empty() || !ids.insert(id.to_string()) {
+            return graph_error(
+                shared,
+                400,
+                "BadRequest",
+                "Batch request ids must be present and unique.",
+            );
+        }
+        if r.get("method").and_then(Value::as_str).is_none()
+            || r.get("url").and_then(Value::as_str).is_none()
+        {
+            return graph_error(
+                shared,
+                400,
+                "BadRequest",
+                "Each batch request needs a method and a url.",
+            );
+        }
+    }
+    let mut responses = Vec::with_capacity(requests.len());
+    for r in requests {
+        shared.count("batch_item");
+        let id = r["id"].as_str().unwrap_or_default();
+        let method = r["method"].as_str().unwrap_or_default().to_uppercase();
+        let url = r["url"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/');
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let headers: Vec<(String, String)> = r
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body_bytes = r
+            .get("body")
+            .map(|b| serde_json::to_vec(b).unwrap_or_default())
+            .unwrap_or_default();
+        let resp = if path == "$batch" {
+            bad_request(shared, "Nested batch requests are not supported.")
+        } else if let Some(fault) = shared.item_fault() {
+            fault_response(shared, fault)
+        } else {
+            dispatch(
+                shared,
+                &EmuRequest {
+                    method: &method,
+                    path,
+                    query,
+                    headers: &headers,
+                    body: &body_bytes,
+                },
+            )
+        };
+        let mut item = serde_json::Map::new();
+        item.insert("id".into(), json!(id));
+        item.insert("status".into(), json!(resp.status));
+        let hdrs: serde_json::Map<String, Value> = resp
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        item.insert("headers".into(), Value::Object(hdrs));
+        match resp.body {
+            EmuBody::Empty => {}
+            EmuBody::Json(v) => {
+                item.insert("body".into(), v);
+            }
+            EmuBody::Text(s) => {
+                item.insert("body".into(), json!(s));
+            }
+        }
+        responses.push(Value::Object(item));
+    }
+    shared.shuffle(&mut responses);
+    EmuResponse::json(200, json!({ "responses": responses }))
+}
+
+/// The response for an injected fault (the connection-level ones are handled by the server).
+pub fn fault_response(shared: &Shared, fault: Fault) -> EmuResponse {
+    match fault {
+        Fault::Throttle { retry_after } => {
+            let mut r = graph_error(
+                shared,
+                429,
+                "TooManyRequests",
+                "Too many requests. Please retry after the time in the Retry-After header.",
+            );
+            // Graph capitalises it; clients must look it up case-insensitively.
+            r.headers.push(("Retry-After".into(), retry_after));
+            r.headers.push((
+                "x-ms-throttle-scope".into(),
+                "Tenant_Application/ReadWrite/emulator".into(),
+            ));
+            r
+        }
+        Fault::Unavailable => graph_error(
+            shared,
+            503,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+        ),
+        Fault::GatewayTimeout => graph_error(shared, 504, "UnknownError", "Gateway timeout."),
+        Fault::Drop | Fault::Slow => graph_error(
+            shared,
+            503,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+        ),
+    }
+}

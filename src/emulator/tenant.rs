@@ -1,0 +1,420 @@
+//! The emulator's tenant: groups and directory settings, generated deterministically from a
+//! seed and a size, with every kind and writeback state of group GRAPH.md describes.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::graph::model::{
+    DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingTemplateValue,
+    UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+    WritebackConfiguration,
+};
+
+/// A small, fast, well-known PRNG (splitmix64), so that a seed means the same tenant across
+/// versions of any dependency.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
+    }
+    pub fn uuid(&mut self) -> String {
+        let a = self.next_u64();
+        let b = self.next_u64();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            ((b >> 48) & 0x3fff) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+}
+
+/// A group as the emulator stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmuGroup {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub group_types: Vec<String>,
+    pub security_enabled: bool,
+    pub mail_enabled: bool,
+    pub mail_nickname: String,
+    pub mail: Option<String>,
+    pub on_premises_sync_enabled: Option<bool>,
+    pub is_assignable_to_role: Option<bool>,
+    pub proxy_addresses: Vec<String>,
+    pub created_date_time: String,
+    pub writeback: WritebackConfiguration,
+    pub member_count: u64,
+}
+
+/// Every property the emulator knows on a group (unknown `$select` names are a 400, as in Graph).
+pub const GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "description",
+    "groupTypes",
+    "securityEnabled",
+    "mailEnabled",
+    "mailNickname",
+    "mail",
+    "onPremisesSyncEnabled",
+    "isAssignableToRole",
+    "proxyAddresses",
+    "createdDateTime",
+    "visibility",
+    "writebackConfiguration",
+];
+
+/// The properties returned without `$select`. `writebackConfiguration` is not among them, so a
+/// client that forgets to select it sees the property absent, as with v1.0.
+pub const DEFAULT_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "description",
+    "groupTypes",
+    "securityEnabled",
+    "mailEnabled",
+    "mailNickname",
+    "mail",
+    "onPremisesSyncEnabled",
+    "isAssignableToRole",
+    "proxyAddresses",
+    "createdDateTime",
+    "visibility",
+];
+
+impl EmuGroup {
+    pub fn is_unified(&self) -> bool {
+        self.group_types.iter().any(|t| t == "Unified")
+    }
+
+    /// The JSON object with only `select`ed properties, in Graph's shape.
+    pub fn to_json(&self, select: &[&str]) -> Value {
+        let mut m = Map::with_capacity(select.len());
+        for &p in select {
+            let v = match p {
+                "id" => json!(self.id),
+                "displayName" => json!(self.display_name),
+                "description" => json!(self.description),
+                "groupTypes" => json!(self.group_types),
+                "securityEnabled" => json!(self.security_enabled),
+                "mailEnabled" => json!(self.mail_enabled),
+                "mailNickname" => json!(self.mail_nickname),
+                "mail" => json!(self.mail),
+                "onPremisesSyncEnabled" => json!(self.on_premises_sync_enabled),
+                "isAssignableToRole" => json!(self.is_assignable_to_role),
+                "proxyAddresses" => json!(self.proxy_addresses),
+                "createdDateTime" => json!(self.created_date_time),
+                "visibility" => json!(if self.is_unified() {
+                    Some("Private")
+                } else {
+                    None
+                }),
+                "writebackConfiguration" => json!({
+                    "isEnabled": self.writeback.is_enabled,
+                    "onPremisesGroupType": self.writeback.on_premises_group_type,
+                }),
+                _ => continue,
+            };
+            m.insert(p.to_string(), v);
+        }
+        Value::Object(m)
+    }
+}
+
+/// The emulated tenant.
+#[derive(Debug, Clone, Default)]
+pub struct Tenant {
+    pub groups: Vec<EmuGroup>,
+    index: HashMap<String, usize>,
+    pub settings: Vec<DirectorySetting>,
+}
+
+impl Tenant {
+    pub fn new(groups: Vec<EmuGroup>, settings: Vec<DirectorySetting>) -> Self {
+        let index = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect();
+        Tenant {
+            groups,
+            index,
+            settings,
+        }
+    }
+
+    pub fn group(&self, id: &str) -> Option<&EmuGroup> {
+        self.index.get(id).map(|&i| &self.groups[i])
+    }
+
+    pub fn group_mut(&mut self, id: &str) -> Option<&mut EmuGroup> {
+        self.index.get(id).map(|&i| &mut self.groups[i])
+    }
+
+    /// Remove a group (tests: "deleted meanwhile").
+    pub fn remove_group(&mut self, id: &str) -> Option<EmuGroup> {
+        let i = self.index.remove(id)?;
+        let g = self.groups.remove(i);
+        self.index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.id.clone(), i))
+            .collect();
+        Some(g)
+    }
+
+    /// Generate `n` groups from `seed`: about 45% Microsoft 365, 30% security, 8% mail-enabled
+    /// security, 10% distribution and 7% synced from AD, across every writeback state
+    /// (true/false/null, each on-premises type, a few invalid security configurations),
+    /// role-assignable groups, awkward display names (commas, quotes, non-ASCII) and a few
+    /// groups over the sync engine's member limits. No Group.Unified setting exists.
+    pub fn generate(n: usize, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let groups = (0..n).map(|i| generate_group(&mut rng, i)).collect();
+        Tenant::new(groups, Vec::new())
+    }
+}
+
+const WORDS: &[&str] = &[
+    "Finance",
+    "Sales",
+    "Engineering",
+    "Marketing",
+    "Legal",
+    "Support",
+    "Operations",
+    "Research",
+    "Design",
+    "HR",
+    "Facilities",
+    "Security",
+    "Data",
+    "Platform",
+    "Field",
+];
+
+fn pick_enabled(rng: &mut Rng, null_share: u64) -> Option<bool> {
+    let r = rng.below(100);
+    if r < null_share {
+        None
+    } else if r < null_share + (100 - null_share) / 2 {
+        Some(true)
+    } else {
+        Some(false)
+    }
+}
+
+fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
+    let id = rng.uuid();
+    let word = WORDS[rng.below(WORDS.len() as u64) as usize];
+    let display_name = match i % 29 {
+        3 => format!("{word}, Contractors {i:05}"),
+        7 => format!("\"{word}\" Quoted {i:05}"),
+        11 => format!("Équipe {word} Zürich 東京 {i:05}"),
+        13 => format!("{word}, \"All\" Staff {i:05}"),
+        _ => format!("{word} Team {i:05}"),
+    };
+    let nickname = format!("{}{:05}", word.to_lowercase(), i);
+    let roll = rng.below(100);
+    let year = 2015 + rng.below(12);
+    let created_date_time = format!(
+        "{year}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        1 + rng.below(12),
+        1 + rng.below(28),
+        rng.below(24),
+        rng.below(60),
+        rng.below(60)
+    );
+    let member_count = match rng.below(400) {
+        0 => 60_000 + rng.below(10_000),
+        1 => 260_000 + rng.below(10_000),
+        _ => rng.below(500),
+    };
+    let smtp = |nick: &str| vec![format!("SMTP:{nick}@contoso.example")];
+    let mut g = EmuGroup {
+        id,
+        display_name,
+        description: None,
+        group_types: Vec::new(),
+        security_enabled: false,
+        mail_enabled: false,
+        mail_nickname: nickname.clone(),
+        mail: None,
+        on_premises_sync_enabled: None,
+        is_assignable_to_role: None,
+        proxy_addresses: Vec::new(),
+        created_date_time,
+        writeback: WritebackConfiguration::default(),
+        member_count,
+    };
+    match roll {
+        0..=44 => {
+            g.group_types = vec!["Unified".into()];
+            if rng.chance(0.1) {
+                g.group_types.push("DynamicMembership".into());
+            }
+            g.mail_enabled = true;
+            g.security_enabled = rng.chance(0.2);
+            g.mail = Some(format!("{nickname}@contoso.example"));
+            g.proxy_addresses = smtp(&nickname);
+            g.writeback.is_enabled = pick_enabled(rng, 50);
+            g.writeback.on_premises_group_type = match rng.below(8) {
+                0 | 1 => Some(UNIVERSAL_DISTRIBUTION.into()),
+                2 => Some(UNIVERSAL_SECURITY.into()),
+                3 => Some(UNIVERSAL_MAIL_ENABLED_SECURITY.into()),
+                _ => None,
+            };
+            if rng.chance(0.03) {
+                g.is_assignable_to_role = Some(true);
+            }
+        }
+        45..=74 => {
+            g.security_enabled = true;
+            g.writeback.is_enabled = pick_enabled(rng, 50);
+            g.writeback.on_premises_group_type = match rng.below(20) {
+                0..=7 => Some(UNIVERSAL_SECURITY.into()),
+                8 => Some(UNIVERSAL_DISTRIBUTION.into()), // invalid for a security group
+                _ => None,
+            };
+            if rng.chance(0.05) {
+                g.is_assignable_to_role = Some(true);
+            }
+        }
+        75..=82 => {
+            g.security_enabled = true;
+            g.mail_enabled = true;
+            g.mail = Some(format!("{nickname}@contoso.example"));
+            g.proxy_addresses = smtp(&nickname);
+            g.writeback.is_enabled = if rng.chance(0.2) { Some(true) } else { None };
+        }
+        83..=92 => {
+            g.mail_enabled = true;
+            g.mail = Some(format!("{nickname}@contoso.example"));
+            g.proxy_addresses = smtp(&nickname);
+        }
+        _ => {
+            // Mastered in on-premises AD and synced up: security or distribution.
+            g.on_premises_sync_enabled = Some(true);
+            g.security_enabled = rng.chance(0.7);
+            g.mail_enabled = !g.security_enabled;
+            if g.mail_enabled {
+                g.proxy_addresses = smtp(&nickname);
+            }
+            g.writeback.is_enabled = if rng.chance(0.3) { Some(true) } else { None };
+        }
+    }
+    g
+}
+
+/// The Group.Unified directory setting template with its 15 values and defaults.
+pub fn group_unified_template() -> SettingTemplate {
+    let v = |name: &str, ty: &str, default: &str, description: &str| SettingTemplateValue {
+        name: name.into(),
+        type_: Some(ty.into()),
+        default_value: Some(default.into()),
+        description: Some(description.into()),
+    };
+    SettingTemplate {
+        id: GROUP_UNIFIED_TEMPLATE_ID.into(),
+        display_name: Some("Group.Unified".into()),
+        description: Some("Setting templates define the different settings that can be used for the associated ObjectSettings. This template defines settings that can be used for Unified Groups.".into()),
+        values: vec![
+            v("NewUnifiedGroupWritebackDefault", "System.Boolean", "true", "Flag indicating if new unified groups are written back to on-premises by default."),
+            v("EnableMIPLabels", "System.Boolean", "false", "Flag indicating whether Microsoft Information Protection labels can be assigned to Unified Groups."),
+            v("CustomBlockedWordsList", "System.String", "", "A comma-delimited list of blocked words for Unified Group displayName and mailNickName."),
+            v("EnableMSStandardBlockedWords", "System.Boolean", "false", "A flag indicating whether or not to enable the Microsoft Standard list of blocked words."),
+            v("ClassificationDescriptions", "System.String", "", "A comma-delimited list of structured strings describing the classification values."),
+            v("DefaultClassification", "System.String", "", "The classification value to be used by default for Unified Group creation."),
+            v("PrefixSuffixNamingRequirement", "System.String", "", "The format string used to enforce a consistent naming convention for Unified Groups."),
+            v("AllowGuestsToBeGroupOwner", "System.Boolean", "false", "Flag indicating if guests are allowed to be owner in any Unified Group."),
+            v("AllowGuestsToAccessGroups", "System.Boolean", "true", "Flag indicating if guests are allowed to access any Unified Group resources."),
+            v("GuestUsageGuidelinesUrl", "System.String", "", "A link to the Group Usage Guidelines for guests."),
+            v("GroupCreationAllowedGroupId", "System.Guid", "", "Guid of the security group that is always allowed to create Unified Groups."),
+            v("AllowToAddGuests", "System.Boolean", "true", "Flag indicating if guests are allowed in any Unified Group."),
+            v("UsageGuidelinesUrl", "System.String", "", "A link to the Group Usage Guidelines."),
+            v("ClassificationList", "System.String", "", "A comma-delimited list of valid classification values that can be applied to Unified Groups."),
+            v("EnableGroupCreation", "System.Boolean", "true", "Flag indicating if group creation feature is on."),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_tenant_other_seed_other_tenant() {
+        let a = Tenant::generate(300, 7);
+        let b = Tenant::generate(300, 7);
+        let c = Tenant::generate(300, 8);
+        assert_eq!(a.groups, b.groups);
+        assert_ne!(a.groups, c.groups);
+    }
+
+    #[test]
+    fn generated_tenant_covers_every_kind_and_state() {
+        let t = Tenant::generate(2_345, 1);
+        let has = |f: &dyn Fn(&EmuGroup) -> bool| t.groups.iter().any(f);
+        for en in [Some(true), Some(false), None] {
+            assert!(has(&|g| g.is_unified() && g.writeback.is_enabled == en));
+            assert!(has(&|g| !g.is_unified()
+                && g.security_enabled
+                && !g.mail_enabled
+                && g.on_premises_sync_enabled.is_none()
+                && g.writeback.is_enabled == en));
+        }
+        for ty in [
+            UNIVERSAL_DISTRIBUTION,
+            UNIVERSAL_SECURITY,
+            UNIVERSAL_MAIL_ENABLED_SECURITY,
+        ] {
+            assert!(has(
+                &|g| g.is_unified() && g.writeback.on_premises_group_type.as_deref() == Some(ty)
+            ));
+        }
+        assert!(has(&|g| g.on_premises_sync_enabled == Some(true)));
+        assert!(has(&|g| g.is_assignable_to_role == Some(true)));
+        assert!(has(
+            &|g| g.display_name.contains(',') && g.display_name.contains('"')
+        ));
+        assert!(has(&|g| !g.display_name.is_ascii()));
+        assert!(has(&|g| g.member_count > 250_000));
+        let ids: std::collections::HashSet<_> = t.groups.iter().map(|g| &g.id).collect();
+        assert_eq!(ids.len(), t.groups.len(), "ids are unique");
+    }
+
+    #[test]
+    fn template_has_the_fifteen_documented_values() {
+        let t = group_unified_template();
+        assert_eq!(t.values.len(), 15);
+        let wb = t
+            .values
+            .iter()
+            .find(|v| v.name == "NewUnifiedGroupWritebackDefault")
+            .unwrap();
+        assert_eq!(wb.default_value.as_deref(), Some("true"));
+    }
+}

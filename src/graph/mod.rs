@@ -1,0 +1,437 @@
+//! The only code in gwb that speaks HTTP to Graph.
+//!
+//! One [`GraphClient`] with an injectable root URL. It enforces the token rule (the bearer token
+//! goes only to the configured origin, over https or plain http to a loopback address), applies
+//! the retry policy of [`retry`], reads bodies with a size bound, and logs every request once.
+
+pub mod error;
+pub mod model;
+pub mod paging;
+pub mod retry;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use azure_core::credentials::TokenCredential;
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+pub use error::GraphError;
+use retry::{RetryPolicy, Sleeper, is_retryable_status, parse_retry_after};
+
+/// The public Graph root; gwb appends `/beta`.
+pub const DEFAULT_GRAPH_ROOT: &str = "https://graph.microsoft.com";
+
+/// Larger than any Graph page (999 groups is about 1 MB) by a wide margin, small enough that a
+/// runaway proxy cannot exhaust memory.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// A successful (2xx) response, body read in full.
+#[derive(Debug)]
+pub struct GraphResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub request_id: Option<String>,
+}
+
+/// The Graph client. Cheap to clone (shares the connection pool).
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    beta: Url,
+    origin: url::Origin,
+    credential: Arc<dyn TokenCredential>,
+    scope: String,
+    retry: RetryPolicy,
+    sleeper: Sleeper,
+    max_body: usize,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("beta", &self.inner.beta.as_str())
+            .field("scope", &self.inner.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`GraphClient`]; tests swap the sleeper and the retry policy.
+pub struct GraphClientBuilder {
+    root: String,
+    credential: Arc<dyn TokenCredential>,
+    retry: RetryPolicy,
+    sleeper: Sleeper,
+    max_body: usize,
+    timeout: Duration,
+}
+
+impl GraphClientBuilder {
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    pub fn sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn build(self) -> Result<GraphClient, GraphError> {
+        let root = validate_root(&self.root)?;
+        let origin = root.origin();
+        let mut beta = root.clone();
+        let path = format!("{}/beta/", root.path().trim_end_matches('/'));
+        beta.set_path(&path);
+        let scope = format!("{}/.default", root.origin().ascii_serialization());
+        let http = reqwest::Client::builder()
+            // Never follow a redirect: the next hop would get the Authorization header decision
+            // made by reqwest, not by us. A 3xx is reported instead.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gwb/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| GraphError::InvalidBase {
+                url: self.root.clone(),
+                reason: format!("cannot build an HTTP client: {e}"),
+            })?;
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                http,
+                beta,
+                origin,
+                credential: self.credential,
+                scope,
+                retry: self.retry,
+                sleeper: self.sleeper,
+                max_body: self.max_body,
+            }),
+        })
+    }
+}
+
+/// Check a configured Graph root: https anywhere, plain http only to a loopback address (the
+/// emulator), no credentials, query or fragment.
+pub fn validate_root(root: &str) -> Result<Url, GraphError> {
+    let bad = |reason: &str| GraphError::InvalidBase {
+        url: root.to_string(),
+        reason: reason.to_string(),
+    };
+    let url =
+        Url::parse(root).map_err(|e| bad(&format!("{e}; expected e.g. {DEFAULT_GRAPH_ROOT}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it must not carry a user name or password"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not carry a query or fragment"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(bad(
+                "plain http is allowed only to a loopback address (the emulator); use https",
+            ));
+        }
+        _ => return Err(bad("the scheme must be https")),
+    }
+    if url.path().trim_end_matches('/').ends_with("/beta")
+        || url.path().trim_end_matches('/').ends_with("/v1.0")
+    {
+        return Err(bad(
+            "give the Graph root without a version (gwb appends /beta), e.g. https://graph.microsoft.com",
+        ));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+impl GraphClient {
+    pub fn builder(
+        root: impl Into<String>,
+        credential: Arc<dyn TokenCredential>,
+    ) -> GraphClientBuilder {
+        GraphClientBuilder {
+            root: root.into(),
+            credential,
+            retry: RetryPolicy::default(),
+            sleeper: Sleeper::real(),
+            max_body: DEFAULT_MAX_BODY,
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// `{root}/beta/{path_and_query}`; `path_and_query` has no leading slash, e.g. `groups?$top=5`.
+    pub fn url(&self, path_and_query: &str) -> Url {
+        self.inner
+            .beta
+            .join(path_and_query.trim_start_matches('/'))
+            .expect("a relative Graph path always joins onto the beta root")
+    }
+
+    /// The base of every request, `{root}/beta/`.
+    pub fn beta_root(&self) -> &Url {
+        &self.inner.beta
+    }
+
+    /// Whether `url` is on the configured Graph origin (scheme, host and port).
+    pub fn is_same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.inner.origin
+    }
+
+    /// GET and parse JSON.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        headers: &[(HeaderName, &str)],
+    ) -> Result<T, GraphError> {
+        let resp = self.send(Method::GET, url.clone(), headers, None).await?;
+        parse_json(&resp, "GET", url.path())
+    }
+
+    /// Send one request with the retry policy. Only 2xx comes back as `Ok`.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(HeaderName, &str)],
+        json_body: Option<&serde_json::Value>,
+    ) -> Result<GraphResponse, GraphError> {
+        if !self.is_same_origin(&url) {
+            return Err(GraphError::ForeignOrigin {
+                url: url.to_string(),
+                origin: self.inner.origin.ascii_serialization(),
+            });
+        }
+        let body =
+            json_body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON values serialise")));
+        let policy = &self.inner.retry;
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = self.attempt(&method, &url, headers, body.clone()).await;
+            let (err, retry_after) = match outcome {
+                Ok(resp) => return Ok(resp),
+                Err(Attempt::Final(e)) => return Err(e),
+                Err(Attempt::Retryable(e, ra)) => (e, ra),
+            };
+            attempt += 1;
+            let wait = retry_after.unwrap_or_else(|| policy.backoff(attempt - 1));
+            if attempt >= policy.max_attempts || waited + wait > policy.budget {
+                return Err(GraphError::RetriesExhausted {
+                    attempts: attempt,
+                    waited_secs: waited.as_secs_f64(),
+                    last: Box::new(err),
+                });
+            }
+            tracing::warn!(
+                method = %method,
+                path = url.path(),
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                from_retry_after = retry_after.is_some(),
+                "retrying: {err}"
+            );
+            self.inner.sleeper.sleep(wait).await;
+            waited += wait;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &[(HeaderName, &str)],
+        body: Option<Bytes>,
+    ) -> Result<GraphResponse, Attempt> {
+        let path = url.path().to_string();
+        let m = method.as_str();
+        let token = self
+            .inner
+            .credential
+            .get_token(&[self.inner.scope.as_str()], None)
+            .await
+            .map_err(|e| Attempt::Final(GraphError::Token(e.to_string())))?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.token.secret())).map_err(|_| {
+                Attempt::Final(GraphError::Token(
+                    "the token holds characters not allowed in a header".into(),
+                ))
+            })?;
+        auth.set_sensitive(true);
+
+        let mut req = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, auth);
+        for (name, value) in headers {
+            req = req.header(name, *value);
+        }
+        if let Some(body) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        let started = Instant::now();
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(method = m, path, error = %e, "request failed");
+                return Err(Attempt::Retryable(transport(m, &path, &e), None));
+            }
+        };
+        let status = resp.status();
+        let resp_headers = resp.headers().clone();
+        let request_id = header_str(&resp_headers, "request-id");
+        if let Some(pct) = header_str(&resp_headers, "x-ms-throttle-limit-percentage") {
+            tracing::info!(method = m, path, throttle_limit_percentage = %pct, "graph reports throttling pressure");
+        }
+        if status.is_redirection() {
+            let location = header_str(&resp_headers, "location")
+                .unwrap_or_else(|| "(no Location header)".into());
+            tracing::debug!(
+                method = m,
+                path,
+                status = status.as_u16(),
+                "redirect refused"
+            );
+            return Err(Attempt::Final(GraphError::Redirect {
+                method: m.to_string(),
+                path,
+                status: status.as_u16(),
+                location,
+            }));
+        }
+        let body = match read_bounded(resp, self.inner.max_body).await {
+            Ok(b) => b,
+            Err(ReadError::TooLarge) => {
+                return Err(Attempt::Final(GraphError::BodyTooLarge {
+                    method: m.to_string(),
+                    path,
+                    limit: self.inner.max_body,
+                }));
+            }
+            Err(ReadError::Transport(e)) => {
+                return Err(Attempt::Retryable(transport(m, &path, &e), None));
+            }
+        };
+        tracing::debug!(
+            method = m,
+            path,
+            status = status.as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            request_id = request_id.as_deref().unwrap_or(""),
+            "graph request"
+        );
+        if status.is_success() {
+            return Ok(GraphResponse {
+                status,
+                headers: resp_headers,
+                body,
+                request_id,
+            });
+        }
+        let err = error::api_error(m, &path, status.as_u16(), request_id, &body);
+        if is_retryable_status(status.as_u16()) {
+            let ra = header_str(&resp_headers, "retry-after")
+                .and_then(|v| parse_retry_after(&v, SystemTime::now()));
+            if status.as_u16() == 429 {
+                let scope = header_str(&resp_headers, "x-ms-throttle-scope");
+                tracing::info!(
+                    method = m,
+                    path,
+                    throttle_scope = scope.as_deref().unwrap_or(""),
+                    "throttled by graph"
+                );
+            }
+            return Err(Attempt::Retryable(err, ra));
+        }
+        Err(Attempt::Final(err))
+    }
+}
+
+enum Attempt {
+    Retryable(GraphError, Option<Duration>),
+    Final(GraphError),
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        if buf.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn transport(method: &str, path: &str, e: &reqwest::Error) -> GraphError {
+    // reqwest's Display hides the cause ("error sending request"); walk the chain once.
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    GraphError::Transport {
+        method: method.to_string(),
+        path: path.to_string(),
+        detail,
+    }
+}
+
+/// A header as a string, looked up case-insensitively (HeaderMap names are lowercase).
+pub fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Parse a 2xx body as JSON, mapping failure to a [`GraphError::Malformed`] with an excerpt.
+pub fn parse_json<T: DeserializeOwned>(
+    resp: &GraphResponse,
+    method: &str,
+    path: &str,
+) -> Result<T, GraphError> {
+    serde_json::from_slice(&resp.body).map_err(|e| GraphError::Malformed {
+        method: method.to_string(),
+        path: path.to_string(),
+        detail: format!("{e}; body starts: {}", error::excerpt(&resp.body)),
+        request_id: resp.request_id.clone(),
+    })
+}

@@ -1,0 +1,175 @@
+//! Serde types for the Graph beta resources gwb reads and writes.
+//!
+//! Shared by the client, the pure core and the emulator, so the emulator serves exactly what
+//! the client parses.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The `$select` gwb sends when listing groups: everything the pure core needs, nothing more.
+pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration";
+
+/// The Group.Unified directory setting template.
+pub const GROUP_UNIFIED_TEMPLATE_ID: &str = "62375ab9-6b52-47ed-826b-58e47e0e304b";
+pub const NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT: &str = "NewUnifiedGroupWritebackDefault";
+
+pub const UNIVERSAL_DISTRIBUTION: &str = "universalDistributionGroup";
+pub const UNIVERSAL_SECURITY: &str = "universalSecurityGroup";
+pub const UNIVERSAL_MAIL_ENABLED_SECURITY: &str = "universalMailEnabledSecurityGroup";
+
+/// A group as listed with [`GROUP_SELECT`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub group_types: Vec<String>,
+    #[serde(default)]
+    pub security_enabled: Option<bool>,
+    #[serde(default)]
+    pub mail_enabled: Option<bool>,
+    #[serde(default)]
+    pub on_premises_sync_enabled: Option<bool>,
+    #[serde(default)]
+    pub is_assignable_to_role: Option<bool>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub proxy_addresses: Vec<String>,
+    #[serde(default)]
+    pub created_date_time: Option<String>,
+    /// Outer `None`: the property was absent (v1.0, or a `$select` that dropped it): an error
+    /// for gwb, never "not set". `Some(None)`: present and null.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub writeback_configuration: Option<Option<WritebackConfiguration>>,
+}
+
+/// `writebackConfiguration` (groupWritebackConfiguration). Both fields nullable; null means
+/// "not set", which the pure core interprets per group kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WritebackConfiguration {
+    #[serde(default)]
+    pub is_enabled: Option<bool>,
+    #[serde(default)]
+    pub on_premises_group_type: Option<String>,
+}
+
+impl Group {
+    /// The group's writeback configuration; `None` when Graph did not return the property.
+    pub fn writeback(&self) -> Option<WritebackConfiguration> {
+        self.writeback_configuration
+            .as_ref()
+            .map(|w| w.clone().unwrap_or_default())
+    }
+}
+
+/// One page of a collection.
+#[derive(Debug, Deserialize)]
+pub struct Page<T> {
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+}
+
+/// A directorySetting (`/beta/settings`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectorySetting {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub values: Vec<SettingValue>,
+}
+
+/// One `{name, value}` of a directory setting. Values are strings, also for booleans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingValue {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// A directorySettingTemplate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingTemplate {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub values: Vec<SettingTemplateValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingTemplateValue {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub default_value: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_null_and_present_writeback_are_distinct() {
+        let absent: Group = serde_json::from_str(r#"{"id":"a"}"#).unwrap();
+        assert_eq!(absent.writeback_configuration, None);
+        assert_eq!(absent.writeback(), None);
+
+        let null: Group =
+            serde_json::from_str(r#"{"id":"a","writebackConfiguration":null}"#).unwrap();
+        assert_eq!(null.writeback(), Some(WritebackConfiguration::default()));
+
+        let set: Group = serde_json::from_str(
+            r##"{"id":"a","writebackConfiguration":{"@odata.type":"#microsoft.graph.groupWritebackConfiguration","isEnabled":false,"onPremisesGroupType":"universalSecurityGroup"}}"##,
+        )
+        .unwrap();
+        assert_eq!(
+            set.writeback(),
+            Some(WritebackConfiguration {
+                is_enabled: Some(false),
+                on_premises_group_type: Some(UNIVERSAL_SECURITY.into())
+            })
+        );
+    }
+
+    #[test]
+    fn null_collections_read_as_empty() {
+        let g: Group = serde_json::from_str(
+            r#"{"id":"a","groupTypes":null,"proxyAddresses":null,"writebackConfiguration":null}"#,
+        )
+        .unwrap();
+        assert!(g.group_types.is_empty() && g.proxy_addresses.is_empty());
+    }
+}

@@ -1,0 +1,162 @@
+//! The one retry policy for every Graph request gwb sends.
+//!
+//! Policy:
+//! - Retried: HTTP 429, 503 and 504, and transport failures (connection refused or reset, a body
+//!   cut off mid-read, timeouts). Nothing else: a 400, 401, 403 or 404 will not change by asking
+//!   again, and a 500 from Graph is usually a real bug in the request.
+//! - Wait: the response's `Retry-After`, as seconds (fractional allowed: Graph sends `2.128`) or as
+//!   an HTTP date. Without one, capped exponential backoff with jitter: attempt `n` (from 0)
+//!   waits a random time between half and all of `min(cap, base * 2^n)`.
+//! - Budget: at most `max_attempts` tries per request, and at most `budget` of total waiting per
+//!   request. The default budget (15 minutes) is long enough for the multi-minute `Retry-After`
+//!   values Graph sends under heavy throttling; a single wait longer than what is left of the
+//!   budget gives up at once rather than sleeping and then failing.
+//! - Every retry logs one line at `warn` level: method, path, why, and how long it waits.
+//! - Tests remove the sleeping with [`Sleeper::recording`], which records each wait instead.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// How often and how long to retry. Shared by the client and (later) the batch executor.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_backoff: Duration,
+    pub budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            budget: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff for attempt `n` (0-based) when the server gave no `Retry-After`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(20)));
+        let ceiling = exp.min(self.max_backoff);
+        // "Equal jitter": never less than half the step, so a burst of clients spreads out
+        // without any of them retrying immediately.
+        let half = ceiling / 2;
+        half + ceiling.saturating_sub(half).mul_f64(fastrand::f64())
+    }
+}
+
+/// Whether a status is worth retrying under this policy.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 503 | 504)
+}
+
+/// Parse a `Retry-After` value: delta-seconds (fractional allowed) or an HTTP date.
+/// A date in the past means "now". Returns `None` for anything unparseable, so the caller
+/// falls back to backoff rather than trusting garbage.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        if secs.is_finite() && (0.0..1e9).contains(&secs) {
+            return Some(Duration::from_secs_f64(secs));
+        }
+        return None;
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Waits between attempts. The real one sleeps; the recording one (tests) returns at once and
+/// remembers what it was asked to wait.
+#[derive(Clone, Debug, Default)]
+pub struct Sleeper {
+    record: Option<Arc<Mutex<Vec<Duration>>>>,
+}
+
+impl Sleeper {
+    pub fn real() -> Self {
+        Self { record: None }
+    }
+
+    /// A sleeper that does not sleep; the returned list fills with the requested waits.
+    pub fn recording() -> (Self, Arc<Mutex<Vec<Duration>>>) {
+        let record = Arc::new(Mutex::new(Vec::new()));
+        (
+            Self {
+                record: Some(record.clone()),
+            },
+            record,
+        )
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        match &self.record {
+            Some(r) => r.lock().expect("sleeper record poisoned").push(d),
+            None => tokio::time::sleep(d).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractional_seconds() {
+        let d = parse_retry_after("2.128", SystemTime::now()).unwrap();
+        assert_eq!(d, Duration::from_millis(2128));
+        assert_eq!(
+            parse_retry_after(" 7 ", SystemTime::now()),
+            Some(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn http_date_relative_to_now() {
+        let now = httpdate::parse_http_date("Sun, 22 Nov 2026 10:00:00 GMT").unwrap();
+        let d = parse_retry_after("Sun, 22 Nov 2026 10:01:30 GMT", now).unwrap();
+        assert_eq!(d, Duration::from_secs(90));
+        // A date already past means retry now, not a negative or huge wait.
+        let d = parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now).unwrap();
+        assert_eq!(d, Duration::ZERO);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for v in ["", "soon", "-1", "NaN", "inf", "1e12"] {
+            assert_eq!(parse_retry_after(v, SystemTime::now()), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let p = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        };
+        for _ in 0..100 {
+            let d0 = p.backoff(0);
+            assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100));
+            let d3 = p.backoff(3);
+            assert!(d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(800));
+            let d30 = p.backoff(30);
+            assert!(d30 >= Duration::from_millis(500) && d30 <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [429, 503, 504] {
+            assert!(is_retryable_status(s));
+        }
+        for s in [200, 400, 401, 403, 404, 500, 502] {
+            assert!(!is_retryable_status(s));
+        }
+    }
+}

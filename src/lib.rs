@@ -1,0 +1,163 @@
+//! gwb: keep a Microsoft Entra tenant's group writeback configuration under control through
+//! Microsoft Graph beta.
+//!
+//! Data flows one way: cli -> config/auth -> commands -> (graph, writeback) -> output.
+
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod emulator;
+pub mod graph;
+pub mod output;
+pub mod writeback;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use anyhow::Context as _;
+
+use cli::{Cli, Command};
+use config::{ConfigError, Source};
+
+/// gwb's exit codes (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything asked for was done.
+    Ok = 0,
+    /// The operation failed or partly failed.
+    Failure = 1,
+    /// Usage or configuration error: nothing was changed.
+    Usage = 2,
+    /// Authentication or authorisation failed (token, 401, 403).
+    Auth = 4,
+}
+
+impl ExitStatus {
+    /// The exit code for an error that ended a command.
+    pub fn for_error(e: &anyhow::Error) -> ExitStatus {
+        for cause in e.chain() {
+            if cause.downcast_ref::<ConfigError>().is_some()
+                || cause.downcast_ref::<UsageError>().is_some()
+                || cause.downcast_ref::<auth::AuthError>().is_some()
+            {
+                return ExitStatus::Usage;
+            }
+            if let Some(g) = cause.downcast_ref::<graph::GraphError>() {
+                if g.is_auth() {
+                    return ExitStatus::Auth;
+                }
+                if matches!(g, graph::GraphError::InvalidBase { .. }) {
+                    return ExitStatus::Usage;
+                }
+            }
+        }
+        ExitStatus::Failure
+    }
+}
+
+/// A mistake in how gwb was called (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Run a parsed command line, writing data to `out`.
+pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    if let Command::Emulator(args) = &cli.command {
+        return commands::emulator::run(args).await;
+    }
+    let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
+    tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
+    if let Some(f) = &cfg.file {
+        tracing::info!(file = %f.display(), "read config file");
+    }
+
+    // --emulator: serve a sample tenant in-process and point the client at it.
+    let g = &cli.global;
+    if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some()) {
+        return Err(UsageError(
+            "--emulator-groups and --emulator-seed only apply with --emulator".into(),
+        )
+        .into());
+    }
+    let (groups, seed) = (
+        g.emulator_groups.unwrap_or(250),
+        g.emulator_seed.unwrap_or(1),
+    );
+    let mut _emulator = None;
+    let (root, credential) = if cli.global.emulator {
+        let tenant = emulator::Tenant::generate(groups, seed);
+        let emu = emulator::Emulator::start(
+            tenant,
+            emulator::EmulatorConfig::default(),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        )
+        .await
+        .context("starting the built-in emulator")?;
+        tracing::warn!(
+            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}); no real tenant is read",
+            emu.url(),
+            groups,
+            seed
+        );
+        let root = emu.url();
+        _emulator = Some(emu);
+        (
+            root,
+            std::sync::Arc::new(auth::StaticToken::new("emulator-token")) as _,
+        )
+    } else {
+        let kind = cfg.auth.as_ref().ok_or_else(|| {
+            UsageError(
+                "no credentials: set GWB_ACCESS_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (choose with --auth / GWB_AUTH), or try --emulator".into(),
+            )
+        })?;
+        tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
+        if matches!(kind.source, Source::Inferred(_)) {
+            tracing::info!(
+                "no auth kind configured; using {} ({})",
+                kind.value.as_str(),
+                kind.source
+            );
+        }
+        (
+            cfg.graph_url.value.clone(),
+            auth::credential(kind.value, &cfg.auth_inputs)?,
+        )
+    };
+    let client = graph::GraphClient::builder(root, credential).build()?;
+    let format = cfg
+        .output
+        .map(|o| o.value)
+        .unwrap_or_else(output::default_format);
+    let ctx = commands::Context { client, format };
+    match &cli.command {
+        Command::Report(args) => commands::report::run(&ctx, args, out).await,
+        Command::Emulator(_) => unreachable!("handled above"),
+    }
+}
+
+/// Set up logging to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv` trace, `-q`
+/// errors only. Colour only when stderr is a terminal.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    // Our own crate at the chosen level; dependencies one notch quieter unless tracing.
+    let filter = if level == "trace" {
+        "trace".to_string()
+    } else {
+        format!("warn,gwb={level}")
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,33 @@
+//! The gwb binary: parse, set up logging, run, print an error once, exit with a documented code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gwb::{ExitStatus, cli::Cli};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    gwb::init_logging(cli.global.verbose, cli.global.quiet);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = gwb::run(cli, &mut out).await;
+    let _ = out.flush();
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let status = ExitStatus::for_error(&e);
+            eprintln!("gwb: error: {e:#}");
+            ExitCode::from(status as u8)
+        }
+    }
+}
+
+/// `gwb report | head` closes stdout early: that is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,284 @@
+//! The only module that prints data. stdout carries data (table, json, ndjson, csv); logs and
+//! messages go to stderr through tracing.
+//!
+//! The JSON shapes are a contract documented in the README; the table is for people and may
+//! change.
+
+use std::io::{self, IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::writeback::summary::{ReportRow, Summary, caveats};
+use crate::writeback::tenant::TenantDefault;
+
+/// Version of the JSON report schema; bumped only on incompatible changes.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Table on a terminal, JSON otherwise.
+pub fn default_format() -> OutputFormat {
+    if io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    }
+}
+
+/// The tenant section of the report: the default for new Microsoft 365 groups, or why it could
+/// not be read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantSection {
+    /// `null` only when the settings could not be read (see `error`).
+    pub new_unified_group_writeback_default: Option<bool>,
+    /// setting | templateDefaultNoSetting | templateDefaultMissingEntry |
+    /// templateDefaultInvalidValue | unreadable
+    pub source: String,
+    pub source_description: String,
+    pub setting_id: Option<String>,
+    pub raw_value: Option<String>,
+    pub error: Option<String>,
+}
+
+impl TenantSection {
+    pub fn known(d: &TenantDefault) -> Self {
+        let source = serde_json::to_value(d.source)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        TenantSection {
+            new_unified_group_writeback_default: Some(d.new_unified_group_writeback_default),
+            source,
+            source_description: d.source.describe().to_string(),
+            setting_id: d.setting_id.clone(),
+            raw_value: d.raw_value.clone(),
+            error: None,
+        }
+    }
+
+    pub fn unreadable(error: String) -> Self {
+        TenantSection {
+            new_unified_group_writeback_default: None,
+            source: "unreadable".into(),
+            source_description:
+                "could not read the tenant's directory settings (needs GroupSettings.Read.All)"
+                    .into(),
+            setting_id: None,
+            raw_value: None,
+            error: Some(error),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportDoc<'a> {
+    schema_version: u32,
+    tenant: &'a TenantSection,
+    groups: &'a [ReportRow],
+    summary: &'a Summary,
+    caveats: Vec<&'static str>,
+}
+
+/// Print a whole report.
+pub fn write_report(
+    w: &mut dyn Write,
+    format: OutputFormat,
+    tenant: &TenantSection,
+    rows: &[ReportRow],
+    summary: &Summary,
+) -> io::Result<()> {
+    match format {
+        OutputFormat::Json => {
+            let doc = ReportDoc {
+                schema_version: REPORT_SCHEMA_VERSION,
+                tenant,
+                groups: rows,
+                summary,
+                caveats: caveats(),
+            };
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            writeln!(w)?;
+        }
+        OutputFormat::Ndjson => {
+            for r in rows {
+                serde_json::to_writer(&mut *w, r)?;
+                writeln!(w)?;
+            }
+        }
+        OutputFormat::Csv => write_csv(w, rows)?,
+        OutputFormat::Table => write_table(w, tenant, rows, summary)?,
+    }
+    w.flush()
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "displayName",
+    "kind",
+    "syncedFromOnPremises",
+    "isEnabled",
+    "onPremisesGroupType",
+    "writtenBack",
+    "writtenBackAs",
+    "reason",
+    "warning",
+    "isAssignableToRole",
+    "createdDateTime",
+];
+
+fn opt_bool(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    }
+}
+
+fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
+    writeln!(w, "{}", CSV_COLUMNS.join(","))?;
+    for r in rows {
+        let fields: [&str; 12] = [
+            &r.id,
+            r.display_name.as_deref().unwrap_or(""),
+            r.kind.as_str(),
+            if r.synced_from_on_premises {
+                "true"
+            } else {
+                "false"
+            },
+            opt_bool(r.is_enabled),
+            r.on_premises_group_type.as_deref().unwrap_or(""),
+            if r.written_back { "true" } else { "false" },
+            r.written_back_as.unwrap_or(""),
+            r.reason.as_str(),
+            r.warning.as_deref().unwrap_or(""),
+            opt_bool(r.is_assignable_to_role),
+            r.created_date_time.as_deref().unwrap_or(""),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        writeln!(w, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+/// RFC 4180 quoting: fields with a comma, quote, CR or LF are quoted, quotes doubled.
+/// Null reads as an empty field.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn show_bool(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "null",
+    }
+}
+
+fn write_table(
+    w: &mut dyn Write,
+    tenant: &TenantSection,
+    rows: &[ReportRow],
+    s: &Summary,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "{:<36}  {:<19}  {:<5}  {:<9}  {:<33}  {:<33}  NAME",
+        "ID", "KIND", "FROM", "ISENABLED", "ONPREMISESGROUPTYPE (RAW)", "WRITTEN BACK AS"
+    )?;
+    for r in rows {
+        let from = if r.synced_from_on_premises {
+            "AD"
+        } else {
+            "cloud"
+        };
+        let as_ = match (r.written_back, r.written_back_as) {
+            (true, Some(t)) => t.to_string(),
+            _ => format!("- ({})", r.reason.as_str()),
+        };
+        let warn = r
+            .warning
+            .as_deref()
+            .map(|w| format!("  [! {w}]"))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "{:<36}  {:<19}  {:<5}  {:<9}  {:<33}  {:<33}  {}{}",
+            r.id,
+            r.kind.as_str(),
+            from,
+            show_bool(r.is_enabled),
+            r.on_premises_group_type.as_deref().unwrap_or("null"),
+            as_,
+            r.display_name
+                .as_deref()
+                .unwrap_or("")
+                .replace(['\n', '\r'], " "),
+            warn
+        )?;
+    }
+    writeln!(w)?;
+    writeln!(
+        w,
+        "Summary: {} groups read, {} shown, {} written back",
+        s.total_groups, s.shown_groups, s.written_back
+    )?;
+    for (k, c) in &s.by_kind {
+        writeln!(
+            w,
+            "  {:<20} {:>7} groups, {:>7} written back, {:>7} synced from AD",
+            k.as_str(),
+            c.total,
+            c.written_back,
+            c.synced_from_on_premises
+        )?;
+    }
+    writeln!(w, "  written back as:")?;
+    for (t, n) in &s.written_back_as {
+        writeln!(w, "    {t:<34} {n:>7}")?;
+    }
+    if s.warnings > 0 {
+        writeln!(
+            w,
+            "  {} groups have a writeback configuration that needs attention (marked [!])",
+            s.warnings
+        )?;
+    }
+    match tenant.new_unified_group_writeback_default {
+        Some(v) => writeln!(
+            w,
+            "Tenant default for new Microsoft 365 groups: NewUnifiedGroupWritebackDefault = {v} ({})",
+            tenant.source_description
+        )?,
+        None => writeln!(
+            w,
+            "Tenant default for new Microsoft 365 groups: unknown, {}: {}",
+            tenant.source_description,
+            tenant.error.as_deref().unwrap_or("")
+        )?,
+    }
+    writeln!(w, "Caveats:")?;
+    for c in caveats() {
+        writeln!(w, "  - {c}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("Équipe 東京"), "Équipe 東京");
+    }
+}

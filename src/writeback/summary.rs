@@ -1,0 +1,214 @@
+//! Report rows and the running summary: turning groups into what `gwb report` prints.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Kind, Reason, classify, effective, is_synced_from_on_premises};
+use crate::graph::model::{
+    Group, UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+};
+
+/// One group in the report. Field names and meanings are the JSON contract in the README.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportRow {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub kind: Kind,
+    pub synced_from_on_premises: bool,
+    /// Raw `writebackConfiguration.isEnabled` (null stays null).
+    pub is_enabled: Option<bool>,
+    /// Raw `writebackConfiguration.onPremisesGroupType` (null stays null).
+    pub on_premises_group_type: Option<String>,
+    /// Effective: is the group written back to AD?
+    pub written_back: bool,
+    /// Effective on-premises type, or null when not written back.
+    pub written_back_as: Option<&'static str>,
+    pub reason: Reason,
+    pub warning: Option<String>,
+    pub is_assignable_to_role: Option<bool>,
+    pub created_date_time: Option<String>,
+}
+
+/// A group object without `writebackConfiguration`: v1.0, or a `$select` that dropped it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "group {id} has no writebackConfiguration property: the response is not from Graph beta with the property selected (check that graph_url is the Graph root, without /v1.0)"
+)]
+pub struct MissingWriteback {
+    pub id: String,
+}
+
+impl ReportRow {
+    pub fn from_group(g: Group) -> Result<Self, MissingWriteback> {
+        let wb = g
+            .writeback()
+            .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
+        let kind = classify(&g);
+        let synced = is_synced_from_on_premises(&g);
+        let eff = effective(kind, synced, &wb);
+        Ok(ReportRow {
+            id: g.id,
+            display_name: g.display_name,
+            kind,
+            synced_from_on_premises: synced,
+            is_enabled: wb.is_enabled,
+            on_premises_group_type: wb.on_premises_group_type,
+            written_back: eff.written_back,
+            written_back_as: eff.written_back_as,
+            reason: eff.reason,
+            warning: eff.warning,
+            is_assignable_to_role: g.is_assignable_to_role,
+            created_date_time: g.created_date_time,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindCounts {
+    pub total: u64,
+    pub written_back: u64,
+    pub synced_from_on_premises: u64,
+}
+
+/// Counts over every group read (filters choose the rows shown, not what is counted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub total_groups: u64,
+    pub shown_groups: u64,
+    pub written_back: u64,
+    pub by_kind: BTreeMap<Kind, KindCounts>,
+    pub written_back_as: BTreeMap<&'static str, u64>,
+    pub warnings: u64,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Self {
+            total_groups: 0,
+            shown_groups: 0,
+            written_back: 0,
+            by_kind: Kind::ALL
+                .into_iter()
+                .map(|k| (k, KindCounts::default()))
+                .collect(),
+            written_back_as: [
+                UNIVERSAL_DISTRIBUTION,
+                UNIVERSAL_SECURITY,
+                UNIVERSAL_MAIL_ENABLED_SECURITY,
+            ]
+            .into_iter()
+            .map(|t| (t, 0))
+            .collect(),
+            warnings: 0,
+        }
+    }
+}
+
+impl Summary {
+    pub fn add(&mut self, row: &ReportRow, shown: bool) {
+        self.total_groups += 1;
+        self.shown_groups += u64::from(shown);
+        let k = self.by_kind.entry(row.kind).or_default();
+        k.total += 1;
+        k.synced_from_on_premises += u64::from(row.synced_from_on_premises);
+        if row.written_back {
+            k.written_back += 1;
+            self.written_back += 1;
+            if let Some(t) = row.written_back_as {
+                *self.written_back_as.entry(t).or_default() += 1;
+            }
+        }
+        self.warnings += u64::from(row.warning.is_some());
+    }
+}
+
+/// The caveats every report states: what Graph's data cannot tell.
+pub fn caveats() -> Vec<&'static str> {
+    vec![
+        "Entra Connect's default sync rule skips Microsoft 365 groups over 50,000 members and security groups over 250,000: a group shown as written back may still be absent from AD.",
+        "Writeback v2 of security groups in Entra Connect Sync was retired on 30 June 2024; Cloud Sync's Group Provision to AD does not read writebackConfiguration. Writeback v1 of Microsoft 365 groups still runs.",
+        "Disabling writeback does not delete the AD copy unless the custom 'delete when out of scope' sync rule exists.",
+        "isEnabled null means written back for Microsoft 365 groups (writeback v1 compatibility) and not written back for security groups.",
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::WritebackConfiguration;
+
+    fn g(id: &str, unified: bool, wb: Option<Option<WritebackConfiguration>>) -> Group {
+        Group {
+            id: id.into(),
+            display_name: Some(format!("name {id}")),
+            group_types: if unified {
+                vec!["Unified".into()]
+            } else {
+                vec![]
+            },
+            security_enabled: Some(!unified),
+            mail_enabled: Some(unified),
+            on_premises_sync_enabled: None,
+            is_assignable_to_role: None,
+            proxy_addresses: vec![],
+            created_date_time: None,
+            writeback_configuration: wb,
+        }
+    }
+
+    #[test]
+    fn rows_keep_raw_values_and_effective_state() {
+        let r = ReportRow::from_group(g("a", true, Some(None))).unwrap();
+        assert_eq!(
+            (r.is_enabled, r.on_premises_group_type.clone()),
+            (None, None)
+        );
+        assert!(r.written_back);
+        assert_eq!(r.written_back_as, Some(UNIVERSAL_DISTRIBUTION));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["isEnabled"], serde_json::Value::Null);
+        assert_eq!(json["kind"], "microsoft365");
+        assert_eq!(json["writtenBackAs"], "universalDistributionGroup");
+        assert_eq!(json["reason"], "defaultEnabled");
+    }
+
+    #[test]
+    fn missing_property_is_an_error_naming_the_group() {
+        let e = ReportRow::from_group(g("v1-shaped", true, None)).unwrap_err();
+        assert_eq!(e.id, "v1-shaped");
+        assert!(e.to_string().contains("writebackConfiguration"));
+    }
+
+    #[test]
+    fn summary_counts_every_group_and_each_kind() {
+        let mut s = Summary::default();
+        let rows = [
+            ReportRow::from_group(g("a", true, Some(None))).unwrap(),
+            ReportRow::from_group(g("b", false, Some(None))).unwrap(),
+            ReportRow::from_group(g(
+                "c",
+                false,
+                Some(Some(WritebackConfiguration {
+                    is_enabled: Some(true),
+                    on_premises_group_type: None,
+                })),
+            ))
+            .unwrap(),
+        ];
+        for (i, r) in rows.iter().enumerate() {
+            s.add(r, i != 1);
+        }
+        assert_eq!((s.total_groups, s.shown_groups, s.written_back), (3, 2, 2));
+        assert_eq!(s.by_kind[&Kind::Security].total, 2);
+        assert_eq!(s.by_kind[&Kind::Security].written_back, 1);
+        assert_eq!(s.by_kind[&Kind::Distribution].total, 0);
+        assert_eq!(s.written_back_as[UNIVERSAL_SECURITY], 1);
+        assert_eq!(s.written_back_as[UNIVERSAL_DISTRIBUTION], 1);
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["byKind"]["microsoft365"]["writtenBack"], 1);
+    }
+}

@@ -1,0 +1,521 @@
+//! The Graph client against wiremock: paging, retries, the token rule, error mapping.
+
+use std::time::{Duration, SystemTime};
+
+use futures_util::{StreamExt, pin_mut};
+use gwb::graph::model::Group;
+use gwb::graph::retry::RetryPolicy;
+use gwb::graph::{GraphClient, GraphError};
+use reqwest::header::HeaderName;
+use wiremock::matchers::{
+    any, bearer_token, header, method, path, query_param, query_param_is_missing,
+};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{TOKEN, catch_all, client, client_with, fixture, json, json_status};
+
+const PAGE2_TOKEN: &str = "RFNwdAIAAQAAACpHcm91cF8x";
+
+async fn collect(
+    client: &GraphClient,
+    headers: Vec<(HeaderName, String)>,
+) -> Result<Vec<Group>, GraphError> {
+    let stream = client.pages::<Group>(client.url("groups?$top=999"), headers);
+    pin_mut!(stream);
+    let mut all = Vec::new();
+    while let Some(page) = stream.next().await {
+        all.extend(page?);
+    }
+    Ok(all)
+}
+
+#[tokio::test]
+async fn pages_to_the_last_page_and_no_further() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .and(query_param_is_missing("$skiptoken"))
+        .and(bearer_token(TOKEN))
+        .and(header("ConsistencyLevel", "eventual"))
+        .respond_with(json(fixture("groups-page1.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The nextLink is followed whole (its $select and $top too), with the header sent again.
+    Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .and(query_param("$skiptoken", PAGE2_TOKEN))
+        .and(query_param("$top", "999"))
+        .and(bearer_token(TOKEN))
+        .and(header("ConsistencyLevel", "eventual"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+
+    let (c, waits) = client(&base);
+    let groups = collect(
+        &c,
+        vec![(
+            HeaderName::from_static("consistencylevel"),
+            "eventual".into(),
+        )],
+    )
+    .await
+    .unwrap();
+    let ids: Vec<_> = groups
+        .iter()
+        .map(|g| g.id.chars().last().unwrap())
+        .collect();
+    assert_eq!(ids, ['1', '2', '3', '4']);
+    assert!(waits.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_page_with_a_next_link_is_not_the_end() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .and(query_param_is_missing("$skiptoken"))
+        .respond_with(json(
+            r#"{"value":[],"@odata.nextLink":"{{BASE}}/beta/groups?$skiptoken=p2"}"#
+                .replace("{{BASE}}", &base),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .and(query_param("$skiptoken", "p2"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&base);
+    assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn throttled_with_fractional_retry_after_waits_exactly_that() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            json_status(429, fixture("error-429-throttled.json", &base, ""))
+                .insert_header("Retry-After", "2.128"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, waits) = client(&base);
+    assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
+    assert_eq!(*waits.lock().unwrap(), vec![Duration::from_millis(2128)]);
+}
+
+#[tokio::test]
+async fn throttled_with_an_http_date_waits_until_then() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let when = SystemTime::now() + Duration::from_secs(90);
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            json_status(429, fixture("error-429-throttled.json", &base, ""))
+                .insert_header("retry-after", httpdate::fmt_http_date(when).as_str()),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, waits) = client(&base);
+    collect(&c, vec![]).await.unwrap();
+    let w = waits.lock().unwrap().clone();
+    assert_eq!(w.len(), 1);
+    // HTTP dates have one-second resolution.
+    assert!(
+        w[0] > Duration::from_secs(87) && w[0] <= Duration::from_secs(90),
+        "{w:?}"
+    );
+}
+
+#[tokio::test]
+async fn service_unavailable_then_success_backs_off() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    for status in [503u16, 504] {
+        Mock::given(path("/beta/groups"))
+            .respond_with(json_status(
+                status,
+                fixture("error-503-unavailable.json", &base, ""),
+            ))
+            .up_to_n_times(1)
+            .with_priority(if status == 503 { 1 } else { 2 })
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(100),
+        ..RetryPolicy::default()
+    };
+    let (c, waits) = client_with(&base, policy);
+    assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
+    let w = waits.lock().unwrap().clone();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0] >= Duration::from_millis(50) && w[0] <= Duration::from_millis(100),
+        "{w:?}"
+    );
+    assert!(
+        w[1] >= Duration::from_millis(100) && w[1] <= Duration::from_millis(200),
+        "{w:?}"
+    );
+}
+
+#[tokio::test]
+async fn retries_stop_at_the_attempt_limit_with_the_last_error() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(json_status(
+            503,
+            fixture("error-503-unavailable.json", &base, ""),
+        ))
+        .expect(4)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy {
+        max_attempts: 4,
+        ..RetryPolicy::default()
+    };
+    let (c, waits) = client_with(&base, policy);
+    let e = collect(&c, vec![]).await.unwrap_err();
+    let s = e.to_string();
+    assert!(
+        matches!(e, GraphError::RetriesExhausted { attempts: 4, .. }),
+        "{s}"
+    );
+    assert!(
+        s.contains("serviceNotAvailable") && s.contains("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"),
+        "{s}"
+    );
+    assert_eq!(waits.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_budget_gives_up_without_sleeping() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            json_status(429, fixture("error-429-throttled.json", &base, ""))
+                .insert_header("Retry-After", "3600"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, waits) = client(&base);
+    let e = collect(&c, vec![]).await.unwrap_err();
+    assert!(
+        matches!(e, GraphError::RetriesExhausted { attempts: 1, .. }),
+        "{e}"
+    );
+    assert!(waits.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_next_link_to_another_origin_is_refused_and_gets_no_token() {
+    let server = MockServer::start().await;
+    let foreign = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&foreign)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture(
+            "groups-foreign-nextlink.json",
+            &server.uri(),
+            &foreign.uri(),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&server.uri());
+    let e = collect(&c, vec![]).await.unwrap_err();
+    assert!(matches!(e, GraphError::ForeignOrigin { .. }), "{e}");
+    assert!(e.to_string().contains(&foreign.uri()), "{e}");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let server = MockServer::start().await;
+    let foreign = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&foreign)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/steal", foreign.uri()).as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&server.uri());
+    let e = collect(&c, vec![]).await.unwrap_err();
+    assert!(matches!(e, GraphError::Redirect { status: 302, .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_repeating_next_link_is_a_loop_not_a_hang() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-self-nextlink.json", &base, "")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&base);
+    let e = collect(&c, vec![]).await.unwrap_err();
+    assert!(matches!(e, GraphError::PagingLoop { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn graph_errors_keep_status_code_message_and_request_id() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            json_status(404, fixture("error-404-not-found.json", &base, ""))
+                .insert_header("request-id", "7d1a4c2e-8f3b-4a6d-9c5e-2b1f0a9e8d7c"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, waits) = client(&base);
+    let e = collect(&c, vec![]).await.unwrap_err();
+    match &e {
+        GraphError::Api {
+            status,
+            code,
+            request_id,
+            message,
+            ..
+        } => {
+            assert_eq!(*status, 404);
+            assert_eq!(code, "Request_ResourceNotFound");
+            assert!(message.contains("does not exist"));
+            assert_eq!(
+                request_id.as_deref(),
+                Some("7d1a4c2e-8f3b-4a6d-9c5e-2b1f0a9e8d7c")
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(waits.lock().unwrap().is_empty(), "a 404 is not retried");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_bodies_are_clear_errors() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .and(query_param("case", "html"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw("<html>proxy login</html>", "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .and(query_param("case", "big"))
+        .respond_with(json(format!(
+            "{{\"value\":[],\"pad\":\"{}\"}}",
+            "x".repeat(10_000)
+        )))
+        .mount(&server)
+        .await;
+    let (sleeper, _) = gwb::graph::retry::Sleeper::recording();
+    let c = GraphClient::builder(
+        base.clone(),
+        std::sync::Arc::new(gwb::auth::StaticToken::new(TOKEN)),
+    )
+    .sleeper(sleeper)
+    .max_body(4_096)
+    .build()
+    .unwrap();
+    let e = c
+        .get_json::<serde_json::Value>(c.url("groups?case=html"), &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, GraphError::Malformed { .. }) && e.to_string().contains("proxy login"),
+        "{e}"
+    );
+    let e = c
+        .get_json::<serde_json::Value>(c.url("groups?case=big"), &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, GraphError::BodyTooLarge { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-v1-shaped.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/settings"))
+        .respond_with(json(fixture("settings-empty.json", &base, "")))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&base);
+    let ctx = gwb::commands::Context {
+        client: c,
+        format: gwb::cli::OutputFormat::Json,
+    };
+    let mut out = Vec::new();
+    let e = gwb::commands::report::run(&ctx, &Default::default(), &mut out)
+        .await
+        .unwrap_err();
+    let s = format!("{e:#}");
+    assert!(
+        s.contains("0b1f5a6e-1111-4c1e-9e4f-000000000001") && s.contains("writebackConfiguration"),
+        "{s}"
+    );
+    assert!(out.is_empty(), "nothing is printed for a failed report");
+}
+
+#[tokio::test]
+async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .and(query_param_is_missing("$skiptoken"))
+        .and(query_param("$top", "999"))
+        .and(query_param(
+            "$select",
+            "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration",
+        ))
+        .respond_with(json(fixture("groups-page1.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/groups"))
+        .and(query_param("$skiptoken", PAGE2_TOKEN))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/settings"))
+        .respond_with(json(fixture("settings-group-unified.json", &base, "")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&base);
+    let ctx = gwb::commands::Context {
+        client: c,
+        format: gwb::cli::OutputFormat::Json,
+    };
+    let mut out = Vec::new();
+    gwb::commands::report::run(&ctx, &Default::default(), &mut out)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], false);
+    assert_eq!(v["tenant"]["rawValue"], "False");
+    assert_eq!(v["tenant"]["source"], "setting");
+    let g = v["groups"].as_array().unwrap();
+    let got: Vec<(bool, serde_json::Value)> = g
+        .iter()
+        .map(|g| {
+            (
+                g["writtenBack"].as_bool().unwrap(),
+                g["writtenBackAs"].clone(),
+            )
+        })
+        .collect();
+    use serde_json::json;
+    assert_eq!(
+        got,
+        vec![
+            (true, json!("universalDistributionGroup")), // M365, isEnabled null
+            (true, json!("universalSecurityGroup")),     // security, enabled
+            (false, json!(null)),                        // M365, disabled
+            (false, json!(null)),                        // synced from AD
+        ]
+    );
+    assert_eq!(g[0]["isEnabled"], serde_json::Value::Null);
+    assert_eq!(g[3]["syncedFromOnPremises"], true);
+    assert_eq!(v["summary"]["totalGroups"], 4);
+}
+
+#[tokio::test]
+async fn report_without_settings_permission_still_reports_groups() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(fixture("groups-page2.json", &base, "")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/beta/settings"))
+        .respond_with(json_status(
+            403,
+            fixture("error-403-denied.json", &base, ""),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (c, _) = client(&base);
+    let ctx = gwb::commands::Context {
+        client: c,
+        format: gwb::cli::OutputFormat::Json,
+    };
+    let mut out = Vec::new();
+    gwb::commands::report::run(&ctx, &Default::default(), &mut out)
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v["tenant"]["newUnifiedGroupWritebackDefault"],
+        serde_json::Value::Null
+    );
+    assert_eq!(v["tenant"]["source"], "unreadable");
+    assert!(
+        v["tenant"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9")
+    );
+    assert_eq!(v["groups"].as_array().unwrap().len(), 2);
+}

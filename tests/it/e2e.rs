@@ -1,0 +1,366 @@
+//! The built gwb binary against the in-process emulator, checked against an independent
+//! statement of GRAPH.md's effective-writeback table.
+
+use std::collections::HashMap;
+
+use gwb::emulator::EmuGroup;
+use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
+use serde_json::Value;
+
+use crate::support::{emulator, gwb_command, run, run_gwb, stderr, stdout};
+
+/// GRAPH.md's table, written out again on the emulator's raw data.
+fn expected(g: &EmuGroup) -> (bool, Option<String>) {
+    if g.on_premises_sync_enabled == Some(true) {
+        return (false, None);
+    }
+    let unified = g.group_types.iter().any(|t| t == "Unified");
+    let plain_security = g.security_enabled && !g.mail_enabled && g.proxy_addresses.is_empty();
+    let wb = &g.writeback;
+    if unified {
+        if wb.is_enabled == Some(false) {
+            (false, None)
+        } else {
+            let t = wb
+                .on_premises_group_type
+                .clone()
+                .unwrap_or_else(|| "universalDistributionGroup".into());
+            (true, Some(t))
+        }
+    } else if plain_security && wb.is_enabled == Some(true) {
+        (true, Some("universalSecurityGroup".into()))
+    } else {
+        (false, None)
+    }
+}
+
+fn check_against_tenant(report: &Value, truth: &[EmuGroup]) {
+    let groups = report["groups"].as_array().expect("groups array");
+    assert_eq!(groups.len(), truth.len());
+    let by_id: HashMap<&str, &Value> = groups
+        .iter()
+        .map(|g| (g["id"].as_str().unwrap(), g))
+        .collect();
+    assert_eq!(by_id.len(), truth.len(), "every group exactly once");
+    let mut written = 0;
+    for g in truth {
+        let row = by_id[g.id.as_str()];
+        let (wb, as_) = expected(g);
+        assert_eq!(row["writtenBack"].as_bool(), Some(wb), "{}: {row}", g.id);
+        assert_eq!(
+            row["writtenBackAs"].as_str().map(str::to_string),
+            as_,
+            "{}: {row}",
+            g.id
+        );
+        // Raw values are passed through untouched; null stays null.
+        assert_eq!(
+            row["isEnabled"].as_bool(),
+            g.writeback.is_enabled,
+            "{}",
+            g.id
+        );
+        assert_eq!(
+            row["onPremisesGroupType"].as_str(),
+            g.writeback.on_premises_group_type.as_deref()
+        );
+        assert_eq!(row["displayName"].as_str(), Some(g.display_name.as_str()));
+        written += usize::from(wb);
+    }
+    assert_eq!(
+        report["summary"]["writtenBack"].as_u64(),
+        Some(written as u64)
+    );
+    assert_eq!(
+        report["summary"]["totalGroups"].as_u64(),
+        Some(truth.len() as u64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_json_2345_groups_in_three_list_requests() {
+    let emu = emulator(2_345, 1, 0.0).await;
+    let out = run_gwb(&emu.url(), &["report", "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let truth = emu.shared().tenant().groups.clone();
+    check_against_tenant(&report, &truth);
+    assert_eq!(
+        emu.shared().stat("list_groups"),
+        3,
+        "ceil(2345/999) list requests"
+    );
+    assert_eq!(emu.shared().stat("list_settings"), 1);
+    assert_eq!(emu.shared().stat("requests"), 4, "nothing else was asked");
+    assert_eq!(emu.shared().stat("unauthorized"), 0);
+    assert_eq!(report["tenant"]["newUnifiedGroupWritebackDefault"], true);
+    assert_eq!(report["tenant"]["source"], "templateDefaultNoSetting");
+    assert_eq!(report["schemaVersion"], 1);
+    // Every kind shows up in the summary.
+    for k in [
+        "microsoft365",
+        "security",
+        "mailEnabledSecurity",
+        "distribution",
+    ] {
+        assert!(
+            report["summary"]["byKind"][k]["total"].as_u64().unwrap() > 0,
+            "{k}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_is_identical_under_injected_faults() {
+    let clean = emulator(2_345, 1, 0.0).await;
+    let faulty = emulator(2_345, 1, 0.25).await;
+    let a = run_gwb(&clean.url(), &["report", "-o", "json"]).await;
+    let b = run_gwb(&faulty.url(), &["report", "-o", "json"]).await;
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    assert_eq!(
+        stdout(&a),
+        stdout(&b),
+        "faults change nothing in the result"
+    );
+    let faults = faulty.shared().stat("faults");
+    assert!(
+        faults >= 1,
+        "the faulty emulator injected faults: {:?}",
+        faulty.shared().stats()
+    );
+    assert!(faulty.shared().stat("requests") > clean.shared().stat("requests"));
+    assert!(
+        stderr(&b).contains("retrying"),
+        "each retry is logged: {}",
+        stderr(&b)
+    );
+}
+
+/// A minimal RFC 4180 reader for checking gwb's CSV.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_quotes_commas_quotes_and_keeps_non_ascii() {
+    let emu = emulator(300, 3, 0.0).await;
+    let out = run_gwb(&emu.url(), &["report", "-o", "csv"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = parse_csv(&stdout(&out));
+    assert_eq!(rows[0][0..3], ["id", "displayName", "kind"]);
+    assert_eq!(rows.len(), 301);
+    assert!(
+        rows.iter().all(|r| r.len() == rows[0].len()),
+        "every row has every column"
+    );
+    let truth = emu.shared().tenant().groups.clone();
+    let names: HashMap<&str, &str> = rows[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    let tricky = truth
+        .iter()
+        .filter(|g| g.display_name.contains([',', '"']) || !g.display_name.is_ascii())
+        .count();
+    assert!(tricky > 20, "the tenant has awkward names to test with");
+    for g in &truth {
+        assert_eq!(names[g.id.as_str()], g.display_name, "name survives CSV");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ndjson_and_filters() {
+    let emu = emulator(500, 4, 0.0).await;
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "report",
+            "-o",
+            "ndjson",
+            "--kind",
+            "security",
+            "--written-back",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let truth = emu.shared().tenant().groups.clone();
+    let want = truth
+        .iter()
+        .filter(|g| {
+            g.security_enabled && !g.mail_enabled && g.group_types.is_empty() && expected(g).0
+        })
+        .count();
+    assert!(want > 0);
+    assert_eq!(rows.len(), want);
+    assert!(
+        rows.iter()
+            .all(|r| r["kind"] == "security" && r["writtenBack"] == true)
+    );
+
+    // JSON with a filter: the summary still counts the whole tenant.
+    let out = run_gwb(
+        &emu.url(),
+        &["report", "-o", "json", "--kind", "distribution"],
+    )
+    .await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["summary"]["totalGroups"], 500);
+    assert_eq!(
+        v["summary"]["shownGroups"].as_u64().unwrap() as usize,
+        v["groups"].as_array().unwrap().len()
+    );
+    assert!(
+        v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["kind"] == "distribution")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_default_comes_from_group_unified_case_insensitively() {
+    let emu = emulator(10, 5, 0.0).await;
+    emu.shared().tenant().settings.push(DirectorySetting {
+        id: "setting-1".into(),
+        display_name: None,
+        template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
+        values: vec![
+            SettingValue {
+                name: "EnableGroupCreation".into(),
+                value: Some("true".into()),
+            },
+            SettingValue {
+                name: "NewUnifiedGroupWritebackDefault".into(),
+                value: Some("FALSE".into()),
+            },
+        ],
+    });
+    let out = run_gwb(&emu.url(), &["report", "-o", "json"]).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], false);
+    assert_eq!(v["tenant"]["source"], "setting");
+    assert_eq!(v["tenant"]["settingId"], "setting-1");
+    let table = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
+    assert!(
+        stdout(&table).contains("NewUnifiedGroupWritebackDefault = false (set in the tenant's Group.Unified directory setting)"),
+        "{}",
+        stdout(&table)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn built_in_emulator_quick_start() {
+    let mut cmd = gwb_command();
+    cmd.args(["--emulator", "report", "-o", "json"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["groups"].as_array().unwrap().len(), 250);
+    assert!(stderr(&out).contains("built-in emulator"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_and_configuration_errors_exit_2_and_send_nothing() {
+    let emu = emulator(10, 6, 0.0).await;
+    // No credentials at all.
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", emu.url()).args(["report"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no credentials"), "{}", stderr(&out));
+    // Plain http to a non-loopback host is refused before anything is sent.
+    let out = run_gwb("http://graph.example.com", &["report"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("loopback"), "{}", stderr(&out));
+    // A bad flag value.
+    let out = run_gwb(&emu.url(), &["report", "--kind", "bogus"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    // --emulator-groups without --emulator.
+    let out = run_gwb(&emu.url(), &["report", "--emulator-groups", "5"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A config file with an unknown key.
+    let dir = std::env::temp_dir().join(format!("gwb-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("bad.toml");
+    std::fs::write(&cfg, "graph_ulr = \"https://graph.microsoft.com\"\n").unwrap();
+    let out = run_gwb(&emu.url(), &["--config", cfg.to_str().unwrap(), "report"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("graph_ulr"), "{}", stderr(&out));
+    assert_eq!(emu.shared().stat("requests"), 0, "no request was made");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorisation_failures_exit_4_and_never_print_the_token() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(crate::support::json_status(
+            403,
+            crate::support::fixture("error-403-denied.json", &server.uri(), ""),
+        ))
+        .mount(&server)
+        .await;
+    let out = run_gwb(&server.uri(), &["-vvv", "report", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Authorization_RequestDenied")
+            && err.contains("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(crate::support::TOKEN) && !stdout(&out).contains(crate::support::TOKEN),
+        "token leaked at trace level"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_stdout_pipe_is_not_an_error() {
+    let emu = emulator(3_000, 7, 0.0).await;
+    let url = emu.url();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut cmd = gwb_command();
+        cmd.env("GWB_GRAPH_URL", url)
+            .env("GWB_ACCESS_TOKEN", "t")
+            .args(["report", "-o", "csv"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        drop(child.stdout.take()); // the reader goes away at once, like `| head -0`
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}

@@ -1,0 +1,7 @@
+//! gwb's integration tests: one binary, a shared builder in `support`, fixtures on disk in
+//! `wiremock-fixtures/`.
+
+mod client;
+mod e2e;
+mod emulator;
+mod support;

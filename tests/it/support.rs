@@ -1,0 +1,119 @@
+//! Shared set-up: fixtures, a client with a recording sleeper, a catch-all mock, and the gwb
+//! binary run with a clean environment.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gwb::auth::StaticToken;
+use gwb::emulator::{Emulator, EmulatorConfig, Tenant};
+use gwb::graph::GraphClient;
+use gwb::graph::retry::{RetryPolicy, Sleeper};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const TOKEN: &str = "test-token-4c1b9a7e";
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("wiremock-fixtures")
+        .join(name)
+}
+
+/// A fixture with `{{BASE}}` (and `{{FOREIGN}}`) replaced by server URLs.
+pub fn fixture(name: &str, base: &str, foreign: &str) -> String {
+    std::fs::read_to_string(fixture_path(name))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+        .replace("{{BASE}}", base)
+        .replace("{{FOREIGN}}", foreign)
+}
+
+pub fn json(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body, "application/json")
+}
+
+pub fn json_status(status: u16, body: String) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body, "application/json")
+}
+
+/// A lowest-priority mock that answers 599 and fails the test (on drop) if anything reaches it.
+pub async fn catch_all(server: &MockServer) {
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(599))
+        .with_priority(u8::MAX)
+        .expect(0)
+        .named("catch-all: an unexpected request")
+        .mount(server)
+        .await;
+}
+
+/// A client for `root` with the test token and a sleeper that records instead of sleeping.
+pub fn client(root: &str) -> (GraphClient, Arc<Mutex<Vec<Duration>>>) {
+    client_with(root, RetryPolicy::default())
+}
+
+pub fn client_with(root: &str, retry: RetryPolicy) -> (GraphClient, Arc<Mutex<Vec<Duration>>>) {
+    let (sleeper, waits) = Sleeper::recording();
+    let c = GraphClient::builder(root, Arc::new(StaticToken::new(TOKEN)))
+        .sleeper(sleeper)
+        .retry(retry)
+        .build()
+        .expect("client builds");
+    (c, waits)
+}
+
+pub async fn emulator(groups: usize, seed: u64, fault_rate: f64) -> Emulator {
+    let cfg = EmulatorConfig {
+        fault_rate,
+        seed,
+        ..Default::default()
+    };
+    Emulator::start(
+        Tenant::generate(groups, seed),
+        cfg,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("emulator starts")
+}
+
+/// The gwb binary with an environment cleaned of anything that could change its behaviour.
+pub fn gwb_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gwb"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GWB_") || k.starts_with("AZURE_") {
+            cmd.env_remove(k);
+        }
+    }
+    // No developer's own config file.
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("gwb-tests-no-config"),
+    );
+    cmd
+}
+
+/// Run gwb against `graph_url` with the test token, off the async runtime so in-process
+/// servers keep serving.
+pub async fn run_gwb(graph_url: &str, args: &[&str]) -> Output {
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", graph_url)
+        .env("GWB_ACCESS_TOKEN", TOKEN)
+        .args(args);
+    run(cmd).await
+}
+
+pub async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("gwb runs"))
+        .await
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
