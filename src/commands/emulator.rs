@@ -20,8 +20,9 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     let emu = Emulator::start(Tenant::generate(args.groups, args.seed), cfg, args.listen)
         .await
         .map_err(|e| crate::UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+    // The first line is stable ("listening on URL") so scripts and tests can read the port.
     eprintln!(
-        "gwb emulator: {} groups (seed {}) at {}\ntry:  GWB_GRAPH_URL={} GWB_ACCESS_TOKEN=any-token gwb report\nstop with Ctrl-C",
+        "gwb emulator: listening on {2}\n{0} groups (seed {1}); try:  GWB_GRAPH_URL={3} GWB_ACCESS_TOKEN=any-token gwb report\nstop with Ctrl-C or SIGTERM",
         args.groups,
         args.seed,
         emu.url(),

@@ -111,6 +111,24 @@ async fn report_json_2345_groups_in_three_list_requests() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn report_under_ten_percent_faults_matches_the_table() {
+    // Fault decisions are one deterministic sequence per seed, whatever the request order; with
+    // seed 21 two of the first four draws are dropped connections, so this run is never
+    // accidentally fault-free.
+    let emu = emulator(2_345, 21, 0.10).await;
+    let out = run_gwb(&emu.url(), &["report", "--output", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let truth = emu.shared().tenant().groups.clone();
+    check_against_tenant(&report, &truth);
+    assert!(
+        emu.shared().stat("faults") >= 1,
+        "{:?}",
+        emu.shared().stats()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn report_is_identical_under_injected_faults() {
     let clean = emulator(2_345, 1, 0.0).await;
     let faulty = emulator(2_345, 1, 0.25).await;
@@ -362,5 +380,46 @@ async fn a_closed_stdout_pipe_is_not_an_error() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_subcommand_serves_until_terminated() {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = gwb_command();
+    cmd.args([
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--groups",
+        "1234",
+        "--seed",
+        "9",
+    ])
+    .stderr(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("gwb emulator: listening on ")
+        .expect(&first)
+        .to_string();
+    let out = run_gwb(&url, &["report", "-o", "json"]).await;
+    let pid = child.id();
+    // SIGTERM, as a service manager would send.
+    std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["groups"].as_array().unwrap().len(), 1234);
+    assert!(
+        status.success(),
+        "the emulator stops cleanly on SIGTERM: {status:?}"
     );
 }
