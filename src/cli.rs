@@ -76,8 +76,73 @@ pub enum OutputFormat {
 pub enum Command {
     /// Every group's raw and effective writeback state, plus the tenant default.
     Report(ReportArgs),
+    /// Disable writeback on existing Microsoft 365 groups that are written back: planned,
+    /// batched, throttle-aware, journaled.
+    #[command(name = "disable-existing-m365")]
+    DisableExistingM365(DisableArgs),
+    /// Put every group recorded in one or more journals back to its recorded before-state.
+    Restore(RestoreArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
     Emulator(EmulatorArgs),
+}
+
+/// How a bulk change is applied.
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// Show what would change and make no writes.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (required when no terminal is attached).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Refuse to apply a plan with more than N changes (a guard for scheduled jobs).
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<usize>,
+    /// Batches of 20 requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+    /// Writes allowed per write window (Graph: 3,000 per 150 s per app and tenant).
+    #[arg(long, value_name = "N", default_value_t = 3_000, value_parser = clap::value_parser!(u32).range(20..))]
+    pub write_limit: u32,
+    /// The write window in seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
+    pub write_window: f64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DisableArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// A group id to leave written back (repeatable).
+    #[arg(long, value_name = "ID", conflicts_with = "plan")]
+    pub exclude: Vec<String>,
+    /// A file of group ids to leave written back: one per line, `#` starts a comment.
+    #[arg(long, value_name = "PATH", conflicts_with = "plan")]
+    pub exclude_file: Vec<PathBuf>,
+    /// Only groups created before this date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ; UTC).
+    #[arg(long, value_name = "DATE", conflicts_with = "plan")]
+    pub created_before: Option<String>,
+    /// Save the plan to PATH and stop (review it, then apply it with --plan).
+    #[arg(long, value_name = "PATH", conflicts_with = "plan")]
+    pub plan_out: Option<PathBuf>,
+    /// Apply a saved plan: each group is read again and skipped if it changed since.
+    #[arg(long, value_name = "PATH")]
+    pub plan: Option<PathBuf>,
+    /// The journal to write (default: a new file in $XDG_STATE_HOME/gwb/).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// A journal to restore from (repeatable; for a group in several, the earliest run wins).
+    #[arg(long = "journal", value_name = "PATH", required = true)]
+    pub journals: Vec<PathBuf>,
+    /// The journal that records this restore (default: a new file in $XDG_STATE_HOME/gwb/).
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -108,4 +173,10 @@ pub struct EmulatorArgs {
     /// slow response), from 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Enforce a write limit: at most N group writes per --write-window seconds, else 429.
+    #[arg(long, value_name = "N")]
+    pub write_limit: Option<u32>,
+    /// The emulator's write window in seconds (fractions allowed).
+    #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
+    pub write_window: f64,
 }

@@ -54,6 +54,8 @@ pub struct Config {
     pub auth_inputs: AuthInputs,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Where journals go by default: `$XDG_STATE_HOME/gwb`, else `~/.local/state/gwb`.
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,12 +191,18 @@ pub fn resolve(
         })
     };
 
+    let state_dir = env("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".local").join("state")))
+        .map(|d| d.join("gwb"));
+
     Ok(Config {
         graph_url,
         auth,
         output,
         auth_inputs,
         file: file_path,
+        state_dir,
     })
 }
 

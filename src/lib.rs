@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod graph;
+pub mod journal;
 pub mod output;
 pub mod writeback;
 
@@ -131,8 +132,22 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         .map(|o| o.value)
         .unwrap_or_else(output::default_format);
     let ctx = commands::Context { client, format };
+    let state_dir = cfg.state_dir.as_deref();
+    // Journals and plans record the Graph root they were made against; the emulator's port
+    // changes every run, so it is recorded as its own name.
+    let graph_root = if cli.global.emulator {
+        "emulator".to_string()
+    } else {
+        cfg.graph_url.value.clone()
+    };
     match &cli.command {
         Command::Report(args) => commands::report::run(&ctx, args, out).await,
+        Command::DisableExistingM365(args) => {
+            commands::disable::run(&ctx, args, state_dir, &graph_root, out).await
+        }
+        Command::Restore(args) => {
+            commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
+        }
         Command::Emulator(_) => unreachable!("handled above"),
     }
 }

@@ -269,6 +269,89 @@ fn write_table(
     Ok(())
 }
 
+/// A progress bar on stderr when it is a terminal; hidden otherwise (logs and pipes stay clean).
+pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
+    if !io::stderr().is_terminal() || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>8} [{bar:40}] {pos}/{len} groups, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(what);
+    bar
+}
+
+/// Ask a yes/no question on the terminal (stderr), default no.
+pub fn ask(question: &str) -> io::Result<bool> {
+    let mut err = io::stderr();
+    write!(err, "{question}")?;
+    err.flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Any serialisable document as pretty JSON.
+pub fn write_json<T: Serialize>(w: &mut dyn Write, doc: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, doc)?;
+    writeln!(w)?;
+    w.flush()
+}
+
+/// A bulk-change plan for people: one line per change, the skips counted, then the summary.
+pub fn write_plan_table(
+    w: &mut dyn Write,
+    title: &str,
+    changes: &[crate::writeback::plan::Change],
+    skipped: &[crate::writeback::plan::Skipped],
+    summary_lines: &[String],
+) -> io::Result<()> {
+    let show = |wb: &crate::graph::model::WritebackConfiguration| {
+        format!(
+            "isEnabled={} type={}",
+            show_bool(wb.is_enabled),
+            wb.on_premises_group_type.as_deref().unwrap_or("null")
+        )
+    };
+    writeln!(w, "{title}")?;
+    for c in changes {
+        writeln!(
+            w,
+            "  {}  {}  ->  {}  {}",
+            c.id,
+            show(&c.before),
+            show(&c.after),
+            c.display_name.as_deref().unwrap_or("")
+        )?;
+    }
+    let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
+    for s in skipped {
+        *by_reason
+            .entry(
+                serde_json::to_value(s.reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+            )
+            .or_default() += 1;
+    }
+    for (r, n) in by_reason {
+        writeln!(w, "  skipped ({r}): {n}")?;
+    }
+    for l in summary_lines {
+        writeln!(w, "{l}")?;
+    }
+    w.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

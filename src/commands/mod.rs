@@ -1,8 +1,11 @@
 //! One file per subcommand. Commands are thin: fetch through `graph`, decide with the pure
 //! `writeback` core, print through `output`.
 
+pub mod apply;
+pub mod disable;
 pub mod emulator;
 pub mod report;
+pub mod restore;
 
 use crate::cli::OutputFormat;
 use crate::graph::GraphClient;

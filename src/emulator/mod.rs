@@ -35,6 +35,9 @@ pub struct EmulatorConfig {
     pub fault_rate: f64,
     /// Seed for fault decisions and batch shuffling.
     pub seed: u64,
+    /// At most this many group writes per window, else 429 with the time until a slot frees
+    /// (Graph: 3,000 per 150 s per app and tenant). `None`: unlimited.
+    pub write_limit: Option<(u32, Duration)>,
 }
 
 impl Default for EmulatorConfig {
@@ -43,6 +46,7 @@ impl Default for EmulatorConfig {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             seed: 1,
+            write_limit: None,
         }
     }
 }
@@ -69,9 +73,29 @@ pub struct Shared {
     cfg: EmulatorConfig,
     base_url: OnceLock<String>,
     seq: AtomicU64,
+    writes: Mutex<std::collections::VecDeque<std::time::Instant>>,
 }
 
 impl Shared {
+    /// Admit one write under the write limit, or say how long until one would be admitted.
+    fn admit_write(&self) -> Result<(), Duration> {
+        let Some((limit, window)) = self.cfg.write_limit else {
+            return Ok(());
+        };
+        let now = std::time::Instant::now();
+        let mut w = self.writes.lock().expect("writes lock");
+        while w.front().is_some_and(|t| now.duration_since(*t) >= window) {
+            w.pop_front();
+        }
+        if w.len() < limit as usize {
+            w.push_back(now);
+            Ok(())
+        } else {
+            let oldest = *w.front().expect("non-empty at the limit");
+            Err(window.saturating_sub(now.duration_since(oldest)))
+        }
+    }
+
     /// The tenant, for reading ground truth or arranging a test.
     pub fn tenant(&self) -> MutexGuard<'_, Tenant> {
         self.tenant.lock().expect("emulator tenant lock poisoned")
@@ -186,6 +210,7 @@ impl Emulator {
             cfg,
             base_url: OnceLock::new(),
             seq: AtomicU64::new(1),
+            writes: Mutex::new(std::collections::VecDeque::new()),
         });
         let _ = shared.base_url.set(format!("http://{addr}"));
         let app = axum::Router::new()

@@ -446,6 +446,12 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
             }
         }
     }
+    if let Err(wait) = shared.admit_write() {
+        drop(t);
+        shared.count("throttled_writes");
+        let retry_after = format!("{:.3}", wait.as_secs_f64().max(0.001));
+        return fault_response(shared, Fault::Throttle { retry_after });
+    }
     g.writeback = next;
     drop(t);
     shared.count("patch_group");

@@ -4,8 +4,10 @@
 //! goes only to the configured origin, over https or plain http to a loopback address), applies
 //! the retry policy of [`retry`], reads bodies with a size bound, and logs every request once.
 
+pub mod batch;
 pub mod error;
 pub mod model;
+pub mod pace;
 pub mod paging;
 pub mod retry;
 
@@ -222,6 +224,30 @@ impl GraphClient {
         headers: &[(HeaderName, &str)],
         json_body: Option<&serde_json::Value>,
     ) -> Result<GraphResponse, GraphError> {
+        self.send_retrying(method, url, headers, json_body, &[])
+            .await
+    }
+
+    /// The retry policy and the sleeper, for callers that retry parts of a response themselves
+    /// (`$batch` items).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    pub fn sleeper(&self) -> &Sleeper {
+        &self.inner.sleeper
+    }
+
+    /// [`send`](Self::send), also retrying the statuses in `also_retry` (a `$batch` envelope
+    /// answered 424 or 500 is retried as a whole).
+    pub async fn send_retrying(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &[(HeaderName, &str)],
+        json_body: Option<&serde_json::Value>,
+        also_retry: &[u16],
+    ) -> Result<GraphResponse, GraphError> {
         if !self.is_same_origin(&url) {
             return Err(GraphError::ForeignOrigin {
                 url: url.to_string(),
@@ -234,7 +260,9 @@ impl GraphClient {
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
         loop {
-            let outcome = self.attempt(&method, &url, headers, body.clone()).await;
+            let outcome = self
+                .attempt(&method, &url, headers, body.clone(), also_retry)
+                .await;
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
                 Err(Attempt::Final(e)) => return Err(e),
@@ -268,6 +296,7 @@ impl GraphClient {
         url: &Url,
         headers: &[(HeaderName, &str)],
         body: Option<Bytes>,
+        also_retry: &[u16],
     ) -> Result<GraphResponse, Attempt> {
         let path = url.path().to_string();
         let m = method.as_str();
@@ -356,7 +385,7 @@ impl GraphClient {
             });
         }
         let err = error::api_error(m, &path, status.as_u16(), request_id, &body);
-        if is_retryable_status(status.as_u16()) {
+        if is_retryable_status(status.as_u16()) || also_retry.contains(&status.as_u16()) {
             let ra = header_str(&resp_headers, "retry-after")
                 .and_then(|v| parse_retry_after(&v, SystemTime::now()));
             if status.as_u16() == 429 {

@@ -1,7 +1,9 @@
 //! gwb's integration tests: one binary, a shared builder in `support`, fixtures on disk in
 //! `wiremock-fixtures/`.
 
+mod batch;
 mod client;
+mod disable;
 mod e2e;
 mod emulator;
 mod support;

@@ -69,13 +69,24 @@ pub async fn emulator(groups: usize, seed: u64, fault_rate: f64) -> Emulator {
         seed,
         ..Default::default()
     };
-    Emulator::start(
-        Tenant::generate(groups, seed),
-        cfg,
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("emulator starts")
+    emulator_with(Tenant::generate(groups, seed), cfg).await
+}
+
+pub async fn emulator_with(tenant: Tenant, cfg: EmulatorConfig) -> Emulator {
+    Emulator::start(tenant, cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("emulator starts")
+}
+
+/// A fresh directory for journals and plans.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "gwb-it-{}-{}-{name}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }
 
 /// The gwb binary with an environment cleaned of anything that could change its behaviour.
@@ -86,10 +97,14 @@ pub fn gwb_command() -> Command {
             cmd.env_remove(k);
         }
     }
-    // No developer's own config file.
+    // No developer's own config file, and journals in a scratch state directory.
     cmd.env(
         "XDG_CONFIG_HOME",
         std::env::temp_dir().join("gwb-tests-no-config"),
+    );
+    cmd.env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join(format!("gwb-tests-state-{}", std::process::id())),
     );
     cmd
 }

@@ -1,0 +1,410 @@
+//! `gwb disable-existing-m365`: plan which Microsoft 365 groups stop being written back, then
+//! (after consent) apply the plan through the shared apply path, journaled.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
+use futures_util::{StreamExt, pin_mut};
+use serde::{Deserialize, Serialize};
+
+use super::Context;
+use super::apply::{self, Applied, Current, ItemFailure, same_state};
+use super::report::groups_url;
+use crate::cli::{DisableArgs, OutputFormat};
+use crate::graph::model::Group;
+use crate::journal::now_rfc3339;
+use crate::output::{write_json, write_plan_table};
+use crate::writeback::plan::{
+    Change, DisablePlanner, PlanSummary, Selection, SkipReason, Skipped, is_guid, parse_cutoff,
+    parse_exclude_file,
+};
+use crate::{ExitStatus, UsageError};
+
+pub const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+/// A plan as printed by `--dry-run` and saved by `--plan-out`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanDoc {
+    pub schema_version: u32,
+    pub kind: String,
+    /// The Graph root the plan was made against; a plan is applied only there.
+    pub graph_root: String,
+    pub created_at: String,
+    pub changes: Vec<Change>,
+    pub skipped: Vec<Skipped>,
+    pub summary: PlanSummary,
+}
+
+/// What a run did (stdout, `--output json`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunResult {
+    pub run_id: Option<String>,
+    pub journal: Option<String>,
+    pub summary: RunSummary,
+    pub changed: Vec<String>,
+    pub deleted_meanwhile: Vec<ItemFailure>,
+    pub failed: Vec<ItemFailure>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub planned: u64,
+    pub changed: u64,
+    pub already_disabled: u64,
+    pub excluded: u64,
+    pub created_on_or_after_cutoff: u64,
+    pub synced_from_on_premises: u64,
+    pub changed_since_plan: u64,
+    pub deleted_meanwhile: u64,
+    pub failed: u64,
+}
+
+fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
+    let mut exclude = HashSet::new();
+    for id in &args.exclude {
+        if !is_guid(id) {
+            return Err(UsageError(format!("--exclude {id:?} is not a group id (a GUID)")).into());
+        }
+        exclude.insert(id.to_lowercase());
+    }
+    for path in &args.exclude_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("--exclude-file {}: {e}", path.display())))?;
+        let ids = parse_exclude_file(&text)
+            .map_err(|e| UsageError(format!("--exclude-file {}: {e}", path.display())))?;
+        exclude.extend(ids);
+    }
+    let created_before = match &args.created_before {
+        Some(d) => Some(parse_cutoff(d).map_err(|e| UsageError(format!("--created-before: {e}")))?),
+        None => None,
+    };
+    Ok(Selection {
+        exclude,
+        created_before,
+    })
+}
+
+/// Read every group and plan.
+async fn plan_from_tenant(
+    ctx: &Context,
+    selection: Selection,
+    graph_root: &str,
+) -> anyhow::Result<PlanDoc> {
+    let client = &ctx.client;
+    let stream = client.pages::<Group>(groups_url(client), Vec::new());
+    pin_mut!(stream);
+    let mut planner = DisablePlanner::new(selection);
+    while let Some(page) = stream.next().await {
+        for g in page.context("listing groups")? {
+            planner.consider(&g)?;
+        }
+    }
+    Ok(PlanDoc {
+        schema_version: PLAN_SCHEMA_VERSION,
+        kind: PLAN_KIND.into(),
+        graph_root: graph_root.into(),
+        created_at: now_rfc3339(),
+        changes: planner.changes,
+        skipped: planner.skipped,
+        summary: planner.summary,
+    })
+}
+
+/// Load a saved plan and check it belongs here.
+fn load_plan(path: &Path, graph_root: &str) -> anyhow::Result<PlanDoc> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
+    let plan: PlanDoc = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "--plan {}: not a gwb plan ({e}); nothing was changed",
+            path.display()
+        ))
+    })?;
+    if plan.kind != PLAN_KIND || plan.schema_version != PLAN_SCHEMA_VERSION {
+        return Err(UsageError(format!(
+            "--plan {}: a {:?} plan of schema {}, not a {PLAN_KIND} plan of schema {PLAN_SCHEMA_VERSION}",
+            path.display(),
+            plan.kind,
+            plan.schema_version
+        ))
+        .into());
+    }
+    if plan.graph_root.trim_end_matches('/') != graph_root.trim_end_matches('/') {
+        return Err(UsageError(format!(
+            "--plan {}: the plan was made against {}, not {graph_root}; refusing to apply it here",
+            path.display(),
+            plan.graph_root
+        ))
+        .into());
+    }
+    for c in &plan.changes {
+        if !is_guid(&c.id) {
+            return Err(UsageError(format!(
+                "--plan {}: {:?} is not a group id",
+                path.display(),
+                c.id
+            ))
+            .into());
+        }
+        if c.after.is_enabled != Some(false)
+            || c.after.on_premises_group_type != c.before.on_premises_group_type
+        {
+            return Err(UsageError(format!(
+                "--plan {}: the change for {} does not only disable writeback; the file was edited",
+                path.display(),
+                c.id
+            ))
+            .into());
+        }
+    }
+    Ok(plan)
+}
+
+/// Re-read the planned groups; keep those still in their planned before-state.
+async fn recheck(
+    ctx: &Context,
+    plan: &mut PlanDoc,
+    summary: &mut RunSummary,
+) -> anyhow::Result<()> {
+    let ids: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
+    let current = apply::read_current(&ctx.client, &ids).await?;
+    let mut keep = Vec::new();
+    for c in std::mem::take(&mut plan.changes) {
+        let skip = |reason| Skipped {
+            id: c.id.clone(),
+            display_name: c.display_name.clone(),
+            reason,
+        };
+        match current.get(&c.id) {
+            Some(Current::Found(g))
+                if g.writeback().is_some_and(|wb| same_state(&wb, &c.before)) =>
+            {
+                keep.push(c)
+            }
+            Some(Current::Found(_)) => {
+                summary.changed_since_plan += 1;
+                plan.skipped.push(skip(SkipReason::ChangedSincePlan));
+            }
+            Some(Current::Deleted(_)) => {
+                summary.deleted_meanwhile += 1;
+                plan.skipped.push(skip(SkipReason::DeletedMeanwhile));
+            }
+            Some(Current::Unreadable(e)) => {
+                return Err(anyhow::anyhow!(
+                    "could not re-read group {} before changing it: {e}",
+                    c.id
+                ));
+            }
+            None => return Err(anyhow::anyhow!("no answer when re-reading group {}", c.id)),
+        }
+    }
+    plan.changes = keep;
+    Ok(())
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &DisableArgs,
+    state_dir: Option<&Path>,
+    graph_root: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let mut summary = RunSummary::default();
+    let mut plan = match &args.plan {
+        Some(path) => {
+            let mut plan = load_plan(path, graph_root)?;
+            recheck(ctx, &mut plan, &mut summary).await?;
+            plan
+        }
+        None => plan_from_tenant(ctx, selection(args)?, graph_root).await?,
+    };
+    summary.planned = plan.changes.len() as u64;
+    summary.already_disabled = plan.summary.already_disabled;
+    summary.excluded = plan.summary.excluded;
+    summary.created_on_or_after_cutoff = plan.summary.created_on_or_after_cutoff;
+    summary.synced_from_on_premises = plan.summary.synced_from_on_premises;
+    plan.summary.changes = plan.changes.len() as u64;
+
+    if let Some(path) = &args.plan_out {
+        let text = serde_json::to_string_pretty(&plan)?;
+        std::fs::write(path, text + "\n")
+            .map_err(|e| UsageError(format!("--plan-out {}: {e}", path.display())))?;
+        eprintln!(
+            "gwb: saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
+            plan.changes.len(),
+            path.display(),
+            path.display()
+        );
+        return Ok(ExitStatus::Ok);
+    }
+    if args.apply.dry_run {
+        print_plan(out, ctx.format, &plan)?;
+        return Ok(ExitStatus::Ok);
+    }
+    apply::check_guard(&args.apply, plan.changes.len())?;
+    if plan.changes.is_empty() {
+        return finish(
+            out,
+            ctx.format,
+            None,
+            summary,
+            Applied::default(),
+            plan.skipped,
+        );
+    }
+    if ctx.format == OutputFormat::Table || !args.apply.yes {
+        print_plan_summary(&plan);
+    }
+    apply::consent(
+        &args.apply,
+        &format!(
+            "disable writeback on {} Microsoft 365 groups",
+            plan.changes.len()
+        ),
+    )?;
+    let journal = apply::open_journal(
+        args.journal.as_deref(),
+        state_dir,
+        "disable-existing-m365",
+        graph_root,
+    )?;
+    eprintln!("gwb: journal {}", journal.path().display());
+    let applied = apply::apply(&ctx.client, &plan.changes, &journal, &args.apply).await?;
+    summary.changed = applied.changed.len() as u64;
+    summary.deleted_meanwhile += applied.deleted.len() as u64;
+    summary.failed = applied.failed.len() as u64;
+    journal.finish(serde_json::to_value(&summary)?)?;
+    finish(
+        out,
+        ctx.format,
+        Some(&journal),
+        summary,
+        applied,
+        plan.skipped,
+    )
+}
+
+fn print_plan_summary(plan: &PlanDoc) {
+    let s = &plan.summary;
+    eprintln!(
+        "gwb: {} Microsoft 365 groups to disable; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD",
+        plan.changes.len(),
+        s.already_disabled,
+        s.excluded,
+        s.created_on_or_after_cutoff,
+        s.synced_from_on_premises
+    );
+}
+
+fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Table => {
+            let s = &plan.summary;
+            write_plan_table(
+                out,
+                &format!(
+                    "Dry run: would disable writeback on {} Microsoft 365 groups (no writes made):",
+                    plan.changes.len()
+                ),
+                &plan.changes,
+                &plan.skipped,
+                &[format!(
+                    "Summary: {} changes; {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} groups of other kinds",
+                    plan.changes.len(),
+                    s.already_disabled,
+                    s.excluded,
+                    s.created_on_or_after_cutoff,
+                    s.synced_from_on_premises,
+                    s.other_kinds
+                )],
+            )
+        }
+        OutputFormat::Ndjson => {
+            for c in &plan.changes {
+                serde_json::to_writer(&mut *out, c)?;
+                writeln!(out)?;
+            }
+            out.flush()
+        }
+        _ => write_json(out, plan),
+    }
+}
+
+/// Print the result and choose the exit code: 1 if any group failed.
+pub fn finish(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    journal: Option<&crate::journal::Journal>,
+    summary: RunSummary,
+    applied: Applied,
+    skipped: Vec<Skipped>,
+) -> anyhow::Result<ExitStatus> {
+    let failed = !applied.failed.is_empty();
+    let result = RunResult {
+        run_id: journal.map(|j| j.run_id().to_string()),
+        journal: journal.map(|j| j.path().display().to_string()),
+        summary,
+        changed: applied.changed.iter().map(|c| c.id.clone()).collect(),
+        deleted_meanwhile: applied.deleted,
+        failed: applied.failed,
+        skipped,
+    };
+    match format {
+        OutputFormat::Table => {
+            let s = &result.summary;
+            writeln!(
+                out,
+                "Changed {} of {} planned groups; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
+                s.changed,
+                s.planned,
+                s.deleted_meanwhile,
+                s.failed,
+                s.already_disabled,
+                s.excluded,
+                s.created_on_or_after_cutoff,
+                s.synced_from_on_premises,
+                s.changed_since_plan
+            )?;
+            for f in &result.deleted_meanwhile {
+                writeln!(
+                    out,
+                    "  deleted meanwhile: {} {}",
+                    f.id,
+                    f.display_name.as_deref().unwrap_or("")
+                )?;
+            }
+            for f in &result.failed {
+                writeln!(
+                    out,
+                    "  FAILED: {} {}: {} {}: {}{}",
+                    f.id,
+                    f.display_name.as_deref().unwrap_or(""),
+                    f.status,
+                    f.code,
+                    f.message,
+                    f.request_id
+                        .as_deref()
+                        .map(|r| format!(" (request-id: {r})"))
+                        .unwrap_or_default()
+                )?;
+            }
+            if let Some(j) = &result.journal {
+                writeln!(out, "Journal: {j}")?;
+            }
+            out.flush()?;
+        }
+        _ => write_json(out, &result)?,
+    }
+    Ok(if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Ok
+    })
+}

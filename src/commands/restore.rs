@@ -1,0 +1,176 @@
+//! `gwb restore --journal PATH...`: put every group a journal recorded back to its
+//! before-state, through the same apply path (consent, batching, retries, journal).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Context;
+use super::apply::{self, Applied, Current, same_state};
+use super::disable::{RunSummary, finish};
+use crate::cli::{OutputFormat, RestoreArgs};
+use crate::journal::{self, JournalContents};
+use crate::output::{write_json, write_plan_table};
+use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
+use crate::{ExitStatus, UsageError};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestorePlan<'a> {
+    journals: Vec<String>,
+    changes: &'a [Change],
+    skipped: &'a [Skipped],
+}
+
+/// Read the journals; for a group in several, the earliest run's before-state wins.
+fn recorded_states(paths: &[std::path::PathBuf], graph_root: &str) -> anyhow::Result<Vec<Change>> {
+    let mut journals: Vec<JournalContents> = Vec::new();
+    for p in paths {
+        let j = journal::read(p).map_err(|e| UsageError(e.to_string()))?;
+        if j.graph_root.trim_end_matches('/') != graph_root.trim_end_matches('/') {
+            return Err(UsageError(format!(
+                "journal {} records changes made against {}, not {graph_root}; refusing to restore here",
+                p.display(),
+                j.graph_root
+            ))
+            .into());
+        }
+        if !j.finished {
+            tracing::warn!(
+                "journal {} has no end record: that run was interrupted; every group it may have changed is restored",
+                p.display()
+            );
+        }
+        journals.push(j);
+    }
+    journals.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for j in journals {
+        for c in j.befores {
+            if !is_guid(&c.id) {
+                return Err(UsageError(format!(
+                    "journal {}: {:?} is not a group id",
+                    j.path.display(),
+                    c.id
+                ))
+                .into());
+            }
+            if seen.insert(c.id.clone()) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &RestoreArgs,
+    state_dir: Option<&Path>,
+    graph_root: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let recorded = recorded_states(&args.journals, graph_root)?;
+    let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
+    let current = apply::read_current(&ctx.client, &ids).await?;
+    let mut changes = Vec::new();
+    let mut skipped = Vec::new();
+    let mut summary = RunSummary::default();
+    let mut unreadable = Vec::new();
+    for r in recorded {
+        let skip = |reason| Skipped {
+            id: r.id.clone(),
+            display_name: r.display_name.clone(),
+            reason,
+        };
+        match current.get(&r.id) {
+            Some(Current::Found(g)) => {
+                let now = g.writeback().unwrap_or_default();
+                if same_state(&now, &r.before) {
+                    skipped.push(skip(SkipReason::AlreadyInRecordedState));
+                } else {
+                    changes.push(Change {
+                        id: r.id.clone(),
+                        display_name: r.display_name.clone(),
+                        before: now,
+                        after: r.before.clone(),
+                    });
+                }
+            }
+            Some(Current::Deleted(_)) => {
+                summary.deleted_meanwhile += 1;
+                skipped.push(skip(SkipReason::DeletedMeanwhile));
+            }
+            Some(Current::Unreadable(e)) => unreadable.push(format!("{}: {e}", r.id)),
+            None => unreadable.push(format!("{}: no answer", r.id)),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(anyhow::anyhow!(
+            "could not read {} groups before restoring them; nothing was changed: {}",
+            unreadable.len(),
+            unreadable.join("; ")
+        ));
+    }
+    summary.planned = changes.len() as u64;
+    if args.apply.dry_run {
+        match ctx.format {
+            OutputFormat::Table => write_plan_table(
+                out,
+                &format!(
+                    "Dry run: would restore {} groups to their recorded state (no writes made):",
+                    changes.len()
+                ),
+                &changes,
+                &skipped,
+                &[],
+            )?,
+            _ => write_json(
+                out,
+                &RestorePlan {
+                    journals: args
+                        .journals
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect(),
+                    changes: &changes,
+                    skipped: &skipped,
+                },
+            )?,
+        }
+        return Ok(ExitStatus::Ok);
+    }
+    apply::check_guard(&args.apply, changes.len())?;
+    if changes.is_empty() {
+        return finish(out, ctx.format, None, summary, Applied::default(), skipped);
+    }
+    apply::consent(
+        &args.apply,
+        &format!(
+            "restore the writeback configuration of {} groups",
+            changes.len()
+        ),
+    )?;
+    let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", graph_root)?;
+    eprintln!("gwb: journal {}", journal.path().display());
+    let mut applied = apply::apply(&ctx.client, &changes, &journal, &args.apply).await?;
+    for f in &mut applied.failed {
+        if f.status == 400
+            && changes
+                .iter()
+                .any(|c| c.id == f.id && c.after.is_enabled.is_none())
+        {
+            f.message.push_str(
+                " (the recorded state has isEnabled null, which Graph may refuse to write back; set isEnabled to true or false by hand if this persists)",
+            );
+        }
+    }
+    summary.changed = applied.changed.len() as u64;
+    summary.deleted_meanwhile += applied.deleted.len() as u64;
+    summary.failed = applied.failed.len() as u64;
+    journal.finish(serde_json::to_value(&summary)?)?;
+    finish(out, ctx.format, Some(&journal), summary, applied, skipped)
+}

@@ -1,0 +1,301 @@
+//! JSON batching: up to 20 sub-requests per `POST /beta/$batch`, a bounded number of batches in
+//! flight, every item's own status checked, and per-item retry.
+//!
+//! - The envelope is retried as a whole by the client's policy, here also on 424 and 500/502
+//!   (older docs say a throttled batch fails whole with 424).
+//! - An item answered 429, 503, 504 or 424 is retried in a later round, after its own
+//!   `Retry-After` (found in the item's headers whatever the name's case) or backoff. Items are
+//!   retried up to the policy's attempt limit; then they fail with their last answer.
+//! - An item missing from the response is retried; an id we did not send is ignored with a
+//!   warning, and a duplicate answer is ignored (the first counts).
+//! - A writes pacer, when given, is asked for one permit per write before each batch is sent.
+//! - `before_send` runs before each batch goes out (the journal writes and syncs there).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::pace::Pacer;
+use super::retry::parse_retry_after;
+use super::{GraphClient, GraphError, parse_json};
+
+/// Graph's limit.
+pub const MAX_BATCH: usize = 20;
+
+/// One sub-request. `url` is relative to the version root, e.g. `/groups/{id}`.
+#[derive(Debug, Clone)]
+pub struct SubRequest {
+    /// The caller's handle; also the batch item id.
+    pub key: usize,
+    pub method: Method,
+    pub url: String,
+    pub body: Option<Value>,
+}
+
+impl SubRequest {
+    fn is_write(&self) -> bool {
+        self.method != Method::GET
+    }
+}
+
+/// What became of one sub-request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemOutcome {
+    /// A 2xx, with its body (null for 204).
+    Ok { status: u16, body: Value },
+    /// A final error status (after retries for the retryable ones), or no answer at all.
+    Failed(ItemError),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemError {
+    /// 0 when the item got no HTTP answer (the batch request itself failed).
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl std::fmt::Display for ItemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)?;
+        if let Some(r) = &self.request_id {
+            write!(f, " (request-id: {r})")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub struct BatchOptions {
+    /// Batches in flight at once.
+    pub concurrency: usize,
+    pub pacer: Option<Arc<Pacer>>,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            pacer: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchResponse {
+    responses: Vec<BatchItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchItem {
+    id: String,
+    status: u16,
+    #[serde(default)]
+    headers: HashMap<String, Value>,
+    #[serde(default)]
+    body: Value,
+}
+
+fn item_retryable(status: u16) -> bool {
+    matches!(status, 424 | 429 | 503 | 504)
+}
+
+fn item_error(status: u16, headers: &HashMap<String, Value>, body: &Value) -> ItemError {
+    let err = &body["error"];
+    let header_rid = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("request-id"))
+        .and_then(|(_, v)| v.as_str().map(str::to_string));
+    ItemError {
+        status,
+        code: err["code"].as_str().unwrap_or("unknown").to_string(),
+        message: err["message"].as_str().unwrap_or("").to_string(),
+        request_id: header_rid
+            .or_else(|| err["innerError"]["request-id"].as_str().map(str::to_string)),
+    }
+}
+
+/// Result of one batch: per key, a final outcome or a retry request with its wait.
+enum Round {
+    Final(ItemOutcome),
+    Retry(Option<Duration>, ItemError),
+}
+
+/// Run `items` as `$batch`es. `on_result` is called once per item with its final outcome.
+/// `before_send` is called with each batch's items before it is sent; an error there stops the
+/// run before that batch (nothing unrecorded is ever written).
+pub async fn run<B, R>(
+    client: &GraphClient,
+    items: Vec<SubRequest>,
+    opts: &BatchOptions,
+    before_send: B,
+    mut on_result: R,
+) -> anyhow::Result<()>
+where
+    B: Fn(&[SubRequest]) -> std::io::Result<()> + Sync,
+    R: FnMut(&SubRequest, ItemOutcome),
+{
+    let policy = client.retry_policy().clone();
+    let mut pending = items;
+    let mut attempt: u32 = 0;
+    while !pending.is_empty() {
+        attempt += 1;
+        let chunks: Vec<Vec<SubRequest>> = pending
+            .chunks(MAX_BATCH)
+            .map(<[SubRequest]>::to_vec)
+            .collect();
+        let mut results = futures_util::stream::iter(chunks.into_iter().map(|chunk| {
+            let before_send = &before_send;
+            async move {
+                before_send(&chunk).map_err(|e| {
+                    anyhow::anyhow!("cannot record the batch before sending it: {e}")
+                })?;
+                if let Some(p) = &opts.pacer {
+                    let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
+                    if writes > 0 {
+                        p.acquire(writes).await;
+                    }
+                }
+                let outcome = send_batch(client, &chunk).await;
+                anyhow::Ok((chunk, outcome))
+            }
+        }))
+        .buffer_unordered(opts.concurrency.max(1));
+
+        let mut retry = Vec::new();
+        let mut wait = Duration::ZERO;
+        while let Some(r) = results.next().await {
+            let (chunk, outcome) = r?;
+            for req in chunk {
+                match outcome.get(&req.key) {
+                    Some(Round::Final(o)) => on_result(&req, o.clone()),
+                    Some(Round::Retry(ra, _)) if attempt < policy.max_attempts => {
+                        wait = wait.max(ra.unwrap_or_else(|| policy.backoff(attempt - 1)));
+                        retry.push(req);
+                    }
+                    Some(Round::Retry(_, e)) => on_result(&req, ItemOutcome::Failed(e.clone())),
+                    None => unreachable!("send_batch answers every key"),
+                }
+            }
+        }
+        drop(results);
+        if !retry.is_empty() {
+            tracing::warn!(
+                items = retry.len(),
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "retrying batch items"
+            );
+            client.sleeper().sleep(wait).await;
+        }
+        pending = retry;
+    }
+    Ok(())
+}
+
+/// Send one batch (with the client's envelope retry) and classify every item.
+async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize, Round> {
+    let requests: Vec<Value> = chunk
+        .iter()
+        .map(|r| {
+            let mut v = json!({"id": r.key.to_string(), "method": r.method.as_str(), "url": r.url});
+            if let Some(b) = &r.body {
+                v["body"] = b.clone();
+                v["headers"] = json!({"Content-Type": "application/json"});
+            }
+            v
+        })
+        .collect();
+    let body = json!({ "requests": requests });
+    let url = client.url("$batch");
+    let no_answer = |e: &GraphError| {
+        Round::Final(ItemOutcome::Failed(ItemError {
+            status: e.status().unwrap_or(0),
+            code: "batchFailed".into(),
+            message: format!("the $batch request failed: {e}"),
+            request_id: None,
+        }))
+    };
+    let parsed = match client
+        .send_retrying(
+            Method::POST,
+            url.clone(),
+            &[],
+            Some(&body),
+            &[424, 500, 502],
+        )
+        .await
+    {
+        Ok(resp) => parse_json::<BatchResponse>(&resp, "POST", url.path()),
+        Err(e) => Err(e),
+    };
+    let resp = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!("batch of {} items failed: {e}", chunk.len());
+            return chunk.iter().map(|r| (r.key, no_answer(&e))).collect();
+        }
+    };
+    let mut out: HashMap<usize, Round> = HashMap::with_capacity(chunk.len());
+    for item in resp.responses {
+        let Some(key) = item
+            .id
+            .parse::<usize>()
+            .ok()
+            .filter(|k| chunk.iter().any(|r| r.key == *k))
+        else {
+            tracing::warn!(id = %item.id, "ignoring a batch response for an id that was not sent");
+            continue;
+        };
+        if out.contains_key(&key) {
+            tracing::warn!(id = %item.id, "ignoring a duplicate batch response");
+            continue;
+        }
+        let round = if (200..300).contains(&item.status) {
+            Round::Final(ItemOutcome::Ok {
+                status: item.status,
+                body: item.body,
+            })
+        } else if item_retryable(item.status) {
+            let ra = item
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .and_then(|(_, v)| match v {
+                    Value::String(s) => parse_retry_after(s, SystemTime::now()),
+                    Value::Number(n) => n
+                        .as_f64()
+                        .and_then(|f| parse_retry_after(&f.to_string(), SystemTime::now())),
+                    _ => None,
+                });
+            Round::Retry(ra, item_error(item.status, &item.headers, &item.body))
+        } else {
+            Round::Final(ItemOutcome::Failed(item_error(
+                item.status,
+                &item.headers,
+                &item.body,
+            )))
+        };
+        out.insert(key, round);
+    }
+    for r in chunk {
+        out.entry(r.key).or_insert_with(|| {
+            Round::Retry(
+                None,
+                ItemError {
+                    status: 0,
+                    code: "missingFromBatchResponse".into(),
+                    message: "the $batch response had no answer for this item".into(),
+                    request_id: None,
+                },
+            )
+        });
+    }
+    out
+}

@@ -1,0 +1,429 @@
+//! The append-only record of every change gwb makes, for audit and restore.
+//!
+//! JSON lines, one file per run. Before a batch is written, each group's before-state is appended
+//! and the file is synced to disk; each outcome is appended after. So whenever the process dies,
+//! the journal names every group that may have been changed, with the state to restore. It holds
+//! group ids, names and writeback states, never a token or a secret.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use azure_core::time::{OffsetDateTime, to_rfc3339};
+use serde::{Deserialize, Serialize};
+
+use crate::graph::batch::ItemError;
+use crate::graph::model::WritebackConfiguration;
+use crate::writeback::plan::Change;
+
+pub const JOURNAL_SCHEMA_VERSION: u32 = 1;
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Record {
+    #[serde(rename_all = "camelCase")]
+    Run {
+        schema_version: u32,
+        run_id: String,
+        command: String,
+        graph_root: String,
+        started_at: String,
+        gwb_version: String,
+    },
+    /// Written (and synced) before the group is changed.
+    #[serde(rename_all = "camelCase")]
+    Before {
+        group_id: String,
+        display_name: Option<String>,
+        before: WritebackConfiguration,
+        after: WritebackConfiguration,
+        at: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    Outcome {
+        group_id: String,
+        /// changed | deletedMeanwhile | failed
+        result: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        at: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    End {
+        at: String,
+        summary: serde_json::Value,
+    },
+}
+
+pub fn now_rfc3339() -> String {
+    to_rfc3339(&OffsetDateTime::now_utc())
+}
+
+/// A short id for a run: UTC time plus randomness, sortable by start.
+pub fn new_run_id() -> String {
+    let now = OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:06x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        fastrand::u32(..0x100_0000)
+    )
+}
+
+/// An open journal being written.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    run_id: String,
+    file: Mutex<File>,
+}
+
+impl Journal {
+    /// Create a new journal at `path` (never overwriting one), readable by its owner only, and
+    /// write its run header.
+    pub fn create(
+        path: &Path,
+        run_id: &str,
+        command: &str,
+        graph_root: &str,
+    ) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(path)?;
+        let j = Journal {
+            path: path.to_path_buf(),
+            run_id: run_id.to_string(),
+            file: Mutex::new(file),
+        };
+        j.append(
+            &[Record::Run {
+                schema_version: JOURNAL_SCHEMA_VERSION,
+                run_id: run_id.into(),
+                command: command.into(),
+                graph_root: graph_root.into(),
+                started_at: now_rfc3339(),
+                gwb_version: env!("CARGO_PKG_VERSION").into(),
+            }],
+            true,
+        )?;
+        Ok(j)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn append(&self, records: &[Record], sync: bool) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(records.len() * 200);
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        let mut f = self.file.lock().expect("journal lock poisoned");
+        f.write_all(&buf)?;
+        if sync {
+            f.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Record the before-states of changes about to be sent, and sync them to disk.
+    pub fn record_before(&self, changes: &[&Change]) -> std::io::Result<()> {
+        let at = now_rfc3339();
+        let records: Vec<Record> = changes
+            .iter()
+            .map(|c| Record::Before {
+                group_id: c.id.clone(),
+                display_name: c.display_name.clone(),
+                before: c.before.clone(),
+                after: c.after.clone(),
+                at: at.clone(),
+            })
+            .collect();
+        self.append(&records, true)
+    }
+
+    pub fn record_outcome(
+        &self,
+        group_id: &str,
+        result: &str,
+        error: Option<&ItemError>,
+    ) -> std::io::Result<()> {
+        self.append(
+            &[Record::Outcome {
+                group_id: group_id.into(),
+                result: result.into(),
+                status: error.map(|e| e.status),
+                code: error.map(|e| e.code.clone()),
+                message: error.map(|e| e.message.clone()),
+                request_id: error.and_then(|e| e.request_id.clone()),
+                at: now_rfc3339(),
+            }],
+            false,
+        )
+    }
+
+    pub fn finish(&self, summary: serde_json::Value) -> std::io::Result<()> {
+        self.append(
+            &[Record::End {
+                at: now_rfc3339(),
+                summary,
+            }],
+            true,
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot read journal {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "journal {path}, line {line}: {detail}; the file is not a gwb journal or was edited (nothing was changed)"
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+}
+
+/// What a journal says.
+#[derive(Debug, Clone)]
+pub struct JournalContents {
+    pub path: PathBuf,
+    pub run_id: String,
+    pub command: String,
+    pub graph_root: String,
+    pub started_at: String,
+    /// Every group that may have been changed, with its before-state, in journal order (first
+    /// record per group).
+    pub befores: Vec<Change>,
+    /// The last recorded outcome per group.
+    pub outcomes: HashMap<String, String>,
+    /// True when the last line was cut off (the run was killed while writing it).
+    pub truncated_tail: bool,
+    pub finished: bool,
+}
+
+/// Read a journal. A cut-off last line (a run killed mid-write) is tolerated; anything else
+/// unreadable is an error.
+pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = File::open(path).map_err(io)?;
+    let lines: Vec<String> = BufReader::new(f)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    let text_ends_with_newline = std::fs::read(path).map_err(io)?.last() == Some(&b'\n');
+    let corrupt = |line: usize, detail: String| JournalError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        detail,
+    };
+    let mut header = None;
+    let mut befores = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut outcomes = HashMap::new();
+    let mut truncated_tail = false;
+    let mut finished = false;
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: Record = match serde_json::from_str(line) {
+            Ok(r) => r,
+            Err(e) if i + 1 == lines.len() && !text_ends_with_newline => {
+                tracing::warn!(
+                    "journal {}: ignoring a cut-off last line ({e})",
+                    path.display()
+                );
+                truncated_tail = true;
+                continue;
+            }
+            Err(e) => return Err(corrupt(i + 1, e.to_string())),
+        };
+        match rec {
+            Record::Run {
+                schema_version,
+                run_id,
+                command,
+                graph_root,
+                started_at,
+                ..
+            } => {
+                if i != 0 || header.is_some() {
+                    return Err(corrupt(i + 1, "a second run header".into()));
+                }
+                if schema_version != JOURNAL_SCHEMA_VERSION {
+                    return Err(corrupt(
+                        i + 1,
+                        format!(
+                            "journal schema version {schema_version} is not {JOURNAL_SCHEMA_VERSION}"
+                        ),
+                    ));
+                }
+                header = Some((run_id, command, graph_root, started_at));
+            }
+            _ if header.is_none() => {
+                return Err(corrupt(i + 1, "the first line is not a run header".into()));
+            }
+            Record::Before {
+                group_id,
+                display_name,
+                before,
+                after,
+                ..
+            } => {
+                if seen.insert(group_id.clone()) {
+                    befores.push(Change {
+                        id: group_id,
+                        display_name,
+                        before,
+                        after,
+                    });
+                }
+            }
+            Record::Outcome {
+                group_id, result, ..
+            } => {
+                outcomes.insert(group_id, result);
+            }
+            Record::End { .. } => finished = true,
+        }
+    }
+    let Some((run_id, command, graph_root, started_at)) = header else {
+        return Err(corrupt(1, "empty journal".into()));
+    };
+    Ok(JournalContents {
+        path: path.to_path_buf(),
+        run_id,
+        command,
+        graph_root,
+        started_at,
+        befores,
+        outcomes,
+        truncated_tail,
+        finished,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "gwb-journal-test-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(name)
+    }
+
+    fn change(id: &str, en: Option<bool>) -> Change {
+        Change {
+            id: id.into(),
+            display_name: Some(format!("G {id}")),
+            before: WritebackConfiguration {
+                is_enabled: en,
+                on_premises_group_type: None,
+            },
+            after: WritebackConfiguration {
+                is_enabled: Some(false),
+                on_premises_group_type: None,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_and_first_before_wins() {
+        let p = tmp("j.jsonl");
+        let j = Journal::create(
+            &p,
+            "run1",
+            "disable-existing-m365",
+            "https://graph.microsoft.com",
+        )
+        .unwrap();
+        j.record_before(&[&change("a", None), &change("b", Some(true))])
+            .unwrap();
+        j.record_outcome("a", "changed", None).unwrap();
+        j.record_before(&[&change("a", Some(false))]).unwrap();
+        j.finish(serde_json::json!({"changed": 1})).unwrap();
+        let c = read(&p).unwrap();
+        assert_eq!(c.run_id, "run1");
+        assert_eq!(c.befores.len(), 2);
+        assert_eq!(
+            c.befores[0].before.is_enabled, None,
+            "the first before-state is the original"
+        );
+        assert_eq!(c.outcomes["a"], "changed");
+        assert!(c.finished && !c.truncated_tail);
+        // Never overwrites an existing journal.
+        assert!(Journal::create(&p, "run2", "x", "y").is_err());
+    }
+
+    #[test]
+    fn a_cut_off_last_line_is_tolerated_but_corruption_is_not() {
+        let p = tmp("cut.jsonl");
+        let j = Journal::create(
+            &p,
+            "run1",
+            "disable-existing-m365",
+            "https://graph.microsoft.com",
+        )
+        .unwrap();
+        j.record_before(&[&change("a", None)]).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"type\":\"before\",\"groupId\":\"b\",\"disp")
+            .unwrap();
+        let c = read(&p).unwrap();
+        assert!(c.truncated_tail);
+        assert_eq!(c.befores.len(), 1);
+
+        let q = tmp("bad.jsonl");
+        let text = std::fs::read_to_string(&p).unwrap().replace(
+            "\"type\":\"before\",\"groupId\":\"a\"",
+            "\"type\":\"bogus\"",
+        );
+        std::fs::write(&q, text + "\n").unwrap();
+        let e = read(&q).unwrap_err().to_string();
+        assert!(e.contains("line 2"), "{e}");
+        std::fs::write(&q, "not json\n").unwrap();
+        assert!(read(&q).is_err());
+    }
+}

@@ -1,0 +1,380 @@
+//! Plans for bulk changes: which groups change from what to what, and which are skipped and why.
+//! Pure: built from groups already read, applied elsewhere through one code path.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::summary::MissingWriteback;
+use super::{Kind, classify, effective, is_synced_from_on_premises};
+use crate::graph::model::{Group, WritebackConfiguration};
+
+/// One group's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub before: WritebackConfiguration,
+    pub after: WritebackConfiguration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SkipReason {
+    /// Already not written back (`isEnabled: false`).
+    AlreadyDisabled,
+    /// Named by `--exclude` or `--exclude-file`.
+    Excluded,
+    /// Created on or after `--created-before` (or with no creation date).
+    CreatedOnOrAfterCutoff,
+    /// Mastered in on-premises AD: writeback does not apply.
+    SyncedFromOnPremises,
+    /// `--plan`: the group's state is no longer the plan's `before`.
+    ChangedSincePlan,
+    /// The group no longer exists.
+    DeletedMeanwhile,
+    /// `restore`: the group is already in its recorded state.
+    AlreadyInRecordedState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSummary {
+    pub changes: u64,
+    pub already_disabled: u64,
+    pub excluded: u64,
+    pub created_on_or_after_cutoff: u64,
+    pub synced_from_on_premises: u64,
+    /// Groups that are not Microsoft 365 groups (not listed one by one).
+    pub other_kinds: u64,
+}
+
+/// Which Microsoft 365 groups `disable-existing-m365` leaves alone.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Lowercase group ids.
+    pub exclude: HashSet<String>,
+    /// `YYYY-MM-DDTHH:MM:SSZ`: only groups created strictly before this are changed.
+    pub created_before: Option<String>,
+}
+
+/// Collects a plan to disable writeback on existing Microsoft 365 groups.
+#[derive(Debug, Default)]
+pub struct DisablePlanner {
+    selection: Selection,
+    pub changes: Vec<Change>,
+    pub skipped: Vec<Skipped>,
+    pub summary: PlanSummary,
+}
+
+impl DisablePlanner {
+    pub fn new(selection: Selection) -> Self {
+        Self {
+            selection,
+            ..Default::default()
+        }
+    }
+
+    /// Consider one group: cloud-mastered Microsoft 365 groups that are effectively written back
+    /// (`isEnabled` true or null) become changes, unless excluded or too new.
+    pub fn consider(&mut self, g: &Group) -> Result<(), MissingWriteback> {
+        let wb = g
+            .writeback()
+            .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
+        let kind = classify(g);
+        if kind != Kind::Microsoft365 {
+            self.summary.other_kinds += 1;
+            return Ok(());
+        }
+        let skip = |reason| Skipped {
+            id: g.id.clone(),
+            display_name: g.display_name.clone(),
+            reason,
+        };
+        let synced = is_synced_from_on_premises(g);
+        let reason = if synced {
+            self.summary.synced_from_on_premises += 1;
+            Some(SkipReason::SyncedFromOnPremises)
+        } else if !effective(kind, synced, &wb).written_back {
+            self.summary.already_disabled += 1;
+            Some(SkipReason::AlreadyDisabled)
+        } else if self.selection.exclude.contains(&g.id.to_lowercase()) {
+            self.summary.excluded += 1;
+            Some(SkipReason::Excluded)
+        } else if let Some(cutoff) = &self.selection.created_before {
+            let before_cutoff = g
+                .created_date_time
+                .as_deref()
+                .is_some_and(|c| c < cutoff.as_str());
+            if before_cutoff {
+                None
+            } else {
+                self.summary.created_on_or_after_cutoff += 1;
+                Some(SkipReason::CreatedOnOrAfterCutoff)
+            }
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => self.skipped.push(skip(r)),
+            None => {
+                self.summary.changes += 1;
+                self.changes.push(Change {
+                    id: g.id.clone(),
+                    display_name: g.display_name.clone(),
+                    after: WritebackConfiguration {
+                        is_enabled: Some(false),
+                        on_premises_group_type: wb.on_premises_group_type.clone(),
+                    },
+                    before: wb,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parse `--created-before`: `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ`. Returns the
+/// normalised UTC timestamp Graph's `createdDateTime` compares against as a string.
+pub fn parse_cutoff(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let (date, time) = match s.split_once('T') {
+        None => (s, "00:00:00Z"),
+        Some((d, t)) => (d, t),
+    };
+    let bad = || format!("{s:?} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let (y, m, d): (u32, u32, u32) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d == 0 || d > days[(m - 1) as usize] {
+        return Err(format!("{s:?} is not a real date"));
+    }
+    let t = time.strip_suffix('Z').ok_or_else(bad)?;
+    let tp: Vec<&str> = t.split(':').collect();
+    let [hh, mm, ss] = tp.as_slice() else {
+        return Err(bad());
+    };
+    let (hh, mm, ss): (u32, u32, u32) = (
+        hh.parse().map_err(|_| bad())?,
+        mm.parse().map_err(|_| bad())?,
+        ss.parse().map_err(|_| bad())?,
+    );
+    if hh > 23 || mm > 59 || ss > 59 {
+        return Err(format!("{s:?} is not a real time"));
+    }
+    Ok(format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"))
+}
+
+/// Parse an exclude file: one group id per line, `#` starts a comment, blank lines ignored.
+pub fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
+    let mut ids = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !is_guid(line) {
+            return Err(format!(
+                "line {}: {line:?} is not a group id (a GUID)",
+                n + 1
+            ));
+        }
+        ids.push(line.to_lowercase());
+    }
+    Ok(ids)
+}
+
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::{UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY};
+
+    fn g(id: &str, unified: bool, en: Option<bool>, ty: Option<&str>, created: &str) -> Group {
+        Group {
+            id: id.into(),
+            display_name: Some(id.to_uppercase()),
+            group_types: if unified {
+                vec!["Unified".into()]
+            } else {
+                vec![]
+            },
+            security_enabled: Some(!unified),
+            mail_enabled: Some(unified),
+            on_premises_sync_enabled: None,
+            is_assignable_to_role: None,
+            proxy_addresses: vec![],
+            created_date_time: Some(created.into()),
+            writeback_configuration: Some(Some(WritebackConfiguration {
+                is_enabled: en,
+                on_premises_group_type: ty.map(str::to_string),
+            })),
+        }
+    }
+
+    #[test]
+    fn selects_written_back_cloud_m365_groups_and_keeps_their_type() {
+        let mut p = DisablePlanner::new(Selection::default());
+        p.consider(&g("a", true, None, None, "2020-01-01T00:00:00Z"))
+            .unwrap();
+        p.consider(&g(
+            "b",
+            true,
+            Some(true),
+            Some(UNIVERSAL_MAIL_ENABLED_SECURITY),
+            "2020-01-01T00:00:00Z",
+        ))
+        .unwrap();
+        p.consider(&g("c", true, Some(false), None, "2020-01-01T00:00:00Z"))
+            .unwrap();
+        p.consider(&g(
+            "d",
+            false,
+            Some(true),
+            Some(UNIVERSAL_SECURITY),
+            "2020-01-01T00:00:00Z",
+        ))
+        .unwrap();
+        let mut synced = g("e", true, None, None, "2020-01-01T00:00:00Z");
+        synced.on_premises_sync_enabled = Some(true);
+        p.consider(&synced).unwrap();
+        let ids: Vec<_> = p.changes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(
+            p.changes[1].after,
+            WritebackConfiguration {
+                is_enabled: Some(false),
+                on_premises_group_type: Some(UNIVERSAL_MAIL_ENABLED_SECURITY.into())
+            }
+        );
+        assert_eq!(p.changes[0].before.is_enabled, None);
+        assert_eq!(
+            p.summary,
+            PlanSummary {
+                changes: 2,
+                already_disabled: 1,
+                synced_from_on_premises: 1,
+                other_kinds: 1,
+                ..Default::default()
+            }
+        );
+        let reasons: Vec<_> = p
+            .skipped
+            .iter()
+            .map(|s| (s.id.as_str(), s.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("c", SkipReason::AlreadyDisabled),
+                ("e", SkipReason::SyncedFromOnPremises)
+            ]
+        );
+    }
+
+    #[test]
+    fn exclusions_and_cutoff() {
+        let id1 = "0b1f5a6e-1111-4c1e-9e4f-000000000001";
+        let sel = Selection {
+            exclude: [id1.to_string()].into(),
+            created_before: Some(parse_cutoff("2021-01-01").unwrap()),
+        };
+        let mut p = DisablePlanner::new(sel);
+        p.consider(&g(
+            &id1.to_uppercase(),
+            true,
+            None,
+            None,
+            "2019-01-01T00:00:00Z",
+        ))
+        .unwrap();
+        p.consider(&g("old", true, None, None, "2020-12-31T23:59:59Z"))
+            .unwrap();
+        p.consider(&g("new", true, None, None, "2021-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            p.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["old"]
+        );
+        assert_eq!(
+            (p.summary.excluded, p.summary.created_on_or_after_cutoff),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn cutoff_parsing_rejects_impossible_dates() {
+        assert_eq!(parse_cutoff("2024-02-29").unwrap(), "2024-02-29T00:00:00Z");
+        assert_eq!(
+            parse_cutoff("2024-03-01T12:30:00Z").unwrap(),
+            "2024-03-01T12:30:00Z"
+        );
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "24-01-01",
+            "yesterday",
+            "2024-01-01T25:00:00Z",
+            "2024-01-01T10:00:00",
+        ] {
+            assert!(parse_cutoff(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exclude_file_format() {
+        let ids = parse_exclude_file("# keep these\n0B1F5A6E-1111-4C1E-9E4F-000000000001  # finance\n\n  0b1f5a6e-1111-4c1e-9e4f-000000000002\n").unwrap();
+        assert_eq!(
+            ids,
+            [
+                "0b1f5a6e-1111-4c1e-9e4f-000000000001",
+                "0b1f5a6e-1111-4c1e-9e4f-000000000002"
+            ]
+        );
+        let e =
+            parse_exclude_file("0b1f5a6e-1111-4c1e-9e4f-000000000001\nFinance Team\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+    }
+}

@@ -1,0 +1,280 @@
+//! `$batch` edge cases against wiremock: per-item throttling with its own Retry-After, failed
+//! envelopes, missing, unknown and duplicate ids, and answers in any order.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use gwb::graph::batch::{self, BatchOptions, ItemOutcome, SubRequest};
+use reqwest::Method;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::support::{catch_all, client, json_status};
+
+fn patches(n: usize) -> Vec<SubRequest> {
+    (0..n)
+        .map(|key| SubRequest {
+            key,
+            method: Method::PATCH,
+            url: format!("/groups/0b1f5a6e-1111-4c1e-9e4f-{key:012}"),
+            body: Some(json!({"writebackConfiguration": {"isEnabled": false}})),
+        })
+        .collect()
+}
+
+/// Answers each batch by a script: a function of (call number, request ids) to the responses.
+struct Scripted<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> {
+    calls: Mutex<usize>,
+    seen: Mutex<Vec<Vec<String>>>,
+    f: F,
+}
+
+impl<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> Respond for Scripted<F> {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let ids: Vec<String> = body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(ids.len() <= 20, "at most 20 per batch");
+        for r in body["requests"].as_array().unwrap() {
+            assert!(
+                r["url"].as_str().unwrap().starts_with("/groups/"),
+                "urls are relative to the version root"
+            );
+            assert_eq!(r["headers"]["Content-Type"], "application/json");
+        }
+        let mut n = self.calls.lock().unwrap();
+        *n += 1;
+        self.seen.lock().unwrap().push(ids.clone());
+        (self.f)(*n, &ids)
+    }
+}
+
+fn ok(responses: Vec<Value>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+}
+
+fn item(id: &str, status: u16) -> Value {
+    json!({"id": id, "status": status, "headers": {}})
+}
+
+async fn run_batch(server: &MockServer, n: usize) -> (Vec<(usize, ItemOutcome)>, Vec<Duration>) {
+    let (c, waits) = client(&server.uri());
+    let mut results = Vec::new();
+    let opts = BatchOptions {
+        concurrency: 2,
+        pacer: None,
+    };
+    batch::run(
+        &c,
+        patches(n),
+        &opts,
+        |_| Ok(()),
+        |r, o| results.push((r.key, o)),
+    )
+    .await
+    .unwrap();
+    results.sort_by_key(|(k, _)| *k);
+    let w = waits.lock().unwrap().clone();
+    (results, w)
+}
+
+#[tokio::test]
+async fn throttled_items_are_retried_after_their_own_retry_after_and_order_does_not_matter() {
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |call, ids: &[String]| {
+            let mut rs: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    if call == 1 && id == "1" {
+                        // lower-case header name, fractional seconds
+                        json!({"id": id, "status": 429, "headers": {"retry-after": "1.5"}, "body": {"error": {"code": "TooManyRequests", "message": "slow down"}}})
+                    } else if call == 1 && id == "2" {
+                        json!({"id": id, "status": 503, "headers": {"Retry-After": "3"}})
+                    } else {
+                        item(id, 204)
+                    }
+                })
+                .collect();
+            rs.reverse();
+            ok(rs)
+        },
+    };
+    Mock::given(method("POST"))
+        .and(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (results, waits) = run_batch(&server, 5).await;
+    assert_eq!(results.len(), 5);
+    assert!(
+        results
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { status: 204, .. })),
+        "{results:?}"
+    );
+    assert_eq!(
+        waits,
+        vec![Duration::from_secs(3)],
+        "the longest item Retry-After is honoured"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_envelope_is_retried_whole() {
+    let server = MockServer::start().await;
+    for status in [424u16, 503] {
+        Mock::given(path("/beta/$batch"))
+            .respond_with(
+                json_status(
+                    status,
+                    r#"{"error":{"code":"x","message":"envelope"}}"#.into(),
+                )
+                .insert_header("Retry-After", "0.25"),
+            )
+            .up_to_n_times(1)
+            .with_priority(if status == 424 { 1 } else { 2 })
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |_, ids: &[String]| ok(ids.iter().map(|id| item(id, 204)).collect()),
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (results, waits) = run_batch(&server, 3).await;
+    assert!(
+        results
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { .. }))
+    );
+    assert_eq!(waits, vec![Duration::from_millis(250); 2]);
+}
+
+#[tokio::test]
+async fn missing_unknown_and_duplicate_ids() {
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |call, ids: &[String]| {
+            if call == 1 {
+                // "2" is missing; "99" was never sent; "0" answers twice (the first counts).
+                ok(vec![
+                    item("0", 204),
+                    item("0", 400),
+                    item("1", 204),
+                    item("99", 204),
+                ])
+            } else {
+                assert_eq!(ids, ["2"], "only the unanswered item is sent again");
+                ok(vec![item("2", 204)])
+            }
+        },
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (results, _) = run_batch(&server, 3).await;
+    assert_eq!(results.len(), 3, "every item gets exactly one outcome");
+    assert!(
+        results
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { .. })),
+        "{results:?}"
+    );
+}
+
+#[tokio::test]
+async fn final_item_errors_keep_code_message_and_request_id() {
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |_, ids: &[String]| {
+            ok(ids
+                .iter()
+                .map(|id| match id.as_str() {
+                    "0" => json!({"id": "0", "status": 403, "headers": {"Request-Id": "rid-403"}, "body": {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}}),
+                    "1" => json!({"id": "1", "status": 404, "headers": {}, "body": {"error": {"code": "Request_ResourceNotFound", "message": "gone", "innerError": {"request-id": "rid-404"}}}}),
+                    _ => item(id, 204),
+                })
+                .collect())
+        },
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (all, _) = run_batch(&server, 25).await;
+    assert_eq!(all.len(), 25);
+    assert!(
+        all[2..]
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { .. }))
+    );
+    let results = &all[..2];
+    match &results[0].1 {
+        ItemOutcome::Failed(e) => {
+            assert_eq!(
+                (e.status, e.code.as_str(), e.request_id.as_deref()),
+                (403, "Authorization_RequestDenied", Some("rid-403"))
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+    match &results[1].1 {
+        ItemOutcome::Failed(e) => {
+            assert_eq!((e.status, e.request_id.as_deref()), (404, Some("rid-404")))
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[tokio::test]
+async fn items_that_stay_throttled_fail_after_the_attempt_limit() {
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |_, ids: &[String]| {
+            ok(ids
+                .iter()
+                .map(|id| json!({"id": id, "status": 429, "headers": {"Retry-After": "1"}}))
+                .collect())
+        },
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(10)
+        .mount(&server)
+        .await;
+    let (results, waits) = run_batch(&server, 2).await;
+    assert!(
+        results
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Failed(e) if e.status == 429)),
+        "{results:?}"
+    );
+    assert_eq!(waits.len(), 9);
+}

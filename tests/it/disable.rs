@@ -1,0 +1,764 @@
+//! `disable-existing-m365` and `restore` against the emulator: the plan, the apply path, the
+//! journal, crash recovery and restore.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
+use gwb::graph::model::WritebackConfiguration;
+use serde_json::Value;
+
+use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
+
+/// GRAPH.md: cloud Microsoft 365 groups that are written back (isEnabled true or null).
+fn should_change(g: &EmuGroup) -> bool {
+    g.group_types.iter().any(|t| t == "Unified")
+        && g.on_premises_sync_enabled != Some(true)
+        && g.writeback.is_enabled != Some(false)
+}
+
+/// A generated tenant without role-assignable groups (which the emulator refuses to write).
+fn plain_tenant(n: usize, seed: u64) -> Tenant {
+    let mut t = Tenant::generate(n, seed);
+    for g in &mut t.groups {
+        g.is_assignable_to_role = None;
+    }
+    Tenant::new(t.groups, Vec::new())
+}
+
+fn snapshot(t: &Tenant) -> HashMap<String, WritebackConfiguration> {
+    t.groups
+        .iter()
+        .map(|g| (g.id.clone(), g.writeback.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_lists_exactly_the_right_groups_and_writes_nothing() {
+    let emu = emulator_with(Tenant::generate(700, 21), EmulatorConfig::default()).await;
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--dry-run", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut got: Vec<String> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let truth = emu.shared().tenant().groups.clone();
+    let mut want: Vec<String> = truth
+        .iter()
+        .filter(|g| should_change(g))
+        .map(|g| g.id.clone())
+        .collect();
+    got.sort();
+    want.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    // before is the raw state, after only flips isEnabled and keeps the type.
+    for c in v["changes"].as_array().unwrap() {
+        let g = truth.iter().find(|g| g.id == c["id"]).unwrap();
+        assert_eq!(c["before"]["isEnabled"].as_bool(), g.writeback.is_enabled);
+        assert_eq!(c["after"]["isEnabled"], false);
+        assert_eq!(
+            c["after"]["onPremisesGroupType"].as_str(),
+            g.writeback.on_premises_group_type.as_deref()
+        );
+    }
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["reason"] == "alreadyDisabled")
+    );
+    assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
+    assert_eq!(emu.shared().stat("batch"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_changes_exactly_the_plan_and_a_second_run_writes_nothing() {
+    let emu = emulator_with(plain_tenant(800, 22), EmulatorConfig::default()).await;
+    let before = snapshot(&emu.shared().tenant());
+    let truth = emu.shared().tenant().groups.clone();
+    let dir = temp_dir("apply");
+    let journal = dir.join("j.jsonl");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--journal",
+            journal.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let planned = truth.iter().filter(|g| should_change(g)).count();
+    assert_eq!(v["summary"]["changed"].as_u64().unwrap() as usize, planned);
+    assert_eq!(v["summary"]["failed"], 0);
+    let after = emu.shared().tenant().groups.clone();
+    for g in &after {
+        let was = &before[&g.id];
+        if should_change(truth.iter().find(|t| t.id == g.id).unwrap()) {
+            assert_eq!(g.writeback.is_enabled, Some(false), "{}", g.id);
+            assert_eq!(
+                g.writeback.on_premises_group_type, was.on_premises_group_type,
+                "type kept for {}",
+                g.id
+            );
+        } else {
+            assert_eq!(&g.writeback, was, "untouched: {}", g.id);
+        }
+    }
+    assert_eq!(
+        emu.shared().stat("patch_group") as usize,
+        planned,
+        "one write per planned group"
+    );
+    assert!(emu.shared().stat("batch") as usize >= planned.div_ceil(20));
+    // The journal names every change with its before-state.
+    let j = gwb::journal::read(&journal).unwrap();
+    assert_eq!(j.befores.len(), planned);
+    assert!(j.finished);
+    assert!(j.befores.iter().all(|c| c.before == before[&c.id]));
+    assert!(
+        !std::fs::read_to_string(&journal)
+            .unwrap()
+            .contains(crate::support::TOKEN)
+    );
+
+    let writes = emu.shared().stat("patch_group_attempt");
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["summary"]["planned"], 0);
+    assert_eq!(
+        emu.shared().stat("patch_group_attempt"),
+        writes,
+        "the second run writes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_items_failed_envelopes_and_shuffled_answers_still_converge() {
+    let cfg = EmulatorConfig {
+        fault_rate: 0.2,
+        seed: 23,
+        ..Default::default()
+    };
+    let emu = emulator_with(plain_tenant(600, 23), cfg).await;
+    let truth = emu.shared().tenant().groups.clone();
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let t = emu.shared().tenant();
+    for g in truth.iter().filter(|g| should_change(g)) {
+        assert_eq!(t.group(&g.id).unwrap().writeback.is_enabled, Some(false));
+    }
+    drop(t);
+    assert!(
+        emu.shared().stat("item_faults") > 0,
+        "{:?}",
+        emu.shared().stats()
+    );
+    assert!(
+        emu.shared().stat("faults") > 0,
+        "{:?}",
+        emu.shared().stats()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
+    let emu = emulator_with(Tenant::generate(800, 24), EmulatorConfig::default()).await;
+    let truth = emu.shared().tenant().groups.clone();
+    let role: Vec<String> = truth
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!role.is_empty());
+    // Plan first, then delete a planned group behind gwb's back: --plan re-reads and reports it.
+    let dir = temp_dir("refused");
+    let plan = dir.join("plan.json");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan-out",
+            plan.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        emu.shared().stat("patch_group_attempt"),
+        0,
+        "--plan-out writes nothing"
+    );
+    let gone = truth
+        .iter()
+        .find(|g| should_change(g) && g.is_assignable_to_role.is_none())
+        .unwrap()
+        .id
+        .clone();
+    emu.shared().tenant().remove_group(&gone).unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a refused group fails the run: {}",
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut failed: Vec<String> = v["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    failed.sort();
+    let mut want = role.clone();
+    want.sort();
+    assert_eq!(failed, want);
+    assert!(v["failed"][0]["requestId"].as_str().is_some());
+    assert_eq!(v["failed"][0]["code"], "Authorization_RequestDenied");
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == gone.as_str() && s["reason"] == "deletedMeanwhile")
+    );
+    let t = emu.shared().tenant();
+    for g in truth
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role.is_none() && g.id != gone)
+    {
+        assert_eq!(
+            t.group(&g.id).unwrap().writeback.is_enabled,
+            Some(false),
+            "the rest is done"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
+    use gwb::commands::apply;
+    let emu = emulator_with(plain_tenant(100, 25), EmulatorConfig::default()).await;
+    let truth = emu.shared().tenant().groups.clone();
+    let mut planner = gwb::writeback::plan::DisablePlanner::new(Default::default());
+    for g in &truth {
+        let json = g.to_json(&[
+            "id",
+            "displayName",
+            "groupTypes",
+            "securityEnabled",
+            "mailEnabled",
+            "onPremisesSyncEnabled",
+            "isAssignableToRole",
+            "proxyAddresses",
+            "createdDateTime",
+            "writebackConfiguration",
+        ]);
+        planner
+            .consider(&serde_json::from_value(json).unwrap())
+            .unwrap();
+    }
+    let gone = planner.changes[3].id.clone();
+    emu.shared().tenant().remove_group(&gone);
+    let (client, _) = crate::support::client(&emu.url());
+    let dir = temp_dir("deleted");
+    let journal = gwb::journal::Journal::create(
+        &dir.join("j.jsonl"),
+        "r",
+        "disable-existing-m365",
+        "emulator",
+    )
+    .unwrap();
+    let args = gwb::cli::ApplyArgs {
+        dry_run: false,
+        yes: true,
+        max_changes: None,
+        concurrency: 2,
+        write_limit: 3000,
+        write_window: 150.0,
+    };
+    let applied = apply::apply(&client, &planner.changes, &journal, &args)
+        .await
+        .unwrap();
+    assert_eq!(applied.deleted.len(), 1);
+    assert_eq!(applied.deleted[0].id, gone);
+    assert!(applied.failed.is_empty());
+    assert_eq!(applied.changed.len(), planner.changes.len() - 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_terminal_or_over_the_guard_nothing_is_written() {
+    let emu = emulator_with(plain_tenant(300, 26), EmulatorConfig::default()).await;
+    let out = run_gwb(&emu.url(), &["disable-existing-m365"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--yes", "--max-changes", "3"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--max-changes 3"), "{}", stderr(&out));
+    for bad in [
+        vec![
+            "disable-existing-m365",
+            "--yes",
+            "--created-before",
+            "2023-02-29",
+        ],
+        vec!["disable-existing-m365", "--yes", "--exclude", "not-a-guid"],
+        vec![
+            "disable-existing-m365",
+            "--yes",
+            "--exclude-file",
+            "/nonexistent/ids.txt",
+        ],
+        vec![
+            "disable-existing-m365",
+            "--yes",
+            "--plan",
+            "/nonexistent/plan.json",
+        ],
+        vec![
+            "disable-existing-m365",
+            "--plan",
+            "x.json",
+            "--exclude",
+            "0b1f5a6e-1111-4c1e-9e4f-000000000001",
+        ],
+    ] {
+        let out = run_gwb(&emu.url(), &bad).await;
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exclusions_and_the_creation_cutoff_are_honoured() {
+    let emu = emulator_with(plain_tenant(400, 27), EmulatorConfig::default()).await;
+    let truth = emu.shared().tenant().groups.clone();
+    let candidates: Vec<&EmuGroup> = truth.iter().filter(|g| should_change(g)).collect();
+    let dir = temp_dir("exclude");
+    let file = dir.join("keep.txt");
+    std::fs::write(
+        &file,
+        format!("# keep\n{}  # finance\n", candidates[1].id.to_uppercase()),
+    )
+    .unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--dry-run",
+            "-o",
+            "json",
+            "--exclude",
+            &candidates[0].id,
+            "--exclude-file",
+            file.to_str().unwrap(),
+            "--created-before",
+            "2020-01-01",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let got: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = candidates[2..]
+        .iter()
+        .filter(|g| g.created_date_time.as_str() < "2020-01-01T00:00:00Z")
+        .map(|g| g.id.as_str())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(v["summary"]["excluded"], 2);
+    assert!(v["summary"]["createdOnOrAfterCutoff"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_or_foreign_plan_is_caught() {
+    let emu = emulator_with(plain_tenant(300, 28), EmulatorConfig::default()).await;
+    let dir = temp_dir("stale");
+    let plan = dir.join("plan.json");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan-out",
+            plan.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let changed_id = doc["changes"][0]["id"].as_str().unwrap().to_string();
+    // Someone changes a planned group by hand in the meantime.
+    emu.shared()
+        .tenant()
+        .group_mut(&changed_id)
+        .unwrap()
+        .writeback
+        .on_premises_group_type = Some("universalSecurityGroup".into());
+    let writes_before = emu.shared().stat("patch_group_attempt");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["summary"]["changedSincePlan"], 1);
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == changed_id.as_str() && s["reason"] == "changedSincePlan")
+    );
+    assert_eq!(
+        emu.shared()
+            .tenant()
+            .group(&changed_id)
+            .unwrap()
+            .writeback
+            .is_enabled,
+        doc["changes"][0]["before"]["isEnabled"].as_bool()
+    );
+    assert_eq!(
+        emu.shared().stat("patch_group_attempt") - writes_before,
+        doc["changes"].as_array().unwrap().len() as u64 - 1
+    );
+
+    // A plan made against another Graph, or edited to do something else, is refused.
+    let mut foreign = doc.clone();
+    foreign["graphRoot"] = "https://graph.microsoft.us".into();
+    std::fs::write(&plan, foreign.to_string()).unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let mut edited = doc.clone();
+    edited["changes"][0]["after"]["isEnabled"] = true.into();
+    std::fs::write(&plan, edited.to_string()).unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    std::fs::write(&plan, "{\"truncated\": ").unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan",
+            plan.to_str().unwrap(),
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_then_a_rerun_converges_and_restore_returns_the_exact_prior_state() {
+    // Slow enough to be killed mid-apply: 40 writes per 0.5 s, 10 ms per request.
+    let cfg = EmulatorConfig {
+        latency: Duration::from_millis(10),
+        write_limit: Some((40, Duration::from_millis(500))),
+        seed: 29,
+        ..Default::default()
+    };
+    let emu = emulator_with(plain_tenant(1_000, 29), cfg).await;
+    let original = snapshot(&emu.shared().tenant());
+    let truth = emu.shared().tenant().groups.clone();
+    let planned = truth.iter().filter(|g| should_change(g)).count();
+    assert!(planned > 300);
+    let dir = temp_dir("kill");
+    let j1 = dir.join("first.jsonl");
+    let j2 = dir.join("second.jsonl");
+    let url = emu.url();
+    let limit = ["--write-limit", "40", "--write-window", "0.5"];
+
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", &url)
+        .env("GWB_ACCESS_TOKEN", "t")
+        .args([
+            "disable-existing-m365",
+            "--yes",
+            "--journal",
+            j1.to_str().unwrap(),
+        ])
+        .args(limit);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    // Wait until it has written some groups, then kill it without warning.
+    let shared = emu.shared().clone();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while shared.stat("patch_group") < 60 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the run makes progress");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = emu.shared().stat("patch_group") as usize;
+    assert!(done < planned, "killed mid-run: {done} of {planned}");
+    let journal = gwb::journal::read(&j1).unwrap();
+    assert!(!journal.finished);
+    // Every group that was changed is named in the journal with its before-state.
+    let named: std::collections::HashSet<&str> =
+        journal.befores.iter().map(|c| c.id.as_str()).collect();
+    let changed_now: Vec<String> = emu
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .filter(|g| g.writeback != original[&g.id])
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!changed_now.is_empty());
+    for id in &changed_now {
+        assert!(
+            named.contains(id.as_str()),
+            "{id} changed but not journaled"
+        );
+    }
+
+    let out = run_gwb(
+        &url,
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--journal",
+            j2.to_str().unwrap(),
+            "--write-limit",
+            "40",
+            "--write-window",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["summary"]["changed"].as_u64().unwrap() as usize + changed_now.len(),
+        planned,
+        "the rerun does only what is left"
+    );
+    for g in truth.iter().filter(|g| should_change(g)) {
+        assert_eq!(
+            emu.shared()
+                .tenant()
+                .group(&g.id)
+                .unwrap()
+                .writeback
+                .is_enabled,
+            Some(false)
+        );
+    }
+
+    let out = run_gwb(
+        &url,
+        &[
+            "restore",
+            "--journal",
+            j1.to_str().unwrap(),
+            "--journal",
+            j2.to_str().unwrap(),
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["changes"].as_array().unwrap().len(), planned);
+    let out = run_gwb(
+        &url,
+        &[
+            "restore",
+            "--journal",
+            j1.to_str().unwrap(),
+            "--journal",
+            j2.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+            "--write-limit",
+            "40",
+            "--write-window",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        snapshot(&emu.shared().tenant()),
+        original,
+        "restore returns every group to its exact prior state"
+    );
+    // And restoring again changes nothing.
+    let writes = emu.shared().stat("patch_group_attempt");
+    let out = run_gwb(
+        &url,
+        &[
+            "restore",
+            "--journal",
+            j1.to_str().unwrap(),
+            "--journal",
+            j2.to_str().unwrap(),
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(emu.shared().stat("patch_group_attempt"), writes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pacing_keeps_a_run_under_the_write_limit_without_being_slower_than_it() {
+    // 60 writes per 0.4 s enforced by the emulator; gwb told the same limit.
+    let cfg = EmulatorConfig {
+        write_limit: Some((60, Duration::from_millis(400))),
+        seed: 31,
+        ..Default::default()
+    };
+    let emu = emulator_with(plain_tenant(1_000, 31), cfg).await;
+    let planned = emu
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .filter(|g| should_change(g))
+        .count() as f64;
+    let started = std::time::Instant::now();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "--write-limit",
+            "60",
+            "--write-window",
+            "0.4",
+        ],
+    )
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        emu.shared().stat("throttled_writes"),
+        0,
+        "no write was throttled"
+    );
+    // The floor: the first 60 at once, then 60 per window.
+    let floor = ((planned - 60.0) / 60.0).ceil() * 0.4;
+    assert!(
+        elapsed >= floor,
+        "{elapsed} s is under the floor {floor} s: the limit was not respected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_refuses_corrupt_or_foreign_journals() {
+    let emu = emulator_with(plain_tenant(50, 30), EmulatorConfig::default()).await;
+    let dir = temp_dir("badjournal");
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"type\":\"before\"}\n").unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &["restore", "--journal", bad.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let foreign = dir.join("foreign.jsonl");
+    gwb::journal::Journal::create(
+        &foreign,
+        "r",
+        "disable-existing-m365",
+        "https://graph.microsoft.us",
+    )
+    .unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &["restore", "--journal", foreign.to_str().unwrap(), "--yes"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("graph.microsoft.us"),
+        "{}",
+        stderr(&out)
+    );
+    let mut cmd = gwb_command();
+    cmd.args(["restore"]);
+    assert_eq!(
+        run(cmd).await.status.code(),
+        Some(2),
+        "--journal is required"
+    );
+    assert_eq!(emu.shared().stat("requests"), 0);
+}
