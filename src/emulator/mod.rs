@@ -267,6 +267,15 @@ impl Drop for Emulator {
 const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
 
 async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
+    // The emulator's own counters, for benchmarks and automation tests: no token, no faults,
+    // not counted.
+    if req.uri().path() == "/_emulator/stats" {
+        return to_http(EmuResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: EmuBody::Json(serde_json::json!(shared.stats())),
+        });
+    }
     shared.count("requests");
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;

@@ -762,3 +762,55 @@ async fn restore_refuses_corrupt_or_foreign_journals() {
     );
     assert_eq!(emu.shared().stat("requests"), 0);
 }
+
+/// On a terminal gwb asks; `script` gives it a real pseudo-terminal and types the answer.
+async fn answer_on_a_terminal(url: &str, answer: &str) -> std::process::Output {
+    let mut cmd = gwb_command();
+    let line = format!(
+        "{} disable-existing-m365 -o json",
+        env!("CARGO_BIN_EXE_gwb")
+    );
+    cmd.env("GWB_GRAPH_URL", url)
+        .env("GWB_ACCESS_TOKEN", "t")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped());
+    let mut script = std::process::Command::new("script");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    script
+        .args(cmd.get_args())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let answer = answer.to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = script.spawn().expect("script(1) from util-linux runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
+    let emu = emulator_with(plain_tenant(200, 32), EmulatorConfig::default()).await;
+    let out = answer_on_a_terminal(&emu.url(), "n\n").await;
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(screen.contains("Microsoft 365 groups? [y/N]"), "{screen}");
+    assert_eq!(out.status.code(), Some(2), "{screen}");
+    assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
+    let out = answer_on_a_terminal(&emu.url(), "y\n").await;
+    let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(emu.shared().stat("patch_group") > 0);
+}

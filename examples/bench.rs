@@ -1,0 +1,453 @@
+//! gwb's benchmark: prints figures, asserts nothing.
+//!
+//! `cargo run --release --example bench` runs, for each tenant size, against the emulator with
+//! per-request latency and Graph's write limit (3,000 per 150 s) at a compressed time scale:
+//! - report: list requests made against the minimum ceil(N/999), wall time against the round-trip
+//!   floor, client CPU time and peak memory; and the same tenant read the way Graph PowerShell's
+//!   `-All` does ($top=100, one page after another);
+//! - disable-existing-m365: wall time against the floor set by the write limit (plus listing),
+//!   the share of writes answered 429, peak memory; and Microsoft's recipe (one PATCH per group,
+//!   one after another) for comparison.
+//!
+//! The emulator runs in a child process and each measured run in a child process of its own, so
+//! peak memory (VmHWM) and CPU time belong to that run alone.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures_util::{StreamExt, pin_mut};
+use gwb::auth::StaticToken;
+use gwb::cli::{ApplyArgs, OutputFormat};
+use gwb::commands::Context;
+use gwb::emulator::{Emulator, EmulatorConfig, Tenant};
+use gwb::graph::GraphClient;
+use gwb::graph::model::{GROUP_SELECT, Group};
+use serde_json::{Value, json};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Tenant sizes.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    groups: Vec<usize>,
+    /// Latency the emulator adds to every request.
+    #[arg(long, default_value_t = 10)]
+    latency_ms: u64,
+    /// Time compression for the write window: 150 s / scale.
+    #[arg(long, default_value_t = 100.0)]
+    scale: f64,
+    /// Run Microsoft's sequential recipe only up to this many groups (it is slow by design).
+    #[arg(long, default_value_t = 10_000)]
+    sequential_up_to: usize,
+    #[arg(long, default_value_t = 4)]
+    concurrency: u16,
+    /// Internal: serve the emulator.
+    #[arg(long, hide = true)]
+    serve: bool,
+    /// Internal: run one measurement against URL.
+    #[arg(long, hide = true)]
+    run: Option<String>,
+    #[arg(long, hide = true)]
+    url: Option<String>,
+}
+
+const WRITE_LIMIT: u32 = 3_000;
+
+fn window(scale: f64) -> f64 {
+    150.0 / scale
+}
+
+fn main() {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if args.serve {
+        rt.block_on(serve(&args));
+    } else if let Some(what) = &args.run {
+        let v = rt.block_on(measure(what, args.url.as_deref().unwrap(), &args));
+        println!("{v}");
+    } else {
+        drive(&args);
+    }
+}
+
+async fn serve(args: &Args) {
+    let cfg = EmulatorConfig {
+        latency: Duration::from_millis(args.latency_ms),
+        seed: 1,
+        fault_rate: 0.0,
+        write_limit: Some((WRITE_LIMIT, Duration::from_secs_f64(window(args.scale)))),
+    };
+    let n = args.groups[0];
+    let emu = Emulator::start(Tenant::generate(n, 1), cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    println!("{}", emu.url());
+    // Serve until the parent closes our stdin.
+    tokio::task::spawn_blocking(|| {
+        let mut s = String::new();
+        let _ = std::io::stdin().read_line(&mut s);
+    })
+    .await
+    .unwrap();
+}
+
+/// Peak resident memory (kB) and CPU seconds of this process.
+fn self_usage() -> (u64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat; index 11 and 12 after the ')'.
+    (hwm, (ticks(11) + ticks(12)) / 100.0)
+}
+
+async fn measure(what: &str, url: &str, args: &Args) -> Value {
+    let client = GraphClient::builder(url, Arc::new(StaticToken::new("bench")))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let ok = match what {
+        "report" => {
+            let ctx = Context {
+                client,
+                format: OutputFormat::Json,
+            };
+            gwb::commands::report::run(&ctx, &Default::default(), &mut std::io::sink())
+                .await
+                .is_ok()
+        }
+        "report-top100" => {
+            let mut url = client.url("groups");
+            url.query_pairs_mut()
+                .append_pair("$select", GROUP_SELECT)
+                .append_pair("$top", "100");
+            let stream = client.pages::<Group>(url, Vec::new());
+            pin_mut!(stream);
+            let mut n = 0usize;
+            let mut ok = true;
+            while let Some(p) = stream.next().await {
+                match p {
+                    Ok(p) => n += p.len(),
+                    Err(_) => ok = false,
+                }
+            }
+            ok && n > 0
+        }
+        "disable" => {
+            let ctx = Context {
+                client,
+                format: OutputFormat::Json,
+            };
+            let dir = std::env::temp_dir().join(format!("gwb-bench-{}", std::process::id()));
+            let cli_args = gwb::cli::DisableArgs {
+                apply: ApplyArgs {
+                    dry_run: false,
+                    yes: true,
+                    max_changes: None,
+                    concurrency: args.concurrency,
+                    write_limit: WRITE_LIMIT,
+                    write_window: window(args.scale),
+                },
+                exclude: vec![],
+                exclude_file: vec![],
+                created_before: None,
+                plan_out: None,
+                plan: None,
+                journal: None,
+            };
+            let r =
+                gwb::commands::disable::run(&ctx, &cli_args, Some(&dir), url, &mut std::io::sink())
+                    .await;
+            let _ = std::fs::remove_dir_all(&dir);
+            r.is_ok()
+        }
+        "sequential" => {
+            // Microsoft's recipe: list everything ($top=100, as Get-MgBetaGroup -All), then one
+            // PATCH per Microsoft 365 group, one after another.
+            let mut list = client.url("groups");
+            list.query_pairs_mut()
+                .append_pair("$select", GROUP_SELECT)
+                .append_pair("$top", "100");
+            let stream = client.pages::<Group>(list, Vec::new());
+            pin_mut!(stream);
+            let mut ids = Vec::new();
+            while let Some(Ok(p)) = stream.next().await {
+                ids.extend(
+                    p.into_iter()
+                        .filter(|g| g.group_types.iter().any(|t| t == "Unified"))
+                        .map(|g| g.id),
+                );
+            }
+            let body = json!({"writebackConfiguration": {"isEnabled": false}});
+            for id in ids {
+                let u = client.url(&format!("groups/{id}"));
+                // Role-assignable groups answer 403, as in a real tenant; the recipe carries on.
+                let _ = client
+                    .send(reqwest::Method::PATCH, u, &[], Some(&body))
+                    .await;
+            }
+            true
+        }
+        other => panic!("unknown measurement {other}"),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let (hwm_kb, cpu) = self_usage();
+    json!({"ok": ok, "wall": wall, "cpu": cpu, "peakKb": hwm_kb})
+}
+
+struct EmuChild {
+    child: std::process::Child,
+    url: String,
+}
+
+fn start_emulator(args: &Args, n: usize) -> EmuChild {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args([
+            "--serve",
+            "--groups",
+            &n.to_string(),
+            "--latency-ms",
+            &args.latency_ms.to_string(),
+            "--scale",
+            &args.scale.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    EmuChild {
+        child,
+        url: line.trim().to_string(),
+    }
+}
+
+fn stats(url: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(format!("{url}/_emulator/stats"))
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    })
+}
+
+fn run_child(args: &Args, what: &str, url: &str) -> Value {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args([
+            "--run",
+            what,
+            "--url",
+            url,
+            "--scale",
+            &args.scale.to_string(),
+            "--concurrency",
+            &args.concurrency.to_string(),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{what}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn stat(s: &Value, k: &str) -> u64 {
+    s[k].as_u64().unwrap_or(0)
+}
+
+fn drive(args: &Args) {
+    let lat = args.latency_ms as f64 / 1000.0;
+    println!(
+        "gwb benchmark: emulator latency {} ms per request; write limit {WRITE_LIMIT} per {:.2} s (150 s / {}); {} batches in flight",
+        args.latency_ms,
+        window(args.scale),
+        args.scale,
+        args.concurrency
+    );
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        cpu_model()
+    );
+    println!();
+    println!(
+        "{:<8} {:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>9} {:>8}",
+        "groups",
+        "run",
+        "requests",
+        "minimum",
+        "wall s",
+        "floor s",
+        "ratio",
+        "cpu s",
+        "peak MB",
+        "429 %"
+    );
+    for &n in &args.groups {
+        let tenant = Tenant::generate(n, 1);
+        let eligible = tenant
+            .groups
+            .iter()
+            .filter(|g| {
+                g.is_unified()
+                    && g.on_premises_sync_enabled != Some(true)
+                    && g.writeback.is_enabled != Some(false)
+            })
+            .count();
+        let unified = tenant.groups.iter().filter(|g| g.is_unified()).count();
+        drop(tenant);
+        let pages999 = n.div_ceil(999);
+        let pages100 = n.div_ceil(100);
+
+        // report, the gwb way
+        let emu = start_emulator(args, n);
+        let r = run_child(args, "report", &emu.url);
+        let s = stats(&emu.url);
+        let floor = pages999 as f64 * lat;
+        row(
+            n,
+            "report ($top=999)",
+            stat(&s, "list_groups"),
+            pages999 as u64,
+            &r,
+            floor,
+            None,
+        );
+        let r = run_child(args, "report-top100", &emu.url);
+        let s2 = stats(&emu.url);
+        row(
+            n,
+            "report, -All ($top=100)",
+            stat(&s2, "list_groups") - stat(&s, "list_groups"),
+            pages100 as u64,
+            &r,
+            pages100 as f64 * lat,
+            None,
+        );
+        drop(emu);
+
+        // disable, the gwb way, on a fresh tenant
+        let emu = start_emulator(args, n);
+        let r = run_child(args, "disable", &emu.url);
+        let s = stats(&emu.url);
+        let w = window(args.scale);
+        let write_floor = ((eligible.saturating_sub(1)) / WRITE_LIMIT as usize) as f64 * w + lat;
+        let floor = pages999 as f64 * lat + write_floor;
+        let writes = stat(&s, "patch_group_attempt").max(1);
+        let throttled = 100.0 * stat(&s, "throttled_writes") as f64 / writes as f64;
+        let requests = stat(&s, "requests");
+        let min_requests = (pages999 + 1 + eligible.div_ceil(20)) as u64;
+        row(
+            n,
+            "disable ($batch, paced)",
+            requests,
+            min_requests,
+            &r,
+            floor,
+            Some(throttled),
+        );
+        drop(emu);
+
+        if n <= args.sequential_up_to {
+            let emu = start_emulator(args, n);
+            let r = run_child(args, "sequential", &emu.url);
+            let s = stats(&emu.url);
+            let seq_floor = (pages100 + unified) as f64 * lat;
+            let writes = stat(&s, "patch_group_attempt").max(1);
+            let throttled = 100.0 * stat(&s, "throttled_writes") as f64 / writes as f64;
+            row(
+                n,
+                "recipe (1 PATCH each)",
+                stat(&s, "requests"),
+                (pages100 + unified) as u64,
+                &r,
+                seq_floor,
+                Some(throttled),
+            );
+            drop(emu);
+        } else {
+            println!(
+                "{n:<8} {:<22} not run: about {} sequential requests, {:.0} s at this latency",
+                "recipe (1 PATCH each)",
+                pages100 + unified,
+                (pages100 + unified) as f64 * lat
+            );
+        }
+        println!("{n:<8} ({eligible} groups to disable, {unified} Microsoft 365 groups)");
+    }
+}
+
+impl Drop for EmuChild {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn row(
+    n: usize,
+    name: &str,
+    requests: u64,
+    min: u64,
+    r: &Value,
+    floor: f64,
+    throttled: Option<f64>,
+) {
+    let wall = r["wall"].as_f64().unwrap_or(0.0);
+    println!(
+        "{:<8} {:<22} {:>9} {:>9} {:>9.2} {:>9.2} {:>7.2} {:>7.2} {:>9.1} {:>8}{}",
+        n,
+        name,
+        requests,
+        min,
+        wall,
+        floor,
+        if floor > 0.0 { wall / floor } else { 0.0 },
+        r["cpu"].as_f64().unwrap_or(0.0),
+        r["peakKb"].as_f64().unwrap_or(0.0) / 1024.0,
+        throttled
+            .map(|t| format!("{t:.2}"))
+            .unwrap_or_else(|| "-".into()),
+        if r["ok"].as_bool() == Some(true) {
+            ""
+        } else {
+            "  (run reported an error)"
+        }
+    );
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
