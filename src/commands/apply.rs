@@ -49,7 +49,8 @@ impl ItemFailure {
 /// What applying a plan did.
 #[derive(Debug, Default)]
 pub struct Applied {
-    pub changed: Vec<Change>,
+    /// Ids of the groups changed.
+    pub changed: Vec<String>,
     pub deleted: Vec<ItemFailure>,
     pub failed: Vec<ItemFailure>,
 }
@@ -139,10 +140,9 @@ pub async fn apply(
         concurrency: usize::from(args.concurrency),
         pacer: Some(pacer(args)?),
     };
-    let items: Vec<SubRequest> = changes
-        .iter()
-        .enumerate()
-        .map(|(key, c)| SubRequest {
+    let make = |key: usize| {
+        let c = &changes[key];
+        SubRequest {
             key,
             method: Method::PATCH,
             url: format!("/groups/{}", c.id),
@@ -150,14 +150,15 @@ pub async fn apply(
                 "isEnabled": c.after.is_enabled,
                 "onPremisesGroupType": c.after.on_premises_group_type,
             }})),
-        })
-        .collect();
+        }
+    };
     let bar = output::progress_bar(changes.len() as u64, "writing");
     let mut applied = Applied::default();
     let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     batch::run(
         client,
-        items,
+        (0..changes.len()).collect(),
+        make,
         &opts,
         |chunk| {
             let cs: Vec<&Change> = chunk.iter().map(|r| &changes[r.key]).collect();
@@ -167,7 +168,7 @@ pub async fn apply(
             let c = &changes[req.key];
             let (result, err) = match &outcome {
                 ItemOutcome::Ok { .. } => {
-                    applied.changed.push(c.clone());
+                    applied.changed.push(c.id.clone());
                     ("changed", None)
                 }
                 ItemOutcome::Failed(e) if e.status == 404 => {
@@ -201,7 +202,8 @@ pub async fn apply(
 /// The current state of a group, read again before changing it.
 #[derive(Debug, Clone)]
 pub enum Current {
-    Found(Box<Group>),
+    /// The group's current `writebackConfiguration` (only that is kept: memory stays small).
+    Found(WritebackConfiguration),
     Deleted(ItemError),
     Unreadable(ItemError),
 }
@@ -219,16 +221,16 @@ pub async fn read_current(
             .into());
         }
     }
-    let items: Vec<SubRequest> = ids
-        .iter()
-        .enumerate()
-        .map(|(key, id)| SubRequest {
-            key,
-            method: Method::GET,
-            url: format!("/groups/{id}?$select={}", crate::graph::model::GROUP_SELECT),
-            body: None,
-        })
-        .collect();
+    let make = |key: usize| SubRequest {
+        key,
+        method: Method::GET,
+        url: format!(
+            "/groups/{}?$select={}",
+            ids[key],
+            crate::graph::model::GROUP_SELECT
+        ),
+        body: None,
+    };
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,
@@ -237,14 +239,17 @@ pub async fn read_current(
     let bar = output::progress_bar(ids.len() as u64, "reading");
     batch::run(
         client,
-        items,
+        (0..ids.len()).collect(),
+        make,
         &opts,
         |_| Ok(()),
         |req, outcome| {
             let id = ids[req.key].clone();
             let cur = match outcome {
                 ItemOutcome::Ok { body, .. } => match serde_json::from_value::<Group>(body) {
-                    Ok(g) if g.writeback_configuration.is_some() => Current::Found(Box::new(g)),
+                    Ok(g) if g.writeback_configuration.is_some() => {
+                        Current::Found(g.writeback().unwrap_or_default())
+                    }
                     Ok(_) | Err(_) => Current::Unreadable(ItemError {
                         status: 200,
                         code: "malformedGroup".into(),

@@ -183,11 +183,7 @@ async fn recheck(
             reason,
         };
         match current.get(&c.id) {
-            Some(Current::Found(g))
-                if g.writeback().is_some_and(|wb| same_state(&wb, &c.before)) =>
-            {
-                keep.push(c)
-            }
+            Some(Current::Found(g)) if same_state(g, &c.before) => keep.push(c),
             Some(Current::Found(_)) => {
                 summary.changed_since_plan += 1;
                 plan.skipped.push(skip(SkipReason::ChangedSincePlan));
@@ -351,7 +347,7 @@ pub fn finish(
         run_id: journal.map(|j| j.run_id().to_string()),
         journal: journal.map(|j| j.path().display().to_string()),
         summary,
-        changed: applied.changed.iter().map(|c| c.id.clone()).collect(),
+        changed: applied.changed,
         deleted_meanwhile: applied.deleted,
         failed: applied.failed,
         skipped,

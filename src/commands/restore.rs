@@ -88,7 +88,7 @@ pub async fn run(
         };
         match current.get(&r.id) {
             Some(Current::Found(g)) => {
-                let now = g.writeback().unwrap_or_default();
+                let now = g.clone();
                 if same_state(&now, &r.before) {
                     skipped.push(skip(SkipReason::AlreadyInRecordedState));
                 } else {

@@ -127,64 +127,66 @@ enum Round {
     Retry(Option<Duration>, ItemError),
 }
 
-/// Run `items` as `$batch`es. `on_result` is called once per item with its final outcome.
-/// `before_send` is called with each batch's items before it is sent; an error there stops the
-/// run before that batch (nothing unrecorded is ever written).
-pub async fn run<B, R>(
+/// Run the sub-requests `make(key)` for every key in `keys` (unique) as `$batch`es. Sub-requests are
+/// built only when their batch is about to go out, so memory stays flat in the number of items.
+/// `on_result` is called once per item with its final outcome. `before_send` is called with each
+/// batch's items before it is sent; an error there stops the run before that batch (nothing
+/// unrecorded is ever written).
+pub async fn run<M, B, R>(
     client: &GraphClient,
-    items: Vec<SubRequest>,
+    keys: Vec<usize>,
+    make: M,
     opts: &BatchOptions,
     before_send: B,
     mut on_result: R,
 ) -> anyhow::Result<()>
 where
+    M: Fn(usize) -> SubRequest + Sync,
     B: Fn(&[SubRequest]) -> std::io::Result<()> + Sync,
     R: FnMut(&SubRequest, ItemOutcome),
 {
     let policy = client.retry_policy().clone();
-    let mut pending = items;
+    let mut pending = keys;
     let mut attempt: u32 = 0;
     while !pending.is_empty() {
         attempt += 1;
-        let chunks: Vec<Vec<SubRequest>> = pending
-            .chunks(MAX_BATCH)
-            .map(<[SubRequest]>::to_vec)
-            .collect();
-        let mut results = futures_util::stream::iter(chunks.into_iter().map(|chunk| {
-            let before_send = &before_send;
-            async move {
-                before_send(&chunk).map_err(|e| {
-                    anyhow::anyhow!("cannot record the batch before sending it: {e}")
-                })?;
-                if let Some(p) = &opts.pacer {
-                    let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
-                    if writes > 0 {
-                        p.acquire(writes).await;
-                    }
-                }
-                let outcome = send_batch(client, &chunk).await;
-                anyhow::Ok((chunk, outcome))
-            }
-        }))
-        .buffer_unordered(opts.concurrency.max(1));
-
         let mut retry = Vec::new();
         let mut wait = Duration::ZERO;
-        while let Some(r) = results.next().await {
-            let (chunk, outcome) = r?;
-            for req in chunk {
-                match outcome.get(&req.key) {
-                    Some(Round::Final(o)) => on_result(&req, o.clone()),
-                    Some(Round::Retry(ra, _)) if attempt < policy.max_attempts => {
-                        wait = wait.max(ra.unwrap_or_else(|| policy.backoff(attempt - 1)));
-                        retry.push(req);
+        {
+            let mut results = futures_util::stream::iter(pending.chunks(MAX_BATCH).map(|keys| {
+                let (make, before_send) = (&make, &before_send);
+                async move {
+                    let chunk: Vec<SubRequest> = keys.iter().map(|&k| make(k)).collect();
+                    before_send(&chunk).map_err(|e| {
+                        anyhow::anyhow!("cannot record the batch before sending it: {e}")
+                    })?;
+                    if let Some(p) = &opts.pacer {
+                        let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
+                        if writes > 0 {
+                            p.acquire(writes).await;
+                        }
                     }
-                    Some(Round::Retry(_, e)) => on_result(&req, ItemOutcome::Failed(e.clone())),
-                    None => unreachable!("send_batch answers every key"),
+                    let outcome = send_batch(client, &chunk).await;
+                    anyhow::Ok((chunk, outcome))
+                }
+            }))
+            .buffer_unordered(opts.concurrency.max(1));
+
+            while let Some(r) = results.next().await {
+                let (chunk, mut outcome) = r?;
+                for req in chunk {
+                    match outcome.remove(&req.key) {
+                        Some(Round::Final(o)) => on_result(&req, o),
+                        Some(Round::Retry(ra, _)) if attempt < policy.max_attempts => {
+                            wait = wait.max(ra.unwrap_or_else(|| policy.backoff(attempt - 1)));
+                            retry.push(req.key);
+                        }
+                        Some(Round::Retry(_, e)) => on_result(&req, ItemOutcome::Failed(e)),
+                        None => unreachable!("send_batch answers every key once"),
+                    }
                 }
             }
         }
-        drop(results);
         if !retry.is_empty() {
             tracing::warn!(
                 items = retry.len(),

@@ -69,9 +69,11 @@ async fn run_batch(server: &MockServer, n: usize) -> (Vec<(usize, ItemOutcome)>,
         concurrency: 2,
         pacer: None,
     };
+    let reqs = patches(n);
     batch::run(
         &c,
-        patches(n),
+        (0..n).collect(),
+        |k| reqs[k].clone(),
         &opts,
         |_| Ok(()),
         |r, o| results.push((r.key, o)),
