@@ -519,3 +519,30 @@ async fn report_without_settings_permission_still_reports_groups() {
     );
     assert_eq!(v["groups"].as_array().unwrap().len(), 2);
 }
+
+/// Paging fetches one page ahead of its consumer (the next request overlaps the parsing of this
+/// page), and stops fetching when the consumer drops the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paging_prefetches_one_page_and_stops_when_dropped() {
+    let emu = crate::support::emulator(5_000, 1, 0.0).await;
+    let (c, _) = client(&emu.url());
+    let mut first = c.url("groups");
+    first
+        .query_pairs_mut()
+        .append_pair("$select", gwb::graph::model::GROUP_SELECT)
+        .append_pair("$top", "100");
+    let listed = || emu.shared().stat("list_groups");
+    let settle = || tokio::time::sleep(Duration::from_millis(300));
+
+    let mut stream = Box::pin(c.pages::<Group>(first, Vec::new()));
+    let page = stream.next().await.unwrap().unwrap();
+    assert_eq!(page.len(), 100);
+    settle().await;
+    // Without being asked, the fetcher has read ahead, but only by a bounded amount (one page
+    // queued, one in hand), not the 50 pages of the tenant.
+    let ahead = listed();
+    assert!((2..=3).contains(&ahead), "{ahead} pages requested");
+    drop(stream);
+    settle().await;
+    assert_eq!(listed(), ahead, "no request after the stream was dropped");
+}
