@@ -128,6 +128,31 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 .await
                 .is_ok()
         }
+        "trips999" | "trips100" => {
+            // The round trips alone: the same chain of pages, fetched by a bare HTTP client that
+            // only finds the nextLink and parses nothing. What is left of gwb's wall time above
+            // this is gwb's own cost.
+            let top = if what == "trips999" { "999" } else { "100" };
+            let http = reqwest::Client::new();
+            let mut next = Some(format!(
+                "{url}/beta/groups?$select={GROUP_SELECT}&$top={top}"
+            ));
+            let mut pages = 0usize;
+            while let Some(u) = next.take() {
+                let body = http
+                    .get(&u)
+                    .bearer_auth("bench")
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                pages += 1;
+                next = find_next_link(&body);
+            }
+            pages > 0
+        }
         "report-top100" => {
             let mut url = client.url("groups");
             url.query_pairs_mut()
@@ -323,10 +348,12 @@ fn drive(args: &Args) {
         let pages999 = n.div_ceil(999);
         let pages100 = n.div_ceil(100);
 
-        // report, the gwb way
+        // report, the gwb way, then the bare round trips of the same pages
         let emu = start_emulator(args, n);
         let r = run_child(args, "report", &emu.url);
         let s = stats(&emu.url);
+        let t = run_child(args, "trips999", &emu.url);
+        let s1 = stats(&emu.url);
         let floor = pages999 as f64 * lat;
         row(
             n,
@@ -337,17 +364,29 @@ fn drive(args: &Args) {
             floor,
             None,
         );
+        row(
+            n,
+            "  bare round trips",
+            stat(&s1, "list_groups") - stat(&s, "list_groups"),
+            pages999 as u64,
+            &t,
+            floor,
+            None,
+        );
+        vs_trips(n, "report ($top=999)", &r, &t);
         let r = run_child(args, "report-top100", &emu.url);
         let s2 = stats(&emu.url);
+        let t = run_child(args, "trips100", &emu.url);
         row(
             n,
             "report, -All ($top=100)",
-            stat(&s2, "list_groups") - stat(&s, "list_groups"),
+            stat(&s2, "list_groups") - stat(&s1, "list_groups"),
             pages100 as u64,
             &r,
             pages100 as f64 * lat,
             None,
         );
+        vs_trips(n, "report, -All ($top=100)", &r, &t);
         drop(emu);
 
         // disable, the gwb way, on a fresh tenant
@@ -409,6 +448,19 @@ impl Drop for EmuChild {
     }
 }
 
+/// gwb's wall time against the measured bare round trips of the same pages.
+fn vs_trips(n: usize, name: &str, r: &Value, t: &Value) {
+    let (w, tw) = (
+        r["wall"].as_f64().unwrap_or(0.0),
+        t["wall"].as_f64().unwrap_or(0.0),
+    );
+    println!(
+        "{n:<8} {name:<22} {:.2} s against {tw:.2} s of bare round trips of the same pages: {:.2}x",
+        w,
+        if tw > 0.0 { w / tw } else { 0.0 }
+    );
+}
+
 fn row(
     n: usize,
     name: &str,
@@ -439,6 +491,14 @@ fn row(
             "  (run reported an error)"
         }
     );
+}
+
+/// The nextLink of a page, by a plain byte search (the emulator writes it unescaped).
+fn find_next_link(body: &[u8]) -> Option<String> {
+    let key = b"\"@odata.nextLink\":\"";
+    let start = body.windows(key.len()).position(|w| w == key)? + key.len();
+    let len = body[start..].iter().position(|&b| b == b'"')?;
+    Some(String::from_utf8_lossy(&body[start..start + len]).into_owned())
 }
 
 fn cpu_model() -> String {

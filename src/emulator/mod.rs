@@ -380,6 +380,13 @@ fn to_http(r: EmuResponse) -> Response {
             );
             Body::from(serde_json::to_vec(&v).expect("JSON values serialise"))
         }
+        EmuBody::RawJson(b) => {
+            builder = builder.header(
+                header::CONTENT_TYPE,
+                "application/json;odata.metadata=minimal",
+            );
+            Body::from(b)
+        }
         EmuBody::Text(t) => Body::from(t),
     };
     builder.body(body).expect("valid response")

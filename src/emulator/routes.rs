@@ -35,6 +35,8 @@ impl EmuRequest<'_> {
 pub enum EmuBody {
     Empty,
     Json(Value),
+    /// JSON already serialised.
+    RawJson(Vec<u8>),
     Text(String),
 }
 
@@ -321,9 +323,18 @@ fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         );
     }
     let t = shared.tenant();
-    let mut items = Vec::with_capacity(top.min(t.groups.len()));
+    // Written directly, in Graph's order (context, nextLink, value): list pages are the hot path.
+    let mut out = Vec::with_capacity(top.min(t.groups.len()) * 320 + 512);
+    out.extend_from_slice(b"{\"@odata.context\":");
+    serde_json::to_writer(
+        &mut out,
+        &format!("{}/beta/$metadata#groups", shared.base_url()),
+    )
+    .expect("strings serialise");
+    let mut values = Vec::with_capacity(top.min(t.groups.len()) * 320);
+    let mut count = 0;
     let mut i = start.min(t.groups.len());
-    while i < t.groups.len() && items.len() < top {
+    while i < t.groups.len() && count < top {
         let g = &t.groups[i];
         i += 1;
         let keep = match filter {
@@ -332,15 +343,13 @@ fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             Filter::NotUnified => !g.is_unified(),
         };
         if keep {
-            items.push(g.to_json(&select));
+            if count > 0 {
+                values.push(b',');
+            }
+            g.write_json(&select, &mut values);
+            count += 1;
         }
     }
-    let mut body = serde_json::Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!("{}/beta/$metadata#groups", shared.base_url())),
-    );
-    body.insert("value".into(), Value::Array(items));
     if i < t.groups.len() {
         // Keep every other query parameter, as Graph does, and replace the skiptoken.
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
@@ -353,12 +362,21 @@ fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         ser.append_pair("$skiptoken", &encode_skiptoken(i));
         // Graph writes `$skiptoken`, `$select` with a literal `$`.
         let query = ser.finish().replace("%24", "$");
-        body.insert(
-            "@odata.nextLink".into(),
-            json!(format!("{}/beta/groups?{}", shared.base_url(), query)),
-        );
+        out.extend_from_slice(b",\"@odata.nextLink\":");
+        serde_json::to_writer(
+            &mut out,
+            &format!("{}/beta/groups?{}", shared.base_url(), query),
+        )
+        .expect("strings serialise");
     }
-    EmuResponse::json(200, Value::Object(body))
+    out.extend_from_slice(b",\"value\":[");
+    out.extend_from_slice(&values);
+    out.extend_from_slice(b"]}");
+    EmuResponse {
+        status: 200,
+        headers: Vec::new(),
+        body: EmuBody::RawJson(out),
+    }
 }
 
 fn get_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
@@ -660,6 +678,10 @@ fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         match resp.body {
             EmuBody::Empty => {}
             EmuBody::Json(v) => {
+                item.insert("body".into(), v);
+            }
+            EmuBody::RawJson(b) => {
+                let v: Value = serde_json::from_slice(&b).expect("the emulator writes valid JSON");
                 item.insert("body".into(), v);
             }
             EmuBody::Text(s) => {
