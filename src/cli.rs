@@ -80,7 +80,12 @@ pub enum Command {
     /// batched, throttle-aware, journaled.
     #[command(name = "disable-existing-m365")]
     DisableExistingM365(DisableArgs),
-    /// Put every group recorded in one or more journals back to its recorded before-state.
+    /// Set the tenant default for new Microsoft 365 groups (NewUnifiedGroupWritebackDefault in
+    /// Group.Unified), keeping every other value of the setting.
+    #[command(name = "set-default")]
+    SetDefault(SetDefaultArgs),
+    /// Put every group or setting recorded in one or more journals back to its recorded
+    /// before-state.
     Restore(RestoreArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
     Emulator(EmulatorArgs),
@@ -134,6 +139,23 @@ pub struct DisableArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct SetDefaultArgs {
+    /// Whether new Microsoft 365 groups are written back by default: true or false.
+    #[arg(value_name = "true|false", action = clap::ArgAction::Set, value_parser = clap::builder::BoolValueParser::new())]
+    pub value: bool,
+    /// Show the change and make no writes.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The journal to write (default: a new file in $XDG_STATE_HOME/gwb/).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+    /// How long to wait for Graph to show the new value when reading it back (reads can lag
+    /// writes by about 10 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub verify_timeout: f64,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct RestoreArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
@@ -179,4 +201,16 @@ pub struct EmulatorArgs {
     /// The emulator's write window in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
     pub write_window: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_clap_definitions_are_consistent() {
+        // clap checks these only when a subcommand is used; check them all here.
+        Cli::command().debug_assert();
+    }
 }

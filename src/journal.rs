@@ -15,7 +15,7 @@ use azure_core::time::{OffsetDateTime, to_rfc3339};
 use serde::{Deserialize, Serialize};
 
 use crate::graph::batch::ItemError;
-use crate::graph::model::WritebackConfiguration;
+use crate::graph::model::{SettingValue, WritebackConfiguration};
 use crate::writeback::plan::Change;
 
 pub const JOURNAL_SCHEMA_VERSION: u32 = 1;
@@ -55,6 +55,28 @@ pub enum Record {
         message: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
+        at: String,
+    },
+    /// `set-default`: written (and synced) before the Group.Unified setting is changed.
+    /// `before` is the whole previous values array, or None when the setting did not exist.
+    #[serde(rename_all = "camelCase")]
+    SettingBefore {
+        setting_id: Option<String>,
+        template_id: String,
+        before: Option<Vec<SettingValue>>,
+        after: Vec<SettingValue>,
+        at: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    SettingOutcome {
+        /// The setting written (for a create, the new setting's id).
+        setting_id: Option<String>,
+        /// updated | created | deleted | conflict (a create that found the setting) | failed
+        result: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
         at: String,
     },
     #[serde(rename_all = "camelCase")]
@@ -188,6 +210,48 @@ impl Journal {
         )
     }
 
+    /// Record the Group.Unified setting's state before it is written, and sync it to disk.
+    pub fn record_setting_before(
+        &self,
+        setting_id: Option<&str>,
+        template_id: &str,
+        before: Option<&[SettingValue]>,
+        after: &[SettingValue],
+    ) -> std::io::Result<()> {
+        self.append(
+            &[Record::SettingBefore {
+                setting_id: setting_id.map(str::to_string),
+                template_id: template_id.into(),
+                before: before.map(<[SettingValue]>::to_vec),
+                after: after.to_vec(),
+                at: now_rfc3339(),
+            }],
+            true,
+        )
+    }
+
+    pub fn record_setting_outcome(
+        &self,
+        setting_id: Option<&str>,
+        result: &str,
+        error: Option<(u16, String)>,
+    ) -> std::io::Result<()> {
+        let (status, message) = match error {
+            Some((s, m)) => (Some(s), Some(m)),
+            None => (None, None),
+        };
+        self.append(
+            &[Record::SettingOutcome {
+                setting_id: setting_id.map(str::to_string),
+                result: result.into(),
+                status,
+                message,
+                at: now_rfc3339(),
+            }],
+            true,
+        )
+    }
+
     pub fn finish(&self, summary: serde_json::Value) -> std::io::Result<()> {
         self.append(
             &[Record::End {
@@ -216,6 +280,20 @@ pub enum JournalError {
     },
 }
 
+/// What a `set-default` journal says about the Group.Unified setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingRecord {
+    /// The setting's id before the run, or None when it did not exist.
+    pub setting_id: Option<String>,
+    pub template_id: String,
+    /// The whole values array before the run, or None when the setting did not exist.
+    pub before: Option<Vec<SettingValue>>,
+    /// What the run wrote (last record).
+    pub after: Vec<SettingValue>,
+    /// The id of the setting the run created, when it created one.
+    pub created_id: Option<String>,
+}
+
 /// What a journal says.
 #[derive(Debug, Clone)]
 pub struct JournalContents {
@@ -229,6 +307,8 @@ pub struct JournalContents {
     pub befores: Vec<Change>,
     /// The last recorded outcome per group.
     pub outcomes: HashMap<String, String>,
+    /// `set-default`: the setting's state before the run's first write, if it wrote one.
+    pub setting: Option<SettingRecord>,
     /// True when the last line was cut off (the run was killed while writing it).
     pub truncated_tail: bool,
     pub finished: bool,
@@ -258,6 +338,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
     let mut outcomes = HashMap::new();
     let mut truncated_tail = false;
     let mut finished = false;
+    let mut setting: Option<SettingRecord> = None;
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -320,6 +401,38 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             } => {
                 outcomes.insert(group_id, result);
             }
+            Record::SettingBefore {
+                setting_id,
+                template_id,
+                before,
+                after,
+                ..
+            } => match &mut setting {
+                // The first before-state is the original; later ones are the run's own retries.
+                Some(s) => s.after = after,
+                None => {
+                    setting = Some(SettingRecord {
+                        setting_id,
+                        template_id,
+                        before,
+                        after,
+                        created_id: None,
+                    })
+                }
+            },
+            Record::SettingOutcome {
+                setting_id, result, ..
+            } => match result.as_str() {
+                "created" => {
+                    if let Some(s) = &mut setting {
+                        s.created_id = setting_id;
+                    }
+                }
+                // A create refused because the setting appeared meanwhile wrote nothing: the
+                // next before-state (the setting someone else created) is the original.
+                "conflict" => setting = None,
+                _ => {}
+            },
             Record::End { .. } => finished = true,
         }
     }
@@ -334,6 +447,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
         started_at,
         befores,
         outcomes,
+        setting,
         truncated_tail,
         finished,
     })

@@ -145,6 +145,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         Command::DisableExistingM365(args) => {
             commands::disable::run(&ctx, args, state_dir, &graph_root, out).await
         }
+        Command::SetDefault(args) => {
+            commands::set_default::run(&ctx, args, state_dir, &graph_root, out).await
+        }
         Command::Restore(args) => {
             commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
         }

@@ -70,6 +70,21 @@ impl TenantSection {
     }
 }
 
+/// The tenant default in words, the same in `report` and `set-default`: value and source.
+pub fn tenant_default_line(tenant: &TenantSection) -> String {
+    match tenant.new_unified_group_writeback_default {
+        Some(v) => format!(
+            "Tenant default for new Microsoft 365 groups: NewUnifiedGroupWritebackDefault = {v} ({})",
+            tenant.source_description
+        ),
+        None => format!(
+            "Tenant default for new Microsoft 365 groups: unknown, {}: {}",
+            tenant.source_description,
+            tenant.error.as_deref().unwrap_or("")
+        ),
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReportDoc<'a> {
@@ -249,19 +264,7 @@ fn write_table(
             s.warnings
         )?;
     }
-    match tenant.new_unified_group_writeback_default {
-        Some(v) => writeln!(
-            w,
-            "Tenant default for new Microsoft 365 groups: NewUnifiedGroupWritebackDefault = {v} ({})",
-            tenant.source_description
-        )?,
-        None => writeln!(
-            w,
-            "Tenant default for new Microsoft 365 groups: unknown, {}: {}",
-            tenant.source_description,
-            tenant.error.as_deref().unwrap_or("")
-        )?,
-    }
+    writeln!(w, "{}", tenant_default_line(tenant))?;
     writeln!(w, "Caveats:")?;
     for c in caveats() {
         writeln!(w, "  - {c}")?;

@@ -6,6 +6,7 @@ pub mod disable;
 pub mod emulator;
 pub mod report;
 pub mod restore;
+pub mod set_default;
 
 use crate::cli::OutputFormat;
 use crate::graph::GraphClient;

@@ -24,8 +24,11 @@ struct RestorePlan<'a> {
     skipped: &'a [Skipped],
 }
 
-/// Read the journals; for a group in several, the earliest run's before-state wins.
-fn recorded_states(paths: &[std::path::PathBuf], graph_root: &str) -> anyhow::Result<Vec<Change>> {
+/// Read the journals, check they belong to this Graph root, oldest run first.
+fn read_journals(
+    paths: &[std::path::PathBuf],
+    graph_root: &str,
+) -> anyhow::Result<Vec<JournalContents>> {
     let mut journals: Vec<JournalContents> = Vec::new();
     for p in paths {
         let j = journal::read(p).map_err(|e| UsageError(e.to_string()))?;
@@ -46,6 +49,11 @@ fn recorded_states(paths: &[std::path::PathBuf], graph_root: &str) -> anyhow::Re
         journals.push(j);
     }
     journals.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    Ok(journals)
+}
+
+/// For a group in several journals, the earliest run's before-state wins.
+fn recorded_states(journals: Vec<JournalContents>) -> anyhow::Result<Vec<Change>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for j in journals {
@@ -73,7 +81,21 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    let recorded = recorded_states(&args.journals, graph_root)?;
+    let journals = read_journals(&args.journals, graph_root)?;
+    let settings = journals
+        .iter()
+        .filter(|j| j.command == "set-default")
+        .count();
+    if settings > 0 {
+        if settings < journals.len() {
+            return Err(UsageError(
+                "restore set-default journals on their own, not together with journals of group changes; nothing was changed".into(),
+            )
+            .into());
+        }
+        return super::set_default::restore(ctx, args, journals, state_dir, graph_root, out).await;
+    }
+    let recorded = recorded_states(journals)?;
     let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
     let current = apply::read_current(&ctx.client, &ids).await?;
     let mut changes = Vec::new();

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use routes::{EmuBody, EmuRequest, EmuResponse, dispatch, fault_response, graph_error};
-pub use tenant::{EmuGroup, Rng, Tenant};
+pub use tenant::{EmuGroup, Rng, Tenant, group_unified_template};
 
 /// How the emulator behaves.
 #[derive(Debug, Clone)]

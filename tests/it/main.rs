@@ -6,4 +6,5 @@ mod client;
 mod disable;
 mod e2e;
 mod emulator;
+mod set_default;
 mod support;

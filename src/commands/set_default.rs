@@ -1,0 +1,615 @@
+//! `gwb set-default <true|false>`: set `NewUnifiedGroupWritebackDefault` in Group.Unified
+//! without touching the setting's other values.
+//!
+//! Read `/beta/settings`; if the value already holds, write nothing. Otherwise PATCH the whole
+//! values array with that one entry changed (Graph's PATCH replaces the array), or, when the
+//! tenant has no Group.Unified setting, create it from the template's 15 defaults with the
+//! override. A create that loses a race (Graph's 400 "Another object with the same value for
+//! property templateId already exists.") re-reads and updates. The previous array is journaled
+//! (synced) before the write, so `gwb restore --journal PATH` puts it back exactly. Then read
+//! back, waiting out Graph's read-after-write lag up to `--verify-timeout`.
+//!
+//! It does not prompt: one idempotent, reversible change, printed in full.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::json;
+
+use super::Context;
+use super::apply::open_journal;
+use super::report::read_settings;
+use crate::cli::{OutputFormat, SetDefaultArgs};
+use crate::graph::model::{
+    DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
+};
+use crate::graph::{GraphClient, GraphError};
+use crate::journal::Journal;
+use crate::output::{TenantSection, tenant_default_line, write_json};
+use crate::writeback::setting::{self, SettingPlan};
+use crate::writeback::tenant::tenant_default;
+use crate::{ExitStatus, UsageError};
+
+/// Least permissions, for error messages.
+pub const READ_PERMISSION: &str = "GroupSettings.Read.All";
+pub const WRITE_PERMISSION: &str =
+    "GroupSettings.ReadWrite.All (Directory.ReadWrite.All on older tenants)";
+
+/// Wrap a Graph error with what to do about it.
+fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
+    let hint = if e.is_auth() {
+        format!("; gwb needs the {permission} permission for this")
+    } else {
+        String::new()
+    };
+    anyhow::Error::new(e).context(format!("{doing}{hint}"))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcome<'a> {
+    /// unchanged | updated | created | wouldUpdate | wouldCreate
+    action: &'a str,
+    dry_run: bool,
+    target: bool,
+    before: &'a TenantSection,
+    setting_id: Option<String>,
+    values_before: Option<Vec<SettingValue>>,
+    values_after: Option<Vec<SettingValue>>,
+    /// Whether a read-back showed the new value (null when nothing was written).
+    verified: Option<bool>,
+    journal: Option<String>,
+}
+
+async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
+    read_settings(client).await.map_err(|e| {
+        graph_error(
+            e,
+            "reading the tenant's directory settings",
+            READ_PERMISSION,
+        )
+    })
+}
+
+async fn template_values(client: &GraphClient, target: bool) -> anyhow::Result<Vec<SettingValue>> {
+    let url = client.url(&format!(
+        "directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
+    ));
+    let t: SettingTemplate = client.get_json(url, &[]).await.map_err(|e| {
+        graph_error(
+            e,
+            "reading the Group.Unified settings template",
+            READ_PERMISSION,
+        )
+    })?;
+    if t.values.is_empty() {
+        return Err(anyhow::anyhow!(
+            "the Group.Unified settings template came back without values; nothing was changed"
+        ));
+    }
+    Ok(setting::values_from_template(&t.values, target))
+}
+
+fn is_template_conflict(e: &GraphError) -> bool {
+    matches!(e, GraphError::Api { status: 400, message, .. }
+        if message.contains("same value for property templateId"))
+}
+
+/// Write the plan; returns the id of the setting written.
+async fn write(
+    client: &GraphClient,
+    journal: &Journal,
+    plan: &SettingPlan,
+) -> Result<String, GraphError> {
+    match plan {
+        SettingPlan::Unchanged { setting_id, .. } => Ok(setting_id.clone()),
+        SettingPlan::Update {
+            setting_id,
+            before,
+            after,
+            ..
+        } => {
+            journal
+                .record_setting_before(
+                    Some(setting_id),
+                    GROUP_UNIFIED_TEMPLATE_ID,
+                    Some(before),
+                    after,
+                )
+                .map_err(journal_io)?;
+            let url = client.url(&format!("settings/{setting_id}"));
+            let r = client
+                .send(Method::PATCH, url, &[], Some(&json!({ "values": after })))
+                .await;
+            record(journal, Some(setting_id), "updated", &r)?;
+            r.map(|_| setting_id.clone())
+        }
+        SettingPlan::Create { values } => {
+            journal
+                .record_setting_before(None, GROUP_UNIFIED_TEMPLATE_ID, None, values)
+                .map_err(journal_io)?;
+            let body = json!({"templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": values});
+            let r = client
+                .send(Method::POST, client.url("settings"), &[], Some(&body))
+                .await;
+            let created = match &r {
+                Ok(resp) => serde_json::from_slice::<DirectorySetting>(&resp.body)
+                    .ok()
+                    .map(|s| s.id),
+                Err(_) => None,
+            };
+            match &r {
+                Err(e) if is_template_conflict(e) => {
+                    record(journal, None, "conflict", &r)?;
+                }
+                _ => record(journal, created.as_deref(), "created", &r)?,
+            }
+            r.map(|_| created.unwrap_or_default())
+        }
+    }
+}
+
+fn journal_io(e: std::io::Error) -> GraphError {
+    GraphError::Transport {
+        method: "journal".into(),
+        path: String::new(),
+        detail: format!(
+            "cannot write the journal before changing the setting: {e}; nothing was changed"
+        ),
+    }
+}
+
+fn record<T>(
+    journal: &Journal,
+    id: Option<&str>,
+    ok: &str,
+    r: &Result<T, GraphError>,
+) -> Result<(), GraphError> {
+    let res = match r {
+        Ok(_) => journal.record_setting_outcome(id, ok, None),
+        Err(e) => journal.record_setting_outcome(
+            id,
+            if ok == "conflict" {
+                "conflict"
+            } else {
+                "failed"
+            },
+            Some((e.status().unwrap_or(0), e.to_string())),
+        ),
+    };
+    res.map_err(|e| GraphError::Transport {
+        method: "journal".into(),
+        path: String::new(),
+        detail: format!("the setting was written but its outcome could not be journaled: {e}"),
+    })
+}
+
+/// Read back until the setting holds `target` or `timeout` has passed.
+async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> anyhow::Result<bool> {
+    let mut waited = Duration::ZERO;
+    let mut step = Duration::from_secs(2);
+    loop {
+        if setting::holds(&read(client).await?, target) {
+            return Ok(true);
+        }
+        if waited >= timeout {
+            return Ok(false);
+        }
+        let wait = step.min(timeout - waited);
+        tracing::info!(
+            waited_s = waited.as_secs_f64(),
+            "the setting does not show the new value yet (Graph's reads lag writes); reading again"
+        );
+        client.sleeper().sleep(wait).await;
+        waited += wait;
+        step = (step * 2).min(Duration::from_secs(8));
+    }
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &SetDefaultArgs,
+    state_dir: Option<&Path>,
+    graph_root: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    if !(args.verify_timeout.is_finite() && args.verify_timeout >= 0.0) {
+        return Err(UsageError(format!(
+            "--verify-timeout must be a number of seconds (0 or more), not {}",
+            args.verify_timeout
+        ))
+        .into());
+    }
+    let client = &ctx.client;
+    let target = args.value;
+    let settings = read(client).await?;
+    let before = TenantSection::known(&tenant_default(&settings));
+    let mut plan = setting::plan(&settings, target);
+    if let SettingPlan::Create { values } = &mut plan {
+        *values = template_values(client, target).await?;
+    }
+
+    if args.dry_run || matches!(plan, SettingPlan::Unchanged { .. }) {
+        let action = match (&plan, args.dry_run) {
+            (SettingPlan::Unchanged { .. }, _) => "unchanged",
+            (SettingPlan::Update { .. }, _) => "wouldUpdate",
+            (SettingPlan::Create { .. }, _) => "wouldCreate",
+        };
+        let doc = outcome(action, args.dry_run, target, &before, &plan, None, None);
+        print(out, ctx.format, &doc)?;
+        return Ok(ExitStatus::Ok);
+    }
+
+    let journal = open_journal(
+        args.journal.as_deref(),
+        state_dir,
+        "set-default",
+        graph_root,
+    )?;
+    eprintln!("gwb: journal {}", journal.path().display());
+    let mut action = match plan {
+        SettingPlan::Create { .. } => "created",
+        _ => "updated",
+    };
+    let written = match write(client, &journal, &plan).await {
+        Ok(id) => id,
+        Err(e) if is_template_conflict(&e) => {
+            // Someone created Group.Unified between our read and our create: update theirs.
+            tracing::warn!(
+                "Group.Unified was created by someone else meanwhile; reading it and updating it instead"
+            );
+            let settings = read(client).await?;
+            plan = setting::plan(&settings, target);
+            action = match plan {
+                SettingPlan::Unchanged { .. } => "unchanged",
+                SettingPlan::Update { .. } => "updated",
+                SettingPlan::Create { .. } => {
+                    return Err(anyhow::anyhow!(
+                        "Graph refused to create Group.Unified because it exists, but it is not among the tenant's settings; nothing was changed, try again in a minute"
+                    ));
+                }
+            };
+            write(client, &journal, &plan)
+                .await
+                .map_err(|e| graph_error(e, "updating Group.Unified", WRITE_PERMISSION))?
+        }
+        Err(e) => {
+            let _ = journal.finish(json!({"result": "failed"}));
+            return Err(graph_error(e, "writing Group.Unified", WRITE_PERMISSION));
+        }
+    };
+    let verified = if action == "unchanged" {
+        None
+    } else {
+        let ok = verify(client, target, Duration::from_secs_f64(args.verify_timeout)).await?;
+        if !ok {
+            tracing::warn!(
+                "Graph accepted the change, but after {} s of reading back the setting still does not show NewUnifiedGroupWritebackDefault = {target}; Graph's reads can lag writes: check with `gwb report` in a minute",
+                args.verify_timeout
+            );
+        }
+        Some(ok)
+    };
+    journal.finish(json!({"result": action, "settingId": written, "verified": verified}))?;
+    let mut doc = outcome(
+        action,
+        false,
+        target,
+        &before,
+        &plan,
+        verified,
+        Some(journal.path().display().to_string()),
+    );
+    if doc.setting_id.is_none() && !written.is_empty() {
+        doc.setting_id = Some(written);
+    }
+    print(out, ctx.format, &doc)?;
+    Ok(ExitStatus::Ok)
+}
+
+fn outcome<'a>(
+    action: &'a str,
+    dry_run: bool,
+    target: bool,
+    before: &'a TenantSection,
+    plan: &SettingPlan,
+    verified: Option<bool>,
+    journal: Option<String>,
+) -> Outcome<'a> {
+    let (setting_id, values_before, values_after) = match plan {
+        SettingPlan::Unchanged { setting_id, .. } => (Some(setting_id.clone()), None, None),
+        SettingPlan::Update {
+            setting_id,
+            before,
+            after,
+            ..
+        } => (
+            Some(setting_id.clone()),
+            Some(before.clone()),
+            Some(after.clone()),
+        ),
+        SettingPlan::Create { values } => (None, None, Some(values.clone())),
+    };
+    Outcome {
+        action,
+        dry_run,
+        target,
+        before,
+        setting_id,
+        values_before,
+        values_after,
+        verified,
+        journal,
+    }
+}
+
+fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::Result<()> {
+    if format != OutputFormat::Table {
+        return write_json(out, doc);
+    }
+    writeln!(out, "{}", tenant_default_line(doc.before))?;
+    let t = doc.target;
+    match doc.action {
+        "unchanged" => writeln!(
+            out,
+            "Nothing to do: NewUnifiedGroupWritebackDefault is already {t}; no change was made."
+        )?,
+        "wouldUpdate" | "updated" => {
+            let raw_before = doc
+                .values_before
+                .as_ref()
+                .and_then(|v| {
+                    v.iter().find(|x| {
+                        x.name
+                            .eq_ignore_ascii_case("NewUnifiedGroupWritebackDefault")
+                    })
+                })
+                .and_then(|x| x.value.clone())
+                .unwrap_or_else(|| "(no entry)".into());
+            let verb = if doc.dry_run {
+                "Would change"
+            } else {
+                "Changed"
+            };
+            writeln!(
+                out,
+                "{verb} NewUnifiedGroupWritebackDefault in Group.Unified ({}): {raw_before} -> {t}; the other {} values are kept as they are.",
+                doc.setting_id.as_deref().unwrap_or("?"),
+                doc.values_after
+                    .as_ref()
+                    .map_or(0, |v| v.len().saturating_sub(1))
+            )?;
+        }
+        _ => {
+            let verb = if doc.dry_run {
+                "Would create"
+            } else {
+                "Created"
+            };
+            let values = doc.values_after.as_deref().unwrap_or(&[]);
+            writeln!(
+                out,
+                "{verb} Group.Unified from the template with these {} values:",
+                values.len()
+            )?;
+            for v in values {
+                writeln!(out, "  {} = {:?}", v.name, v.value.as_deref().unwrap_or(""))?;
+            }
+        }
+    }
+    match doc.verified {
+        Some(true) => writeln!(out, "Read back: the tenant now shows {t}.")?,
+        Some(false) => writeln!(
+            out,
+            "Read back: NOT yet showing {t} (Graph's reads lag writes); check again with `gwb report`."
+        )?,
+        None => {}
+    }
+    if doc.dry_run {
+        writeln!(out, "Dry run: no change was made.")?;
+    }
+    if let Some(j) = &doc.journal {
+        writeln!(out, "Journal: {j} (undo with: gwb restore --journal {j})")?;
+    }
+    Ok(())
+}
+
+/// How to restore: method, setting id, values now, values to write.
+type RestoreStep = (
+    &'static str,
+    Option<String>,
+    Option<Vec<SettingValue>>,
+    Vec<SettingValue>,
+);
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoreOutcome {
+    /// alreadyInRecordedState | restored | wouldRestore
+    action: &'static str,
+    /// patch | create | delete | none
+    method: &'static str,
+    setting_id: Option<String>,
+    values_now: Option<Vec<SettingValue>>,
+    values_restored: Option<Vec<SettingValue>>,
+    journal: Option<String>,
+}
+
+/// `gwb restore` of `set-default` journals: put Group.Unified back to the earliest recorded
+/// state: the same values array (PATCH, or POST if it was deleted meanwhile), or no setting at
+/// all when gwb created it (DELETE, only if nobody has changed it since).
+pub async fn restore(
+    ctx: &Context,
+    args: &crate::cli::RestoreArgs,
+    journals: Vec<crate::journal::JournalContents>,
+    state_dir: Option<&Path>,
+    graph_root: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let client = &ctx.client;
+    let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
+        let doc = RestoreOutcome {
+            action: "alreadyInRecordedState",
+            method: "none",
+            setting_id: None,
+            values_now: None,
+            values_restored: None,
+            journal: None,
+        };
+        eprintln!("gwb: the journals record no change to Group.Unified; nothing to restore");
+        write_json_or_line(out, ctx.format, &doc)?;
+        return Ok(ExitStatus::Ok);
+    };
+    let settings = read(client).await?;
+    let current = crate::writeback::tenant::find_group_unified(&settings).cloned();
+    // (method, setting id, values now, values to write)
+    let step: Option<RestoreStep> = match (&rec.before, &current) {
+        (Some(b), Some(c)) if setting::same_values(&c.values, b) => None,
+        (Some(b), Some(c)) => Some((
+            "patch",
+            Some(c.id.clone()),
+            Some(c.values.clone()),
+            b.clone(),
+        )),
+        (Some(b), None) => Some(("create", None, None, b.clone())),
+        (None, None) => None,
+        (None, Some(c)) => {
+            if !setting::same_values(&c.values, &rec.after) {
+                return Err(anyhow::anyhow!(
+                    "gwb created Group.Unified ({}), but its values have changed since; not deleting it, nothing was changed. To put back only the default (true while the tenant had no setting), run: gwb set-default true",
+                    c.id
+                ));
+            }
+            Some((
+                "delete",
+                Some(c.id.clone()),
+                Some(c.values.clone()),
+                Vec::new(),
+            ))
+        }
+    };
+    let Some((method, id, now, restored)) = step else {
+        let doc = RestoreOutcome {
+            action: "alreadyInRecordedState",
+            method: "none",
+            setting_id: current.map(|c| c.id),
+            values_now: None,
+            values_restored: None,
+            journal: None,
+        };
+        write_json_or_line(out, ctx.format, &doc)?;
+        return Ok(ExitStatus::Ok);
+    };
+    let mut doc = RestoreOutcome {
+        action: "wouldRestore",
+        method,
+        setting_id: id.clone(),
+        values_now: now.clone(),
+        values_restored: (method != "delete").then(|| restored.clone()),
+        journal: None,
+    };
+    if args.apply.dry_run {
+        write_json_or_line(out, ctx.format, &doc)?;
+        return Ok(ExitStatus::Ok);
+    }
+    super::apply::consent(
+        &args.apply,
+        &format!("restore the Group.Unified directory setting ({method})"),
+    )?;
+    let journal = open_journal(args.record.as_deref(), state_dir, "set-default", graph_root)?;
+    eprintln!("gwb: journal {}", journal.path().display());
+    journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
+    let r = match (method, &id) {
+        ("patch", Some(id)) => {
+            client
+                .send(
+                    Method::PATCH,
+                    client.url(&format!("settings/{id}")),
+                    &[],
+                    Some(&json!({ "values": restored })),
+                )
+                .await
+        }
+        ("delete", Some(id)) => {
+            client
+                .send(
+                    Method::DELETE,
+                    client.url(&format!("settings/{id}")),
+                    &[],
+                    None,
+                )
+                .await
+        }
+        _ => {
+            client
+                .send(
+                    Method::POST,
+                    client.url("settings"),
+                    &[],
+                    Some(&json!({"templateId": rec.template_id, "values": restored})),
+                )
+                .await
+        }
+    };
+    let created = match (&r, method) {
+        (Ok(resp), "create") => serde_json::from_slice::<DirectorySetting>(&resp.body)
+            .ok()
+            .map(|s| s.id),
+        _ => None,
+    };
+    let result = match method {
+        "create" => "created",
+        "delete" => "deleted",
+        _ => "updated",
+    };
+    record(&journal, created.as_deref().or(id.as_deref()), result, &r)?;
+    if let Err(e) = r {
+        let _ = journal.finish(json!({"result": "failed"}));
+        return Err(graph_error(e, "restoring Group.Unified", WRITE_PERMISSION));
+    }
+    journal.finish(json!({"result": "restored", "method": method}))?;
+    doc.action = "restored";
+    if created.is_some() {
+        doc.setting_id = created;
+    }
+    doc.journal = Some(journal.path().display().to_string());
+    write_json_or_line(out, ctx.format, &doc)?;
+    Ok(ExitStatus::Ok)
+}
+
+fn write_json_or_line(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    doc: &RestoreOutcome,
+) -> std::io::Result<()> {
+    if format != OutputFormat::Table {
+        return write_json(out, doc);
+    }
+    let what = match doc.method {
+        "patch" => "put the previous values array back (PATCH)",
+        "create" => {
+            "create Group.Unified again with the recorded values (it was deleted meanwhile)"
+        }
+        "delete" => {
+            "delete Group.Unified, which gwb had created (the template defaults apply again)"
+        }
+        _ => "nothing to do",
+    };
+    match doc.action {
+        "alreadyInRecordedState" => {
+            writeln!(
+                out,
+                "Group.Unified is already in its recorded state; no change was made."
+            )
+        }
+        "wouldRestore" => writeln!(out, "Dry run: would {what}; no change was made."),
+        _ => writeln!(
+            out,
+            "Restored Group.Unified: {what}. Journal: {}",
+            doc.journal.as_deref().unwrap_or("")
+        ),
+    }
+}

@@ -1,0 +1,260 @@
+//! Changing `NewUnifiedGroupWritebackDefault` without clobbering the rest of Group.Unified.
+//! Pure: decides what to write from what was read; the command does the I/O.
+//!
+//! Graph's PATCH of a directory setting replaces the whole values array, so an update always
+//! carries every existing value, byte for byte, with only this one entry changed (or added).
+//! When no Group.Unified setting exists, all of the template's values are created from its
+//! defaults with the override.
+
+use serde::Serialize;
+
+use super::tenant::{find_group_unified, parse_bool};
+use crate::graph::model::{
+    DirectorySetting, NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT, SettingTemplateValue, SettingValue,
+};
+
+/// What `set-default` will do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum SettingPlan {
+    /// The setting already holds the target value: write nothing.
+    #[serde(rename_all = "camelCase")]
+    Unchanged {
+        setting_id: String,
+        raw_value: String,
+    },
+    /// PATCH the existing setting with `after` (the whole array, one entry changed or added).
+    #[serde(rename_all = "camelCase")]
+    Update {
+        setting_id: String,
+        /// The entry's value before, or None when the entry is missing.
+        raw_before: Option<String>,
+        before: Vec<SettingValue>,
+        after: Vec<SettingValue>,
+    },
+    /// No Group.Unified setting: create it from the template's values.
+    Create { values: Vec<SettingValue> },
+}
+
+/// The value as Graph should store it: lowercase.
+pub fn bool_value(b: bool) -> String {
+    if b { "true" } else { "false" }.to_string()
+}
+
+fn is_key(name: &str) -> bool {
+    name.eq_ignore_ascii_case(NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
+}
+
+/// Every value kept as it is, the key's entry set to `target` (appended when missing).
+pub fn merged_values(existing: &[SettingValue], target: bool) -> Vec<SettingValue> {
+    let mut out = existing.to_vec();
+    match out.iter_mut().find(|v| is_key(&v.name)) {
+        Some(v) => v.value = Some(bool_value(target)),
+        None => out.push(SettingValue {
+            name: NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
+            value: Some(bool_value(target)),
+        }),
+    }
+    out
+}
+
+/// All of the template's values at their defaults, the key set to `target`.
+pub fn values_from_template(template: &[SettingTemplateValue], target: bool) -> Vec<SettingValue> {
+    let mut values: Vec<SettingValue> = template
+        .iter()
+        .map(|t| SettingValue {
+            name: t.name.clone(),
+            value: Some(t.default_value.clone().unwrap_or_default()),
+        })
+        .collect();
+    if !values.iter().any(|v| is_key(&v.name)) {
+        values.push(SettingValue {
+            name: NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
+            value: None,
+        });
+    }
+    merged_values(&values, target)
+}
+
+/// Decide, from the tenant's settings, how to make the default `target`. A `Create` plan carries
+/// no values yet: they come from the template, which the caller reads only when needed.
+pub fn plan(settings: &[DirectorySetting], target: bool) -> SettingPlan {
+    let Some(s) = find_group_unified(settings) else {
+        return SettingPlan::Create { values: Vec::new() };
+    };
+    let raw = s
+        .values
+        .iter()
+        .find(|v| is_key(&v.name))
+        .and_then(|v| v.value.clone());
+    match raw.as_deref().and_then(parse_bool) {
+        Some(b) if b == target => SettingPlan::Unchanged {
+            setting_id: s.id.clone(),
+            raw_value: raw.unwrap_or_default(),
+        },
+        _ => SettingPlan::Update {
+            setting_id: s.id.clone(),
+            raw_before: raw,
+            before: s.values.clone(),
+            after: merged_values(&s.values, target),
+        },
+    }
+}
+
+/// True when the setting now holds `target` for the key.
+pub fn holds(settings: &[DirectorySetting], target: bool) -> bool {
+    find_group_unified(settings).is_some_and(|s| {
+        s.values
+            .iter()
+            .find(|v| is_key(&v.name))
+            .and_then(|v| v.value.as_deref())
+            .and_then(parse_bool)
+            == Some(target)
+    })
+}
+
+/// Same values, compared as Graph holds them: by name, in any order.
+pub fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
+    let key = |v: &[SettingValue]| {
+        let mut v: Vec<(String, Option<String>)> = v
+            .iter()
+            .map(|x| (x.name.to_ascii_lowercase(), x.value.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    key(a) == key(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::model::GROUP_UNIFIED_TEMPLATE_ID;
+
+    fn sv(name: &str, value: &str) -> SettingValue {
+        SettingValue {
+            name: name.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    fn setting(values: Vec<SettingValue>) -> DirectorySetting {
+        DirectorySetting {
+            id: "s1".into(),
+            display_name: None,
+            template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
+            values,
+        }
+    }
+
+    fn customised() -> Vec<SettingValue> {
+        vec![
+            sv("CustomBlockedWordsList", "Payroll,CEO"),
+            sv(
+                "PrefixSuffixNamingRequirement",
+                "GRP_[Department]_[GroupName]",
+            ),
+            sv("AllowGuestsToAccessGroups", "False"),
+            sv("ClassificationList", "Public,Internal,Secret"),
+            sv("EnableGroupCreation", "false"),
+            sv(
+                "GroupCreationAllowedGroupId",
+                "6e1a0b9c-0000-4000-8000-000000000001",
+            ),
+            sv("NewUnifiedGroupWritebackDefault", "True"),
+        ]
+    }
+
+    #[test]
+    fn an_update_keeps_every_other_value_byte_for_byte() {
+        let p = plan(&[setting(customised())], false);
+        let SettingPlan::Update {
+            before,
+            after,
+            raw_before,
+            ..
+        } = p
+        else {
+            panic!("{p:?}")
+        };
+        assert_eq!(raw_before.as_deref(), Some("True"));
+        assert_eq!(before, customised());
+        assert_eq!(after.len(), before.len());
+        for (b, a) in before.iter().zip(&after) {
+            if b.name == NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT {
+                assert_eq!(a.value.as_deref(), Some("false"));
+            } else {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn equal_values_in_any_casing_mean_no_write() {
+        for raw in ["True", "TRUE", "true", " true "] {
+            let mut v = customised();
+            v.last_mut().unwrap().value = Some(raw.into());
+            assert!(
+                matches!(plan(&[setting(v)], true), SettingPlan::Unchanged { .. }),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_entry_is_added_and_an_invalid_one_replaced() {
+        let mut v = customised();
+        v.pop();
+        let SettingPlan::Update { after, .. } = plan(&[setting(v.clone())], true) else {
+            panic!()
+        };
+        assert_eq!(after.len(), v.len() + 1);
+        assert_eq!(
+            after.last().unwrap(),
+            &sv("NewUnifiedGroupWritebackDefault", "true")
+        );
+        v.push(sv("NewUnifiedGroupWritebackDefault", "yes"));
+        assert!(matches!(
+            plan(&[setting(v)], true),
+            SettingPlan::Update { .. }
+        ));
+    }
+
+    #[test]
+    fn no_setting_means_create_from_every_template_default() {
+        assert_eq!(plan(&[], false), SettingPlan::Create { values: vec![] });
+        let template: Vec<SettingTemplateValue> = [
+            ("EnableGroupCreation", "true"),
+            ("NewUnifiedGroupWritebackDefault", "true"),
+            ("UsageGuidelinesUrl", ""),
+        ]
+        .iter()
+        .map(|(n, d)| SettingTemplateValue {
+            name: (*n).into(),
+            type_: Some("System.String".into()),
+            default_value: Some((*d).into()),
+            description: None,
+        })
+        .collect();
+        let v = values_from_template(&template, false);
+        assert_eq!(
+            v,
+            vec![
+                sv("EnableGroupCreation", "true"),
+                sv("NewUnifiedGroupWritebackDefault", "false"),
+                sv("UsageGuidelinesUrl", ""),
+            ]
+        );
+        assert!(holds(&[setting(v.clone())], false));
+        assert!(!holds(&[setting(v)], true));
+    }
+
+    #[test]
+    fn values_compare_by_name_in_any_order() {
+        let mut r = customised();
+        r.reverse();
+        assert!(same_values(&customised(), &r));
+        r[0].value = Some("x".into());
+        assert!(!same_values(&customised(), &r));
+    }
+}

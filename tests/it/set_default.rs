@@ -1,0 +1,455 @@
+//! `set-default` against the emulator and wiremock: create from the template, update without
+//! clobbering, idempotence, casing, dry run, the create race, read-after-write lag, restore.
+
+use gwb::emulator::{EmulatorConfig, Tenant};
+use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{catch_all, emulator_with, fixture_path, run_gwb, stderr, stdout, temp_dir};
+
+fn sv(name: &str, value: &str) -> SettingValue {
+    SettingValue {
+        name: name.into(),
+        value: Some(value.into()),
+    }
+}
+
+/// A tenant's own Group.Unified: naming policy, guest flags, classifications, creation
+/// restricted to one group, and the key in Graph's mixed casing.
+fn customised(key: &str) -> Vec<SettingValue> {
+    vec![
+        sv("EnableMIPLabels", "False"),
+        sv("CustomBlockedWordsList", "Payroll,CEO,\"Board\""),
+        sv("EnableMSStandardBlockedWords", "True"),
+        sv(
+            "ClassificationDescriptions",
+            "Public:Anyone,Secret:Need to know",
+        ),
+        sv("DefaultClassification", "Internal"),
+        sv(
+            "PrefixSuffixNamingRequirement",
+            "GRP_[Department]_[GroupName]",
+        ),
+        sv("AllowGuestsToBeGroupOwner", "False"),
+        sv("AllowGuestsToAccessGroups", "False"),
+        sv("GuestUsageGuidelinesUrl", "https://contoso.example/guests"),
+        sv(
+            "GroupCreationAllowedGroupId",
+            "6e1a0b9c-0000-4000-8000-000000000001",
+        ),
+        sv("AllowToAddGuests", "False"),
+        sv(
+            "UsageGuidelinesUrl",
+            "https://contoso.example/groups?lang=ünï",
+        ),
+        sv("ClassificationList", "Public,Internal,Secret"),
+        sv("EnableGroupCreation", "False"),
+        sv("NewUnifiedGroupWritebackDefault", key),
+    ]
+}
+
+fn tenant_with(values: Option<Vec<SettingValue>>) -> Tenant {
+    let settings = values
+        .map(|values| DirectorySetting {
+            id: "8f1c2d3e-0000-4000-8000-00000000abcd".into(),
+            display_name: None,
+            template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
+            values,
+        })
+        .into_iter()
+        .collect();
+    Tenant::new(Tenant::generate(30, 1).groups, settings)
+}
+
+fn unified(t: &Tenant) -> Option<DirectorySetting> {
+    t.settings
+        .iter()
+        .find(|s| s.template_id.as_deref() == Some(GROUP_UNIFIED_TEMPLATE_ID))
+        .cloned()
+}
+
+fn json_out(out: &std::process::Output) -> Value {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+const WRITES: [&str; 3] = [
+    "create_setting_attempt",
+    "patch_setting_attempt",
+    "delete_setting",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn absent_setting_is_created_with_all_fifteen_values_and_restore_removes_it() {
+    let emu = emulator_with(tenant_with(None), EmulatorConfig::default()).await;
+    let dir = temp_dir("setdef-create");
+    let j = dir.join("j.jsonl");
+    let j = j.to_str().unwrap();
+
+    let dry = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["set-default", "false", "--dry-run", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(dry["action"], "wouldCreate");
+    assert_eq!(dry["valuesAfter"].as_array().unwrap().len(), 15);
+    for w in WRITES {
+        assert_eq!(emu.shared().stat(w), 0, "dry run wrote ({w})");
+    }
+
+    let v = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["set-default", "false", "--journal", j, "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(v["action"], "created");
+    assert_eq!(v["verified"], true);
+    let s = unified(&emu.shared().tenant()).expect("created");
+    assert_eq!(s.values.len(), 15);
+    let template = gwb::emulator::group_unified_template();
+    for t in &template.values {
+        let got = s.values.iter().find(|v| v.name == t.name).unwrap();
+        let want = if t.name == "NewUnifiedGroupWritebackDefault" {
+            "false".to_string()
+        } else {
+            t.default_value.clone().unwrap()
+        };
+        assert_eq!(got.value.as_deref(), Some(want.as_str()), "{}", t.name);
+    }
+    assert_eq!(v["settingId"], s.id.as_str());
+
+    // Restore: gwb created it, nobody changed it since, so it goes away again.
+    let r = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["restore", "--journal", j, "--yes", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(r["method"], "delete");
+    assert!(unified(&emu.shared().tenant()).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn present_setting_keeps_every_other_value_byte_for_byte_and_restores_exactly() {
+    let original = customised("True");
+    let emu = emulator_with(
+        tenant_with(Some(original.clone())),
+        EmulatorConfig::default(),
+    )
+    .await;
+    let dir = temp_dir("setdef-update");
+    let j = dir.join("j.jsonl");
+    let j = j.to_str().unwrap();
+
+    let v = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["set-default", "false", "--journal", j, "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(v["action"], "updated");
+    assert_eq!(v["before"]["rawValue"], "True");
+    let now = unified(&emu.shared().tenant()).unwrap().values;
+    assert_eq!(now.len(), original.len());
+    for (b, a) in original.iter().zip(&now) {
+        if b.name == "NewUnifiedGroupWritebackDefault" {
+            assert_eq!(a.value.as_deref(), Some("false"), "written lowercase");
+        } else {
+            assert_eq!(a, b, "kept byte for byte");
+        }
+    }
+    assert_eq!(emu.shared().stat("patch_setting"), 1);
+    assert_eq!(emu.shared().stat("create_setting_attempt"), 0);
+
+    // A second run writes nothing.
+    let again = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    assert_eq!(again["action"], "unchanged");
+    assert_eq!(emu.shared().stat("patch_setting_attempt"), 1);
+
+    // Restore puts the previous array back exactly, casing and all.
+    let dry = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["restore", "--journal", j, "--dry-run", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(dry["action"], "wouldRestore");
+    assert_eq!(
+        emu.shared().stat("patch_setting_attempt"),
+        1,
+        "dry run wrote"
+    );
+    let r = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["restore", "--journal", j, "--yes", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(r["method"], "patch");
+    assert_eq!(unified(&emu.shared().tenant()).unwrap().values, original);
+    let again = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["restore", "--journal", j, "--yes", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(again["action"], "alreadyInRecordedState");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn casing_is_compared_case_insensitively_and_true_follows_false() {
+    let emu = emulator_with(
+        tenant_with(Some(customised("False"))),
+        EmulatorConfig::default(),
+    )
+    .await;
+    let v = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    assert_eq!(v["action"], "unchanged", "False equals false");
+    for w in WRITES {
+        assert_eq!(emu.shared().stat(w), 0);
+    }
+    let v = json_out(&run_gwb(&emu.url(), &["set-default", "true", "-o", "json"]).await);
+    assert_eq!(v["action"], "updated");
+    let now = unified(&emu.shared().tenant()).unwrap().values;
+    assert_eq!(
+        now.last().unwrap(),
+        &sv("NewUnifiedGroupWritebackDefault", "true")
+    );
+    // The report says the same, in the same words.
+    let out = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
+    assert!(
+        stdout(&out).contains("NewUnifiedGroupWritebackDefault = true (set in the tenant's Group.Unified directory setting)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_value_is_a_usage_error_and_sends_nothing() {
+    let emu = emulator_with(tenant_with(None), EmulatorConfig::default()).await;
+    let out = run_gwb(&emu.url(), &["set-default", "maybe"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("possible values: true, false"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(emu.shared().stat("requests"), 0);
+}
+
+fn setting_json(key: &str) -> Value {
+    json!({
+        "id": "8f1c2d3e-0000-4000-8000-00000000abcd",
+        "displayName": null,
+        "templateId": GROUP_UNIFIED_TEMPLATE_ID,
+        "values": customised(key),
+    })
+}
+
+fn settings_page(items: Vec<Value>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "value": items }))
+}
+
+fn template() -> ResponseTemplate {
+    let t = std::fs::read_to_string(fixture_path(
+        "directory-setting-template-group-unified.json",
+    ))
+    .unwrap();
+    ResponseTemplate::new(200).set_body_raw(t, "application/json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_that_loses_the_race_reads_again_and_updates() {
+    let server = MockServer::start().await;
+    // First read: no setting. Then someone else's setting, then ours after the PATCH.
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![]))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![setting_json("True")]))
+        .up_to_n_times(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![setting_json("false")]))
+        .with_priority(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
+        )))
+        .respond_with(template())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/beta/settings"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": "Request_BadRequest",
+            "message": "Another object with the same value for property templateId already exists.",
+            "innerError": {"request-id": "r-1"}}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+
+    let dir = temp_dir("setdef-race");
+    let j = dir.join("j.jsonl");
+    let v = json_out(
+        &run_gwb(
+            &server.uri(),
+            &[
+                "set-default",
+                "false",
+                "--journal",
+                j.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(v["action"], "updated");
+    assert_eq!(v["verified"], true);
+    // The PATCH carried the other tenant's whole array with only the key changed.
+    let patch = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.method.as_str() == "PATCH")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&patch.body).unwrap();
+    let want: Vec<SettingValue> = customised("false");
+    assert_eq!(body["values"], json!(want));
+    // The journal's original state is the setting someone else created, not "no setting".
+    let c = gwb::journal::read(&j).unwrap();
+    let rec = c.setting.unwrap();
+    assert_eq!(rec.before, Some(customised("True")));
+}
+
+async fn lagging_server(lagging_reads: u64) -> MockServer {
+    let server = MockServer::start().await;
+    // The first read (plan) and `lagging_reads` read-backs still show the old value.
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![setting_json("true")]))
+        .up_to_n_times(1 + lagging_reads)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![setting_json("false")]))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_converge() {
+    let dir = temp_dir("setdef-lag");
+    let server = lagging_server(1).await;
+    let j = dir.join("a.jsonl");
+    let v = json_out(
+        &run_gwb(
+            &server.uri(),
+            &[
+                "set-default",
+                "false",
+                "--journal",
+                j.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(v["verified"], true, "one stale read, then the new value");
+
+    let server = lagging_server(100).await;
+    let j = dir.join("b.jsonl");
+    let out = run_gwb(
+        &server.uri(),
+        &[
+            "set-default",
+            "false",
+            "--journal",
+            j.to_str().unwrap(),
+            "--verify-timeout",
+            "0",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let v = json_out(&out);
+    assert_eq!(v["verified"], false);
+    assert!(
+        stderr(&out).contains("still does not show"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_write_names_the_permission_and_exits_4() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![setting_json("true")]))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": "Authorization_RequestDenied",
+            "message": "Insufficient privileges to complete the operation.",
+            "innerError": {"request-id": "r-403"}}})))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let dir = temp_dir("setdef-403");
+    let j = dir.join("j.jsonl");
+    let out = run_gwb(
+        &server.uri(),
+        &["set-default", "false", "--journal", j.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("GroupSettings.ReadWrite.All"), "{err}");
+    assert!(err.contains("r-403"), "{err}");
+}
