@@ -141,11 +141,9 @@ async fn write(
                     .map(|s| s.id),
                 Err(_) => None,
             };
-            match &r {
-                Err(e) if is_template_conflict(e) => {
-                    record(journal, None, "conflict", &r)?;
-                }
-                _ => record(journal, created.as_deref(), "created", &r)?,
+            // A templateId conflict is recorded by the caller, once it knows whose setting it is.
+            if !matches!(&r, Err(e) if is_template_conflict(e)) {
+                record(journal, created.as_deref(), "created", &r)?;
             }
             r.map(|_| created.unwrap_or_default())
         }
@@ -257,11 +255,41 @@ pub async fn run(
     let written = match write(client, &journal, &plan).await {
         Ok(id) => id,
         Err(e) if is_template_conflict(&e) => {
-            // Someone created Group.Unified between our read and our create: update theirs.
-            tracing::warn!(
-                "Group.Unified was created by someone else meanwhile; reading it and updating it instead"
-            );
+            let attempted = match &plan {
+                SettingPlan::Create { values } => values.clone(),
+                _ => Vec::new(),
+            };
             let settings = read(client).await?;
+            let existing = crate::writeback::tenant::find_group_unified(&settings);
+            if let Some(s) = existing.filter(|s| setting::same_values(&s.values, &attempted)) {
+                // Exactly what we tried to create: most likely our own create, retried after
+                // its answer was lost. Record it as ours, so restore can remove it.
+                tracing::warn!(
+                    "Group.Unified exists with exactly the values gwb sent; taking it as gwb's own create (its first answer was lost)"
+                );
+                journal.record_setting_outcome(Some(&s.id), "created", None)?;
+                let id = s.id.clone();
+                let ok =
+                    verify(client, target, Duration::from_secs_f64(args.verify_timeout)).await?;
+                journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
+                let mut doc = outcome(
+                    "created",
+                    false,
+                    target,
+                    &before,
+                    &plan,
+                    Some(ok),
+                    Some(journal.path().display().to_string()),
+                );
+                doc.setting_id = Some(id);
+                print(out, ctx.format, &doc)?;
+                return Ok(ExitStatus::Ok);
+            }
+            // Someone else created Group.Unified between our read and our create: update theirs.
+            tracing::warn!(
+                "Group.Unified was created by someone else meanwhile; updating it instead"
+            );
+            journal.record_setting_outcome(None, "conflict", Some((400, e.to_string())))?;
             plan = setting::plan(&settings, target);
             action = match plan {
                 SettingPlan::Unchanged { .. } => "unchanged",

@@ -453,3 +453,92 @@ async fn a_refused_write_names_the_permission_and_exits_4() {
     assert!(err.contains("GroupSettings.ReadWrite.All"), "{err}");
     assert!(err.contains("r-403"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
+    let server = MockServer::start().await;
+    let ours: Vec<SettingValue> = gwb::emulator::group_unified_template()
+        .values
+        .iter()
+        .map(|t| {
+            let v = if t.name == "NewUnifiedGroupWritebackDefault" {
+                "false".to_string()
+            } else {
+                t.default_value.clone().unwrap()
+            };
+            sv(&t.name, &v)
+        })
+        .collect();
+    let created = json!({"id": "11111111-2222-4333-8444-555555555555",
+        "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": ours});
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![]))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![created]))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
+        )))
+        .respond_with(template())
+        .mount(&server)
+        .await;
+    // The create lands, but its answer is a 503; the retry then meets our own setting.
+    Mock::given(method("POST"))
+        .and(path("/beta/settings"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/beta/settings"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": "Request_BadRequest",
+            "message": "Another object with the same value for property templateId already exists."}})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let dir = temp_dir("setdef-lost");
+    let j = dir.join("j.jsonl");
+    let v = json_out(
+        &run_gwb(
+            &server.uri(),
+            &[
+                "set-default",
+                "false",
+                "--journal",
+                j.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(v["action"], "created");
+    assert_eq!(v["settingId"], "11111111-2222-4333-8444-555555555555");
+    let rec = gwb::journal::read(&j).unwrap().setting.unwrap();
+    assert_eq!(rec.before, None, "there was no setting before");
+    assert_eq!(
+        rec.created_id.as_deref(),
+        Some("11111111-2222-4333-8444-555555555555"),
+        "restore can remove it"
+    );
+    let patches = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .count();
+    assert_eq!(patches, 0);
+}
