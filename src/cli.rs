@@ -24,6 +24,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Config file (TOML). Default: $XDG_CONFIG_HOME/gwb/config.toml; env GWB_CONFIG.
     #[arg(long, global = true, value_name = "PATH")]
