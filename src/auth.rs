@@ -6,9 +6,11 @@
 
 use std::sync::Arc;
 
+use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
+use azure_core::http::ClientOptions;
 use azure_core::time::{Duration as AzDuration, OffsetDateTime};
-use azure_identity::ClientSecretCredential;
+use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
 use serde::{Deserialize, Serialize};
 
 /// How gwb signs in.
@@ -23,6 +25,12 @@ pub enum AuthKind {
 }
 
 impl AuthKind {
+    /// True for kinds that sign in and so can get a fresh token; a token given from outside
+    /// cannot be renewed by gwb.
+    pub fn signs_in(self) -> bool {
+        !matches!(self, AuthKind::AccessToken)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuthKind::AccessToken => "access-token",
@@ -39,6 +47,55 @@ pub struct AuthInputs {
     pub tenant_id: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
+    /// The sign-in host (https), from the cloud or `AZURE_AUTHORITY_HOST`.
+    pub authority_host: String,
+    /// Where the credential's own HTTP requests go (default: azure_core's client). A seam for
+    /// tests: the sign-in host must be https, so tests redirect requests to a local server here.
+    pub transport: Option<azure_core::http::Transport>,
+}
+
+/// AADSTS codes people meet, with what to do. Matched in the sign-in error's text.
+const AADSTS: &[(&str, &str)] = &[
+    (
+        "AADSTS7000215",
+        "the client secret is wrong: check AZURE_CLIENT_SECRET is the secret's value, not its id",
+    ),
+    (
+        "AADSTS7000222",
+        "the client secret has expired: create a new one in the app registration",
+    ),
+    (
+        "AADSTS700027",
+        "the certificate or client assertion was not accepted: check it is the one uploaded to the app registration and not expired",
+    ),
+    (
+        "AADSTS700016",
+        "no application with this client id in the tenant: check AZURE_CLIENT_ID and AZURE_TENANT_ID",
+    ),
+    (
+        "AADSTS90002",
+        "the tenant was not found: check AZURE_TENANT_ID, and the cloud (a national-cloud tenant signs in elsewhere)",
+    ),
+    (
+        "AADSTS900023",
+        "the tenant id is not valid: give a GUID or a domain such as contoso.onmicrosoft.com",
+    ),
+    (
+        "AADSTS65001",
+        "the app has not been consented: an administrator must grant admin consent for its permissions",
+    ),
+    (
+        "AADSTS70021",
+        "no federated credential matches this token: check the issuer and subject of the app's federated credential",
+    ),
+];
+
+/// A sign-in error with the meaning of its AADSTS code appended, where known.
+pub fn explain(error: &str) -> String {
+    match AADSTS.iter().find(|(code, _)| error.contains(code)) {
+        Some((code, meaning)) => format!("{error} ({code}: {meaning})"),
+        None => error.to_string(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,15 +138,33 @@ pub fn credential(
                 .client_secret
                 .clone()
                 .ok_or(missing("AZURE_CLIENT_SECRET"))?;
-            let cred = ClientSecretCredential::new(tenant, client, secret, None).map_err(|e| {
-                AuthError::Build {
+            let options = ClientSecretCredentialOptions {
+                client_options: client_options(inputs),
+            };
+            let cred = ClientSecretCredential::new(tenant, client, secret, Some(options)).map_err(
+                |e| AuthError::Build {
                     kind: "client-secret",
                     detail: e.to_string(),
-                }
-            })?;
+                },
+            )?;
             Ok(cred)
         }
     }
+}
+
+/// Options that make a credential sign in at `authority_host` (empty: the global cloud).
+fn client_options(inputs: &AuthInputs) -> ClientOptions {
+    let authority_host = inputs.authority_host.as_str();
+    let mut options = ClientOptions {
+        transport: inputs.transport.clone(),
+        ..Default::default()
+    };
+    if !authority_host.is_empty() {
+        let mut custom = CustomConfiguration::default();
+        custom.authority_host = authority_host.trim_end_matches('/').to_string();
+        options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
+    }
+    options
 }
 
 /// A fixed bearer token: for tokens obtained elsewhere, the emulator, and tests.

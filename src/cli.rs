@@ -30,6 +30,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// National cloud: sets the Graph root and the sign-in host together. Env GWB_CLOUD.
+    #[arg(long, global = true, value_enum)]
+    pub cloud: Option<crate::config::Cloud>,
+
     /// Graph root, without the version (gwb appends /beta). Env GWB_GRAPH_URL.
     #[arg(long, global = true, value_name = "URL")]
     pub graph_url: Option<String>,
@@ -88,6 +92,8 @@ pub enum Command {
     /// Put every group or setting recorded in one or more journals back to its recorded
     /// before-state.
     Restore(RestoreArgs),
+    /// Show the resolved configuration and where each value came from (secrets redacted).
+    Config(ConfigArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
     Emulator(EmulatorArgs),
 }
@@ -137,6 +143,18 @@ pub struct DisableArgs {
     /// The journal to write (default: a new file in $XDG_STATE_HOME/gwb/).
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand, Clone)]
+pub enum ConfigAction {
+    /// Print every setting, its value and its source; secrets show only whether they are set.
+    Show,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -15,6 +15,63 @@ use crate::auth::{AuthInputs, AuthKind};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::graph::{DEFAULT_GRAPH_ROOT, validate_root};
 
+/// The national clouds: each has its own Graph root and sign-in host, and a token of one is not
+/// valid in another (GRAPH.md, section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    /// Microsoft Entra global service.
+    Global,
+    /// US Government L4 (GCC High).
+    Usgov,
+    /// US Government L5 (DoD).
+    UsgovDod,
+    /// Microsoft Entra operated by 21Vianet (China).
+    China,
+}
+
+impl Cloud {
+    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::Usgov => "usgov",
+            Cloud::UsgovDod => "usgov-dod",
+            Cloud::China => "china",
+        }
+    }
+
+    pub fn graph_root(self) -> &'static str {
+        match self {
+            Cloud::Global => DEFAULT_GRAPH_ROOT,
+            Cloud::Usgov => "https://graph.microsoft.us",
+            Cloud::UsgovDod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    pub fn authority_host(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
+            Cloud::China => "https://login.partner.microsoftonline.cn",
+        }
+    }
+
+    /// The cloud whose Graph lives at `root`'s host, if any.
+    pub fn of_graph_root(root: &str) -> Option<Cloud> {
+        let host = url::Url::parse(root).ok()?.host_str()?.to_ascii_lowercase();
+        Cloud::ALL.into_iter().find(|c| {
+            url::Url::parse(c.graph_root())
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .as_deref()
+                == Some(host.as_str())
+        })
+    }
+}
+
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -22,6 +79,10 @@ pub enum Source {
     Env(&'static str),
     File(PathBuf),
     Inferred(&'static str),
+    /// Implied by the cloud setting.
+    FromCloud(Cloud),
+    /// Implied by the Graph root (a known cloud's Graph host).
+    FromGraphUrl,
     Default,
     Emulator,
 }
@@ -33,6 +94,8 @@ impl fmt::Display for Source {
             Source::Env(n) => write!(f, "environment {n}"),
             Source::File(p) => write!(f, "file {}", p.display()),
             Source::Inferred(why) => write!(f, "chosen because {why}"),
+            Source::FromCloud(c) => write!(f, "from cloud = {}", c.as_str()),
+            Source::FromGraphUrl => f.write_str("from the Graph root's host"),
             Source::Default => f.write_str("default"),
             Source::Emulator => f.write_str("--emulator"),
         }
@@ -48,7 +111,10 @@ pub struct Sourced<T> {
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub cloud: Sourced<Cloud>,
     pub graph_url: Sourced<String>,
+    /// The sign-in host for credentials that sign in (https only).
+    pub authority_host: Sourced<String>,
     pub auth: Option<Sourced<AuthKind>>,
     pub output: Option<Sourced<OutputFormat>>,
     pub auth_inputs: AuthInputs,
@@ -70,7 +136,9 @@ pub enum ConfigError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
+    cloud: Option<Cloud>,
     graph_url: Option<String>,
+    authority_host: Option<String>,
     auth: Option<AuthKind>,
     output: Option<OutputFormat>,
     tenant_id: Option<String>,
@@ -99,6 +167,23 @@ pub fn resolve(
     };
     let from_file = |p: &Option<PathBuf>| Source::File(p.clone().unwrap_or_default());
 
+    let cloud_set = if let Some(c) = global.cloud {
+        Some(Sourced {
+            value: c,
+            source: Source::Flag("--cloud"),
+        })
+    } else if let Some(v) = env("GWB_CLOUD") {
+        Some(Sourced {
+            value: parse_enum::<Cloud>("GWB_CLOUD", &v)?,
+            source: Source::Env("GWB_CLOUD"),
+        })
+    } else {
+        file.cloud.map(|c| Sourced {
+            value: c,
+            source: from_file(&file_path),
+        })
+    };
+
     let graph_url = if global.emulator {
         // Replaced by the emulator's address once it listens.
         Sourced {
@@ -120,6 +205,11 @@ pub fn resolve(
             value: v,
             source: from_file(&file_path),
         }
+    } else if let Some(c) = &cloud_set {
+        Sourced {
+            value: c.value.graph_root().to_string(),
+            source: Source::FromCloud(c.value),
+        }
     } else {
         Sourced {
             value: DEFAULT_GRAPH_ROOT.to_string(),
@@ -133,11 +223,73 @@ pub fn resolve(
         })?;
     }
 
+    // The cloud: as set, else the one whose Graph the root points at, else global. A Graph root
+    // of one known cloud with another cloud set would get tokens for the wrong cloud.
+    let url_cloud = if global.emulator {
+        None
+    } else {
+        Cloud::of_graph_root(&graph_url.value)
+    };
+    let cloud = match (cloud_set, url_cloud) {
+        (Some(c), Some(u)) if c.value != u => {
+            return Err(ConfigError::Value {
+                name: format!("cloud (from {})", c.source),
+                detail: format!(
+                    "cloud = {} but graph_url (from {}) is {}, the Graph of cloud {}; a token of one cloud is never sent to another's Graph: make them agree",
+                    c.value.as_str(),
+                    graph_url.source,
+                    graph_url.value,
+                    u.as_str()
+                ),
+            });
+        }
+        (Some(c), _) => c,
+        (None, Some(u)) => Sourced {
+            value: u,
+            source: Source::FromGraphUrl,
+        },
+        (None, None) => Sourced {
+            value: Cloud::Global,
+            source: Source::Default,
+        },
+    };
+    let authority_host = if let Some(v) = env("AZURE_AUTHORITY_HOST") {
+        Sourced {
+            value: v,
+            source: Source::Env("AZURE_AUTHORITY_HOST"),
+        }
+    } else if let Some(v) = file.authority_host {
+        Sourced {
+            value: v,
+            source: from_file(&file_path),
+        }
+    } else {
+        Sourced {
+            value: cloud.value.authority_host().to_string(),
+            source: Source::FromCloud(cloud.value),
+        }
+    };
+    match url::Url::parse(&authority_host.value) {
+        Ok(u) if u.scheme() == "https" && u.host_str().is_some() => {}
+        _ => {
+            return Err(ConfigError::Value {
+                name: format!("authority_host (from {})", authority_host.source),
+                detail: format!(
+                    "{:?} is not an https URL; expected e.g. {}",
+                    authority_host.value,
+                    Cloud::Global.authority_host()
+                ),
+            });
+        }
+    }
+
     let auth_inputs = AuthInputs {
         access_token: env("GWB_ACCESS_TOKEN").map(Secret::new),
         tenant_id: env("AZURE_TENANT_ID").or(file.tenant_id),
         client_id: env("AZURE_CLIENT_ID").or(file.client_id),
         client_secret: env("AZURE_CLIENT_SECRET").map(Secret::new),
+        authority_host: authority_host.value.clone(),
+        transport: None,
     };
 
     let auth = if global.emulator {
@@ -197,7 +349,9 @@ pub fn resolve(
         .map(|d| d.join("gwb"));
 
     Ok(Config {
+        cloud,
         graph_url,
+        authority_host,
         auth,
         output,
         auth_inputs,
@@ -242,7 +396,7 @@ fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig>, ConfigEr
     toml::from_str(&text).map(Some).map_err(|e| ConfigError::File {
         path: path.to_path_buf(),
         detail: format!(
-            "{}; allowed keys: graph_url, auth, output, tenant_id, client_id (see config.example.toml)",
+            "{}; allowed keys: cloud, graph_url, authority_host, auth, output, tenant_id, client_id (see config.example.toml)",
             e.to_string().trim_end()
         ),
     })
@@ -385,5 +539,137 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.graph_url.value, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn each_cloud_sets_graph_root_sign_in_host_and_scope_together() {
+        let want = [
+            (
+                "global",
+                "https://graph.microsoft.com",
+                "https://login.microsoftonline.com",
+            ),
+            (
+                "usgov",
+                "https://graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+            (
+                "usgov-dod",
+                "https://dod-graph.microsoft.us",
+                "https://login.microsoftonline.us",
+            ),
+            (
+                "china",
+                "https://microsoftgraph.chinacloudapi.cn",
+                "https://login.partner.microsoftonline.cn",
+            ),
+        ];
+        for (name, graph, login) in want {
+            let env = env_of(&[("XDG_CONFIG_HOME", "/nonexistent-gwb"), ("GWB_CLOUD", name)]);
+            let c = resolve(&GlobalArgs::default(), &env).unwrap();
+            assert_eq!(c.cloud.value.as_str(), name);
+            assert_eq!(c.graph_url.value, graph, "{name}");
+            assert_eq!(c.graph_url.source, Source::FromCloud(c.cloud.value));
+            assert_eq!(c.authority_host.value, login, "{name}");
+            assert_eq!(c.auth_inputs.authority_host, login);
+            // The Graph root alone implies its cloud, and so the sign-in host.
+            let env = env_of(&[
+                ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+                ("GWB_GRAPH_URL", graph),
+            ]);
+            let c = resolve(&GlobalArgs::default(), &env).unwrap();
+            assert_eq!(c.cloud.value.as_str(), name);
+            assert_eq!(c.cloud.source, Source::FromGraphUrl);
+            assert_eq!(c.authority_host.value, login);
+        }
+    }
+
+    #[test]
+    fn cloud_precedence_overrides_and_conflicts() {
+        let p = temp_file("cloud", "cloud = \"usgov\"\n");
+        let ps = p.to_str().unwrap();
+        let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", ps)])).unwrap();
+        assert_eq!(c.cloud.value, Cloud::Usgov);
+        assert_eq!(c.cloud.source, Source::File(p.clone()));
+        let env = env_of(&[("GWB_CONFIG", ps), ("GWB_CLOUD", "china")]);
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &env).unwrap().cloud.value,
+            Cloud::China
+        );
+        let g = GlobalArgs {
+            cloud: Some(Cloud::UsgovDod),
+            ..Default::default()
+        };
+        let c = resolve(&g, &env).unwrap();
+        assert_eq!(c.cloud.value, Cloud::UsgovDod);
+        assert_eq!(c.graph_url.value, "https://dod-graph.microsoft.us");
+
+        // An explicit sign-in host wins over the cloud's; it must be https.
+        let env = env_of(&[
+            ("GWB_CONFIG", ps),
+            ("AZURE_AUTHORITY_HOST", "https://login.example.test"),
+        ]);
+        let c = resolve(&GlobalArgs::default(), &env).unwrap();
+        assert_eq!(c.authority_host.value, "https://login.example.test");
+        let env = env_of(&[
+            ("GWB_CONFIG", ps),
+            ("AZURE_AUTHORITY_HOST", "http://login.example.test"),
+        ]);
+        let e = resolve(&GlobalArgs::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("AZURE_AUTHORITY_HOST") && e.contains("https"),
+            "{e}"
+        );
+
+        // One cloud's Graph with another cloud set is refused: the token would be the wrong one.
+        let env = env_of(&[
+            ("GWB_CONFIG", ps),
+            ("GWB_GRAPH_URL", "https://graph.microsoft.com"),
+        ]);
+        let e = resolve(&GlobalArgs::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cloud = usgov") && e.contains("graph.microsoft.com"),
+            "{e}"
+        );
+        // A Graph root that is no cloud's (a proxy, the emulator) is allowed with any cloud.
+        let env = env_of(&[
+            ("GWB_CONFIG", ps),
+            ("GWB_GRAPH_URL", "http://127.0.0.1:8080"),
+        ]);
+        assert_eq!(
+            resolve(&GlobalArgs::default(), &env).unwrap().cloud.value,
+            Cloud::Usgov
+        );
+        let env = env_of(&[("GWB_CLOUD", "mars")]);
+        let e = resolve(&GlobalArgs::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GWB_CLOUD") && e.contains("usgov-dod"), "{e}");
+    }
+
+    #[test]
+    fn the_example_config_documents_every_key_and_parses_uncommented() {
+        let text = include_str!("../config.example.toml");
+        // Every commented-out `key = value` line, uncommented, must be a valid config.
+        let uncommented: String = text
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start_matches('#').trim();
+                let key = l.split('=').next()?.trim();
+                (l.contains(" = ") && !key.contains(' ')).then(|| format!("{l}\n"))
+            })
+            .collect();
+        let parsed: FileConfig =
+            toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert!(parsed.cloud.is_some() && parsed.graph_url.is_some());
+        assert!(parsed.authority_host.is_some() && parsed.auth.is_some());
+        assert!(
+            parsed.output.is_some() && parsed.tenant_id.is_some() && parsed.client_id.is_some()
+        );
     }
 }

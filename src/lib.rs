@@ -68,6 +68,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         return commands::emulator::run(args).await;
     }
     let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
+    if let Command::Config(_) = &cli.command {
+        let format = cfg
+            .output
+            .as_ref()
+            .map(|o| o.value)
+            .unwrap_or_else(output::default_format);
+        return commands::config_show::run(&cfg, format, out);
+    }
     tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
     if let Some(f) = &cfg.file {
         tracing::info!(file = %f.display(), "read config file");
@@ -86,6 +94,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         g.emulator_seed.unwrap_or(1),
     );
     let mut _emulator = None;
+    let mut renew: Option<graph::Renew> = None;
     let (root, credential) = if cli.global.emulator {
         let tenant = emulator::Tenant::generate(groups, seed);
         let emu = emulator::Emulator::start(
@@ -121,12 +130,23 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
                 kind.source
             );
         }
+        if kind.value.signs_in() {
+            // A 401 gets one fresh token: a new credential, with an empty cache.
+            let (k, inputs) = (kind.value, cfg.auth_inputs.clone());
+            renew = Some(std::sync::Arc::new(move || {
+                auth::credential(k, &inputs).map_err(|e| e.to_string())
+            }));
+        }
         (
             cfg.graph_url.value.clone(),
             auth::credential(kind.value, &cfg.auth_inputs)?,
         )
     };
-    let client = graph::GraphClient::builder(root, credential).build()?;
+    let mut builder = graph::GraphClient::builder(root, credential);
+    if let Some(r) = renew {
+        builder = builder.renew_with(r);
+    }
+    let client = builder.build()?;
     let format = cfg
         .output
         .map(|o| o.value)
@@ -151,7 +171,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         Command::Restore(args) => {
             commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
         }
-        Command::Emulator(_) => unreachable!("handled above"),
+        Command::Emulator(_) | Command::Config(_) => unreachable!("handled above"),
     }
 }
 

@@ -47,11 +47,15 @@ pub struct GraphClient {
     inner: Arc<Inner>,
 }
 
+/// Builds a fresh credential (with an empty token cache), for one renewal after a 401.
+pub type Renew = Arc<dyn Fn() -> Result<Arc<dyn TokenCredential>, String> + Send + Sync>;
+
 struct Inner {
     http: reqwest::Client,
     beta: Url,
     origin: url::Origin,
-    credential: Arc<dyn TokenCredential>,
+    credential: std::sync::RwLock<Arc<dyn TokenCredential>>,
+    renew: Option<Renew>,
     scope: String,
     retry: RetryPolicy,
     sleeper: Sleeper,
@@ -71,6 +75,7 @@ impl std::fmt::Debug for GraphClient {
 pub struct GraphClientBuilder {
     root: String,
     credential: Arc<dyn TokenCredential>,
+    renew: Option<Renew>,
     retry: RetryPolicy,
     sleeper: Sleeper,
     max_body: usize,
@@ -78,6 +83,12 @@ pub struct GraphClientBuilder {
 }
 
 impl GraphClientBuilder {
+    /// How to get a fresh credential when Graph answers 401 (a token revoked or expired early):
+    /// one renewal and one retry per request. Without it, a 401 is final.
+    pub fn renew_with(mut self, renew: Renew) -> Self {
+        self.renew = Some(renew);
+        self
+    }
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -119,7 +130,8 @@ impl GraphClientBuilder {
                 http,
                 beta,
                 origin,
-                credential: self.credential,
+                credential: std::sync::RwLock::new(self.credential),
+                renew: self.renew,
                 scope,
                 retry: self.retry,
                 sleeper: self.sleeper,
@@ -181,6 +193,7 @@ impl GraphClient {
         GraphClientBuilder {
             root: root.into(),
             credential,
+            renew: None,
             retry: RetryPolicy::default(),
             sleeper: Sleeper::real(),
             max_body: DEFAULT_MAX_BODY,
@@ -259,12 +272,34 @@ impl GraphClient {
         let policy = &self.inner.retry;
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        let mut renewed = false;
         loop {
             let outcome = self
                 .attempt(&method, &url, headers, body.clone(), also_retry)
                 .await;
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
+                Err(Attempt::Final(e)) if e.status() == Some(401) && !renewed => {
+                    let Some(renew) = &self.inner.renew else {
+                        return Err(e);
+                    };
+                    renewed = true;
+                    tracing::warn!(
+                        method = %method,
+                        path = url.path(),
+                        "Graph answered 401; getting a fresh token and retrying once: {e}"
+                    );
+                    match renew() {
+                        Ok(fresh) => {
+                            *self.inner.credential.write().expect("credential lock") = fresh;
+                            continue;
+                        }
+                        Err(why) => {
+                            tracing::error!("could not renew the credential: {why}");
+                            return Err(e);
+                        }
+                    }
+                }
                 Err(Attempt::Final(e)) => return Err(e),
                 Err(Attempt::Retryable(e, ra)) => (e, ra),
             };
@@ -300,12 +335,16 @@ impl GraphClient {
     ) -> Result<GraphResponse, Attempt> {
         let path = url.path().to_string();
         let m = method.as_str();
-        let token = self
+        let credential = self
             .inner
             .credential
+            .read()
+            .expect("credential lock")
+            .clone();
+        let token = credential
             .get_token(&[self.inner.scope.as_str()], None)
             .await
-            .map_err(|e| Attempt::Final(GraphError::Token(e.to_string())))?;
+            .map_err(|e| Attempt::Final(GraphError::Token(crate::auth::explain(&e.to_string()))))?;
         let mut auth =
             HeaderValue::from_str(&format!("Bearer {}", token.token.secret())).map_err(|_| {
                 Attempt::Final(GraphError::Token(

@@ -546,3 +546,60 @@ async fn paging_prefetches_one_page_and_stops_when_dropped() {
     settle().await;
     assert_eq!(listed(), ahead, "no request after the stream was dropped");
 }
+
+/// A 401 gets one fresh credential and one retry; a second 401 is final (exit 4 territory).
+#[tokio::test]
+async fn a_401_gets_one_fresh_token_and_one_retry() {
+    use gwb::auth::StaticToken;
+    use wiremock::matchers::header;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer fresh"))
+        .respond_with(json(fixture(
+            "groups-empty-last-page.json",
+            &server.uri(),
+            "",
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json_status(
+            401,
+            r#"{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}"#.into(),
+        ))
+        .mount(&server)
+        .await;
+    let renewals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let build = |fresh: &'static str| {
+        let n = renewals.clone();
+        GraphClient::builder(server.uri(), std::sync::Arc::new(StaticToken::new("stale")))
+            .renew_with(std::sync::Arc::new(move || {
+                n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(std::sync::Arc::new(StaticToken::new(fresh)) as _)
+            }))
+            .build()
+            .unwrap()
+    };
+    let c = build("fresh");
+    let page: gwb::graph::model::Page<Group> = c.get_json(c.url("groups"), &[]).await.unwrap();
+    assert!(page.value.is_empty());
+    assert_eq!(renewals.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The fresh token is kept for later requests: no second renewal.
+    c.get_json::<gwb::graph::model::Page<Group>>(c.url("groups"), &[])
+        .await
+        .unwrap();
+    assert_eq!(renewals.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A renewed token that is refused too: one retry only, then Graph's error.
+    let c = build("also-stale");
+    let e = c
+        .get_json::<gwb::graph::model::Page<Group>>(c.url("groups"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(401));
+    assert!(e.is_auth());
+    assert!(e.to_string().contains("token is expired"), "{e}");
+    assert_eq!(renewals.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let requests = server.received_requests().await.unwrap().len();
+    assert_eq!(requests, 2 + 1 + 2, "two, one, then two requests");
+}

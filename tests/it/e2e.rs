@@ -423,3 +423,48 @@ async fn the_emulator_subcommand_serves_until_terminated() {
         "the emulator stops cleanly on SIGTERM: {status:?}"
     );
 }
+
+#[tokio::test]
+async fn config_show_names_sources_and_never_prints_a_secret() {
+    let mut cmd = gwb_command();
+    cmd.env("GWB_CLOUD", "usgov")
+        .env("GWB_ACCESS_TOKEN", "tok-should-never-appear-7f3a")
+        .env("AZURE_CLIENT_SECRET", "secret-should-never-appear-9b2c")
+        .env("AZURE_TENANT_ID", "contoso.onmicrosoft.us")
+        .args(["-vvv", "config", "show", "-o", "json"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (so, se) = (stdout(&out), stderr(&out));
+    for s in ["tok-should-never-appear", "secret-should-never-appear"] {
+        assert!(
+            !so.contains(s) && !se.contains(s),
+            "{s} leaked:\n{so}\n{se}"
+        );
+    }
+    let v: Value = serde_json::from_str(&so).unwrap();
+    let get = |k: &str| {
+        v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(get("cloud")["source"], "environment GWB_CLOUD");
+    assert_eq!(get("graph_url")["value"], "https://graph.microsoft.us");
+    assert_eq!(
+        get("authority_host")["value"],
+        "https://login.microsoftonline.us"
+    );
+    assert_eq!(
+        get("token_scope")["value"],
+        "https://graph.microsoft.us/.default"
+    );
+    assert_eq!(get("client_secret")["value"], "<redacted>");
+    assert_eq!(
+        get("client_secret")["source"],
+        "environment AZURE_CLIENT_SECRET"
+    );
+    assert_eq!(get("auth")["value"], "access-token");
+}

@@ -1,6 +1,7 @@
 //! gwb's integration tests: one binary, a shared builder in `support`, fixtures on disk in
 //! `wiremock-fixtures/`.
 
+mod auth;
 mod batch;
 mod client;
 mod disable;

@@ -1,0 +1,112 @@
+//! `gwb config show`: the resolved configuration, each value with where it came from. Secrets
+//! are never printed: only whether they are set, and from where.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::ExitStatus;
+use crate::cli::OutputFormat;
+use crate::config::{Config, Source};
+use crate::output::write_json;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    key: &'static str,
+    /// The value; for a secret, "<redacted>" when set.
+    value: Option<String>,
+    source: Option<String>,
+    secret: bool,
+}
+
+fn entry(key: &'static str, value: Option<String>, source: Option<String>) -> Entry {
+    Entry {
+        key,
+        value,
+        source,
+        secret: false,
+    }
+}
+
+/// A secret: read from the environment only; shown as set or not, never its value.
+fn secret(key: &'static str, set: bool, var: &'static str) -> Entry {
+    Entry {
+        key,
+        value: set.then(|| "<redacted>".to_string()),
+        source: set.then(|| Source::Env(var).to_string()),
+        secret: true,
+    }
+}
+
+pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let a = &cfg.auth_inputs;
+    let entries = vec![
+        entry(
+            "config_file",
+            cfg.file.as_ref().map(|p| p.display().to_string()),
+            None,
+        ),
+        entry(
+            "cloud",
+            Some(cfg.cloud.value.as_str().into()),
+            Some(cfg.cloud.source.to_string()),
+        ),
+        entry(
+            "graph_url",
+            Some(cfg.graph_url.value.clone()),
+            Some(cfg.graph_url.source.to_string()),
+        ),
+        entry(
+            "token_scope",
+            Some(format!(
+                "{}/.default",
+                cfg.graph_url.value.trim_end_matches('/')
+            )),
+            Some("graph_url".into()),
+        ),
+        entry(
+            "authority_host",
+            Some(cfg.authority_host.value.clone()),
+            Some(cfg.authority_host.source.to_string()),
+        ),
+        entry(
+            "auth",
+            cfg.auth.as_ref().map(|k| k.value.as_str().to_string()),
+            cfg.auth.as_ref().map(|k| k.source.to_string()),
+        ),
+        entry(
+            "output",
+            cfg.output.as_ref().and_then(|o| {
+                clap::ValueEnum::to_possible_value(&o.value).map(|p| p.get_name().to_string())
+            }),
+            cfg.output.as_ref().map(|o| o.source.to_string()),
+        ),
+        entry("tenant_id", a.tenant_id.clone(), None),
+        entry("client_id", a.client_id.clone(), None),
+        secret("access_token", a.access_token.is_some(), "GWB_ACCESS_TOKEN"),
+        secret(
+            "client_secret",
+            a.client_secret.is_some(),
+            "AZURE_CLIENT_SECRET",
+        ),
+        entry(
+            "state_dir",
+            cfg.state_dir.as_ref().map(|p| p.display().to_string()),
+            None,
+        ),
+    ];
+    if format != OutputFormat::Table {
+        write_json(out, &serde_json::json!({ "settings": entries }))?;
+        return Ok(ExitStatus::Ok);
+    }
+    for e in &entries {
+        let value = e.value.as_deref().unwrap_or("(not set)");
+        match &e.source {
+            Some(s) => writeln!(out, "{:<15} {value}  ({s})", e.key)?,
+            None => writeln!(out, "{:<15} {value}", e.key)?,
+        }
+    }
+    out.flush()?;
+    Ok(ExitStatus::Ok)
+}
