@@ -10,7 +10,12 @@ use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::{AccessToken, Secret, TokenCredential, TokenRequestOptions};
 use azure_core::http::ClientOptions;
 use azure_core::time::{Duration as AzDuration, OffsetDateTime};
-use azure_identity::{ClientSecretCredential, ClientSecretCredentialOptions};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
+};
 use serde::{Deserialize, Serialize};
 
 /// How gwb signs in.
@@ -22,6 +27,13 @@ pub enum AuthKind {
     /// An app registration's client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
     /// `AZURE_CLIENT_SECRET`.
     ClientSecret,
+    /// Workload identity federation (Kubernetes, GitHub Actions): `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
+    WorkloadIdentity,
+    /// An Azure managed identity: system-assigned, or user-assigned with `AZURE_CLIENT_ID`.
+    ManagedIdentity,
+    /// The signed-in Azure CLI (`az login`), for people at a terminal.
+    AzureCli,
 }
 
 impl AuthKind {
@@ -35,6 +47,9 @@ impl AuthKind {
         match self {
             AuthKind::AccessToken => "access-token",
             AuthKind::ClientSecret => "client-secret",
+            AuthKind::WorkloadIdentity => "workload-identity",
+            AuthKind::ManagedIdentity => "managed-identity",
+            AuthKind::AzureCli => "azure-cli",
         }
     }
 }
@@ -49,6 +64,10 @@ pub struct AuthInputs {
     pub client_secret: Option<Secret>,
     /// The sign-in host (https), from the cloud or `AZURE_AUTHORITY_HOST`.
     pub authority_host: String,
+    /// The service account token file for workload identity (`AZURE_FEDERATED_TOKEN_FILE`).
+    pub federated_token_file: Option<std::path::PathBuf>,
+    /// How the Azure CLI is run (default: the real `az`). A seam for tests.
+    pub cli_executor: Option<Arc<dyn azure_identity::Executor>>,
     /// Where the credential's own HTTP requests go (default: azure_core's client). A seam for
     /// tests: the sign-in host must be https, so tests redirect requests to a local server here.
     pub transport: Option<azure_core::http::Transport>,
@@ -147,6 +166,56 @@ pub fn credential(
                     detail: e.to_string(),
                 },
             )?;
+            Ok(cred)
+        }
+        AuthKind::WorkloadIdentity => {
+            let missing = |what| AuthError::Missing {
+                kind: "workload-identity",
+                what,
+            };
+            let tenant = inputs.tenant_id.clone().ok_or(missing("AZURE_TENANT_ID"))?;
+            let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
+            let file = inputs
+                .federated_token_file
+                .clone()
+                .ok_or(missing("AZURE_FEDERATED_TOKEN_FILE"))?;
+            let options = WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: client_options(inputs),
+                },
+                client_id: Some(client),
+                tenant_id: Some(tenant),
+                token_file_path: Some(file),
+            };
+            let cred =
+                WorkloadIdentityCredential::new(Some(options)).map_err(|e| AuthError::Build {
+                    kind: "workload-identity",
+                    detail: e.to_string(),
+                })?;
+            Ok(cred)
+        }
+        AuthKind::ManagedIdentity => {
+            let options = ManagedIdentityCredentialOptions {
+                user_assigned_id: inputs.client_id.clone().map(UserAssignedId::ClientId),
+                client_options: client_options(inputs),
+            };
+            let cred =
+                ManagedIdentityCredential::new(Some(options)).map_err(|e| AuthError::Build {
+                    kind: "managed-identity",
+                    detail: e.to_string(),
+                })?;
+            Ok(cred)
+        }
+        AuthKind::AzureCli => {
+            let options = AzureCliCredentialOptions {
+                tenant_id: inputs.tenant_id.clone(),
+                executor: inputs.cli_executor.clone(),
+                ..Default::default()
+            };
+            let cred = AzureCliCredential::new(Some(options)).map_err(|e| AuthError::Build {
+                kind: "azure-cli",
+                detail: e.to_string(),
+            })?;
             Ok(cred)
         }
     }

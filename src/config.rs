@@ -289,6 +289,8 @@ pub fn resolve(
         client_id: env("AZURE_CLIENT_ID").or(file.client_id),
         client_secret: env("AZURE_CLIENT_SECRET").map(Secret::new),
         authority_host: authority_host.value.clone(),
+        federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+        cli_executor: None,
         transport: None,
     };
 
@@ -321,6 +323,16 @@ pub fn resolve(
         Some(Sourced {
             value: AuthKind::ClientSecret,
             source: Source::Inferred("AZURE_CLIENT_SECRET is set"),
+        })
+    } else if auth_inputs.federated_token_file.is_some() {
+        Some(Sourced {
+            value: AuthKind::WorkloadIdentity,
+            source: Source::Inferred("AZURE_FEDERATED_TOKEN_FILE is set"),
+        })
+    } else if env("IDENTITY_ENDPOINT").is_some() || env("MSI_ENDPOINT").is_some() {
+        Some(Sourced {
+            value: AuthKind::ManagedIdentity,
+            source: Source::Inferred("a managed identity endpoint is set (IDENTITY_ENDPOINT)"),
         })
     } else {
         None
@@ -532,6 +544,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.auth.unwrap().value, AuthKind::ClientSecret);
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/token")]),
+        )
+        .unwrap();
+        assert_eq!(c.auth.unwrap().value, AuthKind::WorkloadIdentity);
+        assert_eq!(
+            c.auth_inputs.federated_token_file.as_deref(),
+            Some(Path::new("/var/run/secrets/token"))
+        );
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[(
+                "IDENTITY_ENDPOINT",
+                "http://localhost:40342/metadata/identity/oauth2/token",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.auth.unwrap().value, AuthKind::ManagedIdentity);
+        // Nothing present: no guess (the command says what to set).
+        let c = resolve(&GlobalArgs::default(), &env_of(&[])).unwrap();
+        assert!(c.auth.is_none());
         // Plain http is fine for loopback (the emulator).
         let c = resolve(
             &GlobalArgs::default(),

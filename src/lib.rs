@@ -119,7 +119,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     } else {
         let kind = cfg.auth.as_ref().ok_or_else(|| {
             UsageError(
-                "no credentials: set GWB_ACCESS_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (choose with --auth / GWB_AUTH), or try --emulator".into(),
+                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
             )
         })?;
         tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");

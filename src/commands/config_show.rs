@@ -84,6 +84,15 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
         ),
         entry("tenant_id", a.tenant_id.clone(), None),
         entry("client_id", a.client_id.clone(), None),
+        entry(
+            "federated_token_file",
+            a.federated_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            a.federated_token_file
+                .as_ref()
+                .map(|_| "environment AZURE_FEDERATED_TOKEN_FILE".to_string()),
+        ),
         secret("access_token", a.access_token.is_some(), "GWB_ACCESS_TOKEN"),
         secret(
             "client_secret",

@@ -107,3 +107,137 @@ async fn a_bad_secret_is_explained() {
         "{explained}"
     );
 }
+
+#[tokio::test]
+async fn workload_identity_sends_the_federated_token_file_as_the_assertion() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contoso.onmicrosoft.us/oauth2/v2.0/token"))
+        .and(body_string_contains("client_assertion=eyJhbGciOi.k8s-sa-token.sig"))
+        .and(body_string_contains(
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "federated-token"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = crate::support::temp_dir("wi");
+    let file = dir.join("token");
+    std::fs::write(&file, "eyJhbGciOi.k8s-sa-token.sig").unwrap();
+    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.us", "unused");
+    inputs.client_secret = None;
+    inputs.federated_token_file = Some(file);
+    let cred = credential(AuthKind::WorkloadIdentity, &inputs).unwrap();
+    let t = cred
+        .get_token(&["https://graph.microsoft.us/.default"], None)
+        .await
+        .unwrap();
+    assert_eq!(t.token.secret(), "federated-token");
+    assert!(redirect.meant_for.lock().unwrap()[0].starts_with("https://login.microsoftonline.us/"));
+
+    // Without the file setting, the error names the variable.
+    inputs.federated_token_file = None;
+    let e = credential(AuthKind::WorkloadIdentity, &inputs).unwrap_err();
+    assert!(e.to_string().contains("AZURE_FEDERATED_TOKEN_FILE"), "{e}");
+}
+
+#[tokio::test]
+async fn managed_identity_asks_the_instance_metadata_service() {
+    let server = MockServer::start().await;
+    let expires = (std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    Mock::given(method("GET"))
+        .and(path("/metadata/identity/oauth2/token"))
+        .and(wiremock::matchers::header("metadata", "true"))
+        .and(wiremock::matchers::query_param(
+            "resource",
+            "https://graph.microsoft.com",
+        ))
+        .and(wiremock::matchers::query_param(
+            "client_id",
+            "00000000-0000-0000-0000-0000000000c1",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "mi-token", "expires_on": expires.to_string(),
+            "resource": "https://graph.microsoft.com", "token_type": "Bearer"})))
+        .mount(&server)
+        .await;
+    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.com", "unused");
+    inputs.client_secret = None;
+    inputs.tenant_id = None;
+    // AZURE_CLIENT_ID selects a user-assigned identity.
+    let cred = credential(AuthKind::ManagedIdentity, &inputs).unwrap();
+    let t = cred
+        .get_token(&["https://graph.microsoft.com/.default"], None)
+        .await
+        .unwrap();
+    assert_eq!(t.token.secret(), "mi-token");
+    let meant = redirect.meant_for.lock().unwrap().clone();
+    assert!(
+        meant
+            .iter()
+            .all(|u| u.starts_with("http://169.254.169.254/metadata/identity/oauth2/token")),
+        "{meant:?}"
+    );
+}
+
+/// Stands in for `az`, recording how it was called.
+#[derive(Debug, Default)]
+struct FakeAz {
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl azure_identity::Executor for FakeAz {
+    async fn run(
+        &self,
+        program: &std::ffi::OsStr,
+        args: &[&std::ffi::OsStr],
+    ) -> std::io::Result<std::process::Output> {
+        use std::os::unix::process::ExitStatusExt;
+        let line: Vec<String> = std::iter::once(program)
+            .chain(args.iter().copied())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        self.calls.lock().unwrap().push(line.join(" "));
+        let expires = (std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        Ok(std::process::Output {
+            status: std::process::ExitStatus::from_raw(0),
+            stdout: format!(
+                r#"{{"accessToken":"cli-token","expires_on":{expires},"tokenType":"Bearer"}}"#
+            )
+            .into_bytes(),
+            stderr: Vec::new(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn azure_cli_is_asked_for_a_graph_token() {
+    let az = Arc::new(FakeAz::default());
+    let inputs = AuthInputs {
+        tenant_id: Some("contoso.onmicrosoft.com".into()),
+        cli_executor: Some(az.clone()),
+        ..Default::default()
+    };
+    let cred = credential(AuthKind::AzureCli, &inputs).unwrap();
+    let t = cred
+        .get_token(&["https://graph.microsoft.com/.default"], None)
+        .await
+        .unwrap();
+    assert_eq!(t.token.secret(), "cli-token");
+    let calls = az.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1);
+    assert!(
+        calls[0].contains("az account get-access-token")
+            && calls[0].contains("--scope https://graph.microsoft.com/.default")
+            && calls[0].contains("--tenant contoso.onmicrosoft.com"),
+        "{calls:?}"
+    );
+}
