@@ -160,7 +160,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     } else {
         cfg.graph_url.value.clone()
     };
-    match &cli.command {
+    let result = match &cli.command {
         Command::Report(args) => commands::report::run(&ctx, args, out).await,
         Command::DisableExistingM365(args) => {
             commands::disable::run(&ctx, args, state_dir, &graph_root, out).await
@@ -172,6 +172,35 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
         }
         Command::Emulator(_) | Command::Config(_) => unreachable!("handled above"),
+    };
+    result.map_err(|e| with_permission_hint(e, &cli.command))
+}
+
+/// A 401 or 403 from Graph, with what the command needs: the permission to grant, or a fresh
+/// token for the right cloud.
+fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
+    let status = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<graph::GraphError>())
+        .find_map(|g| g.status());
+    let needs = match command {
+        Command::Report(_) => {
+            "Group.Read.All (plus GroupSettings.Read.All to read the tenant default)"
+        }
+        Command::DisableExistingM365(_) | Command::Restore(_) => {
+            "Group.ReadWrite.All (role-assignable groups also need a privileged role-management permission)"
+        }
+        // set-default names its permissions itself.
+        _ => return e,
+    };
+    match status {
+        Some(403) => e.context(format!(
+            "Graph refused the request (403): the identity gwb signed in as needs {needs}, with admin consent"
+        )),
+        Some(401) => e.context(
+            "Graph refused the token (401): it has expired or was issued for another cloud or audience; sign in again",
+        ),
+        _ => e,
     }
 }
 

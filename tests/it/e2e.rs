@@ -353,6 +353,10 @@ async fn authorisation_failures_exit_4_and_never_print_the_token() {
         "{err}"
     );
     assert!(
+        err.contains("needs Group.Read.All"),
+        "the error names the permission: {err}"
+    );
+    assert!(
         !err.contains(crate::support::TOKEN) && !stdout(&out).contains(crate::support::TOKEN),
         "token leaked at trace level"
     );
