@@ -1,9 +1,12 @@
 //! Configuration, resolved once: flags > `GWB_*` environment > config file > built-in defaults.
 //!
 //! This is the only module that reads the environment. Every value remembers where it came
-//! from, so `-v` can say. Secrets (the access token, the client secret) are read from the
-//! environment only, never from flags (visible in `ps`) and, for now, never from the file.
+//! from, so `-v` and `gwb config show` can say. Secrets (the access token, the client secret,
+//! a certificate's password) are never read from flags (visible in `ps`): they come from the
+//! environment, from a file named by the environment or the config file, or from the config file
+//! itself; a file holding one that others may read gets a warning.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -85,6 +88,11 @@ pub enum Source {
     FromGraphUrl,
     Default,
     Emulator,
+    /// Read from a file, whose path came from `named_by`.
+    Contents {
+        path: PathBuf,
+        named_by: Box<Source>,
+    },
 }
 
 impl fmt::Display for Source {
@@ -98,6 +106,9 @@ impl fmt::Display for Source {
             Source::FromGraphUrl => f.write_str("from the Graph root's host"),
             Source::Default => f.write_str("default"),
             Source::Emulator => f.write_str("--emulator"),
+            Source::Contents { path, named_by } => {
+                write!(f, "contents of {} (named by {named_by})", path.display())
+            }
         }
     }
 }
@@ -122,6 +133,11 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// Where journals go by default: `$XDG_STATE_HOME/gwb`, else `~/.local/state/gwb`.
     pub state_dir: Option<PathBuf>,
+    /// Where each sign-in input that is set came from, by config key (`tenant_id`,
+    /// `client_secret`, ...). For secrets, the source only: never the value.
+    pub origins: BTreeMap<&'static str, Source>,
+    /// Things worth a warning that do not stop the run (a secret others may read).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +159,14 @@ struct FileConfig {
     output: Option<OutputFormat>,
     tenant_id: Option<String>,
     client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    client_certificate_path: Option<PathBuf>,
+    client_certificate_password: Option<String>,
+    client_certificate_password_file: Option<PathBuf>,
 }
+
+const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file";
 
 /// Resolve the configuration from the flags, the environment (`env`) and the config file.
 pub fn resolve(
@@ -283,13 +306,99 @@ pub fn resolve(
         }
     }
 
+    let mut origins = BTreeMap::new();
+    let mut warnings = Vec::new();
+    let mut first = |key: &'static str, candidates: Vec<(Option<String>, Source)>| {
+        let (v, src) = candidates
+            .into_iter()
+            .find_map(|(v, s)| v.map(|v| (v, s)))?;
+        origins.insert(key, src);
+        Some(v)
+    };
+    let tenant_id = first(
+        "tenant_id",
+        vec![
+            (env("AZURE_TENANT_ID"), Source::Env("AZURE_TENANT_ID")),
+            (file.tenant_id.clone(), from_file(&file_path)),
+        ],
+    );
+    let client_id = first(
+        "client_id",
+        vec![
+            (env("AZURE_CLIENT_ID"), Source::Env("AZURE_CLIENT_ID")),
+            (file.client_id.clone(), from_file(&file_path)),
+        ],
+    );
+    let federated_token_file = first(
+        "federated_token_file",
+        vec![(
+            env("AZURE_FEDERATED_TOKEN_FILE"),
+            Source::Env("AZURE_FEDERATED_TOKEN_FILE"),
+        )],
+    )
+    .map(PathBuf::from);
+    let relative_to_file = |p: PathBuf| match &file_path {
+        Some(f) if p.is_relative() => f.parent().unwrap_or(Path::new(".")).join(p),
+        _ => p,
+    };
+    let client_certificate = if let Some(v) = env("AZURE_CLIENT_CERTIFICATE_PATH") {
+        origins.insert(
+            "client_certificate_path",
+            Source::Env("AZURE_CLIENT_CERTIFICATE_PATH"),
+        );
+        Some(PathBuf::from(v))
+    } else {
+        file.client_certificate_path.clone().map(|p| {
+            origins.insert("client_certificate_path", from_file(&file_path));
+            relative_to_file(p)
+        })
+    };
+    if let Some(w) = client_certificate
+        .as_deref()
+        .and_then(|p| shared_secret_warning(p, "a private key"))
+    {
+        warnings.push(w);
+    }
+
+    let mut secrets = SecretReader {
+        env: &env,
+        file_path: file_path.as_deref(),
+        origins: &mut origins,
+        warnings: &mut warnings,
+    };
+    let access_token = secrets.read(
+        "access_token",
+        ("GWB_ACCESS_TOKEN", "GWB_ACCESS_TOKEN_FILE"),
+        None,
+        None,
+    )?;
+    let client_secret = secrets.read(
+        "client_secret",
+        ("AZURE_CLIENT_SECRET", "GWB_CLIENT_SECRET_FILE"),
+        file.client_secret.clone(),
+        file.client_secret_file.clone().map(&relative_to_file),
+    )?;
+    let client_certificate_password = secrets.read(
+        "client_certificate_password",
+        (
+            "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+            "GWB_CLIENT_CERTIFICATE_PASSWORD_FILE",
+        ),
+        file.client_certificate_password.clone(),
+        file.client_certificate_password_file
+            .clone()
+            .map(&relative_to_file),
+    )?;
+
     let auth_inputs = AuthInputs {
-        access_token: env("GWB_ACCESS_TOKEN").map(Secret::new),
-        tenant_id: env("AZURE_TENANT_ID").or(file.tenant_id),
-        client_id: env("AZURE_CLIENT_ID").or(file.client_id),
-        client_secret: env("AZURE_CLIENT_SECRET").map(Secret::new),
+        access_token,
+        tenant_id,
+        client_id,
+        client_secret,
+        client_certificate,
+        client_certificate_password,
         authority_host: authority_host.value.clone(),
-        federated_token_file: env("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+        federated_token_file,
         cli_executor: None,
         transport: None,
     };
@@ -317,12 +426,17 @@ pub fn resolve(
     } else if auth_inputs.access_token.is_some() {
         Some(Sourced {
             value: AuthKind::AccessToken,
-            source: Source::Inferred("GWB_ACCESS_TOKEN is set"),
+            source: Source::Inferred("an access token is set (GWB_ACCESS_TOKEN)"),
         })
     } else if auth_inputs.client_secret.is_some() {
         Some(Sourced {
             value: AuthKind::ClientSecret,
-            source: Source::Inferred("AZURE_CLIENT_SECRET is set"),
+            source: Source::Inferred("a client secret is set (AZURE_CLIENT_SECRET)"),
+        })
+    } else if auth_inputs.client_certificate.is_some() {
+        Some(Sourced {
+            value: AuthKind::ClientCertificate,
+            source: Source::Inferred("a client certificate is set (AZURE_CLIENT_CERTIFICATE_PATH)"),
         })
     } else if auth_inputs.federated_token_file.is_some() {
         Some(Sourced {
@@ -369,7 +483,107 @@ pub fn resolve(
         auth_inputs,
         file: file_path,
         state_dir,
+        origins,
+        warnings,
     })
+}
+
+/// Reads secrets from where they may be, remembering where each came from.
+struct SecretReader<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file_path: Option<&'a Path>,
+    origins: &'a mut BTreeMap<&'static str, Source>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl SecretReader<'_> {
+    /// The secret `key`: from the environment (`vars.0` holds it, `vars.1` names a file holding
+    /// it), else from the config file (`inline`, or the file at `path`). Two at the same level
+    /// are an error: which one was meant is not gwb's guess.
+    fn read(
+        &mut self,
+        key: &'static str,
+        vars: (&'static str, &'static str),
+        inline: Option<String>,
+        path: Option<PathBuf>,
+    ) -> Result<Option<Secret>, ConfigError> {
+        let both = |a: String, b: String| ConfigError::Value {
+            name: key.to_string(),
+            detail: format!("both {a} and {b} are set; set one"),
+        };
+        let (value, source) = match ((self.env)(vars.0), (self.env)(vars.1)) {
+            (Some(_), Some(_)) => return Err(both(vars.0.into(), vars.1.into())),
+            (Some(v), None) => (v, Source::Env(vars.0)),
+            (None, Some(p)) => self.read_file(key, PathBuf::from(p), Source::Env(vars.1))?,
+            (None, None) => {
+                let cfg = self.file_path.map(Path::to_path_buf).unwrap_or_default();
+                match (inline, path) {
+                    (Some(_), Some(_)) => {
+                        return Err(both(
+                            format!("{key} in {}", cfg.display()),
+                            format!("{key}_file"),
+                        ));
+                    }
+                    (Some(v), None) => {
+                        if let Some(w) = shared_secret_warning(&cfg, key) {
+                            self.warnings.push(w);
+                        }
+                        (v, Source::File(cfg))
+                    }
+                    (None, Some(p)) => self.read_file(key, p, Source::File(cfg))?,
+                    (None, None) => return Ok(None),
+                }
+            }
+        };
+        self.origins.insert(key, source);
+        Ok(Some(Secret::new(value)))
+    }
+
+    fn read_file(
+        &mut self,
+        key: &'static str,
+        path: PathBuf,
+        named_by: Source,
+    ) -> Result<(String, Source), ConfigError> {
+        let error = |detail: String| ConfigError::Value {
+            name: format!("{key} (file named by {named_by})"),
+            detail,
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
+        // Files written by `echo` or editors end in a newline that is not part of the secret.
+        let value = text.trim_end_matches(['\n', '\r']).to_string();
+        if value.is_empty() {
+            return Err(error(format!("{} is empty", path.display())));
+        }
+        if let Some(w) = shared_secret_warning(&path, key) {
+            self.warnings.push(w);
+        }
+        let source = Source::Contents {
+            path,
+            named_by: Box::new(named_by),
+        };
+        Ok((value, source))
+    }
+}
+
+/// A warning when the file at `path`, which holds `what`, may be read by group or others.
+#[cfg(unix)]
+fn shared_secret_warning(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds {what} and may be read by group or others (mode {mode:03o}); restrict it: chmod 600 {}",
+            path.display(),
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn shared_secret_warning(_path: &Path, _what: &str) -> Option<String> {
+    None
 }
 
 fn parse_enum<T: ValueEnum>(name: &str, v: &str) -> Result<T, ConfigError> {
@@ -405,13 +619,15 @@ fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig>, ConfigEr
             });
         }
     };
-    toml::from_str(&text).map(Some).map_err(|e| ConfigError::File {
-        path: path.to_path_buf(),
-        detail: format!(
-            "{}; allowed keys: cloud, graph_url, authority_host, auth, output, tenant_id, client_id (see config.example.toml)",
-            e.to_string().trim_end()
-        ),
-    })
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            detail: format!(
+                "{}; allowed keys: {FILE_KEYS} (see config.example.toml)",
+                e.to_string().trim_end()
+            ),
+        })
 }
 
 #[cfg(test)]
@@ -575,6 +791,151 @@ mod tests {
         assert_eq!(c.graph_url.value, "http://127.0.0.1:8080");
     }
 
+    fn chmod(p: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_shared_ones_are_warned_about() {
+        // A secret file named by the environment: trailing newline dropped, source recorded.
+        let cfg = temp_file("secretfile", "tenant_id = \"t\"\n");
+        let dir = cfg.parent().unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "s3cr3t\n").unwrap();
+        chmod(&secret, 0o600);
+        let sp = secret.to_str().unwrap();
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[
+                ("GWB_CLIENT_SECRET_FILE", sp),
+                ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+            "s3cr3t"
+        );
+        assert_eq!(c.auth.unwrap().value, AuthKind::ClientSecret);
+        assert_eq!(
+            c.origins["client_secret"].to_string(),
+            format!("contents of {sp} (named by environment GWB_CLIENT_SECRET_FILE)")
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        chmod(&secret, 0o644);
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[
+                ("GWB_CLIENT_SECRET_FILE", sp),
+                ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.warnings.len(), 1);
+        assert!(c.warnings[0].contains("mode 644") && c.warnings[0].contains("chmod 600"));
+
+        // Both at one level: refused. The environment beats the config file.
+        let e = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[("GWB_CLIENT_SECRET_FILE", sp), ("AZURE_CLIENT_SECRET", "x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("AZURE_CLIENT_SECRET") && e.contains("set one"),
+            "{e}"
+        );
+
+        // In the config file, inline or by a path relative to the file.
+        std::fs::write(&cfg, "client_secret_file = \"secret\"\n").unwrap();
+        let cp = cfg.to_str().unwrap();
+        let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+        assert_eq!(
+            c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+            "s3cr3t"
+        );
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[("GWB_CONFIG", cp), ("AZURE_CLIENT_SECRET", "from-env")]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+            "from-env"
+        );
+        assert_eq!(
+            c.origins["client_secret"],
+            Source::Env("AZURE_CLIENT_SECRET")
+        );
+
+        std::fs::write(&cfg, "client_secret = \"inline\"\n").unwrap();
+        chmod(&cfg, 0o640);
+        let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+        assert_eq!(
+            c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+            "inline"
+        );
+        assert!(
+            c.warnings.len() == 1
+                && c.warnings[0].contains(cp)
+                && c.warnings[0].contains("client_secret"),
+            "{:?}",
+            c.warnings
+        );
+        chmod(&cfg, 0o600);
+        let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+        std::fs::write(
+            &cfg,
+            "client_secret = \"a\"\nclient_secret_file = \"secret\"\n",
+        )
+        .unwrap();
+        assert!(resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).is_err());
+
+        // A named file that cannot be read is an error naming the key and the path.
+        let e = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[("GWB_CLIENT_CERTIFICATE_PASSWORD_FILE", "/nonexistent/pw")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("client_certificate_password") && e.contains("/nonexistent/pw"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_path_chooses_certificate_sign_in() {
+        let cfg = temp_file("cert", "client_certificate_path = \"app.pem\"\n");
+        let cp = cfg.to_str().unwrap();
+        let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+        assert_eq!(c.auth.unwrap().value, AuthKind::ClientCertificate);
+        assert_eq!(
+            c.auth_inputs.client_certificate.as_deref(),
+            Some(cfg.parent().unwrap().join("app.pem").as_path())
+        );
+        let c = resolve(
+            &GlobalArgs::default(),
+            &env_of(&[
+                ("GWB_CONFIG", cp),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/gwb/app.pfx"),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.auth_inputs.client_certificate.as_deref(),
+            Some(Path::new("/etc/gwb/app.pfx"))
+        );
+        assert_eq!(
+            c.auth_inputs.client_certificate_password.unwrap().secret(),
+            "pw"
+        );
+    }
+
     #[test]
     fn each_cloud_sets_graph_root_sign_in_host_and_scope_together() {
         let want = [
@@ -705,5 +1066,15 @@ mod tests {
         assert!(
             parsed.output.is_some() && parsed.tenant_id.is_some() && parsed.client_id.is_some()
         );
+        assert!(parsed.client_secret.is_some() && parsed.client_secret_file.is_some());
+        assert!(parsed.client_certificate_path.is_some());
+        assert!(parsed.client_certificate_password.is_some());
+        assert!(parsed.client_certificate_password_file.is_some());
+        // FILE_KEYS, shown when a key is unknown, names every key.
+        let listed: Vec<&str> = FILE_KEYS.split(", ").collect();
+        for key in uncommented.lines().filter_map(|l| l.split(" = ").next()) {
+            assert!(listed.contains(&key), "{key} missing from FILE_KEYS");
+        }
+        assert_eq!(listed.len(), uncommented.lines().count());
     }
 }

@@ -68,6 +68,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         return commands::emulator::run(args).await;
     }
     let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
     if let Command::Config(_) = &cli.command {
         let format = cfg
             .output
@@ -119,7 +122,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     } else {
         let kind = cfg.auth.as_ref().ok_or_else(|| {
             UsageError(
-                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
+                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
             )
         })?;
         tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");

@@ -29,18 +29,19 @@ fn entry(key: &'static str, value: Option<String>, source: Option<String>) -> En
     }
 }
 
-/// A secret: read from the environment only; shown as set or not, never its value.
-fn secret(key: &'static str, set: bool, var: &'static str) -> Entry {
+/// A secret: shown as set or not, and from where; never its value.
+fn secret(key: &'static str, set: bool, source: Option<&Source>) -> Entry {
     Entry {
         key,
         value: set.then(|| "<redacted>".to_string()),
-        source: set.then(|| Source::Env(var).to_string()),
+        source: source.map(Source::to_string),
         secret: true,
     }
 }
 
 pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     let a = &cfg.auth_inputs;
+    let origin = |key: &str| cfg.origins.get(key).map(Source::to_string);
     let entries = vec![
         entry(
             "config_file",
@@ -82,22 +83,36 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             }),
             cfg.output.as_ref().map(|o| o.source.to_string()),
         ),
-        entry("tenant_id", a.tenant_id.clone(), None),
-        entry("client_id", a.client_id.clone(), None),
+        entry("tenant_id", a.tenant_id.clone(), origin("tenant_id")),
+        entry("client_id", a.client_id.clone(), origin("client_id")),
         entry(
             "federated_token_file",
             a.federated_token_file
                 .as_ref()
                 .map(|p| p.display().to_string()),
-            a.federated_token_file
-                .as_ref()
-                .map(|_| "environment AZURE_FEDERATED_TOKEN_FILE".to_string()),
+            origin("federated_token_file"),
         ),
-        secret("access_token", a.access_token.is_some(), "GWB_ACCESS_TOKEN"),
+        entry(
+            "client_certificate_path",
+            a.client_certificate
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            origin("client_certificate_path"),
+        ),
+        secret(
+            "access_token",
+            a.access_token.is_some(),
+            cfg.origins.get("access_token"),
+        ),
         secret(
             "client_secret",
             a.client_secret.is_some(),
-            "AZURE_CLIENT_SECRET",
+            cfg.origins.get("client_secret"),
+        ),
+        secret(
+            "client_certificate_password",
+            a.client_certificate_password.is_some(),
+            cfg.origins.get("client_certificate_password"),
         ),
         entry(
             "state_dir",
@@ -106,15 +121,21 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
         ),
     ];
     if format != OutputFormat::Table {
-        write_json(out, &serde_json::json!({ "settings": entries }))?;
+        write_json(
+            out,
+            &serde_json::json!({ "settings": entries, "warnings": cfg.warnings }),
+        )?;
         return Ok(ExitStatus::Ok);
     }
     for e in &entries {
         let value = e.value.as_deref().unwrap_or("(not set)");
         match &e.source {
-            Some(s) => writeln!(out, "{:<15} {value}  ({s})", e.key)?,
-            None => writeln!(out, "{:<15} {value}", e.key)?,
+            Some(s) => writeln!(out, "{:<27} {value}  ({s})", e.key)?,
+            None => writeln!(out, "{:<27} {value}", e.key)?,
         }
+    }
+    for w in &cfg.warnings {
+        writeln!(out, "warning: {w}")?;
     }
     out.flush()?;
     Ok(ExitStatus::Ok)

@@ -241,3 +241,172 @@ async fn azure_cli_is_asked_for_a_graph_token() {
         "{calls:?}"
     );
 }
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The form fields of the one token request the mock received.
+async fn token_request_form(server: &MockServer) -> std::collections::HashMap<String, String> {
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 1, "one token request");
+    url::form_urlencoded::parse(&reqs[0].body)
+        .into_owned()
+        .collect()
+}
+
+fn decode_part(part: &str) -> serde_json::Value {
+    serde_json::from_slice(&azure_core::base64::decode_url_safe(part).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn client_certificate_signs_an_assertion_the_certificate_verifies() {
+    use gwb::auth::certificate::testing::{pem, pfx, self_signed};
+    let now = unix_now();
+    let (key, cert) = self_signed(now - 86_400, now + 86_400);
+    let dir = crate::support::temp_dir("cert");
+    let pem_path = dir.join("app.pem");
+    std::fs::write(&pem_path, pem(&key, &cert, None)).unwrap();
+    let pfx_path = dir.join("app.pfx");
+    std::fs::write(&pfx_path, pfx(&key, &cert, "pfx-pass")).unwrap();
+
+    for (file, password) in [(pem_path, None), (pfx_path, Some("pfx-pass"))] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/contoso.onmicrosoft.us/oauth2/v2.0/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "Bearer", "expires_in": 3599, "access_token": "cert-token"})))
+            .mount(&server)
+            .await;
+        let (mut inputs, _) = inputs(&server, "https://login.microsoftonline.us", "unused");
+        inputs.client_secret = None;
+        inputs.client_certificate = Some(file.clone());
+        inputs.client_certificate_password = password.map(Secret::new);
+        let cred = credential(AuthKind::ClientCertificate, &inputs).unwrap();
+        let t = cred
+            .get_token(&["https://graph.microsoft.us/.default"], None)
+            .await
+            .unwrap();
+        assert_eq!(t.token.secret(), "cert-token");
+
+        let form = token_request_form(&server).await;
+        assert_eq!(form["grant_type"], "client_credentials");
+        assert_eq!(form["scope"], "https://graph.microsoft.us/.default");
+        assert!(!form.contains_key("client_secret"));
+        let jwt = &form["client_assertion"];
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3, "{jwt}");
+        let (header, payload) = (decode_part(parts[0]), decode_part(parts[1]));
+        // Entra finds the certificate by its SHA-1 thumbprint and checks the RS256 signature.
+        let thumb = cert.digest(openssl::hash::MessageDigest::sha1()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(header["x5t"], azure_core::base64::encode(&*thumb));
+        assert_eq!(
+            payload["aud"],
+            "https://login.microsoftonline.us/contoso.onmicrosoft.us/oauth2/v2.0/token"
+        );
+        assert_eq!(payload["iss"], "00000000-0000-0000-0000-0000000000c1");
+        assert_eq!(payload["sub"], "00000000-0000-0000-0000-0000000000c1");
+        let public = cert.public_key().unwrap();
+        let mut verifier =
+            openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &public).unwrap();
+        verifier
+            .update(format!("{}.{}", parts[0], parts[1]).as_bytes())
+            .unwrap();
+        let signature = azure_core::base64::decode_url_safe(parts[2]).unwrap();
+        assert!(
+            verifier.verify(&signature).unwrap(),
+            "signed with {}'s key",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unusable_certificate_is_refused_before_any_request() {
+    use gwb::auth::certificate::testing::{pem, self_signed};
+    let now = unix_now();
+    let (key, cert) = self_signed(now - 10 * 86_400, now - 86_400);
+    let dir = crate::support::temp_dir("cert-expired");
+    let p = dir.join("old.pem");
+    std::fs::write(&p, pem(&key, &cert, None)).unwrap();
+    let server = MockServer::start().await;
+    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.com", "unused");
+    inputs.client_certificate = Some(p.clone());
+    let e = credential(AuthKind::ClientCertificate, &inputs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("expired on") && e.contains(p.to_str().unwrap()),
+        "{e}"
+    );
+    inputs.client_certificate = Some(dir.join("missing.pem"));
+    let e = credential(AuthKind::ClientCertificate, &inputs)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot read") && e.contains("missing.pem"),
+        "{e}"
+    );
+    inputs.client_certificate = None;
+    let e = credential(AuthKind::ClientCertificate, &inputs)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
+    assert!(redirect.meant_for.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_rejected_certificate_is_explained() {
+    use gwb::auth::certificate::testing::{pem, self_signed};
+    let now = unix_now();
+    let (key, cert) = self_signed(now - 86_400, now + 86_400);
+    let dir = crate::support::temp_dir("cert-rejected");
+    let p = dir.join("app.pem");
+    std::fs::write(&p, pem(&key, &cert, None)).unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. Trace ID: 1",
+            "error_codes": [700027]})))
+        .mount(&server)
+        .await;
+    let (mut inputs, _) = inputs(&server, "https://login.microsoftonline.com", "unused");
+    inputs.client_certificate = Some(p);
+    let cred = credential(AuthKind::ClientCertificate, &inputs).unwrap();
+    let e = cred
+        .get_token(&["https://graph.microsoft.com/.default"], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    let explained = gwb::auth::explain(&e);
+    assert!(
+        explained.contains("AADSTS700027")
+            && explained.contains("uploaded to the app registration"),
+        "{explained}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_sign_in_host_is_given_up_on_after_four_requests() {
+    // azure_core's default would try 9 times over about 80 seconds.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let (inputs, _) = inputs(&server, "https://login.microsoftonline.com", "s");
+    let cred = credential(AuthKind::ClientSecret, &inputs).unwrap();
+    let e = cred
+        .get_token(&["https://graph.microsoft.com/.default"], None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ClientSecretCredential"), "{e}");
+    let explained = gwb::auth::explain(&e.to_string());
+    assert!(explained.contains("try again later"), "{explained}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+}

@@ -472,3 +472,109 @@ async fn config_show_names_sources_and_never_prints_a_secret() {
     );
     assert_eq!(get("auth")["value"], "access-token");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_at_the_most_verbose_log_level() {
+    // Sign-in that fails (nothing listens at the sign-in host) after the credential has used
+    // every secret it was given; the run logs at trace level throughout.
+    let emu = emulator(5, 1, 0.0).await;
+    let dir = crate::support::temp_dir("redaction");
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "file-secret-should-never-appear-5d1e\n").unwrap();
+    for (auth, extra) in [
+        (
+            "client-secret",
+            ("AZURE_CLIENT_SECRET", "env-secret-should-never-appear-4c0d"),
+        ),
+        (
+            "client-secret",
+            ("GWB_CLIENT_SECRET_FILE", secret_file.to_str().unwrap()),
+        ),
+        (
+            "access-token",
+            ("GWB_ACCESS_TOKEN", "token-should-never-appear-8e2f"),
+        ),
+    ] {
+        let mut cmd = gwb_command();
+        cmd.env_remove("GWB_ACCESS_TOKEN")
+            .env("GWB_GRAPH_URL", emu.url())
+            .env("GWB_AUTH", auth)
+            .env("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+            .env("AZURE_CLIENT_ID", "00000000-0000-0000-0000-0000000000c1")
+            .env("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9")
+            .env(extra.0, extra.1)
+            .args(["-vvv", "report", "-o", "json"]);
+        let out = run(cmd).await;
+        let (so, se) = (stdout(&out), stderr(&out));
+        if auth == "client-secret" {
+            assert_eq!(out.status.code(), Some(4), "{se}");
+            assert!(se.contains("could not get an access token"), "{se}");
+        } else {
+            // The emulator takes any token: the run succeeds, having sent it on every request.
+            assert_eq!(out.status.code(), Some(0), "{se}");
+        }
+        assert!(
+            se.contains("TRACE") || se.contains("DEBUG"),
+            "verbose logging was on"
+        );
+        for s in [
+            "should-never-appear",
+            "env-secret",
+            "file-secret",
+            "token-should",
+        ] {
+            assert!(
+                !so.contains(s) && !se.contains(s),
+                "{s} leaked with {extra:?}:\n{se}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_config_file_holding_a_secret_that_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::support::temp_dir("shared-secret");
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        "tenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"c1\"\nclient_secret = \"inline-secret-never-printed-3a9b\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = gwb_command();
+    cmd.args([
+        "--config",
+        cfg.to_str().unwrap(),
+        "-vvv",
+        "config",
+        "show",
+        "-o",
+        "json",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert!(!so.contains("inline-secret") && !se.contains("inline-secret"));
+    assert!(se.contains("WARN") && se.contains("chmod 600"), "{se}");
+    let v: Value = serde_json::from_str(&so).unwrap();
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("mode 644"),
+        "{v}"
+    );
+    let secret = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "client_secret")
+        .unwrap();
+    assert_eq!(secret["value"], "<redacted>");
+    assert_eq!(secret["source"], format!("file {}", cfg.display()));
+    let auth = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "auth")
+        .unwrap();
+    assert_eq!(auth["value"], "client-secret");
+}
