@@ -14,7 +14,7 @@ use crate::writeback::Kind;
     name = "gwb",
     version,
     about = "Keep a Microsoft Entra tenant's group writeback configuration under control (Microsoft Graph beta)",
-    after_help = "Exit codes: 0 ok, 1 failed or partly failed, 2 usage or configuration error, 4 authentication or authorisation failure."
+    after_help = "Exit codes: 0 ok, 1 failed or partly failed, 2 usage or configuration error, 3 drift found (gwb check), 4 authentication or authorisation failure."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -92,6 +92,10 @@ pub enum Command {
     /// Put every group or setting recorded in one or more journals back to its recorded
     /// before-state.
     Restore(RestoreArgs),
+    /// Compare the tenant with [policy] in the config file: exit 0 compliant, 3 drift found.
+    /// --fix puts the drift right (journaled, as disable-existing-m365 and set-default do) and
+    /// checks again.
+    Check(CheckArgs),
     /// Show the resolved configuration and where each value came from (secrets redacted).
     Config(ConfigArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
@@ -170,6 +174,20 @@ pub struct SetDefaultArgs {
     pub journal: Option<PathBuf>,
     /// How long to wait for Graph to show the new value when reading it back (reads can lag
     /// writes by about 10 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub verify_timeout: f64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Put the drift right: disable writeback on the drifted groups and set the tenant default,
+    /// then check again.
+    #[arg(long)]
+    pub fix: bool,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// After --fix, how long to keep reading while Graph does not yet show the changes made
+    /// (reads can lag writes).
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     pub verify_timeout: f64,
 }

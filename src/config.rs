@@ -17,6 +17,7 @@ use serde::Deserialize;
 use crate::auth::{AuthInputs, AuthKind};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::graph::{DEFAULT_GRAPH_ROOT, validate_root};
+use crate::writeback::policy::Policy;
 
 /// The national clouds: each has its own Graph root and sign-in host, and a token of one is not
 /// valid in another (GRAPH.md, section 5).
@@ -138,6 +139,8 @@ pub struct Config {
     pub origins: BTreeMap<&'static str, Source>,
     /// Things worth a warning that do not stop the run (a secret others may read).
     pub warnings: Vec<String>,
+    /// `[policy]` from the config file (empty when there is none).
+    pub policy: Policy,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,9 +167,10 @@ struct FileConfig {
     client_certificate_path: Option<PathBuf>,
     client_certificate_password: Option<String>,
     client_certificate_password_file: Option<PathBuf>,
+    policy: Option<Policy>,
 }
 
-const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file";
+const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, [policy] (new_m365_default, m365_writeback, security_writeback, allow)";
 
 /// Resolve the configuration from the flags, the environment (`env`) and the config file.
 pub fn resolve(
@@ -403,6 +407,12 @@ pub fn resolve(
         transport: None,
     };
 
+    let policy = file.policy.clone().unwrap_or_default();
+    policy.validate().map_err(|detail| ConfigError::File {
+        path: file_path.clone().unwrap_or_default(),
+        detail,
+    })?;
+
     let auth = if global.emulator {
         Some(Sourced {
             value: AuthKind::AccessToken,
@@ -485,6 +495,7 @@ pub fn resolve(
         state_dir,
         origins,
         warnings,
+        policy,
     })
 }
 
@@ -1055,6 +1066,9 @@ mod tests {
             .lines()
             .filter_map(|l| {
                 let l = l.trim_start_matches('#').trim();
+                if l.starts_with('[') && l.ends_with(']') && !l.contains(' ') {
+                    return Some(format!("{l}\n"));
+                }
                 let key = l.split('=').next()?.trim();
                 (l.contains(" = ") && !key.contains(' ')).then(|| format!("{l}\n"))
             })
@@ -1072,9 +1086,27 @@ mod tests {
         assert!(parsed.client_certificate_password_file.is_some());
         // FILE_KEYS, shown when a key is unknown, names every key.
         let listed: Vec<&str> = FILE_KEYS.split(", ").collect();
-        for key in uncommented.lines().filter_map(|l| l.split(" = ").next()) {
-            assert!(listed.contains(&key), "{key} missing from FILE_KEYS");
+        let top: Vec<&str> = uncommented
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split(" = ").next())
+            .collect();
+        for key in &top {
+            assert!(listed.contains(key), "{key} missing from FILE_KEYS");
         }
-        assert_eq!(listed.len(), uncommented.lines().count());
+        let policy = parsed.policy.expect("the example documents [policy]");
+        assert!(policy.new_m365_default.is_some() && !policy.allow.is_empty());
+        assert!(
+            policy.m365_writeback != crate::writeback::policy::Rule::Any
+                && policy.security_writeback != crate::writeback::policy::Rule::Any
+        );
+        for key in [
+            "new_m365_default",
+            "m365_writeback",
+            "security_writeback",
+            "allow",
+        ] {
+            assert!(FILE_KEYS.contains(key), "{key}");
+        }
     }
 }

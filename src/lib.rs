@@ -10,6 +10,7 @@ pub mod config;
 pub mod emulator;
 pub mod graph;
 pub mod journal;
+pub mod lock;
 pub mod output;
 pub mod writeback;
 
@@ -30,6 +31,8 @@ pub enum ExitStatus {
     Failure = 1,
     /// Usage or configuration error: nothing was changed.
     Usage = 2,
+    /// `gwb check`: the tenant has drifted from the policy.
+    Drift = 3,
     /// Authentication or authorisation failed (token, 401, 403).
     Auth = 4,
 }
@@ -174,6 +177,13 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         Command::Restore(args) => {
             commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
         }
+        Command::Check(args) => {
+            let policy = commands::check::PolicySource {
+                policy: &cfg.policy,
+                file: cfg.file.as_deref(),
+            };
+            commands::check::run(&ctx, args, policy, state_dir, &graph_root, out).await
+        }
         Command::Emulator(_) | Command::Config(_) => unreachable!("handled above"),
     };
     result.map_err(|e| with_permission_hint(e, &cli.command))
@@ -192,6 +202,12 @@ fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
         }
         Command::DisableExistingM365(_) | Command::Restore(_) => {
             "Group.ReadWrite.All (role-assignable groups also need a privileged role-management permission)"
+        }
+        Command::Check(a) if a.fix => {
+            "Group.ReadWrite.All, and GroupSettings.ReadWrite.All when the policy sets new_m365_default"
+        }
+        Command::Check(_) => {
+            "Group.Read.All, and GroupSettings.Read.All when the policy sets new_m365_default"
         }
         // set-default names its permissions itself.
         _ => return e,

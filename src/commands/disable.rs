@@ -212,6 +212,14 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    let _lock = if args.apply.dry_run || args.plan_out.is_some() {
+        None
+    } else {
+        Some(crate::lock::RunLock::acquire(
+            state_dir,
+            "disable-existing-m365",
+        )?)
+    };
     let mut summary = RunSummary::default();
     let mut plan = match &args.plan {
         Some(path) => {

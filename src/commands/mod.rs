@@ -2,6 +2,7 @@
 //! `writeback` core, print through `output`.
 
 pub mod apply;
+pub mod check;
 pub mod config_show;
 pub mod disable;
 pub mod emulator;

@@ -82,6 +82,11 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let journals = read_journals(&args.journals, graph_root)?;
+    let _lock = if args.apply.dry_run {
+        None
+    } else {
+        Some(crate::lock::RunLock::acquire(state_dir, "restore")?)
+    };
     let settings = journals
         .iter()
         .filter(|j| j.command == "set-default")

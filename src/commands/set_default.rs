@@ -50,9 +50,9 @@ fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Outcome<'a> {
+pub struct Outcome<'a> {
     /// unchanged | updated | created | wouldUpdate | wouldCreate
-    action: &'a str,
+    pub action: &'a str,
     dry_run: bool,
     target: bool,
     before: &'a TenantSection,
@@ -64,7 +64,7 @@ struct Outcome<'a> {
     journal: Option<String>,
 }
 
-async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
+pub async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
     read_settings(client).await.map_err(|e| {
         graph_error(
             e,
@@ -74,7 +74,10 @@ async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
     })
 }
 
-async fn template_values(client: &GraphClient, target: bool) -> anyhow::Result<Vec<SettingValue>> {
+pub async fn template_values(
+    client: &GraphClient,
+    target: bool,
+) -> anyhow::Result<Vec<SettingValue>> {
     let url = client.url(&format!(
         "directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
     ));
@@ -221,6 +224,11 @@ pub async fn run(
         ))
         .into());
     }
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::lock::RunLock::acquire(state_dir, "set-default")?)
+    };
     let client = &ctx.client;
     let target = args.value;
     let settings = read(client).await?;
@@ -248,11 +256,33 @@ pub async fn run(
         graph_root,
     )?;
     eprintln!("gwb: journal {}", journal.path().display());
+    let doc = apply_plan(
+        client,
+        &journal,
+        plan,
+        target,
+        &before,
+        Duration::from_secs_f64(args.verify_timeout),
+    )
+    .await?;
+    print(out, ctx.format, &doc)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// Write a planned change (not `Unchanged`), journaled, and read it back.
+pub async fn apply_plan<'a>(
+    client: &GraphClient,
+    journal: &Journal,
+    mut plan: SettingPlan,
+    target: bool,
+    before: &'a TenantSection,
+    verify_timeout: Duration,
+) -> anyhow::Result<Outcome<'a>> {
     let mut action = match plan {
         SettingPlan::Create { .. } => "created",
         _ => "updated",
     };
-    let written = match write(client, &journal, &plan).await {
+    let written = match write(client, journal, &plan).await {
         Ok(id) => id,
         Err(e) if is_template_conflict(&e) => {
             let attempted = match &plan {
@@ -269,21 +299,19 @@ pub async fn run(
                 );
                 journal.record_setting_outcome(Some(&s.id), "created", None)?;
                 let id = s.id.clone();
-                let ok =
-                    verify(client, target, Duration::from_secs_f64(args.verify_timeout)).await?;
+                let ok = verify(client, target, verify_timeout).await?;
                 journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
                 let mut doc = outcome(
                     "created",
                     false,
                     target,
-                    &before,
+                    before,
                     &plan,
                     Some(ok),
                     Some(journal.path().display().to_string()),
                 );
                 doc.setting_id = Some(id);
-                print(out, ctx.format, &doc)?;
-                return Ok(ExitStatus::Ok);
+                return Ok(doc);
             }
             // Someone else created Group.Unified between our read and our create: update theirs.
             tracing::warn!(
@@ -300,7 +328,7 @@ pub async fn run(
                     ));
                 }
             };
-            write(client, &journal, &plan)
+            write(client, journal, &plan)
                 .await
                 .map_err(|e| graph_error(e, "updating Group.Unified", WRITE_PERMISSION))?
         }
@@ -312,11 +340,11 @@ pub async fn run(
     let verified = if action == "unchanged" {
         None
     } else {
-        let ok = verify(client, target, Duration::from_secs_f64(args.verify_timeout)).await?;
+        let ok = verify(client, target, verify_timeout).await?;
         if !ok {
             tracing::warn!(
                 "Graph accepted the change, but after {} s of reading back the setting still does not show NewUnifiedGroupWritebackDefault = {target}; Graph's reads can lag writes: check with `gwb report` in a minute",
-                args.verify_timeout
+                verify_timeout.as_secs_f64()
             );
         }
         Some(ok)
@@ -326,7 +354,7 @@ pub async fn run(
         action,
         false,
         target,
-        &before,
+        before,
         &plan,
         verified,
         Some(journal.path().display().to_string()),
@@ -334,8 +362,7 @@ pub async fn run(
     if doc.setting_id.is_none() && !written.is_empty() {
         doc.setting_id = Some(written);
     }
-    print(out, ctx.format, &doc)?;
-    Ok(ExitStatus::Ok)
+    Ok(doc)
 }
 
 fn outcome<'a>(

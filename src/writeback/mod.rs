@@ -6,6 +6,7 @@
 //! never written back.
 
 pub mod plan;
+pub mod policy;
 pub mod setting;
 pub mod summary;
 pub mod tenant;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod batch;
+mod check;
 mod client;
 mod disable;
 mod e2e;

@@ -1,0 +1,424 @@
+//! `gwb check [--fix]`: compare the tenant with `[policy]` and say what drifted.
+//!
+//! One pass over the groups, as `report` makes, and (only when the policy sets
+//! `new_m365_default`) one read of the settings, at the same time. Exit 0 compliant, 3 drift.
+//! `--fix` applies the same changes `disable-existing-m365` and `set-default` make, through
+//! their code (journal, `--max-changes`, consent, run lock), then checks again, reading again
+//! while Graph does not yet show what was just written (its reads lag writes).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures_util::{StreamExt, pin_mut};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Context;
+use super::apply::{self, ItemFailure};
+use super::report::{groups_url, read_settings};
+use super::set_default;
+use crate::cli::{CheckArgs, OutputFormat};
+use crate::graph::model::Group;
+use crate::output::{TenantSection, write_json};
+use crate::writeback::plan::Change;
+use crate::writeback::policy::{Drift, Policy, PolicyChecker};
+use crate::writeback::setting::{self, SettingPlan};
+use crate::writeback::tenant::tenant_default;
+use crate::{ExitStatus, UsageError};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The policy and the file it came from (for messages).
+pub struct PolicySource<'a> {
+    pub policy: &'a Policy,
+    pub file: Option<&'a Path>,
+}
+
+/// The tenant compared with the policy once.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comparison {
+    pub compliant: bool,
+    pub groups_checked: u64,
+    /// Groups written back that the policy's `allow` list permits.
+    pub allowed: u64,
+    /// `null` when the policy does not check the tenant default.
+    pub tenant_default: Option<TenantSection>,
+    pub drift: Vec<Drift>,
+}
+
+/// What `--fix` did.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fix {
+    pub dry_run: bool,
+    pub groups_planned: u64,
+    pub groups_changed: Vec<String>,
+    pub deleted_meanwhile: Vec<ItemFailure>,
+    pub failed: Vec<ItemFailure>,
+    /// The tenant default's change: unchanged | updated | created | wouldUpdate | wouldCreate.
+    pub tenant_default: Option<String>,
+    pub journals: Vec<String>,
+    /// Changed by this run, but Graph did not show it yet when checked again.
+    pub pending_read_back: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckDoc<'a> {
+    schema_version: u32,
+    policy: &'a Policy,
+    before: &'a Comparison,
+    fix: Option<&'a Fix>,
+    /// After `--fix`: the tenant checked again.
+    after: Option<&'a Comparison>,
+}
+
+/// Read the tenant and compare it with the policy.
+pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
+    let client = &ctx.client;
+    let groups = async {
+        let stream = client.pages::<Group>(groups_url(client), Vec::new());
+        pin_mut!(stream);
+        let mut checker = PolicyChecker::new(policy);
+        while let Some(page) = stream.next().await {
+            for g in page.context("listing groups")? {
+                checker.consider(&g)?;
+            }
+        }
+        anyhow::Ok(checker)
+    };
+    let settings = async {
+        if policy.new_m365_default.is_some() {
+            read_settings(client).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (checker, settings) = tokio::join!(groups, settings);
+    let mut checker = checker?;
+    let settings = settings.map_err(|e| {
+        let hint = if e.is_auth() {
+            "; the policy sets new_m365_default, which needs GroupSettings.Read.All"
+        } else {
+            ""
+        };
+        anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
+    })?;
+    let tenant = settings.map(|s| {
+        let d = tenant_default(&s);
+        checker.consider_default(
+            d.new_unified_group_writeback_default,
+            d.setting_id.as_deref(),
+            d.source.describe(),
+        );
+        TenantSection::known(&d)
+    });
+    Ok(Comparison {
+        compliant: checker.drift.is_empty(),
+        groups_checked: checker.groups_checked,
+        allowed: checker.allowed,
+        tenant_default: tenant,
+        drift: checker.drift,
+    })
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &CheckArgs,
+    source: PolicySource<'_>,
+    state_dir: Option<&Path>,
+    graph_root: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let policy = source.policy;
+    if policy.is_empty() {
+        let file = source
+            .file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the config file (none was read)".into());
+        return Err(UsageError(format!(
+            "no policy to check in {file}: add a [policy] table with new_m365_default, m365_writeback or security_writeback (see config.example.toml)"
+        ))
+        .into());
+    }
+    if !(args.verify_timeout.is_finite() && args.verify_timeout >= 0.0) {
+        return Err(UsageError(format!(
+            "--verify-timeout must be a number of seconds (0 or more), not {}",
+            args.verify_timeout
+        ))
+        .into());
+    }
+    if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
+        return Err(UsageError(
+            "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"
+                .into(),
+        )
+        .into());
+    }
+    let writes = args.fix && !args.apply.dry_run;
+    let _lock = if writes {
+        Some(crate::lock::RunLock::acquire(state_dir, "check --fix")?)
+    } else {
+        None
+    };
+    let before = compare(ctx, policy).await?;
+    if before.compliant || !args.fix {
+        print(out, ctx.format, policy, &before, None, None)?;
+        return Ok(if before.compliant {
+            ExitStatus::Ok
+        } else {
+            ExitStatus::Drift
+        });
+    }
+
+    let changes: Vec<Change> = before
+        .drift
+        .iter()
+        .filter_map(|d| d.change.clone())
+        .collect();
+    let default_target = before
+        .drift
+        .iter()
+        .any(|d| d.target == "tenantDefault")
+        .then_some(policy.new_m365_default)
+        .flatten();
+    let mut fix = Fix {
+        dry_run: args.apply.dry_run,
+        groups_planned: changes.len() as u64,
+        ..Default::default()
+    };
+    apply::check_guard(
+        &args.apply,
+        changes.len() + usize::from(default_target.is_some()),
+    )?;
+    if args.apply.dry_run {
+        fix.tenant_default = default_target.map(|_| "wouldUpdate".to_string());
+        print(out, ctx.format, policy, &before, Some(&fix), None)?;
+        return Ok(ExitStatus::Drift);
+    }
+    let mut question = Vec::new();
+    if !changes.is_empty() {
+        question.push(format!("disable writeback on {} groups", changes.len()));
+    }
+    if let Some(t) = default_target {
+        question.push(format!("set NewUnifiedGroupWritebackDefault to {t}"));
+    }
+    apply::consent(&args.apply, &question.join(" and "))?;
+
+    let client = &ctx.client;
+    if !changes.is_empty() {
+        let journal = apply::open_journal(None, state_dir, "check-fix", graph_root)?;
+        eprintln!("gwb: journal {}", journal.path().display());
+        fix.journals.push(journal.path().display().to_string());
+        let applied = apply::apply(client, &changes, &journal, &args.apply).await?;
+        journal.finish(json!({
+            "planned": changes.len(),
+            "changed": applied.changed.len(),
+            "deletedMeanwhile": applied.deleted.len(),
+            "failed": applied.failed.len(),
+        }))?;
+        fix.groups_changed = applied.changed;
+        fix.deleted_meanwhile = applied.deleted;
+        fix.failed = applied.failed;
+    }
+    if let Some(target) = default_target {
+        let settings = set_default::read(client).await?;
+        let section = TenantSection::known(&tenant_default(&settings));
+        let mut plan = setting::plan(&settings, target);
+        if let SettingPlan::Create { values } = &mut plan {
+            *values = set_default::template_values(client, target).await?;
+        }
+        if matches!(plan, SettingPlan::Unchanged { .. }) {
+            fix.tenant_default = Some("unchanged".into());
+        } else {
+            let journal = apply::open_journal(None, state_dir, "set-default", graph_root)?;
+            eprintln!("gwb: journal {}", journal.path().display());
+            fix.journals.push(journal.path().display().to_string());
+            let outcome = set_default::apply_plan(
+                client,
+                &journal,
+                plan,
+                target,
+                &section,
+                Duration::from_secs_f64(args.verify_timeout),
+            )
+            .await?;
+            fix.tenant_default = Some(outcome.action.to_string());
+        }
+    }
+
+    // Check again; what this run changed may not show yet (Graph's reads lag its writes).
+    let changed: HashSet<&str> = fix.groups_changed.iter().map(String::as_str).collect();
+    let timeout = Duration::from_secs_f64(args.verify_timeout);
+    let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
+    let after = loop {
+        let after = compare(ctx, policy).await?;
+        let pending: Vec<String> = after
+            .drift
+            .iter()
+            .filter(|d| {
+                d.target == "tenantDefault"
+                    && fix
+                        .tenant_default
+                        .as_deref()
+                        .is_some_and(|a| a == "updated" || a == "created")
+                    || d.id.as_deref().is_some_and(|id| changed.contains(id))
+            })
+            .map(|d| match d.target.as_str() {
+                "tenantDefault" => "tenantDefault".to_string(),
+                _ => d.id.clone().unwrap_or_default(),
+            })
+            .collect();
+        if pending.is_empty() || waited >= timeout {
+            fix.pending_read_back = pending;
+            break after;
+        }
+        tracing::info!(
+            pending = pending.len(),
+            "Graph does not show every change yet; reading again"
+        );
+        let wait = step.min(timeout - waited);
+        client.sleeper().sleep(wait).await;
+        waited += wait;
+        step = (step * 2).min(Duration::from_secs(8));
+    };
+    if !fix.pending_read_back.is_empty() {
+        tracing::warn!(
+            "{} changes were accepted by Graph but do not show yet after {} s; run gwb check again in a minute",
+            fix.pending_read_back.len(),
+            args.verify_timeout
+        );
+    }
+    print(out, ctx.format, policy, &before, Some(&fix), Some(&after))?;
+    // Drift that remains only because Graph's reads lag the changes just made is not drift.
+    let remaining = after.drift.len() - fix.pending_read_back.len();
+    Ok(if !fix.failed.is_empty() {
+        ExitStatus::Failure
+    } else if remaining > 0 {
+        ExitStatus::Drift
+    } else {
+        ExitStatus::Ok
+    })
+}
+
+fn print(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    policy: &Policy,
+    before: &Comparison,
+    fix: Option<&Fix>,
+    after: Option<&Comparison>,
+) -> std::io::Result<()> {
+    let doc = CheckDoc {
+        schema_version: SCHEMA_VERSION,
+        policy,
+        before,
+        fix,
+        after,
+    };
+    match format {
+        OutputFormat::Table => {}
+        OutputFormat::Ndjson => {
+            // One drift item per line: the state as last checked.
+            for d in &after.unwrap_or(before).drift {
+                serde_json::to_writer(&mut *out, d)?;
+                writeln!(out)?;
+            }
+            return out.flush();
+        }
+        _ => return write_json(out, &doc),
+    }
+    write_comparison(out, "Policy check", before)?;
+    if let Some(f) = fix {
+        if f.dry_run {
+            writeln!(
+                out,
+                "Dry run: --fix would disable writeback on {} groups{} (no writes made)",
+                f.groups_planned,
+                if f.tenant_default.is_some() {
+                    " and set the tenant default"
+                } else {
+                    ""
+                }
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Fix: changed {} of {} groups; {} deleted meanwhile, {} failed; tenant default: {}",
+                f.groups_changed.len(),
+                f.groups_planned,
+                f.deleted_meanwhile.len(),
+                f.failed.len(),
+                f.tenant_default.as_deref().unwrap_or("not touched")
+            )?;
+            for e in &f.failed {
+                writeln!(
+                    out,
+                    "  FAILED: {} {}: {} {}: {}{}",
+                    e.id,
+                    e.display_name.as_deref().unwrap_or(""),
+                    e.status,
+                    e.code,
+                    e.message,
+                    e.request_id
+                        .as_deref()
+                        .map(|r| format!(" (request-id: {r})"))
+                        .unwrap_or_default()
+                )?;
+            }
+            for j in &f.journals {
+                writeln!(out, "Journal: {j}")?;
+            }
+            if !f.pending_read_back.is_empty() {
+                writeln!(
+                    out,
+                    "{} changes made do not show in Graph's reads yet (they lag writes); check again in a minute",
+                    f.pending_read_back.len()
+                )?;
+            }
+        }
+    }
+    if let Some(a) = after {
+        write_comparison(out, "Checked again", a)?;
+    }
+    out.flush()
+}
+
+fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io::Result<()> {
+    if c.compliant {
+        writeln!(
+            out,
+            "{title}: compliant ({} groups checked, {} allowed by policy.allow)",
+            c.groups_checked, c.allowed
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{title}: {} drifted ({} groups checked, {} allowed by policy.allow)",
+        c.drift.len(),
+        c.groups_checked,
+        c.allowed
+    )?;
+    for d in &c.drift {
+        let what = match (&d.target[..], &d.kind) {
+            ("group", Some(k)) => format!(
+                "group {} {:?} ({})",
+                d.id.as_deref().unwrap_or(""),
+                d.display_name.as_deref().unwrap_or(""),
+                k.as_str()
+            ),
+            _ => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        };
+        writeln!(
+            out,
+            "  {what}: expected {}, actual {}",
+            d.expected, d.actual
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,292 @@
+//! `gwb check`: exit codes against the emulator, `--fix` converging, the run lock.
+
+use gwb::emulator::{EmulatorConfig, Tenant};
+use serde_json::Value;
+
+use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
+
+/// A generated tenant without role-assignable groups (which the emulator refuses to write).
+fn plain_tenant(n: usize, seed: u64) -> Tenant {
+    let mut t = Tenant::generate(n, seed);
+    for g in &mut t.groups {
+        g.is_assignable_to_role = None;
+    }
+    Tenant::new(t.groups, Vec::new())
+}
+
+fn policy_file(name: &str, policy: &str) -> String {
+    let p = temp_dir(name).join("config.toml");
+    std::fs::write(&p, format!("[policy]\n{policy}")).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Cloud groups of a kind that are effectively written back, by the emulator's own data.
+fn written_back(t: &Tenant, m365: bool) -> Vec<String> {
+    let mut ids: Vec<String> = t
+        .groups
+        .iter()
+        .filter(|g| g.on_premises_sync_enabled != Some(true))
+        .filter(|g| {
+            let unified = g.group_types.iter().any(|t| t == "Unified");
+            if m365 {
+                unified && g.writeback.is_enabled != Some(false)
+            } else {
+                !unified
+                    && g.security_enabled
+                    && !g.mail_enabled
+                    && g.writeback.is_enabled == Some(true)
+            }
+        })
+        .map(|g| g.id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn check(url: &str, config: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec!["--config", config, "check", "-o", "json"];
+    args.extend_from_slice(extra);
+    let out = run_gwb(url, &args).await;
+    let v = serde_json::from_str(&stdout(&out)).unwrap_or(Value::Null);
+    (out.status.code(), v, stderr(&out))
+}
+
+fn drift_ids(c: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = c["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["target"] == "group")
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
+    let emu = emulator_with(plain_tenant(600, 5), EmulatorConfig::default()).await;
+    let truth = emu.shared().tenant().clone();
+    let m365 = written_back(&truth, true);
+    let security = written_back(&truth, false);
+    assert!(
+        m365.len() > 2 && !security.is_empty(),
+        "the sample has drift"
+    );
+    let allowed = m365[0].clone();
+    let config = policy_file(
+        "check-fix",
+        &format!(
+            "new_m365_default = false\nm365_writeback = \"disabled\"\nsecurity_writeback = \"disabled\"\nallow = [\"{allowed}\"]\n"
+        ),
+    );
+
+    // Drift: exit 3, every written-back group but the allowed one, and the tenant default
+    // (no Group.Unified setting: the template's true).
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(3), "{err}");
+    let before = &v["before"];
+    assert_eq!(before["compliant"], false);
+    assert_eq!(before["allowed"], 1);
+    assert_eq!(before["groupsChecked"], truth.groups.len() as u64);
+    let mut want: Vec<String> = m365[1..].iter().chain(&security).cloned().collect();
+    want.sort();
+    assert_eq!(drift_ids(before), want);
+    let default: Vec<&Value> = before["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["target"] == "tenantDefault")
+        .collect();
+    assert_eq!(default.len(), 1);
+    assert_eq!(default[0]["expected"], "false");
+    assert!(v["after"].is_null() && v["fix"].is_null());
+    assert_eq!(
+        emu.shared().stat("patch_group"),
+        0,
+        "check alone writes nothing"
+    );
+
+    // --max-changes guards --fix as it guards disable-existing-m365.
+    let (code, _, err) = check(
+        &emu.url(),
+        &config,
+        &["--fix", "--yes", "--max-changes", "3"],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-changes 3"), "{err}");
+    // --fix --dry-run: what would change, nothing written, still drift.
+    let (code, v, err) = check(&emu.url(), &config, &["--fix", "--dry-run"]).await;
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(v["fix"]["groupsPlanned"], want.len() as u64);
+    assert_eq!(emu.shared().tenant().groups, truth.groups, "dry run wrote");
+
+    // --fix: converges, journaled, and the second check inside says compliant.
+    let (code, v, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    let mut changed: Vec<String> = v["fix"]["groupsChanged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    changed.sort();
+    assert_eq!(changed, want);
+    assert_eq!(v["fix"]["tenantDefault"], "created");
+    assert_eq!(v["after"]["compliant"], true);
+    let journals = v["fix"]["journals"].as_array().unwrap();
+    assert_eq!(journals.len(), 2, "groups and setting journaled");
+
+    // A separate check: exit 0. The allowed group is still written back.
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["before"]["compliant"], true);
+    let now = emu.shared().tenant().clone();
+    assert_eq!(written_back(&now, true), vec![allowed]);
+    assert!(written_back(&now, false).is_empty());
+
+    // And the journal takes it back, except what Graph will not hold: a security group's
+    // invalid onPremisesGroupType, cleared by the fix, cannot be written again.
+    let mut args = vec!["restore", "--yes", "-o", "json"];
+    let group_journal = journals
+        .iter()
+        .map(|j| j.as_str().unwrap())
+        .find(|j| j.contains("check-fix"))
+        .unwrap();
+    args.extend(["--journal", group_journal]);
+    let invalid: Vec<String> = truth
+        .groups
+        .iter()
+        .filter(|g| {
+            security.contains(&g.id)
+                && g.writeback
+                    .on_premises_group_type
+                    .as_deref()
+                    .is_some_and(|t| t != "universalSecurityGroup")
+        })
+        .map(|g| g.id.clone())
+        .collect();
+    let out = run_gwb(&emu.url(), &args).await;
+    let want_code = if invalid.is_empty() { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(want_code), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut failed: Vec<String> = r["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    failed.sort();
+    let mut invalid_sorted = invalid.clone();
+    invalid_sorted.sort();
+    assert_eq!(failed, invalid_sorted);
+    let restored = emu.shared().tenant().clone();
+    assert_eq!(written_back(&restored, true), m365);
+    let back: Vec<String> = security
+        .iter()
+        .filter(|id| !invalid.contains(id))
+        .cloned()
+        .collect();
+    let now_security = written_back(&restored, false);
+    assert!(back.iter().all(|id| now_security.contains(id)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compliant_tenant_exits_0_and_an_erroring_one_1() {
+    let emu = emulator_with(plain_tenant(200, 9), EmulatorConfig::default()).await;
+    // A policy this tenant meets: every written-back Microsoft 365 group is allowed.
+    let ids = written_back(&emu.shared().tenant(), true);
+    let list: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
+    let config = policy_file(
+        "check-ok",
+        &format!(
+            "m365_writeback = \"disabled\"\nallow = [{}]\n",
+            list.join(", ")
+        ),
+    );
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["before"]["allowed"], ids.len() as u64);
+    assert!(
+        v["before"]["tenantDefault"].is_null(),
+        "not checked, not read"
+    );
+
+    // Graph failing on every request: exit 1 (after retries), not 0 or 3.
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("{}"))
+        .mount(&server)
+        .await;
+    let (code, _, err) = check(&server.uri(), &config, &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+
+    // No policy: a usage error naming what to add.
+    let empty = policy_file("check-empty", "");
+    let (code, _, err) = check(&emu.url(), &empty, &[]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("[policy]"), "{err}");
+    // A name where an id belongs: a usage error naming the key.
+    let bad = policy_file(
+        "check-bad",
+        "m365_writeback = \"disabled\"\nallow = [\"Finance\"]\n",
+    );
+    let (code, _, err) = check(&emu.url(), &bad, &[]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("policy.allow") && err.contains("Finance"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
+    // The first run: slow enough (latency) to still hold the lock when the second starts.
+    let cfg = EmulatorConfig {
+        latency: std::time::Duration::from_millis(150),
+        ..Default::default()
+    };
+    let emu = emulator_with(plain_tenant(3_000, 2), cfg).await;
+    let state = temp_dir("lock-state");
+    let spawn = |args: &[&str]| {
+        let mut cmd = gwb_command();
+        cmd.env("XDG_STATE_HOME", &state)
+            .env("GWB_GRAPH_URL", emu.url())
+            .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+            .args(args);
+        cmd
+    };
+    let mut first = spawn(&["disable-existing-m365", "--yes", "-o", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run has taken the lock (it writes who it is into the file).
+    let lock = state.join("gwb").join("gwb.lock");
+    for _ in 0..400 {
+        if std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("disable-existing-m365")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let second = run(spawn(&["set-default", "false", "-o", "json"])).await;
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let err = stderr(&second);
+    assert!(
+        err.contains("another gwb run holds the lock")
+            && err.contains(&format!("pid {}", first.id())),
+        "{err}"
+    );
+    assert_eq!(emu.shared().stat("create_setting_attempt"), 0);
+    // A read-only run is not held up by the lock.
+    let report = run(spawn(&["report", "-o", "json"])).await;
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let status = tokio::task::spawn_blocking(move || first.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    // Released when the first ended.
+    let again = run(spawn(&["set-default", "false", "-o", "json"])).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+}
