@@ -12,7 +12,7 @@ use crate::writeback::Kind;
 #[derive(Debug, Parser)]
 #[command(
     name = "gwb",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("GWB_GIT_REV"), ")"),
     about = "Keep a Microsoft Entra tenant's group writeback configuration under control (Microsoft Graph beta)",
     after_help = "Exit codes: 0 ok, 1 failed or partly failed, 2 usage or configuration error, 3 drift found (gwb check), 4 authentication or authorisation failure."
 )]
@@ -54,6 +54,15 @@ pub struct GlobalArgs {
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Log format on stderr: text for people, json (one object per line, with the run id and
+    /// every Graph request) for machines. Env GWB_LOG_FORMAT.
+    #[arg(long, global = true, value_enum, env = "GWB_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Colour in logs: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
     /// Run against a built-in sample tenant served by an in-process emulator (no tenant, no
     /// credentials needed).
     #[arg(long, global = true, conflicts_with_all = ["graph_url", "auth"])]
@@ -66,6 +75,21 @@ pub struct GlobalArgs {
     /// Seed of the --emulator sample tenant [default: 1].
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -100,6 +124,34 @@ pub enum Command {
     Config(ConfigArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
     Emulator(EmulatorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print gwb's man page (roff) to stdout: `gwb man > gwb.1`.
+    Man,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Report(_) => "report",
+            Command::DisableExistingM365(_) => "disable-existing-m365",
+            Command::SetDefault(_) => "set-default",
+            Command::Restore(_) => "restore",
+            Command::Check(_) => "check",
+            Command::Config(_) => "config",
+            Command::Emulator(_) => "emulator",
+            Command::Completions(_) => "completions",
+            Command::Man => "man",
+        }
+    }
 }
 
 /// How a bulk change is applied.

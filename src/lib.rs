@@ -67,8 +67,21 @@ pub struct UsageError(pub String);
 
 /// Run a parsed command line, writing data to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    if let Command::Emulator(args) = &cli.command {
-        return commands::emulator::run(args).await;
+    match &cli.command {
+        Command::Emulator(args) => return commands::emulator::run(args).await,
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "gwb", out);
+            out.flush()?;
+            return Ok(ExitStatus::Ok);
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(out)?;
+            out.flush()?;
+            return Ok(ExitStatus::Ok);
+        }
+        _ => {}
     }
     let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
     for w in &cfg.warnings {
@@ -184,7 +197,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             };
             commands::check::run(&ctx, args, policy, state_dir, &graph_root, out).await
         }
-        Command::Emulator(_) | Command::Config(_) => unreachable!("handled above"),
+        Command::Emulator(_) | Command::Config(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("handled above")
+        }
     };
     result.map_err(|e| with_permission_hint(e, &cli.command))
 }
@@ -223,27 +238,76 @@ fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
     }
 }
 
-/// Set up logging to stderr: warnings by default, `-v` info, `-vv` debug, `-vvv` trace, `-q`
-/// errors only. Colour only when stderr is a terminal.
-pub fn init_logging(verbose: u8, quiet: bool) {
+/// How logs are written, set once at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct LogSettings {
+    pub verbose: u8,
+    pub quiet: bool,
+    pub format: cli::LogFormat,
+    pub color: cli::ColorChoice,
+    /// `NO_COLOR` is set (https://no-color.org).
+    pub no_color_env: bool,
+}
+
+impl LogSettings {
+    pub fn from_args(g: &cli::GlobalArgs) -> Self {
+        LogSettings {
+            verbose: g.verbose,
+            quiet: g.quiet,
+            format: g.log_format,
+            color: g.color,
+            no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        }
+    }
+
+    /// The tracing filter. Text: warnings by default, `-v` info, `-vv` debug, `-vvv` trace,
+    /// `-q` errors only. JSON: info by default, with every Graph request (logged at debug by
+    /// `gwb::graph`), so a scheduled job's log says what it did.
+    pub fn filter(&self) -> String {
+        use cli::LogFormat;
+        let level = match (self.quiet, self.verbose, self.format) {
+            (true, _, _) => "error",
+            (false, 0, LogFormat::Text) => "warn",
+            (false, 0, LogFormat::Json) | (false, 1, _) => "info",
+            (false, 2, _) => "debug",
+            _ => "trace",
+        };
+        match (level, self.format) {
+            ("trace", _) => "trace".to_string(),
+            ("info", LogFormat::Json) => "warn,gwb=info,gwb::graph=debug".to_string(),
+            // Our own crate at the chosen level; dependencies one notch quieter.
+            _ => format!("warn,gwb={level}"),
+        }
+    }
+
+    pub fn ansi(&self, stderr_is_terminal: bool) -> bool {
+        match self.color {
+            cli::ColorChoice::Always => true,
+            cli::ColorChoice::Never => false,
+            cli::ColorChoice::Auto => stderr_is_terminal && !self.no_color_env,
+        }
+    }
+}
+
+/// Set up logging to stderr (see [`LogSettings::filter`]); JSON lines carry the run's span,
+/// with its run id.
+pub fn init_logging(settings: LogSettings) {
     use std::io::IsTerminal;
-    let level = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        _ => "trace",
-    };
-    // Our own crate at the chosen level; dependencies one notch quieter unless tracing.
-    let filter = if level == "trace" {
-        "trace".to_string()
-    } else {
-        format!("warn,gwb={level}")
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+    let filter = tracing_subscriber::EnvFilter::new(settings.filter());
+    output::set_messages(settings.format == cli::LogFormat::Json, settings.quiet);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match settings.format {
+        cli::LogFormat::Text => builder
+            .with_ansi(settings.ansi(std::io::stderr().is_terminal()))
+            .try_init(),
+        cli::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }

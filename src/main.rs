@@ -5,21 +5,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use gwb::{ExitStatus, cli::Cli};
+use tracing::Instrument as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    gwb::init_logging(cli.global.verbose, cli.global.quiet);
+    gwb::init_logging(gwb::LogSettings::from_args(&cli.global));
+    // Every log line of this run carries its id (in JSON logs: span.run_id).
+    let run_id = gwb::journal::new_run_id();
+    let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());
     // Buffered: a 100,000-group JSON report is millions of small writes otherwise.
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    let result = gwb::run(cli, &mut out).await;
+    let result = gwb::run(cli, &mut out).instrument(span.clone()).await;
     let _ = out.flush();
     match result {
         Ok(status) => ExitCode::from(status as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let status = ExitStatus::for_error(&e);
-            eprintln!("gwb: error: {e:#}");
+            gwb::output::error_message(&span, &format!("{e:#}"), status as u8);
             ExitCode::from(status as u8)
         }
     }

@@ -5,6 +5,7 @@
 //! change.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -14,6 +15,34 @@ use crate::writeback::tenant::TenantDefault;
 
 /// Version of the JSON report schema; bumped only on incompatible changes.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// How messages to people are written: as log events when logs are JSON (so stderr stays one
+/// JSON object per line), and not at all with `--quiet`.
+pub fn set_messages(json_logs: bool, quiet: bool) {
+    JSON_LOGS.store(json_logs, Ordering::Relaxed);
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// A message for the person running gwb (the journal's path, a saved plan), on stderr.
+pub fn notice(message: &str) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::info!("{message}");
+    } else if !QUIET.load(Ordering::Relaxed) {
+        eprintln!("gwb: {message}");
+    }
+}
+
+/// The error that ended the run: always shown, as a JSON line when logs are JSON.
+pub fn error_message(span: &tracing::Span, error: &str, exit_code: u8) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        span.in_scope(|| tracing::error!(exit_code, "{error}"));
+    } else {
+        eprintln!("gwb: error: {error}");
+    }
+}
 
 /// Table on a terminal, JSON otherwise.
 pub fn default_format() -> OutputFormat {
@@ -274,7 +303,8 @@ fn write_table(
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise (logs and pipes stay clean).
 pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
-    if !io::stderr().is_terminal() || len == 0 {
+    let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
+    if silent || !io::stderr().is_terminal() || len == 0 {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);

@@ -212,7 +212,7 @@ pub async fn run(
     let client = &ctx.client;
     if !changes.is_empty() {
         let journal = apply::open_journal(None, state_dir, "check-fix", graph_root)?;
-        eprintln!("gwb: journal {}", journal.path().display());
+        crate::output::notice(&format!("journal {}", journal.path().display()));
         fix.journals.push(journal.path().display().to_string());
         let applied = apply::apply(client, &changes, &journal, &args.apply).await?;
         journal.finish(json!({
@@ -236,7 +236,7 @@ pub async fn run(
             fix.tenant_default = Some("unchanged".into());
         } else {
             let journal = apply::open_journal(None, state_dir, "set-default", graph_root)?;
-            eprintln!("gwb: journal {}", journal.path().display());
+            crate::output::notice(&format!("journal {}", journal.path().display()));
             fix.journals.push(journal.path().display().to_string());
             let outcome = set_default::apply_plan(
                 client,

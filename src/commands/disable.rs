@@ -240,12 +240,12 @@ pub async fn run(
         let text = serde_json::to_string_pretty(&plan)?;
         std::fs::write(path, text + "\n")
             .map_err(|e| UsageError(format!("--plan-out {}: {e}", path.display())))?;
-        eprintln!(
-            "gwb: saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
+        crate::output::notice(&format!(
+            "saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
             plan.changes.len(),
             path.display(),
             path.display()
-        );
+        ));
         return Ok(ExitStatus::Ok);
     }
     if args.apply.dry_run {
@@ -279,7 +279,7 @@ pub async fn run(
         "disable-existing-m365",
         graph_root,
     )?;
-    eprintln!("gwb: journal {}", journal.path().display());
+    crate::output::notice(&format!("journal {}", journal.path().display()));
     let applied = apply::apply(&ctx.client, &plan.changes, &journal, &args.apply).await?;
     summary.changed = applied.changed.len() as u64;
     summary.deleted_meanwhile += applied.deleted.len() as u64;
@@ -297,14 +297,14 @@ pub async fn run(
 
 fn print_plan_summary(plan: &PlanDoc) {
     let s = &plan.summary;
-    eprintln!(
-        "gwb: {} Microsoft 365 groups to disable; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD",
+    crate::output::notice(&format!(
+        "{} Microsoft 365 groups to disable; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD",
         plan.changes.len(),
         s.already_disabled,
         s.excluded,
         s.created_on_or_after_cutoff,
         s.synced_from_on_premises
-    );
+    ));
 }
 
 fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std::io::Result<()> {

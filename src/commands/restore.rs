@@ -182,7 +182,7 @@ pub async fn run(
         ),
     )?;
     let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", graph_root)?;
-    eprintln!("gwb: journal {}", journal.path().display());
+    crate::output::notice(&format!("journal {}", journal.path().display()));
     let mut applied = apply::apply(&ctx.client, &changes, &journal, &args.apply).await?;
     for f in &mut applied.failed {
         if f.status == 400

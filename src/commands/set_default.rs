@@ -255,7 +255,7 @@ pub async fn run(
         "set-default",
         graph_root,
     )?;
-    eprintln!("gwb: journal {}", journal.path().display());
+    crate::output::notice(&format!("journal {}", journal.path().display()));
     let doc = apply_plan(
         client,
         &journal,
@@ -514,7 +514,7 @@ pub async fn restore(
             values_restored: None,
             journal: None,
         };
-        eprintln!("gwb: the journals record no change to Group.Unified; nothing to restore");
+        crate::output::notice("the journals record no change to Group.Unified; nothing to restore");
         write_json_or_line(out, ctx.format, &doc)?;
         return Ok(ExitStatus::Ok);
     };
@@ -575,7 +575,7 @@ pub async fn restore(
         &format!("restore the Group.Unified directory setting ({method})"),
     )?;
     let journal = open_journal(args.record.as_deref(), state_dir, "set-default", graph_root)?;
-    eprintln!("gwb: journal {}", journal.path().display());
+    crate::output::notice(&format!("journal {}", journal.path().display()));
     journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
     let r = match (method, &id) {
         ("patch", Some(id)) => {

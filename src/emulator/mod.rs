@@ -343,7 +343,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
         })
         .collect();
     let query = parts.uri.query().unwrap_or("");
-    let resp = dispatch(
+    let mut resp = dispatch(
         &shared,
         &EmuRequest {
             method: parts.method.as_str(),
@@ -353,6 +353,11 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
             body: &body,
         },
     );
+    // Graph puts a request-id on every response, not only on errors.
+    if !resp.headers.iter().any(|(k, _)| k == "request-id") {
+        resp.headers
+            .push(("request-id".into(), shared.next_request_id()));
+    }
     to_http(resp)
 }
 

@@ -8,6 +8,8 @@
 
 use std::collections::HashSet;
 
+use tracing::Instrument as _;
+
 use futures_util::Stream;
 use reqwest::Method;
 use reqwest::header::HeaderName;
@@ -49,21 +51,25 @@ impl GraphClient {
     ) -> impl Stream<Item = Result<Vec<T>, GraphError>> + 'static {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<(Url, GraphResponse), GraphError>>(1);
         let client = self.clone();
-        let fetcher = tokio::spawn(async move {
-            let mut next = Some(first);
-            let mut seen = HashSet::new();
-            while let Some(url) = next.take() {
-                let fetched = client.fetch_page(&url, &headers, &mut seen).await;
-                let failed = fetched.is_err();
-                let item = fetched.map(|(resp, link)| {
-                    next = link;
-                    (url, resp)
-                });
-                if tx.send(item).await.is_err() || failed {
-                    return;
+        let fetcher = tokio::spawn(
+            async move {
+                let mut next = Some(first);
+                let mut seen = HashSet::new();
+                while let Some(url) = next.take() {
+                    let fetched = client.fetch_page(&url, &headers, &mut seen).await;
+                    let failed = fetched.is_err();
+                    let item = fetched.map(|(resp, link)| {
+                        next = link;
+                        (url, resp)
+                    });
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
                 }
             }
-        });
+            // The page requests' log lines belong to the run that asked for them.
+            .in_current_span(),
+        );
         futures_util::stream::unfold((rx, AbortOnDrop(fetcher)), |(mut rx, guard)| async move {
             let item = rx.recv().await?;
             let page = item.and_then(|(url, resp)| {

@@ -4,6 +4,7 @@
 mod auth;
 mod batch;
 mod check;
+mod cli;
 mod client;
 mod disable;
 mod e2e;
