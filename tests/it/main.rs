@@ -9,5 +9,6 @@ mod client;
 mod disable;
 mod e2e;
 mod emulator;
+mod examples;
 mod set_default;
 mod support;

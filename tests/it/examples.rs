@@ -1,0 +1,201 @@
+//! The ready-made job definitions under examples/: valid files, and gwb command lines that gwb
+//! itself accepts.
+
+use std::path::PathBuf;
+
+use clap::Parser as _;
+use gwb::cli::{Cli, Command};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::support::{emulator, gwb_command, run, stderr, temp_dir};
+
+fn example(path: &str) -> (PathBuf, String) {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(path);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (p, text)
+}
+
+fn yaml(path: &str) -> Vec<Yaml> {
+    let (_, text) = example(path);
+    YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parse a gwb command line as gwb would; it must be `check --fix --yes` with a change guard.
+fn assert_nightly_check(args: &[&str]) {
+    let argv: Vec<&str> = std::iter::once("gwb").chain(args.iter().copied()).collect();
+    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    match cli.command {
+        Command::Check(c) => {
+            assert!(c.fix && c.apply.yes, "{argv:?}");
+            assert!(c.apply.max_changes.is_some(), "a guard: {argv:?}");
+        }
+        other => panic!("{argv:?} is {other:?}"),
+    }
+}
+
+fn env_value<'a>(env: &'a Yaml, name: &str) -> Option<&'a str> {
+    env.as_vec()?
+        .iter()
+        .find(|e| e["name"].as_str() == Some(name))?["value"]
+        .as_str()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kubernetes_cronjob_uses_workload_identity_and_a_policy_gwb_accepts() {
+    let docs = yaml("kubernetes/gwb-check-cronjob.yaml");
+    let kind = |k: &str| {
+        docs.iter()
+            .find(|d| d["kind"].as_str() == Some(k))
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    let sa = kind("ServiceAccount");
+    let cron = kind("CronJob");
+    assert_eq!(cron["apiVersion"].as_str(), Some("batch/v1"));
+    assert!(
+        cron["spec"]["schedule"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .count()
+            == 5
+    );
+    assert_eq!(cron["spec"]["concurrencyPolicy"].as_str(), Some("Forbid"));
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["labels"]["azure.workload.identity/use"].as_str(),
+        Some("true"),
+        "the label is a string \"true\""
+    );
+    assert_eq!(
+        pod["spec"]["serviceAccountName"].as_str(),
+        sa["metadata"]["name"].as_str()
+    );
+    assert!(
+        sa["metadata"]["annotations"]["azure.workload.identity/client-id"]
+            .as_str()
+            .is_some()
+    );
+    let container = &pod["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_nightly_check(&args);
+    let env = &container["env"];
+    assert_eq!(env_value(env, "GWB_LOG_FORMAT"), Some("json"));
+    let config_path = env_value(env, "GWB_CONFIG").unwrap();
+    let mounts = container["volumeMounts"].as_vec().unwrap();
+    assert!(
+        mounts
+            .iter()
+            .any(|m| config_path.starts_with(m["mountPath"].as_str().unwrap())),
+        "the config is mounted where GWB_CONFIG points"
+    );
+
+    // The ConfigMap's config.toml is a config gwb accepts, with a policy to check.
+    let config = kind("ConfigMap")["data"]["config.toml"].as_str().unwrap();
+    let path = temp_dir("k8s-example").join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let emu = emulator(50, 1, 0.0).await;
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .args(["--config", path.to_str().unwrap(), "check", "-o", "json"]);
+    let out = run(cmd).await;
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+}
+
+#[test]
+fn the_github_workflow_federates_and_runs_gwb_nightly() {
+    let docs = yaml("github-actions/gwb-check.yml");
+    let w = &docs[0];
+    assert!(
+        w["on"]["schedule"][0]["cron"].as_str().is_some(),
+        "a nightly schedule"
+    );
+    assert_eq!(w["permissions"]["id-token"].as_str(), Some("write"));
+    let job = &w["jobs"]["check"];
+    let env = &job["env"];
+    assert_eq!(env["GWB_LOG_FORMAT"].as_str(), Some("json"));
+    assert!(env["AZURE_FEDERATED_TOKEN_FILE"].as_str().is_some());
+    let runs: Vec<&str> = job["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    let line = runs
+        .iter()
+        .flat_map(|r| r.lines())
+        .find(|l| l.trim_start().starts_with("gwb "))
+        .expect("a step runs gwb");
+    let args: Vec<&str> = line
+        .split('>')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .collect();
+    assert_nightly_check(&args);
+    assert!(
+        runs.iter().any(|r| r.contains("AZURE_FEDERATED_TOKEN_FILE")
+            && r.contains("api://AzureADTokenExchange")),
+        "the OIDC token is written where gwb reads it"
+    );
+}
+
+#[test]
+fn the_systemd_units_are_valid() {
+    let (service_path, service) = example("systemd/gwb-check.service");
+    let (_, timer) = example("systemd/gwb-check.timer");
+    // Structure, checked everywhere.
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    let args: Vec<&str> = exec.split_whitespace().skip(1).collect();
+    assert_nightly_check(&args);
+    for key in [
+        "[Service]",
+        "Type=oneshot",
+        "Environment=GWB_LOG_FORMAT=json",
+        "StateDirectory=gwb",
+    ] {
+        assert!(service.lines().any(|l| l == key), "{key}");
+    }
+    for key in ["[Timer]", "[Install]", "WantedBy=timers.target"] {
+        assert!(timer.lines().any(|l| l == key), "{key}");
+    }
+    assert!(timer.lines().any(|l| l.starts_with("OnCalendar=")));
+
+    // systemd's own check, where systemd-analyze exists: the units as installed, with the
+    // binary path pointing at the gwb just built (verify wants an executable there).
+    let have = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        eprintln!("systemd-analyze not found: structural check only");
+        return;
+    }
+    let dir = temp_dir("systemd-verify");
+    let installed = service.replace("/usr/local/bin/gwb", env!("CARGO_BIN_EXE_gwb"));
+    std::fs::write(dir.join("gwb-check.service"), installed).unwrap();
+    std::fs::write(dir.join("gwb-check.timer"), &timer).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(dir.join("gwb-check.service"))
+        .arg(dir.join("gwb-check.timer"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        service_path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
