@@ -82,6 +82,7 @@ async fn serve(args: &Args) {
         seed: 1,
         fault_rate: 0.0,
         write_limit: Some((WRITE_LIMIT, Duration::from_secs_f64(window(args.scale)))),
+        ..Default::default()
     };
     let n = args.groups[0];
     let emu = Emulator::start(Tenant::generate(n, 1), cfg, "127.0.0.1:0".parse().unwrap())

@@ -264,6 +264,11 @@ pub struct ReportArgs {
     /// Only groups that are effectively written back.
     #[arg(long)]
     pub written_back: bool,
+    /// Also count the members of each written-back group shown (one $count per group, 20 per
+    /// $batch) and flag those the default sync rule skips for size (Microsoft 365 over 50,000,
+    /// security over 250,000).
+    #[arg(long)]
+    pub member_counts: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -290,6 +295,10 @@ pub struct EmulatorArgs {
     /// The emulator's write window in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
     pub write_window: f64,
+    /// Serve the sync features (/directory/onPremisesSynchronization) as Graph does to a
+    /// delegated Global Administrator; without it, 403 as to an app-only token.
+    #[arg(long)]
+    pub delegated_admin: bool,
 }
 
 #[cfg(test)]

@@ -67,6 +67,23 @@ pub struct TenantSection {
     pub setting_id: Option<String>,
     pub raw_value: Option<String>,
     pub error: Option<String>,
+    /// `report` only: the sync engine's writeback features, or why they could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_features: Option<SyncFeatures>,
+}
+
+/// `GET /beta/directory/onPremisesSynchronization`: whether Entra Connect writes groups back at
+/// all. Readable only with a delegated token of a Global Administrator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncFeatures {
+    pub readable: bool,
+    /// Writeback of Microsoft 365 groups (v1).
+    pub unified_group_writeback_enabled: Option<bool>,
+    /// Group writeback of further group kinds (v2, retired for security groups in 2024).
+    pub group_write_back_enabled: Option<bool>,
+    /// Why they could not be read.
+    pub error: Option<String>,
 }
 
 impl TenantSection {
@@ -82,6 +99,7 @@ impl TenantSection {
             setting_id: d.setting_id.clone(),
             raw_value: d.raw_value.clone(),
             error: None,
+            sync_features: None,
         }
     }
 
@@ -95,6 +113,7 @@ impl TenantSection {
             setting_id: None,
             raw_value: None,
             error: Some(error),
+            sync_features: None,
         }
     }
 }
@@ -169,6 +188,7 @@ const CSV_COLUMNS: &[&str] = &[
     "warning",
     "isAssignableToRole",
     "createdDateTime",
+    "memberCount",
 ];
 
 fn opt_bool(b: Option<bool>) -> &'static str {
@@ -182,7 +202,8 @@ fn opt_bool(b: Option<bool>) -> &'static str {
 fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
     writeln!(w, "{}", CSV_COLUMNS.join(","))?;
     for r in rows {
-        let fields: [&str; 12] = [
+        let members = r.member_count.map(|c| c.to_string()).unwrap_or_default();
+        let fields: [&str; 13] = [
             &r.id,
             r.display_name.as_deref().unwrap_or(""),
             r.kind.as_str(),
@@ -199,6 +220,7 @@ fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
             r.warning.as_deref().unwrap_or(""),
             opt_bool(r.is_assignable_to_role),
             r.created_date_time.as_deref().unwrap_or(""),
+            &members,
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         writeln!(w, "{}", line.join(","))?;
@@ -294,6 +316,23 @@ fn write_table(
         )?;
     }
     writeln!(w, "{}", tenant_default_line(tenant))?;
+    if let Some(f) = &tenant.sync_features {
+        let b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
+        if f.readable {
+            writeln!(
+                w,
+                "Sync features (Entra Connect): unifiedGroupWritebackEnabled = {}, groupWriteBackEnabled = {}",
+                b(f.unified_group_writeback_enabled),
+                b(f.group_write_back_enabled)
+            )?;
+        } else {
+            writeln!(
+                w,
+                "Sync features (Entra Connect): not readable: {}",
+                f.error.as_deref().unwrap_or("")
+            )?;
+        }
+    }
     writeln!(w, "Caveats:")?;
     for c in caveats() {
         writeln!(w, "  - {c}")?;

@@ -150,6 +150,7 @@ pub async fn apply(
                 "isEnabled": c.after.is_enabled,
                 "onPremisesGroupType": c.after.on_premises_group_type,
             }})),
+            headers: Vec::new(),
         }
     };
     let bar = output::progress_bar(changes.len() as u64, "writing");
@@ -230,6 +231,7 @@ pub async fn read_current(
             crate::graph::model::GROUP_SELECT
         ),
         body: None,
+        headers: Vec::new(),
     };
     let opts = BatchOptions {
         concurrency: 4,

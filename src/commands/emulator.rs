@@ -13,6 +13,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let cfg = EmulatorConfig {
+        sync_features_readable: args.delegated_admin,
         latency: std::time::Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,
         seed: args.seed,

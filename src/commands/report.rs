@@ -12,11 +12,15 @@ use futures_util::{StreamExt, pin_mut};
 use super::Context;
 use crate::ExitStatus;
 use crate::cli::{OutputFormat, ReportArgs};
+use crate::graph::batch::{self, BatchOptions, ItemOutcome, SubRequest};
 use crate::graph::model::{DirectorySetting, GROUP_SELECT, Group};
 use crate::graph::{GraphClient, GraphError};
-use crate::output::{TenantSection, write_report};
+use crate::output::{SyncFeatures, TenantSection, write_report};
+use crate::writeback::plan::is_guid;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
+use reqwest::Method;
+use serde_json::Value;
 
 /// Read every directory setting (one page in practice, but follow nextLinks anyway).
 pub async fn read_settings(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
@@ -27,6 +31,134 @@ pub async fn read_settings(client: &GraphClient) -> Result<Vec<DirectorySetting>
         all.extend(page?);
     }
     Ok(all)
+}
+
+/// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
+/// only; an app-only token gets 403, which is expected and said, not an error.
+pub async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
+    #[derive(serde::Deserialize)]
+    struct Sync {
+        #[serde(default)]
+        value: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        features: Option<Features>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Features {
+        unified_group_writeback_enabled: Option<bool>,
+        group_write_back_enabled: Option<bool>,
+    }
+    let url = client.url("directory/onPremisesSynchronization");
+    match client.get_json::<Sync>(url, &[]).await {
+        Ok(s) => match s.value.into_iter().find_map(|i| i.features) {
+            Some(f) => SyncFeatures {
+                readable: true,
+                unified_group_writeback_enabled: f.unified_group_writeback_enabled,
+                group_write_back_enabled: f.group_write_back_enabled,
+                error: None,
+            },
+            None => SyncFeatures {
+                readable: false,
+                error: Some(
+                    "the tenant has no on-premises synchronization configured (Entra Connect never ran)"
+                        .into(),
+                ),
+                ..Default::default()
+            },
+        },
+        Err(e) => {
+            let why = if e.is_auth() {
+                "Graph serves them only to a delegated Global Administrator (an app-only token cannot read them)"
+                    .to_string()
+            } else {
+                e.to_string()
+            };
+            tracing::info!("cannot read the sync features: {e}");
+            SyncFeatures {
+                readable: false,
+                error: Some(why),
+                ..Default::default()
+            }
+        }
+    }
+}
+
+/// Count the members of every written-back row, 20 `$count` requests per `$batch`.
+async fn count_members(
+    client: &GraphClient,
+    rows: &mut [ReportRow],
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let keys: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].written_back).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    for id in keys.iter().map(|&k| &ids[k]) {
+        if !is_guid(id) {
+            return Err(anyhow::anyhow!(
+                "Graph listed a group id {id:?} that is not a GUID; refusing to use it in a request"
+            ));
+        }
+    }
+    let bar = crate::output::progress_bar(keys.len() as u64, "counting");
+    let make = |key: usize| SubRequest {
+        key,
+        method: Method::GET,
+        url: format!("/groups/{}/members/$count", ids[key]),
+        body: None,
+        headers: vec![("ConsistencyLevel", "eventual")],
+    };
+    let mut outcomes: Vec<(usize, Result<u64, String>)> = Vec::with_capacity(keys.len());
+    batch::run(
+        client,
+        keys,
+        make,
+        &BatchOptions::default(),
+        |_| Ok(()),
+        |req, outcome| {
+            bar.inc(1);
+            let counted = match outcome {
+                ItemOutcome::Ok { body, .. } => {
+                    parse_count(&body).ok_or_else(|| format!("not a member count: {body}"))
+                }
+                ItemOutcome::Failed(e) => Err(e.to_string()),
+            };
+            outcomes.push((req.key, counted));
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    for (key, counted) in outcomes {
+        let row = &mut rows[key];
+        let had_warning = row.warning.is_some();
+        match counted {
+            Ok(n) => {
+                if row.set_member_count(n) {
+                    summary.over_member_limit += 1;
+                }
+            }
+            Err(e) => row.add_warning(format!("member count unavailable: {e}")),
+        }
+        if !had_warning && row.warning.is_some() {
+            summary.warnings += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
+/// number, a string, or base64 of the text (how Graph carries non-JSON bodies in a batch).
+pub fn parse_count(body: &Value) -> Option<u64> {
+    match body {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok().or_else(|| {
+            let bytes = azure_core::base64::decode(s.trim()).ok()?;
+            std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+        }),
+        _ => None,
+    }
 }
 
 /// The URL of the first page of the group listing.
@@ -70,9 +202,13 @@ pub async fn run(
         }
         anyhow::Ok((rows, summary))
     };
-    let (settings, groups) = tokio::join!(read_settings(client), groups);
-    let (rows, summary) = groups?;
-    let tenant = match settings {
+    let (settings, groups, sync) =
+        tokio::join!(read_settings(client), groups, read_sync_features(client));
+    let (mut rows, mut summary) = groups?;
+    if args.member_counts {
+        count_members(client, &mut rows, &mut summary).await?;
+    }
+    let mut tenant = match settings {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
         Err(e) if e.is_auth() => {
             // Group.Read.All alone cannot read settings: still report the groups.
@@ -81,6 +217,7 @@ pub async fn run(
         }
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
+    tenant.sync_features = Some(sync);
     write_report(out, ctx.format, &tenant, &rows, &summary)?;
     if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
         tracing::warn!(
@@ -89,4 +226,19 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_arrive_as_numbers_strings_or_base64() {
+        assert_eq!(parse_count(&serde_json::json!(1234)), Some(1234));
+        assert_eq!(parse_count(&serde_json::json!("51000")), Some(51_000));
+        assert_eq!(parse_count(&serde_json::json!("NTEwMDA=")), Some(51_000));
+        assert_eq!(parse_count(&serde_json::json!("not a count")), None);
+        assert_eq!(parse_count(&serde_json::json!(-1)), None);
+        assert_eq!(parse_count(&serde_json::json!({"value": 1})), None);
+    }
 }

@@ -38,6 +38,9 @@ pub struct EmulatorConfig {
     /// At most this many group writes per window, else 429 with the time until a slot frees
     /// (Graph: 3,000 per 150 s per app and tenant). `None`: unlimited.
     pub write_limit: Option<(u32, Duration)>,
+    /// Serve `/directory/onPremisesSynchronization` as to a delegated Global Administrator.
+    /// `false` (the default): 403, as Graph answers an app-only token.
+    pub sync_features_readable: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -47,6 +50,7 @@ impl Default for EmulatorConfig {
             fault_rate: 0.0,
             seed: 1,
             write_limit: None,
+            sync_features_readable: false,
         }
     }
 }
@@ -130,6 +134,10 @@ impl Shared {
             .get()
             .map(String::as_str)
             .unwrap_or("http://127.0.0.1")
+    }
+
+    pub(crate) fn sync_features_readable(&self) -> bool {
+        self.cfg.sync_features_readable
     }
 
     fn next_request_id(&self) -> String {

@@ -118,6 +118,29 @@ pub fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             shared.count("member_count");
             member_count(shared, req, id)
         }
+        ("GET", ["directory", "onPremisesSynchronization"]) => {
+            shared.count("sync_features");
+            if !shared.sync_features_readable() {
+                return graph_error(
+                    shared,
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
+            EmuResponse::json(
+                200,
+                json!({"value": [{
+                    "id": "55555555-5555-4555-8555-555555555555",
+                    "configuration": {"synchronizationInterval": "PT30M"},
+                    "features": {
+                        "unifiedGroupWritebackEnabled": true,
+                        "groupWriteBackEnabled": false,
+                        "passwordSyncEnabled": true
+                    }
+                }]}),
+            )
+        }
         ("GET", ["settings"]) => {
             shared.count("list_settings");
             let t = shared.tenant();

@@ -35,6 +35,8 @@ pub struct SubRequest {
     pub method: Method,
     pub url: String,
     pub body: Option<Value>,
+    /// Request headers besides Content-Type (e.g. `ConsistencyLevel: eventual` for `$count`).
+    pub headers: Vec<(&'static str, &'static str)>,
 }
 
 impl SubRequest {
@@ -207,9 +209,16 @@ async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize
         .iter()
         .map(|r| {
             let mut v = json!({"id": r.key.to_string(), "method": r.method.as_str(), "url": r.url});
+            let mut headers = serde_json::Map::new();
             if let Some(b) = &r.body {
                 v["body"] = b.clone();
-                v["headers"] = json!({"Content-Type": "application/json"});
+                headers.insert("Content-Type".into(), json!("application/json"));
+            }
+            for (name, value) in &r.headers {
+                headers.insert((*name).into(), json!(value));
+            }
+            if !headers.is_empty() {
+                v["headers"] = Value::Object(headers);
             }
             v
         })

@@ -29,6 +29,8 @@ pub struct ReportRow {
     pub warning: Option<String>,
     pub is_assignable_to_role: Option<bool>,
     pub created_date_time: Option<String>,
+    /// Members, with `report --member-counts` for written-back groups; otherwise null.
+    pub member_count: Option<u64>,
 }
 
 /// A group object without `writebackConfiguration`: v1.0, or a `$select` that dropped it.
@@ -61,6 +63,7 @@ impl ReportRow {
             warning: eff.warning,
             is_assignable_to_role: g.is_assignable_to_role,
             created_date_time: g.created_date_time,
+            member_count: None,
         })
     }
 }
@@ -83,6 +86,8 @@ pub struct Summary {
     pub by_kind: BTreeMap<Kind, KindCounts>,
     pub written_back_as: BTreeMap<&'static str, u64>,
     pub warnings: u64,
+    /// With `--member-counts`: written-back groups the default sync rule skips for size.
+    pub over_member_limit: u64,
 }
 
 impl Default for Summary {
@@ -104,6 +109,7 @@ impl Default for Summary {
             .map(|t| (t, 0))
             .collect(),
             warnings: 0,
+            over_member_limit: 0,
         }
     }
 }
@@ -123,6 +129,39 @@ impl Summary {
             }
         }
         self.warnings += u64::from(row.warning.is_some());
+    }
+}
+
+/// The sync engine's default rules skip groups larger than this (GRAPH.md, section 1).
+pub fn member_limit(kind: Kind) -> Option<u64> {
+    match kind {
+        Kind::Microsoft365 => Some(50_000),
+        Kind::Security => Some(250_000),
+        _ => None,
+    }
+}
+
+impl ReportRow {
+    /// Record the member count; a written-back group over its kind's limit gets a warning.
+    /// Returns true when it is over.
+    pub fn set_member_count(&mut self, count: u64) -> bool {
+        self.member_count = Some(count);
+        let over = self.written_back && member_limit(self.kind).is_some_and(|l| count > l);
+        if over {
+            let limit = member_limit(self.kind).unwrap_or_default();
+            self.add_warning(format!(
+                "{count} members, over the {limit} the default sync rule writes back for {} groups: not written back unless the rule is changed",
+                self.kind.as_str()
+            ));
+        }
+        over
+    }
+
+    pub fn add_warning(&mut self, w: String) {
+        self.warning = Some(match self.warning.take() {
+            Some(prev) => format!("{prev}; {w}"),
+            None => w,
+        });
     }
 }
 

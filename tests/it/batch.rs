@@ -19,6 +19,7 @@ fn patches(n: usize) -> Vec<SubRequest> {
             method: Method::PATCH,
             url: format!("/groups/0b1f5a6e-1111-4c1e-9e4f-{key:012}"),
             body: Some(json!({"writebackConfiguration": {"isEnabled": false}})),
+            headers: Vec::new(),
         })
         .collect()
 }

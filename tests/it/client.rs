@@ -397,6 +397,13 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         .respond_with(json(fixture("settings-empty.json", &base, "")))
         .mount(&server)
         .await;
+    Mock::given(path("/beta/directory/onPremisesSynchronization"))
+        .respond_with(crate::support::json_status(
+            403,
+            fixture("error-403-denied.json", &base, ""),
+        ))
+        .mount(&server)
+        .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
     let ctx = gwb::commands::Context {
@@ -441,6 +448,15 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         .expect(1)
         .mount(&server)
         .await;
+    Mock::given(path("/beta/directory/onPremisesSynchronization"))
+        .respond_with(json(fixture(
+            "directory-onpremises-synchronization.json",
+            &base,
+            "",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
     let ctx = gwb::commands::Context {
@@ -452,6 +468,10 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         .await
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["tenant"]["syncFeatures"];
+    assert_eq!(f["readable"], true);
+    assert_eq!(f["unifiedGroupWritebackEnabled"], true);
+    assert_eq!(f["groupWriteBackEnabled"], true);
     assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], false);
     assert_eq!(v["tenant"]["rawValue"], "False");
     assert_eq!(v["tenant"]["source"], "setting");
