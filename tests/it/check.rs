@@ -222,6 +222,19 @@ async fn a_compliant_tenant_exits_0_and_an_erroring_one_1() {
     let (code, _, err) = check(&server.uri(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
 
+    // Not allowed to read the groups: exit 4, naming the permission.
+    let denied = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(crate::support::json_status(
+            403,
+            crate::support::fixture("error-403-denied.json", &denied.uri(), ""),
+        ))
+        .mount(&denied)
+        .await;
+    let (code, _, err) = check(&denied.uri(), &config, &[]).await;
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("Group.Read.All"), "{err}");
+
     // No policy: a usage error naming what to add.
     let empty = policy_file("check-empty", "");
     let (code, _, err) = check(&emu.url(), &empty, &[]).await;
