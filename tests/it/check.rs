@@ -3,16 +3,9 @@
 use gwb::emulator::{EmulatorConfig, Tenant};
 use serde_json::Value;
 
-use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
-
-/// A generated tenant without role-assignable groups (which the emulator refuses to write).
-fn plain_tenant(n: usize, seed: u64) -> Tenant {
-    let mut t = Tenant::generate(n, seed);
-    for g in &mut t.groups {
-        g.is_assignable_to_role = None;
-    }
-    Tenant::new(t.groups, Vec::new())
-}
+use crate::support::{
+    emulator_with, gwb_command, plain_tenant, run, run_gwb, stderr, stdout, temp_dir,
+};
 
 fn policy_file(name: &str, policy: &str) -> String {
     let p = temp_dir(name).join("config.toml");

@@ -1,36 +1,20 @@
 //! `disable-existing-m365` and `restore` against the emulator: the plan, the apply path, the
 //! journal, crash recovery and restore.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
-use gwb::graph::model::WritebackConfiguration;
 use serde_json::Value;
 
-use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
+use crate::support::{
+    emulator_with, gwb_command, plain_tenant, run, run_gwb, snapshot, stderr, stdout, temp_dir,
+};
 
 /// GRAPH.md: cloud Microsoft 365 groups that are written back (isEnabled true or null).
 fn should_change(g: &EmuGroup) -> bool {
     g.group_types.iter().any(|t| t == "Unified")
         && g.on_premises_sync_enabled != Some(true)
         && g.writeback.is_enabled != Some(false)
-}
-
-/// A generated tenant without role-assignable groups (which the emulator refuses to write).
-fn plain_tenant(n: usize, seed: u64) -> Tenant {
-    let mut t = Tenant::generate(n, seed);
-    for g in &mut t.groups {
-        g.is_assignable_to_role = None;
-    }
-    Tenant::new(t.groups, Vec::new())
-}
-
-fn snapshot(t: &Tenant) -> HashMap<String, WritebackConfiguration> {
-    t.groups
-        .iter()
-        .map(|g| (g.id.clone(), g.writeback.clone()))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,5 +10,6 @@ mod disable;
 mod e2e;
 mod emulator;
 mod examples;
+mod reliability;
 mod set_default;
 mod support;

@@ -72,6 +72,25 @@ pub async fn emulator(groups: usize, seed: u64, fault_rate: f64) -> Emulator {
     emulator_with(Tenant::generate(groups, seed), cfg).await
 }
 
+/// A generated tenant without role-assignable groups (which the emulator refuses to write).
+pub fn plain_tenant(n: usize, seed: u64) -> Tenant {
+    let mut t = Tenant::generate(n, seed);
+    for g in &mut t.groups {
+        g.is_assignable_to_role = None;
+    }
+    Tenant::new(t.groups, Vec::new())
+}
+
+/// Every group's writeback configuration, by id.
+pub fn snapshot(
+    t: &Tenant,
+) -> std::collections::HashMap<String, gwb::graph::model::WritebackConfiguration> {
+    t.groups
+        .iter()
+        .map(|g| (g.id.clone(), g.writeback.clone()))
+        .collect()
+}
+
 pub async fn emulator_with(tenant: Tenant, cfg: EmulatorConfig) -> Emulator {
     Emulator::start(tenant, cfg, "127.0.0.1:0".parse().unwrap())
         .await
