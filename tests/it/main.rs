@@ -10,6 +10,7 @@ mod disable;
 mod e2e;
 mod emulator;
 mod examples;
+mod hostile;
 mod reliability;
 mod set_default;
 mod support;
