@@ -55,8 +55,15 @@ pub struct Applied {
     pub failed: Vec<ItemFailure>,
 }
 
-/// Refuse a plan over `--max-changes`.
+/// Refuse a plan over `--max-changes`, or pacing flags that make no sense, before anything is
+/// written (the journal included).
 pub fn check_guard(args: &ApplyArgs, n: usize) -> Result<(), UsageError> {
+    if !(args.write_window.is_finite() && args.write_window > 0.0) {
+        return Err(UsageError(format!(
+            "--write-window must be a positive number of seconds, not {}; nothing was changed",
+            args.write_window
+        )));
+    }
     match args.max_changes {
         Some(max) if n > max => Err(UsageError(format!(
             "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"

@@ -134,17 +134,6 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    let policy = source.policy;
-    if policy.is_empty() {
-        let file = source
-            .file
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "the config file (none was read)".into());
-        return Err(UsageError(format!(
-            "no policy to check in {file}: add a [policy] table with new_m365_default, m365_writeback or security_writeback (see config.example.toml)"
-        ))
-        .into());
-    }
     if !(args.verify_timeout.is_finite() && args.verify_timeout >= 0.0) {
         return Err(UsageError(format!(
             "--verify-timeout must be a number of seconds (0 or more), not {}",
@@ -157,6 +146,17 @@ pub async fn run(
             "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"
                 .into(),
         )
+        .into());
+    }
+    let policy = source.policy;
+    if policy.is_empty() {
+        let file = source
+            .file
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the config file (none was read)".into());
+        return Err(UsageError(format!(
+            "no policy to check in {file}: add a [policy] table with new_m365_default, m365_writeback or security_writeback (see config.example.toml)"
+        ))
         .into());
     }
     let writes = args.fix && !args.apply.dry_run;

@@ -2,6 +2,7 @@
 //! `wiremock-fixtures/`.
 
 mod auth;
+mod bad_input;
 mod batch;
 mod check;
 mod cli;
