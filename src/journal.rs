@@ -541,3 +541,30 @@ mod tests {
         assert!(read(&q).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any bytes at all as a journal: read or refused, never a panic; a journal with a
+        /// line cut anywhere in its last record still reads.
+        #[test]
+        fn any_journal_bytes_read_or_refuse(bytes in proptest::collection::vec(any::<u8>(), 0..400), cut in 0usize..200) {
+            let dir = std::env::temp_dir().join(format!("gwb-journal-prop-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let p = dir.join("j.jsonl");
+            std::fs::write(&p, &bytes).unwrap();
+            let _ = super::read(&p);
+
+            let header = r#"{"type":"run","schemaVersion":1,"runId":"r","command":"disable-existing-m365","graphRoot":"emulator","startedAt":"2026-11-22T00:00:00Z","gwbVersion":"0.1.0"}"#;
+            let before = r#"{"type":"before","groupId":"0b1f5a6e-1111-4c1e-9e4f-000000000001","displayName":"g","before":{"isEnabled":null,"onPremisesGroupType":null},"after":{"isEnabled":false,"onPremisesGroupType":null},"at":"2026-11-22T00:00:01Z"}"#;
+            let cut = cut.min(before.len() - 1);
+            std::fs::write(&p, format!("{header}\n{}", &before[..cut])).unwrap();
+            let j = super::read(&p);
+            prop_assert!(j.is_ok(), "{:?}", j.err());
+        }
+    }
+}

@@ -253,14 +253,17 @@ async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize
             return chunk.iter().map(|r| (r.key, no_answer(&e))).collect();
         }
     };
-    let mut out: HashMap<usize, Round> = HashMap::with_capacity(chunk.len());
+    let keys: Vec<usize> = chunk.iter().map(|r| r.key).collect();
+    classify(&keys, resp)
+}
+
+/// Each sent key's round, from a parsed batch response: a final outcome, or a retry (throttled,
+/// or no answer at all). Answers for ids that were not sent, and second answers for one id, are
+/// ignored.
+fn classify(keys: &[usize], resp: BatchResponse) -> HashMap<usize, Round> {
+    let mut out: HashMap<usize, Round> = HashMap::with_capacity(keys.len());
     for item in resp.responses {
-        let Some(key) = item
-            .id
-            .parse::<usize>()
-            .ok()
-            .filter(|k| chunk.iter().any(|r| r.key == *k))
-        else {
+        let Some(key) = item.id.parse::<usize>().ok().filter(|k| keys.contains(k)) else {
             tracing::warn!(id = %item.id, "ignoring a batch response for an id that was not sent");
             continue;
         };
@@ -295,8 +298,8 @@ async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize
         };
         out.insert(key, round);
     }
-    for r in chunk {
-        out.entry(r.key).or_insert_with(|| {
+    for &key in keys {
+        out.entry(key).or_insert_with(|| {
             Round::Retry(
                 None,
                 ItemError {
@@ -309,4 +312,71 @@ async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn answer(id: String, status: u16) -> BatchItem {
+        BatchItem {
+            id,
+            status,
+            headers: HashMap::new(),
+            body: Value::Null,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever comes back (missing, duplicate, unknown or garbage ids, any status), every
+        /// key sent gets exactly one round, decided by the first answer for it.
+        #[test]
+        fn every_sent_item_gets_exactly_one_round(
+            n in 1usize..=20,
+            answers in proptest::collection::vec((0usize..40, 100u16..600, any::<bool>()), 0..50),
+        ) {
+            let keys: Vec<usize> = (0..n).collect();
+            let items: Vec<BatchItem> = answers
+                .iter()
+                .map(|&(id, status, garbage)| {
+                    answer(if garbage { format!("x{id}") } else { id.to_string() }, status)
+                })
+                .collect();
+            let first: HashMap<usize, u16> = answers.iter().rev()
+                .filter(|(id, _, garbage)| !garbage && *id < n)
+                .map(|&(id, status, _)| (id, status))
+                .collect();
+            let out = classify(&keys, BatchResponse { responses: items });
+            prop_assert_eq!(out.len(), n);
+            for k in &keys {
+                match (out.get(k).unwrap(), first.get(k)) {
+                    (Round::Final(ItemOutcome::Ok { status, .. }), Some(s)) => {
+                        prop_assert!((200..300).contains(s));
+                        prop_assert_eq!(status, s);
+                    }
+                    (Round::Final(ItemOutcome::Failed(e)), Some(s)) => {
+                        prop_assert_eq!(e.status, *s);
+                        prop_assert!(!(200..300).contains(s) && !item_retryable(*s));
+                    }
+                    (Round::Retry(_, e), Some(s)) => {
+                        prop_assert!(item_retryable(*s));
+                        prop_assert_eq!(e.status, *s);
+                    }
+                    (Round::Retry(None, e), None) => {
+                        prop_assert_eq!(e.code.as_str(), "missingFromBatchResponse");
+                    }
+                    (_, None) => prop_assert!(false, "an unanswered item must be retried"),
+                }
+            }
+        }
+
+        /// A batch envelope of any shape parses or is an error; it never panics.
+        #[test]
+        fn any_envelope_parses_or_errors(text in ".{0,200}") {
+            let _ = serde_json::from_str::<BatchResponse>(&text);
+        }
+    }
 }

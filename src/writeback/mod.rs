@@ -7,6 +7,8 @@
 
 pub mod plan;
 pub mod policy;
+#[cfg(test)]
+mod properties;
 pub mod setting;
 pub mod summary;
 pub mod tenant;
