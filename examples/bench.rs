@@ -125,6 +125,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
+                tenant_id: None,
             };
             gwb::commands::report::run(&ctx, &Default::default(), &mut std::io::sink())
                 .await
@@ -176,6 +177,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
+                tenant_id: None,
             };
             let dir = std::env::temp_dir().join(format!("gwb-bench-{}", std::process::id()));
             let cli_args = gwb::cli::DisableArgs {

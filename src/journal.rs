@@ -30,6 +30,9 @@ pub enum Record {
         run_id: String,
         command: String,
         graph_root: String,
+        /// The tenant the token was for (its `tid` claim), when the token says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tenant_id: Option<String>,
         started_at: String,
         gwb_version: String,
     },
@@ -121,6 +124,7 @@ impl Journal {
         run_id: &str,
         command: &str,
         graph_root: &str,
+        tenant_id: Option<&str>,
     ) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -144,6 +148,7 @@ impl Journal {
                 run_id: run_id.into(),
                 command: command.into(),
                 graph_root: graph_root.into(),
+                tenant_id: tenant_id.map(str::to_string),
                 started_at: now_rfc3339(),
                 gwb_version: env!("CARGO_PKG_VERSION").into(),
             }],
@@ -301,6 +306,7 @@ pub struct JournalContents {
     pub run_id: String,
     pub command: String,
     pub graph_root: String,
+    pub tenant_id: Option<String>,
     pub started_at: String,
     /// Every group that may have been changed, with its before-state, in journal order (first
     /// record per group).
@@ -361,6 +367,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 run_id,
                 command,
                 graph_root,
+                tenant_id,
                 started_at,
                 ..
             } => {
@@ -375,7 +382,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                         ),
                     ));
                 }
-                header = Some((run_id, command, graph_root, started_at));
+                header = Some((run_id, command, graph_root, tenant_id, started_at));
             }
             _ if header.is_none() => {
                 return Err(corrupt(i + 1, "the first line is not a run header".into()));
@@ -436,7 +443,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             Record::End { .. } => finished = true,
         }
     }
-    let Some((run_id, command, graph_root, started_at)) = header else {
+    let Some((run_id, command, graph_root, tenant_id, started_at)) = header else {
         return Err(corrupt(1, "empty journal".into()));
     };
     Ok(JournalContents {
@@ -444,6 +451,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
         run_id,
         command,
         graph_root,
+        tenant_id,
         started_at,
         befores,
         outcomes,
@@ -490,6 +498,7 @@ mod tests {
             "run1",
             "disable-existing-m365",
             "https://graph.microsoft.com",
+            None,
         )
         .unwrap();
         j.record_before(&[&change("a", None), &change("b", Some(true))])
@@ -507,7 +516,7 @@ mod tests {
         assert_eq!(c.outcomes["a"], "changed");
         assert!(c.finished && !c.truncated_tail);
         // Never overwrites an existing journal.
-        assert!(Journal::create(&p, "run2", "x", "y").is_err());
+        assert!(Journal::create(&p, "run2", "x", "y", None).is_err());
     }
 
     #[test]
@@ -518,6 +527,7 @@ mod tests {
             "run1",
             "disable-existing-m365",
             "https://graph.microsoft.com",
+            None,
         )
         .unwrap();
         j.record_before(&[&change("a", None)]).unwrap();

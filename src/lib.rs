@@ -170,7 +170,19 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         .output
         .map(|o| o.value)
         .unwrap_or_else(output::default_format);
-    let ctx = commands::Context { client, format };
+    // Plans and journals record the tenant, so they are never applied to another one.
+    let tenant_id = match &cli.command {
+        Command::DisableExistingM365(_)
+        | Command::SetDefault(_)
+        | Command::Restore(_)
+        | Command::Check(_) => client.token_tenant().await,
+        _ => None,
+    };
+    let ctx = commands::Context {
+        client,
+        format,
+        tenant_id,
+    };
     let state_dir = cfg.state_dir.as_deref();
     // Journals and plans record the Graph root they were made against; the emulator's port
     // changes every run, so it is recorded as its own name.

@@ -96,6 +96,7 @@ pub fn open_journal(
     state_dir: Option<&Path>,
     command: &str,
     graph_root: &str,
+    tenant_id: Option<&str>,
 ) -> anyhow::Result<Journal> {
     let run_id = new_run_id();
     let path: PathBuf = match (explicit, state_dir) {
@@ -108,7 +109,7 @@ pub fn open_journal(
             .into());
         }
     };
-    let j = Journal::create(&path, &run_id, command, graph_root)
+    let j = Journal::create(&path, &run_id, command, graph_root, tenant_id)
         .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
     Ok(j)
 }

@@ -211,7 +211,13 @@ pub async fn run(
 
     let client = &ctx.client;
     if !changes.is_empty() {
-        let journal = apply::open_journal(None, state_dir, "check-fix", graph_root)?;
+        let journal = apply::open_journal(
+            None,
+            state_dir,
+            "check-fix",
+            graph_root,
+            ctx.tenant_id.as_deref(),
+        )?;
         crate::output::notice(&format!("journal {}", journal.path().display()));
         fix.journals.push(journal.path().display().to_string());
         let applied = apply::apply(client, &changes, &journal, &args.apply).await?;
@@ -235,7 +241,13 @@ pub async fn run(
         if matches!(plan, SettingPlan::Unchanged { .. }) {
             fix.tenant_default = Some("unchanged".into());
         } else {
-            let journal = apply::open_journal(None, state_dir, "set-default", graph_root)?;
+            let journal = apply::open_journal(
+                None,
+                state_dir,
+                "set-default",
+                graph_root,
+                ctx.tenant_id.as_deref(),
+            )?;
             crate::output::notice(&format!("journal {}", journal.path().display()));
             fix.journals.push(journal.path().display().to_string());
             let outcome = set_default::apply_plan(

@@ -33,6 +33,9 @@ pub struct PlanDoc {
     pub kind: String,
     /// The Graph root the plan was made against; a plan is applied only there.
     pub graph_root: String,
+    /// The tenant the plan was made for (the token's `tid`), when the token said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     pub created_at: String,
     pub changes: Vec<Change>,
     pub skipped: Vec<Skipped>,
@@ -110,6 +113,7 @@ async fn plan_from_tenant(
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
         graph_root: graph_root.into(),
+        tenant_id: ctx.tenant_id.clone(),
         created_at: now_rfc3339(),
         changes: planner.changes,
         skipped: planner.skipped,
@@ -118,7 +122,7 @@ async fn plan_from_tenant(
 }
 
 /// Load a saved plan and check it belongs here.
-fn load_plan(path: &Path, graph_root: &str) -> anyhow::Result<PlanDoc> {
+fn load_plan(path: &Path, graph_root: &str, tenant_id: Option<&str>) -> anyhow::Result<PlanDoc> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
     let plan: PlanDoc = serde_json::from_str(&text).map_err(|e| {
@@ -144,6 +148,11 @@ fn load_plan(path: &Path, graph_root: &str) -> anyhow::Result<PlanDoc> {
         ))
         .into());
     }
+    super::check_tenant(
+        &format!("--plan {}", path.display()),
+        plan.tenant_id.as_deref(),
+        tenant_id,
+    )?;
     for c in &plan.changes {
         if !is_guid(&c.id) {
             return Err(UsageError(format!(
@@ -223,7 +232,7 @@ pub async fn run(
     let mut summary = RunSummary::default();
     let mut plan = match &args.plan {
         Some(path) => {
-            let mut plan = load_plan(path, graph_root)?;
+            let mut plan = load_plan(path, graph_root, ctx.tenant_id.as_deref())?;
             recheck(ctx, &mut plan, &mut summary).await?;
             plan
         }
@@ -278,6 +287,7 @@ pub async fn run(
         state_dir,
         "disable-existing-m365",
         graph_root,
+        ctx.tenant_id.as_deref(),
     )?;
     crate::output::notice(&format!("journal {}", journal.path().display()));
     let applied = apply::apply(&ctx.client, &plan.changes, &journal, &args.apply).await?;

@@ -17,4 +17,27 @@ use crate::graph::GraphClient;
 pub struct Context {
     pub client: GraphClient,
     pub format: OutputFormat,
+    /// The tenant the token is for (its `tid` claim), when the token says; recorded in plans
+    /// and journals so they are never applied to another tenant.
+    pub tenant_id: Option<String>,
+}
+
+/// Refuse a plan or journal recorded for another tenant than the token's.
+pub fn check_tenant(
+    what: &str,
+    recorded: Option<&str>,
+    current: Option<&str>,
+) -> Result<(), crate::UsageError> {
+    match (recorded, current) {
+        (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => Err(crate::UsageError(format!(
+            "{what} was made for tenant {r}, but gwb is signed in to tenant {c}; refusing to use it here (nothing was changed)"
+        ))),
+        (Some(r), None) => {
+            tracing::warn!(
+                "{what} was made for tenant {r}; this token does not say its tenant, so that cannot be checked"
+            );
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }

@@ -28,6 +28,7 @@ struct RestorePlan<'a> {
 fn read_journals(
     paths: &[std::path::PathBuf],
     graph_root: &str,
+    tenant_id: Option<&str>,
 ) -> anyhow::Result<Vec<JournalContents>> {
     let mut journals: Vec<JournalContents> = Vec::new();
     for p in paths {
@@ -40,6 +41,11 @@ fn read_journals(
             ))
             .into());
         }
+        super::check_tenant(
+            &format!("journal {}", p.display()),
+            j.tenant_id.as_deref(),
+            tenant_id,
+        )?;
         if !j.finished {
             tracing::warn!(
                 "journal {} has no end record: that run was interrupted; every group it may have changed is restored",
@@ -81,7 +87,7 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    let journals = read_journals(&args.journals, graph_root)?;
+    let journals = read_journals(&args.journals, graph_root, ctx.tenant_id.as_deref())?;
     let _lock = if args.apply.dry_run {
         None
     } else {
@@ -181,7 +187,13 @@ pub async fn run(
             changes.len()
         ),
     )?;
-    let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", graph_root)?;
+    let journal = apply::open_journal(
+        args.record.as_deref(),
+        state_dir,
+        "restore",
+        graph_root,
+        ctx.tenant_id.as_deref(),
+    )?;
     crate::output::notice(&format!("journal {}", journal.path().display()));
     let mut applied = apply::apply(&ctx.client, &changes, &journal, &args.apply).await?;
     for f in &mut applied.failed {

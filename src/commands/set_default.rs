@@ -254,6 +254,7 @@ pub async fn run(
         state_dir,
         "set-default",
         graph_root,
+        ctx.tenant_id.as_deref(),
     )?;
     crate::output::notice(&format!("journal {}", journal.path().display()));
     let doc = apply_plan(
@@ -574,7 +575,13 @@ pub async fn restore(
         &args.apply,
         &format!("restore the Group.Unified directory setting ({method})"),
     )?;
-    let journal = open_journal(args.record.as_deref(), state_dir, "set-default", graph_root)?;
+    let journal = open_journal(
+        args.record.as_deref(),
+        state_dir,
+        "set-default",
+        graph_root,
+        ctx.tenant_id.as_deref(),
+    )?;
     crate::output::notice(&format!("journal {}", journal.path().display()));
     journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
     let r = match (method, &id) {

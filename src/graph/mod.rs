@@ -219,6 +219,23 @@ impl GraphClient {
         url.origin() == self.inner.origin
     }
 
+    /// The tenant the current token is for: its `tid` claim, when the token is a JWT that
+    /// carries one (Entra's tokens do; the emulator's and hand-made ones may not). `None` also
+    /// when no token can be had: the first real request then reports why.
+    pub async fn token_tenant(&self) -> Option<String> {
+        let credential = self
+            .inner
+            .credential
+            .read()
+            .expect("credential lock")
+            .clone();
+        let token = credential
+            .get_token(&[self.inner.scope.as_str()], None)
+            .await
+            .ok()?;
+        tenant_of_token(token.token.secret())
+    }
+
     /// GET and parse JSON.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
@@ -491,6 +508,18 @@ pub fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Parse a 2xx body as JSON, mapping failure to a [`GraphError::Malformed`] with an excerpt.
+/// The `tid` claim of a JWT, read without checking the signature: it is compared with what a
+/// plan or journal recorded, never trusted for access (Graph checks the token).
+pub fn tenant_of_token(jwt: &str) -> Option<String> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = azure_core::base64::decode_url_safe(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["tid"]
+        .as_str()
+        .filter(|t| crate::writeback::plan::is_guid(t))
+        .map(str::to_ascii_lowercase)
+}
+
 pub fn parse_json<T: DeserializeOwned>(
     resp: &GraphResponse,
     method: &str,
@@ -502,4 +531,29 @@ pub fn parse_json<T: DeserializeOwned>(
         detail: format!("{e}; body starts: {}", error::excerpt(&resp.body)),
         request_id: resp.request_id.clone(),
     })
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::tenant_of_token;
+
+    fn jwt(payload: &str) -> String {
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.sig",
+            azure_core::base64::encode_url_safe(payload).trim_end_matches('=')
+        )
+    }
+
+    #[test]
+    fn the_tenant_comes_from_the_tid_claim_only() {
+        let t = "72F988BF-86F1-41AF-91AB-2D7CD011DB47";
+        assert_eq!(
+            tenant_of_token(&jwt(&format!(r#"{{"tid":"{t}","oid":"x"}}"#))).as_deref(),
+            Some("72f988bf-86f1-41af-91ab-2d7cd011db47")
+        );
+        assert_eq!(tenant_of_token(&jwt(r#"{"oid":"x"}"#)), None);
+        assert_eq!(tenant_of_token(&jwt(r#"{"tid":"contoso"}"#)), None);
+        assert_eq!(tenant_of_token("an-opaque-token"), None);
+        assert_eq!(tenant_of_token("a.!!!.c"), None);
+    }
 }

@@ -145,3 +145,82 @@ async fn bad_input_is_exit_2_names_the_problem_and_writes_nothing() {
         .unwrap_or(0);
     assert_eq!(journals, 0, "no journal left behind");
 }
+
+/// An unsigned token carrying a `tid` claim, as Entra's do (the emulator takes any token).
+fn token_for(tenant: &str) -> String {
+    let part = |v: serde_json::Value| {
+        azure_core::base64::encode_url_safe(v.to_string())
+            .trim_end_matches('=')
+            .to_string()
+    };
+    format!(
+        "{}.{}.c2ln",
+        part(serde_json::json!({"alg": "RS256", "typ": "JWT"})),
+        part(serde_json::json!({"tid": tenant, "aud": "https://graph.microsoft.com"}))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_or_journal_of_another_tenant_is_refused() {
+    const A: &str = "aaaaaaaa-0000-4000-8000-000000000001";
+    const B: &str = "bbbbbbbb-0000-4000-8000-000000000002";
+    let emu = crate::support::emulator_with(
+        crate::support::plain_tenant(200, 43),
+        gwb::emulator::EmulatorConfig::default(),
+    )
+    .await;
+    let dir = temp_dir("other-tenant");
+    let plan = dir.join("plan.json");
+    let journal = dir.join("j.jsonl");
+    let gwb = |tenant: &str, args: &[&str]| {
+        let mut cmd = gwb_command();
+        cmd.env("GWB_GRAPH_URL", emu.url())
+            .env("GWB_ACCESS_TOKEN", token_for(tenant))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(args);
+        cmd
+    };
+    let p = plan.to_str().unwrap();
+    let out = run(gwb(A, &["disable-existing-m365", "--plan-out", p])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(saved["tenantId"], A);
+
+    let out = run(gwb(B, &["disable-existing-m365", "--plan", p, "--yes"])).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(A) && err.contains(B), "{err}");
+    assert_eq!(emu.shared().stat("batch"), 0, "nothing written");
+
+    let j = journal.to_str().unwrap();
+    let out = run(gwb(
+        A,
+        &[
+            "disable-existing-m365",
+            "--plan",
+            p,
+            "--yes",
+            "--journal",
+            j,
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        gwb::journal::read(&journal).unwrap().tenant_id.as_deref(),
+        Some(A)
+    );
+    let written = emu.shared().stat("patch_group");
+    assert!(written > 0);
+
+    let out = run(gwb(B, &["restore", "--journal", j, "--yes"])).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("signed in to tenant"), "{err}");
+    assert_eq!(
+        emu.shared().stat("patch_group"),
+        written,
+        "nothing restored"
+    );
+}

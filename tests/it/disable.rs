@@ -285,6 +285,7 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
         "r",
         "disable-existing-m365",
         "emulator",
+        None,
     )
     .unwrap();
     let args = gwb::cli::ApplyArgs {
@@ -724,6 +725,7 @@ async fn restore_refuses_corrupt_or_foreign_journals() {
         "r",
         "disable-existing-m365",
         "https://graph.microsoft.us",
+        None,
     )
     .unwrap();
     let out = run_gwb(

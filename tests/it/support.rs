@@ -121,9 +121,14 @@ pub fn gwb_command() -> Command {
         "XDG_CONFIG_HOME",
         std::env::temp_dir().join("gwb-tests-no-config"),
     );
+    // A state directory of its own for every command: `cargo test` runs the tests as threads of
+    // one process, and a shared state directory would make concurrent tests wait on each
+    // other's run lock.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     cmd.env(
         "XDG_STATE_HOME",
-        std::env::temp_dir().join(format!("gwb-tests-state-{}", std::process::id())),
+        std::env::temp_dir().join(format!("gwb-tests-state-{}-{n}", std::process::id())),
     );
     cmd
 }
