@@ -134,13 +134,7 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    if !(args.verify_timeout.is_finite() && args.verify_timeout >= 0.0) {
-        return Err(UsageError(format!(
-            "--verify-timeout must be a number of seconds (0 or more), not {}",
-            args.verify_timeout
-        ))
-        .into());
-    }
+    let timeout = super::verify_timeout(args.verify_timeout)?;
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
         return Err(UsageError(
             "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"
@@ -250,22 +244,14 @@ pub async fn run(
             )?;
             crate::output::notice(&format!("journal {}", journal.path().display()));
             fix.journals.push(journal.path().display().to_string());
-            let outcome = set_default::apply_plan(
-                client,
-                &journal,
-                plan,
-                target,
-                &section,
-                Duration::from_secs_f64(args.verify_timeout),
-            )
-            .await?;
+            let outcome =
+                set_default::apply_plan(client, &journal, plan, target, &section, timeout).await?;
             fix.tenant_default = Some(outcome.action.to_string());
         }
     }
 
     // Check again; what this run changed may not show yet (Graph's reads lag its writes).
     let changed: HashSet<&str> = fix.groups_changed.iter().map(String::as_str).collect();
-    let timeout = Duration::from_secs_f64(args.verify_timeout);
     let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
     let after = loop {
         let after = compare(ctx, policy).await?;

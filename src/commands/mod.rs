@@ -22,6 +22,17 @@ pub struct Context {
     pub tenant_id: Option<String>,
 }
 
+/// `--verify-timeout`: a number of seconds, 0 or more.
+pub fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageError> {
+    if secs.is_finite() && secs >= 0.0 {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(crate::UsageError(format!(
+            "--verify-timeout must be a number of seconds (0 or more), not {secs}"
+        )))
+    }
+}
+
 /// Refuse a plan or journal recorded for another tenant than the token's.
 pub fn check_tenant(
     what: &str,

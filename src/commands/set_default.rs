@@ -22,6 +22,7 @@ use serde_json::json;
 use super::Context;
 use super::apply::open_journal;
 use super::report::read_settings;
+use crate::ExitStatus;
 use crate::cli::{OutputFormat, SetDefaultArgs};
 use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
@@ -31,7 +32,6 @@ use crate::journal::Journal;
 use crate::output::{TenantSection, tenant_default_line, write_json};
 use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
-use crate::{ExitStatus, UsageError};
 
 /// Least permissions, for error messages.
 pub const READ_PERMISSION: &str = "GroupSettings.Read.All";
@@ -217,13 +217,7 @@ pub async fn run(
     graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    if !(args.verify_timeout.is_finite() && args.verify_timeout >= 0.0) {
-        return Err(UsageError(format!(
-            "--verify-timeout must be a number of seconds (0 or more), not {}",
-            args.verify_timeout
-        ))
-        .into());
-    }
+    let timeout = super::verify_timeout(args.verify_timeout)?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -257,15 +251,7 @@ pub async fn run(
         ctx.tenant_id.as_deref(),
     )?;
     crate::output::notice(&format!("journal {}", journal.path().display()));
-    let doc = apply_plan(
-        client,
-        &journal,
-        plan,
-        target,
-        &before,
-        Duration::from_secs_f64(args.verify_timeout),
-    )
-    .await?;
+    let doc = apply_plan(client, &journal, plan, target, &before, timeout).await?;
     print(out, ctx.format, &doc)?;
     Ok(ExitStatus::Ok)
 }

@@ -223,17 +223,21 @@ impl GraphClient {
     /// carries one (Entra's tokens do; the emulator's and hand-made ones may not). `None` also
     /// when no token can be had: the first real request then reports why.
     pub async fn token_tenant(&self) -> Option<String> {
+        let token = self.token().await.ok()?;
+        tenant_of_token(token.token.secret())
+    }
+
+    /// A token for Graph from the current credential (which caches and renews it).
+    async fn token(&self) -> azure_core::Result<azure_core::credentials::AccessToken> {
         let credential = self
             .inner
             .credential
             .read()
             .expect("credential lock")
             .clone();
-        let token = credential
+        credential
             .get_token(&[self.inner.scope.as_str()], None)
             .await
-            .ok()?;
-        tenant_of_token(token.token.secret())
     }
 
     /// GET and parse JSON.
@@ -352,14 +356,8 @@ impl GraphClient {
     ) -> Result<GraphResponse, Attempt> {
         let path = url.path().to_string();
         let m = method.as_str();
-        let credential = self
-            .inner
-            .credential
-            .read()
-            .expect("credential lock")
-            .clone();
-        let token = credential
-            .get_token(&[self.inner.scope.as_str()], None)
+        let token = self
+            .token()
             .await
             .map_err(|e| Attempt::Final(GraphError::Token(crate::auth::explain(&e.to_string()))))?;
         let mut auth =
