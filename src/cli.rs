@@ -295,6 +295,10 @@ pub struct EmulatorArgs {
     /// The emulator's write window in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
     pub write_window: f64,
+    /// Graph's read-after-write lag for groups, in milliseconds: reads show a group's previous
+    /// state for this long after a write.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub read_lag_ms: u64,
     /// Serve the sync features (/directory/onPremisesSynchronization) as Graph does to a
     /// delegated Global Administrator; without it, 403 as to an app-only token.
     #[arg(long)]

@@ -41,6 +41,9 @@ pub struct EmulatorConfig {
     /// Serve `/directory/onPremisesSynchronization` as to a delegated Global Administrator.
     /// `false` (the default): 403, as Graph answers an app-only token.
     pub sync_features_readable: bool,
+    /// Graph's read-after-write lag for groups: for this long after a write, reads of the group
+    /// still show its previous state. Zero: reads see writes at once.
+    pub read_lag: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -51,6 +54,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             write_limit: None,
             sync_features_readable: false,
+            read_lag: Duration::ZERO,
         }
     }
 }
@@ -134,6 +138,10 @@ impl Shared {
             .get()
             .map(String::as_str)
             .unwrap_or("http://127.0.0.1")
+    }
+
+    pub(crate) fn read_lag(&self) -> Duration {
+        self.cfg.read_lag
     }
 
     pub(crate) fn sync_features_readable(&self) -> bool {

@@ -493,6 +493,11 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
         let retry_after = format!("{:.3}", wait.as_secs_f64().max(0.001));
         return fault_response(shared, Fault::Throttle { retry_after });
     }
+    let lag = shared.read_lag();
+    if !lag.is_zero() {
+        let visible = g.visible_writeback().clone();
+        g.stale = Some((visible, std::time::Instant::now() + lag));
+    }
     g.writeback = next;
     drop(t);
     shared.count("patch_group");

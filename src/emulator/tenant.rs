@@ -66,6 +66,8 @@ pub struct EmuGroup {
     pub created_date_time: String,
     pub writeback: WritebackConfiguration,
     pub member_count: u64,
+    /// Graph's read-after-write lag: until the instant, reads still show this older state.
+    pub stale: Option<(WritebackConfiguration, std::time::Instant)>,
 }
 
 /// Every property the emulator knows on a group (unknown `$select` names are a 400, as in Graph).
@@ -105,6 +107,14 @@ pub const DEFAULT_PROPERTIES: &[&str] = &[
 ];
 
 impl EmuGroup {
+    /// The writeback configuration a read sees now (an older one while a write is lagging).
+    pub fn visible_writeback(&self) -> &WritebackConfiguration {
+        match &self.stale {
+            Some((old, until)) if std::time::Instant::now() < *until => old,
+            _ => &self.writeback,
+        }
+    }
+
     pub fn is_unified(&self) -> bool {
         self.group_types.iter().any(|t| t == "Unified")
     }
@@ -159,10 +169,11 @@ impl EmuGroup {
                 "createdDateTime" => put(out, &self.created_date_time),
                 "visibility" => put(out, &self.is_unified().then_some("Private")),
                 _ => {
+                    let wb = self.visible_writeback();
                     out.extend_from_slice(b"{\"isEnabled\":");
-                    put(out, &self.writeback.is_enabled);
+                    put(out, &wb.is_enabled);
                     out.extend_from_slice(b",\"onPremisesGroupType\":");
-                    put(out, &self.writeback.on_premises_group_type);
+                    put(out, &wb.on_premises_group_type);
                     out.push(b'}');
                 }
             }
@@ -192,8 +203,8 @@ impl EmuGroup {
                     None
                 }),
                 "writebackConfiguration" => json!({
-                    "isEnabled": self.writeback.is_enabled,
-                    "onPremisesGroupType": self.writeback.on_premises_group_type,
+                    "isEnabled": self.visible_writeback().is_enabled,
+                    "onPremisesGroupType": self.visible_writeback().on_premises_group_type,
                 }),
                 _ => continue,
             };
@@ -328,6 +339,7 @@ fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
         proxy_addresses: Vec::new(),
         created_date_time,
         writeback: WritebackConfiguration::default(),
+        stale: None,
         member_count,
     };
     match roll {

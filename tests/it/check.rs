@@ -296,3 +296,45 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
     let again = run(spawn(&["set-default", "false", "-o", "json"])).await;
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fix_waits_out_graphs_read_lag_and_says_when_it_could_not() {
+    let config = policy_file("check-lag", "m365_writeback = \"disabled\"\n");
+    for (timeout, want_pending) in [("10", false), ("0", true)] {
+        let cfg = EmulatorConfig {
+            read_lag: std::time::Duration::from_millis(1_500),
+            ..Default::default()
+        };
+        let emu = emulator_with(plain_tenant(300, 47), cfg).await;
+        let drifted = written_back(&emu.shared().tenant(), true);
+        assert!(!drifted.is_empty());
+        let (code, v, err) = check(
+            &emu.url(),
+            &config,
+            &["--fix", "--yes", "--verify-timeout", timeout],
+        )
+        .await;
+        // Graph took every write: exit 0 either way, but only a patient check sees them.
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(
+            v["fix"]["groupsChanged"].as_array().unwrap().len(),
+            drifted.len()
+        );
+        let pending = v["fix"]["pendingReadBack"].as_array().unwrap().len();
+        if want_pending {
+            assert_eq!(pending, drifted.len(), "nothing shows at once");
+            assert!(err.contains("do not show yet"), "{err}");
+            assert_eq!(v["after"]["compliant"], false);
+        } else {
+            assert_eq!(pending, 0);
+            assert_eq!(v["after"]["compliant"], true);
+            assert!(
+                emu.shared().stat("list_groups") >= 3,
+                "read again while lagging: {:?}",
+                emu.shared().stats()
+            );
+        }
+        // The writes happened: the emulator's truth is compliant.
+        assert!(written_back(&emu.shared().tenant(), true).is_empty());
+    }
+}
