@@ -231,10 +231,18 @@ fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
 /// RFC 4180 quoting: fields with a comma, quote, CR or LF are quoted, quotes doubled.
 /// Null reads as an empty field.
 pub fn csv_field(s: &str) -> String {
+    // A field a spreadsheet would run as a formula (a group named "=HYPERLINK(...)" by anyone
+    // who may create groups) gets a leading apostrophe, as OWASP advises for CSV injection.
+    // No id, kind, boolean, date or count starts with these, so only free text is touched.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_string()
+        s
     }
 }
 
@@ -435,5 +443,14 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
         assert_eq!(csv_field("Équipe 東京"), "Équipe 東京");
+        // Formulas are defused; quoting still applies after.
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-2"), "'-2");
+        assert_eq!(csv_field("a=b"), "a=b");
     }
 }
