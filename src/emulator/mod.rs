@@ -71,6 +71,9 @@ pub enum Fault {
     Drop,
     /// The answer comes, late.
     Slow,
+    /// The request is carried out, then the connection is cut before the answer is complete:
+    /// the client cannot know whether its write happened.
+    LostAnswer,
 }
 
 /// State shared by every request.
@@ -173,7 +176,7 @@ impl Shared {
         if !rng.chance(self.cfg.fault_rate) {
             return None;
         }
-        let kinds = if connection_level { 6 } else { 4 };
+        let kinds = if connection_level { 7 } else { 4 };
         Some(match rng.below(kinds) {
             0 => Fault::Throttle {
                 retry_after: format!("0.{:03}", 10 + rng.below(90)),
@@ -188,7 +191,8 @@ impl Shared {
             2 => Fault::Unavailable,
             3 => Fault::GatewayTimeout,
             4 => Fault::Drop,
-            _ => Fault::Slow,
+            5 => Fault::Slow,
+            _ => Fault::LostAnswer,
         })
     }
 
@@ -296,8 +300,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;
     }
+    let mut lose_answer = false;
     match shared.roll_fault(true) {
         None => {}
+        Some(Fault::LostAnswer) => {
+            shared.count("faults");
+            shared.count("lost_answers");
+            lose_answer = true;
+        }
         Some(Fault::Slow) => {
             shared.count("faults");
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -373,6 +383,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
     if !resp.headers.iter().any(|(k, _)| k == "request-id") {
         resp.headers
             .push(("request-id".into(), shared.next_request_id()));
+    }
+    if lose_answer {
+        return dropped_response();
     }
     to_http(resp)
 }

@@ -747,7 +747,7 @@ pub fn fault_response(shared: &Shared, fault: Fault) -> EmuResponse {
             "The service is temporarily unavailable.",
         ),
         Fault::GatewayTimeout => graph_error(shared, 504, "UnknownError", "Gateway timeout."),
-        Fault::Drop | Fault::Slow => graph_error(
+        Fault::Drop | Fault::Slow | Fault::LostAnswer => graph_error(
             shared,
             503,
             "serviceNotAvailable",

@@ -14,7 +14,7 @@ fn cmd(args: &[&str]) -> std::process::Command {
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_are_one_object_per_line_with_run_id_and_every_request() {
     // Faults, so retries and throttling show up in the log too.
-    let emu = emulator(5_000, 4, 0.5).await;
+    let emu = emulator(5_000, 4, 0.3).await;
     let out = run_gwb(
         &emu.url(),
         &["--log-format", "json", "report", "-o", "json"],
