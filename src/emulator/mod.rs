@@ -385,6 +385,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
             .push(("request-id".into(), shared.next_request_id()));
     }
     if lose_answer {
+        if parts.method != axum::http::Method::GET {
+            shared.count("lost_write_answers");
+        }
         return dropped_response();
     }
     to_http(resp)
