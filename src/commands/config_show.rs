@@ -115,6 +115,18 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             cfg.origins.get("client_certificate_password"),
         ),
         entry(
+            "policy",
+            (!cfg.policy.is_empty())
+                .then(|| serde_json::to_string(&cfg.policy).expect("the policy serialises")),
+            (!cfg.policy.is_empty())
+                .then(|| {
+                    cfg.file
+                        .as_ref()
+                        .map(|p| Source::File(p.clone()).to_string())
+                })
+                .flatten(),
+        ),
+        entry(
             "state_dir",
             cfg.state_dir.as_ref().map(|p| p.display().to_string()),
             None,

@@ -539,7 +539,7 @@ async fn a_config_file_holding_a_secret_that_others_can_read_is_warned_about() {
     let cfg = dir.join("config.toml");
     std::fs::write(
         &cfg,
-        "tenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"c1\"\nclient_secret = \"inline-secret-never-printed-3a9b\"\n",
+        "tenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"c1\"\nclient_secret = \"inline-secret-never-printed-3a9b\"\n[policy]\nm365_writeback = \"disabled\"\n",
     )
     .unwrap();
     std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -578,6 +578,15 @@ async fn a_config_file_holding_a_secret_that_others_can_read_is_warned_about() {
         .find(|e| e["key"] == "auth")
         .unwrap();
     assert_eq!(auth["value"], "client-secret");
+    let policy = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "policy")
+        .unwrap();
+    let p: Value = serde_json::from_str(policy["value"].as_str().unwrap()).unwrap();
+    assert_eq!(p["m365_writeback"], "disabled");
+    assert_eq!(p["security_writeback"], "any");
 }
 
 #[tokio::test(flavor = "multi_thread")]
