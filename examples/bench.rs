@@ -125,7 +125,10 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
-                tenant_id: None,
+                target: gwb::commands::Target {
+                    graph_root: url.to_string(),
+                    tenant_id: None,
+                },
             };
             gwb::commands::report::run(&ctx, &Default::default(), &mut std::io::sink())
                 .await
@@ -177,7 +180,10 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
-                tenant_id: None,
+                target: gwb::commands::Target {
+                    graph_root: url.to_string(),
+                    tenant_id: None,
+                },
             };
             let dir = std::env::temp_dir().join(format!("gwb-bench-{}", std::process::id()));
             let cli_args = gwb::cli::DisableArgs {
@@ -196,9 +202,8 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 plan: None,
                 journal: None,
             };
-            let r =
-                gwb::commands::disable::run(&ctx, &cli_args, Some(&dir), url, &mut std::io::sink())
-                    .await;
+            let r = gwb::commands::disable::run(&ctx, &cli_args, Some(&dir), &mut std::io::sink())
+                .await;
             let _ = std::fs::remove_dir_all(&dir);
             r.is_ok()
         }

@@ -178,12 +178,6 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         | Command::Check(_) => client.token_tenant().await,
         _ => None,
     };
-    let ctx = commands::Context {
-        client,
-        format,
-        tenant_id,
-    };
-    let state_dir = cfg.state_dir.as_deref();
     // Journals and plans record the Graph root they were made against; the emulator's port
     // changes every run, so it is recorded as its own name.
     let graph_root = if cli.global.emulator {
@@ -191,23 +185,28 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     } else {
         cfg.graph_url.value.clone()
     };
+    let ctx = commands::Context {
+        client,
+        format,
+        target: commands::Target {
+            graph_root,
+            tenant_id,
+        },
+    };
+    let state_dir = cfg.state_dir.as_deref();
     let result = match &cli.command {
         Command::Report(args) => commands::report::run(&ctx, args, out).await,
         Command::DisableExistingM365(args) => {
-            commands::disable::run(&ctx, args, state_dir, &graph_root, out).await
+            commands::disable::run(&ctx, args, state_dir, out).await
         }
-        Command::SetDefault(args) => {
-            commands::set_default::run(&ctx, args, state_dir, &graph_root, out).await
-        }
-        Command::Restore(args) => {
-            commands::restore::run(&ctx, args, state_dir, &graph_root, out).await
-        }
+        Command::SetDefault(args) => commands::set_default::run(&ctx, args, state_dir, out).await,
+        Command::Restore(args) => commands::restore::run(&ctx, args, state_dir, out).await,
         Command::Check(args) => {
             let policy = commands::check::PolicySource {
                 policy: &cfg.policy,
                 file: cfg.file.as_deref(),
             };
-            commands::check::run(&ctx, args, policy, state_dir, &graph_root, out).await
+            commands::check::run(&ctx, args, policy, state_dir, out).await
         }
         Command::Emulator(_) | Command::Config(_) | Command::Completions(_) | Command::Man => {
             unreachable!("handled above")

@@ -95,8 +95,7 @@ pub fn open_journal(
     explicit: Option<&Path>,
     state_dir: Option<&Path>,
     command: &str,
-    graph_root: &str,
-    tenant_id: Option<&str>,
+    target: &super::Target,
 ) -> anyhow::Result<Journal> {
     let run_id = new_run_id();
     let path: PathBuf = match (explicit, state_dir) {
@@ -109,8 +108,15 @@ pub fn open_journal(
             .into());
         }
     };
-    let j = Journal::create(&path, &run_id, command, graph_root, tenant_id)
-        .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
+    let j = Journal::create(
+        &path,
+        &run_id,
+        command,
+        &target.graph_root,
+        target.tenant_id.as_deref(),
+    )
+    .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
+    output::notice(&format!("journal {}", path.display()));
     Ok(j)
 }
 

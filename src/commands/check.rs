@@ -25,7 +25,7 @@ use crate::graph::model::Group;
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::Change;
 use crate::writeback::policy::{Drift, Policy, PolicyChecker};
-use crate::writeback::setting::{self, SettingPlan};
+use crate::writeback::setting::SettingPlan;
 use crate::writeback::tenant::tenant_default;
 use crate::{ExitStatus, UsageError};
 
@@ -131,7 +131,6 @@ pub async fn run(
     args: &CheckArgs,
     source: PolicySource<'_>,
     state_dir: Option<&Path>,
-    graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = super::verify_timeout(args.verify_timeout)?;
@@ -190,7 +189,17 @@ pub async fn run(
         changes.len() + usize::from(default_target.is_some()),
     )?;
     if args.apply.dry_run {
-        fix.tenant_default = default_target.map(|_| "wouldUpdate".to_string());
+        if let Some(target) = default_target {
+            let (_, plan) = set_default::plan_change(&ctx.client, target).await?;
+            fix.tenant_default = Some(
+                match plan {
+                    SettingPlan::Create { .. } => "wouldCreate",
+                    SettingPlan::Update { .. } => "wouldUpdate",
+                    SettingPlan::Unchanged { .. } => "unchanged",
+                }
+                .to_string(),
+            );
+        }
         print(out, ctx.format, policy, &before, Some(&fix), None)?;
         return Ok(ExitStatus::Drift);
     }
@@ -205,14 +214,7 @@ pub async fn run(
 
     let client = &ctx.client;
     if !changes.is_empty() {
-        let journal = apply::open_journal(
-            None,
-            state_dir,
-            "check-fix",
-            graph_root,
-            ctx.tenant_id.as_deref(),
-        )?;
-        crate::output::notice(&format!("journal {}", journal.path().display()));
+        let journal = apply::open_journal(None, state_dir, "check-fix", &ctx.target)?;
         fix.journals.push(journal.path().display().to_string());
         let applied = apply::apply(client, &changes, &journal, &args.apply).await?;
         journal.finish(json!({
@@ -226,23 +228,11 @@ pub async fn run(
         fix.failed = applied.failed;
     }
     if let Some(target) = default_target {
-        let settings = set_default::read(client).await?;
-        let section = TenantSection::known(&tenant_default(&settings));
-        let mut plan = setting::plan(&settings, target);
-        if let SettingPlan::Create { values } = &mut plan {
-            *values = set_default::template_values(client, target).await?;
-        }
+        let (section, plan) = set_default::plan_change(client, target).await?;
         if matches!(plan, SettingPlan::Unchanged { .. }) {
             fix.tenant_default = Some("unchanged".into());
         } else {
-            let journal = apply::open_journal(
-                None,
-                state_dir,
-                "set-default",
-                graph_root,
-                ctx.tenant_id.as_deref(),
-            )?;
-            crate::output::notice(&format!("journal {}", journal.path().display()));
+            let journal = apply::open_journal(None, state_dir, "set-default", &ctx.target)?;
             fix.journals.push(journal.path().display().to_string());
             let outcome =
                 set_default::apply_plan(client, &journal, plan, target, &section, timeout).await?;

@@ -95,11 +95,7 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 }
 
 /// Read every group and plan.
-async fn plan_from_tenant(
-    ctx: &Context,
-    selection: Selection,
-    graph_root: &str,
-) -> anyhow::Result<PlanDoc> {
+async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
     let stream = client.pages::<Group>(groups_url(client), Vec::new());
     pin_mut!(stream);
@@ -112,8 +108,8 @@ async fn plan_from_tenant(
     Ok(PlanDoc {
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
-        graph_root: graph_root.into(),
-        tenant_id: ctx.tenant_id.clone(),
+        graph_root: ctx.target.graph_root.clone(),
+        tenant_id: ctx.target.tenant_id.clone(),
         created_at: now_rfc3339(),
         changes: planner.changes,
         skipped: planner.skipped,
@@ -122,7 +118,7 @@ async fn plan_from_tenant(
 }
 
 /// Load a saved plan and check it belongs here.
-fn load_plan(path: &Path, graph_root: &str, tenant_id: Option<&str>) -> anyhow::Result<PlanDoc> {
+fn load_plan(path: &Path, target: &super::Target) -> anyhow::Result<PlanDoc> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
     let plan: PlanDoc = serde_json::from_str(&text).map_err(|e| {
@@ -140,18 +136,10 @@ fn load_plan(path: &Path, graph_root: &str, tenant_id: Option<&str>) -> anyhow::
         ))
         .into());
     }
-    if plan.graph_root.trim_end_matches('/') != graph_root.trim_end_matches('/') {
-        return Err(UsageError(format!(
-            "--plan {}: the plan was made against {}, not {graph_root}; refusing to apply it here",
-            path.display(),
-            plan.graph_root
-        ))
-        .into());
-    }
-    super::check_tenant(
+    target.check(
         &format!("--plan {}", path.display()),
+        &plan.graph_root,
         plan.tenant_id.as_deref(),
-        tenant_id,
     )?;
     for c in &plan.changes {
         if !is_guid(&c.id) {
@@ -218,7 +206,6 @@ pub async fn run(
     ctx: &Context,
     args: &DisableArgs,
     state_dir: Option<&Path>,
-    graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let _lock = if args.apply.dry_run || args.plan_out.is_some() {
@@ -232,11 +219,11 @@ pub async fn run(
     let mut summary = RunSummary::default();
     let mut plan = match &args.plan {
         Some(path) => {
-            let mut plan = load_plan(path, graph_root, ctx.tenant_id.as_deref())?;
+            let mut plan = load_plan(path, &ctx.target)?;
             recheck(ctx, &mut plan, &mut summary).await?;
             plan
         }
-        None => plan_from_tenant(ctx, selection(args)?, graph_root).await?,
+        None => plan_from_tenant(ctx, selection(args)?).await?,
     };
     summary.planned = plan.changes.len() as u64;
     summary.already_disabled = plan.summary.already_disabled;
@@ -286,10 +273,8 @@ pub async fn run(
         args.journal.as_deref(),
         state_dir,
         "disable-existing-m365",
-        graph_root,
-        ctx.tenant_id.as_deref(),
+        &ctx.target,
     )?;
-    crate::output::notice(&format!("journal {}", journal.path().display()));
     let applied = apply::apply(&ctx.client, &plan.changes, &journal, &args.apply).await?;
     summary.changed = applied.changed.len() as u64;
     summary.deleted_meanwhile += applied.deleted.len() as u64;

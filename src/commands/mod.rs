@@ -17,9 +17,47 @@ use crate::graph::GraphClient;
 pub struct Context {
     pub client: GraphClient,
     pub format: OutputFormat,
-    /// The tenant the token is for (its `tid` claim), when the token says; recorded in plans
-    /// and journals so they are never applied to another tenant.
+    /// Where this run works; recorded in plans and journals, checked when they are used.
+    pub target: Target,
+}
+
+/// The Graph root and tenant a run works on. Plans and journals record it, and are used only
+/// where it matches: two tenants share a Graph root, two clouds share none.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The Graph root, or "emulator" (its port changes every run).
+    pub graph_root: String,
+    /// The token's `tid` claim, when the token says.
     pub tenant_id: Option<String>,
+}
+
+impl Target {
+    /// Refuse `what` (a plan or journal) recorded for another Graph root or tenant.
+    pub fn check(
+        &self,
+        what: &str,
+        graph_root: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<(), crate::UsageError> {
+        if graph_root.trim_end_matches('/') != self.graph_root.trim_end_matches('/') {
+            return Err(crate::UsageError(format!(
+                "{what} was made against {graph_root}, not {}; refusing to use it here (nothing was changed)",
+                self.graph_root
+            )));
+        }
+        match (tenant_id, self.tenant_id.as_deref()) {
+            (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => Err(crate::UsageError(format!(
+                "{what} was made for tenant {r}, but gwb is signed in to tenant {c}; refusing to use it here (nothing was changed)"
+            ))),
+            (Some(r), None) => {
+                tracing::warn!(
+                    "{what} was made for tenant {r}; this token does not say its tenant, so that cannot be checked"
+                );
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `--verify-timeout`: a number of seconds, 0 or more.
@@ -30,25 +68,5 @@ pub fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageErro
         Err(crate::UsageError(format!(
             "--verify-timeout must be a number of seconds (0 or more), not {secs}"
         )))
-    }
-}
-
-/// Refuse a plan or journal recorded for another tenant than the token's.
-pub fn check_tenant(
-    what: &str,
-    recorded: Option<&str>,
-    current: Option<&str>,
-) -> Result<(), crate::UsageError> {
-    match (recorded, current) {
-        (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => Err(crate::UsageError(format!(
-            "{what} was made for tenant {r}, but gwb is signed in to tenant {c}; refusing to use it here (nothing was changed)"
-        ))),
-        (Some(r), None) => {
-            tracing::warn!(
-                "{what} was made for tenant {r}; this token does not say its tenant, so that cannot be checked"
-            );
-            Ok(())
-        }
-        _ => Ok(()),
     }
 }

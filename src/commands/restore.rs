@@ -24,27 +24,18 @@ struct RestorePlan<'a> {
     skipped: &'a [Skipped],
 }
 
-/// Read the journals, check they belong to this Graph root, oldest run first.
+/// Read the journals, check they belong to this Graph root and tenant, oldest run first.
 fn read_journals(
     paths: &[std::path::PathBuf],
-    graph_root: &str,
-    tenant_id: Option<&str>,
+    target: &super::Target,
 ) -> anyhow::Result<Vec<JournalContents>> {
     let mut journals: Vec<JournalContents> = Vec::new();
     for p in paths {
         let j = journal::read(p).map_err(|e| UsageError(e.to_string()))?;
-        if j.graph_root.trim_end_matches('/') != graph_root.trim_end_matches('/') {
-            return Err(UsageError(format!(
-                "journal {} records changes made against {}, not {graph_root}; refusing to restore here",
-                p.display(),
-                j.graph_root
-            ))
-            .into());
-        }
-        super::check_tenant(
+        target.check(
             &format!("journal {}", p.display()),
+            &j.graph_root,
             j.tenant_id.as_deref(),
-            tenant_id,
         )?;
         if !j.finished {
             tracing::warn!(
@@ -84,10 +75,9 @@ pub async fn run(
     ctx: &Context,
     args: &RestoreArgs,
     state_dir: Option<&Path>,
-    graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    let journals = read_journals(&args.journals, graph_root, ctx.tenant_id.as_deref())?;
+    let journals = read_journals(&args.journals, &ctx.target)?;
     let _lock = if args.apply.dry_run {
         None
     } else {
@@ -104,7 +94,7 @@ pub async fn run(
             )
             .into());
         }
-        return super::set_default::restore(ctx, args, journals, state_dir, graph_root, out).await;
+        return super::set_default::restore(ctx, args, journals, state_dir, out).await;
     }
     let recorded = recorded_states(journals)?;
     let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
@@ -187,14 +177,7 @@ pub async fn run(
             changes.len()
         ),
     )?;
-    let journal = apply::open_journal(
-        args.record.as_deref(),
-        state_dir,
-        "restore",
-        graph_root,
-        ctx.tenant_id.as_deref(),
-    )?;
-    crate::output::notice(&format!("journal {}", journal.path().display()));
+    let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", &ctx.target)?;
     let mut applied = apply::apply(&ctx.client, &changes, &journal, &args.apply).await?;
     for f in &mut applied.failed {
         if f.status == 400

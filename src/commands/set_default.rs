@@ -64,7 +64,7 @@ pub struct Outcome<'a> {
     journal: Option<String>,
 }
 
-pub async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
+async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
     read_settings(client).await.map_err(|e| {
         graph_error(
             e,
@@ -74,10 +74,7 @@ pub async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>>
     })
 }
 
-pub async fn template_values(
-    client: &GraphClient,
-    target: bool,
-) -> anyhow::Result<Vec<SettingValue>> {
+async fn template_values(client: &GraphClient, target: bool) -> anyhow::Result<Vec<SettingValue>> {
     let url = client.url(&format!(
         "directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
     ));
@@ -210,11 +207,25 @@ async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> anyhow
     }
 }
 
+/// Read the settings and plan setting the default to `target`: the tenant section before, and
+/// the change (a create carries the template's full values array).
+pub async fn plan_change(
+    client: &GraphClient,
+    target: bool,
+) -> anyhow::Result<(TenantSection, SettingPlan)> {
+    let settings = read(client).await?;
+    let before = TenantSection::known(&tenant_default(&settings));
+    let mut plan = setting::plan(&settings, target);
+    if let SettingPlan::Create { values } = &mut plan {
+        *values = template_values(client, target).await?;
+    }
+    Ok((before, plan))
+}
+
 pub async fn run(
     ctx: &Context,
     args: &SetDefaultArgs,
     state_dir: Option<&Path>,
-    graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = super::verify_timeout(args.verify_timeout)?;
@@ -225,12 +236,7 @@ pub async fn run(
     };
     let client = &ctx.client;
     let target = args.value;
-    let settings = read(client).await?;
-    let before = TenantSection::known(&tenant_default(&settings));
-    let mut plan = setting::plan(&settings, target);
-    if let SettingPlan::Create { values } = &mut plan {
-        *values = template_values(client, target).await?;
-    }
+    let (before, plan) = plan_change(client, target).await?;
 
     if args.dry_run || matches!(plan, SettingPlan::Unchanged { .. }) {
         let action = match (&plan, args.dry_run) {
@@ -247,10 +253,8 @@ pub async fn run(
         args.journal.as_deref(),
         state_dir,
         "set-default",
-        graph_root,
-        ctx.tenant_id.as_deref(),
+        &ctx.target,
     )?;
-    crate::output::notice(&format!("journal {}", journal.path().display()));
     let doc = apply_plan(client, &journal, plan, target, &before, timeout).await?;
     print(out, ctx.format, &doc)?;
     Ok(ExitStatus::Ok)
@@ -488,7 +492,6 @@ pub async fn restore(
     args: &crate::cli::RestoreArgs,
     journals: Vec<crate::journal::JournalContents>,
     state_dir: Option<&Path>,
-    graph_root: &str,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let client = &ctx.client;
@@ -565,10 +568,8 @@ pub async fn restore(
         args.record.as_deref(),
         state_dir,
         "set-default",
-        graph_root,
-        ctx.tenant_id.as_deref(),
+        &ctx.target,
     )?;
-    crate::output::notice(&format!("journal {}", journal.path().display()));
     journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
     let r = match (method, &id) {
         ("patch", Some(id)) => {

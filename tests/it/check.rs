@@ -113,6 +113,10 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
     let (code, v, err) = check(&emu.url(), &config, &["--fix", "--dry-run"]).await;
     assert_eq!(code, Some(3), "{err}");
     assert_eq!(v["fix"]["groupsPlanned"], want.len() as u64);
+    assert_eq!(
+        v["fix"]["tenantDefault"], "wouldCreate",
+        "no Group.Unified yet"
+    );
     assert_eq!(emu.shared().tenant().groups, truth.groups, "dry run wrote");
 
     // --fix: converges, journaled, and the second check inside says compliant.
@@ -164,13 +168,7 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
     let want_code = if invalid.is_empty() { 0 } else { 1 };
     assert_eq!(out.status.code(), Some(want_code), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut failed: Vec<String> = r["failed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect();
-    failed.sort();
+    let failed = crate::support::sorted_ids(&r["failed"]);
     let mut invalid_sorted = invalid.clone();
     invalid_sorted.sort();
     assert_eq!(failed, invalid_sorted);

@@ -409,7 +409,10 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
-        tenant_id: None,
+        target: gwb::commands::Target {
+            graph_root: base.clone(),
+            tenant_id: None,
+        },
     };
     let mut out = Vec::new();
     let e = gwb::commands::report::run(&ctx, &Default::default(), &mut out)
@@ -463,7 +466,10 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
-        tenant_id: None,
+        target: gwb::commands::Target {
+            graph_root: base.clone(),
+            tenant_id: None,
+        },
     };
     let mut out = Vec::new();
     gwb::commands::report::run(&ctx, &Default::default(), &mut out)
@@ -522,7 +528,10 @@ async fn report_without_settings_permission_still_reports_groups() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
-        tenant_id: None,
+        target: gwb::commands::Target {
+            graph_root: base.clone(),
+            tenant_id: None,
+        },
     };
     let mut out = Vec::new();
     gwb::commands::report::run(&ctx, &Default::default(), &mut out)

@@ -7,15 +7,9 @@ use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
 use serde_json::Value;
 
 use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run, run_gwb, snapshot, stderr, stdout, temp_dir,
+    emulator_with, gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr,
+    stdout, temp_dir,
 };
-
-/// GRAPH.md: cloud Microsoft 365 groups that are written back (isEnabled true or null).
-fn should_change(g: &EmuGroup) -> bool {
-    g.group_types.iter().any(|t| t == "Unified")
-        && g.on_premises_sync_enabled != Some(true)
-        && g.writeback.is_enabled != Some(false)
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_lists_exactly_the_right_groups_and_writes_nothing() {
@@ -221,13 +215,7 @@ async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
         stderr(&out)
     );
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let mut failed: Vec<String> = v["failed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect();
-    failed.sort();
+    let failed = crate::support::sorted_ids(&v["failed"]);
     let mut want = role.clone();
     want.sort();
     assert_eq!(failed, want);

@@ -81,6 +81,26 @@ pub fn plain_tenant(n: usize, seed: u64) -> Tenant {
     Tenant::new(t.groups, Vec::new())
 }
 
+/// The `id`s of a JSON array of objects (failed items, changes, drift), sorted.
+pub fn sorted_ids(items: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|i| i["id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// GRAPH.md: cloud Microsoft 365 groups that are written back (isEnabled true or null), which
+/// disable-existing-m365 changes.
+pub fn should_change(g: &gwb::emulator::EmuGroup) -> bool {
+    g.group_types.iter().any(|t| t == "Unified")
+        && g.on_premises_sync_enabled != Some(true)
+        && g.writeback.is_enabled != Some(false)
+}
+
 /// Every group's writeback configuration, by id.
 pub fn snapshot(
     t: &Tenant,
