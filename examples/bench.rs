@@ -198,6 +198,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 exclude: vec![],
                 exclude_file: vec![],
                 created_before: None,
+                force: false,
                 plan_out: None,
                 plan: None,
                 journal: None,

@@ -193,6 +193,9 @@ pub struct DisableArgs {
     /// Save the plan to PATH and stop (review it, then apply it with --plan).
     #[arg(long, value_name = "PATH", conflicts_with = "plan")]
     pub plan_out: Option<PathBuf>,
+    /// With --plan-out: replace a file already at PATH (never its target, if it is a symlink).
+    #[arg(long, requires = "plan_out")]
+    pub force: bool,
     /// Apply a saved plan: each group is read again and skipped if it changed since.
     #[arg(long, value_name = "PATH")]
     pub plan: Option<PathBuf>,

@@ -632,19 +632,79 @@ fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig>, ConfigEr
     };
     toml::from_str(&text)
         .map(Some)
-        .map_err(|e| ConfigError::File {
+        .map_err(|e: toml::de::Error| ConfigError::File {
             path: path.to_path_buf(),
             detail: format!(
                 "{}; allowed keys: {FILE_KEYS} (see config.example.toml)",
-                e.to_string().trim_end()
+                parse_error_without_source(&text, &e)
             ),
         })
+}
+
+/// A TOML error as its position and message only. toml's own rendering quotes the offending
+/// source line, and the file may hold a client secret on that very line (a typo in the key, a
+/// wrong type, an unterminated string, a secret under the wrong table): it must never reach
+/// stderr. Quoted values in the message (`invalid type: string "..."`) are blanked too.
+fn parse_error_without_source(text: &str, e: &toml::de::Error) -> String {
+    let mut msg = String::new();
+    let mut quoted = false;
+    for c in e.message().trim().chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                msg.push_str(if quoted { "\"(value hidden" } else { ")\"" });
+            }
+            _ if quoted => {}
+            _ => msg.push(c),
+        }
+    }
+    if quoted {
+        msg.push_str(")\"");
+    }
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {msg}")
+        }
+        None => msg,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn a_broken_config_file_never_echoes_its_lines() {
+        for (name, text, expect) in [
+            ("typo", "client_secrte = \"s3cr3t-typo\"\n", "client_secrte"),
+            (
+                "type",
+                "client_secret = \"s3cr3t-ok\"\noutput = 5\n",
+                "line 2",
+            ),
+            ("unterminated", "client_secret = \"s3cr3t-open\n", "line 1"),
+            (
+                "under-policy",
+                "[policy]\nclient_secret = \"s3cr3t-policy\"\n",
+                "client_secret",
+            ),
+            (
+                "bool",
+                "[policy]\nnew_m365_default = \"s3cr3t-b\"\n",
+                "line 2",
+            ),
+        ] {
+            let p = temp_file(&format!("secret-{name}"), text);
+            let e = read_file(&p, true).unwrap_err().to_string();
+            assert!(!e.contains("s3cr3t"), "{name}: {e}");
+            assert!(e.contains(expect), "{name}: {e}");
+            assert!(e.contains(&p.display().to_string()), "{name}: {e}");
+        }
+    }
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let m: HashMap<String, String> = pairs

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod emulator;
+pub mod files;
 pub mod graph;
 pub mod journal;
 pub mod lock;

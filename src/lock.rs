@@ -16,6 +16,10 @@ pub enum LockError {
         "another gwb run holds the lock {path} ({holder}); nothing was done. Wait for it to finish: the lock is released when that process ends"
     )]
     Held { path: PathBuf, holder: String },
+    #[error(
+        "the run lock {path} is a symbolic link; gwb will not write through it. Remove the link (a lock file holds nothing of value) and run again; nothing was done"
+    )]
+    Symlink { path: PathBuf },
     #[error("cannot take the run lock {path}: {source}")]
     Io {
         path: PathBuf,
@@ -45,13 +49,18 @@ impl RunLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        // Never through a symlink: truncating the lock would truncate whatever it points at.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NOFOLLOW);
+        let mut file = opts.open(&path).map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                LockError::Symlink { path: path.clone() }
+            } else {
+                io(e)
+            }
+        })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -14,12 +14,19 @@ async fn main() -> ExitCode {
     // Every log line of this run carries its id (in JSON logs: span.run_id).
     let run_id = gwb::journal::new_run_id();
     let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());
-    // Buffered: a 100,000-group JSON report is millions of small writes otherwise.
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    // Buffered: a 100,000-group JSON report is millions of small writes otherwise. A reader
+    // that goes away (`gwb check -o ndjson | head -1`) stops the output, not the command: the
+    // exit code stays the command's own (drift, a failed group).
+    let mut out = gwb::output::PipeTolerant::new(std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout().lock(),
+    ));
     let result = gwb::run(cli, &mut out).instrument(span.clone()).await;
     let _ = out.flush();
     match result {
         Ok(status) => ExitCode::from(status as u8),
+        // A broken pipe is swallowed by PipeTolerant; one that still surfaces (a write outside
+        // it) is not an error either.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let status = ExitStatus::for_error(&e);

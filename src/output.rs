@@ -31,7 +31,7 @@ pub fn notice(message: &str) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         tracing::info!("{message}");
     } else if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("gwb: {message}");
+        eprintln!("gwb: {}", safe(message));
     }
 }
 
@@ -40,8 +40,85 @@ pub fn error_message(span: &tracing::Span, error: &str, exit_code: u8) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         span.in_scope(|| tracing::error!(exit_code, "{error}"));
     } else {
-        eprintln!("gwb: error: {error}");
+        // The chain can quote Graph's own error text: never let it reach the terminal raw.
+        eprintln!("gwb: error: {}", safe(error));
     }
+}
+
+/// Wraps stdout so that a reader who goes away (`gwb check -o ndjson | head -1`) stops the output
+/// but not the command: after the first broken pipe every write is dropped and reported as
+/// done, so the command finishes and its exit code (drift, a failed group) still tells the truth.
+pub struct PipeTolerant<W: Write> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> PipeTolerant<W> {
+    pub fn new(inner: W) -> Self {
+        PipeTolerant {
+            inner,
+            closed: false,
+        }
+    }
+
+    /// Whether the reader went away.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    fn absorb<T>(&mut self, r: io::Result<T>, done: T) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                if !self.closed {
+                    tracing::debug!("stdout was closed by its reader; dropping further output");
+                }
+                self.closed = true;
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+}
+
+impl<W: Write> Write for PipeTolerant<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.absorb(r, buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r, ())
+    }
+}
+
+/// Text from Graph or a file, made safe to print for people: control characters (C0, C1, DEL)
+/// are shown as `\u{..}` escapes instead of reaching the terminal, so a group name cannot move
+/// the cursor, rewrite a line or fake a summary; bidirectional overrides and isolates are escaped
+/// the same way, so text cannot be shown reversed. JSON output escapes them by itself.
+pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    fn bad(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    }
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Table on a terminal, JSON otherwise.
@@ -289,10 +366,7 @@ fn write_table(
             show_bool(r.is_enabled),
             r.on_premises_group_type.as_deref().unwrap_or("null"),
             as_,
-            r.display_name
-                .as_deref()
-                .unwrap_or("")
-                .replace(['\n', '\r'], " "),
+            safe(r.display_name.as_deref().unwrap_or("")),
             warn
         )?;
     }
@@ -398,7 +472,7 @@ pub fn write_plan_table(
         format!(
             "isEnabled={} type={}",
             show_bool(wb.is_enabled),
-            wb.on_premises_group_type.as_deref().unwrap_or("null")
+            safe(wb.on_premises_group_type.as_deref().unwrap_or("null"))
         )
     };
     writeln!(w, "{title}")?;
@@ -409,7 +483,7 @@ pub fn write_plan_table(
             c.id,
             show(&c.before),
             show(&c.after),
-            c.display_name.as_deref().unwrap_or("")
+            safe(c.display_name.as_deref().unwrap_or(""))
         )?;
     }
     let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
@@ -452,5 +526,50 @@ mod tests {
         assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_field("-2"), "'-2");
         assert_eq!(csv_field("a=b"), "a=b");
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_for_people() {
+        assert_eq!(safe("Équipe 東京"), "Équipe 東京");
+        assert_eq!(
+            safe("Innocent\n  Summary: 0 changes\r"),
+            "Innocent\\u{a}  Summary: 0 changes\\u{d}"
+        );
+        assert_eq!(safe("a\u{1b}[2Jb\u{7}"), "a\\u{1b}[2Jb\\u{7}");
+        assert_eq!(safe("x\u{9b}31m\u{7f}"), "x\\u{9b}31m\\u{7f}");
+        assert_eq!(safe("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(safe("\u{2067}x\u{2069}"), "\\u{2067}x\\u{2069}");
+    }
+
+    #[test]
+    fn a_closed_pipe_stops_output_but_not_the_command() {
+        struct Closed(usize);
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                self.0 += 1;
+                Err(io::Error::from(io::ErrorKind::BrokenPipe))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut w = PipeTolerant::new(Closed(0));
+        assert!(writeln!(w, "first").is_ok());
+        assert!(w.closed());
+        assert!(writeln!(w, "second").is_ok());
+        assert_eq!(w.inner.0, 1, "nothing is written after the pipe closed");
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        assert!(
+            writeln!(PipeTolerant::new(Full), "x").is_err(),
+            "other errors still surface"
+        );
     }
 }

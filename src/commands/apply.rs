@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use reqwest::Method;
 use serde::Serialize;
@@ -34,6 +33,23 @@ pub struct ItemFailure {
 }
 
 impl ItemFailure {
+    /// The failure as one line for people, with Graph's text made safe to print.
+    pub fn line(&self) -> String {
+        let text = format!(
+            "{} {}: {} {}: {}{}",
+            self.id,
+            self.display_name.as_deref().unwrap_or(""),
+            self.status,
+            self.code,
+            self.message,
+            self.request_id
+                .as_deref()
+                .map(|r| format!(" (request-id: {r})"))
+                .unwrap_or_default()
+        );
+        output::safe(&text).into_owned()
+    }
+
     fn new(c: &Change, e: &ItemError) -> Self {
         ItemFailure {
             id: c.id.clone(),
@@ -55,15 +71,32 @@ pub struct Applied {
     pub failed: Vec<ItemFailure>,
 }
 
+impl Applied {
+    /// The exit code for what was applied: 4 when Graph refused gwb's token for an item (401),
+    /// or refused every item it answered for lack of permission (403), as the README promises
+    /// for authentication failures; 1 for any other failed item; else 0.
+    pub fn exit_status(&self) -> crate::ExitStatus {
+        exit_for_failures(&self.failed, !self.changed.is_empty())
+    }
+}
+
+/// See [`Applied::exit_status`].
+pub fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::ExitStatus {
+    if failed.iter().any(|f| f.status == 401)
+        || (!failed.is_empty() && !any_changed && failed.iter().all(|f| f.status == 403))
+    {
+        crate::ExitStatus::Auth
+    } else if failed.is_empty() {
+        crate::ExitStatus::Ok
+    } else {
+        crate::ExitStatus::Failure
+    }
+}
+
 /// Refuse a plan over `--max-changes`, or pacing flags that make no sense, before anything is
 /// written (the journal included).
 pub fn check_guard(args: &ApplyArgs, n: usize) -> Result<(), UsageError> {
-    if !(args.write_window.is_finite() && args.write_window > 0.0) {
-        return Err(UsageError(format!(
-            "--write-window must be a positive number of seconds, not {}; nothing was changed",
-            args.write_window
-        )));
-    }
+    super::seconds("--write-window", args.write_window, false)?;
     match args.max_changes {
         Some(max) if n > max => Err(UsageError(format!(
             "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
@@ -121,17 +154,8 @@ pub fn open_journal(
 }
 
 fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
-    if !(args.write_window.is_finite() && args.write_window > 0.0) {
-        return Err(UsageError(format!(
-            "--write-window must be a positive number of seconds, not {}",
-            args.write_window
-        ))
-        .into());
-    }
-    Ok(Arc::new(Pacer::new(
-        args.write_limit,
-        Duration::from_secs_f64(args.write_window),
-    )))
+    let window = super::seconds("--write-window", args.write_window, false)?;
+    Ok(Arc::new(Pacer::new(args.write_limit, window)))
 }
 
 /// PATCH every change's `after` state, journaling each before-state first.

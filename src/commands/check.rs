@@ -133,6 +133,7 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    super::seconds("--write-window", args.apply.write_window, false)?;
     let timeout = super::verify_timeout(args.verify_timeout)?;
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
         return Err(UsageError(
@@ -282,11 +283,15 @@ pub async fn run(
         );
     }
     print(out, ctx.format, policy, &before, Some(&fix), Some(&after))?;
-    // Drift that remains only because Graph's reads lag the changes just made is not drift.
-    let remaining = after.drift.len() - fix.pending_read_back.len();
-    Ok(if !fix.failed.is_empty() {
+    // The exit code follows the state checked last: a change Graph accepted but that does not
+    // show after --verify-timeout is not a success (it may never have taken), and drift left is
+    // drift, whatever this run did.
+    let failed = apply::exit_for_failures(&fix.failed, !fix.groups_changed.is_empty());
+    Ok(if failed != ExitStatus::Ok {
+        failed
+    } else if !fix.pending_read_back.is_empty() {
         ExitStatus::Failure
-    } else if remaining > 0 {
+    } else if !after.compliant {
         ExitStatus::Drift
     } else {
         ExitStatus::Ok
@@ -344,19 +349,7 @@ fn print(
                 f.tenant_default.as_deref().unwrap_or("not touched")
             )?;
             for e in &f.failed {
-                writeln!(
-                    out,
-                    "  FAILED: {} {}: {} {}: {}{}",
-                    e.id,
-                    e.display_name.as_deref().unwrap_or(""),
-                    e.status,
-                    e.code,
-                    e.message,
-                    e.request_id
-                        .as_deref()
-                        .map(|r| format!(" (request-id: {r})"))
-                        .unwrap_or_default()
-                )?;
+                writeln!(out, "  FAILED: {}", e.line())?;
             }
             for j in &f.journals {
                 writeln!(out, "Journal: {j}")?;
@@ -395,9 +388,9 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
     for d in &c.drift {
         let what = match (&d.target[..], &d.kind) {
             ("group", Some(k)) => format!(
-                "group {} {:?} ({})",
-                d.id.as_deref().unwrap_or(""),
-                d.display_name.as_deref().unwrap_or(""),
+                "group {} \"{}\" ({})",
+                crate::output::safe(d.id.as_deref().unwrap_or("")),
+                crate::output::safe(d.display_name.as_deref().unwrap_or("")),
                 k.as_str()
             ),
             _ => "tenant default NewUnifiedGroupWritebackDefault".to_string(),

@@ -208,6 +208,7 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    super::seconds("--write-window", args.apply.write_window, false)?;
     let _lock = if args.apply.dry_run || args.plan_out.is_some() {
         None
     } else {
@@ -233,9 +234,15 @@ pub async fn run(
     plan.summary.changes = plan.changes.len() as u64;
 
     if let Some(path) = &args.plan_out {
-        let text = serde_json::to_string_pretty(&plan)?;
-        std::fs::write(path, text + "\n")
-            .map_err(|e| UsageError(format!("--plan-out {}: {e}", path.display())))?;
+        let text = serde_json::to_string_pretty(&plan)? + "\n";
+        crate::files::write_new(path, text.as_bytes(), args.force).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                " (a file or symlink is already there: choose a new name, or add --force to replace it)"
+            } else {
+                ""
+            };
+            UsageError(format!("--plan-out {}: {e}{hint}; nothing was saved", path.display()))
+        })?;
         crate::output::notice(&format!(
             "saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
             plan.changes.len(),
@@ -336,7 +343,7 @@ fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std:
     }
 }
 
-/// Print the result and choose the exit code: 1 if any group failed.
+/// Print the result and choose the exit code ([`Applied::exit_status`]).
 pub fn finish(
     out: &mut dyn Write,
     format: OutputFormat,
@@ -345,7 +352,7 @@ pub fn finish(
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
-    let failed = !applied.failed.is_empty();
+    let status = applied.exit_status();
     let result = RunResult {
         run_id: journal.map(|j| j.run_id().to_string()),
         journal: journal.map(|j| j.path().display().to_string()),
@@ -376,23 +383,11 @@ pub fn finish(
                     out,
                     "  deleted meanwhile: {} {}",
                     f.id,
-                    f.display_name.as_deref().unwrap_or("")
+                    crate::output::safe(f.display_name.as_deref().unwrap_or(""))
                 )?;
             }
             for f in &result.failed {
-                writeln!(
-                    out,
-                    "  FAILED: {} {}: {} {}: {}{}",
-                    f.id,
-                    f.display_name.as_deref().unwrap_or(""),
-                    f.status,
-                    f.code,
-                    f.message,
-                    f.request_id
-                        .as_deref()
-                        .map(|r| format!(" (request-id: {r})"))
-                        .unwrap_or_default()
-                )?;
+                writeln!(out, "  FAILED: {}", f.line())?;
             }
             if let Some(j) = &result.journal {
                 writeln!(out, "Journal: {j}")?;
@@ -401,9 +396,5 @@ pub fn finish(
         }
         _ => write_json(out, &result)?,
     }
-    Ok(if failed {
-        ExitStatus::Failure
-    } else {
-        ExitStatus::Ok
-    })
+    Ok(status)
 }

@@ -19,15 +19,10 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         fault_rate: args.fault_rate,
         seed: args.seed,
         write_limit: match args.write_limit {
-            Some(n) if args.write_window.is_finite() && args.write_window > 0.0 => {
-                Some((n, std::time::Duration::from_secs_f64(args.write_window)))
-            }
-            Some(_) => {
-                return Err(crate::UsageError(
-                    "--write-window must be a positive number of seconds".into(),
-                )
-                .into());
-            }
+            Some(n) => Some((
+                n,
+                super::seconds("--write-window", args.write_window, false)?,
+            )),
             None => None,
         },
     };

@@ -77,6 +77,7 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    super::seconds("--write-window", args.apply.write_window, false)?;
     let journals = read_journals(&args.journals, &ctx.target)?;
     let _lock = if args.apply.dry_run {
         None

@@ -113,7 +113,13 @@ impl GraphClientBuilder {
         let path = format!("{}/beta/", root.path().trim_end_matches('/'));
         beta.set_path(&path);
         let scope = format!("{}/.default", root.origin().ascii_serialization());
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if is_loopback(&root) {
+            // The emulator on this machine: a proxy from HTTP_PROXY/ALL_PROXY would receive the
+            // bearer token (and could not reach loopback anyway).
+            http = http.no_proxy();
+        }
+        let http = http
             // Never follow a redirect: the next hop would get the Authorization header decision
             // made by reqwest, not by us. A 3xx is reported instead.
             .redirect(reqwest::redirect::Policy::none())

@@ -114,7 +114,7 @@ impl DisablePlanner {
             let before_cutoff = g
                 .created_date_time
                 .as_deref()
-                .is_some_and(|c| c < cutoff.as_str());
+                .is_some_and(|c| created_before(c, cutoff));
             if before_cutoff {
                 None
             } else {
@@ -140,6 +140,17 @@ impl DisablePlanner {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a `createdDateTime` is strictly before the cutoff, compared as instants: Graph may
+/// write an offset (`-02:00`) or fractions of a second, which a string comparison gets wrong.
+/// A date that does not parse is not before anything (the group is left alone).
+pub fn created_before(created: &str, cutoff: &str) -> bool {
+    use azure_core::time::parse_rfc3339;
+    match (parse_rfc3339(created.trim()), parse_rfc3339(cutoff)) {
+        (Ok(c), Ok(k)) => c < k,
+        _ => false,
     }
 }
 
@@ -340,6 +351,33 @@ mod tests {
         assert_eq!(
             (p.summary.excluded, p.summary.created_on_or_after_cutoff),
             (1, 1)
+        );
+    }
+
+    #[test]
+    fn the_cutoff_compares_instants_not_strings() {
+        let k = parse_cutoff("2021-01-01").unwrap();
+        // 23:00 at -02:00 is 01:00 UTC on the cutoff day: not before it.
+        assert!(!created_before("2020-12-31T23:00:00-02:00", &k));
+        assert!(created_before("2021-01-01T01:00:00+02:00", &k));
+        // Half a second after the cutoff is after it; a tenth before is before.
+        assert!(!created_before("2021-01-01T00:00:00.5Z", &k));
+        assert!(created_before("2020-12-31T23:59:59.9Z", &k));
+        assert!(!created_before("2021-01-01T00:00:00Z", &k));
+        assert!(!created_before("yesterday", &k));
+        let mut p = DisablePlanner::new(Selection {
+            exclude: Default::default(),
+            created_before: Some(k),
+        });
+        p.consider(&g("offset", true, None, None, "2020-12-31T23:00:00-02:00"))
+            .unwrap();
+        p.consider(&g("fraction", true, None, None, "2021-01-01T00:00:00.5Z"))
+            .unwrap();
+        p.consider(&g("old", true, None, None, "2020-12-31T23:59:59.123Z"))
+            .unwrap();
+        assert_eq!(
+            p.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["old"]
         );
     }
 

@@ -1,0 +1,109 @@
+//! Files gwb writes for people to keep (plans): never through a symlink, never over an existing
+//! file unless asked, readable by the owner only (they list group ids and names), and never
+//! left half-written.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Write `data` to `path` as a new file, mode 0600, synced. Without `force`, an existing file
+/// (or a symlink, even a dangling one) at `path` is an error and is left alone. With `force`,
+/// the data goes to a new temporary file beside it that is then renamed over `path`: the rename
+/// replaces a symlink itself, never its target, and a failure leaves the old file as it was.
+pub fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Result<()> {
+    if !force {
+        let mut f = private_new(path)?;
+        let r = f.write_all(data).and_then(|()| f.sync_all());
+        if r.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        return r;
+    }
+    let tmp = temp_beside(path);
+    let r = (|| {
+        let mut f = private_new(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Create `path` exclusively (O_EXCL: an existing file or symlink there is an error), 0600.
+fn private_new(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "gwb".into());
+    path.with_file_name(format!(
+        ".{name}.{}.{:08x}.tmp",
+        std::process::id(),
+        fastrand::u32(..)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "gwb-files-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn never_over_a_file_or_through_a_symlink_without_force_and_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir();
+        let p = d.join("plan.json");
+        write_new(&p, b"one", false).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(write_new(&p, b"two", false).is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+
+        let target = d.join("journal.jsonl");
+        std::fs::write(&target, b"precious").unwrap();
+        let link = d.join("link.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_new(&link, b"x", false).is_err());
+        // With force the link itself is replaced; its target is never touched.
+        write_new(&link, b"new", true).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&link).unwrap(), b"new");
+        assert!(
+            !std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 3, "{left:?}");
+    }
+}
