@@ -194,6 +194,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                     concurrency: args.concurrency,
                     write_limit: WRITE_LIMIT,
                     write_window: window(args.scale),
+                    verify_timeout: 30.0,
                 },
                 exclude: vec![],
                 exclude_file: vec![],

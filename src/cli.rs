@@ -175,6 +175,10 @@ pub struct ApplyArgs {
     /// The write window in seconds (fractions allowed).
     #[arg(long, value_name = "SECONDS", default_value_t = 150.0)]
     pub write_window: f64,
+    /// After writing, how long to keep reading the changed groups back while Graph does not
+    /// yet show the changes (reads can lag writes); those that never show are failed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub verify_timeout: f64,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -241,10 +245,6 @@ pub struct CheckArgs {
     pub fix: bool,
     #[command(flatten)]
     pub apply: ApplyArgs,
-    /// After --fix, how long to keep reading while Graph does not yet show the changes made
-    /// (reads can lag writes).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub verify_timeout: f64,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -257,6 +257,11 @@ pub struct RestoreArgs {
     /// The journal that records this restore (default: a new file in $XDG_STATE_HOME/gwb/).
     #[arg(long, value_name = "PATH")]
     pub record: Option<PathBuf>,
+    /// Also put back groups (and the tenant default) that were changed after gwb's run, to the
+    /// journal's state; without it they are left alone and reported (exit 1). Asks first, like
+    /// any restore, unless --yes.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

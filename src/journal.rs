@@ -113,7 +113,25 @@ pub fn new_run_id() -> String {
 pub struct Journal {
     path: PathBuf,
     run_id: String,
-    file: Mutex<File>,
+    file: Mutex<Appender>,
+}
+
+/// The file and whether its last append may have stopped mid-line.
+#[derive(Debug)]
+struct Appender {
+    file: File,
+    torn: bool,
+}
+
+/// A journal record that could not be written and synced: the run stops before its next write
+/// (exit 1), because a change that is not recorded could not be undone.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot write journal {path}: {detail}; gwb sent no further writes. Free the space or fix the file system, then check the journal with gwb restore --journal {path} --dry-run"
+)]
+pub struct JournalWriteError {
+    pub path: PathBuf,
+    pub detail: String,
 }
 
 impl Journal {
@@ -140,7 +158,7 @@ impl Journal {
         let j = Journal {
             path: path.to_path_buf(),
             run_id: run_id.to_string(),
-            file: Mutex::new(file),
+            file: Mutex::new(Appender { file, torn: false }),
         };
         j.append(
             &[Record::Run {
@@ -166,17 +184,23 @@ impl Journal {
     }
 
     fn append(&self, records: &[Record], sync: bool) -> std::io::Result<()> {
-        let mut buf = Vec::with_capacity(records.len() * 200);
+        let mut buf = Vec::with_capacity(records.len() * 200 + 1);
+        let mut a = self.file.lock().expect("journal lock poisoned");
+        // After a failed append the file may end mid-record: start on a fresh line, so the
+        // torn record stays one unreadable line and the next one reads.
+        if a.torn {
+            buf.push(b'\n');
+        }
         for r in records {
             serde_json::to_writer(&mut buf, r).map_err(std::io::Error::other)?;
             buf.push(b'\n');
         }
-        let mut f = self.file.lock().expect("journal lock poisoned");
-        f.write_all(&buf)?;
-        if sync {
-            f.sync_data()?;
-        }
-        Ok(())
+        let r = a
+            .file
+            .write_all(&buf)
+            .and_then(|()| if sync { a.file.sync_data() } else { Ok(()) });
+        a.torn = r.is_err();
+        r
     }
 
     /// Record the before-states of changes about to be sent, and sync them to disk.
@@ -315,7 +339,8 @@ pub struct JournalContents {
     pub outcomes: HashMap<String, String>,
     /// `set-default`: the setting's state before the run's first write, if it wrote one.
     pub setting: Option<SettingRecord>,
-    /// True when the last line was cut off (the run was killed while writing it).
+    /// True when a record was cut off: the last line (the run was killed while writing it), or
+    /// one torn record mid-file (an append that failed).
     pub truncated_tail: bool,
     pub finished: bool,
 }
@@ -343,6 +368,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
     let mut seen = std::collections::HashSet::new();
     let mut outcomes = HashMap::new();
     let mut truncated_tail = false;
+    let mut torn_records = 0usize;
     let mut finished = false;
     let mut setting: Option<SettingRecord> = None;
     for (i, line) in lines.iter().enumerate() {
@@ -357,6 +383,20 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                     path.display()
                 );
                 truncated_tail = true;
+                continue;
+            }
+            // One record torn by a failed append (a full disk): gwb stops after it, and starts
+            // any later record on a fresh line. Only a line that begins like a gwb record and
+            // only one per journal, and only one that ends early; anything else is corruption.
+            Err(e)
+                if i > 0 && torn_records == 0 && e.is_eof() && line.starts_with("{\"type\":\"") =>
+            {
+                tracing::warn!(
+                    "journal {}, line {}: ignoring a torn record (an append that failed: {e})",
+                    path.display(),
+                    i + 1
+                );
+                torn_records += 1;
                 continue;
             }
             Err(e) => return Err(corrupt(i + 1, e.to_string())),
@@ -456,7 +496,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
         befores,
         outcomes,
         setting,
-        truncated_tail,
+        truncated_tail: truncated_tail || torn_records > 0,
         finished,
     })
 }
@@ -549,6 +589,56 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         std::fs::write(&q, "not json\n").unwrap();
         assert!(read(&q).is_err());
+    }
+}
+
+#[cfg(test)]
+mod torn {
+    use super::*;
+
+    #[test]
+    fn a_failed_append_leaves_one_torn_line_and_the_next_record_reads() {
+        let dir = std::env::temp_dir().join(format!(
+            "gwb-journal-torn-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("j.jsonl");
+        let j = Journal::create(&p, "r", "disable-existing-m365", "emulator", None).unwrap();
+        // What a full disk leaves: half an outcome line, then gwb's next append.
+        {
+            let mut a = j.file.lock().unwrap();
+            a.file
+                .write_all(br#"{"type":"outcome","groupId":"0b1f5a6e-1111-4c1e-9e4f-0000"#)
+                .unwrap();
+            a.torn = true;
+        }
+        j.record_outcome("0b1f5a6e-1111-4c1e-9e4f-000000000002", "changed", None)
+            .unwrap();
+        j.finish(serde_json::json!({})).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.lines().all(|l| l.matches("\"type\"").count() == 1),
+            "every record on its own line:\n{text}"
+        );
+        let c = read(&p).unwrap();
+        assert!(c.finished && c.truncated_tail);
+        assert_eq!(
+            c.outcomes["0b1f5a6e-1111-4c1e-9e4f-000000000002"],
+            "changed"
+        );
+        // Two torn records are not a failed append: corruption.
+        std::fs::write(
+            &p,
+            text.replacen(
+                "{\"type\":\"end\"",
+                "{\"type\":\"outc\n{\"type\":\"end\"",
+                1,
+            ),
+        )
+        .unwrap();
+        assert!(read(&p).is_err());
     }
 }
 

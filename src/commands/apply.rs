@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde::Serialize;
@@ -18,7 +19,7 @@ use crate::graph::model::{Group, WritebackConfiguration};
 use crate::graph::pace::Pacer;
 use crate::journal::{Journal, new_run_id};
 use crate::output;
-use crate::writeback::plan::{Change, is_guid};
+use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
 
 /// A group that could not be changed, or was gone.
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +70,8 @@ pub struct Applied {
     pub changed: Vec<String>,
     pub deleted: Vec<ItemFailure>,
     pub failed: Vec<ItemFailure>,
+    /// Left alone: read right before the write, they had changed, or needed no change.
+    pub skipped: Vec<Skipped>,
 }
 
 impl Applied {
@@ -93,10 +96,17 @@ pub fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::Ex
     }
 }
 
+/// The seconds flags, checked when the command starts, before anything is read or created.
+pub fn check_args(args: &ApplyArgs) -> Result<(), UsageError> {
+    super::seconds("--write-window", args.write_window, false)?;
+    super::verify_timeout(args.verify_timeout)?;
+    Ok(())
+}
+
 /// Refuse a plan over `--max-changes`, or pacing flags that make no sense, before anything is
 /// written (the journal included).
 pub fn check_guard(args: &ApplyArgs, n: usize) -> Result<(), UsageError> {
-    super::seconds("--write-window", args.write_window, false)?;
+    check_args(args)?;
     match args.max_changes {
         Some(max) if n > max => Err(UsageError(format!(
             "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
@@ -158,84 +168,355 @@ fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
     Ok(Arc::new(Pacer::new(args.write_limit, window)))
 }
 
-/// PATCH every change's `after` state, journaling each before-state first.
+/// How [`apply`] names a group it leaves alone, by why.
+#[derive(Debug, Clone, Copy)]
+pub struct SkipAs {
+    /// Read right before the write, the group no longer holds the change's `before`: someone
+    /// else changed it, and gwb does not overwrite what it cannot account for.
+    pub changed: SkipReason,
+    /// Read right before the write, the group already holds the change's `after`.
+    pub already: SkipReason,
+}
+
+/// Apply every change as compare-and-set: each window of up to `concurrency` batches is read
+/// again right before it is written, so neither the write nor the journal rests on a state more
+/// than a few seconds old. A group is written only while it still holds the change's `before`;
+/// the PATCH carries the complete `after` (isEnabled and onPremisesGroupType), which equals the
+/// state just read except for what the change changes. (Sending only `isEnabled` would rely on
+/// Graph merging a partial complex property, which its reference does not state.) Each
+/// before-state is journaled and synced before its batch goes out; a journal record that cannot
+/// be written stops the run before any further write. A 404 on a write is confirmed with a read
+/// before the group is called deleted. Finally the changed groups are read back (waiting out
+/// Graph's read lag up to `--verify-timeout`), and those that do not show the change are failed.
 pub async fn apply(
     client: &GraphClient,
     changes: &[Change],
     journal: &Journal,
     args: &ApplyArgs,
+    skip_as: SkipAs,
 ) -> anyhow::Result<Applied> {
-    for c in changes {
-        if !is_guid(&c.id) {
-            return Err(UsageError(format!(
-                "{:?} is not a group id; refusing to use it in a request",
-                c.id
-            ))
-            .into());
-        }
-    }
-    let opts = BatchOptions {
-        concurrency: usize::from(args.concurrency),
-        pacer: Some(pacer(args)?),
-    };
-    let make = |key: usize| {
-        let c = &changes[key];
-        SubRequest {
-            key,
-            method: Method::PATCH,
-            url: format!("/groups/{}", c.id),
-            body: Some(json!({"writebackConfiguration": {
-                "isEnabled": c.after.is_enabled,
-                "onPremisesGroupType": c.after.on_premises_group_type,
-            }})),
-            headers: Vec::new(),
-        }
-    };
-    let bar = output::progress_bar(changes.len() as u64, "writing");
+    let pacer = pacer(args)?;
+    let verify_timeout = super::verify_timeout(args.verify_timeout)?;
+    let concurrency = usize::from(args.concurrency).max(1);
     let mut applied = Applied::default();
-    let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    batch::run(
-        client,
-        (0..changes.len()).collect(),
-        make,
-        &opts,
-        |chunk| {
-            let cs: Vec<&Change> = chunk.iter().map(|r| &changes[r.key]).collect();
-            journal.record_before(&cs)
-        },
-        |req, outcome| {
-            let c = &changes[req.key];
-            let (result, err) = match &outcome {
-                ItemOutcome::Ok { .. } => {
-                    applied.changed.push(c.id.clone());
-                    ("changed", None)
-                }
-                ItemOutcome::Failed(e) if e.status == 404 => {
-                    applied.deleted.push(ItemFailure::new(c, e));
-                    ("deletedMeanwhile", Some(e))
-                }
-                ItemOutcome::Failed(e) => {
-                    tracing::error!(group = %c.id, "failed: {e}");
-                    applied.failed.push(ItemFailure::new(c, e));
-                    ("failed", Some(e))
-                }
+    let bar = output::progress_bar(changes.len() as u64, "writing");
+    // An id that is not a GUID goes into no URL: that group fails, the rest carry on.
+    let mut valid = Vec::with_capacity(changes.len());
+    for c in changes {
+        if is_guid(&c.id) {
+            valid.push(c);
+        } else {
+            let e = ItemError {
+                status: 0,
+                code: "invalidId".into(),
+                message: "Graph listed this group with an id that is not a GUID; gwb will not put it in a request".into(),
+                request_id: None,
             };
-            if let Err(e) = journal.record_outcome(&c.id, result, err) {
-                journal_error.lock().expect("lock").get_or_insert(e);
-            }
+            tracing::error!(group = %output::safe(&c.id), "{}", e.message);
+            journal
+                .record_outcome(&c.id, "failed", Some(&e))
+                .map_err(|io| journal_stop(journal, &io))?;
+            applied.failed.push(ItemFailure::new(c, &e));
             bar.inc(1);
-        },
-    )
-    .await?;
-    bar.finish_and_clear();
-    if let Some(e) = journal_error.into_inner().expect("lock") {
-        // Before-states were all synced; only an outcome line is missing.
-        tracing::error!(
-            "could not record every outcome in journal {}: {e}",
-            journal.path().display()
-        );
+        }
     }
+    let mut not_found: Vec<(Change, ItemError)> = Vec::new();
+    // A window is never more than the pacer admits at once.
+    let window_size = (batch::MAX_BATCH * concurrency)
+        .min(args.write_limit as usize)
+        .max(1);
+    for window in valid.chunks(window_size) {
+        let ids: Vec<String> = window.iter().map(|c| c.id.clone()).collect();
+        let current = read_current_quiet(client, &ids).await?;
+        let mut writes: Vec<Change> = Vec::with_capacity(window.len());
+        for c in window {
+            let skip = |reason| Skipped {
+                id: c.id.clone(),
+                display_name: c.display_name.clone(),
+                reason,
+            };
+            match current.get(&c.id) {
+                Some(Current::Found(now)) if same_state(now, &c.after) => {
+                    applied.skipped.push(skip(skip_as.already));
+                    bar.inc(1);
+                }
+                Some(Current::Found(now)) if !same_state(now, &c.before) => {
+                    tracing::warn!(
+                        group = %c.id,
+                        "the group changed since gwb read it; leaving it alone"
+                    );
+                    applied.skipped.push(skip(skip_as.changed));
+                    bar.inc(1);
+                }
+                Some(Current::Found(now)) => writes.push(Change {
+                    before: now.clone(),
+                    ..(*c).clone()
+                }),
+                Some(Current::Deleted(e)) => {
+                    applied.deleted.push(ItemFailure::new(c, e));
+                    bar.inc(1);
+                }
+                Some(Current::Unreadable(e)) => {
+                    tracing::error!(group = %c.id, "could not read the group before changing it: {e}");
+                    applied.failed.push(ItemFailure::new(c, e));
+                    bar.inc(1);
+                }
+                None => {
+                    let e = ItemError {
+                        status: 0,
+                        code: "noAnswer".into(),
+                        message: "no answer when reading the group before changing it".into(),
+                        request_id: None,
+                    };
+                    applied.failed.push(ItemFailure::new(c, &e));
+                    bar.inc(1);
+                }
+            }
+        }
+        if writes.is_empty() {
+            continue;
+        }
+        // Permits are taken per batch right before it is sent (inside batch::run), not before
+        // the read: Graph counts a write when it arrives, so a permit taken a read earlier
+        // would let two windows' writes land within one of Graph's windows. The state written
+        // from is at most one window's pacing old (a few seconds at Graph's 20 writes/s).
+        let opts = BatchOptions {
+            concurrency,
+            pacer: Some(pacer.clone()),
+        };
+        let make = |key: usize| {
+            let c = &writes[key];
+            SubRequest {
+                key,
+                method: Method::PATCH,
+                url: format!("/groups/{}", c.id),
+                body: Some(json!({"writebackConfiguration": {
+                    "isEnabled": c.after.is_enabled,
+                    "onPremisesGroupType": c.after.on_premises_group_type,
+                }})),
+                headers: Vec::new(),
+            }
+        };
+        let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+        batch::run(
+            client,
+            (0..writes.len()).collect(),
+            make,
+            &opts,
+            |chunk| {
+                // A journal that could not record an outcome sends nothing more.
+                if let Some(e) = journal_error.lock().expect("lock").as_ref() {
+                    return Err(std::io::Error::new(e.kind(), e.to_string()));
+                }
+                let cs: Vec<&Change> = chunk.iter().map(|r| &writes[r.key]).collect();
+                journal.record_before(&cs)
+            },
+            |req, outcome| {
+                let c = &writes[req.key];
+                let (result, err) = match &outcome {
+                    ItemOutcome::Ok { .. } => {
+                        applied.changed.push(c.id.clone());
+                        ("changed", None)
+                    }
+                    ItemOutcome::Failed(e) if e.status == 404 => {
+                        // Confirmed with a read below before it is called deleted.
+                        not_found.push((c.clone(), e.clone()));
+                        ("notFound", Some(e))
+                    }
+                    ItemOutcome::Failed(e) => {
+                        tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
+                        applied.failed.push(ItemFailure::new(c, e));
+                        ("failed", Some(e))
+                    }
+                };
+                if let Err(e) = journal.record_outcome(&c.id, result, err) {
+                    journal_error.lock().expect("lock").get_or_insert(e);
+                }
+                bar.inc(1);
+            },
+        )
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "stopped before the next write; every group that may have been changed is in journal {} (undo with gwb restore --journal {})",
+                journal.path().display(),
+                journal.path().display()
+            ))
+        })?;
+        if let Some(e) = journal_error.into_inner().expect("lock") {
+            return Err(journal_stop(journal, &e));
+        }
+    }
+    bar.finish_and_clear();
+    confirm_not_found(client, journal, not_found, &mut applied).await?;
+    read_back(client, changes, journal, verify_timeout, &mut applied).await?;
     Ok(applied)
+}
+
+/// The error that ends a run whose journal cannot be written.
+fn journal_stop(journal: &Journal, e: &std::io::Error) -> anyhow::Error {
+    anyhow::Error::new(crate::journal::JournalWriteError {
+        path: journal.path().to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// A 404 on a write is a deletion only if a read says so too: a 404 with another cause (a
+/// segment Graph did not recognise, a replica behind) on a group that exists is a failure.
+async fn confirm_not_found(
+    client: &GraphClient,
+    journal: &Journal,
+    not_found: Vec<(Change, ItemError)>,
+    applied: &mut Applied,
+) -> anyhow::Result<()> {
+    if not_found.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = not_found.iter().map(|(c, _)| c.id.clone()).collect();
+    let current = read_current_quiet(client, &ids).await?;
+    for (c, e) in not_found {
+        let (result, failure) = match current.get(&c.id) {
+            Some(Current::Deleted(_)) => {
+                applied.deleted.push(ItemFailure::new(&c, &e));
+                ("deletedMeanwhile", None)
+            }
+            _ => {
+                let e = ItemError {
+                    message: format!(
+                        "{} (Graph answered 404 to the write, but the group can still be read: not deleted, not changed)",
+                        e.message
+                    ),
+                    ..e
+                };
+                tracing::error!(group = %c.id, "{}", output::safe(&e.message));
+                applied.failed.push(ItemFailure::new(&c, &e));
+                ("failed", Some(e))
+            }
+        };
+        journal
+            .record_outcome(&c.id, result, failure.as_ref())
+            .map_err(|io| journal_stop(journal, &io))?;
+    }
+    Ok(())
+}
+
+/// Read the changed groups back; wait out Graph's read lag (reading again while some do not
+/// show the change yet, up to `timeout`), then fail those that still do not: a 2xx is not proof
+/// that a change took.
+async fn read_back(
+    client: &GraphClient,
+    changes: &[Change],
+    journal: &Journal,
+    timeout: Duration,
+    applied: &mut Applied,
+) -> anyhow::Result<()> {
+    if applied.changed.is_empty() {
+        return Ok(());
+    }
+    let by_id: HashMap<&str, &Change> = changes.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut pending: Vec<String> = applied.changed.clone();
+    let mut last: HashMap<String, Current>;
+    let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
+    loop {
+        let current = read_states(client, &pending).await?;
+        pending.retain(|id| {
+            let shows = matches!(current.get(id), Some(Current::Found(now))
+                if by_id.get(id.as_str()).is_some_and(|c| same_state(now, &c.after)));
+            !shows
+        });
+        last = current;
+        if pending.is_empty() || waited >= timeout {
+            break;
+        }
+        tracing::info!(
+            pending = pending.len(),
+            "Graph does not show every change yet (its reads lag writes); reading again"
+        );
+        let wait = step.min(timeout - waited);
+        client.sleeper().sleep(wait).await;
+        waited += wait;
+        step = (step * 2).min(Duration::from_secs(8));
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let pending_set: std::collections::HashSet<&str> = pending.iter().map(String::as_str).collect();
+    applied
+        .changed
+        .retain(|id| !pending_set.contains(id.as_str()));
+    for id in &pending {
+        let Some(c) = by_id.get(id.as_str()) else {
+            continue;
+        };
+        let shows = match last.get(id) {
+            Some(Current::Found(now)) => format!(
+                "isEnabled={} type={}",
+                now.is_enabled.map_or("null".into(), |b| b.to_string()),
+                now.on_premises_group_type.as_deref().unwrap_or("null")
+            ),
+            Some(Current::Deleted(_)) => "no group (deleted)".into(),
+            Some(Current::Unreadable(e)) => format!("an unreadable answer ({e})"),
+            None => "nothing".into(),
+        };
+        let e = ItemError {
+            status: 0,
+            code: "notApplied".into(),
+            message: format!(
+                "Graph accepted the write, but after {} s of reading back the group shows {shows}; the change did not take (or Graph's reads still lag: check again with gwb report)",
+                timeout.as_secs_f64()
+            ),
+            request_id: None,
+        };
+        tracing::error!(group = %c.id, "{}", e.message);
+        journal
+            .record_outcome(&c.id, "notApplied", Some(&e))
+            .map_err(|io| journal_stop(journal, &io))?;
+        applied.failed.push(ItemFailure::new(c, &e));
+    }
+    Ok(())
+}
+
+/// The states of `ids`: by id (20 per `$batch`) for a few, by paging the whole listing
+/// (999 per request) for many, whichever costs Graph fewer requests and resource units.
+pub async fn read_states(
+    client: &GraphClient,
+    ids: &[String],
+) -> anyhow::Result<HashMap<String, Current>> {
+    const BY_ID_AT_MOST: usize = 200;
+    if ids.len() <= BY_ID_AT_MOST {
+        return read_current_quiet(client, ids).await;
+    }
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut out: HashMap<String, Current> = HashMap::with_capacity(ids.len());
+    let stream = client.pages::<Group>(super::report::groups_url(client), Vec::new());
+    futures_util::pin_mut!(stream);
+    while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
+        for g in page.map_err(anyhow::Error::new)? {
+            if wanted.contains(g.id.as_str()) {
+                let cur = match g.writeback() {
+                    Some(w) => Current::Found(w),
+                    None => Current::Unreadable(ItemError {
+                        status: 200,
+                        code: "malformedGroup".into(),
+                        message: "the group came back without writebackConfiguration".into(),
+                        request_id: None,
+                    }),
+                };
+                out.insert(g.id.clone(), cur);
+            }
+        }
+    }
+    for id in ids {
+        out.entry(id.clone()).or_insert_with(|| {
+            Current::Deleted(ItemError {
+                status: 404,
+                code: "Request_ResourceNotFound".into(),
+                message: "not in the group listing".into(),
+                request_id: None,
+            })
+        });
+    }
+    Ok(out)
 }
 
 /// The current state of a group, read again before changing it.
@@ -247,10 +528,26 @@ pub enum Current {
     Unreadable(ItemError),
 }
 
-/// Read the current state of `ids` (20 per `$batch`).
+/// Read the current state of `ids` (20 per `$batch`), with a progress bar.
 pub async fn read_current(
     client: &GraphClient,
     ids: &[String],
+) -> anyhow::Result<HashMap<String, Current>> {
+    read_current_with(client, ids, true).await
+}
+
+/// [`read_current`] without a progress bar (inside another operation's bar).
+async fn read_current_quiet(
+    client: &GraphClient,
+    ids: &[String],
+) -> anyhow::Result<HashMap<String, Current>> {
+    read_current_with(client, ids, false).await
+}
+
+async fn read_current_with(
+    client: &GraphClient,
+    ids: &[String],
+    show: bool,
 ) -> anyhow::Result<HashMap<String, Current>> {
     for id in ids {
         if !is_guid(id) {
@@ -276,7 +573,11 @@ pub async fn read_current(
         pacer: None,
     };
     let mut out = HashMap::with_capacity(ids.len());
-    let bar = output::progress_bar(ids.len() as u64, "reading");
+    let bar = if show {
+        output::progress_bar(ids.len() as u64, "reading")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     batch::run(
         client,
         (0..ids.len()).collect(),

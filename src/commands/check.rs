@@ -23,7 +23,7 @@ use super::set_default;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::graph::model::Group;
 use crate::output::{TenantSection, write_json};
-use crate::writeback::plan::Change;
+use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{Drift, Policy, PolicyChecker};
 use crate::writeback::setting::SettingPlan;
 use crate::writeback::tenant::tenant_default;
@@ -59,6 +59,9 @@ pub struct Fix {
     pub groups_changed: Vec<String>,
     pub deleted_meanwhile: Vec<ItemFailure>,
     pub failed: Vec<ItemFailure>,
+    /// Drifted groups left alone: read right before the write, they had changed since the
+    /// check (someone else is managing them) or were already fixed.
+    pub skipped: Vec<Skipped>,
     /// The tenant default's change: unchanged | updated | created | wouldUpdate | wouldCreate.
     pub tenant_default: Option<String>,
     pub journals: Vec<String>,
@@ -133,8 +136,8 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    super::seconds("--write-window", args.apply.write_window, false)?;
-    let timeout = super::verify_timeout(args.verify_timeout)?;
+    apply::check_args(&args.apply)?;
+    let timeout = super::verify_timeout(args.apply.verify_timeout)?;
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
         return Err(UsageError(
             "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"
@@ -217,7 +220,17 @@ pub async fn run(
     if !changes.is_empty() {
         let journal = apply::open_journal(None, state_dir, "check-fix", &ctx.target)?;
         fix.journals.push(journal.path().display().to_string());
-        let applied = apply::apply(client, &changes, &journal, &args.apply).await?;
+        let applied = apply::apply(
+            client,
+            &changes,
+            &journal,
+            &args.apply,
+            apply::SkipAs {
+                changed: SkipReason::ChangedSincePlan,
+                already: SkipReason::AlreadyDisabled,
+            },
+        )
+        .await?;
         journal.finish(json!({
             "planned": changes.len(),
             "changed": applied.changed.len(),
@@ -227,6 +240,7 @@ pub async fn run(
         fix.groups_changed = applied.changed;
         fix.deleted_meanwhile = applied.deleted;
         fix.failed = applied.failed;
+        fix.skipped = applied.skipped;
     }
     if let Some(target) = default_target {
         let (section, plan) = set_default::plan_change(client, target).await?;
@@ -279,7 +293,7 @@ pub async fn run(
         tracing::warn!(
             "{} changes were accepted by Graph but do not show yet after {} s; run gwb check again in a minute",
             fix.pending_read_back.len(),
-            args.verify_timeout
+            args.apply.verify_timeout
         );
     }
     print(out, ctx.format, policy, &before, Some(&fix), Some(&after))?;

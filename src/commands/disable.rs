@@ -65,6 +65,8 @@ pub struct RunSummary {
     pub created_on_or_after_cutoff: u64,
     pub synced_from_on_premises: u64,
     pub changed_since_plan: u64,
+    /// `restore`: groups changed after gwb's run, left alone (without `--force`).
+    pub changed_since_run: u64,
     pub deleted_meanwhile: u64,
     pub failed: u64,
 }
@@ -208,7 +210,7 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    super::seconds("--write-window", args.apply.write_window, false)?;
+    apply::check_args(&args.apply)?;
     let _lock = if args.apply.dry_run || args.plan_out.is_some() {
         None
     } else {
@@ -282,10 +284,27 @@ pub async fn run(
         "disable-existing-m365",
         &ctx.target,
     )?;
-    let applied = apply::apply(&ctx.client, &plan.changes, &journal, &args.apply).await?;
+    let mut applied = apply::apply(
+        &ctx.client,
+        &plan.changes,
+        &journal,
+        &args.apply,
+        apply::SkipAs {
+            changed: SkipReason::ChangedSincePlan,
+            already: SkipReason::AlreadyDisabled,
+        },
+    )
+    .await?;
     summary.changed = applied.changed.len() as u64;
     summary.deleted_meanwhile += applied.deleted.len() as u64;
     summary.failed = applied.failed.len() as u64;
+    for s in &applied.skipped {
+        match s.reason {
+            SkipReason::AlreadyDisabled => summary.already_disabled += 1,
+            _ => summary.changed_since_plan += 1,
+        }
+    }
+    plan.skipped.append(&mut applied.skipped);
     journal.finish(serde_json::to_value(&summary)?)?;
     finish(
         out,
@@ -352,7 +371,11 @@ pub fn finish(
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
-    let status = applied.exit_status();
+    // Groups left alone because someone changed them after gwb's run: not done, say so.
+    let status = match applied.exit_status() {
+        ExitStatus::Ok if summary.changed_since_run > 0 => ExitStatus::Failure,
+        s => s,
+    };
     let result = RunResult {
         run_id: journal.map(|j| j.run_id().to_string()),
         journal: journal.map(|j| j.path().display().to_string()),
@@ -388,6 +411,25 @@ pub fn finish(
             }
             for f in &result.failed {
                 writeln!(out, "  FAILED: {}", f.line())?;
+            }
+            if s.changed_since_run > 0 {
+                writeln!(
+                    out,
+                    "  {} groups were changed after gwb's run and were left alone (restore them too with --force):",
+                    s.changed_since_run
+                )?;
+                for k in result
+                    .skipped
+                    .iter()
+                    .filter(|k| k.reason == SkipReason::ChangedSinceRun)
+                {
+                    writeln!(
+                        out,
+                        "    {} {}",
+                        k.id,
+                        crate::output::safe(k.display_name.as_deref().unwrap_or(""))
+                    )?;
+                }
             }
             if let Some(j) = &result.journal {
                 writeln!(out, "Journal: {j}")?;

@@ -14,6 +14,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     }
     let cfg = EmulatorConfig {
         sync_features_readable: args.delegated_admin,
+        write_quirks: Default::default(),
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         latency: std::time::Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,

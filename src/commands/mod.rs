@@ -72,10 +72,12 @@ pub fn seconds(
     zero_ok: bool,
 ) -> Result<std::time::Duration, crate::UsageError> {
     let low_ok = if zero_ok { secs >= 0.0 } else { secs > 0.0 };
-    if secs.is_finite() && low_ok && secs <= MAX_SECONDS {
-        if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
-            return Ok(d);
-        }
+    if secs.is_finite()
+        && low_ok
+        && secs <= MAX_SECONDS
+        && let Ok(d) = std::time::Duration::try_from_secs_f64(secs)
+    {
+        return Ok(d);
     }
     let low = if zero_ok { "0 or more" } else { "more than 0" };
     Err(crate::UsageError(format!(

@@ -1,7 +1,7 @@
 //! `gwb restore --journal PATH...`: put every group a journal recorded back to its
 //! before-state, through the same apply path (consent, batching, retries, journal).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -49,22 +49,63 @@ fn read_journals(
     Ok(journals)
 }
 
-/// For a group in several journals, the earliest run's before-state wins.
+/// The groups a journal's run changed or may have changed: those with an outcome that says a
+/// write was sent, and, in a run that did not finish, those whose write was in flight (a
+/// before-state with no outcome). A before-state in a finished run without an outcome was never
+/// written by gwb (an edited journal): it is ignored, and said.
+fn restorable(j: JournalContents) -> (Vec<Change>, Vec<String>) {
+    let mut keep = Vec::new();
+    let mut ignored = Vec::new();
+    for c in j.befores {
+        let sent = match j.outcomes.get(&c.id).map(String::as_str) {
+            Some("changed" | "failed" | "notApplied" | "notFound") => true,
+            Some(_) => false,
+            None => !j.finished,
+        };
+        if sent {
+            keep.push(c);
+        } else if !j.outcomes.contains_key(&c.id) {
+            ignored.push(c.id);
+        }
+    }
+    (keep, ignored)
+}
+
+/// For a group in several journals, the earliest run's before-state wins, and what the latest
+/// run wrote is what must still hold for gwb to put it back.
 fn recorded_states(journals: Vec<JournalContents>) -> anyhow::Result<Vec<Change>> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Change> = Vec::new();
     for j in journals {
-        for c in j.befores {
+        let path = j.path.clone();
+        let (keep, ignored) = restorable(j);
+        if !ignored.is_empty() {
+            tracing::warn!(
+                "journal {}: ignoring {} before-state lines of groups the run never wrote (no outcome in a finished run; the file was edited?): {}",
+                path.display(),
+                ignored.len(),
+                ignored
+                    .iter()
+                    .map(|i| crate::output::safe(i).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        for c in keep {
             if !is_guid(&c.id) {
                 return Err(UsageError(format!(
                     "journal {}: {:?} is not a group id",
-                    j.path.display(),
+                    path.display(),
                     c.id
                 ))
                 .into());
             }
-            if seen.insert(c.id.clone()) {
-                out.push(c);
+            match index.get(&c.id) {
+                Some(&i) => out[i].after = c.after,
+                None => {
+                    index.insert(c.id.clone(), out.len());
+                    out.push(c);
+                }
             }
         }
     }
@@ -77,7 +118,7 @@ pub async fn run(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    super::seconds("--write-window", args.apply.write_window, false)?;
+    apply::check_args(&args.apply)?;
     let journals = read_journals(&args.journals, &ctx.target)?;
     let _lock = if args.apply.dry_run {
         None
@@ -111,18 +152,21 @@ pub async fn run(
             reason,
         };
         match current.get(&r.id) {
-            Some(Current::Found(g)) => {
-                let now = g.clone();
-                if same_state(&now, &r.before) {
-                    skipped.push(skip(SkipReason::AlreadyInRecordedState));
-                } else {
-                    changes.push(Change {
-                        id: r.id.clone(),
-                        display_name: r.display_name.clone(),
-                        before: now,
-                        after: r.before.clone(),
-                    });
-                }
+            Some(Current::Found(now)) if same_state(now, &r.before) => {
+                skipped.push(skip(SkipReason::AlreadyInRecordedState));
+            }
+            // Compare-and-set: put back only what still holds what gwb wrote.
+            Some(Current::Found(now)) if same_state(now, &r.after) || args.force => {
+                changes.push(Change {
+                    id: r.id.clone(),
+                    display_name: r.display_name.clone(),
+                    before: now.clone(),
+                    after: r.before.clone(),
+                });
+            }
+            Some(Current::Found(_)) => {
+                summary.changed_since_run += 1;
+                skipped.push(skip(SkipReason::ChangedSinceRun));
             }
             Some(Current::Deleted(_)) => {
                 summary.deleted_meanwhile += 1;
@@ -179,7 +223,23 @@ pub async fn run(
         ),
     )?;
     let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", &ctx.target)?;
-    let mut applied = apply::apply(&ctx.client, &changes, &journal, &args.apply).await?;
+    let mut applied = apply::apply(
+        &ctx.client,
+        &changes,
+        &journal,
+        &args.apply,
+        apply::SkipAs {
+            changed: SkipReason::ChangedSinceRun,
+            already: SkipReason::AlreadyInRecordedState,
+        },
+    )
+    .await?;
+    summary.changed_since_run += applied
+        .skipped
+        .iter()
+        .filter(|k| k.reason == SkipReason::ChangedSinceRun)
+        .count() as u64;
+    skipped.append(&mut applied.skipped);
     for f in &mut applied.failed {
         if f.status == 400
             && changes

@@ -44,6 +44,17 @@ pub struct EmulatorConfig {
     /// Graph's read-after-write lag for groups: for this long after a write, reads of the group
     /// still show its previous state. Zero: reads see writes at once.
     pub read_lag: Duration,
+    /// Groups whose writes misbehave, by id (faults seen in the wild, for tests).
+    pub write_quirks: BTreeMap<String, WriteQuirk>,
+}
+
+/// How a write to one group misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteQuirk {
+    /// Answered 204 as if done, but nothing changes: a write that did not take.
+    Ignored,
+    /// Answered 404 `Request_ResourceNotFound`, though the group exists and stays as it was.
+    NotFound,
 }
 
 impl Default for EmulatorConfig {
@@ -55,6 +66,7 @@ impl Default for EmulatorConfig {
             write_limit: None,
             sync_features_readable: false,
             read_lag: Duration::ZERO,
+            write_quirks: BTreeMap::new(),
         }
     }
 }
@@ -145,6 +157,10 @@ impl Shared {
 
     pub(crate) fn read_lag(&self) -> Duration {
         self.cfg.read_lag
+    }
+
+    pub(crate) fn write_quirk(&self, id: &str) -> Option<WriteQuirk> {
+        self.cfg.write_quirks.get(&id.to_ascii_lowercase()).copied()
     }
 
     pub(crate) fn sync_features_readable(&self) -> bool {

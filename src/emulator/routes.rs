@@ -493,6 +493,19 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
         let retry_after = format!("{:.3}", wait.as_secs_f64().max(0.001));
         return fault_response(shared, Fault::Throttle { retry_after });
     }
+    match shared.write_quirk(id) {
+        Some(super::WriteQuirk::Ignored) => {
+            drop(t);
+            shared.count("ignored_write");
+            return EmuResponse::no_content();
+        }
+        Some(super::WriteQuirk::NotFound) => {
+            drop(t);
+            shared.count("false_not_found");
+            return not_found(shared, id);
+        }
+        None => {}
+    }
     let lag = shared.read_lag();
     if !lag.is_zero() {
         let visible = g.visible_writeback().clone();

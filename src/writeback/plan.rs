@@ -36,6 +36,9 @@ pub enum SkipReason {
     DeletedMeanwhile,
     /// `restore`: the group is already in its recorded state.
     AlreadyInRecordedState,
+    /// `restore`: the group no longer holds what gwb wrote (someone changed it after gwb's
+    /// run); left alone unless `--force`.
+    ChangedSinceRun,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
+use gwb::writeback::plan::SkipReason;
 use serde_json::Value;
 
 use crate::support::{
@@ -283,10 +284,20 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
         concurrency: 2,
         write_limit: 3000,
         write_window: 150.0,
+        verify_timeout: 0.0,
     };
-    let applied = apply::apply(&client, &planner.changes, &journal, &args)
-        .await
-        .unwrap();
+    let applied = apply::apply(
+        &client,
+        &planner.changes,
+        &journal,
+        &args,
+        apply::SkipAs {
+            changed: SkipReason::ChangedSincePlan,
+            already: SkipReason::AlreadyDisabled,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(applied.deleted.len(), 1);
     assert_eq!(applied.deleted[0].id, gone);
     assert!(applied.failed.is_empty());

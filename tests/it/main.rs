@@ -12,6 +12,7 @@ mod e2e;
 mod emulator;
 mod examples;
 mod hostile;
+mod promises;
 mod reliability;
 mod set_default;
 mod support;

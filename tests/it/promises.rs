@@ -1,0 +1,745 @@
+//! gwb's promise, held under hostile answers, faults and bad files (issue 12): it changes exactly
+//! what it says, records it before it writes, can put it back, and tells the truth in its exit
+//! code. Each test names the item of the issue it pins; each failed on the code before the fix.
+
+use std::collections::BTreeMap;
+
+use gwb::emulator::{EmulatorConfig, Tenant, WriteQuirk};
+use gwb::graph::model::WritebackConfiguration;
+use serde_json::{Value, json};
+
+use crate::support::{
+    emulator_with, gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr,
+    stdout, temp_dir,
+};
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+/// The ids of `n` groups the disable would change.
+fn to_change(t: &Tenant, n: usize) -> Vec<String> {
+    t.groups
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role != Some(true))
+        .take(n)
+        .map(|g| g.id.clone())
+        .collect()
+}
+
+fn quirks(ids: &[String], q: WriteQuirk) -> BTreeMap<String, WriteQuirk> {
+    ids.iter().map(|i| (i.clone(), q)).collect()
+}
+
+fn ids_of(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().or(x["id"].as_str()).unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A4: a 2xx whose change never shows is a failure, not "changed", and the exit code says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a4_writes_that_did_not_take_are_reported_failed() {
+    let tenant = plain_tenant(200, 71);
+    let mut ignored = to_change(&tenant, 3);
+    ignored.sort();
+    let cfg = EmulatorConfig {
+        write_quirks: quirks(&ignored, WriteQuirk::Ignored),
+        ..Default::default()
+    };
+    let emu = emulator_with(tenant, cfg).await;
+    let dir = temp_dir("a4");
+    let j = dir.join("j.jsonl");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--verify-timeout",
+            "0",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(ids_of(&v["failed"]), ignored, "{v}");
+    for f in v["failed"].as_array().unwrap() {
+        assert_eq!(f["code"], "notApplied");
+    }
+    let changed = ids_of(&v["changed"]);
+    assert!(ignored.iter().all(|i| !changed.contains(i)));
+    assert_eq!(emu.shared().stat("ignored_write"), 3);
+    let journal = gwb::journal::read(&j).unwrap();
+    for i in &ignored {
+        assert_eq!(journal.outcomes[i], "notApplied");
+    }
+}
+
+/// B5: `check --fix` exits non-zero while its own after-state is not compliant.
+#[tokio::test(flavor = "multi_thread")]
+async fn b5_check_fix_exit_code_follows_the_after_state() {
+    let tenant = plain_tenant(200, 72);
+    let ignored = to_change(&tenant, 2);
+    let cfg = EmulatorConfig {
+        write_quirks: quirks(&ignored, WriteQuirk::Ignored),
+        ..Default::default()
+    };
+    let emu = emulator_with(tenant, cfg).await;
+    let config = temp_dir("b5").join("config.toml");
+    std::fs::write(&config, "[policy]\nm365_writeback = \"disabled\"\n").unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "check",
+            "--fix",
+            "--yes",
+            "--verify-timeout",
+            "0",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let v = json_of(&out);
+    assert_eq!(v["after"]["compliant"], false, "{v}");
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A2: a group whose writeback changed between gwb's listing and its write is not reverted, and
+/// the journal holds no stale before-state for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a2_a_group_changed_after_the_listing_is_left_alone() {
+    use gwb::commands::apply;
+    use gwb::writeback::plan::{DisablePlanner, Selection, SkipReason};
+    let emu = emulator_with(plain_tenant(120, 73), EmulatorConfig::default()).await;
+    let mut planner = DisablePlanner::new(Selection::default());
+    for g in emu.shared().tenant().groups.clone() {
+        let group = serde_json::from_value(g.to_json(&[
+            "id",
+            "displayName",
+            "groupTypes",
+            "securityEnabled",
+            "mailEnabled",
+            "onPremisesSyncEnabled",
+            "isAssignableToRole",
+            "proxyAddresses",
+            "createdDateTime",
+            "writebackConfiguration",
+        ]))
+        .unwrap();
+        planner.consider(&group).unwrap();
+    }
+    assert!(planner.changes.len() > 3);
+    // An admin changes the type of one planned group after the listing.
+    let moved = planner.changes[1].id.clone();
+    let admins = WritebackConfiguration {
+        is_enabled: Some(true),
+        on_premises_group_type: Some("universalMailEnabledSecurityGroup".into()),
+    };
+    assert_ne!(planner.changes[1].before, admins);
+    emu.shared().tenant().group_mut(&moved).unwrap().writeback = admins.clone();
+
+    let (client, _) = crate::support::client(&emu.url());
+    let j = temp_dir("a2").join("j.jsonl");
+    let journal =
+        gwb::journal::Journal::create(&j, "r", "disable-existing-m365", "emulator", None).unwrap();
+    let args = gwb::cli::ApplyArgs {
+        dry_run: false,
+        yes: true,
+        max_changes: None,
+        concurrency: 2,
+        write_limit: 3000,
+        write_window: 150.0,
+        verify_timeout: 0.0,
+    };
+    let applied = apply::apply(
+        &client,
+        &planner.changes,
+        &journal,
+        &args,
+        apply::SkipAs {
+            changed: SkipReason::ChangedSincePlan,
+            already: SkipReason::AlreadyDisabled,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        emu.shared().tenant().group(&moved).unwrap().writeback,
+        admins,
+        "the admin's change stands"
+    );
+    assert!(
+        applied
+            .skipped
+            .iter()
+            .any(|s| s.id == moved && s.reason == SkipReason::ChangedSincePlan)
+    );
+    assert_eq!(applied.changed.len(), planner.changes.len() - 1);
+    let read = gwb::journal::read(&j).unwrap();
+    assert!(
+        read.befores.iter().all(|b| b.id != moved),
+        "no stale journal entry"
+    );
+}
+
+/// Disable, then an admin re-enables one group; returns (emulator, journal, that group, the
+/// state the admin set, the tenant before the disable).
+async fn disabled_then_changed(
+    seed: u64,
+) -> (
+    gwb::emulator::Emulator,
+    std::path::PathBuf,
+    String,
+    WritebackConfiguration,
+    std::collections::HashMap<String, WritebackConfiguration>,
+) {
+    let emu = emulator_with(plain_tenant(150, seed), EmulatorConfig::default()).await;
+    let original = snapshot(&emu.shared().tenant());
+    let j = temp_dir("restore-cas").join("j.jsonl");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let changed = ids_of(&json_of(&out)["changed"]);
+    let touched = changed[0].clone();
+    let admins = WritebackConfiguration {
+        is_enabled: Some(true),
+        on_premises_group_type: Some("universalSecurityGroup".into()),
+    };
+    assert_ne!(original[&touched], admins);
+    emu.shared().tenant().group_mut(&touched).unwrap().writeback = admins.clone();
+    (emu, j, touched, admins, original)
+}
+
+/// A3: restore is compare-and-set: a group changed after gwb's run is left alone and reported
+/// (exit 1); `--force` puts it back too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a3_restore_leaves_later_changes_alone_unless_forced() {
+    let (emu, j, touched, admins, original) = disabled_then_changed(74).await;
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["changedSinceRun"], 1, "{v}");
+    assert!(
+        v["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["id"] == touched.as_str() && s["reason"] == "changedSinceRun")
+    );
+    let now = snapshot(&emu.shared().tenant());
+    assert_eq!(now[&touched], admins, "the later change stands");
+    for (id, wb) in &original {
+        if id != &touched {
+            assert_eq!(&now[id], wb, "{id} restored");
+        }
+    }
+    // The table says what was left alone and how to include it.
+    let out = run_gwb(
+        &emu.url(),
+        &["restore", "--journal", j.to_str().unwrap(), "--dry-run"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "--force",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(snapshot(&emu.shared().tenant()), original);
+}
+
+/// D19: a before line for a group the run never wrote (no outcome, in a finished run) is
+/// ignored, and said.
+#[tokio::test(flavor = "multi_thread")]
+async fn d19_restore_ignores_lines_the_run_never_wrote() {
+    let emu = emulator_with(plain_tenant(150, 75), EmulatorConfig::default()).await;
+    let j = temp_dir("d19").join("j.jsonl");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A security group that is not written back, and a forged line that would enable it.
+    let victim = emu
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .find(|g| !g.is_unified() && g.security_enabled && g.writeback.is_enabled != Some(true))
+        .map(|g| (g.id.clone(), g.writeback.clone()))
+        .unwrap();
+    let forged = json!({"type":"before","groupId":victim.0,"displayName":"forged",
+        "before":{"isEnabled":true,"onPremisesGroupType":"universalSecurityGroup"},
+        "after":victim.1,"at":"2026-11-29T00:00:00Z"});
+    let mut text = std::fs::read_to_string(&j).unwrap();
+    text.push_str(&format!("{forged}\n"));
+    std::fs::write(&j, text).unwrap();
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        emu.shared().tenant().group(&victim.0).unwrap().writeback,
+        victim.1,
+        "the forged line changed nothing"
+    );
+    assert!(
+        stderr(&out).contains("ignoring 1 before-state") && stderr(&out).contains(&victim.0),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// E22: a 404 to a write for a group that still exists is a failure, not "deleted meanwhile".
+#[tokio::test(flavor = "multi_thread")]
+async fn e22_a_404_for_a_group_that_exists_is_a_failure() {
+    let tenant = plain_tenant(100, 76);
+    let odd = to_change(&tenant, 1);
+    let cfg = EmulatorConfig {
+        write_quirks: quirks(&odd, WriteQuirk::NotFound),
+        ..Default::default()
+    };
+    let emu = emulator_with(tenant, cfg).await;
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(ids_of(&v["failed"]), odd, "{v}");
+    assert_eq!(v["summary"]["deletedMeanwhile"], 0);
+    assert!(v["deletedMeanwhile"].as_array().unwrap().is_empty());
+}
+
+/// E23: one group id that is not a GUID fails that group only; the rest are changed (exit 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn e23_a_group_id_that_is_not_a_guid_fails_only_that_group() {
+    let mut t = plain_tenant(80, 77);
+    let i = t.groups.iter().position(should_change).unwrap();
+    t.groups[i].id = "a/b".into();
+    let emu = emulator_with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    let out = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(ids_of(&v["failed"]), ["a/b"]);
+    assert_eq!(v["failed"][0]["code"], "invalidId");
+    let should = emu
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .filter(|g| g.id != "a/b" && g.is_unified() && g.on_premises_sync_enabled != Some(true))
+        .all(|g| g.writeback.is_enabled == Some(false));
+    assert!(should, "every other group was disabled");
+}
+
+/// B6: a reader that goes away stops the output, not the exit code.
+#[tokio::test(flavor = "multi_thread")]
+async fn b6_a_closed_stdout_keeps_the_exit_code() {
+    let emu = emulator_with(plain_tenant(200, 78), EmulatorConfig::default()).await;
+    let config = temp_dir("b6").join("config.toml");
+    std::fs::write(&config, "[policy]\nm365_writeback = \"disabled\"\n").unwrap();
+    // The pipe's reading end is closed before gwb starts: every write meets a broken pipe.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "check",
+            "-o",
+            "ndjson",
+        ])
+        .stdout(writer);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("error"), "{}", stderr(&out));
+}
+
+/// B9: huge seconds are a usage error, checked before anything is created.
+#[tokio::test(flavor = "multi_thread")]
+async fn b9_huge_seconds_are_usage_errors_that_create_nothing() {
+    let emu = emulator_with(plain_tenant(60, 79), EmulatorConfig::default()).await;
+    let dir = temp_dir("b9");
+    let j = dir.join("j.jsonl");
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "[policy]\nm365_writeback = \"disabled\"\n").unwrap();
+    let (jp, cp) = (j.to_str().unwrap(), config.to_str().unwrap());
+    for args in [
+        vec![
+            "disable-existing-m365",
+            "--yes",
+            "--write-window",
+            "1e20",
+            "--journal",
+            jp,
+        ],
+        vec![
+            "disable-existing-m365",
+            "--yes",
+            "--verify-timeout",
+            "1e20",
+            "--journal",
+            jp,
+        ],
+        vec![
+            "--config",
+            cp,
+            "check",
+            "--fix",
+            "--yes",
+            "--verify-timeout",
+            "1e20",
+        ],
+        vec![
+            "--config",
+            cp,
+            "check",
+            "--fix",
+            "--yes",
+            "--write-window",
+            "1e300",
+        ],
+        vec![
+            "set-default",
+            "false",
+            "--verify-timeout",
+            "1e20",
+            "--journal",
+            jp,
+        ],
+        vec!["restore", "--journal", jp, "--yes", "--write-window", "inf"],
+    ] {
+        let out = run_gwb(&emu.url(), &args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("seconds"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        assert!(!j.exists(), "{args:?} created the journal");
+    }
+    assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
+}
+
+/// D14, D15: --plan-out never overwrites a file or writes through a symlink (without --force),
+/// and plans are private; a symlinked run lock is refused, its target untouched.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn d14_d15_plans_and_locks_are_never_written_through_links_or_over_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let emu = emulator_with(plain_tenant(60, 80), EmulatorConfig::default()).await;
+    let dir = temp_dir("d14");
+    let journal = dir.join("journal.jsonl");
+    std::fs::write(&journal, "precious undo record\n").unwrap();
+    let plan = dir.join("plan.json");
+    let plan_out = |p: &std::path::Path, force: bool| {
+        let mut a = vec![
+            "disable-existing-m365".to_string(),
+            "--plan-out".into(),
+            p.display().to_string(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let run_args = |a: Vec<String>| {
+        let url = emu.url();
+        async move {
+            let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+            run_gwb(&url, &refs).await
+        }
+    };
+    // Over an existing file: refused, the file intact.
+    let out = run_args(plan_out(&journal, false)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        "precious undo record\n"
+    );
+    // Through a symlink: refused, even when the link dangles.
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&journal, &link).unwrap();
+    let out = run_args(plan_out(&link, false)).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // With --force the link itself is replaced, never its target.
+    let out = run_args(plan_out(&link, true)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        "precious undo record\n"
+    );
+    // A new plan is private.
+    let out = run_args(plan_out(&plan, false)).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mode = std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // The run lock as a symlink to a file: refused, the file not truncated.
+    let state = dir.join("state");
+    std::fs::create_dir_all(state.join("gwb")).unwrap();
+    std::os::unix::fs::symlink(&journal, state.join("gwb").join("gwb.lock")).unwrap();
+    let mut cmd = gwb_command();
+    cmd.env("XDG_STATE_HOME", &state)
+        .env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .args(["disable-existing-m365", "--yes"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        "precious undo record\n"
+    );
+    assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
+}
+
+/// D17: names from Graph cannot move the cursor or fake lines in what people read.
+#[tokio::test(flavor = "multi_thread")]
+async fn d17_control_characters_never_reach_the_terminal() {
+    let mut t = plain_tenant(40, 81);
+    let i = t.groups.iter().position(should_change).unwrap();
+    t.groups[i].display_name =
+        "Innocent\n  Summary: 0 changes; nothing will be written\r\u{1b}[2K\u{7}\u{202e}".into();
+    let emu = emulator_with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    for args in [
+        vec!["disable-existing-m365", "--dry-run", "-o", "table"],
+        vec!["report", "-o", "table"],
+    ] {
+        let out = run_gwb(&emu.url(), &args).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            !text.contains(['\r', '\u{1b}', '\u{7}', '\u{202e}']),
+            "{args:?}: {text:?}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("  Summary: 0 changes")),
+            "{args:?}: a fake summary line:\n{text}"
+        );
+        assert!(text.contains("Innocent\\u{a}  Summary"), "{args:?}: {text}");
+    }
+}
+
+/// D18: the token never goes to a proxy for a loopback Graph root.
+#[tokio::test(flavor = "multi_thread")]
+async fn d18_no_proxy_for_a_loopback_graph_root() {
+    let emu = emulator_with(plain_tenant(30, 82), EmulatorConfig::default()).await;
+    let proxy = wiremock::MockServer::start().await;
+    crate::support::catch_all(&proxy).await;
+    let mut cmd = gwb_command();
+    for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env(var, proxy.uri());
+    }
+    cmd.env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .args(["report", "-o", "json"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(proxy.received_requests().await.unwrap().is_empty());
+}
+
+/// D13: a journal that cannot be written stops the run before its next write (exit 1), and the
+/// journal it leaves still restores every group that was changed. The fault is real: the file
+/// size limit (RLIMIT_FSIZE) makes the journal's appends fail part-way, as a full disk does.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn d13_a_journal_that_cannot_be_written_stops_the_run_and_still_restores() {
+    let emu = emulator_with(plain_tenant(400, 83), EmulatorConfig::default()).await;
+    let original = snapshot(&emu.shared().tenant());
+    let planned = original.len();
+    let dir = temp_dir("d13");
+    let j = dir.join("j.jsonl");
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        // SIGXFSZ ignored: the write fails with EFBIG instead of killing the process.
+        .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gwb"))
+        .args([
+            "disable-existing-m365",
+            "--yes",
+            "--concurrency",
+            "1",
+            "-o",
+            "json",
+            "--journal",
+            j.to_str().unwrap(),
+        ]);
+    let base = gwb_command();
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot write journal"),
+        "{}",
+        stderr(&out)
+    );
+    let size = std::fs::metadata(&j).unwrap().len();
+    assert!(size <= 16 * 1024, "the limit held: {size}");
+    let journal = gwb::journal::read(&j).expect("a journal with a torn record still reads");
+    let now = snapshot(&emu.shared().tenant());
+    let differs: Vec<&String> = original
+        .keys()
+        .filter(|id| now[*id] != original[*id])
+        .collect();
+    assert!(
+        !differs.is_empty() && differs.len() < planned,
+        "stopped part-way"
+    );
+    let recorded: std::collections::HashSet<&str> =
+        journal.befores.iter().map(|c| c.id.as_str()).collect();
+    for id in &differs {
+        assert!(
+            recorded.contains(id.as_str()),
+            "{id} changed but not journaled"
+        );
+    }
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(snapshot(&emu.shared().tenant()), original);
+}
+
+/// A `$batch` that answers every item with `status`, echoing the ids it was sent.
+struct EveryItem(u16);
+
+impl wiremock::Respond for EveryItem {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let responses: Vec<Value> = body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                json!({"id": r["id"], "status": self.0, "headers": {},
+                    "body": {"error": {"code": "InvalidAuthenticationToken",
+                        "message": "Access token has expired or is not yet valid."}}})
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+    }
+}
+
+/// B7: every batch item answered 401 is an authentication failure: exit 4, as documented.
+#[tokio::test(flavor = "multi_thread")]
+async fn b7_every_item_answered_401_is_exit_4() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let groups: Vec<Value> = (1..=3)
+        .map(|i| {
+            json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"),
+                "displayName": format!("G{i}"), "groupTypes": ["Unified"],
+                "securityEnabled": false, "mailEnabled": true,
+                "createdDateTime": "2021-01-01T00:00:00Z",
+                "writebackConfiguration": {"isEnabled": null, "onPremisesGroupType": null}})
+        })
+        .collect();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .respond_with(crate::support::json(json!({ "value": groups }).to_string()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/beta/$batch"))
+        .respond_with(EveryItem(401))
+        .mount(&server)
+        .await;
+    crate::support::catch_all(&server).await;
+    let out = run_gwb(
+        &server.uri(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["failed"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["changed"].as_array().unwrap().is_empty());
+}
