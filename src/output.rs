@@ -144,6 +144,10 @@ pub struct TenantSection {
     pub setting_id: Option<String>,
     pub raw_value: Option<String>,
     pub error: Option<String>,
+    /// Why the default is ambiguous or unknown (two Group.Unified settings, duplicate entries,
+    /// values not returned); gwb writes nothing while it is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// `report` only: the sync engine's writeback features, or why they could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_features: Option<SyncFeatures>,
@@ -169,13 +173,16 @@ impl TenantSection {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        let unknown = d.source == crate::writeback::tenant::DefaultSource::ValuesUnreadable;
         TenantSection {
-            new_unified_group_writeback_default: Some(d.new_unified_group_writeback_default),
+            new_unified_group_writeback_default: (!unknown)
+                .then_some(d.new_unified_group_writeback_default),
             source,
             source_description: d.source.describe().to_string(),
             setting_id: d.setting_id.clone(),
             raw_value: d.raw_value.clone(),
             error: None,
+            problem: d.problem.clone(),
             sync_features: None,
         }
     }
@@ -190,6 +197,7 @@ impl TenantSection {
             setting_id: None,
             raw_value: None,
             error: Some(error),
+            problem: None,
             sync_features: None,
         }
     }
@@ -197,7 +205,7 @@ impl TenantSection {
 
 /// The tenant default in words, the same in `report` and `set-default`: value and source.
 pub fn tenant_default_line(tenant: &TenantSection) -> String {
-    match tenant.new_unified_group_writeback_default {
+    let line = match tenant.new_unified_group_writeback_default {
         Some(v) => format!(
             "Tenant default for new Microsoft 365 groups: NewUnifiedGroupWritebackDefault = {v} ({})",
             tenant.source_description
@@ -207,7 +215,20 @@ pub fn tenant_default_line(tenant: &TenantSection) -> String {
             tenant.source_description,
             tenant.error.as_deref().unwrap_or("")
         ),
-    }
+    };
+    let line = match &tenant.problem {
+        Some(p) => format!("{line}\n  ! {p}"),
+        None => line,
+    };
+    safe_lines(&line)
+}
+
+/// [`safe`] line by line: the line breaks gwb itself puts in are kept.
+fn safe_lines(s: &str) -> String {
+    s.split('\n')
+        .map(|l| safe(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[derive(Serialize)]

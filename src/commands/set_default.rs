@@ -61,6 +61,9 @@ pub struct Outcome<'a> {
     values_after: Option<Vec<SettingValue>>,
     /// Whether a read-back showed the new value (null when nothing was written).
     verified: Option<bool>,
+    /// Why the read-back failed, when it did (the write itself was made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_error: Option<String>,
     journal: Option<String>,
 }
 
@@ -185,12 +188,15 @@ fn record<T>(
     })
 }
 
-/// Read back until the setting holds `target` or `timeout` has passed.
-async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> anyhow::Result<bool> {
+/// Read back until the setting holds `target` or `timeout` has passed. A read that fails is not
+/// a failed write: it is returned as the reason the change could not be verified, so the caller
+/// still reports the write it made.
+async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> Result<bool, String> {
     let mut waited = Duration::ZERO;
     let mut step = Duration::from_secs(2);
     loop {
-        if setting::holds(&read(client).await?, target) {
+        let settings = read(client).await.map_err(|e| format!("{e:#}"))?;
+        if setting::holds(&settings, target) {
             return Ok(true);
         }
         if waited >= timeout {
@@ -207,6 +213,20 @@ async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> anyhow
     }
 }
 
+/// [`verify`], as the outcome records it: whether the value shows, and why it could not be read.
+async fn verified(client: &GraphClient, target: bool, timeout: Duration) -> (bool, Option<String>) {
+    match verify(client, target, timeout).await {
+        Ok(ok) => (ok, None),
+        Err(e) => {
+            tracing::error!(
+                "the change was written, but reading it back failed: {}",
+                crate::output::safe(&e)
+            );
+            (false, Some(e))
+        }
+    }
+}
+
 /// Read the settings and plan setting the default to `target`: the tenant section before, and
 /// the change (a create carries the template's full values array).
 pub async fn plan_change(
@@ -215,7 +235,7 @@ pub async fn plan_change(
 ) -> anyhow::Result<(TenantSection, SettingPlan)> {
     let settings = read(client).await?;
     let before = TenantSection::known(&tenant_default(&settings));
-    let mut plan = setting::plan(&settings, target);
+    let mut plan = setting::plan(&settings, target)?;
     if let SettingPlan::Create { values } = &mut plan {
         *values = template_values(client, target).await?;
     }
@@ -257,7 +277,12 @@ pub async fn run(
     )?;
     let doc = apply_plan(client, &journal, plan, target, &before, timeout).await?;
     print(out, ctx.format, &doc)?;
-    Ok(ExitStatus::Ok)
+    // The write was made and is reported; a read-back that failed means it is not verified.
+    Ok(if doc.verification_error.is_some() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Ok
+    })
 }
 
 /// Write a planned change (not `Unchanged`), journaled, and read it back.
@@ -290,7 +315,7 @@ pub async fn apply_plan<'a>(
                 );
                 journal.record_setting_outcome(Some(&s.id), "created", None)?;
                 let id = s.id.clone();
-                let ok = verify(client, target, verify_timeout).await?;
+                let (ok, why) = verified(client, target, verify_timeout).await;
                 journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
                 let mut doc = outcome(
                     "created",
@@ -302,6 +327,7 @@ pub async fn apply_plan<'a>(
                     Some(journal.path().display().to_string()),
                 );
                 doc.setting_id = Some(id);
+                doc.verification_error = why;
                 return Ok(doc);
             }
             // Someone else created Group.Unified between our read and our create: update theirs.
@@ -309,7 +335,7 @@ pub async fn apply_plan<'a>(
                 "Group.Unified was created by someone else meanwhile; updating it instead"
             );
             journal.record_setting_outcome(None, "conflict", Some((400, e.to_string())))?;
-            plan = setting::plan(&settings, target);
+            plan = setting::plan(&settings, target)?;
             action = match plan {
                 SettingPlan::Unchanged { .. } => "unchanged",
                 SettingPlan::Update { .. } => "updated",
@@ -328,11 +354,13 @@ pub async fn apply_plan<'a>(
             return Err(graph_error(e, "writing Group.Unified", WRITE_PERMISSION));
         }
     };
+    let mut verification_error = None;
     let verified = if action == "unchanged" {
         None
     } else {
-        let ok = verify(client, target, verify_timeout).await?;
-        if !ok {
+        let (ok, why) = verified(client, target, verify_timeout).await;
+        verification_error = why;
+        if !ok && verification_error.is_none() {
             tracing::warn!(
                 "Graph accepted the change, but after {} s of reading back the setting still does not show NewUnifiedGroupWritebackDefault = {target}; Graph's reads can lag writes: check with `gwb report` in a minute",
                 verify_timeout.as_secs_f64()
@@ -353,6 +381,7 @@ pub async fn apply_plan<'a>(
     if doc.setting_id.is_none() && !written.is_empty() {
         doc.setting_id = Some(written);
     }
+    doc.verification_error = verification_error;
     Ok(doc)
 }
 
@@ -388,6 +417,7 @@ fn outcome<'a>(
         values_before,
         values_after,
         verified,
+        verification_error: None,
         journal,
     }
 }
@@ -447,6 +477,11 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
         }
     }
     match doc.verified {
+        Some(false) if doc.verification_error.is_some() => writeln!(
+            out,
+            "Read back: FAILED, the change was written but could not be read back: {}",
+            crate::output::safe(doc.verification_error.as_deref().unwrap_or(""))
+        )?,
         Some(true) => writeln!(out, "Read back: the tenant now shows {t}.")?,
         Some(false) => writeln!(
             out,
@@ -474,7 +509,7 @@ type RestoreStep = (
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RestoreOutcome {
-    /// alreadyInRecordedState | restored | wouldRestore
+    /// alreadyInRecordedState | restored | wouldRestore | changedSinceRun (left alone, exit 1)
     action: &'static str,
     /// patch | create | delete | none
     method: &'static str,
@@ -509,31 +544,76 @@ pub async fn restore(
         return Ok(ExitStatus::Ok);
     };
     let settings = read(client).await?;
+    if let Some(p) = crate::writeback::tenant::group_unified_problem(&settings) {
+        return Err(anyhow::anyhow!("{p}; nothing was changed"));
+    }
     let current = crate::writeback::tenant::find_group_unified(&settings).cloned();
-    // (method, setting id, values now, values to write)
+    // Compare-and-set, one value: gwb changed NewUnifiedGroupWritebackDefault only, so only that
+    // entry is put back, and only while it still holds what gwb wrote; every other value is
+    // kept as it is now (an admin may have changed it since).
+    let key_before = rec.before.as_deref().map(key_entry);
+    let key_written = key_entry(&rec.after);
     let step: Option<RestoreStep> = match (&rec.before, &current) {
-        (Some(b), Some(c)) if setting::same_values(&c.values, b) => None,
-        (Some(b), Some(c)) => Some((
-            "patch",
+        (Some(_), Some(c)) => {
+            let now = key_entry(&c.values);
+            let original = key_before.clone().flatten();
+            if same_entry(&now, &original) {
+                None
+            } else if same_entry(&now, &key_written) || args.force {
+                Some((
+                    "patch",
+                    Some(c.id.clone()),
+                    Some(c.values.clone()),
+                    with_entry(&c.values, original.as_ref()),
+                ))
+            } else {
+                return changed_since(ctx, out, &now, &key_written, c);
+            }
+        }
+        // Deleted after gwb's run: someone else's change. Re-create it only when forced.
+        (Some(b), None) if args.force => Some(("create", None, None, b.clone())),
+        (Some(_), None) => {
+            let doc = RestoreOutcome {
+                action: "changedSinceRun",
+                method: "none",
+                setting_id: None,
+                values_now: None,
+                values_restored: None,
+                journal: None,
+            };
+            crate::output::notice(
+                "Group.Unified was deleted after gwb's run; left alone (add --force to create it again with the recorded values)",
+            );
+            write_json_or_line(out, ctx.format, &doc)?;
+            return Ok(ExitStatus::Failure);
+        }
+        (None, None) => None,
+        (None, Some(c)) if setting::same_values(&c.values, &rec.after) => Some((
+            "delete",
             Some(c.id.clone()),
             Some(c.values.clone()),
-            b.clone(),
+            Vec::new(),
         )),
-        (Some(b), None) => Some(("create", None, None, b.clone())),
-        (None, None) => None,
+        // gwb created it, and other values were changed since: put back only the effect gwb
+        // had, the template default for the key, keeping the rest.
         (None, Some(c)) => {
-            if !setting::same_values(&c.values, &rec.after) {
-                return Err(anyhow::anyhow!(
-                    "gwb created Group.Unified ({}), but its values have changed since; not deleting it, nothing was changed. To put back only the default (true while the tenant had no setting), run: gwb set-default true",
-                    c.id
-                ));
+            let now = key_entry(&c.values);
+            if !(same_entry(&now, &key_written) || args.force) {
+                return changed_since(ctx, out, &now, &key_written, c);
             }
-            Some((
-                "delete",
-                Some(c.id.clone()),
-                Some(c.values.clone()),
-                Vec::new(),
-            ))
+            let template = Some(setting::bool_value(
+                crate::writeback::tenant::TEMPLATE_DEFAULT,
+            ));
+            if same_entry(&now, &template) {
+                None
+            } else {
+                Some((
+                    "patch",
+                    Some(c.id.clone()),
+                    Some(c.values.clone()),
+                    with_entry(&c.values, template.as_ref()),
+                ))
+            }
         }
     };
     let Some((method, id, now, restored)) = step else {
@@ -629,6 +709,93 @@ pub async fn restore(
     Ok(ExitStatus::Ok)
 }
 
+/// The key's entry in a values array: `None` when absent, `Some(value)` when present.
+fn key_entry(values: &[SettingValue]) -> Option<String> {
+    values
+        .iter()
+        .find(|v| {
+            v.name
+                .trim()
+                .eq_ignore_ascii_case(crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
+        })
+        .map(|v| v.value.clone().unwrap_or_default())
+}
+
+/// Two entries mean the same (booleans case-insensitively, as Graph stores them).
+fn same_entry(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => match (
+            crate::writeback::tenant::parse_bool(a),
+            crate::writeback::tenant::parse_bool(b),
+        ) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// `values` with the key's entry set to `entry` exactly (removed when `None`), the rest as is.
+fn with_entry(values: &[SettingValue], entry: Option<&String>) -> Vec<SettingValue> {
+    let is_key = |v: &SettingValue| {
+        v.name
+            .trim()
+            .eq_ignore_ascii_case(crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
+    };
+    match entry {
+        None => values.iter().filter(|v| !is_key(v)).cloned().collect(),
+        Some(e) if values.iter().any(is_key) => values
+            .iter()
+            .map(|v| {
+                if is_key(v) {
+                    SettingValue {
+                        name: v.name.clone(),
+                        value: Some(e.clone()),
+                    }
+                } else {
+                    v.clone()
+                }
+            })
+            .collect(),
+        Some(e) => {
+            let mut out = values.to_vec();
+            out.push(SettingValue {
+                name: crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
+                value: Some(e.clone()),
+            });
+            out
+        }
+    }
+}
+
+/// The key no longer holds what gwb wrote: someone changed it after gwb's run. Left alone,
+/// reported, exit 1.
+fn changed_since(
+    ctx: &Context,
+    out: &mut dyn Write,
+    now: &Option<String>,
+    written: &Option<String>,
+    c: &DirectorySetting,
+) -> anyhow::Result<ExitStatus> {
+    crate::output::notice(&format!(
+        "NewUnifiedGroupWritebackDefault in Group.Unified ({}) was changed after gwb's run (gwb wrote {}, it now holds {}); left alone. Add --force to put back the recorded value anyway",
+        c.id,
+        written.as_deref().unwrap_or("no entry"),
+        now.as_deref().unwrap_or("no entry")
+    ));
+    let doc = RestoreOutcome {
+        action: "changedSinceRun",
+        method: "none",
+        setting_id: Some(c.id.clone()),
+        values_now: Some(c.values.clone()),
+        values_restored: None,
+        journal: None,
+    };
+    write_json_or_line(out, ctx.format, &doc)?;
+    Ok(ExitStatus::Failure)
+}
+
 fn write_json_or_line(
     out: &mut dyn Write,
     format: OutputFormat,
@@ -638,7 +805,9 @@ fn write_json_or_line(
         return write_json(out, doc);
     }
     let what = match doc.method {
-        "patch" => "put the previous values array back (PATCH)",
+        "patch" => {
+            "put NewUnifiedGroupWritebackDefault back to its recorded value, every other value kept as it is now (PATCH)"
+        }
         "create" => {
             "create Group.Unified again with the recorded values (it was deleted meanwhile)"
         }
@@ -648,6 +817,10 @@ fn write_json_or_line(
         _ => "nothing to do",
     };
     match doc.action {
+        "changedSinceRun" => writeln!(
+            out,
+            "Group.Unified was changed after gwb's run; left alone, no change was made (add --force to restore it anyway)."
+        ),
         "alreadyInRecordedState" => {
             writeln!(
                 out,

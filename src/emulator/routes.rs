@@ -597,6 +597,7 @@ fn create_setting(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         );
     }
     let setting = DirectorySetting {
+        values_unread: false,
         id: shared.new_uuid(),
         display_name: Some("Group.Unified".into()),
         template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),

@@ -77,15 +77,43 @@ pub struct Page<T> {
 
 /// A directorySetting (`/beta/settings`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "RawDirectorySetting")]
 pub struct DirectorySetting {
     pub id: String,
     #[serde(default)]
     pub display_name: Option<String>,
     #[serde(default)]
     pub template_id: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub values: Vec<SettingValue>,
+    /// Graph's answer had no `values`, or `null`: the values were not read, and a write built
+    /// from them would wipe every one (PATCH replaces the array). Never serialised.
+    #[serde(skip_serializing, default)]
+    pub values_unread: bool,
+}
+
+/// A directorySetting as Graph sends it, `values` possibly absent or null.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDirectorySetting {
+    id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    template_id: Option<String>,
+    #[serde(default)]
+    values: Option<Vec<SettingValue>>,
+}
+
+impl From<RawDirectorySetting> for DirectorySetting {
+    fn from(r: RawDirectorySetting) -> Self {
+        DirectorySetting {
+            id: r.id,
+            display_name: r.display_name,
+            template_id: r.template_id,
+            values_unread: r.values.is_none(),
+            values: r.values.unwrap_or_default(),
+        }
+    }
 }
 
 /// One `{name, value}` of a directory setting. Values are strings, also for booleans.
@@ -162,6 +190,16 @@ mod tests {
                 on_premises_group_type: Some(UNIVERSAL_SECURITY.into())
             })
         );
+    }
+
+    #[test]
+    fn a_setting_without_values_is_marked_unread() {
+        for body in [r#"{"id":"s"}"#, r#"{"id":"s","values":null}"#] {
+            let s: DirectorySetting = serde_json::from_str(body).unwrap();
+            assert!(s.values_unread && s.values.is_empty(), "{body}");
+        }
+        let s: DirectorySetting = serde_json::from_str(r#"{"id":"s","values":[]}"#).unwrap();
+        assert!(!s.values_unread);
     }
 
     #[test]

@@ -48,12 +48,17 @@ fn is_key(name: &str) -> bool {
 /// Every value kept as it is, the key's entry set to `target` (appended when missing).
 pub fn merged_values(existing: &[SettingValue], target: bool) -> Vec<SettingValue> {
     let mut out = existing.to_vec();
-    match out.iter_mut().find(|v| is_key(&v.name)) {
-        Some(v) => v.value = Some(bool_value(target)),
-        None => out.push(SettingValue {
+    let mut found = false;
+    // Every entry for the key (Graph should hold one; a plan is refused when it holds more).
+    for v in out.iter_mut().filter(|v| is_key(&v.name)) {
+        v.value = Some(bool_value(target));
+        found = true;
+    }
+    if !found {
+        out.push(SettingValue {
             name: NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
             value: Some(bool_value(target)),
-        }),
+        });
     }
     out
 }
@@ -76,18 +81,27 @@ pub fn values_from_template(template: &[SettingTemplateValue], target: bool) -> 
     merged_values(&values, target)
 }
 
+/// Why gwb will not write the setting: what it read is ambiguous or incomplete.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}; nothing was changed")]
+pub struct Unsafe(pub String);
+
 /// Decide, from the tenant's settings, how to make the default `target`. A `Create` plan carries
-/// no values yet: they come from the template, which the caller reads only when needed.
-pub fn plan(settings: &[DirectorySetting], target: bool) -> SettingPlan {
+/// no values yet: they come from the template, which the caller reads only when needed. Settings
+/// gwb cannot act on safely ([`super::tenant::group_unified_problem`]) are refused.
+pub fn plan(settings: &[DirectorySetting], target: bool) -> Result<SettingPlan, Unsafe> {
+    if let Some(p) = super::tenant::group_unified_problem(settings) {
+        return Err(Unsafe(p));
+    }
     let Some(s) = find_group_unified(settings) else {
-        return SettingPlan::Create { values: Vec::new() };
+        return Ok(SettingPlan::Create { values: Vec::new() });
     };
     let raw = s
         .values
         .iter()
         .find(|v| is_key(&v.name))
         .and_then(|v| v.value.clone());
-    match raw.as_deref().and_then(parse_bool) {
+    Ok(match raw.as_deref().and_then(parse_bool) {
         Some(b) if b == target => SettingPlan::Unchanged {
             setting_id: s.id.clone(),
             raw_value: raw.unwrap_or_default(),
@@ -98,7 +112,7 @@ pub fn plan(settings: &[DirectorySetting], target: bool) -> SettingPlan {
             before: s.values.clone(),
             after: merged_values(&s.values, target),
         },
-    }
+    })
 }
 
 /// True when the setting now holds `target` for the key.
@@ -140,6 +154,7 @@ mod tests {
 
     fn setting(values: Vec<SettingValue>) -> DirectorySetting {
         DirectorySetting {
+            values_unread: false,
             id: "s1".into(),
             display_name: None,
             template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
@@ -167,7 +182,7 @@ mod tests {
 
     #[test]
     fn an_update_keeps_every_other_value_byte_for_byte() {
-        let p = plan(&[setting(customised())], false);
+        let p = plan(&[setting(customised())], false).unwrap();
         let SettingPlan::Update {
             before,
             after,
@@ -195,7 +210,10 @@ mod tests {
             let mut v = customised();
             v.last_mut().unwrap().value = Some(raw.into());
             assert!(
-                matches!(plan(&[setting(v)], true), SettingPlan::Unchanged { .. }),
+                matches!(
+                    plan(&[setting(v)], true).unwrap(),
+                    SettingPlan::Unchanged { .. }
+                ),
                 "{raw}"
             );
         }
@@ -205,7 +223,7 @@ mod tests {
     fn a_missing_entry_is_added_and_an_invalid_one_replaced() {
         let mut v = customised();
         v.pop();
-        let SettingPlan::Update { after, .. } = plan(&[setting(v.clone())], true) else {
+        let SettingPlan::Update { after, .. } = plan(&[setting(v.clone())], true).unwrap() else {
             panic!()
         };
         assert_eq!(after.len(), v.len() + 1);
@@ -215,14 +233,17 @@ mod tests {
         );
         v.push(sv("NewUnifiedGroupWritebackDefault", "yes"));
         assert!(matches!(
-            plan(&[setting(v)], true),
+            plan(&[setting(v)], true).unwrap(),
             SettingPlan::Update { .. }
         ));
     }
 
     #[test]
     fn no_setting_means_create_from_every_template_default() {
-        assert_eq!(plan(&[], false), SettingPlan::Create { values: vec![] });
+        assert_eq!(
+            plan(&[], false).unwrap(),
+            SettingPlan::Create { values: vec![] }
+        );
         let template: Vec<SettingTemplateValue> = [
             ("EnableGroupCreation", "true"),
             ("NewUnifiedGroupWritebackDefault", "true"),

@@ -19,6 +19,8 @@ pub enum DefaultSource {
     TemplateDefaultNoSetting,
     /// The entry holds something other than true/false; the template default is assumed.
     TemplateDefaultInvalidValue,
+    /// Group.Unified exists, but Graph returned it without its values: the default is unknown.
+    ValuesUnreadable,
 }
 
 impl DefaultSource {
@@ -34,6 +36,9 @@ impl DefaultSource {
             DefaultSource::TemplateDefaultInvalidValue => {
                 "template default assumed (the entry's value is neither true nor false)"
             }
+            DefaultSource::ValuesUnreadable => {
+                "unknown: Graph returned the Group.Unified setting without its values"
+            }
         }
     }
 }
@@ -48,6 +53,9 @@ pub struct TenantDefault {
     pub setting_id: Option<String>,
     /// The raw string value as Graph holds it (casing varies), when present.
     pub raw_value: Option<String>,
+    /// Why the default is ambiguous or unknown (two Group.Unified settings, several entries for
+    /// the key, values not returned), when it is: gwb reports it and writes nothing.
+    pub problem: Option<String>,
 }
 
 /// The template's default for `NewUnifiedGroupWritebackDefault`.
@@ -62,30 +70,79 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+fn is_group_unified(s: &DirectorySetting) -> bool {
+    s.template_id
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_UNIFIED_TEMPLATE_ID))
+}
+
+fn is_key(name: &str) -> bool {
+    name.trim()
+        .eq_ignore_ascii_case(NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
+}
+
 /// Find Group.Unified (by template id: its displayName may be null).
 pub fn find_group_unified(settings: &[DirectorySetting]) -> Option<&DirectorySetting> {
-    settings.iter().find(|s| {
-        s.template_id
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_UNIFIED_TEMPLATE_ID))
+    settings.iter().find(|s| is_group_unified(s))
+}
+
+/// What makes the tenant default unsafe to act on, if anything: Graph should never send two
+/// Group.Unified settings, several entries for the key, or a setting without its values, but if
+/// it does, gwb cannot know which one the service uses, and a write built from the answer could
+/// clobber values it never saw.
+pub fn group_unified_problem(settings: &[DirectorySetting]) -> Option<String> {
+    let all: Vec<&DirectorySetting> = settings.iter().filter(|s| is_group_unified(s)).collect();
+    if all.len() > 1 {
+        return Some(format!(
+            "the tenant has {} Group.Unified directory settings ({}); gwb cannot tell which one applies. Delete the extra ones in Microsoft Graph, then run gwb again",
+            all.len(),
+            all.iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let s = all.first()?;
+    if s.values_unread {
+        return Some(format!(
+            "Graph returned the Group.Unified setting {} without its values (missing or null); writing it would wipe every value it holds. Try again later",
+            s.id
+        ));
+    }
+    let entries: Vec<&str> = s
+        .values
+        .iter()
+        .filter(|v| is_key(&v.name))
+        .map(|v| v.value.as_deref().unwrap_or("null"))
+        .collect();
+    (entries.len() > 1).then(|| {
+        format!(
+            "the Group.Unified setting {} holds {} NewUnifiedGroupWritebackDefault entries ({}); gwb cannot tell which one applies. Remove the extra entries, then run gwb again",
+            s.id,
+            entries.len(),
+            entries.join(", ")
+        )
     })
 }
 
 pub fn tenant_default(settings: &[DirectorySetting]) -> TenantDefault {
+    let problem = group_unified_problem(settings);
+    if let Some(p) = &problem {
+        tracing::warn!("{p}");
+    }
     let Some(setting) = find_group_unified(settings) else {
         return TenantDefault {
             new_unified_group_writeback_default: TEMPLATE_DEFAULT,
             source: DefaultSource::TemplateDefaultNoSetting,
             setting_id: None,
             raw_value: None,
+            problem,
         };
     };
-    let entry = setting.values.iter().find(|v| {
-        v.name
-            .eq_ignore_ascii_case(NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
-    });
+    let entry = setting.values.iter().find(|v| is_key(&v.name));
     let raw = entry.and_then(|e| e.value.clone());
     let (value, source) = match (entry, raw.as_deref().and_then(parse_bool)) {
+        _ if setting.values_unread => (TEMPLATE_DEFAULT, DefaultSource::ValuesUnreadable),
         (None, _) => (TEMPLATE_DEFAULT, DefaultSource::TemplateDefaultMissingEntry),
         (Some(_), Some(b)) => (b, DefaultSource::Setting),
         (Some(_), None) => (TEMPLATE_DEFAULT, DefaultSource::TemplateDefaultInvalidValue),
@@ -95,6 +152,7 @@ pub fn tenant_default(settings: &[DirectorySetting]) -> TenantDefault {
         source,
         setting_id: Some(setting.id.clone()),
         raw_value: raw,
+        problem,
     }
 }
 
@@ -105,6 +163,7 @@ mod tests {
 
     fn setting(template: &str, values: &[(&str, &str)]) -> DirectorySetting {
         DirectorySetting {
+            values_unread: false,
             id: "s1".into(),
             display_name: None,
             template_id: Some(template.into()),

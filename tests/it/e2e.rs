@@ -267,6 +267,7 @@ async fn ndjson_and_filters() {
 async fn tenant_default_comes_from_group_unified_case_insensitively() {
     let emu = emulator(10, 5, 0.0).await;
     emu.shared().tenant().settings.push(DirectorySetting {
+        values_unread: false,
         id: "setting-1".into(),
         display_name: None,
         template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),

@@ -35,6 +35,7 @@ fn soak_tenant() -> Tenant {
         })
         .collect();
     let setting = DirectorySetting {
+        values_unread: false,
         id: "8f1c2d3e-0000-4000-8000-00000000abcd".into(),
         display_name: None,
         template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),

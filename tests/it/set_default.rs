@@ -53,6 +53,7 @@ fn customised(key: &str) -> Vec<SettingValue> {
 fn tenant_with(values: Option<Vec<SettingValue>>) -> Tenant {
     let settings = values
         .map(|values| DirectorySetting {
+            values_unread: false,
             id: "8f1c2d3e-0000-4000-8000-00000000abcd".into(),
             display_name: None,
             template_id: Some(GROUP_UNIFIED_TEMPLATE_ID.into()),
