@@ -63,6 +63,44 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Give up on an answer that sends nothing for this many seconds (a server that accepted
+    /// the connection and went silent). Env GWB_READ_TIMEOUT.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "GWB_READ_TIMEOUT",
+        default_value_t = 30.0
+    )]
+    pub read_timeout: f64,
+
+    /// The longest one request may take, answer included, in seconds (a server that trickles).
+    /// Env GWB_REQUEST_TIMEOUT.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "GWB_REQUEST_TIMEOUT",
+        default_value_t = 120.0
+    )]
+    pub request_timeout: f64,
+
+    /// Stop the whole run after this many seconds, whatever Graph does (a write run that is
+    /// stopped can be undone from its journal like any interrupted run). Env GWB_DEADLINE.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "GWB_DEADLINE",
+        default_value_t = 86_400.0
+    )]
+    pub deadline: f64,
+
+    /// At most this many pages per listing: a chain of nextLinks that never ends is an error.
+    /// 20,000 pages of 999 is 20 million groups. Env GWB_MAX_PAGES.
+    #[arg(long, global = true, value_name = "N", env = "GWB_MAX_PAGES", default_value_t = gwb_default_max_pages())]
+    pub max_pages: u64,
+
     /// Run against a built-in sample tenant served by an in-process emulator (no tenant, no
     /// credentials needed).
     #[arg(long, global = true, conflicts_with_all = ["graph_url", "auth"])]
@@ -75,6 +113,10 @@ pub struct GlobalArgs {
     /// Seed of the --emulator sample tenant [default: 1].
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
+}
+
+const fn gwb_default_max_pages() -> u64 {
+    crate::graph::DEFAULT_MAX_PAGES
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

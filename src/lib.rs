@@ -103,6 +103,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
 
     // --emulator: serve a sample tenant in-process and point the client at it.
     let g = &cli.global;
+    let deadline = commands::seconds("--deadline", g.deadline, false)?;
     if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some()) {
         return Err(UsageError(
             "--emulator-groups and --emulator-seed only apply with --emulator".into(),
@@ -162,7 +163,14 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             auth::credential(kind.value, &cfg.auth_inputs)?,
         )
     };
-    let mut builder = graph::GraphClient::builder(root, credential);
+    let mut builder = graph::GraphClient::builder(root, credential)
+        .read_timeout(commands::seconds("--read-timeout", g.read_timeout, false)?)
+        .timeout(commands::seconds(
+            "--request-timeout",
+            g.request_timeout,
+            false,
+        )?)
+        .max_pages(g.max_pages);
     if let Some(r) = renew {
         builder = builder.renew_with(r);
     }
@@ -195,23 +203,42 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         },
     };
     let state_dir = cfg.state_dir.as_deref();
-    let result = match &cli.command {
-        Command::Report(args) => commands::report::run(&ctx, args, out).await,
-        Command::DisableExistingM365(args) => {
-            commands::disable::run(&ctx, args, state_dir, out).await
+    let command = async {
+        match &cli.command {
+            Command::Report(args) => commands::report::run(&ctx, args, out).await,
+            Command::DisableExistingM365(args) => {
+                commands::disable::run(&ctx, args, state_dir, out).await
+            }
+            Command::SetDefault(args) => {
+                commands::set_default::run(&ctx, args, state_dir, out).await
+            }
+            Command::Restore(args) => commands::restore::run(&ctx, args, state_dir, out).await,
+            Command::Check(args) => {
+                let policy = commands::check::PolicySource {
+                    policy: &cfg.policy,
+                    file: cfg.file.as_deref(),
+                };
+                commands::check::run(&ctx, args, policy, state_dir, out).await
+            }
+            Command::Emulator(_) | Command::Config(_) | Command::Completions(_) | Command::Man => {
+                unreachable!("handled above")
+            }
         }
-        Command::SetDefault(args) => commands::set_default::run(&ctx, args, state_dir, out).await,
-        Command::Restore(args) => commands::restore::run(&ctx, args, state_dir, out).await,
-        Command::Check(args) => {
-            let policy = commands::check::PolicySource {
-                policy: &cfg.policy,
-                file: cfg.file.as_deref(),
-            };
-            commands::check::run(&ctx, args, policy, state_dir, out).await
+    };
+    // Whatever Graph does, the run ends by its deadline; a write run stopped here is recorded
+    // in its journal like any interrupted run.
+    let result = match tokio::time::timeout(deadline, command).await {
+        Ok(r) => r,
+        Err(_) => Err(graph::GraphError::Deadline {
+            secs: deadline.as_secs_f64(),
+            doing: match &cli.command {
+                Command::DisableExistingM365(_) | Command::Restore(_) | Command::Check(_) => {
+                    "; changes already made are in the run's journal (gwb restore --journal PATH undoes them)".into()
+                }
+                _ => String::new(),
+            },
         }
-        Command::Emulator(_) | Command::Config(_) | Command::Completions(_) | Command::Man => {
-            unreachable!("handled above")
-        }
+        .into()),
     };
     result.map_err(|e| with_permission_hint(e, &cli.command))
 }

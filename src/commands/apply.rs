@@ -488,7 +488,7 @@ pub async fn read_states(
     }
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut out: HashMap<String, Current> = HashMap::with_capacity(ids.len());
-    let stream = client.pages::<Group>(super::report::groups_url(client), Vec::new());
+    let stream = client.group_pages(super::report::groups_url(client));
     futures_util::pin_mut!(stream);
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
         for g in page.map_err(anyhow::Error::new)? {

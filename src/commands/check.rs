@@ -21,7 +21,6 @@ use super::apply::{self, ItemFailure};
 use super::report::{groups_url, read_settings};
 use super::set_default;
 use crate::cli::{CheckArgs, OutputFormat};
-use crate::graph::model::Group;
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{Drift, Policy, PolicyChecker};
@@ -84,7 +83,7 @@ struct CheckDoc<'a> {
 pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
     let groups = async {
-        let stream = client.pages::<Group>(groups_url(client), Vec::new());
+        let stream = client.group_pages(groups_url(client));
         pin_mut!(stream);
         let mut checker = PolicyChecker::new(policy);
         while let Some(page) = stream.next().await {

@@ -13,7 +13,6 @@ use super::Context;
 use super::apply::{self, Applied, Current, ItemFailure, same_state};
 use super::report::groups_url;
 use crate::cli::{DisableArgs, OutputFormat};
-use crate::graph::model::Group;
 use crate::journal::now_rfc3339;
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
@@ -99,7 +98,7 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 /// Read every group and plan.
 async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
-    let stream = client.pages::<Group>(groups_url(client), Vec::new());
+    let stream = client.group_pages(groups_url(client));
     pin_mut!(stream);
     let mut planner = DisablePlanner::new(selection);
     while let Some(page) = stream.next().await {

@@ -13,7 +13,7 @@ use super::Context;
 use crate::ExitStatus;
 use crate::cli::{OutputFormat, ReportArgs};
 use crate::graph::batch::{self, BatchOptions, ItemOutcome, SubRequest};
-use crate::graph::model::{DirectorySetting, GROUP_SELECT, Group};
+use crate::graph::model::{DirectorySetting, GROUP_SELECT};
 use crate::graph::{GraphClient, GraphError};
 use crate::output::{SyncFeatures, TenantSection, write_report};
 use crate::writeback::plan::is_guid;
@@ -177,7 +177,7 @@ pub async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let client = &ctx.client;
     let groups = async {
-        let stream = client.pages::<Group>(groups_url(client), Vec::new());
+        let stream = client.group_pages(groups_url(client));
         pin_mut!(stream);
         let mut rows = Vec::new();
         let mut summary = Summary::default();

@@ -150,6 +150,8 @@ where
     let policy = client.retry_policy().clone();
     let mut pending = keys;
     let mut attempt: u32 = 0;
+    // The waits between rounds, against the policy's budget.
+    let mut waited = Duration::ZERO;
     while !pending.is_empty() {
         attempt += 1;
         let mut retry = Vec::new();
@@ -179,8 +181,27 @@ where
                 for req in chunk {
                     match outcome.remove(&req.key) {
                         Some(Round::Final(o)) => on_result(&req, o),
-                        Some(Round::Retry(ra, _)) if attempt < policy.max_attempts => {
-                            wait = wait.max(ra.unwrap_or_else(|| policy.backoff(attempt - 1)));
+                        Some(Round::Retry(ra, e)) if attempt < policy.max_attempts => {
+                            let w = ra.unwrap_or_else(|| policy.backoff(attempt - 1));
+                            // Never sleep past the budget (a Retry-After of a day, or a date in
+                            // 2100, would hold the run lock for that long): give up now, say why.
+                            if waited + w > policy.budget {
+                                let left = policy.budget.saturating_sub(waited);
+                                let e = ItemError {
+                                    message: format!(
+                                        "Graph asked to wait {:.1} s before retrying (Retry-After), more than the {:.1} s left of the retry budget ({} s); gave up at once: {}",
+                                        w.as_secs_f64(),
+                                        left.as_secs_f64(),
+                                        policy.budget.as_secs(),
+                                        e.message
+                                    ),
+                                    ..e
+                                };
+                                tracing::warn!("{}", e.message);
+                                on_result(&req, ItemOutcome::Failed(e));
+                                continue;
+                            }
+                            wait = wait.max(w);
                             retry.push(req.key);
                         }
                         Some(Round::Retry(_, e)) => on_result(&req, ItemOutcome::Failed(e)),
@@ -197,6 +218,7 @@ where
                 "retrying batch items"
             );
             client.sleeper().sleep(wait).await;
+            waited += wait;
         }
         pending = retry;
     }

@@ -67,6 +67,39 @@ pub enum GraphError {
     #[error("paging loop: graph returned a nextLink that was already followed ({url})")]
     PagingLoop { url: String },
 
+    /// A listing that does not end: more pages than `--max-pages`.
+    #[error(
+        "paging did not end: graph kept sending nextLinks past {limit} pages (GET {path}); stopped. If the tenant really is that large, raise --max-pages (GWB_MAX_PAGES)"
+    )]
+    TooManyPages { path: String, limit: u64 },
+
+    /// A page that only repeats groups already listed: the chain is going round.
+    #[error(
+        "paging loop: page {page} of GET {path} holds only groups already listed ({repeated} of them) under a new link; stopped"
+    )]
+    PagingRepeats {
+        path: String,
+        page: u64,
+        repeated: usize,
+    },
+
+    /// Attempts that each got no complete answer in time, in a row.
+    #[error(
+        "{method} {path}: the server stopped answering ({attempts} attempts in a row got no complete answer within the read or request timeout); giving up. Check the network path to Graph (a proxy or firewall that holds connections open), or raise --read-timeout / --request-timeout: {last}"
+    )]
+    Stalled {
+        method: String,
+        path: String,
+        attempts: u32,
+        last: Box<GraphError>,
+    },
+
+    /// The run's overall deadline passed.
+    #[error(
+        "the run did not finish within its deadline of {secs} s (--deadline, GWB_DEADLINE); stopped{doing}"
+    )]
+    Deadline { secs: f64, doing: String },
+
     /// Retries ran out; `last` is the final failure.
     #[error("gave up after {attempts} attempts over {waited_secs:.1}s of waiting: {last}")]
     RetriesExhausted {
@@ -92,7 +125,9 @@ impl GraphError {
     pub fn status(&self) -> Option<u16> {
         match self {
             GraphError::Api { status, .. } | GraphError::Redirect { status, .. } => Some(*status),
-            GraphError::RetriesExhausted { last, .. } => last.status(),
+            GraphError::RetriesExhausted { last, .. } | GraphError::Stalled { last, .. } => {
+                last.status()
+            }
             _ => None,
         }
     }

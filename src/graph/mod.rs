@@ -60,7 +60,11 @@ struct Inner {
     retry: RetryPolicy,
     sleeper: Sleeper,
     max_body: usize,
+    max_pages: u64,
 }
+
+/// More pages than any tenant has: 20,000 pages of 999 is 20 million groups.
+pub const DEFAULT_MAX_PAGES: u64 = 20_000;
 
 impl std::fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,7 +83,9 @@ pub struct GraphClientBuilder {
     retry: RetryPolicy,
     sleeper: Sleeper,
     max_body: usize,
+    max_pages: u64,
     timeout: Duration,
+    read_timeout: Duration,
 }
 
 impl GraphClientBuilder {
@@ -101,8 +107,20 @@ impl GraphClientBuilder {
         self.max_body = bytes;
         self
     }
+    /// The longest one attempt may take, answer and body included.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+    /// The longest wait for the next bytes of an answer: a server that accepts the connection
+    /// and then says nothing is given up on after this, not after the whole `timeout`.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+    /// At most this many pages per listing (a chain of nextLinks that never ends is an error).
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = pages.max(1);
         self
     }
 
@@ -124,7 +142,8 @@ impl GraphClientBuilder {
             // made by reqwest, not by us. A 3xx is reported instead.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("gwb/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(30).min(self.timeout))
+            .read_timeout(self.read_timeout)
             .timeout(self.timeout)
             .build()
             .map_err(|e| GraphError::InvalidBase {
@@ -142,6 +161,7 @@ impl GraphClientBuilder {
                 retry: self.retry,
                 sleeper: self.sleeper,
                 max_body: self.max_body,
+                max_pages: self.max_pages,
             }),
         })
     }
@@ -203,7 +223,9 @@ impl GraphClient {
             retry: RetryPolicy::default(),
             sleeper: Sleeper::real(),
             max_body: DEFAULT_MAX_BODY,
+            max_pages: DEFAULT_MAX_PAGES,
             timeout: Duration::from_secs(120),
+            read_timeout: Duration::from_secs(30),
         }
     }
 
@@ -213,6 +235,11 @@ impl GraphClient {
             .beta
             .join(path_and_query.trim_start_matches('/'))
             .expect("a relative Graph path always joins onto the beta root")
+    }
+
+    /// At most this many pages per listing.
+    pub fn max_pages(&self) -> u64 {
+        self.inner.max_pages
     }
 
     /// The base of every request, `{root}/beta/`.
@@ -298,14 +325,35 @@ impl GraphClient {
             json_body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON values serialise")));
         let policy = &self.inner.retry;
         let mut waited = Duration::ZERO;
+        // The budget counts the time attempts took too, not only the waits between them: a
+        // server that times out every attempt must not keep a run going for hours.
+        let mut spent_in_attempts = Duration::ZERO;
+        let mut timeouts_in_a_row: u32 = 0;
         let mut attempt: u32 = 0;
         let mut renewed = false;
         loop {
+            let started = Instant::now();
             let outcome = self
                 .attempt(&method, &url, headers, body.clone(), also_retry)
                 .await;
+            spent_in_attempts += started.elapsed();
+            if !matches!(outcome, Err(Attempt::TimedOut(_))) {
+                timeouts_in_a_row = 0;
+            }
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
+                Err(Attempt::TimedOut(e)) => {
+                    timeouts_in_a_row += 1;
+                    if timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW {
+                        return Err(GraphError::Stalled {
+                            method: method.to_string(),
+                            path: url.path().to_string(),
+                            attempts: timeouts_in_a_row,
+                            last: Box::new(e),
+                        });
+                    }
+                    (e, None)
+                }
                 Err(Attempt::Final(e)) if e.status() == Some(401) && !renewed => {
                     let Some(renew) = &self.inner.renew else {
                         return Err(e);
@@ -332,7 +380,7 @@ impl GraphClient {
             };
             attempt += 1;
             let wait = retry_after.unwrap_or_else(|| policy.backoff(attempt - 1));
-            if attempt >= policy.max_attempts || waited + wait > policy.budget {
+            if attempt >= policy.max_attempts || waited + spent_in_attempts + wait > policy.budget {
                 return Err(GraphError::RetriesExhausted {
                     attempts: attempt,
                     waited_secs: waited.as_secs_f64(),
@@ -390,7 +438,7 @@ impl GraphClient {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!(method = m, path, error = %e, "request failed");
-                return Err(Attempt::Retryable(transport(m, &path, &e), None));
+                return Err(transport_attempt(m, &path, &e));
             }
         };
         let status = resp.status();
@@ -425,7 +473,7 @@ impl GraphClient {
                 }));
             }
             Err(ReadError::Transport(e)) => {
-                return Err(Attempt::Retryable(transport(m, &path, &e), None));
+                return Err(transport_attempt(m, &path, &e));
             }
         };
         tracing::debug!(
@@ -465,7 +513,23 @@ impl GraphClient {
 
 enum Attempt {
     Retryable(GraphError, Option<Duration>),
+    /// No (complete) answer within the read or request timeout: the server stalled.
+    TimedOut(GraphError),
     Final(GraphError),
+}
+
+/// Timed-out attempts in a row after which a request is given up: a server that accepted the
+/// connection and then went silent (or trickles a byte a second) rarely recovers, and each
+/// attempt costs a whole timeout.
+pub const MAX_TIMEOUTS_IN_A_ROW: u32 = 3;
+
+fn transport_attempt(method: &str, path: &str, e: &reqwest::Error) -> Attempt {
+    let err = transport(method, path, e);
+    if e.is_timeout() {
+        Attempt::TimedOut(err)
+    } else {
+        Attempt::Retryable(err, None)
+    }
 }
 
 enum ReadError {

@@ -10,13 +10,13 @@ use std::collections::HashSet;
 
 use tracing::Instrument as _;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use reqwest::Method;
 use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::model::Page;
+use super::model::{Group, Page};
 use super::{GraphClient, GraphError, GraphResponse, parse_json};
 
 /// Only the link of a page: found without building the page's values, so the next page can be
@@ -55,7 +55,19 @@ impl GraphClient {
             async move {
                 let mut next = Some(first);
                 let mut seen = HashSet::new();
+                let max_pages = client.max_pages();
+                let mut fetched_pages = 0u64;
                 while let Some(url) = next.take() {
+                    fetched_pages += 1;
+                    if fetched_pages > max_pages {
+                        let _ = tx
+                            .send(Err(GraphError::TooManyPages {
+                                path: url.path().to_string(),
+                                limit: max_pages,
+                            }))
+                            .await;
+                        return;
+                    }
                     let fetched = client.fetch_page(&url, &headers, &mut seen).await;
                     let failed = fetched.is_err();
                     let item = fetched.map(|(resp, link)| {
@@ -77,6 +89,49 @@ impl GraphClient {
             });
             Some((page, (rx, guard)))
         })
+    }
+
+    /// The groups of a listing, page by page, each group once. Graph should never list a group
+    /// twice, but if it does (on two pages), the repeat is dropped with a warning, so nothing
+    /// is planned or counted twice. A non-empty page that holds only groups already listed is a
+    /// chain going round under new links: an error, like a repeated link.
+    pub fn group_pages(
+        &self,
+        first: Url,
+    ) -> impl Stream<Item = Result<Vec<Group>, GraphError>> + 'static {
+        let path = first.path().to_string();
+        let mut seen = SeenIds::default();
+        let mut page_no = 0u64;
+        let mut failed = false;
+        self.pages::<Group>(first, Vec::new())
+            .map(move |page| {
+                let mut page = page?;
+                page_no += 1;
+                let before = page.len();
+                page.retain(|g| seen.insert(&g.id));
+                let repeated = before - page.len();
+                if repeated > 0 {
+                    if page.is_empty() {
+                        return Err(GraphError::PagingRepeats {
+                            path: path.clone(),
+                            page: page_no,
+                            repeated,
+                        });
+                    }
+                    tracing::warn!(
+                        page = page_no,
+                        repeated,
+                        "graph listed {repeated} groups a second time; each is counted once"
+                    );
+                }
+                Ok(page)
+            })
+            // Nothing after an error.
+            .take_while(move |r| {
+                let go = !failed;
+                failed |= r.is_err();
+                std::future::ready(go)
+            })
     }
 
     /// GET one page and check its nextLink: same origin, not seen before.
@@ -113,5 +168,45 @@ impl GraphClient {
             });
         }
         Ok((resp, Some(next)))
+    }
+}
+
+/// Group ids seen so far, compactly: a GUID is kept as 16 bytes, anything else as text.
+#[derive(Default)]
+struct SeenIds {
+    guids: HashSet<u128>,
+    other: HashSet<String>,
+}
+
+impl SeenIds {
+    /// True when `id` was not seen before.
+    fn insert(&mut self, id: &str) -> bool {
+        match guid_bits(id) {
+            Some(bits) => self.guids.insert(bits),
+            None => self.other.insert(id.to_string()),
+        }
+    }
+}
+
+/// A GUID's 128 bits (case-insensitive), or `None` for anything else.
+fn guid_bits(id: &str) -> Option<u128> {
+    if !crate::writeback::plan::is_guid(id) {
+        return None;
+    }
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    u128::from_str_radix(&hex, 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_seen_once_whatever_their_case() {
+        let mut s = SeenIds::default();
+        assert!(s.insert("0b1f5a6e-1111-4c1e-9e4f-000000000001"));
+        assert!(!s.insert("0B1F5A6E-1111-4C1E-9E4F-000000000001"));
+        assert!(s.insert("0b1f5a6e-1111-4c1e-9e4f-000000000002"));
+        assert!(s.insert("a/b") && !s.insert("a/b"));
     }
 }

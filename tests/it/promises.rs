@@ -992,3 +992,304 @@ async fn a3_setting_restore_puts_back_only_the_value_gwb_changed() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(unified(&emu), original);
 }
+
+/// A groups listing that never ends: every page links to a new page. With `fresh`, every page
+/// holds new groups; without, every page holds the same two groups.
+struct Endless {
+    base: String,
+    served: std::sync::atomic::AtomicU64,
+    fresh: bool,
+}
+
+impl wiremock::Respond for Endless {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let n = self
+            .served
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let group = |i: u64| {
+            json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-{i:012x}"), "displayName": "g",
+                "groupTypes": ["Unified"], "securityEnabled": false, "mailEnabled": true,
+                "writebackConfiguration": {"isEnabled": false, "onPremisesGroupType": null}})
+        };
+        let ids = if self.fresh {
+            [2 * n, 2 * n + 1]
+        } else {
+            [0, 1]
+        };
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "value": [group(ids[0]), group(ids[1])],
+            "@odata.nextLink": format!("{}/beta/groups?$skiptoken=T{n}", self.base),
+        }))
+    }
+}
+
+async fn endless(fresh: bool) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .respond_with(Endless {
+            base: server.uri(),
+            served: Default::default(),
+            fresh,
+        })
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(path("/beta/settings"))
+        .respond_with(crate::support::json(r#"{"value":[]}"#.into()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(path("/beta/directory/onPremisesSynchronization"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn bounded(url: &str, args: &[&str]) -> std::process::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(60), run_gwb(url, args))
+        .await
+        .expect("gwb ends by itself")
+}
+
+/// C10: a listing that never ends is stopped: new groups under new links by the page cap,
+/// the same groups under new links as a loop.
+#[tokio::test(flavor = "multi_thread")]
+async fn c10_endless_paging_is_bounded() {
+    let server = endless(true).await;
+    let out = bounded(
+        &server.uri(),
+        &["report", "-o", "json", "--max-pages", "40"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("paging did not end"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--max-pages"), "{}", stderr(&out));
+    let listed = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/beta/groups")
+        .count();
+    assert!(listed <= 41, "{listed} pages requested");
+    assert!(stdout(&out).is_empty(), "no partial report");
+
+    let server = endless(false).await;
+    let out = bounded(
+        &server.uri(),
+        &["disable-existing-m365", "--dry-run", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("only groups already listed"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// E20: a group listed on two pages is planned and counted once, with a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn e20_a_group_listed_twice_is_counted_once() {
+    use wiremock::matchers::{method, path, query_param_contains, query_param_is_missing};
+    let server = wiremock::MockServer::start().await;
+    let group = |i: u32| {
+        json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"), "displayName": format!("G{i}"),
+            "groupTypes": ["Unified"], "securityEnabled": false, "mailEnabled": true,
+            "createdDateTime": "2021-01-01T00:00:00Z",
+            "writebackConfiguration": {"isEnabled": true, "onPremisesGroupType": null}})
+    };
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .and(query_param_is_missing("$skiptoken"))
+        .respond_with(crate::support::json(
+            json!({"value": [group(1), group(2)],
+                "@odata.nextLink": format!("{}/beta/groups?$skiptoken=P2", server.uri())})
+            .to_string(),
+        ))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .and(query_param_contains("$skiptoken", "P2"))
+        .respond_with(crate::support::json(
+            json!({"value": [group(2), group(3)]}).to_string(),
+        ))
+        .mount(&server)
+        .await;
+    crate::support::catch_all(&server).await;
+    let out = run_gwb(
+        &server.uri(),
+        &["disable-existing-m365", "--dry-run", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(ids_of(&v["changes"]).len(), 3, "{v}");
+    assert_eq!(v["summary"]["changes"], 3);
+    assert!(stderr(&out).contains("a second time"), "{}", stderr(&out));
+}
+
+/// Every `$batch` item answered 429 with this Retry-After.
+struct ThrottleEveryItem(&'static str);
+
+impl wiremock::Respond for ThrottleEveryItem {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let responses: Vec<Value> = body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                json!({"id": r["id"], "status": 429, "headers": {"Retry-After": self.0},
+                    "body": {"error": {"code": "TooManyRequests", "message": "Too many requests."}}})
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
+    }
+}
+
+/// C11: a per-item Retry-After beyond the retry budget is given up at once, never slept.
+#[tokio::test(flavor = "multi_thread")]
+async fn c11_an_absurd_retry_after_inside_a_batch_is_not_slept() {
+    use wiremock::matchers::{method, path};
+    for retry_after in ["999999", "86400", "Fri, 31 Dec 2100 23:59:59 GMT"] {
+        let server = wiremock::MockServer::start().await;
+        let groups: Vec<Value> = (1..=3)
+            .map(|i| {
+                json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"),
+                    "displayName": format!("G{i}"), "groupTypes": ["Unified"],
+                    "securityEnabled": false, "mailEnabled": true,
+                    "createdDateTime": "2021-01-01T00:00:00Z",
+                    "writebackConfiguration": {"isEnabled": true, "onPremisesGroupType": null}})
+            })
+            .collect();
+        wiremock::Mock::given(method("GET"))
+            .and(path("/beta/groups"))
+            .respond_with(crate::support::json(json!({ "value": groups }).to_string()))
+            .mount(&server)
+            .await;
+        wiremock::Mock::given(path("/beta/settings"))
+            .respond_with(crate::support::json(r#"{"value":[]}"#.into()))
+            .mount(&server)
+            .await;
+        wiremock::Mock::given(path("/beta/directory/onPremisesSynchronization"))
+            .respond_with(wiremock::ResponseTemplate::new(403))
+            .mount(&server)
+            .await;
+        wiremock::Mock::given(method("POST"))
+            .and(path("/beta/$batch"))
+            .respond_with(ThrottleEveryItem(retry_after))
+            .mount(&server)
+            .await;
+        for args in [
+            vec!["disable-existing-m365", "--yes", "-o", "json"],
+            vec!["report", "--member-counts", "-o", "json"],
+        ] {
+            let out = bounded(&server.uri(), &args).await;
+            assert!(
+                stderr(&out).contains("Retry-After") && stderr(&out).contains("retry budget"),
+                "{retry_after} {args:?}: {}",
+                stderr(&out)
+            );
+            if args[0] == "disable-existing-m365" {
+                assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+                assert_eq!(json_of(&out)["failed"].as_array().unwrap().len(), 3);
+            }
+        }
+    }
+}
+
+/// A server that accepts connections and then says nothing (`trickle`: sends a status line and
+/// headers, then one byte of body every 50 ms, for ever).
+async fn stalling_server(trickle: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if trickle {
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n")
+                        .await;
+                    for _ in 0..2_000 {
+                        if sock.write_all(b" ").await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                } else {
+                    // Hold the connection open, silent, until the client goes away.
+                    let _ = sock.read(&mut buf).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// C12: a silent or trickling server, or a run past its deadline, ends with a message that
+/// names the stall, in bounded time.
+#[tokio::test(flavor = "multi_thread")]
+async fn c12_silent_and_trickling_servers_and_the_deadline_end_the_run() {
+    let silent = stalling_server(false).await;
+    let out = bounded(
+        &silent,
+        &[
+            "report",
+            "-o",
+            "json",
+            "--read-timeout",
+            "0.2",
+            "--request-timeout",
+            "5",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped answering"),
+        "{}",
+        stderr(&out)
+    );
+
+    let trickle = stalling_server(true).await;
+    let out = bounded(
+        &trickle,
+        &[
+            "report",
+            "-o",
+            "json",
+            "--read-timeout",
+            "5",
+            "--request-timeout",
+            "0.3",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped answering"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = bounded(&silent, &["report", "-o", "json", "--deadline", "0.5"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deadline of 0.5 s"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = bounded(&silent, &["report", "--deadline", "1e20"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
