@@ -93,13 +93,23 @@ async fn count_members(
     rows: &mut [ReportRow],
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
-    let keys: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].written_back).collect();
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    for id in keys.iter().map(|&k| &ids[k]) {
-        if !is_guid(id) {
-            return Err(anyhow::anyhow!(
-                "Graph listed a group id {id:?} that is not a GUID; refusing to use it in a request"
-            ));
+    // An id that is not a GUID goes into no URL: that row is marked, the rest are counted.
+    let mut keys = Vec::new();
+    let written_back: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].written_back).collect();
+    for i in written_back {
+        if is_guid(&ids[i]) {
+            keys.push(i);
+        } else {
+            let row = &mut rows[i];
+            let had_warning = row.warning.is_some();
+            row.add_warning(
+                "member count unavailable: Graph listed this group with an id that is not a GUID"
+                    .into(),
+            );
+            if !had_warning {
+                summary.warnings += 1;
+            }
         }
     }
     let bar = crate::output::progress_bar(keys.len() as u64, "counting");

@@ -378,6 +378,18 @@ async fn e23_a_group_id_that_is_not_a_guid_fails_only_that_group() {
     let i = t.groups.iter().position(should_change).unwrap();
     t.groups[i].id = "a/b".into();
     let emu = emulator_with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    // report --member-counts counts the others and marks that one.
+    let out = run_gwb(&emu.url(), &["report", "--member-counts", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_of(&out);
+    let rows = v["groups"].as_array().unwrap();
+    let odd = rows.iter().find(|r| r["id"] == "a/b").unwrap();
+    assert!(
+        odd["warning"].as_str().unwrap().contains("not a GUID"),
+        "{odd}"
+    );
+    assert!(rows.iter().any(|r| r["memberCount"].is_u64()));
+
     let out = run_gwb(
         &emu.url(),
         &["disable-existing-m365", "--yes", "-o", "json"],
