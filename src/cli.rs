@@ -96,6 +96,18 @@ pub struct GlobalArgs {
     )]
     pub deadline: f64,
 
+    /// How long one request may keep retrying (throttling waits and attempts together), in
+    /// seconds. Throttling that names its wait (Retry-After) is waited out for as long as this
+    /// allows. Env GWB_RETRY_BUDGET.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        env = "GWB_RETRY_BUDGET",
+        default_value_t = 900.0
+    )]
+    pub retry_budget: f64,
+
     /// At most this many pages per listing: a chain of nextLinks that never ends is an error.
     /// 20,000 pages of 999 is 20 million groups. Env GWB_MAX_PAGES.
     #[arg(long, global = true, value_name = "N", env = "GWB_MAX_PAGES", default_value_t = gwb_default_max_pages())]
@@ -353,6 +365,19 @@ pub struct EmulatorArgs {
     /// delegated Global Administrator; without it, 403 as to an app-only token.
     #[arg(long)]
     pub delegated_admin: bool,
+    /// A throttling storm: answer the first N $batch items 429, however many attempts it takes.
+    #[arg(long, value_name = "N")]
+    pub storm: Option<u64>,
+    /// The storm's Retry-After, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "1")]
+    pub storm_retry_after: String,
+    /// Answer a $batch with a throttled item 424 Failed Dependency as a whole (the items' own
+    /// answers in the body), as Graph's throttling page describes.
+    #[arg(long)]
+    pub batch_424: bool,
+    /// Store setting values true/false as True/False, as Graph is known to.
+    #[arg(long)]
+    pub capitalise_booleans: bool,
 }
 
 #[cfg(test)]

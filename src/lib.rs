@@ -170,7 +170,11 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             g.request_timeout,
             false,
         )?)
-        .max_pages(g.max_pages);
+        .max_pages(g.max_pages)
+        .retry(graph::retry::RetryPolicy {
+            budget: commands::seconds("--retry-budget", g.retry_budget, false)?,
+            ..Default::default()
+        });
     if let Some(r) = renew {
         builder = builder.renew_with(r);
     }

@@ -15,6 +15,9 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     let cfg = EmulatorConfig {
         sync_features_readable: args.delegated_admin,
         write_quirks: Default::default(),
+        storm: args.storm.map(|n| (n, args.storm_retry_after.clone())),
+        batch_424: args.batch_424,
+        capitalise_booleans: args.capitalise_booleans,
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         latency: std::time::Duration::from_millis(args.latency_ms),
         fault_rate: args.fault_rate,

@@ -46,6 +46,14 @@ pub struct EmulatorConfig {
     pub read_lag: Duration,
     /// Groups whose writes misbehave, by id (faults seen in the wild, for tests).
     pub write_quirks: BTreeMap<String, WriteQuirk>,
+    /// A throttling storm: the first `n` `$batch` items are answered 429 with this
+    /// `Retry-After` (seconds), however many attempts that takes a client.
+    pub storm: Option<(u64, String)>,
+    /// A `$batch` with a throttled item answers 424 Failed Dependency as a whole, the items'
+    /// own answers in its body (Graph's "Throttling and batching"); the others were carried out.
+    pub batch_424: bool,
+    /// Store setting values `"true"`/`"false"` as `"True"`/`"False"`, as Graph is known to.
+    pub capitalise_booleans: bool,
 }
 
 /// How a write to one group misbehaves.
@@ -67,6 +75,9 @@ impl Default for EmulatorConfig {
             sync_features_readable: false,
             read_lag: Duration::ZERO,
             write_quirks: BTreeMap::new(),
+            storm: None,
+            batch_424: false,
+            capitalise_booleans: false,
         }
     }
 }
@@ -97,6 +108,8 @@ pub struct Shared {
     base_url: OnceLock<String>,
     seq: AtomicU64,
     writes: Mutex<std::collections::VecDeque<std::time::Instant>>,
+    /// Storm items served so far.
+    stormed: AtomicU64,
 }
 
 impl Shared {
@@ -157,6 +170,26 @@ impl Shared {
 
     pub(crate) fn read_lag(&self) -> Duration {
         self.cfg.read_lag
+    }
+
+    /// The storm's 429 for the next `$batch` item, while the storm lasts.
+    pub(crate) fn storm_fault(&self) -> Option<Fault> {
+        let (n, retry_after) = self.cfg.storm.as_ref()?;
+        if self.stormed.fetch_add(1, Ordering::SeqCst) >= *n {
+            return None;
+        }
+        self.count("storm_items");
+        Some(Fault::Throttle {
+            retry_after: retry_after.clone(),
+        })
+    }
+
+    pub(crate) fn batch_424(&self) -> bool {
+        self.cfg.batch_424
+    }
+
+    pub(crate) fn capitalise_booleans(&self) -> bool {
+        self.cfg.capitalise_booleans
     }
 
     pub(crate) fn write_quirk(&self, id: &str) -> Option<WriteQuirk> {
@@ -247,6 +280,7 @@ impl Emulator {
             base_url: OnceLock::new(),
             seq: AtomicU64::new(1),
             writes: Mutex::new(std::collections::VecDeque::new()),
+            stormed: AtomicU64::new(0),
         });
         let _ = shared.base_url.set(format!("http://{addr}"));
         let app = axum::Router::new()

@@ -564,6 +564,20 @@ fn parse_values(shared: &Shared, v: Option<&Value>) -> Result<Vec<SettingValue>,
             ));
         }
     }
+    if shared.capitalise_booleans() {
+        let values = values
+            .into_iter()
+            .map(|mut sv| {
+                sv.value = sv.value.map(|v| match v.as_str() {
+                    "true" => "True".to_string(),
+                    "false" => "False".to_string(),
+                    _ => v,
+                });
+                sv
+            })
+            .collect();
+        return Ok(values);
+    }
     Ok(values)
 }
 
@@ -694,7 +708,7 @@ fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             .unwrap_or_default();
         let resp = if path == "$batch" {
             bad_request(shared, "Nested batch requests are not supported.")
-        } else if let Some(fault) = shared.item_fault() {
+        } else if let Some(fault) = shared.storm_fault().or_else(|| shared.item_fault()) {
             fault_response(shared, fault)
         } else {
             dispatch(
@@ -733,6 +747,11 @@ fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         responses.push(Value::Object(item));
     }
     shared.shuffle(&mut responses);
+    let throttled = responses.iter().any(|r| r["status"] == 429);
+    if throttled && shared.batch_424() {
+        shared.count("batch_424");
+        return EmuResponse::json(424, json!({ "responses": responses }));
+    }
     EmuResponse::json(200, json!({ "responses": responses }))
 }
 

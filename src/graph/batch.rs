@@ -1,11 +1,16 @@
 //! JSON batching: up to 20 sub-requests per `POST /beta/$batch`, a bounded number of batches in
 //! flight, every item's own status checked, and per-item retry.
 //!
-//! - The envelope is retried as a whole by the client's policy, here also on 424 and 500/502
-//!   (older docs say a throttled batch fails whole with 424).
+//! - The envelope is retried as a whole by the client's policy, here also on 500/502. An
+//!   envelope answered 424 Failed Dependency (Graph's "Throttling and batching": a batch with a
+//!   throttled request) carries each request's own answer: it is read like a 200, so the items
+//!   that succeeded are kept and only the throttled ones are retried. Only a 424 whose body
+//!   cannot be read sends the whole batch again.
 //! - An item answered 429, 503, 504 or 424 is retried in a later round, after its own
-//!   `Retry-After` (found in the item's headers whatever the name's case) or backoff. Items are
-//!   retried up to the policy's attempt limit; then they fail with their last answer.
+//!   `Retry-After` (found in the item's headers whatever the name's case) or backoff. A 429 or
+//!   503 with a Retry-After is retried for as long as the retry budget lasts, whatever the number
+//!   of rounds; other retries stop at the policy's attempt limit, and fail with their last answer.
+//!   A Retry-After beyond what is left of the budget fails the item at once.
 //! - An item missing from the response is retried; an id we did not send is ignored with a
 //!   warning, and a duplicate answer is ignored (the first counts).
 //! - A writes pacer, when given, is asked for one permit per write before each batch is sent.
@@ -181,7 +186,13 @@ where
                 for req in chunk {
                     match outcome.remove(&req.key) {
                         Some(Round::Final(o)) => on_result(&req, o),
-                        Some(Round::Retry(ra, e)) if attempt < policy.max_attempts => {
+                        // Throttling with a Retry-After is waited out for as long as the budget
+                        // allows, whatever the number of rounds; other retries get at most
+                        // max_attempts.
+                        Some(Round::Retry(ra, e))
+                            if attempt < policy.max_attempts
+                                || (ra.is_some() && matches!(e.status, 429 | 503)) =>
+                        {
                             let w = ra.unwrap_or_else(|| policy.backoff(attempt - 1));
                             // Never sleep past the budget (a Retry-After of a day, or a date in
                             // 2100, would hold the run lock for that long): give up now, say why.
@@ -218,7 +229,8 @@ where
                 "retrying batch items"
             );
             client.sleeper().sleep(wait).await;
-            waited += wait;
+            // Charged at least a quarter second a round, so Retry-After: 0 cannot go on for ever.
+            waited += wait.max(Duration::from_millis(250));
         }
         pending = retry;
     }
@@ -261,10 +273,52 @@ async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize
             url.clone(),
             &[],
             Some(&body),
-            &[424, 500, 502],
+            &[500, 502],
+            &[424],
         )
         .await
     {
+        // 424 Failed Dependency: Graph's throttling page says a batch with a throttled request
+        // may answer so as a whole, with every request's own answer in the body. Those answers
+        // are read like any batch's: successes kept, throttled items retried after their own
+        // Retry-After. Only a 424 whose body cannot be read makes the whole batch go again.
+        Ok(resp) if resp.status.as_u16() == 424 => {
+            match parse_json::<BatchResponse>(&resp, "POST", url.path()) {
+                Ok(r) => {
+                    tracing::info!(
+                        items = chunk.len(),
+                        "the batch answered 424 (a request in it was throttled); reading each item's own answer"
+                    );
+                    Ok(r)
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "the batch answered 424 with a body gwb cannot read; sending the whole batch again: {e}"
+                    );
+                    let ra = super::header_str(&resp.headers, "retry-after")
+                        .and_then(|v| parse_retry_after(&v, SystemTime::now()));
+                    return chunk
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.key,
+                                Round::Retry(
+                                    ra,
+                                    ItemError {
+                                        status: 424,
+                                        code: "failedDependency".into(),
+                                        message: format!(
+                                            "the $batch answered 424 with an unreadable body: {e}"
+                                        ),
+                                        request_id: resp.request_id.clone(),
+                                    },
+                                ),
+                            )
+                        })
+                        .collect();
+                }
+            }
+        }
         Ok(resp) => parse_json::<BatchResponse>(&resp, "POST", url.path()),
         Err(e) => Err(e),
     };

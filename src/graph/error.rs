@@ -94,6 +94,16 @@ pub enum GraphError {
         last: Box<GraphError>,
     },
 
+    /// Graph could not be reached at all on the run's first requests.
+    #[error(
+        "cannot reach {host}: {attempts} attempts to connect failed before any answer. Check graph_url (--graph-url, GWB_GRAPH_URL), the cloud, DNS, any proxy (HTTPS_PROXY) and firewall: {last}"
+    )]
+    Unreachable {
+        host: String,
+        attempts: u32,
+        last: Box<GraphError>,
+    },
+
     /// The run's overall deadline passed.
     #[error(
         "the run did not finish within its deadline of {secs} s (--deadline, GWB_DEADLINE); stopped{doing}"
@@ -125,9 +135,9 @@ impl GraphError {
     pub fn status(&self) -> Option<u16> {
         match self {
             GraphError::Api { status, .. } | GraphError::Redirect { status, .. } => Some(*status),
-            GraphError::RetriesExhausted { last, .. } | GraphError::Stalled { last, .. } => {
-                last.status()
-            }
+            GraphError::RetriesExhausted { last, .. }
+            | GraphError::Stalled { last, .. }
+            | GraphError::Unreachable { last, .. } => last.status(),
             _ => None,
         }
     }

@@ -61,6 +61,8 @@ struct Inner {
     sleeper: Sleeper,
     max_body: usize,
     max_pages: u64,
+    /// Whether any request of this client got an HTTP answer.
+    reached: std::sync::atomic::AtomicBool,
 }
 
 /// More pages than any tenant has: 20,000 pages of 999 is 20 million groups.
@@ -162,6 +164,7 @@ impl GraphClientBuilder {
                 sleeper: self.sleeper,
                 max_body: self.max_body,
                 max_pages: self.max_pages,
+                reached: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -291,7 +294,7 @@ impl GraphClient {
         headers: &[(HeaderName, &str)],
         json_body: Option<&serde_json::Value>,
     ) -> Result<GraphResponse, GraphError> {
-        self.send_retrying(method, url, headers, json_body, &[])
+        self.send_retrying(method, url, headers, json_body, &[], &[])
             .await
     }
 
@@ -306,7 +309,8 @@ impl GraphClient {
     }
 
     /// [`send`](Self::send), also retrying the statuses in `also_retry` (a `$batch` envelope
-    /// answered 424 or 500 is retried as a whole).
+    /// answered 500 or 502 is retried as a whole), and returning the statuses in `accept` as
+    /// answers (a `$batch` answered 424 carries its items' own answers).
     pub async fn send_retrying(
         &self,
         method: Method,
@@ -314,6 +318,7 @@ impl GraphClient {
         headers: &[(HeaderName, &str)],
         json_body: Option<&serde_json::Value>,
         also_retry: &[u16],
+        accept: &[u16],
     ) -> Result<GraphResponse, GraphError> {
         if !self.is_same_origin(&url) {
             return Err(GraphError::ForeignOrigin {
@@ -329,12 +334,16 @@ impl GraphClient {
         // server that times out every attempt must not keep a run going for hours.
         let mut spent_in_attempts = Duration::ZERO;
         let mut timeouts_in_a_row: u32 = 0;
+        let mut unreachable: u32 = 0;
+        // What the budget is charged: each wait, but at least a quarter second, so a storm of
+        // Retry-After: 0 cannot go round for ever.
+        let mut charged = Duration::ZERO;
         let mut attempt: u32 = 0;
         let mut renewed = false;
         loop {
             let started = Instant::now();
             let outcome = self
-                .attempt(&method, &url, headers, body.clone(), also_retry)
+                .attempt(&method, &url, headers, body.clone(), also_retry, accept)
                 .await;
             spent_in_attempts += started.elapsed();
             if !matches!(outcome, Err(Attempt::TimedOut(_))) {
@@ -342,6 +351,33 @@ impl GraphClient {
             }
             let (err, retry_after) = match outcome {
                 Ok(resp) => return Ok(resp),
+                Err(Attempt::Unreachable(e))
+                    if !self
+                        .inner
+                        .reached
+                        .load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    unreachable += 1;
+                    if unreachable >= MAX_UNREACHABLE_AT_START {
+                        return Err(GraphError::Unreachable {
+                            host: self.inner.origin.ascii_serialization(),
+                            attempts: unreachable,
+                            last: Box::new(e),
+                        });
+                    }
+                    // Quick: a second, then two.
+                    let wait = Duration::from_secs(u64::from(unreachable));
+                    tracing::warn!(
+                        method = %method,
+                        path = url.path(),
+                        attempt = unreachable,
+                        wait_ms = wait.as_millis() as u64,
+                        "cannot connect to graph; trying again: {e}"
+                    );
+                    self.inner.sleeper.sleep(wait).await;
+                    continue;
+                }
+                Err(Attempt::Unreachable(e)) => (e, None),
                 Err(Attempt::TimedOut(e)) => {
                     timeouts_in_a_row += 1;
                     if timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW {
@@ -380,7 +416,12 @@ impl GraphClient {
             };
             attempt += 1;
             let wait = retry_after.unwrap_or_else(|| policy.backoff(attempt - 1));
-            if attempt >= policy.max_attempts || waited + spent_in_attempts + wait > policy.budget {
+            // Throttling that says how long to wait is waited out for as long as the budget
+            // allows, whatever the number of attempts (Graph's guidance: keep honouring
+            // Retry-After); other failures get at most max_attempts.
+            let honoured = retry_after.is_some() && matches!(err.status(), Some(429 | 503));
+            let over_count = attempt >= policy.max_attempts && !honoured;
+            if over_count || charged + spent_in_attempts + wait > policy.budget {
                 return Err(GraphError::RetriesExhausted {
                     attempts: attempt,
                     waited_secs: waited.as_secs_f64(),
@@ -397,6 +438,7 @@ impl GraphClient {
             );
             self.inner.sleeper.sleep(wait).await;
             waited += wait;
+            charged += wait.max(Duration::from_millis(250));
         }
     }
 
@@ -407,6 +449,7 @@ impl GraphClient {
         headers: &[(HeaderName, &str)],
         body: Option<Bytes>,
         also_retry: &[u16],
+        accept: &[u16],
     ) -> Result<GraphResponse, Attempt> {
         let path = url.path().to_string();
         let m = method.as_str();
@@ -441,6 +484,11 @@ impl GraphClient {
                 return Err(transport_attempt(m, &path, &e));
             }
         };
+        // Graph (or something speaking HTTP at its address) answered: from now on a connection
+        // failure is a blip mid-run, not a wrong URL.
+        self.inner
+            .reached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let status = resp.status();
         let resp_headers = resp.headers().clone();
         let request_id = header_str(&resp_headers, "request-id");
@@ -484,7 +532,7 @@ impl GraphClient {
             request_id = request_id.as_deref().unwrap_or(""),
             "graph request"
         );
-        if status.is_success() {
+        if status.is_success() || accept.contains(&status.as_u16()) {
             return Ok(GraphResponse {
                 status,
                 headers: resp_headers,
@@ -515,8 +563,14 @@ enum Attempt {
     Retryable(GraphError, Option<Duration>),
     /// No (complete) answer within the read or request timeout: the server stalled.
     TimedOut(GraphError),
+    /// No connection at all (refused, no such host, TLS handshake failed).
+    Unreachable(GraphError),
     Final(GraphError),
 }
+
+/// Attempts that could not connect, before any request of the run got an answer, after which
+/// gwb gives up: on the first request that is a wrong URL, proxy or firewall, not a blip.
+pub const MAX_UNREACHABLE_AT_START: u32 = 3;
 
 /// Timed-out attempts in a row after which a request is given up: a server that accepted the
 /// connection and then went silent (or trickles a byte a second) rarely recovers, and each
@@ -527,6 +581,8 @@ fn transport_attempt(method: &str, path: &str, e: &reqwest::Error) -> Attempt {
     let err = transport(method, path, e);
     if e.is_timeout() {
         Attempt::TimedOut(err)
+    } else if e.is_connect() {
+        Attempt::Unreachable(err)
     } else {
         Attempt::Retryable(err, None)
     }

@@ -7,10 +7,17 @@
 //! - Wait: the response's `Retry-After`, as seconds (fractional allowed: Graph sends `2.128`) or as
 //!   an HTTP date. Without one, capped exponential backoff with jitter: attempt `n` (from 0)
 //!   waits a random time between half and all of `min(cap, base * 2^n)`.
-//! - Budget: at most `max_attempts` tries per request, and at most `budget` of total waiting per
-//!   request. The default budget (15 minutes) is long enough for the multi-minute `Retry-After`
-//!   values Graph sends under heavy throttling; a single wait longer than what is left of the
+//! - Budget: `budget` (`--retry-budget`, 15 minutes by default) bounds each request's retrying:
+//!   the waits (each charged at least a quarter second) plus the time the attempts took. A 429
+//!   or 503 that carries `Retry-After` is retried for as long as the budget lasts, whatever the
+//!   number of attempts (Graph's guidance: keep honouring it through a throttling storm); other
+//!   failures get at most `max_attempts` tries. A single wait longer than what is left of the
 //!   budget gives up at once rather than sleeping and then failing.
+//! - Fast failure: before any request of the run got an HTTP answer, a connection that cannot be
+//!   made (refused, no such host, TLS) is tried 3 times, a second or two apart, then reported
+//!   with the host: that is a wrong URL, proxy or firewall. Mid-run, it is retried as above.
+//! - Stalls: an attempt that times out (no bytes for the read timeout, or past the request
+//!   timeout) is retried, but three in a row end the request.
 //! - Every retry logs one line at `warn` level: method, path, why, and how long it waits.
 //! - Tests remove the sleeping with [`Sleeper::recording`], which records each wait instead.
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::support::{catch_all, client, json_status};
+use crate::support::{catch_all, json_status};
 
 fn patches(n: usize) -> Vec<SubRequest> {
     (0..n)
@@ -64,7 +64,15 @@ fn item(id: &str, status: u16) -> Value {
 }
 
 async fn run_batch(server: &MockServer, n: usize) -> (Vec<(usize, ItemOutcome)>, Vec<Duration>) {
-    let (c, waits) = client(&server.uri());
+    run_batch_with(server, n, gwb::graph::retry::RetryPolicy::default()).await
+}
+
+async fn run_batch_with(
+    server: &MockServer,
+    n: usize,
+    policy: gwb::graph::retry::RetryPolicy,
+) -> (Vec<(usize, ItemOutcome)>, Vec<Duration>) {
+    let (c, waits) = crate::support::client_with(&server.uri(), policy);
     let mut results = Vec::new();
     let opts = BatchOptions {
         concurrency: 2,
@@ -255,7 +263,9 @@ async fn final_item_errors_keep_code_message_and_request_id() {
 }
 
 #[tokio::test]
-async fn items_that_stay_throttled_fail_after_the_attempt_limit() {
+async fn items_that_stay_throttled_are_retried_until_the_budget_is_spent() {
+    // Issue 13: a 429 with Retry-After is waited out for as long as the budget lasts, not for a
+    // count of attempts: 10 s of budget and Retry-After 1 make 10 waits, 11 rounds.
     let server = MockServer::start().await;
     let responder = Scripted {
         calls: Mutex::new(0),
@@ -269,15 +279,119 @@ async fn items_that_stay_throttled_fail_after_the_attempt_limit() {
     };
     Mock::given(path("/beta/$batch"))
         .respond_with(responder)
-        .expect(10)
+        .expect(11)
         .mount(&server)
         .await;
-    let (results, waits) = run_batch(&server, 2).await;
+    let policy = gwb::graph::retry::RetryPolicy {
+        budget: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let (results, waits) = run_batch_with(&server, 2, policy).await;
+    assert!(
+        results.iter().all(
+            |(_, o)| matches!(o, ItemOutcome::Failed(e) if e.status == 429 && e.message.contains("retry budget"))
+        ),
+        "{results:?}"
+    );
+    assert_eq!(waits, vec![Duration::from_secs(1); 10]);
+}
+
+#[tokio::test]
+async fn a_storm_longer_than_the_attempt_limit_is_waited_out() {
+    // Throttled 25 rounds (more than the 10 attempts), then answered: every item succeeds.
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |n, ids: &[String]| {
+            ok(ids
+                .iter()
+                .map(|id| {
+                    if n <= 25 {
+                        json!({"id": id, "status": 429, "headers": {"retry-after": "0.5"}})
+                    } else {
+                        item(id, 204)
+                    }
+                })
+                .collect())
+        },
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .expect(26)
+        .mount(&server)
+        .await;
+    let (results, waits) = run_batch(&server, 3).await;
     assert!(
         results
             .iter()
-            .all(|(_, o)| matches!(o, ItemOutcome::Failed(e) if e.status == 429)),
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { .. })),
         "{results:?}"
     );
-    assert_eq!(waits.len(), 9);
+    assert_eq!(waits, vec![Duration::from_millis(500); 25]);
+}
+
+#[tokio::test]
+async fn a_424_envelope_is_read_item_by_item() {
+    // Graph's "Throttling and batching": the batch answers 424, each request's own answer in
+    // the body. The successes are kept (never sent again); only the throttled one is retried,
+    // after its own Retry-After.
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |n, ids: &[String]| {
+            let items: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    if n == 1 && id == "1" {
+                        json!({"id": id, "status": 429, "headers": {"Retry-After": "2.5"},
+                            "body": {"error": {"code": "TooManyRequests", "message": "slow down"}}})
+                    } else {
+                        item(id, 204)
+                    }
+                })
+                .collect();
+            let status = if n == 1 { 424 } else { 200 };
+            ResponseTemplate::new(status).set_body_json(json!({ "responses": items }))
+        },
+    };
+    let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+    Mock::given(path("/beta/$batch"))
+        .respond_with(ScriptedShared {
+            inner: responder,
+            seen: seen.clone(),
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let (results, waits) = run_batch(&server, 3).await;
+    assert!(
+        results
+            .iter()
+            .all(|(_, o)| matches!(o, ItemOutcome::Ok { .. })),
+        "{results:?}"
+    );
+    assert_eq!(waits, vec![Duration::from_millis(2500)]);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[1],
+        vec!["1".to_string()],
+        "only the throttled item again"
+    );
+}
+
+/// A [`Scripted`] whose record of the ids sent is shared with the test.
+struct ScriptedShared<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> {
+    inner: Scripted<F>,
+    seen: std::sync::Arc<Mutex<Vec<Vec<String>>>>,
+}
+
+impl<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> Respond for ScriptedShared<F> {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let r = self.inner.respond(req);
+        let last = self.inner.seen.lock().unwrap().last().cloned().unwrap();
+        self.seen.lock().unwrap().push(last);
+        r
+    }
 }

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod client;
 mod disable;
+mod documented;
 mod e2e;
 mod emulator;
 mod examples;

@@ -1,0 +1,98 @@
+//! gwb against Graph as Microsoft documents it (issue 13): 424 batches, throttling storms, lost
+//! answers and casing in directory settings, fast failure when Graph cannot be reached.
+
+use gwb::emulator::EmulatorConfig;
+use serde_json::Value;
+
+use crate::support::{
+    emulator_with, plain_tenant, run_gwb, should_change, snapshot, stderr, stdout,
+};
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+async fn bounded(url: &str, args: &[&str]) -> std::process::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(120), run_gwb(url, args))
+        .await
+        .expect("gwb ends by itself")
+}
+
+/// Items 1 and 2: a storm of item-level 429s, longer than the attempt limit, with every batch
+/// that holds a throttled item answered 424. The run waits it out; no write that succeeded is
+/// sent again; disable and restore both end exact.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_storm_of_424_batches_is_waited_out_and_successes_are_not_resent() {
+    let tenant = plain_tenant(200, 91);
+    let original = snapshot(&tenant);
+    let planned = tenant.groups.iter().filter(|g| should_change(g)).count() as u64;
+    let cfg = EmulatorConfig {
+        // 500 throttled items: with 2 batches in flight, some items are throttled in more
+        // rounds than the 10-attempt limit.
+        storm: Some((500, "0.02".into())),
+        batch_424: true,
+        seed: 91,
+        ..Default::default()
+    };
+    let emu = emulator_with(tenant, cfg).await;
+    let j = crate::support::temp_dir("storm").join("j.jsonl");
+    let out = bounded(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--concurrency",
+            "2",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["summary"]["changed"], planned, "{v}");
+    let stats = emu.shared().stats();
+    assert_eq!(stats["storm_items"], 500, "{stats:?}");
+    assert!(stats["batch_424"] > 0, "{stats:?}");
+    assert_eq!(
+        stats["patch_group_attempt"], planned,
+        "a write that succeeded inside a 424 batch was sent again: {stats:?}"
+    );
+    let out = bounded(
+        &emu.url(),
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(snapshot(&emu.shared().tenant()), original);
+}
+
+/// Item 5: Graph that cannot be reached at all fails fast, naming the host.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_graph_fails_fast_with_the_host() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let out = bounded("http://127.0.0.1:1", &["report", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("cannot reach http://127.0.0.1:1"), "{err}");
+    assert!(err.contains("graph_url"), "{err}");
+    // Report reads three things at once; each is tried at most 3 times (2 retry lines), a
+    // second or two apart, instead of 10 times with backoff up to a minute.
+    for p in ["/beta/groups", "/beta/settings"] {
+        let retries = err
+            .lines()
+            .filter(|l| l.contains("trying again") && l.contains(&format!("GET {p}:")))
+            .count();
+        assert!(retries <= 2, "{p}: {retries} retry lines: {err}");
+    }
+}
