@@ -59,7 +59,7 @@ impl Cloud {
         match self {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
-            Cloud::China => "https://login.partner.microsoftonline.cn",
+            Cloud::China => "https://login.chinacloudapi.cn",
         }
     }
 
@@ -1028,7 +1028,7 @@ mod tests {
             (
                 "china",
                 "https://microsoftgraph.chinacloudapi.cn",
-                "https://login.partner.microsoftonline.cn",
+                "https://login.chinacloudapi.cn",
             ),
         ];
         for (name, graph, login) in want {

@@ -255,18 +255,14 @@ fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
         .filter_map(|c| c.downcast_ref::<graph::GraphError>())
         .find_map(|g| g.status());
     let needs = match command {
-        Command::Report(_) => {
-            "Group.Read.All (plus GroupSettings.Read.All to read the tenant default)"
-        }
+        Command::Report(_) => "Group.Read.All (which also reads the tenant default)",
         Command::DisableExistingM365(_) | Command::Restore(_) => {
             "Group.ReadWrite.All (role-assignable groups also need a privileged role-management permission)"
         }
         Command::Check(a) if a.fix => {
             "Group.ReadWrite.All, and GroupSettings.ReadWrite.All when the policy sets new_m365_default"
         }
-        Command::Check(_) => {
-            "Group.Read.All, and GroupSettings.Read.All when the policy sets new_m365_default"
-        }
+        Command::Check(_) => "Group.Read.All",
         // set-default names its permissions itself.
         _ => return e,
     };

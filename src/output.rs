@@ -192,7 +192,7 @@ impl TenantSection {
             new_unified_group_writeback_default: None,
             source: "unreadable".into(),
             source_description:
-                "could not read the tenant's directory settings (needs GroupSettings.Read.All)"
+                "could not read the tenant's directory settings (needs Group.Read.All, or GroupSettings.Read.All)"
                     .into(),
             setting_id: None,
             raw_value: None,

@@ -104,7 +104,7 @@ pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Compariso
     let mut checker = checker?;
     let settings = settings.map_err(|e| {
         let hint = if e.is_auth() {
-            "; the policy sets new_m365_default, which needs GroupSettings.Read.All"
+            "; the policy sets new_m365_default, which needs Group.Read.All (or GroupSettings.Read.All)"
         } else {
             ""
         };

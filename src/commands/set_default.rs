@@ -34,9 +34,9 @@ use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
 
 /// Least permissions, for error messages.
-pub const READ_PERMISSION: &str = "GroupSettings.Read.All";
-pub const WRITE_PERMISSION: &str =
-    "GroupSettings.ReadWrite.All (Directory.ReadWrite.All on older tenants)";
+pub const READ_PERMISSION: &str =
+    "Group.Read.All (or GroupSettings.Read.All, the least privilege for settings alone)";
+pub const WRITE_PERMISSION: &str = "GroupSettings.ReadWrite.All";
 
 /// Wrap a Graph error with what to do about it.
 fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
@@ -96,9 +96,15 @@ async fn template_values(client: &GraphClient, target: bool) -> anyhow::Result<V
     Ok(setting::values_from_template(&t.values, target))
 }
 
+/// Graph's answer to a second create of Group.Unified: 400 `Request_BadRequest`, worded
+/// "Another object with the same value for property templateId already exists." or "A
+/// conflicting object with one or more of the specified property values is present in the
+/// directory." (both seen).
 fn is_template_conflict(e: &GraphError) -> bool {
-    matches!(e, GraphError::Api { status: 400, message, .. }
-        if message.contains("same value for property templateId"))
+    matches!(e, GraphError::Api { status: 400, code, message, .. }
+        if (code.is_empty() || code.eq_ignore_ascii_case("Request_BadRequest"))
+            && (message.contains("same value for property templateId")
+                || message.contains("conflicting object with one or more of the specified property values")))
 }
 
 /// Write the plan; returns the id of the setting written.
@@ -683,8 +689,18 @@ pub async fn restore(
                 .await
         }
     };
+    // A DELETE whose answer was lost and whose retry meets 404: the setting is gone, as asked.
+    let r = match r {
+        Err(e) if method == "delete" && e.status() == Some(404) => {
+            tracing::info!(
+                "Group.Unified was already gone when the delete was retried (its first answer was lost): restored"
+            );
+            Ok(None)
+        }
+        other => other.map(Some),
+    };
     let created = match (&r, method) {
-        (Ok(resp), "create") => serde_json::from_slice::<DirectorySetting>(&resp.body)
+        (Ok(Some(resp)), "create") => serde_json::from_slice::<DirectorySetting>(&resp.body)
             .ok()
             .map(|s| s.id),
         _ => None,

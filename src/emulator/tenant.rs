@@ -88,8 +88,9 @@ pub const GROUP_PROPERTIES: &[&str] = &[
     "writebackConfiguration",
 ];
 
-/// The properties returned without `$select`. `writebackConfiguration` is not among them, so a
-/// client that forgets to select it sees the property absent, as with v1.0.
+/// The properties returned without `$select`. Real beta returns `writebackConfiguration` among
+/// a group's default properties (GRAPH.md section 1); v1.0 has no such property at all, which
+/// is why gwb always selects it.
 pub const DEFAULT_PROPERTIES: &[&str] = &[
     "id",
     "displayName",
@@ -104,6 +105,7 @@ pub const DEFAULT_PROPERTIES: &[&str] = &[
     "proxyAddresses",
     "createdDateTime",
     "visibility",
+    "writebackConfiguration",
 ];
 
 impl EmuGroup {

@@ -127,12 +127,19 @@ pub fn holds(settings: &[DirectorySetting], target: bool) -> bool {
     })
 }
 
-/// Same values, compared as Graph holds them: by name, in any order.
+/// Same values, compared as Graph holds them: by name, in any order, and booleans in any
+/// casing (Graph stores `"true"` sent by gwb and returns `"True"`).
 pub fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
     let key = |v: &[SettingValue]| {
         let mut v: Vec<(String, Option<String>)> = v
             .iter()
-            .map(|x| (x.name.to_ascii_lowercase(), x.value.clone()))
+            .map(|x| {
+                let value = x.value.as_deref().map(|s| match parse_bool(s) {
+                    Some(b) => bool_value(b),
+                    None => s.to_string(),
+                });
+                (x.name.to_ascii_lowercase(), value)
+            })
             .collect();
         v.sort();
         v

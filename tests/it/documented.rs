@@ -96,3 +96,40 @@ async fn an_unreachable_graph_fails_fast_with_the_host() {
         assert!(retries <= 2, "{p}: {retries} retry lines: {err}");
     }
 }
+
+/// Item 7: the permission hints say what Microsoft's reference says: Group.Read.All reads the
+/// tenant-wide settings too; nothing about "older tenants".
+#[tokio::test(flavor = "multi_thread")]
+async fn permission_hints_follow_the_reference() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let denied = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .respond_with(crate::support::json_status(403, denied.into()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(crate::support::json_status(403, denied.into()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/directory/onPremisesSynchronization"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let out = run_gwb(&server.uri(), &["report", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Group.Read.All (which also reads the tenant default)"),
+        "{err}"
+    );
+    assert!(!err.contains("plus GroupSettings.Read.All"), "{err}");
+    let out = run_gwb(&server.uri(), &["set-default", "false", "-o", "json"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("Group.Read.All"), "{err}");
+    assert!(!err.contains("older tenants"), "{err}");
+}

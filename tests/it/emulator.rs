@@ -41,11 +41,11 @@ async fn listing_rules_select_top_filter_and_errors() {
     assert_eq!(s, 401);
     assert!(body.contains("InvalidAuthenticationToken"));
 
-    // Default page size 100; no writebackConfiguration unless selected.
+    // Default page size 100; beta returns writebackConfiguration among the default properties.
     let (_, _, body) = call(&c, M::GET, format!("{base}/groups"), &[], None).await;
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["value"].as_array().unwrap().len(), 100);
-    assert!(v["value"][0].get("writebackConfiguration").is_none());
+    assert!(v["value"][0].get("writebackConfiguration").is_some());
     assert!(
         v["@odata.nextLink"]
             .as_str()

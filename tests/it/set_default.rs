@@ -543,3 +543,180 @@ async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
         .count();
     assert_eq!(patches, 0);
 }
+
+/// Issue 13, item 3: the create conflict in its other wording, and our own create read back with
+/// Graph's capitalised booleans, are still recognised as gwb's own create.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_create_is_recognised_in_either_wording_and_any_casing() {
+    let wordings = [
+        "Another object with the same value for property templateId already exists.",
+        "A conflicting object with one or more of the specified property values is present in the directory.",
+    ];
+    for wording in wordings {
+        let server = MockServer::start().await;
+        // What Graph holds after our lost create: our values, booleans capitalised.
+        let stored: Vec<SettingValue> = gwb::emulator::group_unified_template()
+            .values
+            .iter()
+            .map(|t| {
+                let v = if t.name == "NewUnifiedGroupWritebackDefault" {
+                    "False".to_string()
+                } else {
+                    match t.default_value.clone().unwrap().as_str() {
+                        "true" => "True".to_string(),
+                        "false" => "False".to_string(),
+                        other => other.to_string(),
+                    }
+                };
+                sv(&t.name, &v)
+            })
+            .collect();
+        let created = json!({"id": "11111111-2222-4333-8444-555555555555",
+            "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": stored});
+        Mock::given(method("GET"))
+            .and(path("/beta/settings"))
+            .respond_with(settings_page(vec![]))
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/beta/settings"))
+            .respond_with(settings_page(vec![created]))
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
+            )))
+            .respond_with(template())
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/beta/settings"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"error": {"code": "Request_BadRequest", "message": wording}}),
+            ))
+            .mount(&server)
+            .await;
+        catch_all(&server).await;
+        let out = run_gwb(&server.uri(), &["set-default", "false", "-o", "json"]).await;
+        let v = json_out(&out);
+        assert_eq!(v["action"], "created", "{wording}: {v}");
+        assert_eq!(v["settingId"], "11111111-2222-4333-8444-555555555555");
+    }
+}
+
+/// Issue 13, item 3: restoring a setting gwb created deletes it, also when Graph stored the
+/// booleans capitalised; a DELETE whose answer was lost, retried into a 404, is a success.
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_success() {
+    // The emulator capitalises booleans, as Graph does.
+    let cfg = EmulatorConfig {
+        capitalise_booleans: true,
+        ..Default::default()
+    };
+    let emu = emulator_with(tenant_with(None), cfg).await;
+    let j = temp_dir("setdef-caps").join("j.jsonl");
+    let j = j.to_str().unwrap();
+    let v = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["set-default", "false", "--journal", j, "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(v["action"], "created");
+    let stored = unified(&emu.shared().tenant()).unwrap();
+    assert!(
+        stored
+            .values
+            .iter()
+            .any(|v| v.value.as_deref() == Some("False"))
+    );
+    // Idempotent in any casing.
+    let again = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    assert_eq!(again["action"], "unchanged");
+    let r = json_out(
+        &run_gwb(
+            &emu.url(),
+            &["restore", "--journal", j, "--yes", "-o", "json"],
+        )
+        .await,
+    );
+    assert_eq!(r["method"], "delete", "{r}");
+    assert!(unified(&emu.shared().tenant()).is_none());
+
+    // The same restore against a Graph whose DELETE lands but whose answer is lost: the retry
+    // meets 404, which is what was asked.
+    let server = MockServer::start().await;
+    let id = stored.id.clone();
+    Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(settings_page(vec![serde_json::to_value(&stored).unwrap()]))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/beta/settings/{id}")))
+        .respond_with(ResponseTemplate::new(504))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/beta/settings/{id}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+            "code": "Request_ResourceNotFound", "message": "Resource does not exist."}})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    // The set-default journal as gwb writes it, made against this server.
+    let sent: Vec<Value> = stored
+        .values
+        .iter()
+        .map(|v| json!({"name": v.name, "value": v.value.as_deref().map(str::to_lowercase)}))
+        .collect();
+    let lines = [
+        json!({"type": "run", "schemaVersion": 1, "runId": "r", "command": "set-default",
+            "graphRoot": server.uri(), "startedAt": "2026-11-29T00:00:00Z", "gwbVersion": "0.1.0"}),
+        json!({"type": "settingBefore", "settingId": null, "templateId": GROUP_UNIFIED_TEMPLATE_ID,
+            "before": null, "after": sent, "at": "2026-11-29T00:00:01Z"}),
+        json!({"type": "settingOutcome", "settingId": id, "result": "created",
+            "at": "2026-11-29T00:00:02Z"}),
+        json!({"type": "end", "at": "2026-11-29T00:00:03Z", "summary": {}}),
+    ];
+    let j2 = temp_dir("setdef-lost-delete").join("j.jsonl");
+    std::fs::write(
+        &j2,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let out = run_gwb(
+        &server.uri(),
+        &[
+            "restore",
+            "--journal",
+            j2.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let r = json_out(&out);
+    assert_eq!(
+        (r["action"].as_str(), r["method"].as_str()),
+        (Some("restored"), Some("delete")),
+        "{r}"
+    );
+    let deletes = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .count();
+    assert_eq!(deletes, 2, "the lost answer was retried once");
+}
