@@ -86,6 +86,9 @@ pub enum Record {
     End {
         at: String,
         summary: serde_json::Value,
+        /// The signal that stopped the run early (after its writes in flight finished).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        interrupted: Option<String>,
     },
 }
 
@@ -282,10 +285,20 @@ impl Journal {
     }
 
     pub fn finish(&self, summary: serde_json::Value) -> std::io::Result<()> {
+        self.finish_as(summary, None)
+    }
+
+    /// The end record; `interrupted` names the signal that stopped the run early.
+    pub fn finish_as(
+        &self,
+        summary: serde_json::Value,
+        interrupted: Option<&str>,
+    ) -> std::io::Result<()> {
         self.append(
             &[Record::End {
                 at: now_rfc3339(),
                 summary,
+                interrupted: interrupted.map(str::to_string),
             }],
             true,
         )

@@ -10,6 +10,7 @@ pub mod config;
 pub mod emulator;
 pub mod files;
 pub mod graph;
+pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod output;
@@ -36,6 +37,21 @@ pub enum ExitStatus {
     Drift = 3,
     /// Authentication or authorisation failed (token, 401, 403).
     Auth = 4,
+    /// A writing run stopped by SIGINT (Ctrl-C) after finishing its writes in flight.
+    Interrupted = 130,
+    /// A writing run stopped by SIGTERM after finishing its writes in flight.
+    Terminated = 143,
+}
+
+impl ExitStatus {
+    /// The status for a run stopped by `signal`.
+    pub fn for_signal(signal: i32) -> ExitStatus {
+        if signal == 15 {
+            ExitStatus::Terminated
+        } else {
+            ExitStatus::Interrupted
+        }
+    }
 }
 
 impl ExitStatus {
@@ -207,6 +223,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         },
     };
     let state_dir = cfg.state_dir.as_deref();
+    // Writing runs stop cleanly on Ctrl-C and SIGTERM (see `interrupt`); read-only ones do not
+    // need to.
+    let writes = match &cli.command {
+        Command::DisableExistingM365(a) => !a.apply.dry_run && a.plan_out.is_none(),
+        Command::Restore(a) => !a.apply.dry_run,
+        Command::Check(a) => a.fix && !a.apply.dry_run,
+        Command::SetDefault(a) => !a.dry_run,
+        _ => false,
+    };
+    let _signals = if writes {
+        Some(interrupt::listen().context("listening for Ctrl-C and SIGTERM")?)
+    } else {
+        None
+    };
     let command = async {
         match &cli.command {
             Command::Report(args) => commands::report::run(&ctx, args, out).await,

@@ -72,6 +72,13 @@ pub struct Applied {
     pub failed: Vec<ItemFailure>,
     /// Left alone: read right before the write, they had changed, or needed no change.
     pub skipped: Vec<Skipped>,
+    /// Interrupted (Ctrl-C, SIGTERM): the signal, when the run stopped early.
+    pub signal: Option<i32>,
+    /// Interrupted: writes sent at least once that got no final answer (journaled as
+    /// `interrupted`; each may or may not have been carried out).
+    pub unconfirmed: Vec<String>,
+    /// Interrupted: planned changes never sent.
+    pub not_sent: u64,
 }
 
 impl Applied {
@@ -225,9 +232,19 @@ pub async fn apply(
     let window_size = (batch::MAX_BATCH * concurrency)
         .min(args.write_limit as usize)
         .max(1);
-    for window in valid.chunks(window_size) {
+    for (w, window) in valid.chunks(window_size).enumerate() {
+        if let Some(sig) = crate::interrupt::requested() {
+            applied.signal = Some(sig);
+            applied.not_sent += (valid.len() - w * window_size) as u64;
+            break;
+        }
         let ids: Vec<String> = window.iter().map(|c| c.id.clone()).collect();
         let current = read_current_quiet(client, &ids).await?;
+        if let Some(sig) = crate::interrupt::requested() {
+            applied.signal = Some(sig);
+            applied.not_sent += (valid.len() - w * window_size) as u64;
+            break;
+        }
         let mut writes: Vec<Change> = Vec::with_capacity(window.len());
         for c in window {
             let skip = |reason| Skipped {
@@ -328,6 +345,15 @@ pub async fn apply(
                         applied.failed.push(ItemFailure::new(c, e));
                         ("failed", Some(e))
                     }
+                    ItemOutcome::Stopped { sent: true } => {
+                        applied.unconfirmed.push(c.id.clone());
+                        ("interrupted", None)
+                    }
+                    ItemOutcome::Stopped { sent: false } => {
+                        applied.not_sent += 1;
+                        bar.inc(1);
+                        return;
+                    }
                 };
                 if let Err(e) = journal.record_outcome(&c.id, result, err) {
                     journal_error.lock().expect("lock").get_or_insert(e);
@@ -348,6 +374,15 @@ pub async fn apply(
         }
     }
     bar.finish_and_clear();
+    if let Some(sig) = crate::interrupt::requested() {
+        // Stop now: no confirming reads. What was written is reported as written; a rerun
+        // finishes the job and checks every group again.
+        applied.signal = Some(sig);
+        for (c, e) in not_found {
+            applied.failed.push(ItemFailure::new(&c, &e));
+        }
+        return Ok(applied);
+    }
     confirm_not_found(client, journal, not_found, &mut applied).await?;
     read_back(client, changes, journal, verify_timeout, &mut applied).await?;
     Ok(applied)
@@ -601,6 +636,12 @@ async fn read_current_with(
                 },
                 ItemOutcome::Failed(e) if e.status == 404 => Current::Deleted(e),
                 ItemOutcome::Failed(e) => Current::Unreadable(e),
+                ItemOutcome::Stopped { .. } => Current::Unreadable(ItemError {
+                    status: 0,
+                    code: "interrupted".into(),
+                    message: "not read: the run was interrupted".into(),
+                    request_id: None,
+                }),
             };
             out.insert(id, cur);
             bar.inc(1);

@@ -66,6 +66,9 @@ pub struct Fix {
     pub journals: Vec<String>,
     /// Changed by this run, but Graph did not show it yet when checked again.
     pub pending_read_back: Vec<String>,
+    /// The signal that stopped the fix early, when one did (the tenant was not checked again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -230,16 +233,28 @@ pub async fn run(
             },
         )
         .await?;
-        journal.finish(json!({
-            "planned": changes.len(),
-            "changed": applied.changed.len(),
-            "deletedMeanwhile": applied.deleted.len(),
-            "failed": applied.failed.len(),
-        }))?;
+        let interrupted = applied.signal.map(crate::interrupt::name);
+        journal.finish_as(
+            json!({
+                "planned": changes.len(),
+                "changed": applied.changed.len(),
+                "deletedMeanwhile": applied.deleted.len(),
+                "failed": applied.failed.len(),
+                "notSent": applied.not_sent,
+                "unconfirmed": applied.unconfirmed.len(),
+            }),
+            interrupted,
+        )?;
         fix.groups_changed = applied.changed;
         fix.deleted_meanwhile = applied.deleted;
         fix.failed = applied.failed;
         fix.skipped = applied.skipped;
+        fix.interrupted = interrupted;
+        if let Some(signal) = applied.signal {
+            // Stop here: no setting change, no second check. Say what was done and how on.
+            print(out, ctx.format, policy, &before, Some(&fix), None)?;
+            return Ok(ExitStatus::for_signal(signal));
+        }
     }
     if let Some(target) = default_target {
         let (section, plan) = set_default::plan_change(client, target).await?;
@@ -366,6 +381,13 @@ fn print(
             }
             for j in &f.journals {
                 writeln!(out, "Journal: {j}")?;
+            }
+            if let Some(sig) = f.interrupted {
+                writeln!(
+                    out,
+                    "Interrupted by {sig}: run gwb check --fix again to finish, or undo with gwb restore --journal {}",
+                    f.journals.first().map(String::as_str).unwrap_or("PATH")
+                )?;
             }
             if !f.pending_read_back.is_empty() {
                 writeln!(

@@ -52,6 +52,9 @@ pub struct RunResult {
     pub deleted_meanwhile: Vec<ItemFailure>,
     pub failed: Vec<ItemFailure>,
     pub skipped: Vec<Skipped>,
+    /// Interrupted runs: writes sent that got no final answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unconfirmed: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -68,6 +71,31 @@ pub struct RunSummary {
     pub changed_since_run: u64,
     pub deleted_meanwhile: u64,
     pub failed: u64,
+    /// Interrupted runs: planned changes never sent.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_sent: u64,
+    /// Interrupted runs: writes sent that got no final answer (each may have been made).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unconfirmed: u64,
+    /// The signal that stopped the run early (SIGINT, SIGTERM), when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl RunSummary {
+    /// Count what an apply did into the summary.
+    pub fn add_applied(&mut self, applied: &Applied) {
+        self.changed = applied.changed.len() as u64;
+        self.deleted_meanwhile += applied.deleted.len() as u64;
+        self.failed = applied.failed.len() as u64;
+        self.not_sent = applied.not_sent;
+        self.unconfirmed = applied.unconfirmed.len() as u64;
+        self.interrupted = applied.signal.map(crate::interrupt::name);
+    }
 }
 
 fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
@@ -294,9 +322,7 @@ pub async fn run(
         },
     )
     .await?;
-    summary.changed = applied.changed.len() as u64;
-    summary.deleted_meanwhile += applied.deleted.len() as u64;
-    summary.failed = applied.failed.len() as u64;
+    summary.add_applied(&applied);
     for s in &applied.skipped {
         match s.reason {
             SkipReason::AlreadyDisabled => summary.already_disabled += 1,
@@ -304,7 +330,7 @@ pub async fn run(
         }
     }
     plan.skipped.append(&mut applied.skipped);
-    journal.finish(serde_json::to_value(&summary)?)?;
+    journal.finish_as(serde_json::to_value(&summary)?, summary.interrupted)?;
     finish(
         out,
         ctx.format,
@@ -371,9 +397,10 @@ pub fn finish(
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
     // Groups left alone because someone changed them after gwb's run: not done, say so.
-    let status = match applied.exit_status() {
-        ExitStatus::Ok if summary.changed_since_run > 0 => ExitStatus::Failure,
-        s => s,
+    let status = match (applied.signal, applied.exit_status()) {
+        (Some(signal), _) => ExitStatus::for_signal(signal),
+        (None, ExitStatus::Ok) if summary.changed_since_run > 0 => ExitStatus::Failure,
+        (None, s) => s,
     };
     let result = RunResult {
         run_id: journal.map(|j| j.run_id().to_string()),
@@ -383,6 +410,7 @@ pub fn finish(
         deleted_meanwhile: applied.deleted,
         failed: applied.failed,
         skipped,
+        unconfirmed: applied.unconfirmed,
     };
     match format {
         OutputFormat::Table => {
@@ -427,6 +455,23 @@ pub fn finish(
                         "    {} {}",
                         k.id,
                         crate::output::safe(k.display_name.as_deref().unwrap_or(""))
+                    )?;
+                }
+            }
+            if let Some(sig) = s.interrupted {
+                writeln!(
+                    out,
+                    "Interrupted by {sig}: {} planned changes were not sent, {} writes got no answer.",
+                    s.not_sent, s.unconfirmed
+                )?;
+                if let Some(j) = &result.journal {
+                    writeln!(
+                        out,
+                        "  To finish, run the same command again (it plans afresh and skips what is done)."
+                    )?;
+                    writeln!(
+                        out,
+                        "  To undo what this run did: gwb restore --journal {j}"
                     )?;
                 }
             }

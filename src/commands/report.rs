@@ -134,6 +134,7 @@ async fn count_members(
                     parse_count(&body).ok_or_else(|| format!("not a member count: {body}"))
                 }
                 ItemOutcome::Failed(e) => Err(e.to_string()),
+                ItemOutcome::Stopped { .. } => Err("not counted: interrupted".into()),
             };
             outcomes.push((req.key, counted));
         },

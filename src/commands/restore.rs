@@ -58,7 +58,7 @@ fn restorable(j: JournalContents) -> (Vec<Change>, Vec<String>) {
     let mut ignored = Vec::new();
     for c in j.befores {
         let sent = match j.outcomes.get(&c.id).map(String::as_str) {
-            Some("changed" | "failed" | "notApplied" | "notFound") => true,
+            Some("changed" | "failed" | "notApplied" | "notFound" | "interrupted") => true,
             Some(_) => false,
             None => !j.finished,
         };
@@ -251,9 +251,7 @@ pub async fn run(
             );
         }
     }
-    summary.changed = applied.changed.len() as u64;
-    summary.deleted_meanwhile += applied.deleted.len() as u64;
-    summary.failed = applied.failed.len() as u64;
-    journal.finish(serde_json::to_value(&summary)?)?;
+    summary.add_applied(&applied);
+    journal.finish_as(serde_json::to_value(&summary)?, summary.interrupted)?;
     finish(out, ctx.format, Some(&journal), summary, applied, skipped)
 }

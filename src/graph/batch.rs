@@ -57,6 +57,10 @@ pub enum ItemOutcome {
     Ok { status: u16, body: Value },
     /// A final error status (after retries for the retryable ones), or no answer at all.
     Failed(ItemError),
+    /// The run was interrupted (Ctrl-C, SIGTERM) before this item got a final answer. `sent`:
+    /// it went out at least once (its write may have been carried out); otherwise it was never
+    /// sent.
+    Stopped { sent: bool },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +170,10 @@ where
                 let (make, before_send) = (&make, &before_send);
                 async move {
                     let chunk: Vec<SubRequest> = keys.iter().map(|&k| make(k)).collect();
+                    // Interrupted: nothing new goes out; the batches already sent finish.
+                    if crate::interrupt::requested().is_some() {
+                        return anyhow::Ok((chunk, None));
+                    }
                     before_send(&chunk).map_err(|e| {
                         anyhow::anyhow!("cannot record the batch before sending it: {e}")
                     })?;
@@ -176,13 +184,19 @@ where
                         }
                     }
                     let outcome = send_batch(client, &chunk).await;
-                    anyhow::Ok((chunk, outcome))
+                    anyhow::Ok((chunk, Some(outcome)))
                 }
             }))
             .buffer_unordered(opts.concurrency.max(1));
 
             while let Some(r) = results.next().await {
-                let (chunk, mut outcome) = r?;
+                let (chunk, outcome) = r?;
+                let Some(mut outcome) = outcome else {
+                    for req in &chunk {
+                        on_result(req, ItemOutcome::Stopped { sent: attempt > 1 });
+                    }
+                    continue;
+                };
                 for req in chunk {
                     match outcome.remove(&req.key) {
                         Some(Round::Final(o)) => on_result(&req, o),
@@ -220,6 +234,13 @@ where
                     }
                 }
             }
+        }
+        if !retry.is_empty() && crate::interrupt::requested().is_some() {
+            // No further rounds: each item went out at least once.
+            for &k in &retry {
+                on_result(&make(k), ItemOutcome::Stopped { sent: true });
+            }
+            return Ok(());
         }
         if !retry.is_empty() {
             tracing::warn!(
@@ -443,6 +464,9 @@ mod tests {
                     }
                     (Round::Retry(None, e), None) => {
                         prop_assert_eq!(e.code.as_str(), "missingFromBatchResponse");
+                    }
+                    (Round::Final(ItemOutcome::Stopped { .. }), _) => {
+                        prop_assert!(false, "classify never stops an item")
                     }
                     (_, None) => prop_assert!(false, "an unanswered item must be retried"),
                 }

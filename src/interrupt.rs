@@ -1,0 +1,81 @@
+//! Ctrl-C and SIGTERM during a writing run: stop sending, let the writes in flight finish,
+//! record and report, exit 130 or 143.
+//!
+//! The first signal sets a flag that the apply path reads before each window and each batch:
+//! nothing new is sent, the batches in flight finish (their outcomes are journaled), and the
+//! command prints what it did so far with the journal's path. If that takes longer than
+//! [`GRACE`], or a second signal arrives, gwb stops at once, as a kill would: the journal,
+//! synced before every batch, still names every group that may have been changed.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+/// How long the writes in flight may take to finish after the first signal.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that asked the run to stop (2 for SIGINT, 15 for SIGTERM), if one did.
+pub fn requested() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// The signal's name, for messages and the journal.
+pub fn name(signal: i32) -> &'static str {
+    match signal {
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// Listens for SIGINT and SIGTERM while it lives (a writing command's run).
+pub struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Start listening. Without a signal, nothing changes.
+pub fn listen() -> std::io::Result<Listener> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        Ok(Listener(tokio::spawn(async move {
+            let first = tokio::select! {
+                _ = int.recv() => 2,
+                _ = term.recv() => 15,
+            };
+            SIGNAL.store(first, Ordering::SeqCst);
+            crate::output::notice(&format!(
+                "{}: sending no more writes; finishing those in flight (at most {} s). Press Ctrl-C again to stop at once",
+                name(first),
+                GRACE.as_secs()
+            ));
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+                _ = tokio::time::sleep(GRACE) => {}
+            }
+            crate::output::notice(
+                "stopped at once; the journal names every group that may have been changed (gwb restore --journal PATH undoes them)",
+            );
+            std::process::exit(128 + first);
+        })))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(Listener(tokio::spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                SIGNAL.store(2, Ordering::SeqCst);
+            }
+        })))
+    }
+}
