@@ -170,7 +170,7 @@ struct FileConfig {
     policy: Option<Policy>,
 }
 
-const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, [policy] (new_m365_default, m365_writeback, security_writeback, allow)";
+const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift)";
 
 /// Resolve the configuration from the flags, the environment (`env`) and the config file.
 pub fn resolve(

@@ -449,6 +449,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             } => {
                 if seen.insert(group_id.clone()) {
                     befores.push(Change {
+                        role_assignable: false,
                         id: group_id,
                         display_name,
                         before,
@@ -530,6 +531,7 @@ mod tests {
 
     fn change(id: &str, en: Option<bool>) -> Change {
         Change {
+            role_assignable: false,
             id: id.into(),
             display_name: Some(format!("G {id}")),
             before: WritebackConfiguration {

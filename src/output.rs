@@ -506,6 +506,12 @@ pub fn write_plan_table(
             show(&c.after),
             safe(c.display_name.as_deref().unwrap_or(""))
         )?;
+        if c.role_assignable {
+            writeln!(
+                w,
+                "      (role-assignable: Graph changes it only for an app that also holds RoleManagement.ReadWrite.Directory)"
+            )?;
+        }
     }
     let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
     for s in skipped {

@@ -175,6 +175,9 @@ fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
     Ok(Arc::new(Pacer::new(args.write_limit, window)))
 }
 
+/// Why Graph refuses a write to a role-assignable group, added to its 403.
+pub const ROLE_ASSIGNABLE_403: &str = " (the group is role-assignable: Graph changes such groups only for an app that also holds RoleManagement.ReadWrite.Directory; grant it, or see policy.role_assignable_drift for scheduled checks)";
+
 /// How [`apply`] names a group it leaves alone, by why.
 #[derive(Debug, Clone, Copy)]
 pub struct SkipAs {
@@ -342,7 +345,11 @@ pub async fn apply(
                     }
                     ItemOutcome::Failed(e) => {
                         tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
-                        applied.failed.push(ItemFailure::new(c, e));
+                        let mut f = ItemFailure::new(c, e);
+                        if e.status == 403 && c.role_assignable {
+                            f.message.push_str(ROLE_ASSIGNABLE_403);
+                        }
+                        applied.failed.push(f);
                         ("failed", Some(e))
                     }
                     ItemOutcome::Stopped { sent: true } => {

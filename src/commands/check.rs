@@ -47,6 +47,10 @@ pub struct Comparison {
     /// `null` when the policy does not check the tenant default.
     pub tenant_default: Option<TenantSection>,
     pub drift: Vec<Drift>,
+    /// With `role_assignable_drift = "report"`: drift on role-assignable groups, which only an
+    /// app with RoleManagement.ReadWrite.Directory can fix; listed, not counted, not fixed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub needs_privileged_permission: Vec<Drift>,
 }
 
 /// What `--fix` did.
@@ -128,6 +132,7 @@ pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Compariso
         allowed: checker.allowed,
         tenant_default: tenant,
         drift: checker.drift,
+        needs_privileged_permission: checker.privileged,
     })
 }
 
@@ -405,6 +410,22 @@ fn print(
 }
 
 fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io::Result<()> {
+    if !c.needs_privileged_permission.is_empty() {
+        writeln!(
+            out,
+            "{title}: {} role-assignable groups are written back; fixing them needs RoleManagement.ReadWrite.Directory (reported apart, not counted: policy.role_assignable_drift = \"report\"):",
+            c.needs_privileged_permission.len()
+        )?;
+        for d in &c.needs_privileged_permission {
+            writeln!(
+                out,
+                "  group {} \"{}\": {}",
+                crate::output::safe(d.id.as_deref().unwrap_or("")),
+                crate::output::safe(d.display_name.as_deref().unwrap_or("")),
+                d.actual
+            )?;
+        }
+    }
     if c.compliant {
         writeln!(
             out,
@@ -429,6 +450,11 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
                 k.as_str()
             ),
             _ => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        };
+        let what = if d.role_assignable {
+            format!("{what} [role-assignable: fixing needs RoleManagement.ReadWrite.Directory]")
+        } else {
+            what
         };
         writeln!(
             out,

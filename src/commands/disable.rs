@@ -343,6 +343,12 @@ pub async fn run(
 
 fn print_plan_summary(plan: &PlanDoc) {
     let s = &plan.summary;
+    let privileged = plan.changes.iter().filter(|c| c.role_assignable).count();
+    if privileged > 0 {
+        crate::output::notice(&format!(
+            "{privileged} of the groups to disable are role-assignable: Graph changes them only for an app that also holds RoleManagement.ReadWrite.Directory"
+        ));
+    }
     crate::output::notice(&format!(
         "{} Microsoft 365 groups to disable; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD",
         plan.changes.len(),

@@ -158,6 +158,7 @@ pub async fn run(
             // Compare-and-set: put back only what still holds what gwb wrote.
             Some(Current::Found(now)) if same_state(now, &r.after) || args.force => {
                 changes.push(Change {
+                    role_assignable: false,
                     id: r.id.clone(),
                     display_name: r.display_name.clone(),
                     before: now.clone(),

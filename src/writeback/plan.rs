@@ -17,6 +17,10 @@ pub struct Change {
     pub display_name: Option<String>,
     pub before: WritebackConfiguration,
     pub after: WritebackConfiguration,
+    /// The group is role-assignable (`isAssignableToRole: true`): Graph changes it only for an
+    /// app that also holds `RoleManagement.ReadWrite.Directory`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub role_assignable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -132,6 +136,7 @@ impl DisablePlanner {
             None => {
                 self.summary.changes += 1;
                 self.changes.push(Change {
+                    role_assignable: g.is_assignable_to_role == Some(true),
                     id: g.id.clone(),
                     display_name: g.display_name.clone(),
                     after: WritebackConfiguration {

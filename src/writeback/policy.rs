@@ -21,6 +21,18 @@ pub enum Rule {
     Disabled,
 }
 
+/// What `check` does with drift on role-assignable groups, which Graph lets only an app with
+/// `RoleManagement.ReadWrite.Directory` change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrivilegedDrift {
+    /// Drift like any other (exit 3; `--fix` tries it and fails without the permission).
+    #[default]
+    Fail,
+    /// Listed apart as needing a privileged permission: not counted as drift, not fixed.
+    Report,
+}
+
 /// `[policy]` in the config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +49,13 @@ pub struct Policy {
     /// Group ids that may stay written back whatever the rules say.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Drift on role-assignable groups: `"fail"` (the default) or `"report"`.
+    #[serde(default, skip_serializing_if = "is_fail")]
+    pub role_assignable_drift: PrivilegedDrift,
+}
+
+fn is_fail(p: &PrivilegedDrift) -> bool {
+    *p == PrivilegedDrift::Fail
 }
 
 impl Policy {
@@ -82,6 +101,9 @@ pub struct Drift {
     /// For a group: the change that puts it right (`check --fix`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
+    /// The group is role-assignable: fixing it needs `RoleManagement.ReadWrite.Directory`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub role_assignable: bool,
 }
 
 /// Compares groups with the policy one at a time, keeping only what drifted.
@@ -92,6 +114,8 @@ pub struct PolicyChecker<'a> {
     pub groups_checked: u64,
     pub allowed: u64,
     pub drift: Vec<Drift>,
+    /// Drift on role-assignable groups kept apart (`role_assignable_drift = "report"`).
+    pub privileged: Vec<Drift>,
 }
 
 impl<'a> PolicyChecker<'a> {
@@ -102,6 +126,7 @@ impl<'a> PolicyChecker<'a> {
             groups_checked: 0,
             allowed: 0,
             drift: Vec::new(),
+            privileged: Vec::new(),
         }
     }
 
@@ -131,7 +156,15 @@ impl<'a> PolicyChecker<'a> {
                 .map(|b| b.to_string())
                 .unwrap_or_else(|| "null".into())
         );
-        self.drift.push(Drift {
+        let role_assignable = g.is_assignable_to_role == Some(true);
+        let apart = role_assignable && self.policy.role_assignable_drift == PrivilegedDrift::Report;
+        let list = if apart {
+            &mut self.privileged
+        } else {
+            &mut self.drift
+        };
+        list.push(Drift {
+            role_assignable,
             target: "group".into(),
             id: Some(g.id.clone()),
             display_name: g.display_name.clone(),
@@ -139,6 +172,7 @@ impl<'a> PolicyChecker<'a> {
             expected: "not written back".into(),
             actual,
             change: Some(Change {
+                role_assignable,
                 id: g.id.clone(),
                 display_name: g.display_name.clone(),
                 after: WritebackConfiguration {
@@ -170,6 +204,7 @@ impl<'a> PolicyChecker<'a> {
                 expected: want.to_string(),
                 actual: format!("{actual} ({source})"),
                 change: None,
+                role_assignable: false,
             });
         }
     }
