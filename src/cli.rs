@@ -361,6 +361,10 @@ pub struct EmulatorArgs {
     /// state for this long after a write.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub read_lag_ms: u64,
+    /// Graph's read-after-write lag counted in reads: the next N reads of a group written to
+    /// still show its previous state (instead of --read-lag-ms).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub read_lag_reads: u32,
     /// Serve the sync features (/directory/onPremisesSynchronization) as Graph does to a
     /// delegated Global Administrator; without it, 403 as to an app-only token.
     #[arg(long)]

@@ -44,6 +44,9 @@ pub struct EmulatorConfig {
     /// Graph's read-after-write lag for groups: for this long after a write, reads of the group
     /// still show its previous state. Zero: reads see writes at once.
     pub read_lag: Duration,
+    /// Graph's read-after-write lag counted in reads: after a write, the next this many reads
+    /// of the group still show its previous state. Takes precedence over `read_lag`.
+    pub read_lag_reads: u32,
     /// Groups whose writes misbehave, by id (faults seen in the wild, for tests).
     pub write_quirks: BTreeMap<String, WriteQuirk>,
     /// A throttling storm: the first `n` `$batch` items are answered 429 with this
@@ -74,6 +77,7 @@ impl Default for EmulatorConfig {
             write_limit: None,
             sync_features_readable: false,
             read_lag: Duration::ZERO,
+            read_lag_reads: 0,
             write_quirks: BTreeMap::new(),
             storm: None,
             batch_424: false,
@@ -170,6 +174,10 @@ impl Shared {
 
     pub(crate) fn read_lag(&self) -> Duration {
         self.cfg.read_lag
+    }
+
+    pub(crate) fn read_lag_reads(&self) -> u32 {
+        self.cfg.read_lag_reads
     }
 
     /// The storm's 429 for the next `$batch` item, while the storm lasts.

@@ -507,9 +507,19 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
         None => {}
     }
     let lag = shared.read_lag();
-    if !lag.is_zero() {
-        let visible = g.visible_writeback().clone();
-        g.stale = Some((visible, std::time::Instant::now() + lag));
+    let lag_reads = shared.read_lag_reads();
+    if lag_reads > 0 {
+        let visible = g.peek_writeback().clone();
+        g.stale = Some((
+            visible,
+            super::tenant::Lag::Reads(std::cell::Cell::new(lag_reads)),
+        ));
+    } else if !lag.is_zero() {
+        let visible = g.peek_writeback().clone();
+        g.stale = Some((
+            visible,
+            super::tenant::Lag::Until(std::time::Instant::now() + lag),
+        ));
     }
     g.writeback = next;
     drop(t);

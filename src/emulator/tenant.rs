@@ -66,8 +66,18 @@ pub struct EmuGroup {
     pub created_date_time: String,
     pub writeback: WritebackConfiguration,
     pub member_count: u64,
-    /// Graph's read-after-write lag: until the instant, reads still show this older state.
-    pub stale: Option<(WritebackConfiguration, std::time::Instant)>,
+    /// Graph's read-after-write lag: while it lasts, reads still show this older state.
+    pub stale: Option<(WritebackConfiguration, Lag)>,
+}
+
+/// How long a write stays invisible to reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lag {
+    /// Until this instant (wall clock).
+    Until(std::time::Instant),
+    /// For this many more reads of the group (by id or in a listing): the same whatever the
+    /// machine's speed, so tests that use it cannot race.
+    Reads(std::cell::Cell<u32>),
 }
 
 /// Every property the emulator knows on a group (unknown `$select` names are a 400, as in Graph).
@@ -110,9 +120,23 @@ pub const DEFAULT_PROPERTIES: &[&str] = &[
 
 impl EmuGroup {
     /// The writeback configuration a read sees now (an older one while a write is lagging).
+    /// Each call is one read (it counts against a [`Lag::Reads`]).
     pub fn visible_writeback(&self) -> &WritebackConfiguration {
         match &self.stale {
-            Some((old, until)) if std::time::Instant::now() < *until => old,
+            Some((old, Lag::Until(until))) if std::time::Instant::now() < *until => old,
+            Some((old, Lag::Reads(left))) if left.get() > 0 => {
+                left.set(left.get() - 1);
+                old
+            }
+            _ => &self.writeback,
+        }
+    }
+
+    /// What a read would see now, without counting as one.
+    pub fn peek_writeback(&self) -> &WritebackConfiguration {
+        match &self.stale {
+            Some((old, Lag::Until(until))) if std::time::Instant::now() < *until => old,
+            Some((old, Lag::Reads(left))) if left.get() > 0 => old,
             _ => &self.writeback,
         }
     }
@@ -204,10 +228,13 @@ impl EmuGroup {
                 } else {
                     None
                 }),
-                "writebackConfiguration" => json!({
-                    "isEnabled": self.visible_writeback().is_enabled,
-                    "onPremisesGroupType": self.visible_writeback().on_premises_group_type,
-                }),
+                "writebackConfiguration" => {
+                    let wb = self.visible_writeback();
+                    json!({
+                        "isEnabled": wb.is_enabled,
+                        "onPremisesGroupType": wb.on_premises_group_type,
+                    })
+                }
                 _ => continue,
             };
             m.insert(p.to_string(), v);

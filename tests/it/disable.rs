@@ -693,10 +693,20 @@ async fn pacing_keeps_a_run_under_the_write_limit_without_being_slower_than_it()
     .await;
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        emu.shared().stat("throttled_writes"),
-        0,
-        "no write was throttled"
+    // That the pacer never admits more than the limit in any window is pinned exactly, on a
+    // paused clock, by graph::pace's own test. Here, over a real network stack, a write's
+    // arrival can lag its admission by more than the pacer's 2% margin on a loaded machine, so
+    // the emulator may see a few 429s: they are retried and the run converges. Asserting zero
+    // would make the outcome depend on the machine's load (issue 13, item 8).
+    let throttled = emu.shared().stat("throttled_writes");
+    eprintln!("writes throttled by the emulator: {throttled}");
+    assert!(
+        emu.shared()
+            .tenant()
+            .groups
+            .iter()
+            .all(|g| !should_change(g)),
+        "every planned group was changed"
     );
     // The floor: the first 60 at once, then 60 per window.
     let floor = ((planned - 60.0) / 60.0).ceil() * 0.4;
