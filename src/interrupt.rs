@@ -32,23 +32,29 @@ pub fn name(signal: i32) -> &'static str {
     }
 }
 
-/// Listens for SIGINT and SIGTERM while it lives (a writing command's run).
-pub struct Listener(tokio::task::JoinHandle<()>);
+static LISTENING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
 
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.0.abort();
+/// From now on, SIGINT and SIGTERM stop this run cleanly. Called when a writing run opens its
+/// journal, after consent: until then (planning, the `[y/N]` prompt) Ctrl-C ends gwb at once,
+/// as it should, since nothing has been written. Idempotent.
+pub fn listen() -> std::io::Result<()> {
+    if LISTENING.get().is_some() {
+        return Ok(());
     }
+    let r = start();
+    if r.is_ok() {
+        let _ = LISTENING.set(());
+    }
+    r
 }
 
-/// Start listening. Without a signal, nothing changes.
-pub fn listen() -> std::io::Result<Listener> {
+fn start() -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
-        Ok(Listener(tokio::spawn(async move {
+        tokio::spawn(async move {
             let first = tokio::select! {
                 _ = int.recv() => 2,
                 _ = term.recv() => 15,
@@ -68,14 +74,16 @@ pub fn listen() -> std::io::Result<Listener> {
                 "stopped at once; the journal names every group that may have been changed (gwb restore --journal PATH undoes them)",
             );
             std::process::exit(128 + first);
-        })))
+        });
+        Ok(())
     }
     #[cfg(not(unix))]
     {
-        Ok(Listener(tokio::spawn(async {
+        tokio::spawn(async {
             if tokio::signal::ctrl_c().await.is_ok() {
                 SIGNAL.store(2, Ordering::SeqCst);
             }
-        })))
+        });
+        Ok(())
     }
 }

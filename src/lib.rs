@@ -223,20 +223,6 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         },
     };
     let state_dir = cfg.state_dir.as_deref();
-    // Writing runs stop cleanly on Ctrl-C and SIGTERM (see `interrupt`); read-only ones do not
-    // need to.
-    let writes = match &cli.command {
-        Command::DisableExistingM365(a) => !a.apply.dry_run && a.plan_out.is_none(),
-        Command::Restore(a) => !a.apply.dry_run,
-        Command::Check(a) => a.fix && !a.apply.dry_run,
-        Command::SetDefault(a) => !a.dry_run,
-        _ => false,
-    };
-    let _signals = if writes {
-        Some(interrupt::listen().context("listening for Ctrl-C and SIGTERM")?)
-    } else {
-        None
-    };
     let command = async {
         match &cli.command {
             Command::Report(args) => commands::report::run(&ctx, args, out).await,

@@ -158,6 +158,9 @@ pub fn open_journal(
             .into());
         }
     };
+    // Writes follow: from here Ctrl-C and SIGTERM stop the run cleanly (see `interrupt`).
+    crate::interrupt::listen()
+        .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
     let j = Journal::create(
         &path,
         &run_id,
