@@ -12,6 +12,7 @@ mod documented;
 mod e2e;
 mod emulator;
 mod examples;
+mod golden;
 mod hostile;
 mod promises;
 mod reliability;

@@ -1,0 +1,313 @@
+//! Golden files: what people and scripts see, pinned whole (issue 14, step 1: today's behaviour
+//! fixed before the code is moved around).
+//!
+//! Each output is compared with `tests/it/golden/<name>`. What changes from run to run is
+//! scrubbed first: ports, run ids, timestamps, request ids, temporary paths. After an intended
+//! change, rewrite the files with `GWB_BLESS=1 cargo test golden` and review the diff.
+
+use std::path::PathBuf;
+
+use gwb::emulator::{EmulatorConfig, Tenant};
+
+use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("it")
+        .join("golden")
+}
+
+/// Replace what differs between runs with stable placeholders.
+fn scrub(text: &str) -> String {
+    let rules: [(&str, &str); 7] = [
+        (r"(127\.0\.0\.1|localhost):\d+", "127.0.0.1:PORT"),
+        (r"\d{8}T\d{6}Z-[0-9a-f]{6}", "RUNID"),
+        (
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+            "TIMESTAMP",
+        ),
+        (r"[0-9a-f]{8}-0000-4000-8000-[0-9a-f]{12}", "REQUEST-ID"),
+        (r"/tmp/gwb-it-[^/\s]+", "TMP"),
+        (r"gwb-tests-state-[0-9-]+", "STATE"),
+        (r"pid \d+", "pid PID"),
+    ];
+    let mut out = text.to_string();
+    for (pattern, with) in rules {
+        out = regex::Regex::new(pattern)
+            .unwrap()
+            .replace_all(&out, with)
+            .into_owned();
+    }
+    out
+}
+
+/// Compare `actual` (scrubbed) with the golden file `name`, or rewrite it under `GWB_BLESS=1`.
+fn assert_golden(name: &str, actual: &str) {
+    let actual = scrub(actual);
+    let path = golden_dir().join(name);
+    if std::env::var_os("GWB_BLESS").is_some() {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "golden file {}: {e}; create it with GWB_BLESS=1 cargo test golden",
+            path.display()
+        )
+    });
+    if want != actual {
+        let first = want
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| want.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from its golden file at line {}:\n  golden: {:?}\n  actual: {:?}\n--- whole output ---\n{actual}\n(after an intended change: GWB_BLESS=1 cargo test golden, and review the diff)",
+            first + 1,
+            want.lines().nth(first).unwrap_or("<end>"),
+            actual.lines().nth(first).unwrap_or("<end>"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_of_every_command() {
+    let commands: [&[&str]; 10] = [
+        &[],
+        &["report"],
+        &["disable-existing-m365"],
+        &["set-default"],
+        &["restore"],
+        &["check"],
+        &["config"],
+        &["config", "show"],
+        &["emulator"],
+        &["completions"],
+    ];
+    for sub in commands {
+        let mut cmd = gwb_command();
+        cmd.args(sub).arg("--help");
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(0), "{sub:?}: {}", stderr(&out));
+        let name = if sub.is_empty() {
+            "help.txt".to_string()
+        } else {
+            format!("help-{}.txt", sub.join("-"))
+        };
+        assert_golden(&name, &stdout(&out));
+    }
+}
+
+/// A small tenant of every kind, the same on every run.
+async fn sample() -> gwb::emulator::Emulator {
+    emulator_with(Tenant::generate(40, 7), EmulatorConfig::default()).await
+}
+
+/// One command against `url`, its stdout pinned; `code` is the exit code it must have.
+async fn pin(url: &str, name: &str, args: &[&str], code: i32) {
+    let out = run_gwb(url, args).await;
+    assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+    assert_golden(name, &stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_as_table_and_json() {
+    let emu = sample().await;
+    pin(
+        &emu.url(),
+        "report.table.txt",
+        &["report", "-o", "table"],
+        0,
+    )
+    .await;
+    pin(&emu.url(), "report.json", &["report", "-o", "json"], 0).await;
+    pin(&emu.url(), "report.csv", &["report", "-o", "csv"], 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disable_dry_run_apply_and_restore() {
+    let emu = sample().await;
+    let url = emu.url();
+    pin(
+        &url,
+        "disable-dry-run.table.txt",
+        &["disable-existing-m365", "--dry-run", "-o", "table"],
+        0,
+    )
+    .await;
+    pin(
+        &url,
+        "disable-dry-run.json",
+        &["disable-existing-m365", "--dry-run", "-o", "json"],
+        0,
+    )
+    .await;
+    let dir = temp_dir("golden-apply");
+    let j = dir.join("disable.jsonl");
+    // One batch at a time: the emulator's (seeded) answer order is then the same every run.
+    pin(
+        &url,
+        "disable-apply.json",
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "--concurrency",
+            "1",
+            "-o",
+            "json",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+        0,
+    )
+    .await;
+    pin(
+        &url,
+        "restore-dry-run.table.txt",
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--dry-run",
+            "-o",
+            "table",
+        ],
+        0,
+    )
+    .await;
+    let r = dir.join("restore.jsonl");
+    pin(
+        &url,
+        "restore.table.txt",
+        &[
+            "restore",
+            "--journal",
+            j.to_str().unwrap(),
+            "--yes",
+            "--concurrency",
+            "1",
+            "-o",
+            "table",
+            "--record",
+            r.to_str().unwrap(),
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disable_apply_as_a_table() {
+    let emu = sample().await;
+    let j = temp_dir("golden-apply-table").join("j.jsonl");
+    pin(
+        &emu.url(),
+        "disable-apply.table.txt",
+        &[
+            "disable-existing-m365",
+            "--yes",
+            "--concurrency",
+            "1",
+            "-o",
+            "table",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_as_table_and_json() {
+    let emu = sample().await;
+    let config = temp_dir("golden-check").join("config.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nnew_m365_default = false\nm365_writeback = \"disabled\"\nsecurity_writeback = \"disabled\"\n",
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    pin(
+        &emu.url(),
+        "check.table.txt",
+        &["--config", c, "check", "-o", "table"],
+        3,
+    )
+    .await;
+    pin(
+        &emu.url(),
+        "check.json",
+        &["--config", c, "check", "-o", "json"],
+        3,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn set_default_as_table_and_json() {
+    let emu = sample().await;
+    let dir = temp_dir("golden-setdef");
+    pin(
+        &emu.url(),
+        "set-default-dry-run.table.txt",
+        &["set-default", "false", "--dry-run", "-o", "table"],
+        0,
+    )
+    .await;
+    let j = dir.join("j.jsonl");
+    pin(
+        &emu.url(),
+        "set-default.json",
+        &[
+            "set-default",
+            "false",
+            "-o",
+            "json",
+            "--journal",
+            j.to_str().unwrap(),
+        ],
+        0,
+    )
+    .await;
+    pin(
+        &emu.url(),
+        "set-default-unchanged.table.txt",
+        &["set-default", "false", "-o", "table"],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_show_as_table_and_json() {
+    let dir = temp_dir("golden-config");
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "cloud = \"usgov\"\nauth = \"client-secret\"\ntenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"00000000-0000-0000-0000-0000000000c1\"\n\n[policy]\nm365_writeback = \"disabled\"\n",
+    )
+    .unwrap();
+    for (format, name) in [
+        ("table", "config-show.table.txt"),
+        ("json", "config-show.json"),
+    ] {
+        let mut cmd = gwb_command();
+        cmd.env("AZURE_CLIENT_SECRET", "s3cr3t-never-shown")
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "config",
+                "show",
+                "-o",
+                format,
+            ]);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(!stdout(&out).contains("s3cr3t"));
+        assert_golden(name, &stdout(&out).replace(dir.to_str().unwrap(), "DIR"));
+    }
+}
