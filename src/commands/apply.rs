@@ -7,14 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::Method;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::UsageError;
 use crate::cli::ApplyArgs;
 use crate::graph::GraphClient;
-use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome, SubRequest};
+use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
 use crate::graph::model::{Group, WritebackConfiguration};
 use crate::graph::pace::Pacer;
 use crate::journal::{Journal, new_run_id};
@@ -309,16 +307,7 @@ pub async fn apply(
         };
         let make = |key: usize| {
             let c = &writes[key];
-            SubRequest {
-                key,
-                method: Method::PATCH,
-                url: format!("/groups/{}", c.id),
-                body: Some(json!({"writebackConfiguration": {
-                    "isEnabled": c.after.is_enabled,
-                    "onPremisesGroupType": c.after.on_premises_group_type,
-                }})),
-                headers: Vec::new(),
-            }
+            crate::graph::groups::patch_writeback(key, &c.id, &c.after)
         };
         let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
         batch::run(
@@ -533,7 +522,7 @@ pub async fn read_states(
     }
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut out: HashMap<String, Current> = HashMap::with_capacity(ids.len());
-    let stream = client.group_pages(super::report::groups_url(client));
+    let stream = client.group_pages(crate::graph::groups::list_url(client));
     futures_util::pin_mut!(stream);
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
         for g in page.map_err(anyhow::Error::new)? {
@@ -602,17 +591,7 @@ async fn read_current_with(
             .into());
         }
     }
-    let make = |key: usize| SubRequest {
-        key,
-        method: Method::GET,
-        url: format!(
-            "/groups/{}?$select={}",
-            ids[key],
-            crate::graph::model::GROUP_SELECT
-        ),
-        body: None,
-        headers: Vec::new(),
-    };
+    let make = |key: usize| crate::graph::groups::get(key, &ids[key]);
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,

@@ -12,49 +12,25 @@ use futures_util::{StreamExt, pin_mut};
 use super::Context;
 use crate::ExitStatus;
 use crate::cli::{OutputFormat, ReportArgs};
-use crate::graph::batch::{self, BatchOptions, ItemOutcome, SubRequest};
-use crate::graph::model::{DirectorySetting, GROUP_SELECT};
+use crate::graph::batch::{self, BatchOptions, ItemOutcome};
+use crate::graph::model::DirectorySetting;
 use crate::graph::{GraphClient, GraphError};
 use crate::output::{SyncFeatures, TenantSection, write_report};
 use crate::writeback::plan::is_guid;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
-use reqwest::Method;
 use serde_json::Value;
 
-/// Read every directory setting (one page in practice, but follow nextLinks anyway).
+/// Read every directory setting.
 pub async fn read_settings(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
-    let stream = client.pages::<DirectorySetting>(client.url("settings"), Vec::new());
-    pin_mut!(stream);
-    let mut all = Vec::new();
-    while let Some(page) = stream.next().await {
-        all.extend(page?);
-    }
-    Ok(all)
+    crate::graph::settings::list(client).await
 }
 
 /// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
 /// only; an app-only token gets 403, which is expected and said, not an error.
 pub async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
-    #[derive(serde::Deserialize)]
-    struct Sync {
-        #[serde(default)]
-        value: Vec<Item>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        #[serde(default)]
-        features: Option<Features>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Features {
-        unified_group_writeback_enabled: Option<bool>,
-        group_write_back_enabled: Option<bool>,
-    }
-    let url = client.url("directory/onPremisesSynchronization");
-    match client.get_json::<Sync>(url, &[]).await {
-        Ok(s) => match s.value.into_iter().find_map(|i| i.features) {
+    match crate::graph::settings::sync_features(client).await {
+        Ok(features) => match features {
             Some(f) => SyncFeatures {
                 readable: true,
                 unified_group_writeback_enabled: f.unified_group_writeback_enabled,
@@ -113,13 +89,7 @@ async fn count_members(
         }
     }
     let bar = crate::output::progress_bar(keys.len() as u64, "counting");
-    let make = |key: usize| SubRequest {
-        key,
-        method: Method::GET,
-        url: format!("/groups/{}/members/$count", ids[key]),
-        body: None,
-        headers: vec![("ConsistencyLevel", "eventual")],
-    };
+    let make = |key: usize| crate::graph::groups::member_count(key, &ids[key]);
     let mut outcomes: Vec<(usize, Result<u64, String>)> = Vec::with_capacity(keys.len());
     batch::run(
         client,
@@ -173,12 +143,9 @@ pub fn parse_count(body: &Value) -> Option<u64> {
 }
 
 /// The URL of the first page of the group listing.
+/// The groups listing (see [`crate::graph::groups::list_url`]).
 pub fn groups_url(client: &GraphClient) -> url::Url {
-    let mut url = client.url("groups");
-    url.query_pairs_mut()
-        .append_pair("$select", GROUP_SELECT)
-        .append_pair("$top", "999");
-    url
+    crate::graph::groups::list_url(client)
 }
 
 pub async fn run(

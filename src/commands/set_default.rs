@@ -15,7 +15,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use reqwest::Method;
 use serde::Serialize;
 use serde_json::json;
 
@@ -27,7 +26,7 @@ use crate::cli::{OutputFormat, SetDefaultArgs};
 use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
 };
-use crate::graph::{GraphClient, GraphError};
+use crate::graph::{GraphClient, GraphError, settings};
 use crate::journal::Journal;
 use crate::output::{TenantSection, tenant_default_line, write_json};
 use crate::writeback::setting::{self, SettingPlan};
@@ -78,16 +77,15 @@ async fn read(client: &GraphClient) -> anyhow::Result<Vec<DirectorySetting>> {
 }
 
 async fn template_values(client: &GraphClient, target: bool) -> anyhow::Result<Vec<SettingValue>> {
-    let url = client.url(&format!(
-        "directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
-    ));
-    let t: SettingTemplate = client.get_json(url, &[]).await.map_err(|e| {
-        graph_error(
-            e,
-            "reading the Group.Unified settings template",
-            READ_PERMISSION,
-        )
-    })?;
+    let t: SettingTemplate = settings::template(client, GROUP_UNIFIED_TEMPLATE_ID)
+        .await
+        .map_err(|e| {
+            graph_error(
+                e,
+                "reading the Group.Unified settings template",
+                READ_PERMISSION,
+            )
+        })?;
     if t.values.is_empty() {
         return Err(anyhow::anyhow!(
             "the Group.Unified settings template came back without values; nothing was changed"
@@ -129,10 +127,7 @@ async fn write(
                     after,
                 )
                 .map_err(journal_io)?;
-            let url = client.url(&format!("settings/{setting_id}"));
-            let r = client
-                .send(Method::PATCH, url, &[], Some(&json!({ "values": after })))
-                .await;
+            let r = settings::update(client, setting_id, after).await;
             record(journal, Some(setting_id), "updated", &r)?;
             r.map(|_| setting_id.clone())
         }
@@ -140,16 +135,8 @@ async fn write(
             journal
                 .record_setting_before(None, GROUP_UNIFIED_TEMPLATE_ID, None, values)
                 .map_err(journal_io)?;
-            let body = json!({"templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": values});
-            let r = client
-                .send(Method::POST, client.url("settings"), &[], Some(&body))
-                .await;
-            let created = match &r {
-                Ok(resp) => serde_json::from_slice::<DirectorySetting>(&resp.body)
-                    .ok()
-                    .map(|s| s.id),
-                Err(_) => None,
-            };
+            let r = settings::create(client, GROUP_UNIFIED_TEMPLATE_ID, values).await;
+            let created = r.as_ref().ok().and_then(settings::created_id);
             // A templateId conflict is recorded by the caller, once it knows whose setting it is.
             if !matches!(&r, Err(e) if is_template_conflict(e)) {
                 record(journal, created.as_deref(), "created", &r)?;
@@ -658,36 +645,9 @@ pub async fn restore(
     )?;
     journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
     let r = match (method, &id) {
-        ("patch", Some(id)) => {
-            client
-                .send(
-                    Method::PATCH,
-                    client.url(&format!("settings/{id}")),
-                    &[],
-                    Some(&json!({ "values": restored })),
-                )
-                .await
-        }
-        ("delete", Some(id)) => {
-            client
-                .send(
-                    Method::DELETE,
-                    client.url(&format!("settings/{id}")),
-                    &[],
-                    None,
-                )
-                .await
-        }
-        _ => {
-            client
-                .send(
-                    Method::POST,
-                    client.url("settings"),
-                    &[],
-                    Some(&json!({"templateId": rec.template_id, "values": restored})),
-                )
-                .await
-        }
+        ("patch", Some(id)) => settings::update(client, id, &restored).await,
+        ("delete", Some(id)) => settings::delete(client, id).await,
+        _ => settings::create(client, &rec.template_id, &restored).await,
     };
     // A DELETE whose answer was lost and whose retry meets 404: the setting is gone, as asked.
     let r = match r {
@@ -700,9 +660,7 @@ pub async fn restore(
         other => other.map(Some),
     };
     let created = match (&r, method) {
-        (Ok(Some(resp)), "create") => serde_json::from_slice::<DirectorySetting>(&resp.body)
-            .ok()
-            .map(|s| s.id),
+        (Ok(Some(resp)), "create") => settings::created_id(resp),
         _ => None,
     };
     let result = match method {

@@ -6,10 +6,12 @@
 
 pub mod batch;
 pub mod error;
+pub mod groups;
 pub mod model;
 pub mod pace;
 pub mod paging;
 pub mod retry;
+pub mod settings;
 
 use std::net::IpAddr;
 use std::sync::Arc;
