@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod emulator;
+pub mod error;
 pub mod files;
 pub mod graph;
 pub mod interrupt;
@@ -22,65 +23,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use anyhow::Context as _;
 
 use cli::{Cli, Command};
-use config::{ConfigError, Source};
+use config::Source;
 
-/// gwb's exit codes (documented in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// Everything asked for was done.
-    Ok = 0,
-    /// The operation failed or partly failed.
-    Failure = 1,
-    /// Usage or configuration error: nothing was changed.
-    Usage = 2,
-    /// `gwb check`: the tenant has drifted from the policy.
-    Drift = 3,
-    /// Authentication or authorisation failed (token, 401, 403).
-    Auth = 4,
-    /// A writing run stopped by SIGINT (Ctrl-C) after finishing its writes in flight.
-    Interrupted = 130,
-    /// A writing run stopped by SIGTERM after finishing its writes in flight.
-    Terminated = 143,
-}
-
-impl ExitStatus {
-    /// The status for a run stopped by `signal`.
-    pub fn for_signal(signal: i32) -> ExitStatus {
-        if signal == 15 {
-            ExitStatus::Terminated
-        } else {
-            ExitStatus::Interrupted
-        }
-    }
-}
-
-impl ExitStatus {
-    /// The exit code for an error that ended a command.
-    pub fn for_error(e: &anyhow::Error) -> ExitStatus {
-        for cause in e.chain() {
-            if cause.downcast_ref::<ConfigError>().is_some()
-                || cause.downcast_ref::<UsageError>().is_some()
-                || cause.downcast_ref::<auth::AuthError>().is_some()
-            {
-                return ExitStatus::Usage;
-            }
-            if let Some(g) = cause.downcast_ref::<graph::GraphError>() {
-                if g.is_auth() {
-                    return ExitStatus::Auth;
-                }
-                if matches!(g, graph::GraphError::InvalidBase { .. }) {
-                    return ExitStatus::Usage;
-                }
-            }
-        }
-        ExitStatus::Failure
-    }
-}
-
-/// A mistake in how gwb was called (exit 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use error::{ExitStatus, UsageError};
 
 /// Run a parsed command line, writing data to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {

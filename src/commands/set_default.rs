@@ -27,7 +27,7 @@ use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
 };
 use crate::graph::{GraphClient, GraphError, settings};
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalWriteError};
 use crate::output::{TenantSection, tenant_default_line, write_json};
 use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
@@ -106,12 +106,14 @@ fn is_template_conflict(e: &GraphError) -> bool {
 }
 
 /// Write the plan; returns the id of the setting written.
+/// The outer error: the journal could not record the change (nothing more is written); the inner
+/// one: Graph's answer to the write.
 async fn write(
     client: &GraphClient,
     journal: &Journal,
     plan: &SettingPlan,
-) -> Result<String, GraphError> {
-    match plan {
+) -> Result<Result<String, GraphError>, JournalWriteError> {
+    Ok(match plan {
         SettingPlan::Unchanged { setting_id, .. } => Ok(setting_id.clone()),
         SettingPlan::Update {
             setting_id,
@@ -126,7 +128,7 @@ async fn write(
                     Some(before),
                     after,
                 )
-                .map_err(journal_io)?;
+                .map_err(journal_io(journal))?;
             let r = settings::update(client, setting_id, after).await;
             record(journal, Some(setting_id), "updated", &r)?;
             r.map(|_| setting_id.clone())
@@ -134,7 +136,7 @@ async fn write(
         SettingPlan::Create { values } => {
             journal
                 .record_setting_before(None, GROUP_UNIFIED_TEMPLATE_ID, None, values)
-                .map_err(journal_io)?;
+                .map_err(journal_io(journal))?;
             let r = settings::create(client, GROUP_UNIFIED_TEMPLATE_ID, values).await;
             let created = r.as_ref().ok().and_then(settings::created_id);
             // A templateId conflict is recorded by the caller, once it knows whose setting it is.
@@ -143,16 +145,14 @@ async fn write(
             }
             r.map(|_| created.unwrap_or_default())
         }
-    }
+    })
 }
 
-fn journal_io(e: std::io::Error) -> GraphError {
-    GraphError::Transport {
-        method: "journal".into(),
-        path: String::new(),
-        detail: format!(
-            "cannot write the journal before changing the setting: {e}; nothing was changed"
-        ),
+/// A journal record that could not be written: exit 1, and nothing more is written.
+fn journal_io(journal: &Journal) -> impl Fn(std::io::Error) -> JournalWriteError + '_ {
+    move |e| JournalWriteError {
+        path: journal.path().to_path_buf(),
+        detail: e.to_string(),
     }
 }
 
@@ -161,7 +161,7 @@ fn record<T>(
     id: Option<&str>,
     ok: &str,
     r: &Result<T, GraphError>,
-) -> Result<(), GraphError> {
+) -> Result<(), JournalWriteError> {
     let res = match r {
         Ok(_) => journal.record_setting_outcome(id, ok, None),
         Err(e) => journal.record_setting_outcome(
@@ -174,10 +174,9 @@ fn record<T>(
             Some((e.status().unwrap_or(0), e.to_string())),
         ),
     };
-    res.map_err(|e| GraphError::Transport {
-        method: "journal".into(),
-        path: String::new(),
-        detail: format!("the setting was written but its outcome could not be journaled: {e}"),
+    res.map_err(|e| JournalWriteError {
+        path: journal.path().to_path_buf(),
+        detail: format!("the setting was written but its outcome could not be recorded: {e}"),
     })
 }
 
@@ -291,7 +290,7 @@ pub async fn apply_plan<'a>(
         SettingPlan::Create { .. } => "created",
         _ => "updated",
     };
-    let written = match write(client, journal, &plan).await {
+    let written = match write(client, journal, &plan).await? {
         Ok(id) => id,
         Err(e) if is_template_conflict(&e) => {
             let attempted = match &plan {
@@ -339,7 +338,7 @@ pub async fn apply_plan<'a>(
                 }
             };
             write(client, journal, &plan)
-                .await
+                .await?
                 .map_err(|e| graph_error(e, "updating Group.Unified", WRITE_PERMISSION))?
         }
         Err(e) => {

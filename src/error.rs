@@ -1,0 +1,140 @@
+//! The exit code of every error gwb can end with, stated once.
+//!
+//! | error | exit |
+//! |---|---|
+//! | [`UsageError`], [`crate::config::ConfigError`], [`crate::auth::AuthError`] (a bad flag, file, plan, journal, credential setting; nothing was changed) | 2 |
+//! | [`crate::journal::JournalError`] (a journal that cannot be read for restore) | 2 |
+//! | [`crate::graph::GraphError`] with 401 or 403, or no token | 4 |
+//! | [`crate::graph::GraphError::InvalidBase`] (an unusable Graph root) | 2 |
+//! | [`crate::lock::LockError`] (another run holds the lock, or the lock cannot be taken) | 1 |
+//! | [`crate::journal::JournalWriteError`] (a record could not be written; no further writes) | 1 |
+//! | [`crate::writeback::setting::Unsafe`] (settings too ambiguous to write from) | 1 |
+//! | anything else (Graph errors after retries, malformed answers, deadlines) | 1 |
+//!
+//! Commands that finish return their own status instead: 0, 1 (a group failed), 3 (drift),
+//! 4 (items refused for authentication), 130/143 (stopped by a signal).
+
+/// gwb's exit codes (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything asked for was done.
+    Ok = 0,
+    /// The operation failed or partly failed.
+    Failure = 1,
+    /// Usage or configuration error: nothing was changed.
+    Usage = 2,
+    /// `gwb check`: the tenant has drifted from the policy.
+    Drift = 3,
+    /// Authentication or authorisation failed (token, 401, 403).
+    Auth = 4,
+    /// A writing run stopped by SIGINT (Ctrl-C) after finishing its writes in flight.
+    Interrupted = 130,
+    /// A writing run stopped by SIGTERM after finishing its writes in flight.
+    Terminated = 143,
+}
+
+impl ExitStatus {
+    /// The status for a run stopped by `signal`.
+    pub fn for_signal(signal: i32) -> ExitStatus {
+        if signal == 15 {
+            ExitStatus::Terminated
+        } else {
+            ExitStatus::Interrupted
+        }
+    }
+}
+
+impl ExitStatus {
+    /// The exit code for an error that ended a command (the table in this module's doc).
+    pub fn for_error(e: &anyhow::Error) -> ExitStatus {
+        use crate::{auth, config::ConfigError, graph, journal, lock, writeback};
+        for cause in e.chain() {
+            if cause.downcast_ref::<ConfigError>().is_some()
+                || cause.downcast_ref::<UsageError>().is_some()
+                || cause.downcast_ref::<auth::AuthError>().is_some()
+                || cause.downcast_ref::<journal::JournalError>().is_some()
+            {
+                return ExitStatus::Usage;
+            }
+            if cause.downcast_ref::<lock::LockError>().is_some()
+                || cause.downcast_ref::<journal::JournalWriteError>().is_some()
+                || cause.downcast_ref::<writeback::setting::Unsafe>().is_some()
+            {
+                return ExitStatus::Failure;
+            }
+            if let Some(g) = cause.downcast_ref::<graph::GraphError>() {
+                if g.is_auth() {
+                    return ExitStatus::Auth;
+                }
+                if matches!(g, graph::GraphError::InvalidBase { .. }) {
+                    return ExitStatus::Usage;
+                }
+            }
+        }
+        ExitStatus::Failure
+    }
+}
+
+/// A mistake in how gwb was called (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_type_has_its_stated_exit_code() {
+        let code = |e: anyhow::Error| ExitStatus::for_error(&e);
+        assert_eq!(code(UsageError("x".into()).into()), ExitStatus::Usage);
+        assert_eq!(
+            code(
+                crate::journal::JournalError::Corrupt {
+                    path: "j".into(),
+                    line: 2,
+                    detail: "x".into()
+                }
+                .into()
+            ),
+            ExitStatus::Usage
+        );
+        assert_eq!(
+            code(
+                crate::lock::LockError::Held {
+                    path: "l".into(),
+                    holder: "pid 1".into()
+                }
+                .into()
+            ),
+            ExitStatus::Failure
+        );
+        assert_eq!(
+            code(
+                crate::journal::JournalWriteError {
+                    path: "j".into(),
+                    detail: "disk full".into()
+                }
+                .into()
+            ),
+            ExitStatus::Failure
+        );
+        assert_eq!(
+            code(crate::writeback::setting::Unsafe("two".into()).into()),
+            ExitStatus::Failure
+        );
+        let refused = crate::graph::GraphError::Api {
+            method: "GET".into(),
+            path: "/beta/groups".into(),
+            status: 401,
+            code: "InvalidAuthenticationToken".into(),
+            message: "expired".into(),
+            request_id: None,
+        };
+        assert_eq!(
+            code(anyhow::Error::new(refused).context("listing groups")),
+            ExitStatus::Auth
+        );
+        assert_eq!(code(anyhow::anyhow!("anything else")), ExitStatus::Failure);
+    }
+}
