@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod output;
+pub mod permissions;
 pub mod writeback;
 
 use std::io::Write;
@@ -215,17 +216,8 @@ fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
         .chain()
         .filter_map(|c| c.downcast_ref::<graph::GraphError>())
         .find_map(|g| g.status());
-    let needs = match command {
-        Command::Report(_) => "Group.Read.All (which also reads the tenant default)",
-        Command::DisableExistingM365(_) | Command::Restore(_) => {
-            "Group.ReadWrite.All (role-assignable groups also need a privileged role-management permission)"
-        }
-        Command::Check(a) if a.fix => {
-            "Group.ReadWrite.All, and GroupSettings.ReadWrite.All when the policy sets new_m365_default"
-        }
-        Command::Check(_) => "Group.Read.All",
-        // set-default names its permissions itself.
-        _ => return e,
+    let Some(needs) = permissions::for_command(command) else {
+        return e;
     };
     match status {
         Some(403) => e.context(format!(

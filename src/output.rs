@@ -191,9 +191,10 @@ impl TenantSection {
         TenantSection {
             new_unified_group_writeback_default: None,
             source: "unreadable".into(),
-            source_description:
-                "could not read the tenant's directory settings (needs Group.Read.All, or GroupSettings.Read.All)"
-                    .into(),
+            source_description: format!(
+                "could not read the tenant's directory settings (needs {})",
+                crate::permissions::READ_SETTINGS
+            ),
             setting_id: None,
             raw_value: None,
             error: Some(error),

@@ -177,7 +177,11 @@ fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
 }
 
 /// Why Graph refuses a write to a role-assignable group, added to its 403.
-pub const ROLE_ASSIGNABLE_403: &str = " (the group is role-assignable: Graph changes such groups only for an app that also holds RoleManagement.ReadWrite.Directory; grant it, or see policy.role_assignable_drift for scheduled checks)";
+pub const ROLE_ASSIGNABLE_403: &str = concat!(
+    " (the group is role-assignable: Graph changes such groups only for an app that also holds ",
+    "RoleManagement.ReadWrite.Directory", // crate::permissions::ROLE_ASSIGNABLE
+    "; grant it, or see policy.role_assignable_drift for scheduled checks)"
+);
 
 /// How [`apply`] names a group it leaves alone, by why.
 #[derive(Debug, Clone, Copy)]

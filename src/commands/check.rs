@@ -111,9 +111,12 @@ pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Compariso
     let mut checker = checker?;
     let settings = settings.map_err(|e| {
         let hint = if e.is_auth() {
-            "; the policy sets new_m365_default, which needs Group.Read.All (or GroupSettings.Read.All)"
+            format!(
+                "; the policy sets new_m365_default, which needs {}",
+                crate::permissions::READ_SETTINGS
+            )
         } else {
-            ""
+            String::new()
         };
         anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
     })?;

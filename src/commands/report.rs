@@ -19,7 +19,6 @@ use crate::output::{SyncFeatures, TenantSection, write_report};
 use crate::writeback::plan::is_guid;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
-use serde_json::Value;
 
 /// Read every directory setting.
 pub async fn read_settings(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
@@ -100,9 +99,8 @@ async fn count_members(
         |req, outcome| {
             bar.inc(1);
             let counted = match outcome {
-                ItemOutcome::Ok { body, .. } => {
-                    parse_count(&body).ok_or_else(|| format!("not a member count: {body}"))
-                }
+                ItemOutcome::Ok { body, .. } => crate::graph::groups::parse_count(&body)
+                    .ok_or_else(|| format!("not a member count: {body}")),
                 ItemOutcome::Failed(e) => Err(e.to_string()),
                 ItemOutcome::Stopped { .. } => Err("not counted: interrupted".into()),
             };
@@ -129,20 +127,6 @@ async fn count_members(
     Ok(())
 }
 
-/// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
-/// number, a string, or base64 of the text (how Graph carries non-JSON bodies in a batch).
-pub fn parse_count(body: &Value) -> Option<u64> {
-    match body {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok().or_else(|| {
-            let bytes = azure_core::base64::decode(s.trim()).ok()?;
-            std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
-        }),
-        _ => None,
-    }
-}
-
-/// The URL of the first page of the group listing.
 /// The groups listing (see [`crate::graph::groups::list_url`]).
 pub fn groups_url(client: &GraphClient) -> url::Url {
     crate::graph::groups::list_url(client)
@@ -204,19 +188,4 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_arrive_as_numbers_strings_or_base64() {
-        assert_eq!(parse_count(&serde_json::json!(1234)), Some(1234));
-        assert_eq!(parse_count(&serde_json::json!("51000")), Some(51_000));
-        assert_eq!(parse_count(&serde_json::json!("NTEwMDA=")), Some(51_000));
-        assert_eq!(parse_count(&serde_json::json!("not a count")), None);
-        assert_eq!(parse_count(&serde_json::json!(-1)), None);
-        assert_eq!(parse_count(&serde_json::json!({"value": 1})), None);
-    }
 }

@@ -33,9 +33,8 @@ use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
 
 /// Least permissions, for error messages.
-pub const READ_PERMISSION: &str =
-    "Group.Read.All (or GroupSettings.Read.All, the least privilege for settings alone)";
-pub const WRITE_PERMISSION: &str = "GroupSettings.ReadWrite.All";
+pub const READ_PERMISSION: &str = crate::permissions::READ_SETTINGS;
+pub const WRITE_PERMISSION: &str = crate::permissions::WRITE_SETTINGS;
 
 /// Wrap a Graph error with what to do about it.
 fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {

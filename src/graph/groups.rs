@@ -3,7 +3,7 @@
 //! live here.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use url::Url;
 
 use super::GraphClient;
@@ -53,5 +53,47 @@ pub fn member_count(key: usize, id: &str) -> SubRequest {
         url: format!("/groups/{id}/members/$count"),
         body: None,
         headers: vec![("ConsistencyLevel", "eventual")],
+    }
+}
+
+/// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
+/// number, a string, or base64 of the text (how Graph carries non-JSON bodies in a batch).
+pub fn parse_count(body: &Value) -> Option<u64> {
+    match body {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok().or_else(|| {
+            let bytes = azure_core::base64::decode(s.trim()).ok()?;
+            std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn counts_arrive_as_numbers_strings_or_base64() {
+        assert_eq!(parse_count(&serde_json::json!(1234)), Some(1234));
+        assert_eq!(parse_count(&serde_json::json!("51000")), Some(51_000));
+        assert_eq!(parse_count(&serde_json::json!("NTEwMDA=")), Some(51_000));
+        assert_eq!(parse_count(&serde_json::json!("not a count")), None);
+        assert_eq!(parse_count(&serde_json::json!(-1)), None);
+        assert_eq!(parse_count(&serde_json::json!({"value": 1})), None);
+    }
+
+    proptest! {
+        /// `$count` answers: never a panic; every non-negative integer reads back in all three
+        /// forms.
+        #[test]
+        fn member_counts_parse(n in any::<u64>(), junk in ".{0,20}") {
+            prop_assert_eq!(parse_count(&serde_json::json!(n)), Some(n));
+            prop_assert_eq!(parse_count(&serde_json::json!(n.to_string())), Some(n));
+            let b64 = azure_core::base64::encode(n.to_string());
+            prop_assert_eq!(parse_count(&serde_json::json!(b64)), Some(n));
+            let _ = parse_count(&serde_json::json!(junk));
+        }
     }
 }
