@@ -20,6 +20,57 @@ use crate::writeback::plan::Change;
 
 pub const JOURNAL_SCHEMA_VERSION: u32 = 1;
 
+/// What became of one group's write, as the journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GroupResult {
+    Changed,
+    DeletedMeanwhile,
+    Failed,
+    /// Graph accepted the write, but a read-back never showed it.
+    NotApplied,
+    /// Graph answered 404, not yet confirmed by a read.
+    NotFound,
+    /// Sent, but the run was stopped (Ctrl-C, SIGTERM) before its final answer.
+    Interrupted,
+}
+
+impl GroupResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupResult::Changed => "changed",
+            GroupResult::DeletedMeanwhile => "deletedMeanwhile",
+            GroupResult::Failed => "failed",
+            GroupResult::NotApplied => "notApplied",
+            GroupResult::NotFound => "notFound",
+            GroupResult::Interrupted => "interrupted",
+        }
+    }
+
+    /// Whether the write went out (and so may have changed the group).
+    pub fn was_sent(self) -> bool {
+        !matches!(self, GroupResult::DeletedMeanwhile)
+    }
+}
+
+impl PartialEq<&str> for GroupResult {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// What became of a write of the Group.Unified setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingResult {
+    Updated,
+    Created,
+    Deleted,
+    /// A create refused because the setting exists (someone else's, or our own lost create).
+    Conflict,
+    Failed,
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -48,8 +99,7 @@ pub enum Record {
     #[serde(rename_all = "camelCase")]
     Outcome {
         group_id: String,
-        /// changed | deletedMeanwhile | failed
-        result: String,
+        result: GroupResult,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,8 +124,7 @@ pub enum Record {
     SettingOutcome {
         /// The setting written (for a create, the new setting's id).
         setting_id: Option<String>,
-        /// updated | created | deleted | conflict (a create that found the setting) | failed
-        result: String,
+        result: SettingResult,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         status: Option<u16>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,13 +274,13 @@ impl Journal {
     pub fn record_outcome(
         &self,
         group_id: &str,
-        result: &str,
+        result: GroupResult,
         error: Option<&ItemError>,
     ) -> std::io::Result<()> {
         self.append(
             &[Record::Outcome {
                 group_id: group_id.into(),
-                result: result.into(),
+                result,
                 status: error.map(|e| e.status),
                 code: error.map(|e| e.code.clone()),
                 message: error.map(|e| e.message.clone()),
@@ -265,7 +314,7 @@ impl Journal {
     pub fn record_setting_outcome(
         &self,
         setting_id: Option<&str>,
-        result: &str,
+        result: SettingResult,
         error: Option<(u16, String)>,
     ) -> std::io::Result<()> {
         let (status, message) = match error {
@@ -275,7 +324,7 @@ impl Journal {
         self.append(
             &[Record::SettingOutcome {
                 setting_id: setting_id.map(str::to_string),
-                result: result.into(),
+                result,
                 status,
                 message,
                 at: now_rfc3339(),
@@ -349,7 +398,7 @@ pub struct JournalContents {
     /// record per group).
     pub befores: Vec<Change>,
     /// The last recorded outcome per group.
-    pub outcomes: HashMap<String, String>,
+    pub outcomes: HashMap<String, GroupResult>,
     /// `set-default`: the setting's state before the run's first write, if it wrote one.
     pub setting: Option<SettingRecord>,
     /// True when a record was cut off: the last line (the run was killed while writing it), or
@@ -483,15 +532,15 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             },
             Record::SettingOutcome {
                 setting_id, result, ..
-            } => match result.as_str() {
-                "created" => {
+            } => match result {
+                SettingResult::Created => {
                     if let Some(s) = &mut setting {
                         s.created_id = setting_id;
                     }
                 }
                 // A create refused because the setting appeared meanwhile wrote nothing: the
                 // next before-state (the setting someone else created) is the original.
-                "conflict" => setting = None,
+                SettingResult::Conflict => setting = None,
                 _ => {}
             },
             Record::End { .. } => finished = true,
@@ -558,7 +607,7 @@ mod tests {
         .unwrap();
         j.record_before(&[&change("a", None), &change("b", Some(true))])
             .unwrap();
-        j.record_outcome("a", "changed", None).unwrap();
+        j.record_outcome("a", GroupResult::Changed, None).unwrap();
         j.record_before(&[&change("a", Some(false))]).unwrap();
         j.finish(serde_json::json!({"changed": 1})).unwrap();
         let c = read(&p).unwrap();
@@ -629,8 +678,12 @@ mod torn {
                 .unwrap();
             a.torn = true;
         }
-        j.record_outcome("0b1f5a6e-1111-4c1e-9e4f-000000000002", "changed", None)
-            .unwrap();
+        j.record_outcome(
+            "0b1f5a6e-1111-4c1e-9e4f-000000000002",
+            GroupResult::Changed,
+            None,
+        )
+        .unwrap();
         j.finish(serde_json::json!({})).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(

@@ -15,7 +15,7 @@ use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
 use crate::graph::model::{Group, WritebackConfiguration};
 use crate::graph::pace::Pacer;
-use crate::journal::{Journal, new_run_id};
+use crate::journal::{GroupResult, Journal, new_run_id};
 use crate::output;
 use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
 
@@ -229,7 +229,7 @@ pub async fn apply(
             };
             tracing::error!(group = %output::safe(&c.id), "{}", e.message);
             journal
-                .record_outcome(&c.id, "failed", Some(&e))
+                .record_outcome(&c.id, GroupResult::Failed, Some(&e))
                 .map_err(|io| journal_stop(journal, &io))?;
             applied.failed.push(ItemFailure::new(c, &e));
             bar.inc(1);
@@ -332,12 +332,12 @@ pub async fn apply(
                 let (result, err) = match &outcome {
                     ItemOutcome::Ok { .. } => {
                         applied.changed.push(c.id.clone());
-                        ("changed", None)
+                        (GroupResult::Changed, None)
                     }
                     ItemOutcome::Failed(e) if e.status == 404 => {
                         // Confirmed with a read below before it is called deleted.
                         not_found.push((c.clone(), e.clone()));
-                        ("notFound", Some(e))
+                        (GroupResult::NotFound, Some(e))
                     }
                     ItemOutcome::Failed(e) => {
                         tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
@@ -346,11 +346,11 @@ pub async fn apply(
                             f.message.push_str(ROLE_ASSIGNABLE_403);
                         }
                         applied.failed.push(f);
-                        ("failed", Some(e))
+                        (GroupResult::Failed, Some(e))
                     }
                     ItemOutcome::Stopped { sent: true } => {
                         applied.unconfirmed.push(c.id.clone());
-                        ("interrupted", None)
+                        (GroupResult::Interrupted, None)
                     }
                     ItemOutcome::Stopped { sent: false } => {
                         applied.not_sent += 1;
@@ -416,7 +416,7 @@ async fn confirm_not_found(
         let (result, failure) = match current.get(&c.id) {
             Some(Current::Deleted(_)) => {
                 applied.deleted.push(ItemFailure::new(&c, &e));
-                ("deletedMeanwhile", None)
+                (GroupResult::DeletedMeanwhile, None)
             }
             _ => {
                 let e = ItemError {
@@ -428,7 +428,7 @@ async fn confirm_not_found(
                 };
                 tracing::error!(group = %c.id, "{}", output::safe(&e.message));
                 applied.failed.push(ItemFailure::new(&c, &e));
-                ("failed", Some(e))
+                (GroupResult::Failed, Some(e))
             }
         };
         journal
@@ -507,7 +507,7 @@ async fn read_back(
         };
         tracing::error!(group = %c.id, "{}", e.message);
         journal
-            .record_outcome(&c.id, "notApplied", Some(&e))
+            .record_outcome(&c.id, GroupResult::NotApplied, Some(&e))
             .map_err(|io| journal_stop(journal, &io))?;
         applied.failed.push(ItemFailure::new(c, &e));
     }

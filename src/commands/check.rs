@@ -23,7 +23,7 @@ use super::set_default;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
-use crate::writeback::policy::{Drift, Policy, PolicyChecker};
+use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
 use crate::writeback::setting::SettingPlan;
 use crate::writeback::tenant::tenant_default;
 use crate::{ExitStatus, UsageError};
@@ -190,7 +190,7 @@ pub async fn run(
     let default_target = before
         .drift
         .iter()
-        .any(|d| d.target == "tenantDefault")
+        .any(|d| d.target == DriftTarget::TenantDefault)
         .then_some(policy.new_m365_default)
         .flatten();
     let mut fix = Fix {
@@ -286,7 +286,7 @@ pub async fn run(
             .drift
             .iter()
             .filter(|d| {
-                d.target == "tenantDefault"
+                d.target == DriftTarget::TenantDefault
                     && fix
                         .tenant_default
                         .as_deref()
@@ -445,7 +445,7 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
         c.allowed
     )?;
     for d in &c.drift {
-        let what = match (&d.target[..], &d.kind) {
+        let what = match (d.target.as_str(), &d.kind) {
             ("group", Some(k)) => format!(
                 "group {} \"{}\" ({})",
                 crate::output::safe(d.id.as_deref().unwrap_or("")),

@@ -57,9 +57,8 @@ fn restorable(j: JournalContents) -> (Vec<Change>, Vec<String>) {
     let mut keep = Vec::new();
     let mut ignored = Vec::new();
     for c in j.befores {
-        let sent = match j.outcomes.get(&c.id).map(String::as_str) {
-            Some("changed" | "failed" | "notApplied" | "notFound" | "interrupted") => true,
-            Some(_) => false,
+        let sent = match j.outcomes.get(&c.id) {
+            Some(result) => result.was_sent(),
             None => !j.finished,
         };
         if sent {

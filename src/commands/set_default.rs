@@ -27,7 +27,7 @@ use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
 };
 use crate::graph::{GraphClient, GraphError, settings};
-use crate::journal::{Journal, JournalWriteError};
+use crate::journal::{Journal, JournalWriteError, SettingResult};
 use crate::output::{TenantSection, tenant_default_line, write_json};
 use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
@@ -129,7 +129,7 @@ async fn write(
                 )
                 .map_err(journal_io(journal))?;
             let r = settings::update(client, setting_id, after).await;
-            record(journal, Some(setting_id), "updated", &r)?;
+            record(journal, Some(setting_id), SettingResult::Updated, &r)?;
             r.map(|_| setting_id.clone())
         }
         SettingPlan::Create { values } => {
@@ -140,7 +140,7 @@ async fn write(
             let created = r.as_ref().ok().and_then(settings::created_id);
             // A templateId conflict is recorded by the caller, once it knows whose setting it is.
             if !matches!(&r, Err(e) if is_template_conflict(e)) {
-                record(journal, created.as_deref(), "created", &r)?;
+                record(journal, created.as_deref(), SettingResult::Created, &r)?;
             }
             r.map(|_| created.unwrap_or_default())
         }
@@ -158,18 +158,14 @@ fn journal_io(journal: &Journal) -> impl Fn(std::io::Error) -> JournalWriteError
 fn record<T>(
     journal: &Journal,
     id: Option<&str>,
-    ok: &str,
+    ok: SettingResult,
     r: &Result<T, GraphError>,
 ) -> Result<(), JournalWriteError> {
     let res = match r {
         Ok(_) => journal.record_setting_outcome(id, ok, None),
         Err(e) => journal.record_setting_outcome(
             id,
-            if ok == "conflict" {
-                "conflict"
-            } else {
-                "failed"
-            },
+            SettingResult::Failed,
             Some((e.status().unwrap_or(0), e.to_string())),
         ),
     };
@@ -304,7 +300,7 @@ pub async fn apply_plan<'a>(
                 tracing::warn!(
                     "Group.Unified exists with exactly the values gwb sent; taking it as gwb's own create (its first answer was lost)"
                 );
-                journal.record_setting_outcome(Some(&s.id), "created", None)?;
+                journal.record_setting_outcome(Some(&s.id), SettingResult::Created, None)?;
                 let id = s.id.clone();
                 let (ok, why) = verified(client, target, verify_timeout).await;
                 journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
@@ -325,7 +321,11 @@ pub async fn apply_plan<'a>(
             tracing::warn!(
                 "Group.Unified was created by someone else meanwhile; updating it instead"
             );
-            journal.record_setting_outcome(None, "conflict", Some((400, e.to_string())))?;
+            journal.record_setting_outcome(
+                None,
+                SettingResult::Conflict,
+                Some((400, e.to_string())),
+            )?;
             plan = setting::plan(&settings, target)?;
             action = match plan {
                 SettingPlan::Unchanged { .. } => "unchanged",
@@ -662,9 +662,9 @@ pub async fn restore(
         _ => None,
     };
     let result = match method {
-        "create" => "created",
-        "delete" => "deleted",
-        _ => "updated",
+        "create" => SettingResult::Created,
+        "delete" => SettingResult::Deleted,
+        _ => SettingResult::Updated,
     };
     record(&journal, created.as_deref().or(id.as_deref()), result, &r)?;
     if let Err(e) = r {

@@ -86,12 +86,28 @@ impl Policy {
     }
 }
 
+/// What drifted: a group, or the tenant default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DriftTarget {
+    Group,
+    TenantDefault,
+}
+
+impl DriftTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftTarget::Group => "group",
+            DriftTarget::TenantDefault => "tenantDefault",
+        }
+    }
+}
+
 /// One way the tenant differs from the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
-    /// `group` or `tenantDefault`.
-    pub target: String,
+    pub target: DriftTarget,
     /// The group's id; for the tenant default, the Group.Unified setting's id if one exists.
     pub id: Option<String>,
     pub display_name: Option<String>,
@@ -165,7 +181,7 @@ impl<'a> PolicyChecker<'a> {
         };
         list.push(Drift {
             role_assignable,
-            target: "group".into(),
+            target: DriftTarget::Group,
             id: Some(g.id.clone()),
             display_name: g.display_name.clone(),
             kind: Some(kind),
@@ -197,7 +213,7 @@ impl<'a> PolicyChecker<'a> {
             && want != actual
         {
             self.drift.push(Drift {
-                target: "tenantDefault".into(),
+                target: DriftTarget::TenantDefault,
                 id: setting_id.map(str::to_string),
                 display_name: Some("NewUnifiedGroupWritebackDefault".into()),
                 kind: None,
