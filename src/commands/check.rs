@@ -19,7 +19,7 @@ use serde_json::json;
 use super::Context;
 use super::apply::{self, ItemFailure};
 use super::report::{groups_url, read_settings};
-use super::set_default;
+use super::set_default::{self, SettingAction};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
@@ -65,8 +65,8 @@ pub struct Fix {
     /// Drifted groups left alone: read right before the write, they had changed since the
     /// check (someone else is managing them) or were already fixed.
     pub skipped: Vec<Skipped>,
-    /// The tenant default's change: unchanged | updated | created | wouldUpdate | wouldCreate.
-    pub tenant_default: Option<String>,
+    /// The tenant default's change.
+    pub tenant_default: Option<SettingAction>,
     pub journals: Vec<String>,
     /// Changed by this run, but Graph did not show it yet when checked again.
     pub pending_read_back: Vec<String>,
@@ -205,14 +205,7 @@ pub async fn run(
     if args.apply.dry_run {
         if let Some(target) = default_target {
             let (_, plan) = set_default::plan_change(&ctx.client, target).await?;
-            fix.tenant_default = Some(
-                match plan {
-                    SettingPlan::Create { .. } => "wouldCreate",
-                    SettingPlan::Update { .. } => "wouldUpdate",
-                    SettingPlan::Unchanged { .. } => "unchanged",
-                }
-                .to_string(),
-            );
+            fix.tenant_default = Some(SettingAction::planned(&plan));
         }
         print(out, ctx.format, policy, &before, Some(&fix), None)?;
         return Ok(ExitStatus::Drift);
@@ -267,13 +260,13 @@ pub async fn run(
     if let Some(target) = default_target {
         let (section, plan) = set_default::plan_change(client, target).await?;
         if matches!(plan, SettingPlan::Unchanged { .. }) {
-            fix.tenant_default = Some("unchanged".into());
+            fix.tenant_default = Some(SettingAction::Unchanged);
         } else {
             let journal = apply::open_journal(None, state_dir, "set-default", &ctx.target)?;
             fix.journals.push(journal.path().display().to_string());
             let outcome =
                 set_default::apply_plan(client, &journal, plan, target, &section, timeout).await?;
-            fix.tenant_default = Some(outcome.action.to_string());
+            fix.tenant_default = Some(outcome.action);
         }
     }
 
@@ -287,10 +280,7 @@ pub async fn run(
             .iter()
             .filter(|d| {
                 d.target == DriftTarget::TenantDefault
-                    && fix
-                        .tenant_default
-                        .as_deref()
-                        .is_some_and(|a| a == "updated" || a == "created")
+                    && fix.tenant_default.is_some_and(|a| a.wrote())
                     || d.id.as_deref().is_some_and(|id| changed.contains(id))
             })
             .map(|d| match d.target.as_str() {
@@ -382,7 +372,9 @@ fn print(
                 f.groups_planned,
                 f.deleted_meanwhile.len(),
                 f.failed.len(),
-                f.tenant_default.as_deref().unwrap_or("not touched")
+                f.tenant_default
+                    .map(|a| a.as_str())
+                    .unwrap_or("not touched")
             )?;
             for e in &f.failed {
                 writeln!(out, "  FAILED: {}", e.line())?;

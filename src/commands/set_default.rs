@@ -46,11 +46,48 @@ fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
     anyhow::Error::new(e).context(format!("{doing}{hint}"))
 }
 
+/// What `set-default` did, or would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingAction {
+    Unchanged,
+    Updated,
+    Created,
+    WouldUpdate,
+    WouldCreate,
+}
+
+impl SettingAction {
+    /// The dry-run (or nothing-to-do) action for a plan.
+    pub fn planned(plan: &SettingPlan) -> SettingAction {
+        match plan {
+            SettingPlan::Unchanged { .. } => SettingAction::Unchanged,
+            SettingPlan::Update { .. } => SettingAction::WouldUpdate,
+            SettingPlan::Create { .. } => SettingAction::WouldCreate,
+        }
+    }
+
+    /// The name in JSON (and in the check table).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingAction::Unchanged => "unchanged",
+            SettingAction::Updated => "updated",
+            SettingAction::Created => "created",
+            SettingAction::WouldUpdate => "wouldUpdate",
+            SettingAction::WouldCreate => "wouldCreate",
+        }
+    }
+
+    /// Whether the tenant was written.
+    pub fn wrote(self) -> bool {
+        matches!(self, SettingAction::Updated | SettingAction::Created)
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome<'a> {
-    /// unchanged | updated | created | wouldUpdate | wouldCreate
-    pub action: &'a str,
+    pub action: SettingAction,
     dry_run: bool,
     target: bool,
     before: &'a TenantSection,
@@ -246,11 +283,7 @@ pub async fn run(
     let (before, plan) = plan_change(client, target).await?;
 
     if args.dry_run || matches!(plan, SettingPlan::Unchanged { .. }) {
-        let action = match (&plan, args.dry_run) {
-            (SettingPlan::Unchanged { .. }, _) => "unchanged",
-            (SettingPlan::Update { .. }, _) => "wouldUpdate",
-            (SettingPlan::Create { .. }, _) => "wouldCreate",
-        };
+        let action = SettingAction::planned(&plan);
         let doc = outcome(action, args.dry_run, target, &before, &plan, None, None);
         print(out, ctx.format, &doc)?;
         return Ok(ExitStatus::Ok);
@@ -282,8 +315,8 @@ pub async fn apply_plan<'a>(
     verify_timeout: Duration,
 ) -> anyhow::Result<Outcome<'a>> {
     let mut action = match plan {
-        SettingPlan::Create { .. } => "created",
-        _ => "updated",
+        SettingPlan::Create { .. } => SettingAction::Created,
+        _ => SettingAction::Updated,
     };
     let written = match write(client, journal, &plan).await? {
         Ok(id) => id,
@@ -305,7 +338,7 @@ pub async fn apply_plan<'a>(
                 let (ok, why) = verified(client, target, verify_timeout).await;
                 journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
                 let mut doc = outcome(
-                    "created",
+                    SettingAction::Created,
                     false,
                     target,
                     before,
@@ -328,8 +361,8 @@ pub async fn apply_plan<'a>(
             )?;
             plan = setting::plan(&settings, target)?;
             action = match plan {
-                SettingPlan::Unchanged { .. } => "unchanged",
-                SettingPlan::Update { .. } => "updated",
+                SettingPlan::Unchanged { .. } => SettingAction::Unchanged,
+                SettingPlan::Update { .. } => SettingAction::Updated,
                 SettingPlan::Create { .. } => {
                     return Err(anyhow::anyhow!(
                         "Graph refused to create Group.Unified because it exists, but it is not among the tenant's settings; nothing was changed, try again in a minute"
@@ -346,7 +379,7 @@ pub async fn apply_plan<'a>(
         }
     };
     let mut verification_error = None;
-    let verified = if action == "unchanged" {
+    let verified = if action == SettingAction::Unchanged {
         None
     } else {
         let (ok, why) = verified(client, target, verify_timeout).await;
@@ -377,7 +410,7 @@ pub async fn apply_plan<'a>(
 }
 
 fn outcome<'a>(
-    action: &'a str,
+    action: SettingAction,
     dry_run: bool,
     target: bool,
     before: &'a TenantSection,
@@ -420,11 +453,11 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
     writeln!(out, "{}", tenant_default_line(doc.before))?;
     let t = doc.target;
     match doc.action {
-        "unchanged" => writeln!(
+        SettingAction::Unchanged => writeln!(
             out,
             "Nothing to do: NewUnifiedGroupWritebackDefault is already {t}; no change was made."
         )?,
-        "wouldUpdate" | "updated" => {
+        SettingAction::WouldUpdate | SettingAction::Updated => {
             let raw_before = doc
                 .values_before
                 .as_ref()
