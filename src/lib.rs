@@ -16,202 +16,75 @@ pub mod journal;
 pub mod lock;
 pub mod output;
 pub mod permissions;
+pub mod session;
 pub mod writeback;
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
-
-use anyhow::Context as _;
 
 use cli::{Cli, Command};
-use config::Source;
 
 pub use error::{ExitStatus, UsageError};
 
-/// Run a parsed command line, writing data to `out`.
+/// Run a parsed command line, writing data to `out`: one match, one arm per command.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Emulator(args) => return commands::emulator::run(args).await,
+        Command::Emulator(args) => commands::emulator::run(args).await,
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "gwb", out);
             out.flush()?;
-            return Ok(ExitStatus::Ok);
+            Ok(ExitStatus::Ok)
         }
         Command::Man => {
             let cmd = <Cli as clap::CommandFactory>::command();
             clap_mangen::Man::new(cmd).render(out)?;
             out.flush()?;
-            return Ok(ExitStatus::Ok);
+            Ok(ExitStatus::Ok)
         }
-        _ => {}
-    }
-    let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
-    for w in &cfg.warnings {
-        tracing::warn!("{w}");
-    }
-    if let Command::Config(_) = &cli.command {
-        let format = cfg
-            .output
-            .as_ref()
-            .map(|o| o.value)
-            .unwrap_or_else(output::default_format);
-        return commands::config_show::run(&cfg, format, out);
-    }
-    tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
-    if let Some(f) = &cfg.file {
-        tracing::info!(file = %f.display(), "read config file");
-    }
-
-    // --emulator: serve a sample tenant in-process and point the client at it.
-    let g = &cli.global;
-    let deadline = commands::seconds("--deadline", g.deadline, false)?;
-    if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some()) {
-        return Err(UsageError(
-            "--emulator-groups and --emulator-seed only apply with --emulator".into(),
-        )
-        .into());
-    }
-    let (groups, seed) = (
-        g.emulator_groups.unwrap_or(250),
-        g.emulator_seed.unwrap_or(1),
-    );
-    let mut _emulator = None;
-    let mut renew: Option<graph::Renew> = None;
-    let (root, credential) = if cli.global.emulator {
-        let tenant = emulator::Tenant::generate(groups, seed);
-        let emu = emulator::Emulator::start(
-            tenant,
-            emulator::EmulatorConfig::default(),
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        )
-        .await
-        .context("starting the built-in emulator")?;
-        tracing::warn!(
-            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}); no real tenant is read",
-            emu.url(),
-            groups,
-            seed
-        );
-        let root = emu.url();
-        _emulator = Some(emu);
-        (
-            root,
-            std::sync::Arc::new(auth::StaticToken::new("emulator-token")) as _,
-        )
-    } else {
-        let kind = cfg.auth.as_ref().ok_or_else(|| {
-            UsageError(
-                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
-            )
-        })?;
-        tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
-        if matches!(kind.source, Source::Inferred(_)) {
-            tracing::info!(
-                "no auth kind configured; using {} ({})",
-                kind.value.as_str(),
-                kind.source
-            );
+        Command::Config(_) => {
+            let cfg = session::config(&cli)?;
+            let format = cfg
+                .output
+                .as_ref()
+                .map(|o| o.value)
+                .unwrap_or_else(output::default_format);
+            commands::config_show::run(&cfg, format, out)
         }
-        if kind.value.signs_in() {
-            // A 401 gets one fresh token: a new credential, with an empty cache.
-            let (k, inputs) = (kind.value, cfg.auth_inputs.clone());
-            renew = Some(std::sync::Arc::new(move || {
-                auth::credential(k, &inputs).map_err(|e| e.to_string())
-            }));
+        Command::Report(args) => {
+            let s = session::Session::open(&cli).await?;
+            s.run(&cli.command, commands::report::run(&s.ctx, args, out))
+                .await
         }
-        (
-            cfg.graph_url.value.clone(),
-            auth::credential(kind.value, &cfg.auth_inputs)?,
-        )
-    };
-    let mut builder = graph::GraphClient::builder(root, credential)
-        .read_timeout(commands::seconds("--read-timeout", g.read_timeout, false)?)
-        .timeout(commands::seconds(
-            "--request-timeout",
-            g.request_timeout,
-            false,
-        )?)
-        .max_pages(g.max_pages)
-        .retry(graph::retry::RetryPolicy {
-            budget: commands::seconds("--retry-budget", g.retry_budget, false)?,
-            ..Default::default()
-        });
-    if let Some(r) = renew {
-        builder = builder.renew_with(r);
+        Command::DisableExistingM365(args) => {
+            let s = session::Session::open(&cli).await?;
+            let fut = commands::disable::run(&s.ctx, args, s.state_dir(), out);
+            s.run(&cli.command, fut).await
+        }
+        Command::SetDefault(args) => {
+            let s = session::Session::open(&cli).await?;
+            let fut = commands::set_default::run(&s.ctx, args, s.state_dir(), out);
+            s.run(&cli.command, fut).await
+        }
+        Command::Restore(args) => {
+            let s = session::Session::open(&cli).await?;
+            let fut = commands::restore::run(&s.ctx, args, s.state_dir(), out);
+            s.run(&cli.command, fut).await
+        }
+        Command::Check(args) => {
+            let s = session::Session::open(&cli).await?;
+            let policy = commands::check::PolicySource {
+                policy: &s.cfg.policy,
+                file: s.cfg.file.as_deref(),
+            };
+            let fut = commands::check::run(&s.ctx, args, policy, s.state_dir(), out);
+            s.run(&cli.command, fut).await
+        }
     }
-    let client = builder.build()?;
-    let format = cfg
-        .output
-        .map(|o| o.value)
-        .unwrap_or_else(output::default_format);
-    // Plans and journals record the tenant, so they are never applied to another one.
-    let tenant_id = match &cli.command {
-        Command::DisableExistingM365(_)
-        | Command::SetDefault(_)
-        | Command::Restore(_)
-        | Command::Check(_) => client.token_tenant().await,
-        _ => None,
-    };
-    // Journals and plans record the Graph root they were made against; the emulator's port
-    // changes every run, so it is recorded as its own name.
-    let graph_root = if cli.global.emulator {
-        "emulator".to_string()
-    } else {
-        cfg.graph_url.value.clone()
-    };
-    let ctx = commands::Context {
-        client,
-        format,
-        target: commands::Target {
-            graph_root,
-            tenant_id,
-        },
-    };
-    let state_dir = cfg.state_dir.as_deref();
-    let command = async {
-        match &cli.command {
-            Command::Report(args) => commands::report::run(&ctx, args, out).await,
-            Command::DisableExistingM365(args) => {
-                commands::disable::run(&ctx, args, state_dir, out).await
-            }
-            Command::SetDefault(args) => {
-                commands::set_default::run(&ctx, args, state_dir, out).await
-            }
-            Command::Restore(args) => commands::restore::run(&ctx, args, state_dir, out).await,
-            Command::Check(args) => {
-                let policy = commands::check::PolicySource {
-                    policy: &cfg.policy,
-                    file: cfg.file.as_deref(),
-                };
-                commands::check::run(&ctx, args, policy, state_dir, out).await
-            }
-            Command::Emulator(_) | Command::Config(_) | Command::Completions(_) | Command::Man => {
-                unreachable!("handled above")
-            }
-        }
-    };
-    // Whatever Graph does, the run ends by its deadline; a write run stopped here is recorded
-    // in its journal like any interrupted run.
-    let result = match tokio::time::timeout(deadline, command).await {
-        Ok(r) => r,
-        Err(_) => Err(graph::GraphError::Deadline {
-            secs: deadline.as_secs_f64(),
-            doing: match &cli.command {
-                Command::DisableExistingM365(_) | Command::Restore(_) | Command::Check(_) => {
-                    "; changes already made are in the run's journal (gwb restore --journal PATH undoes them)".into()
-                }
-                _ => String::new(),
-            },
-        }
-        .into()),
-    };
-    result.map_err(|e| with_permission_hint(e, &cli.command))
 }
 
 /// A 401 or 403 from Graph, with what the command needs: the permission to grant, or a fresh
 /// token for the right cloud.
-fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
+pub(crate) fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
     let status = e
         .chain()
         .filter_map(|c| c.downcast_ref::<graph::GraphError>())

@@ -1,0 +1,210 @@
+//! The composition root of a run against a tenant: the configuration resolved once, the
+//! built-in emulator when asked for, the credential and the Graph client, the tenant the run
+//! works on, and the deadline every command runs within. Commands get a ready
+//! [`commands::Context`] and know none of this.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config, Source};
+use crate::{ExitStatus, UsageError, auth, commands, emulator, graph, output};
+
+/// The configuration, resolved once from flags, environment and file (with its warnings shown).
+pub fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    Ok(cfg)
+}
+
+/// Everything a command that talks to Graph runs with.
+pub struct Session {
+    pub cfg: Config,
+    pub ctx: commands::Context,
+    deadline: std::time::Duration,
+    /// The in-process emulator, kept alive for the run (`--emulator`).
+    _emulator: Option<emulator::Emulator>,
+}
+
+impl Session {
+    pub async fn open(cli: &Cli) -> anyhow::Result<Session> {
+        let cfg = config(cli)?;
+        tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
+        if let Some(f) = &cfg.file {
+            tracing::info!(file = %f.display(), "read config file");
+        }
+
+        let g = &cli.global;
+        let deadline = commands::seconds("--deadline", g.deadline, false)?;
+        let Connection {
+            root,
+            credential,
+            renew,
+            emulator: _emulator,
+        } = connect(cli, &cfg).await?;
+        let mut builder = graph::GraphClient::builder(root, credential)
+            .read_timeout(commands::seconds("--read-timeout", g.read_timeout, false)?)
+            .timeout(commands::seconds(
+                "--request-timeout",
+                g.request_timeout,
+                false,
+            )?)
+            .max_pages(g.max_pages)
+            .retry(graph::retry::RetryPolicy {
+                budget: commands::seconds("--retry-budget", g.retry_budget, false)?,
+                ..Default::default()
+            });
+        if let Some(r) = renew {
+            builder = builder.renew_with(r);
+        }
+        let client = builder.build()?;
+        let format = cfg
+            .output
+            .as_ref()
+            .map(|o| o.value)
+            .unwrap_or_else(output::default_format);
+        // Plans and journals record the tenant, so they are never applied to another one.
+        let tenant_id = match &cli.command {
+            Command::DisableExistingM365(_)
+            | Command::SetDefault(_)
+            | Command::Restore(_)
+            | Command::Check(_) => client.token_tenant().await,
+            _ => None,
+        };
+        // Journals and plans record the Graph root they were made against; the emulator's port
+        // changes every run, so it is recorded as its own name.
+        let graph_root = if cli.global.emulator {
+            "emulator".to_string()
+        } else {
+            cfg.graph_url.value.clone()
+        };
+        let ctx = commands::Context {
+            client,
+            format,
+            target: commands::Target {
+                graph_root,
+                tenant_id,
+            },
+        };
+        Ok(Session {
+            cfg,
+            ctx,
+            deadline,
+            _emulator,
+        })
+    }
+
+    /// Where journals and the run lock live.
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.cfg.state_dir.as_deref()
+    }
+
+    /// Run `command`'s future within the run's deadline, with the permission hint on a 401/403.
+    /// Whatever Graph does, the run ends by its deadline; a write run stopped here is recorded
+    /// in its journal like any interrupted run.
+    pub async fn run(
+        &self,
+        command: &Command,
+        fut: impl std::future::Future<Output = anyhow::Result<ExitStatus>>,
+    ) -> anyhow::Result<ExitStatus> {
+        let result = match tokio::time::timeout(self.deadline, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(graph::GraphError::Deadline {
+                secs: self.deadline.as_secs_f64(),
+                doing: match command {
+                    Command::DisableExistingM365(_) | Command::Restore(_) | Command::Check(_) => {
+                        "; changes already made are in the run's journal (gwb restore --journal PATH undoes them)".into()
+                    }
+                    _ => String::new(),
+                },
+            }
+            .into()),
+        };
+        result.map_err(|e| crate::with_permission_hint(e, command))
+    }
+}
+
+/// Where the run's requests go and with which credential.
+struct Connection {
+    root: String,
+    credential: std::sync::Arc<dyn azure_core::credentials::TokenCredential>,
+    /// A fresh credential after a 401, for the kinds that sign in.
+    renew: Option<graph::Renew>,
+    emulator: Option<emulator::Emulator>,
+}
+
+/// The built-in emulator (`--emulator`) with its static token, or the configured Graph root
+/// with the credential the configuration chooses.
+async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
+    // --emulator: serve a sample tenant in-process and point the client at it.
+    let g = &cli.global;
+    if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some()) {
+        return Err(UsageError(
+            "--emulator-groups and --emulator-seed only apply with --emulator".into(),
+        )
+        .into());
+    }
+    let (groups, seed) = (
+        g.emulator_groups.unwrap_or(250),
+        g.emulator_seed.unwrap_or(1),
+    );
+    let mut emulator = None;
+    let mut renew: Option<graph::Renew> = None;
+    let (root, credential) = if cli.global.emulator {
+        let tenant = emulator::Tenant::generate(groups, seed);
+        let emu = emulator::Emulator::start(
+            tenant,
+            emulator::EmulatorConfig::default(),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        )
+        .await
+        .context("starting the built-in emulator")?;
+        tracing::warn!(
+            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}); no real tenant is read",
+            emu.url(),
+            groups,
+            seed
+        );
+        let root = emu.url();
+        emulator = Some(emu);
+        (
+            root,
+            std::sync::Arc::new(auth::StaticToken::new("emulator-token")) as _,
+        )
+    } else {
+        let kind = cfg.auth.as_ref().ok_or_else(|| {
+            UsageError(
+                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
+            )
+        })?;
+        tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
+        if matches!(kind.source, Source::Inferred(_)) {
+            tracing::info!(
+                "no auth kind configured; using {} ({})",
+                kind.value.as_str(),
+                kind.source
+            );
+        }
+        if kind.value.signs_in() {
+            // A 401 gets one fresh token: a new credential, with an empty cache.
+            let (k, inputs) = (kind.value, cfg.auth_inputs.clone());
+            renew = Some(std::sync::Arc::new(move || {
+                auth::credential(k, &inputs).map_err(|e| e.to_string())
+            }));
+        }
+        (
+            cfg.graph_url.value.clone(),
+            auth::credential(kind.value, &cfg.auth_inputs)?,
+        )
+    };
+    Ok(Connection {
+        root,
+        credential,
+        renew,
+        emulator,
+    })
+}
