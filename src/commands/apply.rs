@@ -194,8 +194,8 @@ pub struct SkipAs {
 }
 
 /// Apply every change as compare-and-set: each window of up to `concurrency` batches is read
-/// again right before it is written, so neither the write nor the journal rests on a state more
-/// than a few seconds old. A group is written only while it still holds the change's `before`;
+/// again just before it is written (while the window before it is being written), so neither
+/// the write nor the journal rests on a state more than a few seconds old. A group is written only while it still holds the change's `before`;
 /// the PATCH carries the complete `after` (isEnabled and onPremisesGroupType), which equals the
 /// state just read except for what the change changes. (Sending only `isEnabled` would rely on
 /// Graph merging a partial complex property, which its reference does not state.) Each
@@ -240,14 +240,20 @@ pub async fn apply(
     let window_size = (batch::MAX_BATCH * concurrency)
         .min(args.write_limit as usize)
         .max(1);
-    for (w, window) in valid.chunks(window_size).enumerate() {
+    let windows: Vec<&[&Change]> = valid.chunks(window_size).collect();
+    let ids_of = |w: &[&Change]| -> Vec<String> { w.iter().map(|c| c.id.clone()).collect() };
+    // The next window's states, read while this window is written.
+    let mut prefetched: Option<HashMap<String, Current>> = None;
+    for (w, &window) in windows.iter().enumerate() {
         if let Some(sig) = crate::interrupt::requested() {
             applied.signal = Some(sig);
             applied.not_sent += (valid.len() - w * window_size) as u64;
             break;
         }
-        let ids: Vec<String> = window.iter().map(|c| c.id.clone()).collect();
-        let current = read_current_quiet(client, &ids).await?;
+        let current = match prefetched.take() {
+            Some(c) => c,
+            None => read_current_quiet(client, &ids_of(window)).await?,
+        };
         if let Some(sig) = crate::interrupt::requested() {
             applied.signal = Some(sig);
             applied.not_sent += (valid.len() - w * window_size) as u64;
@@ -298,7 +304,18 @@ pub async fn apply(
                 }
             }
         }
+        // The next window is read while this one is written, so reading costs no round trip
+        // of its own; the state it is written from is then at most one window's writes old (a
+        // few seconds at Graph's 20 writes/s).
+        let next_ids = windows.get(w + 1).map(|n| ids_of(n));
+        let next_read = async {
+            match &next_ids {
+                Some(ids) => read_current_quiet(client, ids).await.map(Some),
+                None => Ok(None),
+            }
+        };
         if writes.is_empty() {
+            prefetched = next_read.await?;
             continue;
         }
         // Permits are taken per batch right before it is sent (inside batch::run), not before
@@ -314,7 +331,7 @@ pub async fn apply(
             crate::graph::groups::patch_writeback(key, &c.id, &c.after)
         };
         let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-        batch::run(
+        let writing = batch::run(
             client,
             (0..writes.len()).collect(),
             make,
@@ -363,9 +380,9 @@ pub async fn apply(
                 }
                 bar.inc(1);
             },
-        )
-        .await
-        .map_err(|e| {
+        );
+        let (written, next) = tokio::join!(writing, next_read);
+        written.map_err(|e| {
             e.context(format!(
                 "stopped before the next write; every group that may have been changed is in journal {} (undo with gwb restore --journal {})",
                 journal.path().display(),
@@ -375,6 +392,7 @@ pub async fn apply(
         if let Some(e) = journal_error.into_inner().expect("lock") {
             return Err(journal_stop(journal, &e));
         }
+        prefetched = next?;
     }
     bar.finish_and_clear();
     if let Some(sig) = crate::interrupt::requested() {
