@@ -522,9 +522,41 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
     Ok(())
 }
 
+/// How a set-default journal is restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+enum RestoreMethod {
+    Patch,
+    Create,
+    Delete,
+    None,
+}
+
+impl std::fmt::Display for RestoreMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RestoreMethod::Patch => "patch",
+            RestoreMethod::Create => "create",
+            RestoreMethod::Delete => "delete",
+            RestoreMethod::None => "none",
+        })
+    }
+}
+
+/// What restoring a set-default journal did, or would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+enum RestoreAction {
+    AlreadyInRecordedState,
+    Restored,
+    WouldRestore,
+    /// Left alone: changed after gwb's run (exit 1).
+    ChangedSinceRun,
+}
+
 /// How to restore: method, setting id, values now, values to write.
 type RestoreStep = (
-    &'static str,
+    RestoreMethod,
     Option<String>,
     Option<Vec<SettingValue>>,
     Vec<SettingValue>,
@@ -533,10 +565,8 @@ type RestoreStep = (
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RestoreOutcome {
-    /// alreadyInRecordedState | restored | wouldRestore | changedSinceRun (left alone, exit 1)
-    action: &'static str,
-    /// patch | create | delete | none
-    method: &'static str,
+    action: RestoreAction,
+    method: RestoreMethod,
     setting_id: Option<String>,
     values_now: Option<Vec<SettingValue>>,
     values_restored: Option<Vec<SettingValue>>,
@@ -556,8 +586,8 @@ pub async fn restore(
     let client = &ctx.client;
     let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
         let doc = RestoreOutcome {
-            action: "alreadyInRecordedState",
-            method: "none",
+            action: RestoreAction::AlreadyInRecordedState,
+            method: RestoreMethod::None,
             setting_id: None,
             values_now: None,
             values_restored: None,
@@ -585,7 +615,7 @@ pub async fn restore(
                 None
             } else if same_entry(&now, &key_written) || args.force {
                 Some((
-                    "patch",
+                    RestoreMethod::Patch,
                     Some(c.id.clone()),
                     Some(c.values.clone()),
                     with_entry(&c.values, original.as_ref()),
@@ -595,11 +625,11 @@ pub async fn restore(
             }
         }
         // Deleted after gwb's run: someone else's change. Re-create it only when forced.
-        (Some(b), None) if args.force => Some(("create", None, None, b.clone())),
+        (Some(b), None) if args.force => Some((RestoreMethod::Create, None, None, b.clone())),
         (Some(_), None) => {
             let doc = RestoreOutcome {
-                action: "changedSinceRun",
-                method: "none",
+                action: RestoreAction::ChangedSinceRun,
+                method: RestoreMethod::None,
                 setting_id: None,
                 values_now: None,
                 values_restored: None,
@@ -613,7 +643,7 @@ pub async fn restore(
         }
         (None, None) => None,
         (None, Some(c)) if setting::same_values(&c.values, &rec.after) => Some((
-            "delete",
+            RestoreMethod::Delete,
             Some(c.id.clone()),
             Some(c.values.clone()),
             Vec::new(),
@@ -632,7 +662,7 @@ pub async fn restore(
                 None
             } else {
                 Some((
-                    "patch",
+                    RestoreMethod::Patch,
                     Some(c.id.clone()),
                     Some(c.values.clone()),
                     with_entry(&c.values, template.as_ref()),
@@ -642,8 +672,8 @@ pub async fn restore(
     };
     let Some((method, id, now, restored)) = step else {
         let doc = RestoreOutcome {
-            action: "alreadyInRecordedState",
-            method: "none",
+            action: RestoreAction::AlreadyInRecordedState,
+            method: RestoreMethod::None,
             setting_id: current.map(|c| c.id),
             values_now: None,
             values_restored: None,
@@ -653,11 +683,11 @@ pub async fn restore(
         return Ok(ExitStatus::Ok);
     };
     let mut doc = RestoreOutcome {
-        action: "wouldRestore",
+        action: RestoreAction::WouldRestore,
         method,
         setting_id: id.clone(),
         values_now: now.clone(),
-        values_restored: (method != "delete").then(|| restored.clone()),
+        values_restored: (method != RestoreMethod::Delete).then(|| restored.clone()),
         journal: None,
     };
     if args.apply.dry_run {
@@ -676,13 +706,13 @@ pub async fn restore(
     )?;
     journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
     let r = match (method, &id) {
-        ("patch", Some(id)) => settings::update(client, id, &restored).await,
-        ("delete", Some(id)) => settings::delete(client, id).await,
+        (RestoreMethod::Patch, Some(id)) => settings::update(client, id, &restored).await,
+        (RestoreMethod::Delete, Some(id)) => settings::delete(client, id).await,
         _ => settings::create(client, &rec.template_id, &restored).await,
     };
     // A DELETE whose answer was lost and whose retry meets 404: the setting is gone, as asked.
     let r = match r {
-        Err(e) if method == "delete" && e.status() == Some(404) => {
+        Err(e) if method == RestoreMethod::Delete && e.status() == Some(404) => {
             tracing::info!(
                 "Group.Unified was already gone when the delete was retried (its first answer was lost): restored"
             );
@@ -691,12 +721,12 @@ pub async fn restore(
         other => other.map(Some),
     };
     let created = match (&r, method) {
-        (Ok(Some(resp)), "create") => settings::created_id(resp),
+        (Ok(Some(resp)), RestoreMethod::Create) => settings::created_id(resp),
         _ => None,
     };
     let result = match method {
-        "create" => SettingResult::Created,
-        "delete" => SettingResult::Deleted,
+        RestoreMethod::Create => SettingResult::Created,
+        RestoreMethod::Delete => SettingResult::Deleted,
         _ => SettingResult::Updated,
     };
     record(&journal, created.as_deref().or(id.as_deref()), result, &r)?;
@@ -705,7 +735,7 @@ pub async fn restore(
         return Err(graph_error(e, "restoring Group.Unified", WRITE_PERMISSION));
     }
     journal.finish(json!({"result": "restored", "method": method}))?;
-    doc.action = "restored";
+    doc.action = RestoreAction::Restored;
     if created.is_some() {
         doc.setting_id = created;
     }
@@ -790,8 +820,8 @@ fn changed_since(
         now.as_deref().unwrap_or("no entry")
     ));
     let doc = RestoreOutcome {
-        action: "changedSinceRun",
-        method: "none",
+        action: RestoreAction::ChangedSinceRun,
+        method: RestoreMethod::None,
         setting_id: Some(c.id.clone()),
         values_now: Some(c.values.clone()),
         values_restored: None,
@@ -810,29 +840,29 @@ fn write_json_or_line(
         return write_json(out, doc);
     }
     let what = match doc.method {
-        "patch" => {
+        RestoreMethod::Patch => {
             "put NewUnifiedGroupWritebackDefault back to its recorded value, every other value kept as it is now (PATCH)"
         }
-        "create" => {
+        RestoreMethod::Create => {
             "create Group.Unified again with the recorded values (it was deleted meanwhile)"
         }
-        "delete" => {
+        RestoreMethod::Delete => {
             "delete Group.Unified, which gwb had created (the template defaults apply again)"
         }
         _ => "nothing to do",
     };
     match doc.action {
-        "changedSinceRun" => writeln!(
+        RestoreAction::ChangedSinceRun => writeln!(
             out,
             "Group.Unified was changed after gwb's run; left alone, no change was made (add --force to restore it anyway)."
         ),
-        "alreadyInRecordedState" => {
+        RestoreAction::AlreadyInRecordedState => {
             writeln!(
                 out,
                 "Group.Unified is already in its recorded state; no change was made."
             )
         }
-        "wouldRestore" => writeln!(out, "Dry run: would {what}; no change was made."),
+        RestoreAction::WouldRestore => writeln!(out, "Dry run: would {what}; no change was made."),
         _ => writeln!(
             out,
             "Restored Group.Unified: {what}. Journal: {}",
