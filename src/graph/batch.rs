@@ -204,8 +204,7 @@ where
                         // allows, whatever the number of rounds; other retries get at most
                         // max_attempts.
                         Some(Round::Retry(ra, e))
-                            if attempt < policy.max_attempts
-                                || (ra.is_some() && matches!(e.status, 429 | 503)) =>
+                            if policy.allows_another(attempt, Some(e.status), ra.is_some()) =>
                         {
                             let w = ra.unwrap_or_else(|| policy.backoff(attempt - 1));
                             // Never sleep past the budget (a Retry-After of a day, or a date in
@@ -251,7 +250,7 @@ where
             );
             client.sleeper().sleep(wait).await;
             // Charged at least a quarter second a round, so Retry-After: 0 cannot go on for ever.
-            waited += wait.max(Duration::from_millis(250));
+            waited += super::retry::RetryPolicy::charge(wait);
         }
         pending = retry;
     }

@@ -421,8 +421,7 @@ impl GraphClient {
             // Throttling that says how long to wait is waited out for as long as the budget
             // allows, whatever the number of attempts (Graph's guidance: keep honouring
             // Retry-After); other failures get at most max_attempts.
-            let honoured = retry_after.is_some() && matches!(err.status(), Some(429 | 503));
-            let over_count = attempt >= policy.max_attempts && !honoured;
+            let over_count = !policy.allows_another(attempt, err.status(), retry_after.is_some());
             if over_count || charged + spent_in_attempts + wait > policy.budget {
                 return Err(GraphError::RetriesExhausted {
                     attempts: attempt,
@@ -440,7 +439,7 @@ impl GraphClient {
             );
             self.inner.sleeper.sleep(wait).await;
             waited += wait;
-            charged += wait.max(Duration::from_millis(250));
+            charged += RetryPolicy::charge(wait);
         }
     }
 

@@ -44,7 +44,23 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The least a wait is charged against the budget, so a storm of `Retry-After: 0` cannot go
+/// round for ever.
+pub const MIN_CHARGE: Duration = Duration::from_millis(250);
+
 impl RetryPolicy {
+    /// Whether another attempt is allowed after `attempt` attempts that ended in `status`:
+    /// throttling that names its wait (429 or 503 with `Retry-After`) is waited out whatever the
+    /// number of attempts (the budget bounds it); anything else gets at most `max_attempts`.
+    pub fn allows_another(&self, attempt: u32, status: Option<u16>, has_retry_after: bool) -> bool {
+        attempt < self.max_attempts || (has_retry_after && matches!(status, Some(429 | 503)))
+    }
+
+    /// What a wait costs the budget: the wait, but at least [`MIN_CHARGE`].
+    pub fn charge(wait: Duration) -> Duration {
+        wait.max(MIN_CHARGE)
+    }
+
     /// Backoff for attempt `n` (0-based) when the server gave no `Retry-After`.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let exp = self

@@ -2,22 +2,10 @@
 //! answers and casing in directory settings, fast failure when Graph cannot be reached.
 
 use gwb::emulator::EmulatorConfig;
-use serde_json::Value;
 
 use crate::support::{
-    emulator_with, plain_tenant, run_gwb, should_change, snapshot, stderr, stdout,
+    bounded, emulator_with, json_of, plain_tenant, run_gwb, should_change, snapshot, stderr, stdout,
 };
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_str(&stdout(out))
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
-}
-
-async fn bounded(url: &str, args: &[&str]) -> std::process::Output {
-    tokio::time::timeout(std::time::Duration::from_secs(120), run_gwb(url, args))
-        .await
-        .expect("gwb ends by itself")
-}
 
 /// Items 1 and 2: a storm of item-level 429s, longer than the attempt limit, with every batch
 /// that holds a throttled item answered 424. The run waits it out; no write that succeeded is

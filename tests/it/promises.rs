@@ -9,14 +9,9 @@ use gwb::graph::model::WritebackConfiguration;
 use serde_json::{Value, json};
 
 use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr,
-    stdout, temp_dir,
+    bounded, emulator_with, gwb_command, json_of, plain_tenant, run, run_gwb, should_change,
+    snapshot, stderr, stdout, temp_dir,
 };
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_str(&stdout(out))
-        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
-}
 
 /// The ids of `n` groups the disable would change.
 fn to_change(t: &Tenant, n: usize) -> Vec<String> {
@@ -700,26 +695,6 @@ async fn d13_a_journal_that_cannot_be_written_stops_the_run_and_still_restores()
     assert_eq!(snapshot(&emu.shared().tenant()), original);
 }
 
-/// A `$batch` that answers every item with `status`, echoing the ids it was sent.
-struct EveryItem(u16);
-
-impl wiremock::Respond for EveryItem {
-    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let body: Value = serde_json::from_slice(&req.body).unwrap();
-        let responses: Vec<Value> = body["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                json!({"id": r["id"], "status": self.0, "headers": {},
-                    "body": {"error": {"code": "InvalidAuthenticationToken",
-                        "message": "Access token has expired or is not yet valid."}}})
-            })
-            .collect();
-        wiremock::ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
-    }
-}
-
 /// B7: every batch item answered 401 is an authentication failure: exit 4, as documented.
 #[tokio::test(flavor = "multi_thread")]
 async fn b7_every_item_answered_401_is_exit_4() {
@@ -741,7 +716,11 @@ async fn b7_every_item_answered_401_is_exit_4() {
         .await;
     wiremock::Mock::given(method("POST"))
         .and(path("/beta/$batch"))
-        .respond_with(EveryItem(401))
+        .respond_with(crate::support::EveryItem {
+            status: 401,
+            retry_after: None,
+            code: "InvalidAuthenticationToken",
+        })
         .mount(&server)
         .await;
     crate::support::catch_all(&server).await;
@@ -1058,12 +1037,6 @@ async fn endless(fresh: bool) -> wiremock::MockServer {
     server
 }
 
-async fn bounded(url: &str, args: &[&str]) -> std::process::Output {
-    tokio::time::timeout(std::time::Duration::from_secs(60), run_gwb(url, args))
-        .await
-        .expect("gwb ends by itself")
-}
-
 /// C10: a listing that never ends is stopped: new groups under new links by the page cap,
 /// the same groups under new links as a loop.
 #[tokio::test(flavor = "multi_thread")]
@@ -1147,25 +1120,6 @@ async fn e20_a_group_listed_twice_is_counted_once() {
     assert!(stderr(&out).contains("a second time"), "{}", stderr(&out));
 }
 
-/// Every `$batch` item answered 429 with this Retry-After.
-struct ThrottleEveryItem(&'static str);
-
-impl wiremock::Respond for ThrottleEveryItem {
-    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let body: Value = serde_json::from_slice(&req.body).unwrap();
-        let responses: Vec<Value> = body["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                json!({"id": r["id"], "status": 429, "headers": {"Retry-After": self.0},
-                    "body": {"error": {"code": "TooManyRequests", "message": "Too many requests."}}})
-            })
-            .collect();
-        wiremock::ResponseTemplate::new(200).set_body_json(json!({ "responses": responses }))
-    }
-}
-
 /// C11: a per-item Retry-After beyond the retry budget is given up at once, never slept.
 #[tokio::test(flavor = "multi_thread")]
 async fn c11_an_absurd_retry_after_inside_a_batch_is_not_slept() {
@@ -1196,7 +1150,11 @@ async fn c11_an_absurd_retry_after_inside_a_batch_is_not_slept() {
             .await;
         wiremock::Mock::given(method("POST"))
             .and(path("/beta/$batch"))
-            .respond_with(ThrottleEveryItem(retry_after))
+            .respond_with(crate::support::EveryItem {
+                status: 429,
+                retry_after: Some(retry_after),
+                code: "TooManyRequests",
+            })
             .mount(&server)
             .await;
         for args in [

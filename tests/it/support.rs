@@ -176,3 +176,44 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// stdout parsed as JSON, with stdout and stderr in the message when it is not.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+/// [`run_gwb`], failing the test instead of hanging if gwb does not end within two minutes.
+pub async fn bounded(graph_url: &str, args: &[&str]) -> Output {
+    tokio::time::timeout(Duration::from_secs(120), run_gwb(graph_url, args))
+        .await
+        .expect("gwb ends by itself")
+}
+
+/// A `$batch` responder that answers every item it is sent with `status` (and `Retry-After`
+/// when given) and a Graph error body, echoing the ids.
+pub struct EveryItem {
+    pub status: u16,
+    pub retry_after: Option<&'static str>,
+    pub code: &'static str,
+}
+
+impl wiremock::Respond for EveryItem {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        let headers = match self.retry_after {
+            Some(ra) => serde_json::json!({ "Retry-After": ra }),
+            None => serde_json::json!({}),
+        };
+        let responses: Vec<serde_json::Value> = body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                serde_json::json!({"id": r["id"], "status": self.status, "headers": headers,
+                    "body": {"error": {"code": self.code, "message": "refused by the test"}}})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(serde_json::json!({ "responses": responses }))
+    }
+}
