@@ -32,7 +32,7 @@ pub struct GlobalArgs {
 
     /// National cloud: sets the Graph root and the sign-in host together. Env GWB_CLOUD.
     #[arg(long, global = true, value_enum)]
-    pub cloud: Option<crate::config::Cloud>,
+    pub cloud: Option<crate::cloud::Cloud>,
 
     /// Graph root, without the version (gwb appends /beta). Env GWB_GRAPH_URL.
     #[arg(long, global = true, value_name = "URL")]
@@ -55,63 +55,39 @@ pub struct GlobalArgs {
     pub quiet: bool,
 
     /// Log format on stderr: text for people, json (one object per line, with the run id and
-    /// every Graph request) for machines. Env GWB_LOG_FORMAT.
-    #[arg(long, global = true, value_enum, env = "GWB_LOG_FORMAT", default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    /// every Graph request) for machines. Env GWB_LOG_FORMAT. [default: text]
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
 
     /// Colour in logs: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
     /// Give up on an answer that sends nothing for this many seconds (a server that accepted
-    /// the connection and went silent). Env GWB_READ_TIMEOUT.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        env = "GWB_READ_TIMEOUT",
-        default_value_t = 30.0
-    )]
-    pub read_timeout: f64,
+    /// the connection and went silent). Env GWB_READ_TIMEOUT. [default: 30]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub read_timeout: Option<f64>,
 
     /// The longest one request may take, answer included, in seconds (a server that trickles).
-    /// Env GWB_REQUEST_TIMEOUT.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        env = "GWB_REQUEST_TIMEOUT",
-        default_value_t = 120.0
-    )]
-    pub request_timeout: f64,
+    /// Env GWB_REQUEST_TIMEOUT. [default: 120]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub request_timeout: Option<f64>,
 
     /// Stop the whole run after this many seconds, whatever Graph does (a write run that is
-    /// stopped can be undone from its journal like any interrupted run). Env GWB_DEADLINE.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        env = "GWB_DEADLINE",
-        default_value_t = 86_400.0
-    )]
-    pub deadline: f64,
+    /// stopped can be undone from its journal like any interrupted run). Env GWB_DEADLINE. [default: 86400]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub deadline: Option<f64>,
 
     /// How long one request may keep retrying (throttling waits and attempts together), in
     /// seconds. Throttling that names its wait (Retry-After) is waited out for as long as this
-    /// allows. Env GWB_RETRY_BUDGET.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        env = "GWB_RETRY_BUDGET",
-        default_value_t = 900.0
-    )]
-    pub retry_budget: f64,
+    /// allows. Env GWB_RETRY_BUDGET. [default: 900]
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub retry_budget: Option<f64>,
 
     /// At most this many pages per listing: a chain of nextLinks that never ends is an error.
-    /// 20,000 pages of 999 is 20 million groups. Env GWB_MAX_PAGES.
-    #[arg(long, global = true, value_name = "N", env = "GWB_MAX_PAGES", default_value_t = gwb_default_max_pages())]
-    pub max_pages: u64,
+    /// 20,000 pages of 999 is 20 million groups. Env GWB_MAX_PAGES. [default: 20000]
+    #[arg(long, global = true, value_name = "N")]
+    pub max_pages: Option<u64>,
 
     /// Run against a built-in sample tenant served by an in-process emulator (no tenant, no
     /// credentials needed).
@@ -125,10 +101,6 @@ pub struct GlobalArgs {
     /// Seed of the --emulator sample tenant [default: 1].
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
-}
-
-const fn gwb_default_max_pages() -> u64 {
-    crate::graph::DEFAULT_MAX_PAGES
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod cloud;
 pub mod commands;
 pub mod config;
 pub mod emulator;
@@ -23,6 +24,7 @@ use std::io::Write;
 
 use cli::{Cli, Command};
 
+pub use config::LogSettings;
 pub use error::{ExitStatus, UsageError};
 
 /// Run a parsed command line, writing data to `out`: one match, one arm per command.
@@ -100,57 +102,6 @@ pub(crate) fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyho
             "Graph refused the token (401): it has expired or was issued for another cloud or audience; sign in again",
         ),
         _ => e,
-    }
-}
-
-/// How logs are written, set once at start-up.
-#[derive(Debug, Clone, Copy)]
-pub struct LogSettings {
-    pub verbose: u8,
-    pub quiet: bool,
-    pub format: cli::LogFormat,
-    pub color: cli::ColorChoice,
-    /// `NO_COLOR` is set (https://no-color.org).
-    pub no_color_env: bool,
-}
-
-impl LogSettings {
-    pub fn from_args(g: &cli::GlobalArgs) -> Self {
-        LogSettings {
-            verbose: g.verbose,
-            quiet: g.quiet,
-            format: g.log_format,
-            color: g.color,
-            no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-        }
-    }
-
-    /// The tracing filter. Text: warnings by default, `-v` info, `-vv` debug, `-vvv` trace,
-    /// `-q` errors only. JSON: info by default, with every Graph request (logged at debug by
-    /// `gwb::graph`), so a scheduled job's log says what it did.
-    pub fn filter(&self) -> String {
-        use cli::LogFormat;
-        let level = match (self.quiet, self.verbose, self.format) {
-            (true, _, _) => "error",
-            (false, 0, LogFormat::Text) => "warn",
-            (false, 0, LogFormat::Json) | (false, 1, _) => "info",
-            (false, 2, _) => "debug",
-            _ => "trace",
-        };
-        match (level, self.format) {
-            ("trace", _) => "trace".to_string(),
-            ("info", LogFormat::Json) => "warn,gwb=info,gwb::graph=debug".to_string(),
-            // Our own crate at the chosen level; dependencies one notch quieter.
-            _ => format!("warn,gwb={level}"),
-        }
-    }
-
-    pub fn ansi(&self, stderr_is_terminal: bool) -> bool {
-        match self.color {
-            cli::ColorChoice::Always => true,
-            cli::ColorChoice::Never => false,
-            cli::ColorChoice::Auto => stderr_is_terminal && !self.no_color_env,
-        }
     }
 }
 

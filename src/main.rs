@@ -10,7 +10,8 @@ use tracing::Instrument as _;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    gwb::init_logging(gwb::LogSettings::from_args(&cli.global));
+    let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
+    gwb::init_logging(log_settings);
     // Every log line of this run carries its id (in JSON logs: span.run_id).
     let run_id = gwb::journal::new_run_id();
     let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());
@@ -21,7 +22,10 @@ async fn main() -> ExitCode {
         64 * 1024,
         std::io::stdout().lock(),
     ));
-    let result = gwb::run(cli, &mut out).instrument(span.clone()).await;
+    let result = match log_error {
+        Some(e) => Err(e.into()),
+        None => gwb::run(cli, &mut out).instrument(span.clone()).await,
+    };
     let _ = out.flush();
     match result {
         Ok(status) => ExitCode::from(status as u8),

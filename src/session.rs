@@ -38,8 +38,8 @@ impl Session {
             tracing::info!(file = %f.display(), "read config file");
         }
 
-        let g = &cli.global;
-        let deadline = commands::seconds("--deadline", g.deadline, false)?;
+        let limits = cfg.limits.clone();
+        let deadline = limits.deadline.value;
         let Connection {
             root,
             credential,
@@ -47,15 +47,11 @@ impl Session {
             emulator: _emulator,
         } = connect(cli, &cfg).await?;
         let mut builder = graph::GraphClient::builder(root, credential)
-            .read_timeout(commands::seconds("--read-timeout", g.read_timeout, false)?)
-            .timeout(commands::seconds(
-                "--request-timeout",
-                g.request_timeout,
-                false,
-            )?)
-            .max_pages(g.max_pages)
+            .read_timeout(limits.read_timeout.value)
+            .timeout(limits.request_timeout.value)
+            .max_pages(limits.max_pages.value)
             .retry(graph::retry::RetryPolicy {
-                budget: commands::seconds("--retry-budget", g.retry_budget, false)?,
+                budget: limits.retry_budget.value,
                 ..Default::default()
             });
         if let Some(r) = renew {

@@ -60,30 +60,7 @@ impl Target {
     }
 }
 
-/// The longest duration gwb accepts for a seconds flag: a week. Anything longer is a typo (and
-/// `1e20` seconds does not even fit a `Duration`).
-pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
-
-/// A seconds flag (fractions allowed): finite, at most [`MAX_SECONDS`], and positive (or also 0
-/// when `zero_ok`). Checked before anything is created, so a bad value changes nothing.
-pub fn seconds(
-    flag: &str,
-    secs: f64,
-    zero_ok: bool,
-) -> Result<std::time::Duration, crate::UsageError> {
-    let low_ok = if zero_ok { secs >= 0.0 } else { secs > 0.0 };
-    if secs.is_finite()
-        && low_ok
-        && secs <= MAX_SECONDS
-        && let Ok(d) = std::time::Duration::try_from_secs_f64(secs)
-    {
-        return Ok(d);
-    }
-    let low = if zero_ok { "0 or more" } else { "more than 0" };
-    Err(crate::UsageError(format!(
-        "{flag} must be a number of seconds, {low} and at most {MAX_SECONDS} (a week), not {secs}; nothing was changed"
-    )))
-}
+pub use crate::config::seconds;
 
 /// `--verify-timeout`: a number of seconds, 0 or more.
 pub fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageError> {

@@ -1,0 +1,95 @@
+//! The config file: where it is, the keys it may hold (unknown keys are an error, so a typo is
+//! caught), and parse errors that never echo a line of it (it may hold a secret).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::auth::AuthKind;
+use crate::cli::OutputFormat;
+use crate::cloud::Cloud;
+use crate::writeback::policy::Policy;
+
+/// The keys a config file may hold. Unknown keys are an error, so a typo is caught.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileConfig {
+    pub(super) cloud: Option<Cloud>,
+    pub(super) graph_url: Option<String>,
+    pub(super) authority_host: Option<String>,
+    pub(super) auth: Option<AuthKind>,
+    pub(super) output: Option<OutputFormat>,
+    pub(super) tenant_id: Option<String>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) client_certificate_path: Option<PathBuf>,
+    pub(super) client_certificate_password: Option<String>,
+    pub(super) client_certificate_password_file: Option<PathBuf>,
+    pub(super) policy: Option<Policy>,
+}
+
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift)";
+
+pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let base = env("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))?;
+    Some(base.join("gwb").join("config.toml"))
+}
+
+/// Read and parse a config file. A missing default file is `Ok(None)`; a missing explicit one
+/// and any unreadable or invalid file is an error naming the path (and the key, via toml).
+pub(super) fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::File {
+                path: path.to_path_buf(),
+                detail: format!("cannot read it: {e}"),
+            });
+        }
+    };
+    toml::from_str(&text)
+        .map(Some)
+        .map_err(|e: toml::de::Error| ConfigError::File {
+            path: path.to_path_buf(),
+            detail: format!(
+                "{}; allowed keys: {FILE_KEYS} (see config.example.toml)",
+                parse_error_without_source(&text, &e)
+            ),
+        })
+}
+
+/// A TOML error as its position and message only. toml's own rendering quotes the offending
+/// source line, and the file may hold a client secret on that very line (a typo in the key, a
+/// wrong type, an unterminated string, a secret under the wrong table): it must never reach
+/// stderr. Quoted values in the message (`invalid type: string "..."`) are blanked too.
+fn parse_error_without_source(text: &str, e: &toml::de::Error) -> String {
+    let mut msg = String::new();
+    let mut quoted = false;
+    for c in e.message().trim().chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                msg.push_str(if quoted { "\"(value hidden" } else { ")\"" });
+            }
+            _ if quoted => {}
+            _ => msg.push(c),
+        }
+    }
+    if quoted {
+        msg.push_str(")\"");
+    }
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {msg}")
+        }
+        None => msg,
+    }
+}

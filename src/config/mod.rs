@@ -1,0 +1,259 @@
+//! Configuration, resolved once: flags > `GWB_*` environment > config file > built-in defaults.
+//!
+//! This is the only module that reads the environment. Every value remembers where it came
+//! from, so `-v` and `gwb config show` can say. Secrets (the access token, the client secret,
+//! a certificate's password) are never read from flags (visible in `ps`): they come from the
+//! environment, from a file named by the environment or the config file, or from the config file
+//! itself; a file holding one that others may read gets a warning.
+
+//!
+//! Layers: `file` (the TOML format), `secrets`, and one small resolver per concern: `endpoint`
+//! (cloud, Graph root, sign-in host), `signin` (who gwb signs in as), `run` (output, logging,
+//! timeouts). Each picks with [`pick`]: the first layer that sets a value wins.
+
+mod endpoint;
+mod file;
+mod run;
+mod secrets;
+mod signin;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use crate::auth::{AuthInputs, AuthKind};
+use crate::cli::{GlobalArgs, OutputFormat};
+pub use crate::cloud::Cloud;
+use crate::writeback::policy::Policy;
+use file::FileConfig;
+pub use run::{Limits, LogSettings, MAX_SECONDS, logging, seconds};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf),
+    Inferred(&'static str),
+    /// Implied by the cloud setting.
+    FromCloud(Cloud),
+    /// Implied by the Graph root (a known cloud's Graph host).
+    FromGraphUrl,
+    Default,
+    Emulator,
+    /// Read from a file, whose path came from `named_by`.
+    Contents {
+        path: PathBuf,
+        named_by: Box<Source>,
+    },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(n) => write!(f, "flag {n}"),
+            Source::Env(n) => write!(f, "environment {n}"),
+            Source::File(p) => write!(f, "file {}", p.display()),
+            Source::Inferred(why) => write!(f, "chosen because {why}"),
+            Source::FromCloud(c) => write!(f, "from cloud = {}", c.as_str()),
+            Source::FromGraphUrl => f.write_str("from the Graph root's host"),
+            Source::Default => f.write_str("default"),
+            Source::Emulator => f.write_str("--emulator"),
+            Source::Contents { path, named_by } => {
+                write!(f, "contents of {} (named by {named_by})", path.display())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub cloud: Sourced<Cloud>,
+    pub graph_url: Sourced<String>,
+    /// The sign-in host for credentials that sign in (https only).
+    pub authority_host: Sourced<String>,
+    pub auth: Option<Sourced<AuthKind>>,
+    pub output: Option<Sourced<OutputFormat>>,
+    pub auth_inputs: AuthInputs,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// Where journals go by default: `$XDG_STATE_HOME/gwb`, else `~/.local/state/gwb`.
+    pub state_dir: Option<PathBuf>,
+    /// Where each sign-in input that is set came from, by config key (`tenant_id`,
+    /// `client_secret`, ...). For secrets, the source only: never the value.
+    pub origins: BTreeMap<&'static str, Source>,
+    /// Things worth a warning that do not stop the run (a secret others may read).
+    pub warnings: Vec<String>,
+    /// `[policy]` from the config file (empty when there is none).
+    pub policy: Policy,
+    /// How long requests and the run may take, and how many pages a listing may have.
+    pub limits: Limits,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {detail}")]
+    File { path: PathBuf, detail: String },
+    #[error("{name}: {detail}")]
+    Value { name: String, detail: String },
+}
+
+/// The environment, the config file and where it is: what every resolver reads besides the
+/// flags. The environment is injected (tests pass a map); empty variables count as unset.
+pub(crate) struct Layers<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    file: FileConfig,
+    file_path: Option<PathBuf>,
+}
+
+impl Layers<'_> {
+    /// An environment variable, when set and not empty.
+    fn env(&self, name: &str) -> Option<String> {
+        (self.env)(name).filter(|v| !v.is_empty())
+    }
+
+    /// `name` from the environment, with its source.
+    fn env_str(&self, name: &'static str) -> Option<Sourced<String>> {
+        self.env(name).map(|value| Sourced {
+            value,
+            source: Source::Env(name),
+        })
+    }
+
+    /// `name` from the environment, parsed as one of `T`'s values.
+    fn env_enum<T: ValueEnum>(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<Sourced<T>>, ConfigError> {
+        self.env(name)
+            .map(|v| {
+                Ok(Sourced {
+                    value: parse_enum::<T>(name, &v)?,
+                    source: Source::Env(name),
+                })
+            })
+            .transpose()
+    }
+
+    /// A value from the config file, with its source.
+    fn in_file<T>(&self, value: Option<T>) -> Option<Sourced<T>> {
+        value.map(|value| Sourced {
+            value,
+            source: Source::File(self.file_path.clone().unwrap_or_default()),
+        })
+    }
+
+    /// A path in the config file, relative to the file's directory.
+    fn relative_to_file(&self, p: PathBuf) -> PathBuf {
+        match &self.file_path {
+            Some(f) if p.is_relative() => f.parent().unwrap_or(Path::new(".")).join(p),
+            _ => p,
+        }
+    }
+}
+
+/// A flag's value, with its source.
+fn flag<T>(value: Option<T>, name: &'static str) -> Option<Sourced<T>> {
+    value.map(|value| Sourced {
+        value,
+        source: Source::Flag(name),
+    })
+}
+
+/// The precedence rule, once: the first layer (flag, environment, file, ...) that sets a value.
+fn pick<T, const N: usize>(layers: [Option<Sourced<T>>; N]) -> Option<Sourced<T>> {
+    layers.into_iter().flatten().next()
+}
+
+/// Resolve the configuration from the flags, the environment (`env`) and the config file.
+pub fn resolve(
+    global: &GlobalArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let layers = open_file(global, env)?;
+    let endpoint = endpoint::resolve(global, &layers)?;
+    let signin = signin::resolve(global, &layers, &endpoint.authority_host.value)?;
+    let policy = layers.file.policy.clone().unwrap_or_default();
+    policy.validate().map_err(|detail| ConfigError::File {
+        path: layers.file_path.clone().unwrap_or_default(),
+        detail,
+    })?;
+    let output = pick([
+        flag(global.output, "--output"),
+        layers.env_enum::<OutputFormat>("GWB_OUTPUT")?,
+        layers.in_file(layers.file.output),
+    ]);
+    let limits = run::limits(global, &layers)?;
+    let state_dir = layers
+        .env("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            layers
+                .env("HOME")
+                .map(|h| Path::new(&h).join(".local").join("state"))
+        })
+        .map(|d| d.join("gwb"));
+    Ok(Config {
+        cloud: endpoint.cloud,
+        graph_url: endpoint.graph_url,
+        authority_host: endpoint.authority_host,
+        auth: signin.auth,
+        output,
+        auth_inputs: signin.inputs,
+        file: layers.file_path,
+        state_dir,
+        origins: signin.origins,
+        warnings: signin.warnings,
+        policy,
+        limits,
+    })
+}
+
+/// Which file: `--config`, else `GWB_CONFIG` (both must exist), else the default path (which
+/// may not).
+fn open_file<'a>(
+    global: &GlobalArgs,
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> Result<Layers<'a>, ConfigError> {
+    let mut layers = Layers {
+        env,
+        file: FileConfig::default(),
+        file_path: None,
+    };
+    let (path, explicit) = match (&global.config, layers.env("GWB_CONFIG")) {
+        (Some(p), _) => (Some(p.clone()), true),
+        (None, Some(p)) => (Some(PathBuf::from(p)), true),
+        (None, None) => (file::default_config_path(&|k| layers.env(k)), false),
+    };
+    if let Some(p) = path
+        && let Some(f) = file::read_file(&p, explicit)?
+    {
+        layers.file = f;
+        layers.file_path = Some(p);
+    }
+    Ok(layers)
+}
+
+fn parse_enum<T: ValueEnum>(name: &str, v: &str) -> Result<T, ConfigError> {
+    T::from_str(v, true).map_err(|_| {
+        let allowed: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|x| x.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        ConfigError::Value {
+            name: name.to_string(),
+            detail: format!("{v:?} is not one of: {}", allowed.join(", ")),
+        }
+    })
+}

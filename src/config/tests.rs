@@ -1,0 +1,560 @@
+//! The precedence rules, the file format and the secret rules, each pinned.
+
+use super::file::{FILE_KEYS, read_file};
+use super::*;
+use crate::graph::DEFAULT_GRAPH_ROOT;
+use std::collections::HashMap;
+
+#[test]
+fn a_broken_config_file_never_echoes_its_lines() {
+    for (name, text, expect) in [
+        ("typo", "client_secrte = \"s3cr3t-typo\"\n", "client_secrte"),
+        (
+            "type",
+            "client_secret = \"s3cr3t-ok\"\noutput = 5\n",
+            "line 2",
+        ),
+        ("unterminated", "client_secret = \"s3cr3t-open\n", "line 1"),
+        (
+            "under-policy",
+            "[policy]\nclient_secret = \"s3cr3t-policy\"\n",
+            "client_secret",
+        ),
+        (
+            "bool",
+            "[policy]\nnew_m365_default = \"s3cr3t-b\"\n",
+            "line 2",
+        ),
+    ] {
+        let p = temp_file(&format!("secret-{name}"), text);
+        let e = read_file(&p, true).unwrap_err().to_string();
+        assert!(!e.contains("s3cr3t"), "{name}: {e}");
+        assert!(e.contains(expect), "{name}: {e}");
+        assert!(e.contains(&p.display().to_string()), "{name}: {e}");
+    }
+}
+
+fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let m: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| m.get(k).cloned()
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gwb-config-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn defaults_without_file() {
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("XDG_CONFIG_HOME", "/nonexistent-gwb")]),
+    )
+    .unwrap();
+    assert_eq!(c.graph_url.value, DEFAULT_GRAPH_ROOT);
+    assert_eq!(c.graph_url.source, Source::Default);
+    assert!(c.auth.is_none());
+    assert!(c.file.is_none());
+}
+
+#[test]
+fn flags_beat_env_beat_file() {
+    let p = temp_file(
+        "prec",
+        "graph_url = \"https://file.example\"\nauth = \"client-secret\"\n",
+    );
+    let ps = p.to_str().unwrap();
+    let env = env_of(&[("GWB_CONFIG", ps), ("GWB_GRAPH_URL", "https://env.example")]);
+    let c = resolve(&GlobalArgs::default(), &env).unwrap();
+    assert_eq!(c.graph_url.value, "https://env.example");
+    assert_eq!(c.auth.as_ref().unwrap().value, AuthKind::ClientSecret);
+    assert_eq!(c.auth.unwrap().source, Source::File(p.clone()));
+
+    let g = GlobalArgs {
+        graph_url: Some("https://flag.example".into()),
+        auth: Some(AuthKind::AccessToken),
+        ..Default::default()
+    };
+    let c = resolve(&g, &env).unwrap();
+    assert_eq!(c.graph_url.value, "https://flag.example");
+    assert_eq!(c.graph_url.source, Source::Flag("--graph-url"));
+    assert_eq!(c.auth.unwrap().value, AuthKind::AccessToken);
+
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", ps)])).unwrap();
+    assert_eq!(c.graph_url.value, "https://file.example");
+}
+
+#[test]
+fn unknown_key_names_file_and_key() {
+    let p = temp_file("unknown", "graph_ulr = \"https://x\"\n");
+    let e = resolve(
+        &GlobalArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        },
+        &env_of(&[]),
+    )
+    .unwrap_err();
+    let s = e.to_string();
+    assert!(
+        s.contains(p.to_str().unwrap()) && s.contains("graph_ulr"),
+        "{s}"
+    );
+}
+
+#[test]
+fn missing_explicit_file_is_an_error() {
+    let g = GlobalArgs {
+        config: Some("/nonexistent/gwb.toml".into()),
+        ..Default::default()
+    };
+    assert!(
+        resolve(&g, &env_of(&[]))
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/gwb.toml")
+    );
+}
+
+#[test]
+fn bad_values_are_named() {
+    let e = resolve(&GlobalArgs::default(), &env_of(&[("GWB_AUTH", "password")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("GWB_AUTH") && e.contains("access-token"), "{e}");
+    let e = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_GRAPH_URL", "http://graph.example.com")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("GWB_GRAPH_URL") && e.contains("loopback"), "{e}");
+    let e = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_GRAPH_URL", "https://graph.microsoft.com/v1.0")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("/beta"), "{e}");
+}
+
+#[test]
+fn auth_is_inferred_from_what_is_present() {
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_ACCESS_TOKEN", "t")]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::AccessToken);
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("AZURE_CLIENT_SECRET", "s")]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::ClientSecret);
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/token")]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::WorkloadIdentity);
+    assert_eq!(
+        c.auth_inputs.federated_token_file.as_deref(),
+        Some(Path::new("/var/run/secrets/token"))
+    );
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[(
+            "IDENTITY_ENDPOINT",
+            "http://localhost:40342/metadata/identity/oauth2/token",
+        )]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::ManagedIdentity);
+    // Nothing present: no guess (the command says what to set).
+    let c = resolve(&GlobalArgs::default(), &env_of(&[])).unwrap();
+    assert!(c.auth.is_none());
+    // Plain http is fine for loopback (the emulator).
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_GRAPH_URL", "http://127.0.0.1:8080")]),
+    )
+    .unwrap();
+    assert_eq!(c.graph_url.value, "http://127.0.0.1:8080");
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn secrets_come_from_files_and_shared_ones_are_warned_about() {
+    // A secret file named by the environment: trailing newline dropped, source recorded.
+    let cfg = temp_file("secretfile", "tenant_id = \"t\"\n");
+    let dir = cfg.parent().unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "s3cr3t\n").unwrap();
+    chmod(&secret, 0o600);
+    let sp = secret.to_str().unwrap();
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[
+            ("GWB_CLIENT_SECRET_FILE", sp),
+            ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+        "s3cr3t"
+    );
+    assert_eq!(c.auth.unwrap().value, AuthKind::ClientSecret);
+    assert_eq!(
+        c.origins["client_secret"].to_string(),
+        format!("contents of {sp} (named by environment GWB_CLIENT_SECRET_FILE)")
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    chmod(&secret, 0o644);
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[
+            ("GWB_CLIENT_SECRET_FILE", sp),
+            ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.warnings[0].contains("mode 644") && c.warnings[0].contains("chmod 600"));
+
+    // Both at one level: refused. The environment beats the config file.
+    let e = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_CLIENT_SECRET_FILE", sp), ("AZURE_CLIENT_SECRET", "x")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("AZURE_CLIENT_SECRET") && e.contains("set one"),
+        "{e}"
+    );
+
+    // In the config file, inline or by a path relative to the file.
+    std::fs::write(&cfg, "client_secret_file = \"secret\"\n").unwrap();
+    let cp = cfg.to_str().unwrap();
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+    assert_eq!(
+        c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+        "s3cr3t"
+    );
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_CONFIG", cp), ("AZURE_CLIENT_SECRET", "from-env")]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+        "from-env"
+    );
+    assert_eq!(
+        c.origins["client_secret"],
+        Source::Env("AZURE_CLIENT_SECRET")
+    );
+
+    std::fs::write(&cfg, "client_secret = \"inline\"\n").unwrap();
+    chmod(&cfg, 0o640);
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+    assert_eq!(
+        c.auth_inputs.client_secret.as_ref().unwrap().secret(),
+        "inline"
+    );
+    assert!(
+        c.warnings.len() == 1
+            && c.warnings[0].contains(cp)
+            && c.warnings[0].contains("client_secret"),
+        "{:?}",
+        c.warnings
+    );
+    chmod(&cfg, 0o600);
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+    std::fs::write(
+        &cfg,
+        "client_secret = \"a\"\nclient_secret_file = \"secret\"\n",
+    )
+    .unwrap();
+    assert!(resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).is_err());
+
+    // A named file that cannot be read is an error naming the key and the path.
+    let e = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_CLIENT_CERTIFICATE_PASSWORD_FILE", "/nonexistent/pw")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("client_certificate_password") && e.contains("/nonexistent/pw"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_certificate_path_chooses_certificate_sign_in() {
+    let cfg = temp_file("cert", "client_certificate_path = \"app.pem\"\n");
+    let cp = cfg.to_str().unwrap();
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", cp)])).unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::ClientCertificate);
+    assert_eq!(
+        c.auth_inputs.client_certificate.as_deref(),
+        Some(cfg.parent().unwrap().join("app.pem").as_path())
+    );
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[
+            ("GWB_CONFIG", cp),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", "/etc/gwb/app.pfx"),
+            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pw"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        c.auth_inputs.client_certificate.as_deref(),
+        Some(Path::new("/etc/gwb/app.pfx"))
+    );
+    assert_eq!(
+        c.auth_inputs.client_certificate_password.unwrap().secret(),
+        "pw"
+    );
+}
+
+#[test]
+fn each_cloud_sets_graph_root_sign_in_host_and_scope_together() {
+    let want = [
+        (
+            "global",
+            "https://graph.microsoft.com",
+            "https://login.microsoftonline.com",
+        ),
+        (
+            "usgov",
+            "https://graph.microsoft.us",
+            "https://login.microsoftonline.us",
+        ),
+        (
+            "usgov-dod",
+            "https://dod-graph.microsoft.us",
+            "https://login.microsoftonline.us",
+        ),
+        (
+            "china",
+            "https://microsoftgraph.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+        ),
+    ];
+    for (name, graph, login) in want {
+        let env = env_of(&[("XDG_CONFIG_HOME", "/nonexistent-gwb"), ("GWB_CLOUD", name)]);
+        let c = resolve(&GlobalArgs::default(), &env).unwrap();
+        assert_eq!(c.cloud.value.as_str(), name);
+        assert_eq!(c.graph_url.value, graph, "{name}");
+        assert_eq!(c.graph_url.source, Source::FromCloud(c.cloud.value));
+        assert_eq!(c.authority_host.value, login, "{name}");
+        assert_eq!(c.auth_inputs.authority_host, login);
+        // The Graph root alone implies its cloud, and so the sign-in host.
+        let env = env_of(&[
+            ("XDG_CONFIG_HOME", "/nonexistent-gwb"),
+            ("GWB_GRAPH_URL", graph),
+        ]);
+        let c = resolve(&GlobalArgs::default(), &env).unwrap();
+        assert_eq!(c.cloud.value.as_str(), name);
+        assert_eq!(c.cloud.source, Source::FromGraphUrl);
+        assert_eq!(c.authority_host.value, login);
+    }
+}
+
+#[test]
+fn cloud_precedence_overrides_and_conflicts() {
+    let p = temp_file("cloud", "cloud = \"usgov\"\n");
+    let ps = p.to_str().unwrap();
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("GWB_CONFIG", ps)])).unwrap();
+    assert_eq!(c.cloud.value, Cloud::Usgov);
+    assert_eq!(c.cloud.source, Source::File(p.clone()));
+    let env = env_of(&[("GWB_CONFIG", ps), ("GWB_CLOUD", "china")]);
+    assert_eq!(
+        resolve(&GlobalArgs::default(), &env).unwrap().cloud.value,
+        Cloud::China
+    );
+    let g = GlobalArgs {
+        cloud: Some(Cloud::UsgovDod),
+        ..Default::default()
+    };
+    let c = resolve(&g, &env).unwrap();
+    assert_eq!(c.cloud.value, Cloud::UsgovDod);
+    assert_eq!(c.graph_url.value, "https://dod-graph.microsoft.us");
+
+    // An explicit sign-in host wins over the cloud's; it must be https.
+    let env = env_of(&[
+        ("GWB_CONFIG", ps),
+        ("AZURE_AUTHORITY_HOST", "https://login.example.test"),
+    ]);
+    let c = resolve(&GlobalArgs::default(), &env).unwrap();
+    assert_eq!(c.authority_host.value, "https://login.example.test");
+    let env = env_of(&[
+        ("GWB_CONFIG", ps),
+        ("AZURE_AUTHORITY_HOST", "http://login.example.test"),
+    ]);
+    let e = resolve(&GlobalArgs::default(), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("AZURE_AUTHORITY_HOST") && e.contains("https"),
+        "{e}"
+    );
+
+    // One cloud's Graph with another cloud set is refused: the token would be the wrong one.
+    let env = env_of(&[
+        ("GWB_CONFIG", ps),
+        ("GWB_GRAPH_URL", "https://graph.microsoft.com"),
+    ]);
+    let e = resolve(&GlobalArgs::default(), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cloud = usgov") && e.contains("graph.microsoft.com"),
+        "{e}"
+    );
+    // A Graph root that is no cloud's (a proxy, the emulator) is allowed with any cloud.
+    let env = env_of(&[
+        ("GWB_CONFIG", ps),
+        ("GWB_GRAPH_URL", "http://127.0.0.1:8080"),
+    ]);
+    assert_eq!(
+        resolve(&GlobalArgs::default(), &env).unwrap().cloud.value,
+        Cloud::Usgov
+    );
+    let env = env_of(&[("GWB_CLOUD", "mars")]);
+    let e = resolve(&GlobalArgs::default(), &env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("GWB_CLOUD") && e.contains("usgov-dod"), "{e}");
+}
+
+#[test]
+fn the_example_config_documents_every_key_and_parses_uncommented() {
+    let text = include_str!("../../config.example.toml");
+    // Every commented-out `key = value` line, uncommented, must be a valid config.
+    let uncommented: String = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start_matches('#').trim();
+            if l.starts_with('[') && l.ends_with(']') && !l.contains(' ') {
+                return Some(format!("{l}\n"));
+            }
+            let key = l.split('=').next()?.trim();
+            (l.contains(" = ") && !key.contains(' ')).then(|| format!("{l}\n"))
+        })
+        .collect();
+    let parsed: FileConfig =
+        toml::from_str(&uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    assert!(parsed.cloud.is_some() && parsed.graph_url.is_some());
+    assert!(parsed.authority_host.is_some() && parsed.auth.is_some());
+    assert!(parsed.output.is_some() && parsed.tenant_id.is_some() && parsed.client_id.is_some());
+    assert!(parsed.client_secret.is_some() && parsed.client_secret_file.is_some());
+    assert!(parsed.client_certificate_path.is_some());
+    assert!(parsed.client_certificate_password.is_some());
+    assert!(parsed.client_certificate_password_file.is_some());
+    // FILE_KEYS, shown when a key is unknown, names every key.
+    let listed: Vec<&str> = FILE_KEYS.split(", ").collect();
+    let top: Vec<&str> = uncommented
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split(" = ").next())
+        .collect();
+    for key in &top {
+        assert!(listed.contains(key), "{key} missing from FILE_KEYS");
+    }
+    let policy = parsed.policy.expect("the example documents [policy]");
+    assert!(policy.new_m365_default.is_some() && !policy.allow.is_empty());
+    assert!(
+        policy.m365_writeback != crate::writeback::policy::Rule::Any
+            && policy.security_writeback != crate::writeback::policy::Rule::Any
+    );
+    for key in [
+        "new_m365_default",
+        "m365_writeback",
+        "security_writeback",
+        "allow",
+    ] {
+        assert!(FILE_KEYS.contains(key), "{key}");
+    }
+}
+
+#[test]
+fn limits_come_from_flags_then_environment_then_defaults() {
+    let c = resolve(&GlobalArgs::default(), &env_of(&[])).unwrap();
+    assert_eq!(c.limits.deadline.value.as_secs(), 86_400);
+    assert_eq!(c.limits.deadline.source, Source::Default);
+    let env = env_of(&[("GWB_DEADLINE", "60"), ("GWB_MAX_PAGES", "7")]);
+    let c = resolve(&GlobalArgs::default(), &env).unwrap();
+    assert_eq!(c.limits.deadline.value.as_secs(), 60);
+    assert_eq!(c.limits.deadline.source, Source::Env("GWB_DEADLINE"));
+    assert_eq!(c.limits.max_pages.value, 7);
+    let g = GlobalArgs {
+        deadline: Some(5.0),
+        ..Default::default()
+    };
+    let c = resolve(&g, &env).unwrap();
+    assert_eq!(c.limits.deadline.value.as_secs(), 5);
+    assert_eq!(c.limits.deadline.source, Source::Flag("--deadline"));
+}
+
+#[test]
+fn a_bad_limit_names_where_it_came_from() {
+    let e = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_READ_TIMEOUT", "soon")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("GWB_READ_TIMEOUT") && e.contains("soon"), "{e}");
+    let e = resolve(&GlobalArgs::default(), &env_of(&[("GWB_DEADLINE", "-1")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("GWB_DEADLINE: GWB_DEADLINE must be"), "{e}");
+    let g = GlobalArgs {
+        retry_budget: Some(0.0),
+        ..Default::default()
+    };
+    let e = resolve(&g, &env_of(&[])).unwrap_err().to_string();
+    assert!(e.contains("--retry-budget must be"), "{e}");
+}
+
+#[test]
+fn log_settings_read_their_environment_here() {
+    let (s, e) = logging(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_LOG_FORMAT", "json"), ("NO_COLOR", "1")]),
+    );
+    assert!(e.is_none());
+    assert_eq!(s.format, crate::cli::LogFormat::Json);
+    assert!(s.no_color_env);
+    let g = GlobalArgs {
+        log_format: Some(crate::cli::LogFormat::Text),
+        ..Default::default()
+    };
+    let (s, _) = logging(&g, &env_of(&[("GWB_LOG_FORMAT", "json"), ("NO_COLOR", "")]));
+    assert_eq!(s.format, crate::cli::LogFormat::Text, "the flag wins");
+    assert!(!s.no_color_env, "an empty NO_COLOR is unset");
+    let (s, e) = logging(
+        &GlobalArgs::default(),
+        &env_of(&[("GWB_LOG_FORMAT", "xml")]),
+    );
+    assert_eq!(s.format, crate::cli::LogFormat::Text);
+    assert!(e.unwrap().to_string().contains("GWB_LOG_FORMAT"));
+}
