@@ -2,8 +2,6 @@
 //! `disable-existing-m365` and `restore`: guard, consent, journal, batched PATCHes, outcomes.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +13,7 @@ use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
 use crate::graph::model::{Group, WritebackConfiguration};
 use crate::graph::pace::Pacer;
-use crate::journal::{GroupResult, Journal, new_run_id};
+use crate::journal::{GroupResult, Journal};
 use crate::output;
 use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
 
@@ -106,69 +104,6 @@ pub fn check_args(args: &ApplyArgs) -> Result<(), UsageError> {
     super::seconds("--write-window", args.write_window, false)?;
     super::verify_timeout(args.verify_timeout)?;
     Ok(())
-}
-
-/// Refuse a plan over `--max-changes`, or pacing flags that make no sense, before anything is
-/// written (the journal included).
-pub fn check_guard(args: &ApplyArgs, n: usize) -> Result<(), UsageError> {
-    check_args(args)?;
-    match args.max_changes {
-        Some(max) if n > max => Err(UsageError(format!(
-            "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Ask on a terminal; without one, require `--yes`.
-pub fn consent(args: &ApplyArgs, question: &str) -> anyhow::Result<()> {
-    if args.yes {
-        return Ok(());
-    }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(UsageError(format!(
-            "{question}: refusing without --yes, because no terminal is attached to ask; nothing was changed"
-        ))
-        .into());
-    }
-    if output::ask(&format!("{question}? [y/N] "))? {
-        Ok(())
-    } else {
-        Err(UsageError("not confirmed; nothing was changed".into()).into())
-    }
-}
-
-/// The journal for a run: `explicit`, else a new file in the state directory.
-pub fn open_journal(
-    explicit: Option<&Path>,
-    state_dir: Option<&Path>,
-    command: &str,
-    target: &super::Target,
-) -> anyhow::Result<Journal> {
-    let run_id = new_run_id();
-    let path: PathBuf = match (explicit, state_dir) {
-        (Some(p), _) => p.to_path_buf(),
-        (None, Some(d)) => d.join(format!("{command}-{run_id}.jsonl")),
-        (None, None) => {
-            return Err(UsageError(
-                "no state directory for the journal (neither XDG_STATE_HOME nor HOME is set): give --journal PATH".into(),
-            )
-            .into());
-        }
-    };
-    // Writes follow: from here Ctrl-C and SIGTERM stop the run cleanly (see `interrupt`).
-    crate::interrupt::listen()
-        .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
-    let j = Journal::create(
-        &path,
-        &run_id,
-        command,
-        &target.graph_root,
-        target.tenant_id.as_deref(),
-    )
-    .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
-    output::notice(&format!("journal {}", path.display()));
-    Ok(j)
 }
 
 fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
@@ -470,29 +405,22 @@ async fn read_back(
         return Ok(());
     }
     let by_id: HashMap<&str, &Change> = changes.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut pending: Vec<String> = applied.changed.clone();
-    let mut last: HashMap<String, Current>;
-    let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
-    loop {
-        let current = read_states(client, &pending).await?;
-        pending.retain(|id| {
-            let shows = matches!(current.get(id), Some(Current::Found(now))
-                if by_id.get(id.as_str()).is_some_and(|c| same_state(now, &c.after)));
-            !shows
-        });
-        last = current;
-        if pending.is_empty() || waited >= timeout {
-            break;
-        }
-        tracing::info!(
-            pending = pending.len(),
-            "Graph does not show every change yet (its reads lag writes); reading again"
-        );
-        let wait = step.min(timeout - waited);
-        client.sleeper().sleep(wait).await;
-        waited += wait;
-        step = (step * 2).min(Duration::from_secs(8));
-    }
+    let shows = |current: &HashMap<String, Current>, id: &str| {
+        matches!(current.get(id), Some(Current::Found(now))
+            if by_id.get(id).is_some_and(|c| same_state(now, &c.after)))
+    };
+    // Each read asks only for the groups that did not show the change on the read before.
+    let waiting = std::cell::RefCell::new(applied.changed.clone());
+    let last: HashMap<String, Current> =
+        super::pipeline::read_back(client.sleeper(), timeout, || async {
+            let ids = waiting.borrow().clone();
+            let current = read_states(client, &ids).await?;
+            let mut w = waiting.borrow_mut();
+            w.retain(|id| !shows(&current, id));
+            Ok((current, w.len()))
+        })
+        .await?;
+    let pending = waiting.into_inner();
     if pending.is_empty() {
         return Ok(());
     }

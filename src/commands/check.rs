@@ -18,13 +18,13 @@ use serde_json::json;
 
 use super::Context;
 use super::apply::{self, ItemFailure};
+use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::{groups_url, read_settings};
-use super::set_default::{self, SettingAction};
-use crate::cli::{CheckArgs, OutputFormat};
+use super::set_default::{self, SetDefaultPlan, SettingAction};
+use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
-use crate::writeback::setting::SettingPlan;
 use crate::writeback::tenant::tenant_default;
 use crate::{ExitStatus, UsageError};
 
@@ -73,6 +73,9 @@ pub struct Fix {
     /// The signal that stopped the fix early, when one did (the tenant was not checked again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<&'static str>,
+    /// The signal itself, for the exit code.
+    #[serde(skip)]
+    pub signal: Option<i32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,6 +142,184 @@ pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Compariso
     })
 }
 
+/// `check --fix` as the pipeline carries it: the comparison, the changes that put the drift
+/// right, and the flags the writes follow.
+struct FixRun<'p> {
+    policy: &'p Policy,
+    before: Comparison,
+    changes: Vec<Change>,
+    /// The tenant default to set, when it drifted.
+    default_target: Option<bool>,
+    /// What setting it would do (planned for a dry run only; the real run reads it again right
+    /// before writing).
+    default_planned: Option<SettingAction>,
+    args: ApplyArgs,
+    timeout: Duration,
+}
+
+impl FixRun<'_> {
+    /// What the fix did (or, for a dry run, would do), before any write.
+    fn fix(&self) -> Fix {
+        Fix {
+            dry_run: self.args.dry_run,
+            groups_planned: self.changes.len() as u64,
+            tenant_default: self.default_planned,
+            ..Default::default()
+        }
+    }
+}
+
+async fn plan_fix<'p>(
+    ctx: &Context,
+    policy: &'p Policy,
+    args: &ApplyArgs,
+    timeout: Duration,
+) -> anyhow::Result<FixRun<'p>> {
+    let before = compare(ctx, policy).await?;
+    let changes: Vec<Change> = before
+        .drift
+        .iter()
+        .filter_map(|d| d.change.clone())
+        .collect();
+    let default_target = before
+        .drift
+        .iter()
+        .any(|d| d.target == DriftTarget::TenantDefault)
+        .then_some(policy.new_m365_default)
+        .flatten();
+    let default_planned = match default_target {
+        Some(target) if args.dry_run => {
+            let (_, plan) = set_default::plan_change(&ctx.client, target).await?;
+            Some(SettingAction::planned(&plan))
+        }
+        _ => None,
+    };
+    Ok(FixRun {
+        policy,
+        before,
+        changes,
+        default_target,
+        default_planned,
+        args: args.clone(),
+        timeout,
+    })
+}
+
+#[async_trait::async_trait(?Send)]
+impl ChangeSet for FixRun<'_> {
+    /// What the fix did, and the tenant checked again (none when interrupted).
+    type Done = (Fix, Option<Comparison>);
+
+    fn change_count(&self) -> usize {
+        self.changes.len() + usize::from(self.default_target.is_some())
+    }
+
+    fn question(&self) -> String {
+        let mut question = Vec::new();
+        if !self.changes.is_empty() {
+            question.push(format!(
+                "disable writeback on {} groups",
+                self.changes.len()
+            ));
+        }
+        if let Some(t) = self.default_target {
+            question.push(format!("set NewUnifiedGroupWritebackDefault to {t}"));
+        }
+        question.join(" and ")
+    }
+
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<(Fix, Option<Comparison>)> {
+        let mut fix = self.fix();
+        if !self.changes.is_empty() {
+            let journal = journals.open("check-fix")?;
+            let applied = apply::apply(
+                &ctx.client,
+                &self.changes,
+                &journal,
+                &self.args,
+                apply::SkipAs {
+                    changed: SkipReason::ChangedSincePlan,
+                    already: SkipReason::AlreadyDisabled,
+                },
+            )
+            .await?;
+            let interrupted = applied.signal.map(crate::interrupt::name);
+            journal.finish_as(
+                json!({
+                    "planned": self.changes.len(),
+                    "changed": applied.changed.len(),
+                    "deletedMeanwhile": applied.deleted.len(),
+                    "failed": applied.failed.len(),
+                    "notSent": applied.not_sent,
+                    "unconfirmed": applied.unconfirmed.len(),
+                }),
+                interrupted,
+            )?;
+            fix.groups_changed = applied.changed;
+            fix.deleted_meanwhile = applied.deleted;
+            fix.failed = applied.failed;
+            fix.skipped = applied.skipped;
+            fix.interrupted = interrupted;
+            fix.signal = applied.signal;
+            if applied.signal.is_some() {
+                // Stop here: no setting change, no second check.
+                fix.journals = journals.opened();
+                return Ok((fix, None));
+            }
+        }
+        if let Some(target) = self.default_target {
+            // Read right before the write: the comparison may be minutes old (consent).
+            let mut plan = SetDefaultPlan::read(&ctx.client, target, self.timeout).await?;
+            fix.tenant_default = Some(if plan.change_count() == 0 {
+                SettingAction::Unchanged
+            } else {
+                plan.write(ctx, journals).await?.action
+            });
+        }
+        fix.journals = journals.opened();
+        let after = self.check_again(ctx, &mut fix).await?;
+        Ok((fix, Some(after)))
+    }
+}
+
+impl FixRun<'_> {
+    /// Check again; what this run changed may not show yet (Graph's reads lag its writes).
+    async fn check_again(&self, ctx: &Context, fix: &mut Fix) -> anyhow::Result<Comparison> {
+        let changed: HashSet<&str> = fix.groups_changed.iter().map(String::as_str).collect();
+        let setting_written = fix.tenant_default.is_some_and(|a| a.wrote());
+        let (after, pending) = pipeline::read_back(ctx.client.sleeper(), self.timeout, || async {
+            let after = compare(ctx, self.policy).await?;
+            let pending: Vec<String> = after
+                .drift
+                .iter()
+                .filter_map(|d| match (d.target, d.id.as_deref()) {
+                    (DriftTarget::TenantDefault, _) if setting_written => {
+                        Some("tenantDefault".to_string())
+                    }
+                    (_, Some(id)) if changed.contains(id) => Some(id.to_string()),
+                    _ => None,
+                })
+                .collect();
+            let n = pending.len();
+            Ok(((after, pending), n))
+        })
+        .await?;
+        if !pending.is_empty() {
+            tracing::warn!(
+                "{} changes were accepted by Graph but do not show yet after {} s; run gwb check again in a minute",
+                pending.len(),
+                self.timeout.as_secs_f64()
+            );
+        }
+        fix.pending_read_back = pending;
+        Ok(after)
+    }
+}
+
 pub async fn run(
     ctx: &Context,
     args: &CheckArgs,
@@ -166,154 +347,62 @@ pub async fn run(
         ))
         .into());
     }
-    let writes = args.fix && !args.apply.dry_run;
-    let _lock = if writes {
-        Some(crate::lock::RunLock::acquire(state_dir, "check --fix")?)
-    } else {
-        None
-    };
-    let before = compare(ctx, policy).await?;
-    if before.compliant || !args.fix {
-        print(out, ctx.format, policy, &before, None, None)?;
-        return Ok(if before.compliant {
+    let drift_status = |c: &Comparison| {
+        if c.compliant {
             ExitStatus::Ok
         } else {
             ExitStatus::Drift
-        });
+        }
+    };
+    if !args.fix {
+        let before = compare(ctx, policy).await?;
+        print(out, ctx.format, policy, &before, None, None)?;
+        return Ok(drift_status(&before));
     }
-
-    let changes: Vec<Change> = before
-        .drift
-        .iter()
-        .filter_map(|d| d.change.clone())
-        .collect();
-    let default_target = before
-        .drift
-        .iter()
-        .any(|d| d.target == DriftTarget::TenantDefault)
-        .then_some(policy.new_m365_default)
-        .flatten();
-    let mut fix = Fix {
+    let opts = Options {
+        command: "check --fix",
         dry_run: args.apply.dry_run,
-        groups_planned: changes.len() as u64,
-        ..Default::default()
+        consent: Consent::Ask {
+            yes: args.apply.yes,
+        },
+        max_changes: args.apply.max_changes,
+        state_dir,
+        journal: None,
     };
-    apply::check_guard(
-        &args.apply,
-        changes.len() + usize::from(default_target.is_some()),
-    )?;
-    if args.apply.dry_run {
-        if let Some(target) = default_target {
-            let (_, plan) = set_default::plan_change(&ctx.client, target).await?;
-            fix.tenant_default = Some(SettingAction::planned(&plan));
+    let plan = plan_fix(ctx, policy, &args.apply, timeout);
+    match pipeline::run(ctx, opts, plan).await? {
+        Stage::DryRun(run) if run.change_count() > 0 => {
+            print(out, ctx.format, policy, &run.before, Some(&run.fix()), None)?;
+            Ok(ExitStatus::Drift)
         }
-        print(out, ctx.format, policy, &before, Some(&fix), None)?;
-        return Ok(ExitStatus::Drift);
-    }
-    let mut question = Vec::new();
-    if !changes.is_empty() {
-        question.push(format!("disable writeback on {} groups", changes.len()));
-    }
-    if let Some(t) = default_target {
-        question.push(format!("set NewUnifiedGroupWritebackDefault to {t}"));
-    }
-    apply::consent(&args.apply, &question.join(" and "))?;
-
-    let client = &ctx.client;
-    if !changes.is_empty() {
-        let journal = apply::open_journal(None, state_dir, "check-fix", &ctx.target)?;
-        fix.journals.push(journal.path().display().to_string());
-        let applied = apply::apply(
-            client,
-            &changes,
-            &journal,
-            &args.apply,
-            apply::SkipAs {
-                changed: SkipReason::ChangedSincePlan,
-                already: SkipReason::AlreadyDisabled,
-            },
-        )
-        .await?;
-        let interrupted = applied.signal.map(crate::interrupt::name);
-        journal.finish_as(
-            json!({
-                "planned": changes.len(),
-                "changed": applied.changed.len(),
-                "deletedMeanwhile": applied.deleted.len(),
-                "failed": applied.failed.len(),
-                "notSent": applied.not_sent,
-                "unconfirmed": applied.unconfirmed.len(),
-            }),
-            interrupted,
-        )?;
-        fix.groups_changed = applied.changed;
-        fix.deleted_meanwhile = applied.deleted;
-        fix.failed = applied.failed;
-        fix.skipped = applied.skipped;
-        fix.interrupted = interrupted;
-        if let Some(signal) = applied.signal {
-            // Stop here: no setting change, no second check. Say what was done and how on.
-            print(out, ctx.format, policy, &before, Some(&fix), None)?;
-            return Ok(ExitStatus::for_signal(signal));
+        Stage::DryRun(run) | Stage::NothingToDo(run) => {
+            print(out, ctx.format, policy, &run.before, None, None)?;
+            Ok(drift_status(&run.before))
         }
-    }
-    if let Some(target) = default_target {
-        let (section, plan) = set_default::plan_change(client, target).await?;
-        if matches!(plan, SettingPlan::Unchanged { .. }) {
-            fix.tenant_default = Some(SettingAction::Unchanged);
-        } else {
-            let journal = apply::open_journal(None, state_dir, "set-default", &ctx.target)?;
-            fix.journals.push(journal.path().display().to_string());
-            let outcome =
-                set_default::apply_plan(client, &journal, plan, target, &section, timeout).await?;
-            fix.tenant_default = Some(outcome.action);
-        }
-    }
-
-    // Check again; what this run changed may not show yet (Graph's reads lag its writes).
-    let changed: HashSet<&str> = fix.groups_changed.iter().map(String::as_str).collect();
-    let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
-    let after = loop {
-        let after = compare(ctx, policy).await?;
-        let pending: Vec<String> = after
-            .drift
-            .iter()
-            .filter(|d| {
-                d.target == DriftTarget::TenantDefault
-                    && fix.tenant_default.is_some_and(|a| a.wrote())
-                    || d.id.as_deref().is_some_and(|id| changed.contains(id))
+        Stage::Done(run, (fix, after)) => {
+            print(
+                out,
+                ctx.format,
+                policy,
+                &run.before,
+                Some(&fix),
+                after.as_ref(),
+            )?;
+            Ok(match (fix.signal, &after) {
+                (Some(signal), _) => ExitStatus::for_signal(signal),
+                (None, Some(after)) => fix_status(&fix, after),
+                (None, None) => ExitStatus::Failure,
             })
-            .map(|d| match d.target.as_str() {
-                "tenantDefault" => "tenantDefault".to_string(),
-                _ => d.id.clone().unwrap_or_default(),
-            })
-            .collect();
-        if pending.is_empty() || waited >= timeout {
-            fix.pending_read_back = pending;
-            break after;
         }
-        tracing::info!(
-            pending = pending.len(),
-            "Graph does not show every change yet; reading again"
-        );
-        let wait = step.min(timeout - waited);
-        client.sleeper().sleep(wait).await;
-        waited += wait;
-        step = (step * 2).min(Duration::from_secs(8));
-    };
-    if !fix.pending_read_back.is_empty() {
-        tracing::warn!(
-            "{} changes were accepted by Graph but do not show yet after {} s; run gwb check again in a minute",
-            fix.pending_read_back.len(),
-            args.apply.verify_timeout
-        );
     }
-    print(out, ctx.format, policy, &before, Some(&fix), Some(&after))?;
-    // The exit code follows the state checked last: a change Graph accepted but that does not
-    // show after --verify-timeout is not a success (it may never have taken), and drift left is
-    // drift, whatever this run did.
+}
+
+/// The exit code follows the state checked last: a change Graph accepted but that does not
+/// show after --verify-timeout is not a success (it may never have taken), and drift left is
+/// drift, whatever this run did.
+fn fix_status(fix: &Fix, after: &Comparison) -> ExitStatus {
     let failed = apply::exit_for_failures(&fix.failed, !fix.groups_changed.is_empty());
-    Ok(if failed != ExitStatus::Ok {
+    if failed != ExitStatus::Ok {
         failed
     } else if !fix.pending_read_back.is_empty() {
         ExitStatus::Failure
@@ -321,7 +410,7 @@ pub async fn run(
         ExitStatus::Drift
     } else {
         ExitStatus::Ok
-    })
+    }
 }
 
 fn print(

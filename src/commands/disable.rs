@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::apply::{self, Applied, Current, ItemFailure, same_state};
+use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::groups_url;
-use crate::cli::{DisableArgs, OutputFormat};
-use crate::journal::now_rfc3339;
+use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
+use crate::journal::{Journal, now_rfc3339};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
     Change, DisablePlanner, PlanSummary, Selection, SkipReason, Skipped, is_guid, parse_cutoff,
@@ -231,21 +232,72 @@ async fn recheck(
     Ok(())
 }
 
-pub async fn run(
-    ctx: &Context,
-    args: &DisableArgs,
-    state_dir: Option<&Path>,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    apply::check_args(&args.apply)?;
-    let _lock = if args.apply.dry_run || args.plan_out.is_some() {
-        None
-    } else {
-        Some(crate::lock::RunLock::acquire(
-            state_dir,
-            "disable-existing-m365",
-        )?)
-    };
+/// A disable plan as the pipeline carries it: the plan document, the summary so far, and the
+/// flags the writes follow.
+struct DisableRun {
+    plan: PlanDoc,
+    summary: RunSummary,
+    args: ApplyArgs,
+}
+
+/// What the writes did, and the journal that recorded them.
+pub struct Written {
+    pub applied: Applied,
+    pub journal: Journal,
+}
+
+#[async_trait::async_trait(?Send)]
+impl ChangeSet for DisableRun {
+    type Done = Written;
+
+    fn change_count(&self) -> usize {
+        self.plan.changes.len()
+    }
+
+    fn question(&self) -> String {
+        format!(
+            "disable writeback on {} Microsoft 365 groups",
+            self.plan.changes.len()
+        )
+    }
+
+    fn announce(&self) {
+        print_plan_summary(&self.plan);
+    }
+
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<Written> {
+        let journal = journals.open("disable-existing-m365")?;
+        let mut applied = apply::apply(
+            &ctx.client,
+            &self.plan.changes,
+            &journal,
+            &self.args,
+            apply::SkipAs {
+                changed: SkipReason::ChangedSincePlan,
+                already: SkipReason::AlreadyDisabled,
+            },
+        )
+        .await?;
+        let summary = &mut self.summary;
+        summary.add_applied(&applied);
+        for s in &applied.skipped {
+            match s.reason {
+                SkipReason::AlreadyDisabled => summary.already_disabled += 1,
+                _ => summary.changed_since_plan += 1,
+            }
+        }
+        self.plan.skipped.append(&mut applied.skipped);
+        journal.finish_as(serde_json::to_value(&*summary)?, summary.interrupted)?;
+        Ok(Written { applied, journal })
+    }
+}
+
+/// Plan from the tenant or a saved plan (re-read), and count what was skipped.
+async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
     let mut summary = RunSummary::default();
     let mut plan = match &args.plan {
         Some(path) => {
@@ -261,84 +313,79 @@ pub async fn run(
     summary.created_on_or_after_cutoff = plan.summary.created_on_or_after_cutoff;
     summary.synced_from_on_premises = plan.summary.synced_from_on_premises;
     plan.summary.changes = plan.changes.len() as u64;
+    Ok(DisableRun {
+        plan,
+        summary,
+        args: args.apply.clone(),
+    })
+}
 
-    if let Some(path) = &args.plan_out {
-        let text = serde_json::to_string_pretty(&plan)? + "\n";
-        crate::files::write_new(path, text.as_bytes(), args.force).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
-                " (a file or symlink is already there: choose a new name, or add --force to replace it)"
-            } else {
-                ""
-            };
-            UsageError(format!("--plan-out {}: {e}{hint}; nothing was saved", path.display()))
-        })?;
-        crate::output::notice(&format!(
-            "saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
-            plan.changes.len(),
-            path.display(),
-            path.display()
-        ));
-        return Ok(ExitStatus::Ok);
-    }
-    if args.apply.dry_run {
-        print_plan(out, ctx.format, &plan)?;
-        return Ok(ExitStatus::Ok);
-    }
-    apply::check_guard(&args.apply, plan.changes.len())?;
-    if plan.changes.is_empty() {
-        return finish(
+pub async fn run(
+    ctx: &Context,
+    args: &DisableArgs,
+    state_dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    apply::check_args(&args.apply)?;
+    // `--plan-out` is a dry run whose plan is saved rather than printed.
+    let opts = Options {
+        command: "disable-existing-m365",
+        dry_run: args.apply.dry_run || args.plan_out.is_some(),
+        consent: Consent::Ask {
+            yes: args.apply.yes,
+        },
+        max_changes: args.apply.max_changes,
+        state_dir,
+        journal: args.journal.as_deref(),
+    };
+    match pipeline::run(ctx, opts, plan(ctx, args)).await? {
+        Stage::DryRun(run) => match &args.plan_out {
+            Some(path) => save_plan(path, &run.plan, args.force),
+            None => {
+                print_plan(out, ctx.format, &run.plan)?;
+                Ok(ExitStatus::Ok)
+            }
+        },
+        Stage::NothingToDo(run) => finish(
             out,
             ctx.format,
             None,
-            summary,
+            run.summary,
             Applied::default(),
-            plan.skipped,
-        );
-    }
-    if ctx.format == OutputFormat::Table || !args.apply.yes {
-        print_plan_summary(&plan);
-    }
-    apply::consent(
-        &args.apply,
-        &format!(
-            "disable writeback on {} Microsoft 365 groups",
-            plan.changes.len()
+            run.plan.skipped,
         ),
-    )?;
-    let journal = apply::open_journal(
-        args.journal.as_deref(),
-        state_dir,
-        "disable-existing-m365",
-        &ctx.target,
-    )?;
-    let mut applied = apply::apply(
-        &ctx.client,
-        &plan.changes,
-        &journal,
-        &args.apply,
-        apply::SkipAs {
-            changed: SkipReason::ChangedSincePlan,
-            already: SkipReason::AlreadyDisabled,
-        },
-    )
-    .await?;
-    summary.add_applied(&applied);
-    for s in &applied.skipped {
-        match s.reason {
-            SkipReason::AlreadyDisabled => summary.already_disabled += 1,
-            _ => summary.changed_since_plan += 1,
-        }
+        Stage::Done(run, w) => finish(
+            out,
+            ctx.format,
+            Some(&w.journal),
+            run.summary,
+            w.applied,
+            run.plan.skipped,
+        ),
     }
-    plan.skipped.append(&mut applied.skipped);
-    journal.finish_as(serde_json::to_value(&summary)?, summary.interrupted)?;
-    finish(
-        out,
-        ctx.format,
-        Some(&journal),
-        summary,
-        applied,
-        plan.skipped,
-    )
+}
+
+/// `--plan-out`: save the plan (a new file; `--force` replaces one atomically).
+fn save_plan(path: &Path, plan: &PlanDoc, force: bool) -> anyhow::Result<ExitStatus> {
+    let text = serde_json::to_string_pretty(plan)? + "\n";
+    crate::files::write_new(path, text.as_bytes(), force).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (a file or symlink is already there: choose a new name, or add --force to replace it)"
+        } else {
+            ""
+        };
+        UsageError(format!(
+            "--plan-out {}: {e}{hint}; nothing was saved",
+            path.display()
+        ))
+    })?;
+    crate::output::notice(&format!(
+        "saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
+        plan.changes.len(),
+        path.display(),
+        path.display()
+    ));
+    Ok(ExitStatus::Ok)
 }
 
 fn print_plan_summary(plan: &PlanDoc) {

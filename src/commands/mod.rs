@@ -6,6 +6,7 @@ pub mod check;
 pub mod config_show;
 pub mod disable;
 pub mod emulator;
+pub mod pipeline;
 pub mod report;
 pub mod restore;
 pub mod set_default;

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::Context;
 use super::apply::{self, Applied, Current, same_state};
-use super::disable::{RunSummary, finish};
-use crate::cli::{OutputFormat, RestoreArgs};
+use super::disable::{RunSummary, Written, finish};
+use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
 use crate::journal::{self, JournalContents};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
@@ -111,6 +112,134 @@ fn recorded_states(journals: Vec<JournalContents>) -> anyhow::Result<Vec<Change>
     Ok(out)
 }
 
+/// A restore of groups as the pipeline carries it.
+struct GroupRestore {
+    changes: Vec<Change>,
+    skipped: Vec<Skipped>,
+    summary: RunSummary,
+    args: ApplyArgs,
+}
+
+impl GroupRestore {
+    /// Read the recorded groups now, and plan compare-and-set: put back only what still holds
+    /// what gwb wrote (everything with `force`).
+    async fn read(
+        ctx: &Context,
+        recorded: Vec<Change>,
+        force: bool,
+        args: &ApplyArgs,
+    ) -> anyhow::Result<Self> {
+        let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
+        let current = apply::read_current(&ctx.client, &ids).await?;
+        let mut plan = GroupRestore {
+            changes: Vec::new(),
+            skipped: Vec::new(),
+            summary: RunSummary::default(),
+            args: args.clone(),
+        };
+        let mut unreadable = Vec::new();
+        for r in recorded {
+            let skip = |reason| Skipped {
+                id: r.id.clone(),
+                display_name: r.display_name.clone(),
+                reason,
+            };
+            match current.get(&r.id) {
+                Some(Current::Found(now)) if same_state(now, &r.before) => {
+                    plan.skipped.push(skip(SkipReason::AlreadyInRecordedState));
+                }
+                Some(Current::Found(now)) if same_state(now, &r.after) || force => {
+                    plan.changes.push(Change {
+                        role_assignable: false,
+                        id: r.id.clone(),
+                        display_name: r.display_name.clone(),
+                        before: now.clone(),
+                        after: r.before.clone(),
+                    });
+                }
+                Some(Current::Found(_)) => {
+                    plan.summary.changed_since_run += 1;
+                    plan.skipped.push(skip(SkipReason::ChangedSinceRun));
+                }
+                Some(Current::Deleted(_)) => {
+                    plan.summary.deleted_meanwhile += 1;
+                    plan.skipped.push(skip(SkipReason::DeletedMeanwhile));
+                }
+                Some(Current::Unreadable(e)) => unreadable.push(format!("{}: {e}", r.id)),
+                None => unreadable.push(format!("{}: no answer", r.id)),
+            }
+        }
+        if !unreadable.is_empty() {
+            return Err(anyhow::anyhow!(
+                "could not read {} groups before restoring them; nothing was changed: {}",
+                unreadable.len(),
+                unreadable.join("; ")
+            ));
+        }
+        plan.summary.planned = plan.changes.len() as u64;
+        Ok(plan)
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl ChangeSet for GroupRestore {
+    type Done = Written;
+
+    fn change_count(&self) -> usize {
+        self.changes.len()
+    }
+
+    fn question(&self) -> String {
+        format!(
+            "restore the writeback configuration of {} groups",
+            self.changes.len()
+        )
+    }
+
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<Written> {
+        let journal = journals.open("restore")?;
+        let mut applied = apply::apply(
+            &ctx.client,
+            &self.changes,
+            &journal,
+            &self.args,
+            apply::SkipAs {
+                changed: SkipReason::ChangedSinceRun,
+                already: SkipReason::AlreadyInRecordedState,
+            },
+        )
+        .await?;
+        self.summary.changed_since_run += applied
+            .skipped
+            .iter()
+            .filter(|k| k.reason == SkipReason::ChangedSinceRun)
+            .count() as u64;
+        self.skipped.append(&mut applied.skipped);
+        for f in &mut applied.failed {
+            if f.status == 400
+                && self
+                    .changes
+                    .iter()
+                    .any(|c| c.id == f.id && c.after.is_enabled.is_none())
+            {
+                f.message.push_str(
+                    " (the recorded state has isEnabled null, which Graph may refuse to write back; set isEnabled to true or false by hand if this persists)",
+                );
+            }
+        }
+        self.summary.add_applied(&applied);
+        journal.finish_as(
+            serde_json::to_value(&self.summary)?,
+            self.summary.interrupted,
+        )?;
+        Ok(Written { applied, journal })
+    }
+}
+
 pub async fn run(
     ctx: &Context,
     args: &RestoreArgs,
@@ -119,11 +248,6 @@ pub async fn run(
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
     let journals = read_journals(&args.journals, &ctx.target)?;
-    let _lock = if args.apply.dry_run {
-        None
-    } else {
-        Some(crate::lock::RunLock::acquire(state_dir, "restore")?)
-    };
     let settings = journals
         .iter()
         .filter(|j| j.command == "set-default")
@@ -138,120 +262,66 @@ pub async fn run(
         return super::set_default::restore(ctx, args, journals, state_dir, out).await;
     }
     let recorded = recorded_states(journals)?;
-    let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
-    let current = apply::read_current(&ctx.client, &ids).await?;
-    let mut changes = Vec::new();
-    let mut skipped = Vec::new();
-    let mut summary = RunSummary::default();
-    let mut unreadable = Vec::new();
-    for r in recorded {
-        let skip = |reason| Skipped {
-            id: r.id.clone(),
-            display_name: r.display_name.clone(),
-            reason,
-        };
-        match current.get(&r.id) {
-            Some(Current::Found(now)) if same_state(now, &r.before) => {
-                skipped.push(skip(SkipReason::AlreadyInRecordedState));
-            }
-            // Compare-and-set: put back only what still holds what gwb wrote.
-            Some(Current::Found(now)) if same_state(now, &r.after) || args.force => {
-                changes.push(Change {
-                    role_assignable: false,
-                    id: r.id.clone(),
-                    display_name: r.display_name.clone(),
-                    before: now.clone(),
-                    after: r.before.clone(),
-                });
-            }
-            Some(Current::Found(_)) => {
-                summary.changed_since_run += 1;
-                skipped.push(skip(SkipReason::ChangedSinceRun));
-            }
-            Some(Current::Deleted(_)) => {
-                summary.deleted_meanwhile += 1;
-                skipped.push(skip(SkipReason::DeletedMeanwhile));
-            }
-            Some(Current::Unreadable(e)) => unreadable.push(format!("{}: {e}", r.id)),
-            None => unreadable.push(format!("{}: no answer", r.id)),
-        }
-    }
-    if !unreadable.is_empty() {
-        return Err(anyhow::anyhow!(
-            "could not read {} groups before restoring them; nothing was changed: {}",
-            unreadable.len(),
-            unreadable.join("; ")
-        ));
-    }
-    summary.planned = changes.len() as u64;
-    if args.apply.dry_run {
-        match ctx.format {
-            OutputFormat::Table => write_plan_table(
-                out,
-                &format!(
-                    "Dry run: would restore {} groups to their recorded state (no writes made):",
-                    changes.len()
-                ),
-                &changes,
-                &skipped,
-                &[],
-            )?,
-            _ => write_json(
-                out,
-                &RestorePlan {
-                    journals: args
-                        .journals
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect(),
-                    changes: &changes,
-                    skipped: &skipped,
-                },
-            )?,
-        }
-        return Ok(ExitStatus::Ok);
-    }
-    apply::check_guard(&args.apply, changes.len())?;
-    if changes.is_empty() {
-        return finish(out, ctx.format, None, summary, Applied::default(), skipped);
-    }
-    apply::consent(
-        &args.apply,
-        &format!(
-            "restore the writeback configuration of {} groups",
-            changes.len()
-        ),
-    )?;
-    let journal = apply::open_journal(args.record.as_deref(), state_dir, "restore", &ctx.target)?;
-    let mut applied = apply::apply(
-        &ctx.client,
-        &changes,
-        &journal,
-        &args.apply,
-        apply::SkipAs {
-            changed: SkipReason::ChangedSinceRun,
-            already: SkipReason::AlreadyInRecordedState,
+    let opts = Options {
+        command: "restore",
+        dry_run: args.apply.dry_run,
+        consent: Consent::Ask {
+            yes: args.apply.yes,
         },
-    )
-    .await?;
-    summary.changed_since_run += applied
-        .skipped
-        .iter()
-        .filter(|k| k.reason == SkipReason::ChangedSinceRun)
-        .count() as u64;
-    skipped.append(&mut applied.skipped);
-    for f in &mut applied.failed {
-        if f.status == 400
-            && changes
-                .iter()
-                .any(|c| c.id == f.id && c.after.is_enabled.is_none())
-        {
-            f.message.push_str(
-                " (the recorded state has isEnabled null, which Graph may refuse to write back; set isEnabled to true or false by hand if this persists)",
-            );
+        max_changes: args.apply.max_changes,
+        state_dir,
+        journal: args.record.as_deref(),
+    };
+    let plan = GroupRestore::read(ctx, recorded, args.force, &args.apply);
+    match pipeline::run(ctx, opts, plan).await? {
+        Stage::DryRun(p) => {
+            print_plan(out, ctx.format, &args.journals, &p.changes, &p.skipped)?;
+            Ok(ExitStatus::Ok)
         }
+        Stage::NothingToDo(p) => finish(
+            out,
+            ctx.format,
+            None,
+            p.summary,
+            Applied::default(),
+            p.skipped,
+        ),
+        Stage::Done(p, w) => finish(
+            out,
+            ctx.format,
+            Some(&w.journal),
+            p.summary,
+            w.applied,
+            p.skipped,
+        ),
     }
-    summary.add_applied(&applied);
-    journal.finish_as(serde_json::to_value(&summary)?, summary.interrupted)?;
-    finish(out, ctx.format, Some(&journal), summary, applied, skipped)
+}
+
+fn print_plan(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    journals: &[std::path::PathBuf],
+    changes: &[Change],
+    skipped: &[Skipped],
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Table => write_plan_table(
+            out,
+            &format!(
+                "Dry run: would restore {} groups to their recorded state (no writes made):",
+                changes.len()
+            ),
+            changes,
+            skipped,
+            &[],
+        ),
+        _ => write_json(
+            out,
+            &RestorePlan {
+                journals: journals.iter().map(|p| p.display().to_string()).collect(),
+                changes,
+                skipped,
+            },
+        ),
+    }
 }

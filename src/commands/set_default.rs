@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Context;
-use super::apply::open_journal;
+use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::read_settings;
 use crate::ExitStatus;
 use crate::cli::{OutputFormat, SetDefaultArgs};
@@ -29,7 +29,7 @@ use crate::graph::model::{
 use crate::graph::{GraphClient, GraphError, settings};
 use crate::journal::{Journal, JournalWriteError, SettingResult};
 use crate::output::{TenantSection, tenant_default_line, write_json};
-use crate::writeback::setting::{self, SettingPlan};
+use crate::writeback::setting::{self, RestoreDecision, RestoreMethod, SettingPlan};
 use crate::writeback::tenant::tenant_default;
 
 /// Least permissions, for error messages.
@@ -86,11 +86,11 @@ impl SettingAction {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome<'a> {
+pub struct Outcome {
     pub action: SettingAction,
     dry_run: bool,
     target: bool,
-    before: &'a TenantSection,
+    before: TenantSection,
     setting_id: Option<String>,
     values_before: Option<Vec<SettingValue>>,
     values_after: Option<Vec<SettingValue>>,
@@ -216,25 +216,13 @@ fn record<T>(
 /// a failed write: it is returned as the reason the change could not be verified, so the caller
 /// still reports the write it made.
 async fn verify(client: &GraphClient, target: bool, timeout: Duration) -> Result<bool, String> {
-    let mut waited = Duration::ZERO;
-    let mut step = Duration::from_secs(2);
-    loop {
-        let settings = read(client).await.map_err(|e| format!("{e:#}"))?;
-        if setting::holds(&settings, target) {
-            return Ok(true);
-        }
-        if waited >= timeout {
-            return Ok(false);
-        }
-        let wait = step.min(timeout - waited);
-        tracing::info!(
-            waited_s = waited.as_secs_f64(),
-            "the setting does not show the new value yet (Graph's reads lag writes); reading again"
-        );
-        client.sleeper().sleep(wait).await;
-        waited += wait;
-        step = (step * 2).min(Duration::from_secs(8));
-    }
+    pipeline::read_back(client.sleeper(), timeout, || async {
+        let settings = read(client).await?;
+        let holds = setting::holds(&settings, target);
+        Ok((holds, usize::from(!holds)))
+    })
+    .await
+    .map_err(|e| format!("{e:#}"))
 }
 
 /// [`verify`], as the outcome records it: whether the value shows, and why it could not be read.
@@ -266,6 +254,66 @@ pub async fn plan_change(
     Ok((before, plan))
 }
 
+/// A `set-default` plan: the value wanted, the tenant section as read, and the change.
+pub struct SetDefaultPlan {
+    pub target: bool,
+    pub before: TenantSection,
+    pub plan: SettingPlan,
+    pub verify_timeout: Duration,
+}
+
+impl SetDefaultPlan {
+    /// Read the settings and plan setting the default to `target`.
+    pub async fn read(
+        client: &GraphClient,
+        target: bool,
+        verify_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let (before, plan) = plan_change(client, target).await?;
+        Ok(SetDefaultPlan {
+            target,
+            before,
+            plan,
+            verify_timeout,
+        })
+    }
+
+    /// The action a dry run (or a plan with nothing to do) reports.
+    pub fn planned(&self) -> SettingAction {
+        SettingAction::planned(&self.plan)
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl ChangeSet for SetDefaultPlan {
+    type Done = Outcome;
+
+    fn change_count(&self) -> usize {
+        usize::from(!matches!(self.plan, SettingPlan::Unchanged { .. }))
+    }
+
+    fn question(&self) -> String {
+        format!("set NewUnifiedGroupWritebackDefault to {}", self.target)
+    }
+
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<Outcome> {
+        let journal = journals.open("set-default")?;
+        apply_plan(
+            &ctx.client,
+            &journal,
+            self.plan.clone(),
+            self.target,
+            &self.before,
+            self.verify_timeout,
+        )
+        .await
+    }
+}
+
 pub async fn run(
     ctx: &Context,
     args: &SetDefaultArgs,
@@ -273,29 +321,32 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = super::verify_timeout(args.verify_timeout)?;
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(crate::lock::RunLock::acquire(state_dir, "set-default")?)
-    };
-    let client = &ctx.client;
-    let target = args.value;
-    let (before, plan) = plan_change(client, target).await?;
-
-    if args.dry_run || matches!(plan, SettingPlan::Unchanged { .. }) {
-        let action = SettingAction::planned(&plan);
-        let doc = outcome(action, args.dry_run, target, &before, &plan, None, None);
-        print(out, ctx.format, &doc)?;
-        return Ok(ExitStatus::Ok);
-    }
-
-    let journal = open_journal(
-        args.journal.as_deref(),
+    let opts = Options {
+        command: "set-default",
+        dry_run: args.dry_run,
+        consent: Consent::NotAsked,
+        max_changes: None,
         state_dir,
-        "set-default",
-        &ctx.target,
-    )?;
-    let doc = apply_plan(client, &journal, plan, target, &before, timeout).await?;
+        journal: args.journal.as_deref(),
+    };
+    let stage = pipeline::run(
+        ctx,
+        opts,
+        SetDefaultPlan::read(&ctx.client, args.value, timeout),
+    )
+    .await?;
+    let doc = match stage {
+        Stage::DryRun(p) | Stage::NothingToDo(p) => outcome(
+            p.planned(),
+            args.dry_run,
+            p.target,
+            &p.before,
+            &p.plan,
+            None,
+            None,
+        ),
+        Stage::Done(_, doc) => doc,
+    };
     print(out, ctx.format, &doc)?;
     // The write was made and is reported; a read-back that failed means it is not verified.
     Ok(if doc.verification_error.is_some() {
@@ -306,14 +357,14 @@ pub async fn run(
 }
 
 /// Write a planned change (not `Unchanged`), journaled, and read it back.
-pub async fn apply_plan<'a>(
+pub async fn apply_plan(
     client: &GraphClient,
     journal: &Journal,
     mut plan: SettingPlan,
     target: bool,
-    before: &'a TenantSection,
+    before: &TenantSection,
     verify_timeout: Duration,
-) -> anyhow::Result<Outcome<'a>> {
+) -> anyhow::Result<Outcome> {
     let mut action = match plan {
         SettingPlan::Create { .. } => SettingAction::Created,
         _ => SettingAction::Updated,
@@ -409,15 +460,15 @@ pub async fn apply_plan<'a>(
     Ok(doc)
 }
 
-fn outcome<'a>(
+fn outcome(
     action: SettingAction,
     dry_run: bool,
     target: bool,
-    before: &'a TenantSection,
+    before: &TenantSection,
     plan: &SettingPlan,
     verified: Option<bool>,
     journal: Option<String>,
-) -> Outcome<'a> {
+) -> Outcome {
     let (setting_id, values_before, values_after) = match plan {
         SettingPlan::Unchanged { setting_id, .. } => (Some(setting_id.clone()), None, None),
         SettingPlan::Update {
@@ -436,7 +487,7 @@ fn outcome<'a>(
         action,
         dry_run,
         target,
-        before,
+        before: before.clone(),
         setting_id,
         values_before,
         values_after,
@@ -450,7 +501,7 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
     if format != OutputFormat::Table {
         return write_json(out, doc);
     }
-    writeln!(out, "{}", tenant_default_line(doc.before))?;
+    writeln!(out, "{}", tenant_default_line(&doc.before))?;
     let t = doc.target;
     match doc.action {
         SettingAction::Unchanged => writeln!(
@@ -522,27 +573,6 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
     Ok(())
 }
 
-/// How a set-default journal is restored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-enum RestoreMethod {
-    Patch,
-    Create,
-    Delete,
-    None,
-}
-
-impl std::fmt::Display for RestoreMethod {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RestoreMethod::Patch => "patch",
-            RestoreMethod::Create => "create",
-            RestoreMethod::Delete => "delete",
-            RestoreMethod::None => "none",
-        })
-    }
-}
-
 /// What restoring a set-default journal did, or would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -553,14 +583,6 @@ enum RestoreAction {
     /// Left alone: changed after gwb's run (exit 1).
     ChangedSinceRun,
 }
-
-/// How to restore: method, setting id, values now, values to write.
-type RestoreStep = (
-    RestoreMethod,
-    Option<String>,
-    Option<Vec<SettingValue>>,
-    Vec<SettingValue>,
-);
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -573,9 +595,188 @@ struct RestoreOutcome {
     journal: Option<String>,
 }
 
+impl RestoreOutcome {
+    fn nothing(action: RestoreAction, setting_id: Option<String>) -> Self {
+        RestoreOutcome {
+            action,
+            method: RestoreMethod::None,
+            setting_id,
+            values_now: None,
+            values_restored: None,
+            journal: None,
+        }
+    }
+}
+
+/// A plan to restore Group.Unified: the journal's record and what to do about it now.
+struct SettingRestore {
+    template_id: String,
+    decision: RestoreDecision,
+    /// The setting's id now, when it exists.
+    current_id: Option<String>,
+}
+
+impl SettingRestore {
+    /// Read Group.Unified and decide, compare-and-set, what restoring `rec` comes to.
+    async fn read(
+        client: &GraphClient,
+        rec: crate::journal::SettingRecord,
+        force: bool,
+    ) -> anyhow::Result<Self> {
+        let settings = read(client).await?;
+        if let Some(p) = crate::writeback::tenant::group_unified_problem(&settings) {
+            return Err(anyhow::anyhow!("{p}; nothing was changed"));
+        }
+        let current = crate::writeback::tenant::find_group_unified(&settings);
+        let decision = setting::restore_decision(rec.before.as_deref(), &rec.after, current, force);
+        Ok(SettingRestore {
+            template_id: rec.template_id,
+            decision,
+            current_id: current.map(|c| c.id.clone()),
+        })
+    }
+
+    /// The outcome of a run that wrote nothing, and its exit code.
+    fn unwritten(&self, dry_run: bool) -> (RestoreOutcome, ExitStatus) {
+        match &self.decision {
+            RestoreDecision::Write {
+                method,
+                id,
+                now,
+                restored,
+            } => {
+                let doc = RestoreOutcome {
+                    action: if dry_run {
+                        RestoreAction::WouldRestore
+                    } else {
+                        RestoreAction::AlreadyInRecordedState
+                    },
+                    method: *method,
+                    setting_id: id.clone(),
+                    values_now: now.clone(),
+                    values_restored: (*method != RestoreMethod::Delete).then(|| restored.clone()),
+                    journal: None,
+                };
+                (doc, ExitStatus::Ok)
+            }
+            RestoreDecision::AlreadyRecorded => (
+                RestoreOutcome::nothing(
+                    RestoreAction::AlreadyInRecordedState,
+                    self.current_id.clone(),
+                ),
+                ExitStatus::Ok,
+            ),
+            RestoreDecision::DeletedSinceRun => {
+                crate::output::notice(
+                    "Group.Unified was deleted after gwb's run; left alone (add --force to create it again with the recorded values)",
+                );
+                (
+                    RestoreOutcome::nothing(RestoreAction::ChangedSinceRun, None),
+                    ExitStatus::Failure,
+                )
+            }
+            RestoreDecision::ChangedSinceRun {
+                setting: c,
+                now,
+                written,
+            } => {
+                crate::output::notice(&format!(
+                    "NewUnifiedGroupWritebackDefault in Group.Unified ({}) was changed after gwb's run (gwb wrote {}, it now holds {}); left alone. Add --force to put back the recorded value anyway",
+                    c.id,
+                    written.as_deref().unwrap_or("no entry"),
+                    now.as_deref().unwrap_or("no entry")
+                ));
+                let mut doc =
+                    RestoreOutcome::nothing(RestoreAction::ChangedSinceRun, Some(c.id.clone()));
+                doc.values_now = Some(c.values.clone());
+                (doc, ExitStatus::Failure)
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl ChangeSet for SettingRestore {
+    type Done = RestoreOutcome;
+
+    fn change_count(&self) -> usize {
+        usize::from(matches!(self.decision, RestoreDecision::Write { .. }))
+    }
+
+    fn question(&self) -> String {
+        let method = match &self.decision {
+            RestoreDecision::Write { method, .. } => *method,
+            _ => RestoreMethod::None,
+        };
+        format!("restore the Group.Unified directory setting ({method})")
+    }
+
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<RestoreOutcome> {
+        let RestoreDecision::Write {
+            method,
+            id,
+            now,
+            restored,
+        } = &self.decision
+        else {
+            // The pipeline writes only plans with changes (change_count() is 0 otherwise).
+            return Ok(self.unwritten(false).0);
+        };
+        let (method, id) = (*method, id.clone());
+        let client = &ctx.client;
+        let journal = journals.open("set-default")?;
+        journal.record_setting_before(
+            id.as_deref(),
+            &self.template_id,
+            now.as_deref(),
+            restored,
+        )?;
+        let r = match (method, &id) {
+            (RestoreMethod::Patch, Some(id)) => settings::update(client, id, restored).await,
+            (RestoreMethod::Delete, Some(id)) => settings::delete(client, id).await,
+            _ => settings::create(client, &self.template_id, restored).await,
+        };
+        // A DELETE whose answer was lost and whose retry meets 404: the setting is gone, as asked.
+        let r = match r {
+            Err(e) if method == RestoreMethod::Delete && e.status() == Some(404) => {
+                tracing::info!(
+                    "Group.Unified was already gone when the delete was retried (its first answer was lost): restored"
+                );
+                Ok(None)
+            }
+            other => other.map(Some),
+        };
+        let created = match (&r, method) {
+            (Ok(Some(resp)), RestoreMethod::Create) => settings::created_id(resp),
+            _ => None,
+        };
+        let result = match method {
+            RestoreMethod::Create => SettingResult::Created,
+            RestoreMethod::Delete => SettingResult::Deleted,
+            _ => SettingResult::Updated,
+        };
+        record(&journal, created.as_deref().or(id.as_deref()), result, &r)?;
+        if let Err(e) = r {
+            let _ = journal.finish(json!({"result": "failed"}));
+            return Err(graph_error(e, "restoring Group.Unified", WRITE_PERMISSION));
+        }
+        journal.finish(json!({"result": "restored", "method": method}))?;
+        let (mut doc, _) = self.unwritten(false);
+        doc.action = RestoreAction::Restored;
+        if created.is_some() {
+            doc.setting_id = created;
+        }
+        doc.journal = Some(journal.path().display().to_string());
+        Ok(doc)
+    }
+}
+
 /// `gwb restore` of `set-default` journals: put Group.Unified back to the earliest recorded
-/// state: the same values array (PATCH, or POST if it was deleted meanwhile), or no setting at
-/// all when gwb created it (DELETE, only if nobody has changed it since).
+/// state (see [`setting::restore_decision`]), through the change pipeline.
 pub async fn restore(
     ctx: &Context,
     args: &crate::cli::RestoreArgs,
@@ -583,252 +784,30 @@ pub async fn restore(
     state_dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    let client = &ctx.client;
     let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
-        let doc = RestoreOutcome {
-            action: RestoreAction::AlreadyInRecordedState,
-            method: RestoreMethod::None,
-            setting_id: None,
-            values_now: None,
-            values_restored: None,
-            journal: None,
-        };
         crate::output::notice("the journals record no change to Group.Unified; nothing to restore");
+        let doc = RestoreOutcome::nothing(RestoreAction::AlreadyInRecordedState, None);
         write_json_or_line(out, ctx.format, &doc)?;
         return Ok(ExitStatus::Ok);
     };
-    let settings = read(client).await?;
-    if let Some(p) = crate::writeback::tenant::group_unified_problem(&settings) {
-        return Err(anyhow::anyhow!("{p}; nothing was changed"));
-    }
-    let current = crate::writeback::tenant::find_group_unified(&settings).cloned();
-    // Compare-and-set, one value: gwb changed NewUnifiedGroupWritebackDefault only, so only that
-    // entry is put back, and only while it still holds what gwb wrote; every other value is
-    // kept as it is now (an admin may have changed it since).
-    let key_before = rec.before.as_deref().map(key_entry);
-    let key_written = key_entry(&rec.after);
-    let step: Option<RestoreStep> = match (&rec.before, &current) {
-        (Some(_), Some(c)) => {
-            let now = key_entry(&c.values);
-            let original = key_before.clone().flatten();
-            if same_entry(&now, &original) {
-                None
-            } else if same_entry(&now, &key_written) || args.force {
-                Some((
-                    RestoreMethod::Patch,
-                    Some(c.id.clone()),
-                    Some(c.values.clone()),
-                    with_entry(&c.values, original.as_ref()),
-                ))
-            } else {
-                return changed_since(ctx, out, &now, &key_written, c);
-            }
-        }
-        // Deleted after gwb's run: someone else's change. Re-create it only when forced.
-        (Some(b), None) if args.force => Some((RestoreMethod::Create, None, None, b.clone())),
-        (Some(_), None) => {
-            let doc = RestoreOutcome {
-                action: RestoreAction::ChangedSinceRun,
-                method: RestoreMethod::None,
-                setting_id: None,
-                values_now: None,
-                values_restored: None,
-                journal: None,
-            };
-            crate::output::notice(
-                "Group.Unified was deleted after gwb's run; left alone (add --force to create it again with the recorded values)",
-            );
-            write_json_or_line(out, ctx.format, &doc)?;
-            return Ok(ExitStatus::Failure);
-        }
-        (None, None) => None,
-        (None, Some(c)) if setting::same_values(&c.values, &rec.after) => Some((
-            RestoreMethod::Delete,
-            Some(c.id.clone()),
-            Some(c.values.clone()),
-            Vec::new(),
-        )),
-        // gwb created it, and other values were changed since: put back only the effect gwb
-        // had, the template default for the key, keeping the rest.
-        (None, Some(c)) => {
-            let now = key_entry(&c.values);
-            if !(same_entry(&now, &key_written) || args.force) {
-                return changed_since(ctx, out, &now, &key_written, c);
-            }
-            let template = Some(setting::bool_value(
-                crate::writeback::tenant::TEMPLATE_DEFAULT,
-            ));
-            if same_entry(&now, &template) {
-                None
-            } else {
-                Some((
-                    RestoreMethod::Patch,
-                    Some(c.id.clone()),
-                    Some(c.values.clone()),
-                    with_entry(&c.values, template.as_ref()),
-                ))
-            }
-        }
-    };
-    let Some((method, id, now, restored)) = step else {
-        let doc = RestoreOutcome {
-            action: RestoreAction::AlreadyInRecordedState,
-            method: RestoreMethod::None,
-            setting_id: current.map(|c| c.id),
-            values_now: None,
-            values_restored: None,
-            journal: None,
-        };
-        write_json_or_line(out, ctx.format, &doc)?;
-        return Ok(ExitStatus::Ok);
-    };
-    let mut doc = RestoreOutcome {
-        action: RestoreAction::WouldRestore,
-        method,
-        setting_id: id.clone(),
-        values_now: now.clone(),
-        values_restored: (method != RestoreMethod::Delete).then(|| restored.clone()),
-        journal: None,
-    };
-    if args.apply.dry_run {
-        write_json_or_line(out, ctx.format, &doc)?;
-        return Ok(ExitStatus::Ok);
-    }
-    super::apply::consent(
-        &args.apply,
-        &format!("restore the Group.Unified directory setting ({method})"),
-    )?;
-    let journal = open_journal(
-        args.record.as_deref(),
-        state_dir,
-        "set-default",
-        &ctx.target,
-    )?;
-    journal.record_setting_before(id.as_deref(), &rec.template_id, now.as_deref(), &restored)?;
-    let r = match (method, &id) {
-        (RestoreMethod::Patch, Some(id)) => settings::update(client, id, &restored).await,
-        (RestoreMethod::Delete, Some(id)) => settings::delete(client, id).await,
-        _ => settings::create(client, &rec.template_id, &restored).await,
-    };
-    // A DELETE whose answer was lost and whose retry meets 404: the setting is gone, as asked.
-    let r = match r {
-        Err(e) if method == RestoreMethod::Delete && e.status() == Some(404) => {
-            tracing::info!(
-                "Group.Unified was already gone when the delete was retried (its first answer was lost): restored"
-            );
-            Ok(None)
-        }
-        other => other.map(Some),
-    };
-    let created = match (&r, method) {
-        (Ok(Some(resp)), RestoreMethod::Create) => settings::created_id(resp),
-        _ => None,
-    };
-    let result = match method {
-        RestoreMethod::Create => SettingResult::Created,
-        RestoreMethod::Delete => SettingResult::Deleted,
-        _ => SettingResult::Updated,
-    };
-    record(&journal, created.as_deref().or(id.as_deref()), result, &r)?;
-    if let Err(e) = r {
-        let _ = journal.finish(json!({"result": "failed"}));
-        return Err(graph_error(e, "restoring Group.Unified", WRITE_PERMISSION));
-    }
-    journal.finish(json!({"result": "restored", "method": method}))?;
-    doc.action = RestoreAction::Restored;
-    if created.is_some() {
-        doc.setting_id = created;
-    }
-    doc.journal = Some(journal.path().display().to_string());
-    write_json_or_line(out, ctx.format, &doc)?;
-    Ok(ExitStatus::Ok)
-}
-
-/// The key's entry in a values array: `None` when absent, `Some(value)` when present.
-fn key_entry(values: &[SettingValue]) -> Option<String> {
-    values
-        .iter()
-        .find(|v| {
-            v.name
-                .trim()
-                .eq_ignore_ascii_case(crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
-        })
-        .map(|v| v.value.clone().unwrap_or_default())
-}
-
-/// Two entries mean the same (booleans case-insensitively, as Graph stores them).
-fn same_entry(a: &Option<String>, b: &Option<String>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => match (
-            crate::writeback::tenant::parse_bool(a),
-            crate::writeback::tenant::parse_bool(b),
-        ) {
-            (Some(x), Some(y)) => x == y,
-            _ => a == b,
+    let opts = Options {
+        command: "restore",
+        dry_run: args.apply.dry_run,
+        consent: Consent::Ask {
+            yes: args.apply.yes,
         },
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// `values` with the key's entry set to `entry` exactly (removed when `None`), the rest as is.
-fn with_entry(values: &[SettingValue], entry: Option<&String>) -> Vec<SettingValue> {
-    let is_key = |v: &SettingValue| {
-        v.name
-            .trim()
-            .eq_ignore_ascii_case(crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT)
+        max_changes: args.apply.max_changes,
+        state_dir,
+        journal: args.record.as_deref(),
     };
-    match entry {
-        None => values.iter().filter(|v| !is_key(v)).cloned().collect(),
-        Some(e) if values.iter().any(is_key) => values
-            .iter()
-            .map(|v| {
-                if is_key(v) {
-                    SettingValue {
-                        name: v.name.clone(),
-                        value: Some(e.clone()),
-                    }
-                } else {
-                    v.clone()
-                }
-            })
-            .collect(),
-        Some(e) => {
-            let mut out = values.to_vec();
-            out.push(SettingValue {
-                name: crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
-                value: Some(e.clone()),
-            });
-            out
-        }
-    }
-}
-
-/// The key no longer holds what gwb wrote: someone changed it after gwb's run. Left alone,
-/// reported, exit 1.
-fn changed_since(
-    ctx: &Context,
-    out: &mut dyn Write,
-    now: &Option<String>,
-    written: &Option<String>,
-    c: &DirectorySetting,
-) -> anyhow::Result<ExitStatus> {
-    crate::output::notice(&format!(
-        "NewUnifiedGroupWritebackDefault in Group.Unified ({}) was changed after gwb's run (gwb wrote {}, it now holds {}); left alone. Add --force to put back the recorded value anyway",
-        c.id,
-        written.as_deref().unwrap_or("no entry"),
-        now.as_deref().unwrap_or("no entry")
-    ));
-    let doc = RestoreOutcome {
-        action: RestoreAction::ChangedSinceRun,
-        method: RestoreMethod::None,
-        setting_id: Some(c.id.clone()),
-        values_now: Some(c.values.clone()),
-        values_restored: None,
-        journal: None,
+    let plan = SettingRestore::read(&ctx.client, rec, args.force);
+    let (doc, status) = match pipeline::run(ctx, opts, plan).await? {
+        Stage::DryRun(p) => p.unwritten(true),
+        Stage::NothingToDo(p) => p.unwritten(false),
+        Stage::Done(_, doc) => (doc, ExitStatus::Ok),
     };
     write_json_or_line(out, ctx.format, &doc)?;
-    Ok(ExitStatus::Failure)
+    Ok(status)
 }
 
 fn write_json_or_line(

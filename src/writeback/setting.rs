@@ -147,6 +147,171 @@ pub fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
     key(a) == key(b)
 }
 
+/// How a `set-default` journal is restored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RestoreMethod {
+    Patch,
+    Create,
+    Delete,
+    None,
+}
+
+impl std::fmt::Display for RestoreMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RestoreMethod::Patch => "patch",
+            RestoreMethod::Create => "create",
+            RestoreMethod::Delete => "delete",
+            RestoreMethod::None => "none",
+        })
+    }
+}
+
+/// What restoring Group.Unified from a journal comes to, decided from the journal and the
+/// setting as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RestoreDecision {
+    /// The setting already holds what the journal recorded: nothing to write.
+    AlreadyRecorded,
+    /// Someone changed the key after gwb's run (gwb wrote `written`, it now holds `now`):
+    /// left alone without `--force`.
+    ChangedSinceRun {
+        setting: DirectorySetting,
+        now: Option<String>,
+        written: Option<String>,
+    },
+    /// The setting was deleted after gwb's run: left alone without `--force`.
+    DeletedSinceRun,
+    /// Write: by `method`, to the setting `id` (none for a create), which holds `now`, the
+    /// values `restored`.
+    Write {
+        method: RestoreMethod,
+        id: Option<String>,
+        now: Option<Vec<SettingValue>>,
+        restored: Vec<SettingValue>,
+    },
+}
+
+/// Compare-and-set, one value: gwb changed NewUnifiedGroupWritebackDefault only, so only that
+/// entry is put back, and only while it still holds what gwb wrote (or with `force`); every
+/// other value is kept as it is now (an admin may have changed it since). `before` is the
+/// values array before gwb's run (`None`: gwb created the setting), `written` what gwb wrote,
+/// `current` the setting now.
+pub fn restore_decision(
+    before: Option<&[SettingValue]>,
+    written: &[SettingValue],
+    current: Option<&DirectorySetting>,
+    force: bool,
+) -> RestoreDecision {
+    let key_written = key_entry(written);
+    let changed = |c: &DirectorySetting, now: Option<String>| RestoreDecision::ChangedSinceRun {
+        setting: c.clone(),
+        now,
+        written: key_written.clone(),
+    };
+    let patch = |c: &DirectorySetting, entry: Option<&String>| RestoreDecision::Write {
+        method: RestoreMethod::Patch,
+        id: Some(c.id.clone()),
+        now: Some(c.values.clone()),
+        restored: with_entry(&c.values, entry),
+    };
+    match (before, current) {
+        (Some(b), Some(c)) => {
+            let now = key_entry(&c.values);
+            let original = key_entry(b);
+            if same_entry(&now, &original) {
+                RestoreDecision::AlreadyRecorded
+            } else if same_entry(&now, &key_written) || force {
+                patch(c, original.as_ref())
+            } else {
+                changed(c, now)
+            }
+        }
+        // Deleted after gwb's run: someone else's change. Re-create it only when forced.
+        (Some(b), None) if force => RestoreDecision::Write {
+            method: RestoreMethod::Create,
+            id: None,
+            now: None,
+            restored: b.to_vec(),
+        },
+        (Some(_), None) => RestoreDecision::DeletedSinceRun,
+        (None, None) => RestoreDecision::AlreadyRecorded,
+        (None, Some(c)) if same_values(&c.values, written) => RestoreDecision::Write {
+            method: RestoreMethod::Delete,
+            id: Some(c.id.clone()),
+            now: Some(c.values.clone()),
+            restored: Vec::new(),
+        },
+        // gwb created it, and other values were changed since: put back only the effect gwb
+        // had, the template default for the key, keeping the rest.
+        (None, Some(c)) => {
+            let now = key_entry(&c.values);
+            if !(same_entry(&now, &key_written) || force) {
+                return changed(c, now);
+            }
+            let template = Some(bool_value(super::tenant::TEMPLATE_DEFAULT));
+            if same_entry(&now, &template) {
+                RestoreDecision::AlreadyRecorded
+            } else {
+                patch(c, template.as_ref())
+            }
+        }
+    }
+}
+
+/// The key's entry in a values array: `None` when absent, `Some(value)` when present.
+fn key_entry(values: &[SettingValue]) -> Option<String> {
+    values
+        .iter()
+        .find(|v| is_key(v.name.trim()))
+        .map(|v| v.value.clone().unwrap_or_default())
+}
+
+/// Two entries mean the same (booleans case-insensitively, as Graph stores them).
+fn same_entry(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => match (super::tenant::parse_bool(a), super::tenant::parse_bool(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// `values` with the key's entry set to `entry` exactly (removed when `None`), the rest as is.
+fn with_entry(values: &[SettingValue], entry: Option<&String>) -> Vec<SettingValue> {
+    match entry {
+        None => values
+            .iter()
+            .filter(|v| !is_key(v.name.trim()))
+            .cloned()
+            .collect(),
+        Some(e) if values.iter().any(|v| is_key(v.name.trim())) => values
+            .iter()
+            .map(|v| {
+                if is_key(v.name.trim()) {
+                    SettingValue {
+                        name: v.name.clone(),
+                        value: Some(e.clone()),
+                    }
+                } else {
+                    v.clone()
+                }
+            })
+            .collect(),
+        Some(e) => {
+            let mut out = values.to_vec();
+            out.push(SettingValue {
+                name: crate::graph::model::NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT.into(),
+                value: Some(e.clone()),
+            });
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ mod emulator;
 mod examples;
 mod golden;
 mod hostile;
+mod pipeline;
 mod promises;
 mod reliability;
 mod set_default;

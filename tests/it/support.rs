@@ -217,3 +217,94 @@ impl wiremock::Respond for EveryItem {
         ResponseTemplate::new(200).set_body_json(serde_json::json!({ "responses": responses }))
     }
 }
+
+/// A test as a specification: a seeded tenant served by the emulator, one state directory and
+/// optionally a config file for every gwb run of the scenario, and what a run printed.
+///
+/// ```ignore
+/// let s = Scenario::tenant(plain_tenant(40, 3)).await;
+/// let run = s.gwb(&["disable-existing-m365", "--yes", "-o", "json"]).await;
+/// assert_eq!(run.code(), 0);
+/// ```
+pub struct Scenario {
+    pub emu: Emulator,
+    pub state: PathBuf,
+    config: Option<PathBuf>,
+}
+
+impl Scenario {
+    /// `n` generated groups of seed `seed`, none role-assignable, and no Group.Unified setting.
+    pub async fn groups(n: usize, seed: u64) -> Scenario {
+        Scenario::tenant(plain_tenant(n, seed)).await
+    }
+
+    pub async fn tenant(tenant: Tenant) -> Scenario {
+        Scenario::with(tenant, EmulatorConfig::default()).await
+    }
+
+    pub async fn with(tenant: Tenant, cfg: EmulatorConfig) -> Scenario {
+        Scenario {
+            emu: emulator_with(tenant, cfg).await,
+            state: temp_dir("scenario-state"),
+            config: None,
+        }
+    }
+
+    /// A config file holding `toml` (e.g. a `[policy]` table) for every run.
+    pub fn config(mut self, toml: &str) -> Scenario {
+        let path = temp_dir("scenario-config").join("gwb.toml");
+        std::fs::write(&path, toml).unwrap();
+        self.config = Some(path);
+        self
+    }
+
+    /// Run gwb against the scenario's tenant (bounded: a hang fails the test).
+    pub async fn gwb(&self, args: &[&str]) -> Ran {
+        let mut cmd = gwb_command();
+        cmd.env("GWB_GRAPH_URL", self.emu.url())
+            .env("GWB_ACCESS_TOKEN", TOKEN)
+            .env("XDG_STATE_HOME", &self.state)
+            .args(args);
+        if let Some(c) = &self.config {
+            cmd.env("GWB_CONFIG", c);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(120), run(cmd))
+            .await
+            .expect("gwb ends by itself");
+        Ran(out)
+    }
+
+    /// The number of requests of a kind the emulator counted (`patch_group_attempt`, `batch`).
+    pub fn count(&self, label: &str) -> u64 {
+        self.emu.shared().stat(label)
+    }
+
+    /// The journals written in the scenario's state directory.
+    pub fn journals(&self) -> Vec<PathBuf> {
+        let dir = self.state.join("gwb");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        found.retain(|p| p.extension().is_some_and(|e| e == "jsonl"));
+        found.sort();
+        found
+    }
+}
+
+/// What one gwb run printed, and how it exited.
+pub struct Ran(pub Output);
+
+impl Ran {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().expect("gwb exits with a code")
+    }
+    pub fn json(&self) -> serde_json::Value {
+        json_of(&self.0)
+    }
+    pub fn stdout(&self) -> String {
+        stdout(&self.0)
+    }
+    pub fn stderr(&self) -> String {
+        stderr(&self.0)
+    }
+}

@@ -1,0 +1,218 @@
+//! The one change pipeline every writing command goes through, in one order:
+//!
+//! 1. **lock**: one writing run per state directory (not for a dry run, which writes nothing);
+//! 2. **plan**: the command reads the tenant (and its input files) and says what it would change;
+//! 3. **guard**: `--max-changes`, checked before the dry-run stop, so a dry run says whether the
+//!    real run would be refused;
+//! 4. **the single dry-run stop**: `--dry-run` returns the plan here, and nowhere else;
+//! 5. **consent**: on a terminal gwb asks; without one it needs `--yes`;
+//! 6. **journal**: opened only now (an empty plan opens none), and with it the Ctrl-C listener;
+//! 7. **writes and read-back**: the command's [`ChangeSet::write`];
+//! 8. **summary**: the command renders the [`Stage`] it gets back.
+//!
+//! A writing command is a plan type that implements [`ChangeSet`] and a render of the stage:
+//! see ARCHITECTURE.md.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::{Context, Target};
+use crate::UsageError;
+use crate::graph::retry::Sleeper;
+use crate::journal::{Journal, new_run_id};
+use crate::output;
+
+/// What a writing command's plan tells the pipeline, and how it is carried out.
+#[async_trait::async_trait(?Send)]
+pub trait ChangeSet {
+    /// What the writes did, for the summary.
+    type Done;
+    /// How many changes the plan makes (what `--max-changes` counts); 0 means nothing to do.
+    fn change_count(&self) -> usize;
+    /// The consent question, e.g. "disable writeback on 5 Microsoft 365 groups".
+    fn question(&self) -> String;
+    /// Said on stderr before asking (a summary of the plan); nothing by default.
+    fn announce(&self) {}
+    /// Make the writes, journaled through `journals`, and read them back.
+    async fn write(
+        &mut self,
+        ctx: &Context,
+        journals: &mut Journals<'_>,
+    ) -> anyhow::Result<Self::Done>;
+}
+
+/// Where a run through the pipeline stopped.
+pub enum Stage<P: ChangeSet> {
+    /// `--dry-run`: the plan; nothing was written.
+    DryRun(P),
+    /// The plan changes nothing: nothing was written, no journal was opened.
+    NothingToDo(P),
+    /// The writes were made: the plan and what they did.
+    Done(P, P::Done),
+}
+
+/// How a command asks for consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// Ask on a terminal; without one, require `--yes` (`yes` says whether it was given).
+    Ask { yes: bool },
+    /// Never ask: one idempotent change that is printed in full and undone from its journal
+    /// (`set-default`).
+    NotAsked,
+}
+
+/// The pipeline's settings for one run.
+pub struct Options<'a> {
+    /// The command's name: the lock's and the journal file's.
+    pub command: &'static str,
+    pub dry_run: bool,
+    pub consent: Consent,
+    pub max_changes: Option<usize>,
+    pub state_dir: Option<&'a Path>,
+    /// `--journal PATH` (or `--record`): the first journal opened goes there.
+    pub journal: Option<&'a Path>,
+}
+
+/// Run a writing command's plan through lock, guard, dry-run stop, consent and journal.
+pub async fn run<P, F>(ctx: &Context, opts: Options<'_>, plan: F) -> anyhow::Result<Stage<P>>
+where
+    P: ChangeSet,
+    F: Future<Output = anyhow::Result<P>>,
+{
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(crate::lock::RunLock::acquire(opts.state_dir, opts.command)?)
+    };
+    let mut plan = plan.await?;
+    guard(opts.max_changes, plan.change_count())?;
+    if opts.dry_run {
+        return Ok(Stage::DryRun(plan));
+    }
+    if plan.change_count() == 0 {
+        return Ok(Stage::NothingToDo(plan));
+    }
+    if let Consent::Ask { yes } = opts.consent {
+        if ctx.format == crate::cli::OutputFormat::Table || !yes {
+            plan.announce();
+        }
+        consent(yes, &plan.question())?;
+    }
+    let mut journals = Journals {
+        explicit: opts.journal,
+        state_dir: opts.state_dir,
+        target: &ctx.target,
+        opened: Vec::new(),
+    };
+    let done = plan.write(ctx, &mut journals).await?;
+    Ok(Stage::Done(plan, done))
+}
+
+/// Refuse a plan over `--max-changes` before anything is written (the journal included).
+pub fn guard(max_changes: Option<usize>, n: usize) -> Result<(), UsageError> {
+    match max_changes {
+        Some(max) if n > max => Err(UsageError(format!(
+            "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Ask on a terminal; without one, require `--yes`.
+fn consent(yes: bool, question: &str) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(UsageError(format!(
+            "{question}: refusing without --yes, because no terminal is attached to ask; nothing was changed"
+        ))
+        .into());
+    }
+    if output::ask(&format!("{question}? [y/N] "))? {
+        Ok(())
+    } else {
+        Err(UsageError("not confirmed; nothing was changed".into()).into())
+    }
+}
+
+/// The journals a run opens: the first at `--journal PATH` when given, the others (and that
+/// one otherwise) as new files in the state directory.
+pub struct Journals<'a> {
+    explicit: Option<&'a Path>,
+    state_dir: Option<&'a Path>,
+    target: &'a Target,
+    opened: Vec<PathBuf>,
+}
+
+impl Journals<'_> {
+    /// Open a journal for `command`'s writes. From here Ctrl-C and SIGTERM stop the run
+    /// cleanly (see `interrupt`).
+    pub fn open(&mut self, command: &str) -> anyhow::Result<Journal> {
+        let run_id = new_run_id();
+        let path: PathBuf = match (self.explicit.take(), self.state_dir) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(d)) => d.join(format!("{command}-{run_id}.jsonl")),
+            (None, None) => {
+                return Err(UsageError(
+                    "no state directory for the journal (neither XDG_STATE_HOME nor HOME is set): give --journal PATH".into(),
+                )
+                .into());
+            }
+        };
+        crate::interrupt::listen()
+            .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
+        let j = Journal::create(
+            &path,
+            &run_id,
+            command,
+            &self.target.graph_root,
+            self.target.tenant_id.as_deref(),
+        )
+        .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
+        output::notice(&format!("journal {}", path.display()));
+        self.opened.push(path);
+        Ok(j)
+    }
+
+    /// The journals opened so far, as paths to print.
+    pub fn opened(&self) -> Vec<String> {
+        self.opened
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+}
+
+/// The one read-back loop: Graph's reads lag its writes (about 10 s, GRAPH.md), so a change it
+/// accepted is read again until it shows or `timeout` has passed, waiting 1, 2, 4, 8, 8, ...
+/// seconds between reads (through the client's sleeper, so tests do not wait). `read` returns
+/// what it read and how many changes do not show yet; the last read is returned.
+pub async fn read_back<T, F, Fut>(
+    sleeper: &Sleeper,
+    timeout: Duration,
+    mut read: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<(T, usize)>>,
+{
+    let (mut waited, mut step) = (Duration::ZERO, Duration::from_secs(1));
+    loop {
+        let (last, pending) = read().await?;
+        if pending == 0 || waited >= timeout {
+            return Ok(last);
+        }
+        tracing::info!(
+            pending,
+            waited_s = waited.as_secs_f64(),
+            "Graph does not show every change yet (its reads lag writes); reading again"
+        );
+        let wait = step.min(timeout - waited);
+        sleeper.sleep(wait).await;
+        waited += wait;
+        step = (step * 2).min(Duration::from_secs(8));
+    }
+}

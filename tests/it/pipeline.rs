@@ -1,0 +1,144 @@
+//! The one change pipeline, the same for every writing command: lock, plan, guard
+//! (`--max-changes`), the single dry-run stop, consent, journal, writes, read-back, summary.
+//! One scenario per test.
+
+use crate::support::{Scenario, snapshot};
+
+const POLICY: &str = "[policy]\nm365_writeback = \"disabled\"\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disable_checks_max_changes_before_its_dry_run_stop() {
+    let s = Scenario::groups(60, 4).await;
+    let run = s
+        .gwb(&["disable-existing-m365", "--dry-run", "--max-changes", "1"])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("more than --max-changes 1"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(s.count("batch"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_checks_max_changes_before_its_dry_run_stop() {
+    let s = Scenario::groups(60, 4).await.config(POLICY);
+    let run = s
+        .gwb(&["check", "--fix", "--dry-run", "--max-changes", "1"])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("more than --max-changes 1"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(s.count("batch"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_checks_max_changes_before_its_dry_run_stop() {
+    let s = Scenario::groups(60, 4).await;
+    let first = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    let journal = first.json()["journal"].as_str().unwrap().to_string();
+    let run = s
+        .gwb(&[
+            "restore",
+            "--journal",
+            &journal,
+            "--dry-run",
+            "--max-changes",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("more than --max-changes 1"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_consent_nothing_is_written_and_no_journal_is_opened() {
+    let s = Scenario::groups(60, 4).await;
+    let before = snapshot(&s.emu.shared().tenant());
+    let run = s.gwb(&["disable-existing-m365"]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("refusing without --yes"),
+        "{}",
+        run.stderr()
+    );
+    assert!(s.journals().is_empty(), "{:?}", s.journals());
+    assert_eq!(
+        run.stdout(),
+        "",
+        "no result is printed for a run that did not start"
+    );
+    assert_eq!(s.count("batch"), 0);
+    assert_eq!(snapshot(&s.emu.shared().tenant()), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_without_consent_writes_nothing() {
+    let s = Scenario::groups(60, 4).await.config(POLICY);
+    let run = s.gwb(&["check", "--fix"]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("refusing without --yes"),
+        "{}",
+        run.stderr()
+    );
+    assert!(s.journals().is_empty(), "{:?}", s.journals());
+    assert_eq!(s.count("batch"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plan_with_nothing_to_change_opens_no_journal() {
+    let s = Scenario::groups(60, 4).await;
+    let first = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    assert_eq!(s.journals().len(), 1);
+    let again = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
+    assert_eq!(again.code(), 0, "{}", again.stderr());
+    assert_eq!(again.json()["summary"]["planned"], 0);
+    assert!(again.json()["journal"].is_null());
+    assert_eq!(s.journals().len(), 1, "no second journal");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_takes_no_lock_and_a_write_run_waits_for_none() {
+    let s = Scenario::groups(60, 4).await;
+    let _held = gwb::lock::RunLock::acquire(Some(&s.state.join("gwb")), "test").unwrap();
+    let dry = s
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "json"])
+        .await;
+    assert_eq!(
+        dry.code(),
+        0,
+        "a dry run writes nothing, so it needs no lock: {}",
+        dry.stderr()
+    );
+    let set = s.gwb(&["set-default", "false", "--dry-run"]).await;
+    assert_eq!(set.code(), 0, "{}", set.stderr());
+    let write = s.gwb(&["disable-existing-m365", "--yes"]).await;
+    assert_eq!(write.code(), 1, "{}", write.stderr());
+    assert!(
+        write.stderr().contains("holds the lock"),
+        "{}",
+        write.stderr()
+    );
+    assert_eq!(
+        s.count("batch"),
+        0,
+        "refused before reading or writing anything"
+    );
+}
