@@ -13,6 +13,9 @@
 //! The emulator runs in a child process and each measured run in a child process of its own, so
 //! peak memory (VmHWM) and CPU time belong to that run alone.
 
+// A benchmark prints its figures: it is not part of the library that the print lints guard.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -47,11 +47,11 @@ pub enum AuthKind {
 impl AuthKind {
     /// True for kinds that sign in and so can get a fresh token; a token given from outside
     /// cannot be renewed by gwb.
-    pub fn signs_in(self) -> bool {
+    pub(crate) fn signs_in(self) -> bool {
         !matches!(self, AuthKind::AccessToken)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AuthKind::AccessToken => "access-token",
             AuthKind::ClientSecret => "client-secret",
@@ -278,7 +278,7 @@ pub fn credential(
 /// busy for about 80 seconds (9 requests); a command-line tool should say what is wrong sooner.
 /// Four requests over about 4 seconds ride out a blip; a real outage is reported, and the
 /// scheduler's next run tries again.
-pub fn sign_in_retry() -> RetryOptions {
+pub(crate) fn sign_in_retry() -> RetryOptions {
     RetryOptions::exponential(ExponentialRetryOptions {
         initial_delay: AzDuration::milliseconds(250),
         max_retries: 3,

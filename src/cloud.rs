@@ -21,9 +21,9 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    pub const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
+    pub(crate) const ALL: [Cloud; 4] = [Cloud::Global, Cloud::Usgov, Cloud::UsgovDod, Cloud::China];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Cloud::Global => "global",
             Cloud::Usgov => "usgov",
@@ -32,7 +32,7 @@ impl Cloud {
         }
     }
 
-    pub fn graph_root(self) -> &'static str {
+    pub(crate) fn graph_root(self) -> &'static str {
         match self {
             Cloud::Global => DEFAULT_GRAPH_ROOT,
             Cloud::Usgov => "https://graph.microsoft.us",
@@ -41,7 +41,7 @@ impl Cloud {
         }
     }
 
-    pub fn authority_host(self) -> &'static str {
+    pub(crate) fn authority_host(self) -> &'static str {
         match self {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
@@ -50,7 +50,7 @@ impl Cloud {
     }
 
     /// The cloud whose Graph lives at `root`'s host, if any.
-    pub fn of_graph_root(root: &str) -> Option<Cloud> {
+    pub(crate) fn of_graph_root(root: &str) -> Option<Cloud> {
         let host = url::Url::parse(root).ok()?.host_str()?.to_ascii_lowercase();
         Cloud::ALL.into_iter().find(|c| {
             url::Url::parse(c.graph_root())

@@ -35,7 +35,7 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// The status for a run stopped by `signal`.
-    pub fn for_signal(signal: i32) -> ExitStatus {
+    pub(crate) fn for_signal(signal: i32) -> ExitStatus {
         if signal == 15 {
             ExitStatus::Terminated
         } else {

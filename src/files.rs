@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// (or a symlink, even a dangling one) at `path` is an error and is left alone. With `force`,
 /// the data goes to a new temporary file beside it that is then renamed over `path`: the rename
 /// replaces a symlink itself, never its target, and a failure leaves the old file as it was.
-pub fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Result<()> {
+pub(crate) fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Result<()> {
     if !force {
         let mut f = private_new(path)?;
         let r = f.write_all(data).and_then(|()| f.sync_all());

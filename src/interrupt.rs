@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 /// How long the writes in flight may take to finish after the first signal.
-pub const GRACE: Duration = Duration::from_secs(10);
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
 
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 /// The signal that asked the run to stop (2 for SIGINT, 15 for SIGTERM), if one did.
-pub fn requested() -> Option<i32> {
+pub(crate) fn requested() -> Option<i32> {
     match SIGNAL.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
@@ -37,7 +37,7 @@ static LISTENING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
 /// From now on, SIGINT and SIGTERM stop this run cleanly. Called when a writing run opens its
 /// journal, after consent: until then (planning, the `[y/N]` prompt) Ctrl-C ends gwb at once,
 /// as it should, since nothing has been written. Idempotent.
-pub fn listen() -> std::io::Result<()> {
+pub(crate) fn listen() -> std::io::Result<()> {
     if LISTENING.get().is_some() {
         return Ok(());
     }

@@ -18,7 +18,7 @@ use crate::graph::batch::ItemError;
 use crate::graph::model::{SettingValue, WritebackConfiguration};
 use crate::writeback::plan::Change;
 
-pub const JOURNAL_SCHEMA_VERSION: u32 = 1;
+pub(crate) const JOURNAL_SCHEMA_VERSION: u32 = 1;
 
 /// What became of one group's write, as the journal records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +36,7 @@ pub enum GroupResult {
 }
 
 impl GroupResult {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GroupResult::Changed => "changed",
             GroupResult::DeletedMeanwhile => "deletedMeanwhile",
@@ -48,7 +48,7 @@ impl GroupResult {
     }
 
     /// Whether the write went out (and so may have changed the group).
-    pub fn was_sent(self) -> bool {
+    pub(crate) fn was_sent(self) -> bool {
         !matches!(self, GroupResult::DeletedMeanwhile)
     }
 }
@@ -62,7 +62,7 @@ impl PartialEq<&str> for GroupResult {
 /// What became of a write of the Group.Unified setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub enum SettingResult {
+pub(crate) enum SettingResult {
     Updated,
     Created,
     Deleted,
@@ -74,7 +74,7 @@ pub enum SettingResult {
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
-pub enum Record {
+pub(crate) enum Record {
     #[serde(rename_all = "camelCase")]
     Run {
         schema_version: u32,
@@ -141,7 +141,7 @@ pub enum Record {
     },
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     to_rfc3339(&OffsetDateTime::now_utc())
 }
 
@@ -181,7 +181,7 @@ struct Appender {
 #[error(
     "cannot write journal {path}: {detail}; gwb sent no further writes. Free the space or fix the file system, then check the journal with gwb restore --journal {path} --dry-run"
 )]
-pub struct JournalWriteError {
+pub(crate) struct JournalWriteError {
     pub path: PathBuf,
     pub detail: String,
 }
@@ -227,11 +227,11 @@ impl Journal {
         Ok(j)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn run_id(&self) -> &str {
+    pub(crate) fn run_id(&self) -> &str {
         &self.run_id
     }
 
@@ -256,7 +256,7 @@ impl Journal {
     }
 
     /// Record the before-states of changes about to be sent, and sync them to disk.
-    pub fn record_before(&self, changes: &[&Change]) -> std::io::Result<()> {
+    pub(crate) fn record_before(&self, changes: &[&Change]) -> std::io::Result<()> {
         let at = now_rfc3339();
         let records: Vec<Record> = changes
             .iter()
@@ -271,7 +271,7 @@ impl Journal {
         self.append(&records, true)
     }
 
-    pub fn record_outcome(
+    pub(crate) fn record_outcome(
         &self,
         group_id: &str,
         result: GroupResult,
@@ -292,7 +292,7 @@ impl Journal {
     }
 
     /// Record the Group.Unified setting's state before it is written, and sync it to disk.
-    pub fn record_setting_before(
+    pub(crate) fn record_setting_before(
         &self,
         setting_id: Option<&str>,
         template_id: &str,
@@ -311,7 +311,7 @@ impl Journal {
         )
     }
 
-    pub fn record_setting_outcome(
+    pub(crate) fn record_setting_outcome(
         &self,
         setting_id: Option<&str>,
         result: SettingResult,
@@ -333,12 +333,12 @@ impl Journal {
         )
     }
 
-    pub fn finish(&self, summary: serde_json::Value) -> std::io::Result<()> {
+    pub(crate) fn finish(&self, summary: serde_json::Value) -> std::io::Result<()> {
         self.finish_as(summary, None)
     }
 
     /// The end record; `interrupted` names the signal that stopped the run early.
-    pub fn finish_as(
+    pub(crate) fn finish_as(
         &self,
         summary: serde_json::Value,
         interrupted: Option<&str>,

@@ -5,19 +5,19 @@
 
 pub mod auth;
 pub mod cli;
-pub mod cloud;
+pub(crate) mod cloud;
 pub mod commands;
 pub mod config;
 pub mod emulator;
 pub mod error;
-pub mod files;
+pub(crate) mod files;
 pub mod graph;
-pub mod interrupt;
+pub(crate) mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod output;
-pub mod permissions;
-pub mod session;
+pub(crate) mod permissions;
+pub(crate) mod session;
 pub mod writeback;
 
 use std::io::Write;

@@ -4,6 +4,9 @@
 //! The JSON shapes are a contract documented in the README; the table is for people and may
 //! change.
 
+// The one printer: the crate denies print_stdout and print_stderr everywhere else.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,25 +17,31 @@ use crate::writeback::summary::{ReportRow, Summary, caveats};
 use crate::writeback::tenant::TenantDefault;
 
 /// Version of the JSON report schema; bumped only on incompatible changes.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
 
 static JSON_LOGS: AtomicBool = AtomicBool::new(false);
 static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// How messages to people are written: as log events when logs are JSON (so stderr stays one
 /// JSON object per line), and not at all with `--quiet`.
-pub fn set_messages(json_logs: bool, quiet: bool) {
+pub(crate) fn set_messages(json_logs: bool, quiet: bool) {
     JSON_LOGS.store(json_logs, Ordering::Relaxed);
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
 /// A message for the person running gwb (the journal's path, a saved plan), on stderr.
-pub fn notice(message: &str) {
+pub(crate) fn notice(message: &str) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         tracing::info!("{message}");
     } else if !QUIET.load(Ordering::Relaxed) {
         eprintln!("gwb: {}", safe(message));
     }
+}
+
+/// The emulator's start-up banner, always on stderr (its first line, "listening on URL", is
+/// stable so scripts and tests can read the port).
+pub(crate) fn banner(text: &str) {
+    eprintln!("{text}");
 }
 
 /// The error that ended the run: always shown, as a JSON line when logs are JSON.
@@ -59,11 +68,6 @@ impl<W: Write> PipeTolerant<W> {
             inner,
             closed: false,
         }
-    }
-
-    /// Whether the reader went away.
-    pub fn closed(&self) -> bool {
-        self.closed
     }
 
     fn absorb<T>(&mut self, r: io::Result<T>, done: T) -> io::Result<T> {
@@ -102,7 +106,7 @@ impl<W: Write> Write for PipeTolerant<W> {
 /// are shown as `\u{..}` escapes instead of reaching the terminal, so a group name cannot move
 /// the cursor, rewrite a line or fake a summary; bidirectional overrides and isolates are escaped
 /// the same way, so text cannot be shown reversed. JSON output escapes them by itself.
-pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
     fn bad(c: char) -> bool {
         c.is_control()
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
@@ -122,7 +126,7 @@ pub fn safe(s: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Table on a terminal, JSON otherwise.
-pub fn default_format() -> OutputFormat {
+pub(crate) fn default_format() -> OutputFormat {
     if io::stdout().is_terminal() {
         OutputFormat::Table
     } else {
@@ -134,7 +138,7 @@ pub fn default_format() -> OutputFormat {
 /// not be read.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TenantSection {
+pub(crate) struct TenantSection {
     /// `null` only when the settings could not be read (see `error`).
     pub new_unified_group_writeback_default: Option<bool>,
     /// setting | templateDefaultNoSetting | templateDefaultMissingEntry |
@@ -157,7 +161,7 @@ pub struct TenantSection {
 /// all. Readable only with a delegated token of a Global Administrator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SyncFeatures {
+pub(crate) struct SyncFeatures {
     pub readable: bool,
     /// Writeback of Microsoft 365 groups (v1).
     pub unified_group_writeback_enabled: Option<bool>,
@@ -168,7 +172,7 @@ pub struct SyncFeatures {
 }
 
 impl TenantSection {
-    pub fn known(d: &TenantDefault) -> Self {
+    pub(crate) fn known(d: &TenantDefault) -> Self {
         let source = serde_json::to_value(d.source)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
@@ -187,7 +191,7 @@ impl TenantSection {
         }
     }
 
-    pub fn unreadable(error: String) -> Self {
+    pub(crate) fn unreadable(error: String) -> Self {
         TenantSection {
             new_unified_group_writeback_default: None,
             source: "unreadable".into(),
@@ -205,7 +209,7 @@ impl TenantSection {
 }
 
 /// The tenant default in words, the same in `report` and `set-default`: value and source.
-pub fn tenant_default_line(tenant: &TenantSection) -> String {
+pub(crate) fn tenant_default_line(tenant: &TenantSection) -> String {
     let line = match tenant.new_unified_group_writeback_default {
         Some(v) => format!(
             "Tenant default for new Microsoft 365 groups: NewUnifiedGroupWritebackDefault = {v} ({})",
@@ -243,7 +247,7 @@ struct ReportDoc<'a> {
 }
 
 /// Print a whole report.
-pub fn write_report(
+pub(crate) fn write_report(
     w: &mut dyn Write,
     format: OutputFormat,
     tenant: &TenantSection,
@@ -329,7 +333,7 @@ fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
 
 /// RFC 4180 quoting: fields with a comma, quote, CR or LF are quoted, quotes doubled.
 /// Null reads as an empty field.
-pub fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     // A field a spreadsheet would run as a formula (a group named "=HYPERLINK(...)" by anyone
     // who may create groups) gets a leading apostrophe, as OWASP advises for CSV injection.
     // No id, kind, boolean, date or count starts with these, so only free text is touched.
@@ -445,7 +449,7 @@ fn write_table(
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise (logs and pipes stay clean).
-pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
     let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
     if silent || !io::stderr().is_terminal() || len == 0 {
         return indicatif::ProgressBar::hidden();
@@ -463,7 +467,7 @@ pub fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
 }
 
 /// Ask a yes/no question on the terminal (stderr), default no.
-pub fn ask(question: &str) -> io::Result<bool> {
+pub(crate) fn ask(question: &str) -> io::Result<bool> {
     let mut err = io::stderr();
     write!(err, "{question}")?;
     err.flush()?;
@@ -476,14 +480,14 @@ pub fn ask(question: &str) -> io::Result<bool> {
 }
 
 /// Any serialisable document as pretty JSON.
-pub fn write_json<T: Serialize>(w: &mut dyn Write, doc: &T) -> io::Result<()> {
+pub(crate) fn write_json<T: Serialize>(w: &mut dyn Write, doc: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, doc)?;
     writeln!(w)?;
     w.flush()
 }
 
 /// A bulk-change plan for people: one line per change, the skips counted, then the summary.
-pub fn write_plan_table(
+pub(crate) fn write_plan_table(
     w: &mut dyn Write,
     title: &str,
     changes: &[crate::writeback::plan::Change],
@@ -583,7 +587,7 @@ mod tests {
         }
         let mut w = PipeTolerant::new(Closed(0));
         assert!(writeln!(w, "first").is_ok());
-        assert!(w.closed());
+        assert!(w.closed);
         assert!(writeln!(w, "second").is_ok());
         assert_eq!(w.inner.0, 1, "nothing is written after the pipe closed");
         struct Full;

@@ -4,21 +4,21 @@
 use crate::cli::Command;
 
 /// Listing groups (report, check, planning).
-pub const READ_GROUPS: &str = "Group.Read.All";
+pub(crate) const READ_GROUPS: &str = "Group.Read.All";
 /// Reading Group.Unified: Group.Read.All covers tenant-wide settings (the beta settings list and
 /// get pages name it); GroupSettings.Read.All is the least privilege for the settings alone.
-pub const READ_SETTINGS: &str =
+pub(crate) const READ_SETTINGS: &str =
     "Group.Read.All (or GroupSettings.Read.All, the least privilege for settings alone)";
 /// Changing a group's writeback.
-pub const WRITE_GROUPS: &str = "Group.ReadWrite.All";
+pub(crate) const WRITE_GROUPS: &str = "Group.ReadWrite.All";
 /// Changing Group.Unified.
-pub const WRITE_SETTINGS: &str = "GroupSettings.ReadWrite.All";
+pub(crate) const WRITE_SETTINGS: &str = "GroupSettings.ReadWrite.All";
 /// Changing a role-assignable group, besides [`WRITE_GROUPS`].
-pub const ROLE_ASSIGNABLE: &str = "RoleManagement.ReadWrite.Directory";
+pub(crate) const ROLE_ASSIGNABLE: &str = "RoleManagement.ReadWrite.Directory";
 
 /// What a command needs, for the hint after a 403; `None` for commands that name their
 /// permissions in their own messages (set-default) or talk to no tenant.
-pub fn for_command(command: &Command) -> Option<String> {
+pub(crate) fn for_command(command: &Command) -> Option<String> {
     Some(match command {
         Command::Report(_) => format!("{READ_GROUPS} (which also reads the tenant default)"),
         Command::DisableExistingM365(_) | Command::Restore(_) => {

@@ -13,7 +13,7 @@ use crate::config::{self, Config, Source};
 use crate::{ExitStatus, UsageError, auth, commands, emulator, graph, output};
 
 /// The configuration, resolved once from flags, environment and file (with its warnings shown).
-pub fn config(cli: &Cli) -> anyhow::Result<Config> {
+pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {
     let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");
@@ -22,7 +22,7 @@ pub fn config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 /// Everything a command that talks to Graph runs with.
-pub struct Session {
+pub(crate) struct Session {
     pub cfg: Config,
     pub ctx: commands::Context,
     deadline: std::time::Duration,
@@ -31,7 +31,7 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(cli: &Cli) -> anyhow::Result<Session> {
+    pub(crate) async fn open(cli: &Cli) -> anyhow::Result<Session> {
         let cfg = config(cli)?;
         tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
         if let Some(f) = &cfg.file {
@@ -95,7 +95,7 @@ impl Session {
     }
 
     /// Where journals and the run lock live.
-    pub fn state_dir(&self) -> Option<&Path> {
+    pub(crate) fn state_dir(&self) -> Option<&Path> {
         self.cfg.state_dir.as_deref()
     }
 

@@ -17,12 +17,16 @@ use openssl::x509::X509;
 
 /// The password of the in-memory bundle handed to the credential. It never touches a disk, so
 /// its only job is to satisfy the PKCS#12 format.
-pub const BUNDLE_PASSWORD: &str = "gwb-in-memory";
+pub(crate) const BUNDLE_PASSWORD: &str = "gwb-in-memory";
 
 /// Turn a PEM (certificate + private key, optionally more certificates as the chain) or a PFX
 /// file's bytes into a PKCS#12 bundle protected by [`BUNDLE_PASSWORD`], checking it is usable
 /// at `now` (Unix seconds).
-pub fn to_pkcs12(bytes: &[u8], password: Option<&Secret>, now: i64) -> Result<Vec<u8>, String> {
+pub(crate) fn to_pkcs12(
+    bytes: &[u8],
+    password: Option<&Secret>,
+    now: i64,
+) -> Result<Vec<u8>, String> {
     let pass = password.map(|p| p.secret()).unwrap_or("");
     let (key, cert, chain) = if is_pem(bytes) {
         from_pem(bytes, password)?

@@ -31,7 +31,7 @@ pub struct ItemFailure {
 
 impl ItemFailure {
     /// The failure as one line for people, with Graph's text made safe to print.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let text = format!(
             "{} {}: {} {}: {}{}",
             self.id,
@@ -81,13 +81,13 @@ impl Applied {
     /// The exit code for what was applied: 4 when Graph refused gwb's token for an item (401),
     /// or refused every item it answered for lack of permission (403), as the README promises
     /// for authentication failures; 1 for any other failed item; else 0.
-    pub fn exit_status(&self) -> crate::ExitStatus {
+    pub(crate) fn exit_status(&self) -> crate::ExitStatus {
         exit_for_failures(&self.failed, !self.changed.is_empty())
     }
 }
 
 /// See [`Applied::exit_status`].
-pub fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::ExitStatus {
+pub(crate) fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::ExitStatus {
     if failed.iter().any(|f| f.status == 401)
         || (!failed.is_empty() && !any_changed && failed.iter().all(|f| f.status == 403))
     {
@@ -100,7 +100,7 @@ pub fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::Ex
 }
 
 /// The seconds flags, checked when the command starts, before anything is read or created.
-pub fn check_args(args: &ApplyArgs) -> Result<(), UsageError> {
+pub(crate) fn check_args(args: &ApplyArgs) -> Result<(), UsageError> {
     super::seconds("--write-window", args.write_window, false)?;
     super::verify_timeout(args.verify_timeout)?;
     Ok(())
@@ -112,7 +112,7 @@ fn pacer(args: &ApplyArgs) -> anyhow::Result<Arc<Pacer>> {
 }
 
 /// Why Graph refuses a write to a role-assignable group, added to its 403.
-pub const ROLE_ASSIGNABLE_403: &str = concat!(
+pub(crate) const ROLE_ASSIGNABLE_403: &str = concat!(
     " (the group is role-assignable: Graph changes such groups only for an app that also holds ",
     "RoleManagement.ReadWrite.Directory", // crate::permissions::ROLE_ASSIGNABLE
     "; grant it, or see policy.role_assignable_drift for scheduled checks)"
@@ -462,7 +462,7 @@ async fn read_back(
 
 /// The states of `ids`: by id (20 per `$batch`) for a few, by paging the whole listing
 /// (999 per request) for many, whichever costs Graph fewer requests and resource units.
-pub async fn read_states(
+pub(crate) async fn read_states(
     client: &GraphClient,
     ids: &[String],
 ) -> anyhow::Result<HashMap<String, Current>> {
@@ -505,7 +505,7 @@ pub async fn read_states(
 
 /// The current state of a group, read again before changing it.
 #[derive(Debug, Clone)]
-pub enum Current {
+pub(crate) enum Current {
     /// The group's current `writebackConfiguration` (only that is kept: memory stays small).
     Found(WritebackConfiguration),
     Deleted(ItemError),
@@ -513,7 +513,7 @@ pub enum Current {
 }
 
 /// Read the current state of `ids` (20 per `$batch`), with a progress bar.
-pub async fn read_current(
+pub(crate) async fn read_current(
     client: &GraphClient,
     ids: &[String],
 ) -> anyhow::Result<HashMap<String, Current>> {
@@ -592,7 +592,7 @@ async fn read_current_with(
 }
 
 /// Compare writeback states the way Graph stores them.
-pub fn same_state(a: &WritebackConfiguration, b: &WritebackConfiguration) -> bool {
+pub(crate) fn same_state(a: &WritebackConfiguration, b: &WritebackConfiguration) -> bool {
     a.is_enabled == b.is_enabled
         && a.on_premises_group_type
             .as_deref()

@@ -28,10 +28,10 @@ use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
 use crate::writeback::tenant::tenant_default;
 use crate::{ExitStatus, UsageError};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// The policy and the file it came from (for messages).
-pub struct PolicySource<'a> {
+pub(crate) struct PolicySource<'a> {
     pub policy: &'a Policy,
     pub file: Option<&'a Path>,
 }
@@ -39,7 +39,7 @@ pub struct PolicySource<'a> {
 /// The tenant compared with the policy once.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub compliant: bool,
     pub groups_checked: u64,
     /// Groups written back that the policy's `allow` list permits.
@@ -56,7 +56,7 @@ pub struct Comparison {
 /// What `--fix` did.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Fix {
+pub(crate) struct Fix {
     pub dry_run: bool,
     pub groups_planned: u64,
     pub groups_changed: Vec<String>,
@@ -90,7 +90,7 @@ struct CheckDoc<'a> {
 }
 
 /// Read the tenant and compare it with the policy.
-pub async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
+pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
     let groups = async {
         let stream = client.group_pages(groups_url(client));

@@ -22,13 +22,13 @@ use crate::writeback::plan::{
 };
 use crate::{ExitStatus, UsageError};
 
-pub const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
-pub const PLAN_SCHEMA_VERSION: u32 = 1;
+pub(crate) const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
+pub(crate) const PLAN_SCHEMA_VERSION: u32 = 1;
 
 /// A plan as printed by `--dry-run` and saved by `--plan-out`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanDoc {
+pub(crate) struct PlanDoc {
     pub schema_version: u32,
     pub kind: String,
     /// The Graph root the plan was made against; a plan is applied only there.
@@ -45,7 +45,7 @@ pub struct PlanDoc {
 /// What a run did (stdout, `--output json`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub run_id: Option<String>,
     pub journal: Option<String>,
     pub summary: RunSummary,
@@ -60,7 +60,7 @@ pub struct RunResult {
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     pub planned: u64,
     pub changed: u64,
     pub already_disabled: u64,
@@ -89,7 +89,7 @@ fn is_zero(n: &u64) -> bool {
 
 impl RunSummary {
     /// Count what an apply did into the summary.
-    pub fn add_applied(&mut self, applied: &Applied) {
+    pub(crate) fn add_applied(&mut self, applied: &Applied) {
         self.changed = applied.changed.len() as u64;
         self.deleted_meanwhile += applied.deleted.len() as u64;
         self.failed = applied.failed.len() as u64;
@@ -241,7 +241,7 @@ struct DisableRun {
 }
 
 /// What the writes did, and the journal that recorded them.
-pub struct Written {
+pub(crate) struct Written {
     pub applied: Applied,
     pub journal: Journal,
 }
@@ -441,7 +441,7 @@ fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std:
 }
 
 /// Print the result and choose the exit code ([`Applied::exit_status`]).
-pub fn finish(
+pub(crate) fn finish(
     out: &mut dyn Write,
     format: OutputFormat,
     journal: Option<&crate::journal::Journal>,

@@ -35,13 +35,13 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         .await
         .map_err(|e| crate::UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
     // The first line is stable ("listening on URL") so scripts and tests can read the port.
-    eprintln!(
+    crate::output::banner(&format!(
         "gwb emulator: listening on {2}\n{0} groups (seed {1}); try:  GWB_GRAPH_URL={3} GWB_ACCESS_TOKEN=any-token gwb report\nstop with Ctrl-C or SIGTERM",
         args.groups,
         args.seed,
         emu.url(),
         emu.url()
-    );
+    ));
     shutdown_signal().await;
     emu.stop().await;
     Ok(ExitStatus::Ok)

@@ -2,14 +2,14 @@
 //! `writeback` core, print through `output`.
 
 pub mod apply;
-pub mod check;
-pub mod config_show;
+pub(crate) mod check;
+pub(crate) mod config_show;
 pub mod disable;
-pub mod emulator;
-pub mod pipeline;
+pub(crate) mod emulator;
+pub(crate) mod pipeline;
 pub mod report;
-pub mod restore;
-pub mod set_default;
+pub(crate) mod restore;
+pub(crate) mod set_default;
 
 use crate::cli::OutputFormat;
 use crate::graph::GraphClient;
@@ -34,7 +34,7 @@ pub struct Target {
 
 impl Target {
     /// Refuse `what` (a plan or journal) recorded for another Graph root or tenant.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         what: &str,
         graph_root: &str,
@@ -61,9 +61,9 @@ impl Target {
     }
 }
 
-pub use crate::config::seconds;
+pub(crate) use crate::config::seconds;
 
 /// `--verify-timeout`: a number of seconds, 0 or more.
-pub fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageError> {
+pub(crate) fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageError> {
     seconds("--verify-timeout", secs, true)
 }

@@ -26,7 +26,7 @@ use crate::output;
 
 /// What a writing command's plan tells the pipeline, and how it is carried out.
 #[async_trait::async_trait(?Send)]
-pub trait ChangeSet {
+pub(crate) trait ChangeSet {
     /// What the writes did, for the summary.
     type Done;
     /// How many changes the plan makes (what `--max-changes` counts); 0 means nothing to do.
@@ -44,7 +44,7 @@ pub trait ChangeSet {
 }
 
 /// Where a run through the pipeline stopped.
-pub enum Stage<P: ChangeSet> {
+pub(crate) enum Stage<P: ChangeSet> {
     /// `--dry-run`: the plan; nothing was written.
     DryRun(P),
     /// The plan changes nothing: nothing was written, no journal was opened.
@@ -55,7 +55,7 @@ pub enum Stage<P: ChangeSet> {
 
 /// How a command asks for consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Consent {
+pub(crate) enum Consent {
     /// Ask on a terminal; without one, require `--yes` (`yes` says whether it was given).
     Ask { yes: bool },
     /// Never ask: one idempotent change that is printed in full and undone from its journal
@@ -64,7 +64,7 @@ pub enum Consent {
 }
 
 /// The pipeline's settings for one run.
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// The command's name: the lock's and the journal file's.
     pub command: &'static str,
     pub dry_run: bool,
@@ -111,7 +111,7 @@ where
 }
 
 /// Refuse a plan over `--max-changes` before anything is written (the journal included).
-pub fn guard(max_changes: Option<usize>, n: usize) -> Result<(), UsageError> {
+pub(crate) fn guard(max_changes: Option<usize>, n: usize) -> Result<(), UsageError> {
     match max_changes {
         Some(max) if n > max => Err(UsageError(format!(
             "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
@@ -140,7 +140,7 @@ fn consent(yes: bool, question: &str) -> anyhow::Result<()> {
 
 /// The journals a run opens: the first at `--journal PATH` when given, the others (and that
 /// one otherwise) as new files in the state directory.
-pub struct Journals<'a> {
+pub(crate) struct Journals<'a> {
     explicit: Option<&'a Path>,
     state_dir: Option<&'a Path>,
     target: &'a Target,
@@ -150,7 +150,7 @@ pub struct Journals<'a> {
 impl Journals<'_> {
     /// Open a journal for `command`'s writes. From here Ctrl-C and SIGTERM stop the run
     /// cleanly (see `interrupt`).
-    pub fn open(&mut self, command: &str) -> anyhow::Result<Journal> {
+    pub(crate) fn open(&mut self, command: &str) -> anyhow::Result<Journal> {
         let run_id = new_run_id();
         let path: PathBuf = match (self.explicit.take(), self.state_dir) {
             (Some(p), _) => p.to_path_buf(),
@@ -178,7 +178,7 @@ impl Journals<'_> {
     }
 
     /// The journals opened so far, as paths to print.
-    pub fn opened(&self) -> Vec<String> {
+    pub(crate) fn opened(&self) -> Vec<String> {
         self.opened
             .iter()
             .map(|p| p.display().to_string())
@@ -190,7 +190,7 @@ impl Journals<'_> {
 /// accepted is read again until it shows or `timeout` has passed, waiting 1, 2, 4, 8, 8, ...
 /// seconds between reads (through the client's sleeper, so tests do not wait). `read` returns
 /// what it read and how many changes do not show yet; the last read is returned.
-pub async fn read_back<T, F, Fut>(
+pub(crate) async fn read_back<T, F, Fut>(
     sleeper: &Sleeper,
     timeout: Duration,
     mut read: F,

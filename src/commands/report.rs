@@ -21,13 +21,15 @@ use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
 
 /// Read every directory setting.
-pub async fn read_settings(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
+pub(crate) async fn read_settings(
+    client: &GraphClient,
+) -> Result<Vec<DirectorySetting>, GraphError> {
     crate::graph::settings::list(client).await
 }
 
 /// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
 /// only; an app-only token gets 403, which is expected and said, not an error.
-pub async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
+pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
     match crate::graph::settings::sync_features(client).await {
         Ok(features) => match features {
             Some(f) => SyncFeatures {
@@ -128,7 +130,7 @@ async fn count_members(
 }
 
 /// The groups listing (see [`crate::graph::groups::list_url`]).
-pub fn groups_url(client: &GraphClient) -> url::Url {
+pub(crate) fn groups_url(client: &GraphClient) -> url::Url {
     crate::graph::groups::list_url(client)
 }
 

@@ -33,8 +33,8 @@ use crate::writeback::setting::{self, RestoreDecision, RestoreMethod, SettingPla
 use crate::writeback::tenant::tenant_default;
 
 /// Least permissions, for error messages.
-pub const READ_PERMISSION: &str = crate::permissions::READ_SETTINGS;
-pub const WRITE_PERMISSION: &str = crate::permissions::WRITE_SETTINGS;
+pub(crate) const READ_PERMISSION: &str = crate::permissions::READ_SETTINGS;
+pub(crate) const WRITE_PERMISSION: &str = crate::permissions::WRITE_SETTINGS;
 
 /// Wrap a Graph error with what to do about it.
 fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
@@ -49,7 +49,7 @@ fn graph_error(e: GraphError, doing: &str, permission: &str) -> anyhow::Error {
 /// What `set-default` did, or would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum SettingAction {
+pub(crate) enum SettingAction {
     Unchanged,
     Updated,
     Created,
@@ -59,7 +59,7 @@ pub enum SettingAction {
 
 impl SettingAction {
     /// The dry-run (or nothing-to-do) action for a plan.
-    pub fn planned(plan: &SettingPlan) -> SettingAction {
+    pub(crate) fn planned(plan: &SettingPlan) -> SettingAction {
         match plan {
             SettingPlan::Unchanged { .. } => SettingAction::Unchanged,
             SettingPlan::Update { .. } => SettingAction::WouldUpdate,
@@ -68,7 +68,7 @@ impl SettingAction {
     }
 
     /// The name in JSON (and in the check table).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SettingAction::Unchanged => "unchanged",
             SettingAction::Updated => "updated",
@@ -79,14 +79,14 @@ impl SettingAction {
     }
 
     /// Whether the tenant was written.
-    pub fn wrote(self) -> bool {
+    pub(crate) fn wrote(self) -> bool {
         matches!(self, SettingAction::Updated | SettingAction::Created)
     }
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub action: SettingAction,
     dry_run: bool,
     target: bool,
@@ -241,7 +241,7 @@ async fn verified(client: &GraphClient, target: bool, timeout: Duration) -> (boo
 
 /// Read the settings and plan setting the default to `target`: the tenant section before, and
 /// the change (a create carries the template's full values array).
-pub async fn plan_change(
+pub(crate) async fn plan_change(
     client: &GraphClient,
     target: bool,
 ) -> anyhow::Result<(TenantSection, SettingPlan)> {
@@ -255,7 +255,7 @@ pub async fn plan_change(
 }
 
 /// A `set-default` plan: the value wanted, the tenant section as read, and the change.
-pub struct SetDefaultPlan {
+pub(crate) struct SetDefaultPlan {
     pub target: bool,
     pub before: TenantSection,
     pub plan: SettingPlan,
@@ -279,7 +279,7 @@ impl SetDefaultPlan {
     }
 
     /// The action a dry run (or a plan with nothing to do) reports.
-    pub fn planned(&self) -> SettingAction {
+    pub(crate) fn planned(&self) -> SettingAction {
         SettingAction::planned(&self.plan)
     }
 }
@@ -357,7 +357,7 @@ pub async fn run(
 }
 
 /// Write a planned change (not `Unchanged`), journaled, and read it back.
-pub async fn apply_plan(
+pub(crate) async fn apply_plan(
     client: &GraphClient,
     journal: &Journal,
     mut plan: SettingPlan,
@@ -777,7 +777,7 @@ impl ChangeSet for SettingRestore {
 
 /// `gwb restore` of `set-default` journals: put Group.Unified back to the earliest recorded
 /// state (see [`setting::restore_decision`]), through the change pipeline.
-pub async fn restore(
+pub(crate) async fn restore(
     ctx: &Context,
     args: &crate::cli::RestoreArgs,
     journals: Vec<crate::journal::JournalContents>,

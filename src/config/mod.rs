@@ -27,14 +27,15 @@ use clap::ValueEnum;
 
 use crate::auth::{AuthInputs, AuthKind};
 use crate::cli::{GlobalArgs, OutputFormat};
-pub use crate::cloud::Cloud;
+pub(crate) use crate::cloud::Cloud;
 use crate::writeback::policy::Policy;
 use file::FileConfig;
-pub use run::{Limits, LogSettings, MAX_SECONDS, logging, seconds};
+pub(crate) use run::{Limits, seconds};
+pub use run::{LogSettings, logging};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Flag(&'static str),
     Env(&'static str),
     File(PathBuf),
@@ -71,14 +72,14 @@ impl fmt::Display for Source {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sourced<T> {
+pub(crate) struct Sourced<T> {
     pub value: T,
     pub source: Source,
 }
 
 /// The resolved configuration.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub cloud: Sourced<Cloud>,
     pub graph_url: Sourced<String>,
     /// The sign-in host for credentials that sign in (https only).
@@ -177,7 +178,7 @@ fn pick<T, const N: usize>(layers: [Option<Sourced<T>>; N]) -> Option<Sourced<T>
 }
 
 /// Resolve the configuration from the flags, the environment (`env`) and the config file.
-pub fn resolve(
+pub(crate) fn resolve(
     global: &GlobalArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {

@@ -8,11 +8,11 @@ use crate::cli::{ColorChoice, GlobalArgs, LogFormat};
 
 /// The longest duration gwb accepts for a seconds setting: a week. Anything longer is a typo
 /// (and `1e20` seconds does not even fit a `Duration`).
-pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
+pub(crate) const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
 /// A seconds setting (fractions allowed): finite, at most [`MAX_SECONDS`], and positive (or
 /// also 0 when `zero_ok`). Checked before anything is created, so a bad value changes nothing.
-pub fn seconds(name: &str, secs: f64, zero_ok: bool) -> Result<Duration, crate::UsageError> {
+pub(crate) fn seconds(name: &str, secs: f64, zero_ok: bool) -> Result<Duration, crate::UsageError> {
     let low_ok = if zero_ok { secs >= 0.0 } else { secs > 0.0 };
     if secs.is_finite()
         && low_ok
@@ -29,7 +29,7 @@ pub fn seconds(name: &str, secs: f64, zero_ok: bool) -> Result<Duration, crate::
 
 /// The run's time and size limits, each with where it came from.
 #[derive(Debug, Clone)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub read_timeout: Sourced<Duration>,
     pub request_timeout: Sourced<Duration>,
     pub deadline: Sourced<Duration>,

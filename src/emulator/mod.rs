@@ -7,7 +7,7 @@
 //! 429 with a fractional or HTTP-date `Retry-After`, 503, 504, a connection dropped mid-body, and
 //! slow responses. Counters of what it served let tests assert request counts.
 
-pub mod routes;
+pub(crate) mod routes;
 pub mod tenant;
 
 use std::collections::BTreeMap;
@@ -88,7 +88,7 @@ impl Default for EmulatorConfig {
 
 /// An injected fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     Throttle {
         retry_after: String,
     },
@@ -315,16 +315,12 @@ impl Emulator {
         format!("http://{}", self.addr)
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 
     /// Stop serving and wait for the server to finish.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -13,7 +13,7 @@ use crate::graph::model::{
 };
 
 /// A request as the dispatcher sees it. `path` is relative to `/beta/`, without a leading slash.
-pub struct EmuRequest<'a> {
+pub(crate) struct EmuRequest<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub query: &'a str,
@@ -32,7 +32,7 @@ impl EmuRequest<'_> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum EmuBody {
+pub(crate) enum EmuBody {
     Empty,
     Json(Value),
     /// JSON already serialised.
@@ -41,7 +41,7 @@ pub enum EmuBody {
 }
 
 #[derive(Debug, Clone)]
-pub struct EmuResponse {
+pub(crate) struct EmuResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: EmuBody,
@@ -65,7 +65,7 @@ impl EmuResponse {
 }
 
 /// Graph's error body and `request-id` header.
-pub fn graph_error(shared: &Shared, status: u16, code: &str, message: &str) -> EmuResponse {
+pub(crate) fn graph_error(shared: &Shared, status: u16, code: &str, message: &str) -> EmuResponse {
     let rid = shared.next_request_id();
     let date = httpdate::fmt_http_date(std::time::SystemTime::now());
     EmuResponse {
@@ -102,7 +102,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-pub fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').collect();
     match (req.method, segments.as_slice()) {
         ("GET", ["groups"]) => {
@@ -766,7 +766,7 @@ fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
 }
 
 /// The response for an injected fault (the connection-level ones are handled by the server).
-pub fn fault_response(shared: &Shared, fault: Fault) -> EmuResponse {
+pub(crate) fn fault_response(shared: &Shared, fault: Fault) -> EmuResponse {
     match fault {
         Fault::Throttle { retry_after } => {
             let mut r = graph_error(

@@ -20,7 +20,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -28,14 +28,14 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
     /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p && p > 0.0
     }
-    pub fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         let a = self.next_u64();
         let b = self.next_u64();
         format!(
@@ -81,7 +81,7 @@ pub enum Lag {
 }
 
 /// Every property the emulator knows on a group (unknown `$select` names are a 400, as in Graph).
-pub const GROUP_PROPERTIES: &[&str] = &[
+pub(crate) const GROUP_PROPERTIES: &[&str] = &[
     "id",
     "displayName",
     "description",
@@ -101,7 +101,7 @@ pub const GROUP_PROPERTIES: &[&str] = &[
 /// The properties returned without `$select`. Real beta returns `writebackConfiguration` among
 /// a group's default properties (GRAPH.md section 1); v1.0 has no such property at all, which
 /// is why gwb always selects it.
-pub const DEFAULT_PROPERTIES: &[&str] = &[
+pub(crate) const DEFAULT_PROPERTIES: &[&str] = &[
     "id",
     "displayName",
     "description",
@@ -121,7 +121,7 @@ pub const DEFAULT_PROPERTIES: &[&str] = &[
 impl EmuGroup {
     /// The writeback configuration a read sees now (an older one while a write is lagging).
     /// Each call is one read (it counts against a [`Lag::Reads`]).
-    pub fn visible_writeback(&self) -> &WritebackConfiguration {
+    pub(crate) fn visible_writeback(&self) -> &WritebackConfiguration {
         match &self.stale {
             Some((old, Lag::Until(until))) if std::time::Instant::now() < *until => old,
             Some((old, Lag::Reads(left))) if left.get() > 0 => {
@@ -133,7 +133,7 @@ impl EmuGroup {
     }
 
     /// What a read would see now, without counting as one.
-    pub fn peek_writeback(&self) -> &WritebackConfiguration {
+    pub(crate) fn peek_writeback(&self) -> &WritebackConfiguration {
         match &self.stale {
             Some((old, Lag::Until(until))) if std::time::Instant::now() < *until => old,
             Some((old, Lag::Reads(left))) if left.get() > 0 => old,
@@ -149,7 +149,7 @@ impl EmuGroup {
     /// Append this group as JSON with the `select`ed properties to `out`: the same object as
     /// [`EmuGroup::to_json`], written directly (list pages are the emulator's hot path, and the
     /// benchmarks need the server's share of a round trip to be small).
-    pub fn write_json(&self, select: &[&str], out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, select: &[&str], out: &mut Vec<u8>) {
         fn put<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
             serde_json::to_writer(&mut *out, v).expect("JSON values serialise");
         }

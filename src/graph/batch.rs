@@ -30,7 +30,7 @@ use super::retry::parse_retry_after;
 use super::{GraphClient, GraphError, parse_json};
 
 /// Graph's limit.
-pub const MAX_BATCH: usize = 20;
+pub(crate) const MAX_BATCH: usize = 20;
 
 /// One sub-request. `url` is relative to the version root, e.g. `/groups/{id}`.
 #[derive(Debug, Clone)]

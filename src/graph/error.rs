@@ -150,12 +150,12 @@ impl GraphError {
 
 /// Graph's error body: `{"error":{"code","message","innerError":{"request-id",...}}}`.
 #[derive(Debug, Deserialize)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     #[serde(default)]
     pub code: String,
     #[serde(default)]
@@ -165,14 +165,14 @@ pub struct ErrorDetail {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct InnerError {
+pub(crate) struct InnerError {
     #[serde(default, rename = "request-id")]
     pub request_id: Option<String>,
 }
 
 /// Build an [`GraphError::Api`] from a status, the `request-id` header and the body, whatever the
 /// body is (a proxy's HTML page gives a short excerpt instead of Graph's code).
-pub fn api_error(
+pub(crate) fn api_error(
     method: &str,
     path: &str,
     status: u16,
@@ -207,7 +207,7 @@ pub fn api_error(
 }
 
 /// The first few hundred characters of a body, on one line, for error messages.
-pub fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".to_string();
     }

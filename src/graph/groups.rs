@@ -11,7 +11,7 @@ use super::batch::SubRequest;
 use super::model::{GROUP_SELECT, WritebackConfiguration};
 
 /// The listing of every group with the properties gwb needs, 999 per page.
-pub fn list_url(client: &GraphClient) -> Url {
+pub(crate) fn list_url(client: &GraphClient) -> Url {
     let mut url = client.url("groups");
     url.query_pairs_mut()
         .append_pair("$select", GROUP_SELECT)
@@ -20,7 +20,7 @@ pub fn list_url(client: &GraphClient) -> Url {
 }
 
 /// `$batch` item: read one group (its writeback and kind).
-pub fn get(key: usize, id: &str) -> SubRequest {
+pub(crate) fn get(key: usize, id: &str) -> SubRequest {
     SubRequest {
         key,
         method: Method::GET,
@@ -32,7 +32,7 @@ pub fn get(key: usize, id: &str) -> SubRequest {
 
 /// `$batch` item: set one group's `writebackConfiguration` to `to` (both fields, as read just
 /// before: see `commands::apply` for why).
-pub fn patch_writeback(key: usize, id: &str, to: &WritebackConfiguration) -> SubRequest {
+pub(crate) fn patch_writeback(key: usize, id: &str, to: &WritebackConfiguration) -> SubRequest {
     SubRequest {
         key,
         method: Method::PATCH,
@@ -46,7 +46,7 @@ pub fn patch_writeback(key: usize, id: &str, to: &WritebackConfiguration) -> Sub
 }
 
 /// `$batch` item: count one group's members (`ConsistencyLevel: eventual` is required).
-pub fn member_count(key: usize, id: &str) -> SubRequest {
+pub(crate) fn member_count(key: usize, id: &str) -> SubRequest {
     SubRequest {
         key,
         method: Method::GET,
@@ -58,7 +58,7 @@ pub fn member_count(key: usize, id: &str) -> SubRequest {
 
 /// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
 /// number, a string, or base64 of the text (how Graph carries non-JSON bodies in a batch).
-pub fn parse_count(body: &Value) -> Option<u64> {
+pub(crate) fn parse_count(body: &Value) -> Option<u64> {
     match body {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok().or_else(|| {

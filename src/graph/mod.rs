@@ -6,12 +6,12 @@
 
 pub mod batch;
 pub mod error;
-pub mod groups;
+pub(crate) mod groups;
 pub mod model;
-pub mod pace;
-pub mod paging;
+pub(crate) mod pace;
+pub(crate) mod paging;
 pub mod retry;
-pub mod settings;
+pub(crate) mod settings;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,11 +28,11 @@ pub use error::GraphError;
 use retry::{RetryPolicy, Sleeper, is_retryable_status, parse_retry_after};
 
 /// The public Graph root; gwb appends `/beta`.
-pub const DEFAULT_GRAPH_ROOT: &str = "https://graph.microsoft.com";
+pub(crate) const DEFAULT_GRAPH_ROOT: &str = "https://graph.microsoft.com";
 
 /// Larger than any Graph page (999 groups is about 1 MB) by a wide margin, small enough that a
 /// runaway proxy cannot exhaust memory.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// A successful (2xx) response, body read in full.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ pub struct GraphClient {
 }
 
 /// Builds a fresh credential (with an empty token cache), for one renewal after a 401.
-pub type Renew = Arc<dyn Fn() -> Result<Arc<dyn TokenCredential>, String> + Send + Sync>;
+pub(crate) type Renew = Arc<dyn Fn() -> Result<Arc<dyn TokenCredential>, String> + Send + Sync>;
 
 struct Inner {
     http: reqwest::Client,
@@ -68,7 +68,7 @@ struct Inner {
 }
 
 /// More pages than any tenant has: 20,000 pages of 999 is 20 million groups.
-pub const DEFAULT_MAX_PAGES: u64 = 20_000;
+pub(crate) const DEFAULT_MAX_PAGES: u64 = 20_000;
 
 impl std::fmt::Debug for GraphClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,18 +112,18 @@ impl GraphClientBuilder {
         self
     }
     /// The longest one attempt may take, answer and body included.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
     /// The longest wait for the next bytes of an answer: a server that accepts the connection
     /// and then says nothing is given up on after this, not after the whole `timeout`.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+    pub(crate) fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
     }
     /// At most this many pages per listing (a chain of nextLinks that never ends is an error).
-    pub fn max_pages(mut self, pages: u64) -> Self {
+    pub(crate) fn max_pages(mut self, pages: u64) -> Self {
         self.max_pages = pages.max(1);
         self
     }
@@ -174,7 +174,7 @@ impl GraphClientBuilder {
 
 /// Check a configured Graph root: https anywhere, plain http only to a loopback address (the
 /// emulator), no credentials, query or fragment.
-pub fn validate_root(root: &str) -> Result<Url, GraphError> {
+pub(crate) fn validate_root(root: &str) -> Result<Url, GraphError> {
     let bad = |reason: &str| GraphError::InvalidBase {
         url: root.to_string(),
         reason: reason.to_string(),
@@ -243,12 +243,12 @@ impl GraphClient {
     }
 
     /// At most this many pages per listing.
-    pub fn max_pages(&self) -> u64 {
+    pub(crate) fn max_pages(&self) -> u64 {
         self.inner.max_pages
     }
 
     /// The base of every request, `{root}/beta/`.
-    pub fn beta_root(&self) -> &Url {
+    pub(crate) fn beta_root(&self) -> &Url {
         &self.inner.beta
     }
 
@@ -260,7 +260,7 @@ impl GraphClient {
     /// The tenant the current token is for: its `tid` claim, when the token is a JWT that
     /// carries one (Entra's tokens do; the emulator's and hand-made ones may not). `None` also
     /// when no token can be had: the first real request then reports why.
-    pub async fn token_tenant(&self) -> Option<String> {
+    pub(crate) async fn token_tenant(&self) -> Option<String> {
         let token = self.token().await.ok()?;
         tenant_of_token(token.token.secret())
     }
@@ -302,7 +302,7 @@ impl GraphClient {
 
     /// The retry policy and the sleeper, for callers that retry parts of a response themselves
     /// (`$batch` items).
-    pub fn retry_policy(&self) -> &RetryPolicy {
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
     }
 
@@ -313,7 +313,7 @@ impl GraphClient {
     /// [`send`](Self::send), also retrying the statuses in `also_retry` (a `$batch` envelope
     /// answered 500 or 502 is retried as a whole), and returning the statuses in `accept` as
     /// answers (a `$batch` answered 424 carries its items' own answers).
-    pub async fn send_retrying(
+    pub(crate) async fn send_retrying(
         &self,
         method: Method,
         url: Url,
@@ -571,12 +571,12 @@ enum Attempt {
 
 /// Attempts that could not connect, before any request of the run got an answer, after which
 /// gwb gives up: on the first request that is a wrong URL, proxy or firewall, not a blip.
-pub const MAX_UNREACHABLE_AT_START: u32 = 3;
+pub(crate) const MAX_UNREACHABLE_AT_START: u32 = 3;
 
 /// Timed-out attempts in a row after which a request is given up: a server that accepted the
 /// connection and then went silent (or trickles a byte a second) rarely recovers, and each
 /// attempt costs a whole timeout.
-pub const MAX_TIMEOUTS_IN_A_ROW: u32 = 3;
+pub(crate) const MAX_TIMEOUTS_IN_A_ROW: u32 = 3;
 
 fn transport_attempt(method: &str, path: &str, e: &reqwest::Error) -> Attempt {
     let err = transport(method, path, e);
@@ -625,7 +625,7 @@ fn transport(method: &str, path: &str, e: &reqwest::Error) -> GraphError {
 }
 
 /// A header as a string, looked up case-insensitively (HeaderMap names are lowercase).
-pub fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -635,7 +635,7 @@ pub fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
 /// Parse a 2xx body as JSON, mapping failure to a [`GraphError::Malformed`] with an excerpt.
 /// The `tid` claim of a JWT, read without checking the signature: it is compared with what a
 /// plan or journal recorded, never trusted for access (Graph checks the token).
-pub fn tenant_of_token(jwt: &str) -> Option<String> {
+pub(crate) fn tenant_of_token(jwt: &str) -> Option<String> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = azure_core::base64::decode_url_safe(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
@@ -645,7 +645,7 @@ pub fn tenant_of_token(jwt: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-pub fn parse_json<T: DeserializeOwned>(
+pub(crate) fn parse_json<T: DeserializeOwned>(
     resp: &GraphResponse,
     method: &str,
     path: &str,

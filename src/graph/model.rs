@@ -10,11 +10,11 @@ pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEn
 
 /// The Group.Unified directory setting template.
 pub const GROUP_UNIFIED_TEMPLATE_ID: &str = "62375ab9-6b52-47ed-826b-58e47e0e304b";
-pub const NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT: &str = "NewUnifiedGroupWritebackDefault";
+pub(crate) const NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT: &str = "NewUnifiedGroupWritebackDefault";
 
-pub const UNIVERSAL_DISTRIBUTION: &str = "universalDistributionGroup";
-pub const UNIVERSAL_SECURITY: &str = "universalSecurityGroup";
-pub const UNIVERSAL_MAIL_ENABLED_SECURITY: &str = "universalMailEnabledSecurityGroup";
+pub(crate) const UNIVERSAL_DISTRIBUTION: &str = "universalDistributionGroup";
+pub(crate) const UNIVERSAL_SECURITY: &str = "universalSecurityGroup";
+pub(crate) const UNIVERSAL_MAIL_ENABLED_SECURITY: &str = "universalMailEnabledSecurityGroup";
 
 /// A group as listed with [`GROUP_SELECT`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,7 +60,7 @@ pub struct WritebackConfiguration {
 
 impl Group {
     /// The group's writeback configuration; `None` when Graph did not return the property.
-    pub fn writeback(&self) -> Option<WritebackConfiguration> {
+    pub(crate) fn writeback(&self) -> Option<WritebackConfiguration> {
         self.writeback_configuration
             .as_ref()
             .map(|w| w.clone().unwrap_or_default())

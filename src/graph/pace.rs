@@ -30,11 +30,6 @@ impl Pacer {
         }
     }
 
-    /// The effective window, margin included.
-    pub fn window(&self) -> Duration {
-        self.window
-    }
-
     /// Wait until `n` writes may be sent, then count them as sent.
     pub async fn acquire(&self, n: u32) {
         let n = n.min(self.limit);

@@ -95,7 +95,7 @@ impl GraphClient {
     /// twice, but if it does (on two pages), the repeat is dropped with a warning, so nothing
     /// is planned or counted twice. A non-empty page that holds only groups already listed is a
     /// chain going round under new links: an error, like a repeated link.
-    pub fn group_pages(
+    pub(crate) fn group_pages(
         &self,
         first: Url,
     ) -> impl Stream<Item = Result<Vec<Group>, GraphError>> + 'static {

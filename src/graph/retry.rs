@@ -46,23 +46,28 @@ impl Default for RetryPolicy {
 
 /// The least a wait is charged against the budget, so a storm of `Retry-After: 0` cannot go
 /// round for ever.
-pub const MIN_CHARGE: Duration = Duration::from_millis(250);
+pub(crate) const MIN_CHARGE: Duration = Duration::from_millis(250);
 
 impl RetryPolicy {
     /// Whether another attempt is allowed after `attempt` attempts that ended in `status`:
     /// throttling that names its wait (429 or 503 with `Retry-After`) is waited out whatever the
     /// number of attempts (the budget bounds it); anything else gets at most `max_attempts`.
-    pub fn allows_another(&self, attempt: u32, status: Option<u16>, has_retry_after: bool) -> bool {
+    pub(crate) fn allows_another(
+        &self,
+        attempt: u32,
+        status: Option<u16>,
+        has_retry_after: bool,
+    ) -> bool {
         attempt < self.max_attempts || (has_retry_after && matches!(status, Some(429 | 503)))
     }
 
     /// What a wait costs the budget: the wait, but at least [`MIN_CHARGE`].
-    pub fn charge(wait: Duration) -> Duration {
+    pub(crate) fn charge(wait: Duration) -> Duration {
         wait.max(MIN_CHARGE)
     }
 
     /// Backoff for attempt `n` (0-based) when the server gave no `Retry-After`.
-    pub fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(2u32.saturating_pow(attempt.min(20)));
@@ -75,14 +80,14 @@ impl RetryPolicy {
 }
 
 /// Whether a status is worth retrying under this policy.
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 503 | 504)
 }
 
 /// Parse a `Retry-After` value: delta-seconds (fractional allowed) or an HTTP date.
 /// A date in the past means "now". Returns `None` for anything unparseable, so the caller
 /// falls back to backoff rather than trusting garbage.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
         if secs.is_finite() && (0.0..1e9).contains(&secs) {
@@ -102,7 +107,7 @@ pub struct Sleeper {
 }
 
 impl Sleeper {
-    pub fn real() -> Self {
+    pub(crate) fn real() -> Self {
         Self { record: None }
     }
 
@@ -117,7 +122,7 @@ impl Sleeper {
         )
     }
 
-    pub async fn sleep(&self, d: Duration) {
+    pub(crate) async fn sleep(&self, d: Duration) {
         match &self.record {
             Some(r) => r.lock().expect("sleeper record poisoned").push(d),
             None => tokio::time::sleep(d).await,

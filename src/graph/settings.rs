@@ -10,7 +10,7 @@ use super::model::{DirectorySetting, SettingTemplate, SettingValue};
 use super::{GraphClient, GraphError, GraphResponse};
 
 /// Every directory setting (one page in practice; nextLinks are followed anyway).
-pub async fn list(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
+pub(crate) async fn list(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphError> {
     let stream = client.pages::<DirectorySetting>(client.url("settings"), Vec::new());
     pin_mut!(stream);
     let mut all = Vec::new();
@@ -21,13 +21,16 @@ pub async fn list(client: &GraphClient) -> Result<Vec<DirectorySetting>, GraphEr
 }
 
 /// A directory setting template, with its values and defaults.
-pub async fn template(client: &GraphClient, id: &str) -> Result<SettingTemplate, GraphError> {
+pub(crate) async fn template(
+    client: &GraphClient,
+    id: &str,
+) -> Result<SettingTemplate, GraphError> {
     let url = client.url(&format!("directorySettingTemplates/{id}"));
     client.get_json(url, &[]).await
 }
 
 /// Replace setting `id`'s values with `values` (the whole array).
-pub async fn update(
+pub(crate) async fn update(
     client: &GraphClient,
     id: &str,
     values: &[SettingValue],
@@ -51,14 +54,14 @@ pub async fn create(
 }
 
 /// The id of the setting a create answered with, when its body says.
-pub fn created_id(resp: &GraphResponse) -> Option<String> {
+pub(crate) fn created_id(resp: &GraphResponse) -> Option<String> {
     serde_json::from_slice::<DirectorySetting>(&resp.body)
         .ok()
         .map(|s| s.id)
 }
 
 /// Delete setting `id`.
-pub async fn delete(client: &GraphClient, id: &str) -> Result<GraphResponse, GraphError> {
+pub(crate) async fn delete(client: &GraphClient, id: &str) -> Result<GraphResponse, GraphError> {
     let url = client.url(&format!("settings/{id}"));
     client.send(Method::DELETE, url, &[], None).await
 }
@@ -66,14 +69,16 @@ pub async fn delete(client: &GraphClient, id: &str) -> Result<GraphResponse, Gra
 /// Entra Connect's writeback features (`features` of `onPremisesDirectorySynchronization`).
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SyncFeatures {
+pub(crate) struct SyncFeatures {
     pub unified_group_writeback_enabled: Option<bool>,
     pub group_write_back_enabled: Option<bool>,
 }
 
 /// `GET /beta/directory/onPremisesSynchronization`: the features, or `None` when the tenant has
 /// no synchronization configured. Graph serves it to a delegated Global Administrator only.
-pub async fn sync_features(client: &GraphClient) -> Result<Option<SyncFeatures>, GraphError> {
+pub(crate) async fn sync_features(
+    client: &GraphClient,
+) -> Result<Option<SyncFeatures>, GraphError> {
     #[derive(serde::Deserialize)]
     struct Sync {
         #[serde(default)]

@@ -6,11 +6,11 @@
 //! never written back.
 
 pub mod plan;
-pub mod policy;
+pub(crate) mod policy;
 #[cfg(test)]
 mod properties;
-pub mod setting;
-pub mod summary;
+pub(crate) mod setting;
+pub(crate) mod summary;
 pub mod tenant;
 
 use serde::Serialize;
@@ -32,14 +32,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub(crate) const ALL: [Kind; 4] = [
         Kind::Microsoft365,
         Kind::Security,
         Kind::MailEnabledSecurity,
         Kind::Distribution,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Microsoft365 => "microsoft365",
             Kind::Security => "security",
@@ -52,7 +52,7 @@ impl Kind {
 /// Why a group is or is not written back: a stable, machine-readable reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Reason {
+pub(crate) enum Reason {
     /// `isEnabled: true`.
     Enabled,
     /// Microsoft 365 group with `isEnabled: null`: written back for v1 compatibility.
@@ -68,7 +68,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Reason::Enabled => "enabled",
             Reason::DefaultEnabled => "defaultEnabled",
@@ -82,7 +82,7 @@ impl Reason {
 
 /// The effective writeback state of one group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Effective {
+pub(crate) struct Effective {
     pub written_back: bool,
     /// The on-premises group type it is written back as; `None` when not written back.
     pub written_back_as: Option<&'static str>,
@@ -93,7 +93,7 @@ pub struct Effective {
 
 /// Classify a group by its attributes (also for groups synced from AD: their kind is still
 /// meaningful; [`is_synced_from_on_premises`] says who masters them).
-pub fn classify(g: &Group) -> Kind {
+pub(crate) fn classify(g: &Group) -> Kind {
     if g.group_types
         .iter()
         .any(|t| t.eq_ignore_ascii_case("Unified"))
@@ -110,7 +110,7 @@ pub fn classify(g: &Group) -> Kind {
     }
 }
 
-pub fn is_synced_from_on_premises(g: &Group) -> bool {
+pub(crate) fn is_synced_from_on_premises(g: &Group) -> bool {
     g.on_premises_sync_enabled == Some(true)
 }
 
@@ -126,7 +126,7 @@ fn known_type(t: &str) -> Option<&'static str> {
 }
 
 /// The effective writeback of a group of `kind` with configuration `wb`.
-pub fn effective(kind: Kind, synced: bool, wb: &WritebackConfiguration) -> Effective {
+pub(crate) fn effective(kind: Kind, synced: bool, wb: &WritebackConfiguration) -> Effective {
     let not = |reason| Effective {
         written_back: false,
         written_back_as: None,

@@ -154,7 +154,7 @@ impl DisablePlanner {
 /// Whether a `createdDateTime` is strictly before the cutoff, compared as instants: Graph may
 /// write an offset (`-02:00`) or fractions of a second, which a string comparison gets wrong.
 /// A date that does not parse is not before anything (the group is left alone).
-pub fn created_before(created: &str, cutoff: &str) -> bool {
+pub(crate) fn created_before(created: &str, cutoff: &str) -> bool {
     use azure_core::time::parse_rfc3339;
     match (parse_rfc3339(created.trim()), parse_rfc3339(cutoff)) {
         (Ok(c), Ok(k)) => c < k,
@@ -164,7 +164,7 @@ pub fn created_before(created: &str, cutoff: &str) -> bool {
 
 /// Parse `--created-before`: `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ`. Returns the
 /// normalised UTC timestamp Graph's `createdDateTime` compares against as a string.
-pub fn parse_cutoff(s: &str) -> Result<String, String> {
+pub(crate) fn parse_cutoff(s: &str) -> Result<String, String> {
     let s = s.trim();
     let (date, time) = match s.split_once('T') {
         None => (s, "00:00:00Z"),
@@ -218,7 +218,7 @@ pub fn parse_cutoff(s: &str) -> Result<String, String> {
 }
 
 /// Parse an exclude file: one group id per line, `#` starts a comment, blank lines ignored.
-pub fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -236,7 +236,7 @@ pub fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
     Ok(ids)
 }
 
-pub fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {

@@ -13,7 +13,7 @@ use crate::graph::model::{Group, WritebackConfiguration};
 /// What a kind of group may be.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Rule {
+pub(crate) enum Rule {
     /// Not checked.
     #[default]
     Any,
@@ -25,7 +25,7 @@ pub enum Rule {
 /// `RoleManagement.ReadWrite.Directory` change.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PrivilegedDrift {
+pub(crate) enum PrivilegedDrift {
     /// Drift like any other (exit 3; `--fix` tries it and fails without the permission).
     #[default]
     Fail,
@@ -36,7 +36,7 @@ pub enum PrivilegedDrift {
 /// `[policy]` in the config file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// What `NewUnifiedGroupWritebackDefault` must be; unset: not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_m365_default: Option<bool>,
@@ -60,7 +60,7 @@ fn is_fail(p: &PrivilegedDrift) -> bool {
 
 impl Policy {
     /// True when the policy checks nothing.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.new_m365_default.is_none()
             && self.m365_writeback == Rule::Any
             && self.security_writeback == Rule::Any
@@ -68,7 +68,7 @@ impl Policy {
 
     /// Every `allow` entry must be a group id: a display name there would silently allow
     /// nothing.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         match self.allow.iter().find(|id| !is_guid(id)) {
             Some(bad) => Err(format!(
                 "policy.allow: {bad:?} is not a group id (a GUID); list group ids, not names"
@@ -89,13 +89,13 @@ impl Policy {
 /// What drifted: a group, or the tenant default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum DriftTarget {
+pub(crate) enum DriftTarget {
     Group,
     TenantDefault,
 }
 
 impl DriftTarget {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DriftTarget::Group => "group",
             DriftTarget::TenantDefault => "tenantDefault",
@@ -106,7 +106,7 @@ impl DriftTarget {
 /// One way the tenant differs from the policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Drift {
+pub(crate) struct Drift {
     pub target: DriftTarget,
     /// The group's id; for the tenant default, the Group.Unified setting's id if one exists.
     pub id: Option<String>,
@@ -124,7 +124,7 @@ pub struct Drift {
 
 /// Compares groups with the policy one at a time, keeping only what drifted.
 #[derive(Debug)]
-pub struct PolicyChecker<'a> {
+pub(crate) struct PolicyChecker<'a> {
     policy: &'a Policy,
     allow: HashSet<String>,
     pub groups_checked: u64,
@@ -208,7 +208,12 @@ impl<'a> PolicyChecker<'a> {
     }
 
     /// Compare the tenant default (`None`: not read, because the policy does not check it).
-    pub fn consider_default(&mut self, actual: bool, setting_id: Option<&str>, source: &str) {
+    pub(crate) fn consider_default(
+        &mut self,
+        actual: bool,
+        setting_id: Option<&str>,
+        source: &str,
+    ) {
         if let Some(want) = self.policy.new_m365_default
             && want != actual
         {

@@ -16,7 +16,7 @@ use crate::graph::model::{
 /// What `set-default` will do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
-pub enum SettingPlan {
+pub(crate) enum SettingPlan {
     /// The setting already holds the target value: write nothing.
     #[serde(rename_all = "camelCase")]
     Unchanged {
@@ -37,7 +37,7 @@ pub enum SettingPlan {
 }
 
 /// The value as Graph should store it: lowercase.
-pub fn bool_value(b: bool) -> String {
+pub(crate) fn bool_value(b: bool) -> String {
     if b { "true" } else { "false" }.to_string()
 }
 
@@ -46,7 +46,7 @@ fn is_key(name: &str) -> bool {
 }
 
 /// Every value kept as it is, the key's entry set to `target` (appended when missing).
-pub fn merged_values(existing: &[SettingValue], target: bool) -> Vec<SettingValue> {
+pub(crate) fn merged_values(existing: &[SettingValue], target: bool) -> Vec<SettingValue> {
     let mut out = existing.to_vec();
     let mut found = false;
     // Every entry for the key (Graph should hold one; a plan is refused when it holds more).
@@ -64,7 +64,10 @@ pub fn merged_values(existing: &[SettingValue], target: bool) -> Vec<SettingValu
 }
 
 /// All of the template's values at their defaults, the key set to `target`.
-pub fn values_from_template(template: &[SettingTemplateValue], target: bool) -> Vec<SettingValue> {
+pub(crate) fn values_from_template(
+    template: &[SettingTemplateValue],
+    target: bool,
+) -> Vec<SettingValue> {
     let mut values: Vec<SettingValue> = template
         .iter()
         .map(|t| SettingValue {
@@ -84,7 +87,7 @@ pub fn values_from_template(template: &[SettingTemplateValue], target: bool) -> 
 /// Why gwb will not write the setting: what it read is ambiguous or incomplete.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}; nothing was changed")]
-pub struct Unsafe(pub String);
+pub(crate) struct Unsafe(pub String);
 
 /// Decide, from the tenant's settings, how to make the default `target`. A `Create` plan carries
 /// no values yet: they come from the template, which the caller reads only when needed. Settings
@@ -116,7 +119,7 @@ pub fn plan(settings: &[DirectorySetting], target: bool) -> Result<SettingPlan, 
 }
 
 /// True when the setting now holds `target` for the key.
-pub fn holds(settings: &[DirectorySetting], target: bool) -> bool {
+pub(crate) fn holds(settings: &[DirectorySetting], target: bool) -> bool {
     find_group_unified(settings).is_some_and(|s| {
         s.values
             .iter()
@@ -129,7 +132,7 @@ pub fn holds(settings: &[DirectorySetting], target: bool) -> bool {
 
 /// Same values, compared as Graph holds them: by name, in any order, and booleans in any
 /// casing (Graph stores `"true"` sent by gwb and returns `"True"`).
-pub fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
+pub(crate) fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
     let key = |v: &[SettingValue]| {
         let mut v: Vec<(String, Option<String>)> = v
             .iter()
@@ -150,7 +153,7 @@ pub fn same_values(a: &[SettingValue], b: &[SettingValue]) -> bool {
 /// How a `set-default` journal is restored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum RestoreMethod {
+pub(crate) enum RestoreMethod {
     Patch,
     Create,
     Delete,
@@ -171,7 +174,7 @@ impl std::fmt::Display for RestoreMethod {
 /// What restoring Group.Unified from a journal comes to, decided from the journal and the
 /// setting as it is now.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RestoreDecision {
+pub(crate) enum RestoreDecision {
     /// The setting already holds what the journal recorded: nothing to write.
     AlreadyRecorded,
     /// Someone changed the key after gwb's run (gwb wrote `written`, it now holds `now`):
@@ -198,7 +201,7 @@ pub enum RestoreDecision {
 /// other value is kept as it is now (an admin may have changed it since). `before` is the
 /// values array before gwb's run (`None`: gwb created the setting), `written` what gwb wrote,
 /// `current` the setting now.
-pub fn restore_decision(
+pub(crate) fn restore_decision(
     before: Option<&[SettingValue]>,
     written: &[SettingValue],
     current: Option<&DirectorySetting>,

@@ -12,7 +12,7 @@ use crate::graph::model::{
 /// One group in the report. Field names and meanings are the JSON contract in the README.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ReportRow {
+pub(crate) struct ReportRow {
     pub id: String,
     pub display_name: Option<String>,
     pub kind: Kind,
@@ -43,7 +43,7 @@ pub struct MissingWriteback {
 }
 
 impl ReportRow {
-    pub fn from_group(g: Group) -> Result<Self, MissingWriteback> {
+    pub(crate) fn from_group(g: Group) -> Result<Self, MissingWriteback> {
         let wb = g
             .writeback()
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
@@ -70,7 +70,7 @@ impl ReportRow {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KindCounts {
+pub(crate) struct KindCounts {
     pub total: u64,
     pub written_back: u64,
     pub synced_from_on_premises: u64,
@@ -79,7 +79,7 @@ pub struct KindCounts {
 /// Counts over every group read (filters choose the rows shown, not what is counted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub(crate) struct Summary {
     pub total_groups: u64,
     pub shown_groups: u64,
     pub written_back: u64,
@@ -115,7 +115,7 @@ impl Default for Summary {
 }
 
 impl Summary {
-    pub fn add(&mut self, row: &ReportRow, shown: bool) {
+    pub(crate) fn add(&mut self, row: &ReportRow, shown: bool) {
         self.total_groups += 1;
         self.shown_groups += u64::from(shown);
         let k = self.by_kind.entry(row.kind).or_default();
@@ -133,7 +133,7 @@ impl Summary {
 }
 
 /// The sync engine's default rules skip groups larger than this (GRAPH.md, section 1).
-pub fn member_limit(kind: Kind) -> Option<u64> {
+pub(crate) fn member_limit(kind: Kind) -> Option<u64> {
     match kind {
         Kind::Microsoft365 => Some(50_000),
         Kind::Security => Some(250_000),
@@ -144,7 +144,7 @@ pub fn member_limit(kind: Kind) -> Option<u64> {
 impl ReportRow {
     /// Record the member count; a written-back group over its kind's limit gets a warning.
     /// Returns true when it is over.
-    pub fn set_member_count(&mut self, count: u64) -> bool {
+    pub(crate) fn set_member_count(&mut self, count: u64) -> bool {
         self.member_count = Some(count);
         let over = self.written_back && member_limit(self.kind).is_some_and(|l| count > l);
         if over {
@@ -157,7 +157,7 @@ impl ReportRow {
         over
     }
 
-    pub fn add_warning(&mut self, w: String) {
+    pub(crate) fn add_warning(&mut self, w: String) {
         self.warning = Some(match self.warning.take() {
             Some(prev) => format!("{prev}; {w}"),
             None => w,
@@ -166,7 +166,7 @@ impl ReportRow {
 }
 
 /// The caveats every report states: what Graph's data cannot tell.
-pub fn caveats() -> Vec<&'static str> {
+pub(crate) fn caveats() -> Vec<&'static str> {
     vec![
         "Entra Connect's default sync rule skips Microsoft 365 groups over 50,000 members and security groups over 250,000: a group shown as written back may still be absent from AD.",
         "Writeback v2 of security groups in Entra Connect Sync was retired on 30 June 2024; Cloud Sync's Group Provision to AD does not read writebackConfiguration. Writeback v1 of Microsoft 365 groups still runs.",

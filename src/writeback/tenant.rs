@@ -10,7 +10,7 @@ use crate::graph::model::{
 /// Where the tenant default comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum DefaultSource {
+pub(crate) enum DefaultSource {
     /// The Group.Unified setting holds the value.
     Setting,
     /// The Group.Unified setting exists but has no such entry: the template default applies.
@@ -24,7 +24,7 @@ pub enum DefaultSource {
 }
 
 impl DefaultSource {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             DefaultSource::Setting => "set in the tenant's Group.Unified directory setting",
             DefaultSource::TemplateDefaultMissingEntry => {
@@ -45,7 +45,7 @@ impl DefaultSource {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TenantDefault {
+pub(crate) struct TenantDefault {
     /// Whether new Microsoft 365 groups are written back by default.
     pub new_unified_group_writeback_default: bool,
     pub source: DefaultSource,
@@ -59,10 +59,10 @@ pub struct TenantDefault {
 }
 
 /// The template's default for `NewUnifiedGroupWritebackDefault`.
-pub const TEMPLATE_DEFAULT: bool = true;
+pub(crate) const TEMPLATE_DEFAULT: bool = true;
 
 /// Parse a directory-setting boolean: Graph stores strings, casing varies.
-pub fn parse_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim() {
         v if v.eq_ignore_ascii_case("true") => Some(true),
         v if v.eq_ignore_ascii_case("false") => Some(false),
@@ -82,7 +82,7 @@ fn is_key(name: &str) -> bool {
 }
 
 /// Find Group.Unified (by template id: its displayName may be null).
-pub fn find_group_unified(settings: &[DirectorySetting]) -> Option<&DirectorySetting> {
+pub(crate) fn find_group_unified(settings: &[DirectorySetting]) -> Option<&DirectorySetting> {
     settings.iter().find(|s| is_group_unified(s))
 }
 
@@ -90,7 +90,7 @@ pub fn find_group_unified(settings: &[DirectorySetting]) -> Option<&DirectorySet
 /// Group.Unified settings, several entries for the key, or a setting without its values, but if
 /// it does, gwb cannot know which one the service uses, and a write built from the answer could
 /// clobber values it never saw.
-pub fn group_unified_problem(settings: &[DirectorySetting]) -> Option<String> {
+pub(crate) fn group_unified_problem(settings: &[DirectorySetting]) -> Option<String> {
     let all: Vec<&DirectorySetting> = settings.iter().filter(|s| is_group_unified(s)).collect();
     if all.len() > 1 {
         return Some(format!(
@@ -125,7 +125,7 @@ pub fn group_unified_problem(settings: &[DirectorySetting]) -> Option<String> {
     })
 }
 
-pub fn tenant_default(settings: &[DirectorySetting]) -> TenantDefault {
+pub(crate) fn tenant_default(settings: &[DirectorySetting]) -> TenantDefault {
     let problem = group_unified_problem(settings);
     if let Some(p) = &problem {
         tracing::warn!("{p}");

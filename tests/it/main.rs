@@ -1,6 +1,9 @@
 //! gwb's integration tests: one binary, a shared builder in `support`, fixtures on disk in
 //! `wiremock-fixtures/`.
 
+// Tests may say on stderr what they measured or skipped; the print lints guard the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod auth;
 mod bad_input;
 mod batch;
