@@ -11,11 +11,11 @@ use crate::UsageError;
 use crate::cli::ApplyArgs;
 use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
-use crate::graph::model::{Group, WritebackConfiguration};
+use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 use crate::graph::pace::Pacer;
 use crate::journal::{GroupResult, Journal};
 use crate::output;
-use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
+use crate::writeback::plan::{Change, SkipReason, Skipped};
 
 /// A group that could not be changed, or was gone.
 #[derive(Debug, Clone, Serialize)]
@@ -148,97 +148,38 @@ pub async fn apply(
     let pacer = pacer(args)?;
     let verify_timeout = super::verify_timeout(args.verify_timeout)?;
     let concurrency = usize::from(args.concurrency).max(1);
-    let mut applied = Applied::default();
-    let bar = output::progress_bar(changes.len() as u64, "writing");
-    // An id that is not a GUID goes into no URL: that group fails, the rest carry on.
-    let mut valid = Vec::with_capacity(changes.len());
-    for c in changes {
-        if is_guid(&c.id) {
-            valid.push(c);
-        } else {
-            let e = ItemError {
-                status: 0,
-                code: "invalidId".into(),
-                message: "Graph listed this group with an id that is not a GUID; gwb will not put it in a request".into(),
-                request_id: None,
-            };
-            tracing::error!(group = %output::safe(&c.id), "{}", e.message);
-            journal
-                .record_outcome(&c.id, GroupResult::Failed, Some(&e))
-                .map_err(|io| journal_stop(journal, &io))?;
-            applied.failed.push(ItemFailure::new(c, &e));
-            bar.inc(1);
-        }
-    }
-    let mut not_found: Vec<(Change, ItemError)> = Vec::new();
+    let mut run = Run {
+        journal,
+        skip_as,
+        applied: Applied::default(),
+        not_found: Vec::new(),
+        bar: output::progress_bar(changes.len() as u64, "writing"),
+    };
+    let valid = run.valid_ids(changes)?;
     // A window is never more than the pacer admits at once.
     let window_size = (batch::MAX_BATCH * concurrency)
         .min(args.write_limit as usize)
         .max(1);
-    let windows: Vec<&[&Change]> = valid.chunks(window_size).collect();
-    let ids_of = |w: &[&Change]| -> Vec<String> { w.iter().map(|c| c.id.clone()).collect() };
+    let windows: Vec<&[(GroupId, &Change)]> = valid.chunks(window_size).collect();
+    let ids_of = |w: &[(GroupId, &Change)]| -> Vec<String> {
+        w.iter().map(|(id, _)| id.to_string()).collect()
+    };
+    let opts = BatchOptions {
+        concurrency,
+        pacer: Some(pacer),
+    };
     // The next window's states, read while this window is written.
     let mut prefetched: Option<HashMap<String, Current>> = None;
     for (w, &window) in windows.iter().enumerate() {
-        if let Some(sig) = crate::interrupt::requested() {
-            applied.signal = Some(sig);
-            applied.not_sent += (valid.len() - w * window_size) as u64;
-            break;
-        }
         let current = match prefetched.take() {
             Some(c) => c,
+            None if run.stopped(valid.len() - w * window_size) => break,
             None => read_current_quiet(client, &ids_of(window)).await?,
         };
-        if let Some(sig) = crate::interrupt::requested() {
-            applied.signal = Some(sig);
-            applied.not_sent += (valid.len() - w * window_size) as u64;
+        if run.stopped(valid.len() - w * window_size) {
             break;
         }
-        let mut writes: Vec<Change> = Vec::with_capacity(window.len());
-        for c in window {
-            let skip = |reason| Skipped {
-                id: c.id.clone(),
-                display_name: c.display_name.clone(),
-                reason,
-            };
-            match current.get(&c.id) {
-                Some(Current::Found(now)) if same_state(now, &c.after) => {
-                    applied.skipped.push(skip(skip_as.already));
-                    bar.inc(1);
-                }
-                Some(Current::Found(now)) if !same_state(now, &c.before) => {
-                    tracing::warn!(
-                        group = %c.id,
-                        "the group changed since gwb read it; leaving it alone"
-                    );
-                    applied.skipped.push(skip(skip_as.changed));
-                    bar.inc(1);
-                }
-                Some(Current::Found(now)) => writes.push(Change {
-                    before: now.clone(),
-                    ..(*c).clone()
-                }),
-                Some(Current::Deleted(e)) => {
-                    applied.deleted.push(ItemFailure::new(c, e));
-                    bar.inc(1);
-                }
-                Some(Current::Unreadable(e)) => {
-                    tracing::error!(group = %c.id, "could not read the group before changing it: {e}");
-                    applied.failed.push(ItemFailure::new(c, e));
-                    bar.inc(1);
-                }
-                None => {
-                    let e = ItemError {
-                        status: 0,
-                        code: "noAnswer".into(),
-                        message: "no answer when reading the group before changing it".into(),
-                        request_id: None,
-                    };
-                    applied.failed.push(ItemFailure::new(c, &e));
-                    bar.inc(1);
-                }
-            }
-        }
+        let writes = run.still_as_planned(window, &current);
         // The next window is read while this one is written, so reading costs no round trip
         // of its own; the state it is written from is then at most one window's writes old (a
         // few seconds at Graph's 20 writes/s).
@@ -253,95 +194,220 @@ pub async fn apply(
             prefetched = next_read.await?;
             continue;
         }
+        let (written, next) = tokio::join!(run.write(client, &writes, &opts), next_read);
+        written?;
+        prefetched = next?;
+    }
+    run.bar.finish_and_clear();
+    let mut applied = run.applied;
+    if let Some(sig) = crate::interrupt::requested() {
+        // Stop now: no confirming reads. What was written is reported as written; a rerun
+        // finishes the job and checks every group again.
+        applied.signal = Some(sig);
+        for (c, e) in run.not_found {
+            applied.failed.push(ItemFailure::new(&c, &e));
+        }
+        return Ok(applied);
+    }
+    confirm_not_found(client, journal, run.not_found, &mut applied).await?;
+    read_back(client, changes, journal, verify_timeout, &mut applied).await?;
+    Ok(applied)
+}
+
+/// One apply in progress: what it has done so far, and where it records it.
+struct Run<'a> {
+    journal: &'a Journal,
+    skip_as: SkipAs,
+    applied: Applied,
+    /// Writes answered 404, confirmed with a read at the end before they are called deleted.
+    not_found: Vec<(Change, ItemError)>,
+    bar: indicatif::ProgressBar,
+}
+
+impl Run<'_> {
+    /// The changes whose id is a GUID. Any other goes into no URL: that group fails (journaled),
+    /// the rest carry on.
+    fn valid_ids<'c>(
+        &mut self,
+        changes: &'c [Change],
+    ) -> anyhow::Result<Vec<(GroupId, &'c Change)>> {
+        let mut valid = Vec::with_capacity(changes.len());
+        for c in changes {
+            if let Some(id) = GroupId::parse(&c.id) {
+                valid.push((id, c));
+                continue;
+            }
+            let e = ItemError {
+                status: 0,
+                code: "invalidId".into(),
+                message: "Graph listed this group with an id that is not a GUID; gwb will not put it in a request".into(),
+                request_id: None,
+            };
+            tracing::error!(group = %output::safe(&c.id), "{}", e.message);
+            self.journal
+                .record_outcome(&c.id, GroupResult::Failed, Some(&e))
+                .map_err(|io| journal_stop(self.journal, &io))?;
+            self.applied.failed.push(ItemFailure::new(c, &e));
+            self.bar.inc(1);
+        }
+        Ok(valid)
+    }
+
+    /// Ctrl-C or SIGTERM arrived: count the `unsent` changes left and stop.
+    fn stopped(&mut self, unsent: usize) -> bool {
+        match crate::interrupt::requested() {
+            Some(sig) => {
+                self.applied.signal = Some(sig);
+                self.applied.not_sent += unsent as u64;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Compare-and-set: the changes of `window` whose group, as just read, still holds the
+    /// planned before-state, each with the before-state as read. The others are skipped,
+    /// counted as deleted, or failed.
+    fn still_as_planned(
+        &mut self,
+        window: &[(GroupId, &Change)],
+        current: &HashMap<String, Current>,
+    ) -> Vec<(GroupId, Change)> {
+        let mut writes = Vec::with_capacity(window.len());
+        for (id, c) in window {
+            let skip = |reason| Skipped {
+                id: c.id.clone(),
+                display_name: c.display_name.clone(),
+                reason,
+            };
+            match current.get(&c.id) {
+                Some(Current::Found(now)) if same_state(now, &c.after) => {
+                    self.applied.skipped.push(skip(self.skip_as.already));
+                }
+                Some(Current::Found(now)) if !same_state(now, &c.before) => {
+                    tracing::warn!(
+                        group = %c.id,
+                        "the group changed since gwb read it; leaving it alone"
+                    );
+                    self.applied.skipped.push(skip(self.skip_as.changed));
+                }
+                Some(Current::Found(now)) => {
+                    writes.push((
+                        id.clone(),
+                        Change {
+                            before: now.clone(),
+                            ..(*c).clone()
+                        },
+                    ));
+                    continue;
+                }
+                Some(Current::Deleted(e)) => self.applied.deleted.push(ItemFailure::new(c, e)),
+                Some(Current::Unreadable(e)) => {
+                    tracing::error!(group = %c.id, "could not read the group before changing it: {e}");
+                    self.applied.failed.push(ItemFailure::new(c, e));
+                }
+                None => {
+                    let e = ItemError {
+                        status: 0,
+                        code: "noAnswer".into(),
+                        message: "no answer when reading the group before changing it".into(),
+                        request_id: None,
+                    };
+                    self.applied.failed.push(ItemFailure::new(c, &e));
+                }
+            }
+            self.bar.inc(1);
+        }
+        writes
+    }
+
+    /// PATCH `writes` in `$batch`es. Each batch's before-states are journaled (and synced)
+    /// before it is sent; a journal that cannot record an outcome sends nothing more.
+    async fn write(
+        &mut self,
+        client: &GraphClient,
+        writes: &[(GroupId, Change)],
+        opts: &BatchOptions,
+    ) -> anyhow::Result<()> {
         // Permits are taken per batch right before it is sent (inside batch::run), not before
         // the read: Graph counts a write when it arrives, so a permit taken a read earlier
-        // would let two windows' writes land within one of Graph's windows. The state written
-        // from is at most one window's pacing old (a few seconds at Graph's 20 writes/s).
-        let opts = BatchOptions {
-            concurrency,
-            pacer: Some(pacer.clone()),
-        };
+        // would let two windows' writes land within one of Graph's windows.
         let make = |key: usize| {
-            let c = &writes[key];
-            crate::graph::groups::patch_writeback(key, &c.id, &c.after)
+            let (id, c) = &writes[key];
+            crate::graph::groups::patch_writeback(key, id, &c.after)
         };
+        let journal = self.journal;
         let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-        let writing = batch::run(
+        batch::run(
             client,
             (0..writes.len()).collect(),
             make,
-            &opts,
+            opts,
             |chunk| {
-                // A journal that could not record an outcome sends nothing more.
                 if let Some(e) = journal_error.lock().expect("lock").as_ref() {
                     return Err(std::io::Error::new(e.kind(), e.to_string()));
                 }
-                let cs: Vec<&Change> = chunk.iter().map(|r| &writes[r.key]).collect();
+                let cs: Vec<&Change> = chunk.iter().map(|r| &writes[r.key].1).collect();
                 journal.record_before(&cs)
             },
             |req, outcome| {
-                let c = &writes[req.key];
-                let (result, err) = match &outcome {
-                    ItemOutcome::Ok { .. } => {
-                        applied.changed.push(c.id.clone());
-                        (GroupResult::Changed, None)
-                    }
-                    ItemOutcome::Failed(e) if e.status == 404 => {
-                        // Confirmed with a read below before it is called deleted.
-                        not_found.push((c.clone(), e.clone()));
-                        (GroupResult::NotFound, Some(e))
-                    }
-                    ItemOutcome::Failed(e) => {
-                        tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
-                        let mut f = ItemFailure::new(c, e);
-                        if e.status == 403 && c.role_assignable {
-                            f.message.push_str(ROLE_ASSIGNABLE_403);
-                        }
-                        applied.failed.push(f);
-                        (GroupResult::Failed, Some(e))
-                    }
-                    ItemOutcome::Stopped { sent: true } => {
-                        applied.unconfirmed.push(c.id.clone());
-                        (GroupResult::Interrupted, None)
-                    }
-                    ItemOutcome::Stopped { sent: false } => {
-                        applied.not_sent += 1;
-                        bar.inc(1);
-                        return;
-                    }
-                };
-                if let Err(e) = journal.record_outcome(&c.id, result, err) {
+                let c = &writes[req.key].1;
+                if let Some((result, err)) = self.outcome(c, &outcome)
+                    && let Err(e) = journal.record_outcome(&c.id, result, err)
+                {
                     journal_error.lock().expect("lock").get_or_insert(e);
                 }
-                bar.inc(1);
+                self.bar.inc(1);
             },
-        );
-        let (written, next) = tokio::join!(writing, next_read);
-        written.map_err(|e| {
+        )
+        .await
+        .map_err(|e| {
             e.context(format!(
                 "stopped before the next write; every group that may have been changed is in journal {} (undo with gwb restore --journal {})",
                 journal.path().display(),
                 journal.path().display()
             ))
         })?;
-        if let Some(e) = journal_error.into_inner().expect("lock") {
-            return Err(journal_stop(journal, &e));
+        match journal_error.into_inner().expect("lock") {
+            Some(e) => Err(journal_stop(journal, &e)),
+            None => Ok(()),
         }
-        prefetched = next?;
     }
-    bar.finish_and_clear();
-    if let Some(sig) = crate::interrupt::requested() {
-        // Stop now: no confirming reads. What was written is reported as written; a rerun
-        // finishes the job and checks every group again.
-        applied.signal = Some(sig);
-        for (c, e) in not_found {
-            applied.failed.push(ItemFailure::new(&c, &e));
-        }
-        return Ok(applied);
+
+    /// Count one write's answer; what to journal for it (nothing for a write never sent).
+    fn outcome<'o>(
+        &mut self,
+        c: &Change,
+        outcome: &'o ItemOutcome,
+    ) -> Option<(GroupResult, Option<&'o ItemError>)> {
+        Some(match outcome {
+            ItemOutcome::Ok { .. } => {
+                self.applied.changed.push(c.id.clone());
+                (GroupResult::Changed, None)
+            }
+            ItemOutcome::Failed(e) if e.status == 404 => {
+                self.not_found.push((c.clone(), e.clone()));
+                (GroupResult::NotFound, Some(e))
+            }
+            ItemOutcome::Failed(e) => {
+                tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
+                let mut f = ItemFailure::new(c, e);
+                if e.status == 403 && c.role_assignable {
+                    f.message.push_str(ROLE_ASSIGNABLE_403);
+                }
+                self.applied.failed.push(f);
+                (GroupResult::Failed, Some(e))
+            }
+            ItemOutcome::Stopped { sent: true } => {
+                self.applied.unconfirmed.push(c.id.clone());
+                (GroupResult::Interrupted, None)
+            }
+            ItemOutcome::Stopped { sent: false } => {
+                self.applied.not_sent += 1;
+                return None;
+            }
+        })
     }
-    confirm_not_found(client, journal, not_found, &mut applied).await?;
-    read_back(client, changes, journal, verify_timeout, &mut applied).await?;
-    Ok(applied)
 }
 
 /// The error that ends a run whose journal cannot be written.
@@ -533,15 +599,17 @@ async fn read_current_with(
     ids: &[String],
     show: bool,
 ) -> anyhow::Result<HashMap<String, Current>> {
-    for id in ids {
-        if !is_guid(id) {
-            return Err(UsageError(format!(
-                "{id:?} is not a group id; refusing to use it in a request"
-            ))
-            .into());
-        }
-    }
-    let make = |key: usize| crate::graph::groups::get(key, &ids[key]);
+    let parsed: Vec<GroupId> = ids
+        .iter()
+        .map(|id| {
+            GroupId::parse(id).ok_or_else(|| {
+                UsageError(format!(
+                    "{id:?} is not a group id; refusing to use it in a request"
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let make = |key: usize| crate::graph::groups::get(key, &parsed[key]);
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,

@@ -14,9 +14,9 @@ use crate::ExitStatus;
 use crate::cli::{OutputFormat, ReportArgs};
 use crate::graph::batch::{self, BatchOptions, ItemOutcome};
 use crate::graph::model::DirectorySetting;
+use crate::graph::model::GroupId;
 use crate::graph::{GraphClient, GraphError};
 use crate::output::{SyncFeatures, TenantSection, write_report};
-use crate::writeback::plan::is_guid;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
 
@@ -70,12 +70,13 @@ async fn count_members(
     rows: &mut [ReportRow],
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     // An id that is not a GUID goes into no URL: that row is marked, the rest are counted.
     let mut keys = Vec::new();
+    let mut ids: Vec<Option<GroupId>> = vec![None; rows.len()];
     let written_back: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].written_back).collect();
     for i in written_back {
-        if is_guid(&ids[i]) {
+        if let Some(id) = GroupId::parse(&rows[i].id) {
+            ids[i] = Some(id);
             keys.push(i);
         } else {
             let row = &mut rows[i];
@@ -90,7 +91,10 @@ async fn count_members(
         }
     }
     let bar = crate::output::progress_bar(keys.len() as u64, "counting");
-    let make = |key: usize| crate::graph::groups::member_count(key, &ids[key]);
+    let make = |key: usize| {
+        let id = ids[key].as_ref().expect("only parsed ids are keys");
+        crate::graph::groups::member_count(key, id)
+    };
     let mut outcomes: Vec<(usize, Result<u64, String>)> = Vec::with_capacity(keys.len());
     batch::run(
         client,

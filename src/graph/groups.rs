@@ -8,7 +8,7 @@ use url::Url;
 
 use super::GraphClient;
 use super::batch::SubRequest;
-use super::model::{GROUP_SELECT, WritebackConfiguration};
+use super::model::{GROUP_SELECT, GroupId, WritebackConfiguration};
 
 /// The listing of every group with the properties gwb needs, 999 per page.
 pub(crate) fn list_url(client: &GraphClient) -> Url {
@@ -20,7 +20,7 @@ pub(crate) fn list_url(client: &GraphClient) -> Url {
 }
 
 /// `$batch` item: read one group (its writeback and kind).
-pub(crate) fn get(key: usize, id: &str) -> SubRequest {
+pub(crate) fn get(key: usize, id: &GroupId) -> SubRequest {
     SubRequest {
         key,
         method: Method::GET,
@@ -32,7 +32,7 @@ pub(crate) fn get(key: usize, id: &str) -> SubRequest {
 
 /// `$batch` item: set one group's `writebackConfiguration` to `to` (both fields, as read just
 /// before: see `commands::apply` for why).
-pub(crate) fn patch_writeback(key: usize, id: &str, to: &WritebackConfiguration) -> SubRequest {
+pub(crate) fn patch_writeback(key: usize, id: &GroupId, to: &WritebackConfiguration) -> SubRequest {
     SubRequest {
         key,
         method: Method::PATCH,
@@ -46,7 +46,7 @@ pub(crate) fn patch_writeback(key: usize, id: &str, to: &WritebackConfiguration)
 }
 
 /// `$batch` item: count one group's members (`ConsistencyLevel: eventual` is required).
-pub(crate) fn member_count(key: usize, id: &str) -> SubRequest {
+pub(crate) fn member_count(key: usize, id: &GroupId) -> SubRequest {
     SubRequest {
         key,
         method: Method::GET,

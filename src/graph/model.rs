@@ -16,6 +16,39 @@ pub(crate) const UNIVERSAL_DISTRIBUTION: &str = "universalDistributionGroup";
 pub(crate) const UNIVERSAL_SECURITY: &str = "universalSecurityGroup";
 pub(crate) const UNIVERSAL_MAIL_ENABLED_SECURITY: &str = "universalMailEnabledSecurityGroup";
 
+/// A group's id, checked once to be a GUID. Only a `GroupId` goes into a URL (see
+/// `graph::groups`): Graph's own listing, a plan file or a journal may hold anything, and an id
+/// like `x/../../users` must never become a request path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GroupId(String);
+
+impl GroupId {
+    /// The id, when `s` is a GUID (`8-4-4-4-12` hex digits, any case).
+    pub fn parse(s: &str) -> Option<GroupId> {
+        is_guid(s).then(|| GroupId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for GroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The one GUID check.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// A group as listed with [`GROUP_SELECT`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

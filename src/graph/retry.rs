@@ -188,3 +188,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::time::{Duration, SystemTime};
+
+    use proptest::prelude::*;
+
+    use super::parse_retry_after;
+
+    proptest! {
+    /// Retry-After: never a panic; seconds (fractions too) read as written; garbage is None.
+    #[test]
+    fn retry_after_parses_seconds_and_rejects_garbage(secs in 0.0f64..100_000.0, junk in ".{0,40}") {
+        let now = SystemTime::now();
+        let d = parse_retry_after(&format!("{secs}"), now).unwrap();
+        prop_assert!((d.as_secs_f64() - secs).abs() < 1e-6);
+        let _ = parse_retry_after(&junk, now);
+        prop_assert_eq!(parse_retry_after(&format!("-{}", secs + 1.0), now), None);
+        let later = now + Duration::from_secs(secs as u64 + 2);
+        let date = httpdate::fmt_http_date(later);
+        let d = parse_retry_after(&date, now).unwrap();
+        prop_assert!(d <= Duration::from_secs(secs as u64 + 2) && d + Duration::from_secs(1) >= Duration::from_secs(secs as u64 + 1));
+    }
+    }
+}

@@ -236,14 +236,7 @@ pub(crate) fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
     Ok(ids)
 }
 
-pub(crate) fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
+pub(crate) use crate::graph::model::is_guid;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 //! per property, each checked against the rule it must keep.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -12,7 +11,6 @@ use super::policy::{Policy, PolicyChecker, Rule};
 use super::setting::merged_values;
 use super::{Kind, classify, effective, is_synced_from_on_premises};
 use crate::graph::model::{Group, SettingValue, WritebackConfiguration};
-use crate::graph::retry::parse_retry_after;
 
 fn group_type() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
@@ -204,20 +202,6 @@ proptest! {
             let change = d.change.as_ref().unwrap();
             prop_assert_eq!(change.after.is_enabled, Some(false));
         }
-    }
-
-    /// Retry-After: never a panic; seconds (fractions too) read as written; garbage is None.
-    #[test]
-    fn retry_after_parses_seconds_and_rejects_garbage(secs in 0.0f64..100_000.0, junk in ".{0,40}") {
-        let now = SystemTime::now();
-        let d = parse_retry_after(&format!("{secs}"), now).unwrap();
-        prop_assert!((d.as_secs_f64() - secs).abs() < 1e-6);
-        let _ = parse_retry_after(&junk, now);
-        prop_assert_eq!(parse_retry_after(&format!("-{}", secs + 1.0), now), None);
-        let later = now + Duration::from_secs(secs as u64 + 2);
-        let date = httpdate::fmt_http_date(later);
-        let d = parse_retry_after(&date, now).unwrap();
-        prop_assert!(d <= Duration::from_secs(secs as u64 + 2) && d + Duration::from_secs(1) >= Duration::from_secs(secs as u64 + 1));
     }
 
     /// --created-before: never a panic; a real date is accepted and normalised, a day past the
