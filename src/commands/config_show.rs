@@ -40,9 +40,34 @@ fn secret(key: &'static str, set: bool, source: Option<&Source>) -> Entry {
 }
 
 pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    let a = &cfg.auth_inputs;
-    let origin = |key: &str| cfg.origins.get(key).map(Source::to_string);
-    let entries = vec![
+    let mut entries = connection(cfg);
+    entries.extend(sign_in(cfg));
+    entries.extend(rest(cfg));
+    if format != OutputFormat::Table {
+        write_json(
+            out,
+            &serde_json::json!({ "settings": entries, "warnings": cfg.warnings }),
+        )?;
+        return Ok(ExitStatus::Ok);
+    }
+    for e in &entries {
+        let value = e.value.as_deref().unwrap_or("(not set)");
+        match &e.source {
+            Some(s) => writeln!(out, "{:<27} {value}  ({s})", e.key)?,
+            None => writeln!(out, "{:<27} {value}", e.key)?,
+        }
+    }
+    for w in &cfg.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()?;
+    Ok(ExitStatus::Ok)
+}
+
+/// Where gwb connects: the config file, the cloud, Graph, the sign-in host, the credential kind
+/// and the output format.
+fn connection(cfg: &Config) -> Vec<Entry> {
+    vec![
         entry(
             "config_file",
             cfg.file.as_ref().map(|p| p.display().to_string()),
@@ -83,6 +108,14 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             }),
             cfg.output.as_ref().map(|o| o.source.to_string()),
         ),
+    ]
+}
+
+/// Who gwb signs in as: ids and paths shown, secrets only as set or not, with their source.
+fn sign_in(cfg: &Config) -> Vec<Entry> {
+    let a = &cfg.auth_inputs;
+    let origin = |key: &str| cfg.origins.get(key).map(Source::to_string);
+    vec![
         entry("tenant_id", a.tenant_id.clone(), origin("tenant_id")),
         entry("client_id", a.client_id.clone(), origin("client_id")),
         entry(
@@ -114,6 +147,12 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             a.client_certificate_password.is_some(),
             cfg.origins.get("client_certificate_password"),
         ),
+    ]
+}
+
+/// The policy and the state directory.
+fn rest(cfg: &Config) -> Vec<Entry> {
+    vec![
         entry(
             "policy",
             (!cfg.policy.is_empty())
@@ -131,24 +170,5 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             cfg.state_dir.as_ref().map(|p| p.display().to_string()),
             None,
         ),
-    ];
-    if format != OutputFormat::Table {
-        write_json(
-            out,
-            &serde_json::json!({ "settings": entries, "warnings": cfg.warnings }),
-        )?;
-        return Ok(ExitStatus::Ok);
-    }
-    for e in &entries {
-        let value = e.value.as_deref().unwrap_or("(not set)");
-        match &e.source {
-            Some(s) => writeln!(out, "{:<27} {value}  ({s})", e.key)?,
-            None => writeln!(out, "{:<27} {value}", e.key)?,
-        }
-    }
-    for w in &cfg.warnings {
-        writeln!(out, "warning: {w}")?;
-    }
-    out.flush()?;
-    Ok(ExitStatus::Ok)
+    ]
 }

@@ -466,74 +466,77 @@ pub(crate) fn finish(
         unconfirmed: applied.unconfirmed,
     };
     match format {
-        OutputFormat::Table => {
-            let s = &result.summary;
-            writeln!(
-                out,
-                "Changed {} of {} planned groups; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
-                s.changed,
-                s.planned,
-                s.deleted_meanwhile,
-                s.failed,
-                s.already_disabled,
-                s.excluded,
-                s.created_on_or_after_cutoff,
-                s.synced_from_on_premises,
-                s.changed_since_plan
-            )?;
-            for f in &result.deleted_meanwhile {
-                writeln!(
-                    out,
-                    "  deleted meanwhile: {} {}",
-                    f.id,
-                    crate::output::safe(f.display_name.as_deref().unwrap_or(""))
-                )?;
-            }
-            for f in &result.failed {
-                writeln!(out, "  FAILED: {}", f.line())?;
-            }
-            if s.changed_since_run > 0 {
-                writeln!(
-                    out,
-                    "  {} groups were changed after gwb's run and were left alone (restore them too with --force):",
-                    s.changed_since_run
-                )?;
-                for k in result
-                    .skipped
-                    .iter()
-                    .filter(|k| k.reason == SkipReason::ChangedSinceRun)
-                {
-                    writeln!(
-                        out,
-                        "    {} {}",
-                        k.id,
-                        crate::output::safe(k.display_name.as_deref().unwrap_or(""))
-                    )?;
-                }
-            }
-            if let Some(sig) = s.interrupted {
-                writeln!(
-                    out,
-                    "Interrupted by {sig}: {} planned changes were not sent, {} writes got no answer.",
-                    s.not_sent, s.unconfirmed
-                )?;
-                if let Some(j) = &result.journal {
-                    writeln!(
-                        out,
-                        "  To finish, run the same command again (it plans afresh and skips what is done)."
-                    )?;
-                    writeln!(
-                        out,
-                        "  To undo what this run did: gwb restore --journal {j}"
-                    )?;
-                }
-            }
-            if let Some(j) = &result.journal {
-                writeln!(out, "Journal: {j}")?;
-            }
-            out.flush()?;
-        }
+        OutputFormat::Table => write_run_table(out, &result)?,
         _ => write_json(out, &result)?,
     }
     Ok(status)
+}
+
+/// The result as people read it: one summary line, then what failed or was left alone.
+fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
+    let s = &result.summary;
+    writeln!(
+        out,
+        "Changed {} of {} planned groups; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
+        s.changed,
+        s.planned,
+        s.deleted_meanwhile,
+        s.failed,
+        s.already_disabled,
+        s.excluded,
+        s.created_on_or_after_cutoff,
+        s.synced_from_on_premises,
+        s.changed_since_plan
+    )?;
+    for f in &result.deleted_meanwhile {
+        writeln!(
+            out,
+            "  deleted meanwhile: {} {}",
+            f.id,
+            crate::output::safe(f.display_name.as_deref().unwrap_or(""))
+        )?;
+    }
+    for f in &result.failed {
+        writeln!(out, "  FAILED: {}", f.line())?;
+    }
+    if s.changed_since_run > 0 {
+        writeln!(
+            out,
+            "  {} groups were changed after gwb's run and were left alone (restore them too with --force):",
+            s.changed_since_run
+        )?;
+        for k in result
+            .skipped
+            .iter()
+            .filter(|k| k.reason == SkipReason::ChangedSinceRun)
+        {
+            writeln!(
+                out,
+                "    {} {}",
+                k.id,
+                crate::output::safe(k.display_name.as_deref().unwrap_or(""))
+            )?;
+        }
+    }
+    if let Some(sig) = s.interrupted {
+        writeln!(
+            out,
+            "Interrupted by {sig}: {} planned changes were not sent, {} writes got no answer.",
+            s.not_sent, s.unconfirmed
+        )?;
+        if let Some(j) = &result.journal {
+            writeln!(
+                out,
+                "  To finish, run the same command again (it plans afresh and skips what is done)."
+            )?;
+            writeln!(
+                out,
+                "  To undo what this run did: gwb restore --journal {j}"
+            )?;
+        }
+    }
+    if let Some(j) = &result.journal {
+        writeln!(out, "Journal: {j}")?;
+    }
+    out.flush()
 }

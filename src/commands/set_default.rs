@@ -356,6 +356,61 @@ pub async fn run(
     })
 }
 
+/// What a create that met Graph's templateId conflict came to.
+enum AfterConflict {
+    /// Group.Unified exists with exactly the values gwb sent: gwb's own create, whose first
+    /// answer was lost (the id).
+    Ours(String),
+    /// Someone else created it meanwhile; theirs was updated instead (or already held the
+    /// value).
+    Theirs {
+        written: String,
+        updated: SettingAction,
+    },
+}
+
+/// Graph refused gwb's create because Group.Unified exists: read it, and either take it as
+/// gwb's own create (its first answer was lost) or update the one someone else created.
+async fn after_conflict(
+    client: &GraphClient,
+    journal: &Journal,
+    plan: &mut SettingPlan,
+    target: bool,
+    e: GraphError,
+) -> anyhow::Result<AfterConflict> {
+    let attempted = match &*plan {
+        SettingPlan::Create { values } => values.clone(),
+        _ => Vec::new(),
+    };
+    let settings = read(client).await?;
+    let existing = crate::writeback::tenant::find_group_unified(&settings);
+    if let Some(s) = existing.filter(|s| setting::same_values(&s.values, &attempted)) {
+        // Record it as ours, so restore can remove it.
+        tracing::warn!(
+            "Group.Unified exists with exactly the values gwb sent; taking it as gwb's own create (its first answer was lost)"
+        );
+        journal.record_setting_outcome(Some(&s.id), SettingResult::Created, None)?;
+        return Ok(AfterConflict::Ours(s.id.clone()));
+    }
+    // Someone else created Group.Unified between our read and our create: update theirs.
+    tracing::warn!("Group.Unified was created by someone else meanwhile; updating it instead");
+    journal.record_setting_outcome(None, SettingResult::Conflict, Some((400, e.to_string())))?;
+    *plan = setting::plan(&settings, target)?;
+    let updated = match plan {
+        SettingPlan::Unchanged { .. } => SettingAction::Unchanged,
+        SettingPlan::Update { .. } => SettingAction::Updated,
+        SettingPlan::Create { .. } => {
+            return Err(anyhow::anyhow!(
+                "Graph refused to create Group.Unified because it exists, but it is not among the tenant's settings; nothing was changed, try again in a minute"
+            ));
+        }
+    };
+    let written = write(client, journal, plan)
+        .await?
+        .map_err(|e| graph_error(e, "updating Group.Unified", WRITE_PERMISSION))?;
+    Ok(AfterConflict::Theirs { written, updated })
+}
+
 /// Write a planned change (not `Unchanged`), journaled, and read it back.
 pub(crate) async fn apply_plan(
     client: &GraphClient,
@@ -372,57 +427,29 @@ pub(crate) async fn apply_plan(
     let written = match write(client, journal, &plan).await? {
         Ok(id) => id,
         Err(e) if is_template_conflict(&e) => {
-            let attempted = match &plan {
-                SettingPlan::Create { values } => values.clone(),
-                _ => Vec::new(),
-            };
-            let settings = read(client).await?;
-            let existing = crate::writeback::tenant::find_group_unified(&settings);
-            if let Some(s) = existing.filter(|s| setting::same_values(&s.values, &attempted)) {
-                // Exactly what we tried to create: most likely our own create, retried after
-                // its answer was lost. Record it as ours, so restore can remove it.
-                tracing::warn!(
-                    "Group.Unified exists with exactly the values gwb sent; taking it as gwb's own create (its first answer was lost)"
-                );
-                journal.record_setting_outcome(Some(&s.id), SettingResult::Created, None)?;
-                let id = s.id.clone();
-                let (ok, why) = verified(client, target, verify_timeout).await;
-                journal.finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
-                let mut doc = outcome(
-                    SettingAction::Created,
-                    false,
-                    target,
-                    before,
-                    &plan,
-                    Some(ok),
-                    Some(journal.path().display().to_string()),
-                );
-                doc.setting_id = Some(id);
-                doc.verification_error = why;
-                return Ok(doc);
-            }
-            // Someone else created Group.Unified between our read and our create: update theirs.
-            tracing::warn!(
-                "Group.Unified was created by someone else meanwhile; updating it instead"
-            );
-            journal.record_setting_outcome(
-                None,
-                SettingResult::Conflict,
-                Some((400, e.to_string())),
-            )?;
-            plan = setting::plan(&settings, target)?;
-            action = match plan {
-                SettingPlan::Unchanged { .. } => SettingAction::Unchanged,
-                SettingPlan::Update { .. } => SettingAction::Updated,
-                SettingPlan::Create { .. } => {
-                    return Err(anyhow::anyhow!(
-                        "Graph refused to create Group.Unified because it exists, but it is not among the tenant's settings; nothing was changed, try again in a minute"
-                    ));
+            match after_conflict(client, journal, &mut plan, target, e).await? {
+                AfterConflict::Ours(id) => {
+                    let (ok, why) = verified(client, target, verify_timeout).await;
+                    journal
+                        .finish(json!({"result": "created", "settingId": id, "verified": ok}))?;
+                    let mut doc = outcome(
+                        SettingAction::Created,
+                        false,
+                        target,
+                        before,
+                        &plan,
+                        Some(ok),
+                        Some(journal.path().display().to_string()),
+                    );
+                    doc.setting_id = Some(id);
+                    doc.verification_error = why;
+                    return Ok(doc);
                 }
-            };
-            write(client, journal, &plan)
-                .await?
-                .map_err(|e| graph_error(e, "updating Group.Unified", WRITE_PERMISSION))?
+                AfterConflict::Theirs { written, updated } => {
+                    action = updated;
+                    written
+                }
+            }
         }
         Err(e) => {
             let _ = journal.finish(json!({"result": "failed"}));
