@@ -165,62 +165,8 @@ pub fn credential(
             })?;
             Ok(Arc::new(StaticToken::new(token)))
         }
-        AuthKind::ClientSecret => {
-            let missing = |what| AuthError::Missing {
-                kind: "client-secret",
-                what,
-            };
-            let tenant = inputs
-                .tenant_id
-                .as_deref()
-                .ok_or(missing("AZURE_TENANT_ID"))?;
-            let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
-            let secret = inputs
-                .client_secret
-                .clone()
-                .ok_or(missing("AZURE_CLIENT_SECRET"))?;
-            let options = ClientSecretCredentialOptions {
-                client_options: client_options(inputs),
-            };
-            let cred = ClientSecretCredential::new(tenant, client, secret, Some(options)).map_err(
-                |e| AuthError::Build {
-                    kind: "client-secret",
-                    detail: e.to_string(),
-                },
-            )?;
-            Ok(cred)
-        }
-        AuthKind::ClientCertificate => {
-            const KIND: &str = "client-certificate";
-            let missing = |what| AuthError::Missing { kind: KIND, what };
-            let tenant = inputs.tenant_id.clone().ok_or(missing("AZURE_TENANT_ID"))?;
-            let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
-            let path = inputs
-                .client_certificate
-                .as_deref()
-                .ok_or(missing("AZURE_CLIENT_CERTIFICATE_PATH"))?;
-            let build = |detail: String| AuthError::Build { kind: KIND, detail };
-            let bytes = std::fs::read(path)
-                .map_err(|e| build(format!("cannot read {}: {e}", path.display())))?;
-            let pkcs12 = certificate::to_pkcs12(
-                &bytes,
-                inputs.client_certificate_password.as_ref(),
-                OffsetDateTime::now_utc().unix_timestamp(),
-            )
-            .map_err(|e| build(format!("{}: {e}", path.display())))?;
-            let options = ClientCertificateCredentialOptions {
-                client_options: client_options(inputs),
-                password: Some(Secret::new(certificate::BUNDLE_PASSWORD)),
-            };
-            let cred = ClientCertificateCredential::new(
-                tenant,
-                client,
-                SecretBytes::new(pkcs12),
-                Some(options),
-            )
-            .map_err(|e| build(e.to_string()))?;
-            Ok(cred)
-        }
+        AuthKind::ClientSecret => client_secret(inputs),
+        AuthKind::ClientCertificate => client_certificate(inputs),
         AuthKind::WorkloadIdentity => {
             let missing = |what| AuthError::Missing {
                 kind: "workload-identity",
@@ -272,6 +218,63 @@ pub fn credential(
             Ok(cred)
         }
     }
+}
+
+/// A client-secret credential.
+fn client_secret(inputs: &AuthInputs) -> Result<Arc<dyn TokenCredential>, AuthError> {
+    let missing = |what| AuthError::Missing {
+        kind: "client-secret",
+        what,
+    };
+    let tenant = inputs
+        .tenant_id
+        .as_deref()
+        .ok_or(missing("AZURE_TENANT_ID"))?;
+    let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
+    let secret = inputs
+        .client_secret
+        .clone()
+        .ok_or(missing("AZURE_CLIENT_SECRET"))?;
+    let options = ClientSecretCredentialOptions {
+        client_options: client_options(inputs),
+    };
+    let cred = ClientSecretCredential::new(tenant, client, secret, Some(options)).map_err(|e| {
+        AuthError::Build {
+            kind: "client-secret",
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(cred)
+}
+
+/// A client-certificate credential: the PEM (key and certificate) is read and bundled as the
+/// PKCS#12 azure_identity takes.
+fn client_certificate(inputs: &AuthInputs) -> Result<Arc<dyn TokenCredential>, AuthError> {
+    const KIND: &str = "client-certificate";
+    let missing = |what| AuthError::Missing { kind: KIND, what };
+    let tenant = inputs.tenant_id.clone().ok_or(missing("AZURE_TENANT_ID"))?;
+    let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
+    let path = inputs
+        .client_certificate
+        .as_deref()
+        .ok_or(missing("AZURE_CLIENT_CERTIFICATE_PATH"))?;
+    let build = |detail: String| AuthError::Build { kind: KIND, detail };
+    let bytes =
+        std::fs::read(path).map_err(|e| build(format!("cannot read {}: {e}", path.display())))?;
+    let pkcs12 = certificate::to_pkcs12(
+        &bytes,
+        inputs.client_certificate_password.as_ref(),
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
+    .map_err(|e| build(format!("{}: {e}", path.display())))?;
+    let options = ClientCertificateCredentialOptions {
+        client_options: client_options(inputs),
+        password: Some(Secret::new(certificate::BUNDLE_PASSWORD)),
+    };
+    let cred =
+        ClientCertificateCredential::new(tenant, client, SecretBytes::new(pkcs12), Some(options))
+            .map_err(|e| build(e.to_string()))?;
+    Ok(cred)
 }
 
 /// How a credential retries its sign-in host. azure_core's default keeps a failing token endpoint

@@ -425,14 +425,9 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
         line,
         detail,
     };
-    let mut header = None;
-    let mut befores = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut outcomes = HashMap::new();
+    let mut contents = Contents::default();
     let mut truncated_tail = false;
     let mut torn_records = 0usize;
-    let mut finished = false;
-    let mut setting: Option<SettingRecord> = None;
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -463,6 +458,45 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             }
             Err(e) => return Err(corrupt(i + 1, e.to_string())),
         };
+        contents
+            .add(i, rec)
+            .map_err(|detail| corrupt(i + 1, detail))?;
+    }
+    let Some((run_id, command, graph_root, tenant_id, started_at)) = contents.header else {
+        return Err(corrupt(1, "empty journal".into()));
+    };
+    Ok(JournalContents {
+        path: path.to_path_buf(),
+        run_id,
+        command,
+        graph_root,
+        tenant_id,
+        started_at,
+        befores: contents.befores,
+        outcomes: contents.outcomes,
+        setting: contents.setting,
+        truncated_tail: truncated_tail || torn_records > 0,
+        finished: contents.finished,
+    })
+}
+
+/// The run header's fields: run id, command, Graph root, tenant, start time.
+type Header = (String, String, String, Option<String>, String);
+
+/// A journal's records, gathered line by line.
+#[derive(Default)]
+struct Contents {
+    header: Option<Header>,
+    befores: Vec<Change>,
+    seen: std::collections::HashSet<String>,
+    outcomes: HashMap<String, GroupResult>,
+    setting: Option<SettingRecord>,
+    finished: bool,
+}
+
+impl Contents {
+    /// Take the record on line `i` (0-based); a record out of place is the reason it is not.
+    fn add(&mut self, i: usize, rec: Record) -> Result<(), String> {
         match rec {
             Record::Run {
                 schema_version,
@@ -473,22 +507,17 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 started_at,
                 ..
             } => {
-                if i != 0 || header.is_some() {
-                    return Err(corrupt(i + 1, "a second run header".into()));
+                if i != 0 || self.header.is_some() {
+                    return Err("a second run header".into());
                 }
                 if schema_version != JOURNAL_SCHEMA_VERSION {
-                    return Err(corrupt(
-                        i + 1,
-                        format!(
-                            "journal schema version {schema_version} is not {JOURNAL_SCHEMA_VERSION}"
-                        ),
+                    return Err(format!(
+                        "journal schema version {schema_version} is not {JOURNAL_SCHEMA_VERSION}"
                     ));
                 }
-                header = Some((run_id, command, graph_root, tenant_id, started_at));
+                self.header = Some((run_id, command, graph_root, tenant_id, started_at));
             }
-            _ if header.is_none() => {
-                return Err(corrupt(i + 1, "the first line is not a run header".into()));
-            }
+            _ if self.header.is_none() => return Err("the first line is not a run header".into()),
             Record::Before {
                 group_id,
                 display_name,
@@ -496,8 +525,8 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 after,
                 ..
             } => {
-                if seen.insert(group_id.clone()) {
-                    befores.push(Change {
+                if self.seen.insert(group_id.clone()) {
+                    self.befores.push(Change {
                         role_assignable: false,
                         id: group_id,
                         display_name,
@@ -509,7 +538,7 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
             Record::Outcome {
                 group_id, result, ..
             } => {
-                outcomes.insert(group_id, result);
+                self.outcomes.insert(group_id, result);
             }
             Record::SettingBefore {
                 setting_id,
@@ -517,11 +546,11 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 before,
                 after,
                 ..
-            } => match &mut setting {
+            } => match &mut self.setting {
                 // The first before-state is the original; later ones are the run's own retries.
                 Some(s) => s.after = after,
                 None => {
-                    setting = Some(SettingRecord {
+                    self.setting = Some(SettingRecord {
                         setting_id,
                         template_id,
                         before,
@@ -534,34 +563,19 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 setting_id, result, ..
             } => match result {
                 SettingResult::Created => {
-                    if let Some(s) = &mut setting {
+                    if let Some(s) = &mut self.setting {
                         s.created_id = setting_id;
                     }
                 }
                 // A create refused because the setting appeared meanwhile wrote nothing: the
                 // next before-state (the setting someone else created) is the original.
-                SettingResult::Conflict => setting = None,
+                SettingResult::Conflict => self.setting = None,
                 _ => {}
             },
-            Record::End { .. } => finished = true,
+            Record::End { .. } => self.finished = true,
         }
+        Ok(())
     }
-    let Some((run_id, command, graph_root, tenant_id, started_at)) = header else {
-        return Err(corrupt(1, "empty journal".into()));
-    };
-    Ok(JournalContents {
-        path: path.to_path_buf(),
-        run_id,
-        command,
-        graph_root,
-        tenant_id,
-        started_at,
-        befores,
-        outcomes,
-        setting,
-        truncated_tail: truncated_tail || torn_records > 0,
-        finished,
-    })
 }
 
 #[cfg(test)]

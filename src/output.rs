@@ -357,6 +357,7 @@ fn show_bool(b: Option<bool>) -> &'static str {
     }
 }
 
+// Long on purpose until issue 15 redraws the table: column widths, rows and the summary lines.
 fn write_table(
     w: &mut dyn Write,
     tenant: &TenantSection,

@@ -244,7 +244,16 @@ fn secrets_come_from_files_and_shared_ones_are_warned_about() {
         e.contains("AZURE_CLIENT_SECRET") && e.contains("set one"),
         "{e}"
     );
+}
 
+#[test]
+fn secrets_in_the_config_file_inline_or_by_a_relative_path() {
+    // A secret file named by the environment: trailing newline dropped, source recorded.
+    let cfg = temp_file("secretfile2", "tenant_id = \"t\"\n");
+    let dir = cfg.parent().unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "s3cr3t\n").unwrap();
+    chmod(&secret, 0o600);
     // In the config file, inline or by a path relative to the file.
     std::fs::write(&cfg, "client_secret_file = \"secret\"\n").unwrap();
     let cp = cfg.to_str().unwrap();

@@ -340,6 +340,8 @@ impl Drop for Emulator {
 
 const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
 
+// Long on purpose: the request pipeline of the emulator (auth, body cap, faults, latency,
+// throttling) in the order Graph applies it.
 async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
     // The emulator's own counters, for benchmarks and automation tests: no token, no faults,
     // not counted.

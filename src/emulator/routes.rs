@@ -102,6 +102,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+// Long on purpose: the route table, one arm per endpoint the emulator serves.
 pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').collect();
     match (req.method, segments.as_slice()) {
@@ -306,6 +307,7 @@ fn decode_skiptoken(token: &str) -> Option<usize> {
     usize::try_from(v ^ SKIPTOKEN_SALT).ok()
 }
 
+// Long on purpose: paging as Graph does it ($top, $select, skip tokens, injected page faults).
 fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let params = query_params(req.query);
     let select = match select(shared, &params) {
@@ -414,6 +416,8 @@ fn get_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
     }
 }
 
+// Long on purpose: the emulator answers as Graph documents, one branch per answer (validation,
+// read-only and role-assignable groups, write quirks, lag), so a test can find the rule it meets.
 fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
     shared.count("patch_group_attempt");
     let body: Value = match serde_json::from_slice(req.body) {
@@ -655,6 +659,8 @@ fn patch_setting(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
     EmuResponse::no_content()
 }
 
+// Long on purpose: `$batch` as Graph documents it (limits, dependsOn, 424, throttled items),
+// one branch per rule.
 fn batch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let body: Value = match serde_json::from_slice(req.body) {
         Ok(v) => v,

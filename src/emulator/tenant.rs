@@ -327,6 +327,8 @@ fn pick_enabled(rng: &mut Rng, null_share: u64) -> Option<bool> {
     }
 }
 
+// Long on purpose: one generated group, field by field, with the mix of kinds and states the
+// tests and benchmarks rely on.
 fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
     let id = rng.uuid();
     let word = WORDS[rng.below(WORDS.len() as u64) as usize];

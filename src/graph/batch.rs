@@ -143,6 +143,8 @@ enum Round {
 /// `on_result` is called once per item with its final outcome. `before_send` is called with each
 /// batch's items before it is sent; an error there stops the run before that batch (nothing
 /// unrecorded is ever written).
+// Long on purpose: the batch scheduler (rounds, concurrency, pacing permits, per-item retry,
+// the stop on a signal) is one state machine; split, its invariants would span functions.
 pub async fn run<M, B, R>(
     client: &GraphClient,
     keys: Vec<usize>,
@@ -258,6 +260,8 @@ where
 }
 
 /// Send one batch (with the client's envelope retry) and classify every item.
+// Long on purpose: one match over every answer a `$batch` envelope can get (2xx, 424, throttled,
+// malformed), each item classified in one place.
 async fn send_batch(client: &GraphClient, chunk: &[SubRequest]) -> HashMap<usize, Round> {
     let requests: Vec<Value> = chunk
         .iter()

@@ -313,6 +313,8 @@ impl GraphClient {
     /// [`send`](Self::send), also retrying the statuses in `also_retry` (a `$batch` envelope
     /// answered 500 or 502 is retried as a whole), and returning the statuses in `accept` as
     /// answers (a `$batch` answered 424 carries its items' own answers).
+    // Long on purpose: the retry policy of retry.rs as one loop (attempt, classify, wait, charge
+    // the budget), so each rule it documents can be read in order in one place.
     pub(crate) async fn send_retrying(
         &self,
         method: Method,
@@ -443,6 +445,9 @@ impl GraphClient {
         }
     }
 
+    /// One request and its answer, classified: the send, the read timeout and the request
+    /// timeout, the body cap, and the mapping of every failure to a [`GraphError`].
+    // Long on purpose: one match over what can happen to a single HTTP exchange.
     async fn attempt(
         &self,
         method: &Method,
