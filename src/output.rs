@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::cli::OutputFormat;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
-use crate::writeback::tenant::TenantDefault;
+use crate::writeback::tenant::{DefaultSource, TenantDefault};
 
 /// Version of the JSON report schema; bumped only on incompatible changes.
 pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -141,9 +141,7 @@ pub(crate) fn default_format() -> OutputFormat {
 pub(crate) struct TenantSection {
     /// `null` only when the settings could not be read (see `error`).
     pub new_unified_group_writeback_default: Option<bool>,
-    /// setting | templateDefaultNoSetting | templateDefaultMissingEntry |
-    /// templateDefaultInvalidValue | unreadable
-    pub source: String,
+    pub source: DefaultSource,
     pub source_description: String,
     pub setting_id: Option<String>,
     pub raw_value: Option<String>,
@@ -173,11 +171,8 @@ pub(crate) struct SyncFeatures {
 
 impl TenantSection {
     pub(crate) fn known(d: &TenantDefault) -> Self {
-        let source = serde_json::to_value(d.source)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let unknown = d.source == crate::writeback::tenant::DefaultSource::ValuesUnreadable;
+        let source = d.source;
+        let unknown = d.source == DefaultSource::ValuesUnreadable;
         TenantSection {
             new_unified_group_writeback_default: (!unknown)
                 .then_some(d.new_unified_group_writeback_default),
@@ -194,7 +189,7 @@ impl TenantSection {
     pub(crate) fn unreadable(error: String) -> Self {
         TenantSection {
             new_unified_group_writeback_default: None,
-            source: "unreadable".into(),
+            source: DefaultSource::Unreadable,
             source_description: format!(
                 "could not read the tenant's directory settings (needs {})",
                 crate::permissions::READ_SETTINGS

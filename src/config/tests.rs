@@ -248,7 +248,6 @@ fn secrets_come_from_files_and_shared_ones_are_warned_about() {
 
 #[test]
 fn secrets_in_the_config_file_inline_or_by_a_relative_path() {
-    // A secret file named by the environment: trailing newline dropped, source recorded.
     let cfg = temp_file("secretfile2", "tenant_id = \"t\"\n");
     let dir = cfg.parent().unwrap();
     let secret = dir.join("secret");

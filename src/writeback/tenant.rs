@@ -21,6 +21,8 @@ pub(crate) enum DefaultSource {
     TemplateDefaultInvalidValue,
     /// Group.Unified exists, but Graph returned it without its values: the default is unknown.
     ValuesUnreadable,
+    /// The settings could not be read at all (an error, or a missing permission).
+    Unreadable,
 }
 
 impl DefaultSource {
@@ -38,6 +40,9 @@ impl DefaultSource {
             }
             DefaultSource::ValuesUnreadable => {
                 "unknown: Graph returned the Group.Unified setting without its values"
+            }
+            DefaultSource::Unreadable => {
+                "unknown: the tenant's directory settings could not be read"
             }
         }
     }

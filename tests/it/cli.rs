@@ -12,53 +12,6 @@ fn cmd(args: &[&str]) -> std::process::Command {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn json_logs_are_one_object_per_line_with_run_id_and_every_request() {
-    // Faults, so retries and throttling show up in the log too.
-    let emu = emulator(5_000, 4, 0.3).await;
-    let out = run_gwb(
-        &emu.url(),
-        &["--log-format", "json", "report", "-o", "json"],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let err = stderr(&out);
-    let lines: Vec<Value> = err
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    let run_ids: std::collections::HashSet<&str> = lines
-        .iter()
-        .filter_map(|l| l["span"]["run_id"].as_str())
-        .collect();
-    assert_eq!(run_ids.len(), 1, "one run id on every line: {err}");
-    assert!(
-        lines.iter().all(|l| l["span"]["run_id"].is_string()),
-        "{err}"
-    );
-    let requests: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["message"] == "graph request")
-        .collect();
-    // 5,000 groups: 6 pages at least, plus the settings, each with a request id.
-    assert!(requests.len() >= 4, "{err}");
-    for r in &requests {
-        assert_eq!(r["method"], "GET");
-        assert!(r["path"].as_str().unwrap().starts_with("/beta/"), "{r}");
-        assert!(r["status"].is_u64() && r["duration_ms"].is_u64(), "{r}");
-        assert!(!r["request_id"].as_str().unwrap().is_empty(), "{r}");
-    }
-    assert!(
-        lines.iter().any(
-            |l| l["message"].as_str().unwrap_or("").starts_with("retrying")
-                && l["attempt"].is_u64()
-        ),
-        "retries are logged: {err}"
-    );
-    assert!(!err.contains(TOKEN), "the token never appears");
-    assert!(!stdout(&out).contains(TOKEN));
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn an_error_is_a_json_line_too_and_quiet_is_quiet() {
     let out = run(cmd(&["--log-format", "json", "report"])).await;
     assert_eq!(out.status.code(), Some(2));
@@ -149,4 +102,58 @@ fn colour_follows_the_flag_and_no_color() {
     assert_eq!(s(ColorChoice::Auto, false).filter(), "warn,gwb=warn");
     json.quiet = true;
     assert_eq!(json.filter(), "warn,gwb=error");
+}
+
+/// The slow ones (soak, crash and timeout tests): `cargo test -- --skip slow::` leaves them
+/// out of the inner loop; CI runs them all.
+mod slow {
+    #[allow(unused_imports)]
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn json_logs_are_one_object_per_line_with_run_id_and_every_request() {
+        // Faults, so retries and throttling show up in the log too.
+        let emu = emulator(5_000, 4, 0.3).await;
+        let out = run_gwb(
+            &emu.url(),
+            &["--log-format", "json", "report", "-o", "json"],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let err = stderr(&out);
+        let lines: Vec<Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        let run_ids: std::collections::HashSet<&str> = lines
+            .iter()
+            .filter_map(|l| l["span"]["run_id"].as_str())
+            .collect();
+        assert_eq!(run_ids.len(), 1, "one run id on every line: {err}");
+        assert!(
+            lines.iter().all(|l| l["span"]["run_id"].is_string()),
+            "{err}"
+        );
+        let requests: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["message"] == "graph request")
+            .collect();
+        // 5,000 groups: 6 pages at least, plus the settings, each with a request id.
+        assert!(requests.len() >= 4, "{err}");
+        for r in &requests {
+            assert_eq!(r["method"], "GET");
+            assert!(r["path"].as_str().unwrap().starts_with("/beta/"), "{r}");
+            assert!(r["status"].is_u64() && r["duration_ms"].is_u64(), "{r}");
+            assert!(!r["request_id"].as_str().unwrap().is_empty(), "{r}");
+        }
+        assert!(
+            lines.iter().any(
+                |l| l["message"].as_str().unwrap_or("").starts_with("retrying")
+                    && l["attempt"].is_u64()
+            ),
+            "retries are logged: {err}"
+        );
+        assert!(!err.contains(TOKEN), "the token never appears");
+        assert!(!stdout(&out).contains(TOKEN));
+    }
 }

@@ -1206,60 +1206,67 @@ async fn stalling_server(trickle: bool) -> String {
     format!("http://{addr}")
 }
 
-/// C12: a silent or trickling server, or a run past its deadline, ends with a message that
-/// names the stall, in bounded time.
-#[tokio::test(flavor = "multi_thread")]
-async fn c12_silent_and_trickling_servers_and_the_deadline_end_the_run() {
-    let silent = stalling_server(false).await;
-    let out = bounded(
-        &silent,
-        &[
-            "report",
-            "-o",
-            "json",
-            "--read-timeout",
-            "0.2",
-            "--request-timeout",
-            "5",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("stopped answering"),
-        "{}",
-        stderr(&out)
-    );
+/// The slow ones (soak, crash and timeout tests): `cargo test -- --skip slow::` leaves them
+/// out of the inner loop; CI runs them all.
+mod slow {
+    #[allow(unused_imports)]
+    use super::*;
 
-    let trickle = stalling_server(true).await;
-    let out = bounded(
-        &trickle,
-        &[
-            "report",
-            "-o",
-            "json",
-            "--read-timeout",
-            "5",
-            "--request-timeout",
-            "0.3",
-        ],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("stopped answering"),
-        "{}",
-        stderr(&out)
-    );
+    /// C12: a silent or trickling server, or a run past its deadline, ends with a message that
+    /// names the stall, in bounded time.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn c12_silent_and_trickling_servers_and_the_deadline_end_the_run() {
+        let silent = stalling_server(false).await;
+        let out = bounded(
+            &silent,
+            &[
+                "report",
+                "-o",
+                "json",
+                "--read-timeout",
+                "0.2",
+                "--request-timeout",
+                "5",
+            ],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("stopped answering"),
+            "{}",
+            stderr(&out)
+        );
 
-    let out = bounded(&silent, &["report", "-o", "json", "--deadline", "0.5"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("deadline of 0.5 s"),
-        "{}",
-        stderr(&out)
-    );
+        let trickle = stalling_server(true).await;
+        let out = bounded(
+            &trickle,
+            &[
+                "report",
+                "-o",
+                "json",
+                "--read-timeout",
+                "5",
+                "--request-timeout",
+                "0.3",
+            ],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("stopped answering"),
+            "{}",
+            stderr(&out)
+        );
 
-    let out = bounded(&silent, &["report", "--deadline", "1e20"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let out = bounded(&silent, &["report", "-o", "json", "--deadline", "0.5"]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("deadline of 0.5 s"),
+            "{}",
+            stderr(&out)
+        );
+
+        let out = bounded(&silent, &["report", "--deadline", "1e20"]).await;
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    }
 }
