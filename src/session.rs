@@ -10,7 +10,8 @@ use anyhow::Context as _;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config, Source};
-use crate::{ExitStatus, UsageError, auth, commands, emulator, graph, output};
+use crate::error::{ExitStatus, UsageError};
+use crate::{auth, commands, emulator, graph, output};
 
 /// The configuration, resolved once from flags, environment and file (with its warnings shown).
 pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {

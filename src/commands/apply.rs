@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::UsageError;
 use crate::cli::ApplyArgs;
+use crate::error::UsageError;
 use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
 use crate::graph::model::{Group, GroupId, WritebackConfiguration};
@@ -81,21 +81,24 @@ impl Applied {
     /// The exit code for what was applied: 4 when Graph refused gwb's token for an item (401),
     /// or refused every item it answered for lack of permission (403), as the README promises
     /// for authentication failures; 1 for any other failed item; else 0.
-    pub(crate) fn exit_status(&self) -> crate::ExitStatus {
+    pub(crate) fn exit_status(&self) -> crate::error::ExitStatus {
         exit_for_failures(&self.failed, !self.changed.is_empty())
     }
 }
 
 /// See [`Applied::exit_status`].
-pub(crate) fn exit_for_failures(failed: &[ItemFailure], any_changed: bool) -> crate::ExitStatus {
+pub(crate) fn exit_for_failures(
+    failed: &[ItemFailure],
+    any_changed: bool,
+) -> crate::error::ExitStatus {
     if failed.iter().any(|f| f.status == 401)
         || (!failed.is_empty() && !any_changed && failed.iter().all(|f| f.status == 403))
     {
-        crate::ExitStatus::Auth
+        crate::error::ExitStatus::Auth
     } else if failed.is_empty() {
-        crate::ExitStatus::Ok
+        crate::error::ExitStatus::Ok
     } else {
-        crate::ExitStatus::Failure
+        crate::error::ExitStatus::Failure
     }
 }
 
@@ -538,10 +541,8 @@ pub(crate) async fn read_states(
     }
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut out: HashMap<String, Current> = HashMap::with_capacity(ids.len());
-    let stream = client.group_pages(crate::graph::groups::list_url(client));
-    futures_util::pin_mut!(stream);
-    while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
-        for g in page.map_err(anyhow::Error::new)? {
+    crate::graph::groups::for_each(client, |g| {
+        {
             if wanted.contains(g.id.as_str()) {
                 let cur = match g.writeback() {
                     Some(w) => Current::Found(w),
@@ -555,7 +556,9 @@ pub(crate) async fn read_states(
                 out.insert(g.id.clone(), cur);
             }
         }
-    }
+        Ok(())
+    })
+    .await?;
     for id in ids {
         out.entry(id.clone()).or_insert_with(|| {
             Current::Deleted(ItemError {

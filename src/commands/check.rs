@@ -11,22 +11,20 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use futures_util::{StreamExt, pin_mut};
 use serde::Serialize;
 use serde_json::json;
 
 use super::Context;
 use super::apply::{self, ItemFailure};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use super::report::{groups_url, read_settings};
+use super::report::read_settings;
 use super::set_default::{self, SetDefaultPlan, SettingAction};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
+use crate::error::{ExitStatus, UsageError};
 use crate::output::{TenantSection, write_json};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
 use crate::writeback::tenant::tenant_default;
-use crate::{ExitStatus, UsageError};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
 
@@ -93,14 +91,8 @@ struct CheckDoc<'a> {
 pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
     let groups = async {
-        let stream = client.group_pages(groups_url(client));
-        pin_mut!(stream);
         let mut checker = PolicyChecker::new(policy);
-        while let Some(page) = stream.next().await {
-            for g in page.context("listing groups")? {
-                checker.consider(&g)?;
-            }
-        }
+        crate::graph::groups::for_each(client, |g| Ok(checker.consider(&g)?)).await?;
         anyhow::Ok(checker)
     };
     let settings = async {

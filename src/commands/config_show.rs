@@ -5,9 +5,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::ExitStatus;
 use crate::cli::OutputFormat;
 use crate::config::{Config, Source};
+use crate::error::ExitStatus;
 use crate::output::write_json;
 
 #[derive(Debug, Serialize)]

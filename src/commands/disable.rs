@@ -5,22 +5,19 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context as _;
-use futures_util::{StreamExt, pin_mut};
 use serde::{Deserialize, Serialize};
 
 use super::Context;
 use super::apply::{self, Applied, Current, ItemFailure, same_state};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use super::report::groups_url;
 use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
+use crate::error::{ExitStatus, UsageError};
 use crate::journal::{Journal, now_rfc3339};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
     Change, DisablePlanner, PlanSummary, Selection, SkipReason, Skipped, is_guid, parse_cutoff,
     parse_exclude_file,
 };
-use crate::{ExitStatus, UsageError};
 
 pub(crate) const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
 pub(crate) const PLAN_SCHEMA_VERSION: u32 = 1;
@@ -127,14 +124,8 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 /// Read every group and plan.
 async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
-    let stream = client.group_pages(groups_url(client));
-    pin_mut!(stream);
     let mut planner = DisablePlanner::new(selection);
-    while let Some(page) = stream.next().await {
-        for g in page.context("listing groups")? {
-            planner.consider(&g)?;
-        }
-    }
+    crate::graph::groups::for_each(client, |g| Ok(planner.consider(&g)?)).await?;
     Ok(PlanDoc {
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),

@@ -1,12 +1,12 @@
 //! `gwb emulator`: serve the Graph emulator in the foreground until interrupted.
 
-use crate::ExitStatus;
 use crate::cli::EmulatorArgs;
 use crate::emulator::{Emulator, EmulatorConfig, Tenant};
+use crate::error::ExitStatus;
 
 pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     if !(0.0..=1.0).contains(&args.fault_rate) {
-        return Err(crate::UsageError(format!(
+        return Err(crate::error::UsageError(format!(
             "--fault-rate must be between 0 and 1, not {}",
             args.fault_rate
         ))
@@ -33,7 +33,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     };
     let emu = Emulator::start(Tenant::generate(args.groups, args.seed), cfg, args.listen)
         .await
-        .map_err(|e| crate::UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
+        .map_err(|e| crate::error::UsageError(format!("cannot listen on {}: {e}", args.listen)))?;
     // The first line is stable ("listening on URL") so scripts and tests can read the port.
     crate::output::banner(&format!(
         "gwb emulator: listening on {2}\n{0} groups (seed {1}); try:  GWB_GRAPH_URL={3} GWB_ACCESS_TOKEN=any-token gwb report\nstop with Ctrl-C or SIGTERM",

@@ -39,17 +39,19 @@ impl Target {
         what: &str,
         graph_root: &str,
         tenant_id: Option<&str>,
-    ) -> Result<(), crate::UsageError> {
+    ) -> Result<(), crate::error::UsageError> {
         if graph_root.trim_end_matches('/') != self.graph_root.trim_end_matches('/') {
-            return Err(crate::UsageError(format!(
+            return Err(crate::error::UsageError(format!(
                 "{what} was made against {graph_root}, not {}; refusing to use it here (nothing was changed)",
                 self.graph_root
             )));
         }
         match (tenant_id, self.tenant_id.as_deref()) {
-            (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => Err(crate::UsageError(format!(
-                "{what} was made for tenant {r}, but gwb is signed in to tenant {c}; refusing to use it here (nothing was changed)"
-            ))),
+            (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => {
+                Err(crate::error::UsageError(format!(
+                    "{what} was made for tenant {r}, but gwb is signed in to tenant {c}; refusing to use it here (nothing was changed)"
+                )))
+            }
             (Some(r), None) => {
                 tracing::warn!(
                     "{what} was made for tenant {r}; this token does not say its tenant, so that cannot be checked"
@@ -64,6 +66,6 @@ impl Target {
 pub(crate) use crate::config::seconds;
 
 /// `--verify-timeout`: a number of seconds, 0 or more.
-pub(crate) fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::UsageError> {
+pub(crate) fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::error::UsageError> {
     seconds("--verify-timeout", secs, true)
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Context, Target};
-use crate::UsageError;
+use crate::error::UsageError;
 use crate::graph::retry::Sleeper;
 use crate::journal::{Journal, new_run_id};
 use crate::output;

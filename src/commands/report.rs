@@ -6,12 +6,9 @@
 
 use std::io::Write;
 
-use anyhow::Context as _;
-use futures_util::{StreamExt, pin_mut};
-
 use super::Context;
-use crate::ExitStatus;
 use crate::cli::{OutputFormat, ReportArgs};
+use crate::error::ExitStatus;
 use crate::graph::batch::{self, BatchOptions, ItemOutcome};
 use crate::graph::model::DirectorySetting;
 use crate::graph::model::GroupId;
@@ -133,11 +130,6 @@ async fn count_members(
     Ok(())
 }
 
-/// The groups listing (see [`crate::graph::groups::list_url`]).
-pub(crate) fn groups_url(client: &GraphClient) -> url::Url {
-    crate::graph::groups::list_url(client)
-}
-
 pub async fn run(
     ctx: &Context,
     args: &ReportArgs,
@@ -145,29 +137,19 @@ pub async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let client = &ctx.client;
     let groups = async {
-        let stream = client.group_pages(groups_url(client));
-        pin_mut!(stream);
         let mut rows = Vec::new();
         let mut summary = Summary::default();
-        let mut pages = 0u64;
-        while let Some(page) = stream.next().await {
-            let page = page.context("listing groups")?;
-            pages += 1;
-            for g in page {
-                let row = ReportRow::from_group(g)?;
-                let shown = (args.kind.is_empty() || args.kind.contains(&row.kind))
-                    && (!args.written_back || row.written_back);
-                summary.add(&row, shown);
-                if shown {
-                    rows.push(row);
-                }
+        crate::graph::groups::for_each(client, |g| {
+            let row = ReportRow::from_group(g)?;
+            let shown = (args.kind.is_empty() || args.kind.contains(&row.kind))
+                && (!args.written_back || row.written_back);
+            summary.add(&row, shown);
+            if shown {
+                rows.push(row);
             }
-            tracing::debug!(
-                pages,
-                groups = summary.total_groups,
-                "read a page of groups"
-            );
-        }
+            Ok(())
+        })
+        .await?;
         anyhow::Ok((rows, summary))
     };
     let (settings, groups, sync) =

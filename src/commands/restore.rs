@@ -12,10 +12,10 @@ use super::apply::{self, Applied, Current, same_state};
 use super::disable::{RunSummary, Written, finish};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
+use crate::error::{ExitStatus, UsageError};
 use crate::journal::{self, JournalContents};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
-use crate::{ExitStatus, UsageError};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -21,8 +21,8 @@ use serde_json::json;
 use super::Context;
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::read_settings;
-use crate::ExitStatus;
 use crate::cli::{OutputFormat, SetDefaultArgs};
+use crate::error::ExitStatus;
 use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
 };

@@ -12,7 +12,11 @@ pub(crate) const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
 
 /// A seconds setting (fractions allowed): finite, at most [`MAX_SECONDS`], and positive (or
 /// also 0 when `zero_ok`). Checked before anything is created, so a bad value changes nothing.
-pub(crate) fn seconds(name: &str, secs: f64, zero_ok: bool) -> Result<Duration, crate::UsageError> {
+pub(crate) fn seconds(
+    name: &str,
+    secs: f64,
+    zero_ok: bool,
+) -> Result<Duration, crate::error::UsageError> {
     let low_ok = if zero_ok { secs >= 0.0 } else { secs > 0.0 };
     if secs.is_finite()
         && low_ok
@@ -22,7 +26,7 @@ pub(crate) fn seconds(name: &str, secs: f64, zero_ok: bool) -> Result<Duration, 
         return Ok(d);
     }
     let low = if zero_ok { "0 or more" } else { "more than 0" };
-    Err(crate::UsageError(format!(
+    Err(crate::error::UsageError(format!(
         "{name} must be a number of seconds, {low} and at most {MAX_SECONDS} (a week), not {secs}; nothing was changed"
     )))
 }

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::GraphClient;
 use super::batch::SubRequest;
-use super::model::{GROUP_SELECT, GroupId, WritebackConfiguration};
+use super::model::{GROUP_SELECT, Group, GroupId, WritebackConfiguration};
 
 /// The listing of every group with the properties gwb needs, 999 per page.
 pub(crate) fn list_url(client: &GraphClient) -> Url {
@@ -17,6 +17,27 @@ pub(crate) fn list_url(client: &GraphClient) -> Url {
         .append_pair("$select", GROUP_SELECT)
         .append_pair("$top", "999");
     url
+}
+
+/// Every group, page by page as Graph sends them (the next page is fetched while this one is
+/// handled), each handed to `each`; the first error (Graph's, as "listing groups", or the
+/// callback's) ends the listing. Graph's errors keep their type for the exit code.
+pub(crate) async fn for_each(
+    client: &GraphClient,
+    mut each: impl FnMut(Group) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let stream = client.group_pages(list_url(client));
+    futures_util::pin_mut!(stream);
+    let mut pages = 0u64;
+    while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
+        let page = page.map_err(|e| anyhow::Error::new(e).context("listing groups"))?;
+        pages += 1;
+        tracing::debug!(pages, groups = page.len(), "read a page of groups");
+        for g in page {
+            each(g)?;
+        }
+    }
+    Ok(())
 }
 
 /// `$batch` item: read one group (its writeback and kind).

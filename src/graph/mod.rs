@@ -646,7 +646,7 @@ pub(crate) fn tenant_of_token(jwt: &str) -> Option<String> {
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     claims["tid"]
         .as_str()
-        .filter(|t| crate::writeback::plan::is_guid(t))
+        .filter(|t| crate::graph::model::is_guid(t))
         .map(str::to_ascii_lowercase)
 }
 

@@ -190,7 +190,7 @@ impl SeenIds {
 
 /// A GUID's 128 bits (case-insensitive), or `None` for anything else.
 fn guid_bits(id: &str) -> Option<u128> {
-    if !crate::writeback::plan::is_guid(id) {
+    if !crate::graph::model::is_guid(id) {
         return None;
     }
     let hex: String = id.chars().filter(|c| *c != '-').collect();

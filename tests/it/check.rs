@@ -4,7 +4,7 @@ use gwb::emulator::{EmulatorConfig, Tenant};
 use serde_json::Value;
 
 use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run, run_gwb, stderr, stdout, temp_dir,
+    Scenario, emulator_with, gwb_command, plain_tenant, run, run_gwb, stderr, stdout, temp_dir,
 };
 
 fn policy_file(name: &str, policy: &str) -> String {
@@ -183,37 +183,39 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
     assert!(back.iter().all(|id| now_security.contains(id)));
 }
 
+const M365_DISABLED: &str = "[policy]\nm365_writeback = \"disabled\"\n";
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_compliant_tenant_exits_0_and_an_erroring_one_1() {
-    let emu = emulator_with(plain_tenant(200, 9), EmulatorConfig::default()).await;
+async fn a_compliant_tenant_exits_0() {
+    let s = Scenario::groups(200, 9).await;
     // A policy this tenant meets: every written-back Microsoft 365 group is allowed.
-    let ids = written_back(&emu.shared().tenant(), true);
+    let ids = written_back(&s.emu.shared().tenant(), true);
     let list: Vec<String> = ids.iter().map(|i| format!("\"{i}\"")).collect();
-    let config = policy_file(
-        "check-ok",
-        &format!(
-            "m365_writeback = \"disabled\"\nallow = [{}]\n",
-            list.join(", ")
-        ),
-    );
-    let (code, v, err) = check(&emu.url(), &config, &[]).await;
-    assert_eq!(code, Some(0), "{err}");
+    let s = s.config(&format!("{M365_DISABLED}allow = [{}]\n", list.join(", ")));
+    let run = s.gwb(&["check", "-o", "json"]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let v = run.json();
     assert_eq!(v["before"]["allowed"], ids.len() as u64);
     assert!(
         v["before"]["tenantDefault"].is_null(),
         "not checked, not read"
     );
+}
 
-    // Graph failing on every request: exit 1 (after retries), not 0 or 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn graph_failing_on_every_request_exits_1_not_0_or_3() {
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("{}"))
         .mount(&server)
         .await;
+    let config = policy_file("check-500", "m365_writeback = \"disabled\"\n");
     let (code, _, err) = check(&server.uri(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
+}
 
-    // Not allowed to read the groups: exit 4, naming the permission.
+#[tokio::test(flavor = "multi_thread")]
+async fn not_allowed_to_read_the_groups_exits_4_naming_the_permission() {
     let denied = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(crate::support::json_status(
@@ -222,22 +224,29 @@ async fn a_compliant_tenant_exits_0_and_an_erroring_one_1() {
         ))
         .mount(&denied)
         .await;
+    let config = policy_file("check-403", "m365_writeback = \"disabled\"\n");
     let (code, _, err) = check(&denied.uri(), &config, &[]).await;
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("Group.Read.All"), "{err}");
+}
 
-    // No policy: a usage error naming what to add.
-    let empty = policy_file("check-empty", "");
-    let (code, _, err) = check(&emu.url(), &empty, &[]).await;
-    assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("[policy]"), "{err}");
-    // A name where an id belongs: a usage error naming the key.
-    let bad = policy_file(
-        "check-bad",
-        "m365_writeback = \"disabled\"\nallow = [\"Finance\"]\n",
-    );
-    let (code, _, err) = check(&emu.url(), &bad, &[]).await;
-    assert_eq!(code, Some(2), "{err}");
+#[tokio::test(flavor = "multi_thread")]
+async fn no_policy_is_a_usage_error_naming_what_to_add() {
+    let s = Scenario::groups(20, 9).await.config("");
+    let run = s.gwb(&["check", "-o", "json"]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("[policy]"), "{}", run.stderr());
+    assert_eq!(s.count("requests"), 0, "nothing was read");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_where_an_id_belongs_is_a_usage_error_naming_the_key() {
+    let s = Scenario::groups(20, 9)
+        .await
+        .config(&format!("{M365_DISABLED}allow = [\"Finance\"]\n"));
+    let run = s.gwb(&["check", "-o", "json"]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    let err = run.stderr();
     assert!(
         err.contains("policy.allow") && err.contains("Finance"),
         "{err}"
