@@ -15,8 +15,8 @@ use crate::error::{ExitStatus, UsageError};
 use crate::journal::{Journal, now_rfc3339};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
-    Change, DisablePlanner, PlanSummary, Selection, SkipReason, Skipped, is_guid, parse_cutoff,
-    parse_exclude_file,
+    Change, DisablePlanner, PLAN_STALE_DAYS, PlanSummary, Selection, SkipReason, Skipped,
+    age_in_days, is_guid, parse_cutoff, parse_exclude_file,
 };
 
 pub(crate) const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
@@ -126,6 +126,14 @@ async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result
     let client = &ctx.client;
     let mut planner = DisablePlanner::new(selection);
     crate::graph::groups::for_each(client, |g| Ok(planner.consider(&g)?)).await?;
+    let absent = planner.excluded_but_absent();
+    if !absent.is_empty() {
+        tracing::warn!(
+            "{} --exclude ids match no group in the tenant (a typo, or a group deleted since): {}",
+            absent.len(),
+            absent.join(", ")
+        );
+    }
     Ok(PlanDoc {
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
@@ -162,6 +170,15 @@ fn load_plan(path: &Path, target: &super::Target) -> anyhow::Result<PlanDoc> {
         &plan.graph_root,
         plan.tenant_id.as_deref(),
     )?;
+    if let Some(days) = age_in_days(&plan.created_at, &now_rfc3339())
+        && days > PLAN_STALE_DAYS
+    {
+        tracing::warn!(
+            "--plan {}: the plan was made {days} days ago ({}); every group is read again and only those still as planned are changed, but the tenant may have changed in ways the plan cannot show (new groups, changed exclusions): consider planning afresh",
+            path.display(),
+            plan.created_at
+        );
+    }
     for c in &plan.changes {
         if !is_guid(&c.id) {
             return Err(UsageError(format!(
@@ -202,6 +219,11 @@ async fn recheck(
         };
         match current.get(&c.id) {
             Some(Current::Found(g)) if same_state(g, &c.before) => keep.push(c),
+            // Already as the plan wants it (a rerun, or someone did it): not a change of mind.
+            Some(Current::Found(g)) if same_state(g, &c.after) => {
+                summary.already_disabled += 1;
+                plan.skipped.push(skip(SkipReason::AlreadyDisabled));
+            }
             Some(Current::Found(_)) => {
                 summary.changed_since_plan += 1;
                 plan.skipped.push(skip(SkipReason::ChangedSincePlan));
@@ -299,11 +321,12 @@ async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
         None => plan_from_tenant(ctx, selection(args)?).await?,
     };
     summary.planned = plan.changes.len() as u64;
-    summary.already_disabled = plan.summary.already_disabled;
+    summary.already_disabled += plan.summary.already_disabled;
     summary.excluded = plan.summary.excluded;
     summary.created_on_or_after_cutoff = plan.summary.created_on_or_after_cutoff;
     summary.synced_from_on_premises = plan.summary.synced_from_on_premises;
     plan.summary.changes = plan.changes.len() as u64;
+    plan.summary.already_disabled = summary.already_disabled;
     Ok(DisableRun {
         plan,
         summary,

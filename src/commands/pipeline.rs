@@ -86,8 +86,15 @@ where
     } else {
         Some(crate::lock::RunLock::acquire(opts.state_dir, opts.command)?)
     };
+    if let Some(p) = opts.journal {
+        check_journal_dir(p)?;
+    }
     let mut plan = plan.await?;
-    guard(opts.max_changes, plan.change_count())?;
+    match guard(opts.max_changes, plan.change_count()) {
+        // A dry run shows the plan, and says that the real run would refuse it.
+        Err(e) if opts.dry_run => tracing::warn!("the real run would refuse this plan: {}", e.0),
+        other => other?,
+    }
     if opts.dry_run {
         return Ok(Stage::DryRun(plan));
     }
@@ -115,6 +122,19 @@ pub(crate) fn guard(max_changes: Option<usize>, n: usize) -> Result<(), UsageErr
     match max_changes {
         Some(max) if n > max => Err(UsageError(format!(
             "the plan has {n} changes, more than --max-changes {max}; nothing was changed (review the plan with --dry-run, then raise the limit)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `--journal PATH` goes into a directory that exists: gwb creates the state directory, never
+/// one named by hand (a typo there should fail, not scatter journals).
+fn check_journal_dir(path: &Path) -> Result<(), UsageError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(UsageError(format!(
+            "--journal {}: the directory {} does not exist; create it, or choose another path (nothing was changed)",
+            path.display(),
+            dir.display()
         ))),
         _ => Ok(()),
     }

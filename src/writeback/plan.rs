@@ -78,6 +78,8 @@ pub struct Selection {
 #[derive(Debug, Default)]
 pub struct DisablePlanner {
     selection: Selection,
+    /// The `--exclude` ids met in the listing (lowercase).
+    excluded_seen: HashSet<String>,
     pub changes: Vec<Change>,
     pub skipped: Vec<Skipped>,
     pub summary: PlanSummary,
@@ -91,12 +93,29 @@ impl DisablePlanner {
         }
     }
 
+    /// The `--exclude` ids that no group in the listing had (a typo, or a group deleted since),
+    /// sorted.
+    pub(crate) fn excluded_but_absent(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .selection
+            .exclude
+            .difference(&self.excluded_seen)
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Consider one group: cloud-mastered Microsoft 365 groups that are effectively written back
     /// (`isEnabled` true or null) become changes, unless excluded or too new.
     pub fn consider(&mut self, g: &Group) -> Result<(), MissingWriteback> {
         let wb = g
             .writeback()
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
+        let lower = g.id.to_lowercase();
+        if self.selection.exclude.contains(&lower) {
+            self.excluded_seen.insert(lower);
+        }
         let kind = classify(g);
         if kind != Kind::Microsoft365 {
             self.summary.other_kinds += 1;
@@ -161,6 +180,19 @@ pub(crate) fn created_before(created: &str, cutoff: &str) -> bool {
         _ => false,
     }
 }
+
+/// Whole days from the instant `then` (RFC 3339) to `now`; `None` when `then` does not parse.
+pub(crate) fn age_in_days(then: &str, now: &str) -> Option<i64> {
+    use azure_core::time::parse_rfc3339;
+    let (t, n) = (
+        parse_rfc3339(then.trim()).ok()?,
+        parse_rfc3339(now.trim()).ok()?,
+    );
+    Some((n - t).whole_days())
+}
+
+/// A saved plan older than this many days gets a warning when it is applied.
+pub(crate) const PLAN_STALE_DAYS: i64 = 7;
 
 /// Parse `--created-before`: `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ`. Returns the
 /// normalised UTC timestamp Graph's `createdDateTime` compares against as a string.
@@ -400,6 +432,33 @@ mod tests {
         ] {
             assert!(parse_cutoff(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn plan_age_is_counted_in_whole_days() {
+        assert_eq!(
+            age_in_days("2026-11-20T10:00:00Z", "2026-11-29T09:59:59Z"),
+            Some(8)
+        );
+        assert_eq!(
+            age_in_days("2026-11-29T10:00:00Z", "2026-11-29T18:00:00Z"),
+            Some(0)
+        );
+        assert_eq!(age_in_days("yesterday", "2026-11-29T18:00:00Z"), None);
+    }
+
+    #[test]
+    fn exclude_ids_no_group_had_are_reported() {
+        let here = "0b1f5a6e-1111-4c1e-9e4f-000000000001";
+        let absent = "0b1f5a6e-1111-4c1e-9e4f-00000000000f";
+        let mut p = DisablePlanner::new(Selection {
+            exclude: [here.to_string(), absent.to_string()].into(),
+            created_before: None,
+        });
+        // Excluded and already disabled: still met, so not reported.
+        p.consider(&g(here, true, Some(false), None, "2020-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(p.excluded_but_absent(), vec![absent.to_string()]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod examples;
 mod golden;
 mod hostile;
 mod pipeline;
+mod plans;
 mod promises;
 mod reliability;
 mod set_default;

@@ -7,14 +7,23 @@ use crate::support::{Scenario, snapshot};
 const POLICY: &str = "[policy]\nm365_writeback = \"disabled\"\n";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn disable_checks_max_changes_before_its_dry_run_stop() {
+async fn a_dry_run_over_max_changes_shows_the_plan_and_warns_the_real_run_would_refuse() {
     let s = Scenario::groups(60, 4).await;
     let run = s
-        .gwb(&["disable-existing-m365", "--dry-run", "--max-changes", "1"])
+        .gwb(&[
+            "disable-existing-m365",
+            "--dry-run",
+            "--max-changes",
+            "1",
+            "-o",
+            "json",
+        ])
         .await;
-    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.json()["changes"].as_array().unwrap().len() > 1);
     assert!(
-        run.stderr().contains("more than --max-changes 1"),
+        run.stderr().contains("the real run would refuse this plan")
+            && run.stderr().contains("more than --max-changes 1"),
         "{}",
         run.stderr()
     );
@@ -22,12 +31,36 @@ async fn disable_checks_max_changes_before_its_dry_run_stop() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn check_fix_checks_max_changes_before_its_dry_run_stop() {
+async fn the_real_run_over_max_changes_is_refused_before_consent() {
+    let s = Scenario::groups(60, 4).await;
+    let run = s
+        .gwb(&["disable-existing-m365", "--yes", "--max-changes", "1"])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("more than --max-changes 1"),
+        "{}",
+        run.stderr()
+    );
+    assert!(s.journals().is_empty());
+    assert_eq!(s.count("batch"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_dry_run_over_max_changes_warns() {
     let s = Scenario::groups(60, 4).await.config(POLICY);
     let run = s
-        .gwb(&["check", "--fix", "--dry-run", "--max-changes", "1"])
+        .gwb(&[
+            "check",
+            "--fix",
+            "--dry-run",
+            "--max-changes",
+            "1",
+            "-o",
+            "json",
+        ])
         .await;
-    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert_eq!(run.code(), 3, "drift, shown: {}", run.stderr());
     assert!(
         run.stderr().contains("more than --max-changes 1"),
         "{}",
@@ -37,7 +70,7 @@ async fn check_fix_checks_max_changes_before_its_dry_run_stop() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn restore_checks_max_changes_before_its_dry_run_stop() {
+async fn restore_dry_run_over_max_changes_warns() {
     let s = Scenario::groups(60, 4).await;
     let first = s
         .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
@@ -52,14 +85,38 @@ async fn restore_checks_max_changes_before_its_dry_run_stop() {
             "--dry-run",
             "--max-changes",
             "1",
+            "-o",
+            "json",
         ])
         .await;
-    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.json()["changes"].as_array().unwrap().len() > 1);
     assert!(
         run.stderr().contains("more than --max-changes 1"),
         "{}",
         run.stderr()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_journal_in_a_missing_directory_is_refused_before_anything_is_read() {
+    let s = Scenario::groups(20, 4).await;
+    let missing = s.state.join("no-such-dir").join("run.jsonl");
+    let run = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--yes",
+            "--journal",
+            missing.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("does not exist"), "{}", run.stderr());
+    assert!(
+        !missing.parent().unwrap().exists(),
+        "no directory was created"
+    );
+    assert_eq!(s.count("requests"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
