@@ -326,6 +326,43 @@ fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
     Ok(())
 }
 
+/// CSV rows: a header, then one line per row, every field quoted as [`csv_field`] does.
+pub(crate) fn write_csv_rows<const N: usize>(
+    w: &mut dyn Write,
+    header: [&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+) -> io::Result<()> {
+    writeln!(w, "{}", header.join(","))?;
+    for r in rows {
+        let line: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
+        writeln!(w, "{}", line.join(","))?;
+    }
+    w.flush()
+}
+
+/// The formats `command` can print; any other is a usage error before anything is read (a
+/// script asking for CSV must not get JSON it did not ask for).
+pub(crate) fn require_format(
+    format: OutputFormat,
+    command: &str,
+    allowed: &[OutputFormat],
+) -> Result<(), crate::error::UsageError> {
+    if allowed.contains(&format) {
+        return Ok(());
+    }
+    let name = |f: &OutputFormat| {
+        clap::ValueEnum::to_possible_value(f)
+            .map(|p| p.get_name().to_string())
+            .unwrap_or_default()
+    };
+    let list: Vec<String> = allowed.iter().map(name).collect();
+    Err(crate::error::UsageError(format!(
+        "{command} cannot print -o {}; use one of: {} (nothing was done)",
+        name(&format),
+        list.join(", ")
+    )))
+}
+
 /// RFC 4180 quoting: fields with a comma, quote, CR or LF are quoted, quotes doubled.
 /// Null reads as an empty field.
 pub(crate) fn csv_field(s: &str) -> String {

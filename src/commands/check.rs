@@ -405,6 +405,29 @@ fn fix_status(fix: &Fix, after: &Comparison) -> ExitStatus {
     }
 }
 
+/// The columns of drift as CSV.
+const DRIFT_COLUMNS: [&str; 7] = [
+    "target",
+    "id",
+    "displayName",
+    "kind",
+    "expected",
+    "actual",
+    "roleAssignable",
+];
+
+fn drift_row(d: &Drift) -> [String; 7] {
+    [
+        d.target.as_str().to_string(),
+        d.id.clone().unwrap_or_default(),
+        d.display_name.clone().unwrap_or_default(),
+        d.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        d.expected.clone(),
+        d.actual.clone(),
+        d.role_assignable.to_string(),
+    ]
+}
+
 fn print(
     out: &mut dyn Write,
     format: OutputFormat,
@@ -429,6 +452,11 @@ fn print(
                 writeln!(out)?;
             }
             return out.flush();
+        }
+        OutputFormat::Csv => {
+            // One drift item per row: the state as last checked.
+            let drift = &after.unwrap_or(before).drift;
+            return crate::output::write_csv_rows(out, DRIFT_COLUMNS, drift.iter().map(drift_row));
         }
         _ => return write_json(out, &doc),
     }

@@ -40,6 +40,11 @@ fn secret(key: &'static str, set: bool, source: Option<&Source>) -> Entry {
 }
 
 pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    crate::output::require_format(
+        format,
+        "config show",
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
     let mut entries = connection(cfg);
     entries.extend(sign_in(cfg));
     entries.extend(rest(cfg));

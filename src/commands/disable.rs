@@ -341,6 +341,20 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
+    use OutputFormat::{Csv, Json, Ndjson, Table};
+    if args.apply.dry_run {
+        crate::output::require_format(
+            ctx.format,
+            "disable-existing-m365 --dry-run",
+            &[Table, Json, Ndjson, Csv],
+        )?;
+    } else if args.plan_out.is_none() {
+        crate::output::require_format(
+            ctx.format,
+            "disable-existing-m365 (add --dry-run for ndjson or csv)",
+            &[Table, Json],
+        )?;
+    }
     // `--plan-out` is a dry run whose plan is saved rather than printed.
     let opts = Options {
         command: "disable-existing-m365",
@@ -450,8 +464,35 @@ fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std:
             }
             out.flush()
         }
-        _ => write_json(out, plan),
+        OutputFormat::Csv => {
+            crate::output::write_csv_rows(out, CHANGE_COLUMNS, plan.changes.iter().map(change_row))
+        }
+        OutputFormat::Json => write_json(out, plan),
     }
+}
+
+/// The columns of a plan as CSV: one change a row, what a change board reviews.
+pub(crate) const CHANGE_COLUMNS: [&str; 7] = [
+    "id",
+    "displayName",
+    "beforeIsEnabled",
+    "beforeOnPremisesGroupType",
+    "afterIsEnabled",
+    "afterOnPremisesGroupType",
+    "roleAssignable",
+];
+
+pub(crate) fn change_row(c: &Change) -> [String; 7] {
+    let b = |v: Option<bool>| v.map_or(String::new(), |b| b.to_string());
+    [
+        c.id.clone(),
+        c.display_name.clone().unwrap_or_default(),
+        b(c.before.is_enabled),
+        c.before.on_premises_group_type.clone().unwrap_or_default(),
+        b(c.after.is_enabled),
+        c.after.on_premises_group_type.clone().unwrap_or_default(),
+        c.role_assignable.to_string(),
+    ]
 }
 
 /// Print the result and choose the exit code ([`Applied::exit_status`]).

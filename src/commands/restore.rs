@@ -247,6 +247,11 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
+    crate::output::require_format(
+        ctx.format,
+        "restore",
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
     let journals = read_journals(&args.journals, &ctx.target)?;
     let settings = journals
         .iter()

@@ -321,6 +321,11 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = super::verify_timeout(args.verify_timeout)?;
+    crate::output::require_format(
+        ctx.format,
+        "set-default",
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
     let opts = Options {
         command: "set-default",
         dry_run: args.dry_run,

@@ -15,6 +15,7 @@ mod documented;
 mod e2e;
 mod emulator;
 mod examples;
+mod formats;
 mod golden;
 mod hostile;
 mod pipeline;
