@@ -278,8 +278,21 @@ pub struct RestoreArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
     /// A journal to restore from (repeatable; for a group in several, the earliest run wins).
-    #[arg(long = "journal", value_name = "PATH", required = true)]
+    #[arg(
+        long = "journal",
+        value_name = "PATH",
+        required_unless_present_any = ["last", "list"],
+        conflicts_with_all = ["last", "list"]
+    )]
     pub journals: Vec<PathBuf>,
+    /// Restore from the newest journal in the state directory made against this tenant and
+    /// Graph root (the last run's undo).
+    #[arg(long, conflicts_with = "list")]
+    pub last: bool,
+    /// List the journals in the state directory (command, start, tenant, counts, finished or
+    /// interrupted) and change nothing; needs no sign-in.
+    #[arg(long)]
+    pub list: bool,
     /// The journal that records this restore (default: a new file in $XDG_STATE_HOME/gwb/).
     #[arg(long, value_name = "PATH")]
     pub record: Option<PathBuf>,

@@ -67,6 +67,15 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             let fut = commands::set_default::run(&s.ctx, args, s.state_dir(), out);
             s.run(&cli.command, fut).await
         }
+        Command::Restore(args) if args.list => {
+            let cfg = session::config(&cli)?;
+            let format = cfg
+                .output
+                .as_ref()
+                .map(|o| o.value)
+                .unwrap_or_else(output::default_format);
+            commands::restore::list(cfg.state_dir.as_deref(), format, out)
+        }
         Command::Restore(args) => {
             let s = session::Session::open(&cli).await?;
             let fut = commands::restore::run(&s.ctx, args, s.state_dir(), out);

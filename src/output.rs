@@ -326,6 +326,13 @@ fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
     Ok(())
 }
 
+/// The last lines of every run that wrote: where its journal is, and the one command that undoes
+/// it.
+pub(crate) fn write_undo_line(out: &mut dyn Write, journal: &str) -> io::Result<()> {
+    writeln!(out, "Journal: {journal}")?;
+    writeln!(out, "Undo with: gwb restore --journal {journal}")
+}
+
 /// CSV rows: a header, then one line per row, every field quoted as [`csv_field`] does.
 pub(crate) fn write_csv_rows<const N: usize>(
     w: &mut dyn Write,

@@ -489,7 +489,7 @@ fn print(
                 writeln!(out, "  FAILED: {}", e.line())?;
             }
             for j in &f.journals {
-                writeln!(out, "Journal: {j}")?;
+                crate::output::write_undo_line(out, j)?;
             }
             if let Some(sig) = f.interrupted {
                 writeln!(

@@ -504,6 +504,21 @@ pub(crate) fn finish(
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
+    let (result, status) = run_result(journal, summary, applied, skipped);
+    match format {
+        OutputFormat::Table => write_run_table(out, &result)?,
+        _ => write_json(out, &result)?,
+    }
+    Ok(status)
+}
+
+/// What a run did, as printed, and its exit code ([`Applied::exit_status`]).
+pub(crate) fn run_result(
+    journal: Option<&crate::journal::Journal>,
+    summary: RunSummary,
+    applied: Applied,
+    skipped: Vec<Skipped>,
+) -> (RunResult, ExitStatus) {
     // Groups left alone because someone changed them after gwb's run: not done, say so.
     let status = match (applied.signal, applied.exit_status()) {
         (Some(signal), _) => ExitStatus::for_signal(signal),
@@ -520,11 +535,7 @@ pub(crate) fn finish(
         skipped,
         unconfirmed: applied.unconfirmed,
     };
-    match format {
-        OutputFormat::Table => write_run_table(out, &result)?,
-        _ => write_json(out, &result)?,
-    }
-    Ok(status)
+    (result, status)
 }
 
 /// The result as people read it: one summary line, then what failed or was left alone.
@@ -543,6 +554,13 @@ fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<(
         s.synced_from_on_premises,
         s.changed_since_plan
     )?;
+    write_run_details(out, result)
+}
+
+/// What failed or was left alone, an interruption, and how to undo the run: the same for every
+/// command that writes groups.
+pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
+    let s = &result.summary;
     for f in &result.deleted_meanwhile {
         writeln!(
             out,
@@ -579,19 +597,15 @@ fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<(
             "Interrupted by {sig}: {} planned changes were not sent, {} writes got no answer.",
             s.not_sent, s.unconfirmed
         )?;
-        if let Some(j) = &result.journal {
+        if result.journal.is_some() {
             writeln!(
                 out,
                 "  To finish, run the same command again (it plans afresh and skips what is done)."
             )?;
-            writeln!(
-                out,
-                "  To undo what this run did: gwb restore --journal {j}"
-            )?;
         }
     }
     if let Some(j) = &result.journal {
-        writeln!(out, "Journal: {j}")?;
+        crate::output::write_undo_line(out, j)?;
     }
     out.flush()
 }

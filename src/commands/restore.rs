@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::Context;
 use super::apply::{self, Applied, Current, same_state};
-use super::disable::{RunSummary, Written, finish};
+use super::disable::{RunResult, RunSummary, Written, run_result, write_run_details};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
 use crate::error::{ExitStatus, UsageError};
-use crate::journal::{self, JournalContents};
+use crate::journal::{self, GroupResult, JournalContents};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
 
@@ -21,8 +21,217 @@ use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
 #[serde(rename_all = "camelCase")]
 struct RestorePlan<'a> {
     journals: Vec<String>,
+    summary: RestoreSummary,
     changes: &'a [Change],
     skipped: &'a [Skipped],
+}
+
+/// A restore in numbers, as `--dry-run` and the prompt say it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoreSummary {
+    to_restore: usize,
+    already_in_recorded_state: usize,
+    changed_since_run: usize,
+    deleted_meanwhile: usize,
+}
+
+impl RestoreSummary {
+    fn of(changes: &[Change], skipped: &[Skipped]) -> Self {
+        let count = |r: SkipReason| skipped.iter().filter(|k| k.reason == r).count();
+        RestoreSummary {
+            to_restore: changes.len(),
+            already_in_recorded_state: count(SkipReason::AlreadyInRecordedState),
+            changed_since_run: count(SkipReason::ChangedSinceRun),
+            deleted_meanwhile: count(SkipReason::DeletedMeanwhile),
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{} groups to restore; {} already as recorded, {} changed since gwb's run (left alone without --force), {} deleted meanwhile",
+            self.to_restore,
+            self.already_in_recorded_state,
+            self.changed_since_run,
+            self.deleted_meanwhile
+        )
+    }
+}
+
+/// One journal in the state directory, as `restore --list` shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalEntry {
+    path: String,
+    command: Option<String>,
+    started_at: Option<String>,
+    tenant_id: Option<String>,
+    graph_root: Option<String>,
+    /// Groups with a before-state recorded.
+    groups: usize,
+    changed: usize,
+    failed: usize,
+    /// The run changed Group.Unified.
+    setting: bool,
+    /// `finished`, `interrupted` (no end record), or `unreadable`.
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The journals (`*.jsonl`) in `dir`, newest first; unreadable ones are listed as such.
+fn journals_in(dir: &Path) -> Vec<(PathBuf, Result<JournalContents, String>)> {
+    let mut found: Vec<(PathBuf, Result<JournalContents, String>)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .map(|p| {
+                    let read = journal::read(&p).map_err(|e| e.to_string());
+                    (p, read)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let started = |r: &Result<JournalContents, String>| {
+        r.as_ref().map(|j| j.started_at.clone()).unwrap_or_default()
+    };
+    found.sort_by(|a, b| started(&b.1).cmp(&started(&a.1)).then(b.0.cmp(&a.0)));
+    found
+}
+
+/// `gwb restore --list`: what each journal in the state directory recorded. Reads no tenant.
+pub(crate) fn list(
+    state_dir: Option<&Path>,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    crate::output::require_format(
+        format,
+        "restore --list",
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
+    let dir = state_dir.ok_or_else(|| {
+        UsageError("no state directory (neither XDG_STATE_HOME nor HOME is set)".into())
+    })?;
+    let entries: Vec<JournalEntry> = journals_in(dir)
+        .into_iter()
+        .map(|(path, read)| match read {
+            Ok(j) => JournalEntry {
+                path: path.display().to_string(),
+                command: Some(j.command.clone()),
+                started_at: Some(j.started_at.clone()),
+                tenant_id: j.tenant_id.clone(),
+                graph_root: Some(j.graph_root.clone()),
+                groups: j.befores.len(),
+                changed: j
+                    .outcomes
+                    .values()
+                    .filter(|r| **r == GroupResult::Changed)
+                    .count(),
+                failed: j
+                    .outcomes
+                    .values()
+                    .filter(|r| matches!(r, GroupResult::Failed | GroupResult::NotApplied))
+                    .count(),
+                setting: j.setting.is_some(),
+                state: if j.finished {
+                    "finished"
+                } else {
+                    "interrupted"
+                },
+                error: None,
+            },
+            Err(e) => JournalEntry {
+                path: path.display().to_string(),
+                command: None,
+                started_at: None,
+                tenant_id: None,
+                graph_root: None,
+                groups: 0,
+                changed: 0,
+                failed: 0,
+                setting: false,
+                state: "unreadable",
+                error: Some(e),
+            },
+        })
+        .collect();
+    if format == OutputFormat::Json {
+        write_json(
+            out,
+            &serde_json::json!({ "stateDir": dir.display().to_string(), "journals": entries }),
+        )?;
+        return Ok(ExitStatus::Ok);
+    }
+    if entries.is_empty() {
+        writeln!(out, "No journals in {}.", dir.display())?;
+        return Ok(ExitStatus::Ok);
+    }
+    writeln!(
+        out,
+        "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} PATH",
+        "STARTED", "COMMAND", "GROUPS", "CHANGED", "FAILED", "STATE"
+    )?;
+    for e in &entries {
+        let command = match (&e.command, e.setting) {
+            (Some(c), true) => format!("{c} (setting)"),
+            (Some(c), false) => c.clone(),
+            (None, _) => "?".into(),
+        };
+        writeln!(
+            out,
+            "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} {}",
+            e.started_at
+                .as_deref()
+                .unwrap_or("?")
+                .get(..19)
+                .unwrap_or("?"),
+            command,
+            e.groups,
+            e.changed,
+            e.failed,
+            e.state,
+            e.path
+        )?;
+    }
+    writeln!(
+        out,
+        "Undo one with: gwb restore --journal PATH (or --last for the newest)"
+    )?;
+    out.flush()?;
+    Ok(ExitStatus::Ok)
+}
+
+/// `--last`: the newest readable journal in the state directory made against this Graph root
+/// and tenant.
+fn last_journal(state_dir: Option<&Path>, target: &super::Target) -> anyhow::Result<PathBuf> {
+    let dir = state_dir.ok_or_else(|| {
+        UsageError("--last: no state directory (neither XDG_STATE_HOME nor HOME is set); give --journal PATH".into())
+    })?;
+    let newest = journals_in(dir).into_iter().find_map(|(p, read)| {
+        let j = read.ok()?;
+        let here = target
+            .check("", &j.graph_root, j.tenant_id.as_deref())
+            .is_ok();
+        here.then_some((p, j))
+    });
+    match newest {
+        Some((p, j)) => {
+            crate::output::notice(&format!(
+                "--last: the newest journal here is {} ({}, started {})",
+                p.display(),
+                j.command,
+                j.started_at
+            ));
+            Ok(p)
+        }
+        None => Err(UsageError(format!(
+            "--last: no journal in {} was made against {} for this tenant; list them with gwb restore --list",
+            dir.display(),
+            target.graph_root
+        ))
+        .into()),
+    }
 }
 
 /// Read the journals, check they belong to this Graph root and tenant, oldest run first.
@@ -196,6 +405,10 @@ impl ChangeSet for GroupRestore {
         )
     }
 
+    fn announce(&self) {
+        crate::output::notice(&RestoreSummary::of(&self.changes, &self.skipped).line());
+    }
+
     async fn write(
         &mut self,
         ctx: &Context,
@@ -252,7 +465,12 @@ pub async fn run(
         "restore",
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
-    let journals = read_journals(&args.journals, &ctx.target)?;
+    let paths = if args.last {
+        vec![last_journal(state_dir, &ctx.target)?]
+    } else {
+        args.journals.clone()
+    };
+    let journals = read_journals(&paths, &ctx.target)?;
     let settings = journals
         .iter()
         .filter(|j| j.command == "set-default")
@@ -280,7 +498,7 @@ pub async fn run(
     let plan = GroupRestore::read(ctx, recorded, args.force, &args.apply);
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
-            print_plan(out, ctx.format, &args.journals, &p.changes, &p.skipped)?;
+            print_plan(out, ctx.format, &paths, &p)?;
             Ok(ExitStatus::Ok)
         }
         Stage::NothingToDo(p) => finish(
@@ -305,28 +523,62 @@ pub async fn run(
 fn print_plan(
     out: &mut dyn Write,
     format: OutputFormat,
-    journals: &[std::path::PathBuf],
-    changes: &[Change],
-    skipped: &[Skipped],
+    journals: &[PathBuf],
+    plan: &GroupRestore,
 ) -> std::io::Result<()> {
+    let summary = RestoreSummary::of(&plan.changes, &plan.skipped);
     match format {
         OutputFormat::Table => write_plan_table(
             out,
             &format!(
                 "Dry run: would restore {} groups to their recorded state (no writes made):",
-                changes.len()
+                plan.changes.len()
             ),
-            changes,
-            skipped,
-            &[],
+            &plan.changes,
+            &plan.skipped,
+            &[format!("Summary: {}", summary.line())],
         ),
         _ => write_json(
             out,
             &RestorePlan {
                 journals: journals.iter().map(|p| p.display().to_string()).collect(),
-                changes,
-                skipped,
+                summary,
+                changes: &plan.changes,
+                skipped: &plan.skipped,
             },
         ),
     }
+}
+
+/// What a group restore did, in restore's own words.
+fn write_restore_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
+    let s = &result.summary;
+    let already = result
+        .skipped
+        .iter()
+        .filter(|k| k.reason == SkipReason::AlreadyInRecordedState)
+        .count();
+    writeln!(
+        out,
+        "Restored {} of {} groups; {} already as recorded, {} changed since gwb's run, {} deleted meanwhile, {} failed",
+        s.changed, s.planned, already, s.changed_since_run, s.deleted_meanwhile, s.failed
+    )?;
+    write_run_details(out, result)
+}
+
+/// Print a restore's result and choose its exit code.
+fn finish(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    journal: Option<&crate::journal::Journal>,
+    summary: RunSummary,
+    applied: Applied,
+    skipped: Vec<Skipped>,
+) -> anyhow::Result<ExitStatus> {
+    let (result, status) = run_result(journal, summary, applied, skipped);
+    match format {
+        OutputFormat::Table => write_restore_table(out, &result)?,
+        _ => write_json(out, &result)?,
+    }
+    Ok(status)
 }

@@ -600,7 +600,7 @@ fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::R
         writeln!(out, "Dry run: no change was made.")?;
     }
     if let Some(j) = &doc.journal {
-        writeln!(out, "Journal: {j} (undo with: gwb restore --journal {j})")?;
+        crate::output::write_undo_line(out, j)?;
     }
     Ok(())
 }
@@ -874,10 +874,9 @@ fn write_json_or_line(
             )
         }
         RestoreAction::WouldRestore => writeln!(out, "Dry run: would {what}; no change was made."),
-        _ => writeln!(
-            out,
-            "Restored Group.Unified: {what}. Journal: {}",
-            doc.journal.as_deref().unwrap_or("")
-        ),
+        _ => {
+            writeln!(out, "Restored Group.Unified: {what}.")?;
+            crate::output::write_undo_line(out, doc.journal.as_deref().unwrap_or(""))
+        }
     }
 }

@@ -248,16 +248,17 @@ pub(crate) fn restore_decision(
         },
         // gwb created it, and other values were changed since: put back only the effect gwb
         // had, the template default for the key, keeping the rest.
+        // A key that holds the template default again has no effect of gwb's left to undo
+        // (checked first: advising --force there would advise a no-op).
         (None, Some(c)) => {
             let now = key_entry(&c.values);
-            if !(same_entry(&now, &key_written) || force) {
-                return changed(c, now);
-            }
             let template = Some(bool_value(super::tenant::TEMPLATE_DEFAULT));
             if same_entry(&now, &template) {
                 RestoreDecision::AlreadyRecorded
-            } else {
+            } else if same_entry(&now, &key_written) || force {
                 patch(c, template.as_ref())
+            } else {
+                changed(c, now)
             }
         }
     }
@@ -318,6 +319,52 @@ fn with_entry(values: &[SettingValue], entry: Option<&String>) -> Vec<SettingVal
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn named(values: &[(&str, &str)]) -> DirectorySetting {
+        setting(values.iter().map(|(n, v)| sv(n, v)).collect())
+    }
+
+    #[test]
+    fn restoring_a_create_whose_key_holds_the_template_default_again_is_nothing_to_do() {
+        // set-default false created Group.Unified; set-default true then set the key back.
+        let written = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "false")]).values;
+        let now = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "true")]);
+        assert_eq!(
+            restore_decision(None, &written, Some(&now), false),
+            RestoreDecision::AlreadyRecorded,
+            "not ChangedSinceRun, whose --force advice would be a no-op"
+        );
+    }
+
+    #[test]
+    fn restoring_an_update_puts_back_only_the_key_while_it_holds_what_gwb_wrote() {
+        let before = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "true")]).values;
+        let written = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "false")]).values;
+        let now = named(&[
+            ("A", "changed"),
+            ("NewUnifiedGroupWritebackDefault", "False"),
+        ]);
+        match restore_decision(Some(&before), &written, Some(&now), false) {
+            RestoreDecision::Write {
+                method: RestoreMethod::Patch,
+                restored,
+                ..
+            } => {
+                assert_eq!(
+                    restored[0].value.as_deref(),
+                    Some("changed"),
+                    "A kept as now"
+                );
+                assert_eq!(restored[1].value.as_deref(), Some("true"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let moved = named(&[("NewUnifiedGroupWritebackDefault", "maybe")]);
+        assert!(matches!(
+            restore_decision(Some(&before), &written, Some(&moved), false),
+            RestoreDecision::ChangedSinceRun { .. }
+        ));
+    }
     use crate::graph::model::GROUP_UNIFIED_TEMPLATE_ID;
 
     fn sv(name: &str, value: &str) -> SettingValue {

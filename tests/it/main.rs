@@ -24,3 +24,4 @@ mod promises;
 mod reliability;
 mod set_default;
 mod support;
+mod undo;
