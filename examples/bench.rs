@@ -207,8 +207,16 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 plan: None,
                 journal: None,
             };
-            let r = gwb::commands::disable::run(&ctx, &cli_args, Some(&dir), &mut std::io::sink())
-                .await;
+            let r = gwb::commands::disable::run(
+                &ctx,
+                &cli_args,
+                &gwb::commands::Dirs {
+                    state: Some(dir.clone()),
+                    lock: dir.join("locks"),
+                },
+                &mut std::io::sink(),
+            )
+            .await;
             let _ = std::fs::remove_dir_all(&dir);
             r.is_ok()
         }

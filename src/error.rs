@@ -6,7 +6,8 @@
 //! | [`crate::journal::JournalError`] (a journal that cannot be read for restore) | 2 |
 //! | [`crate::graph::GraphError`] with 401 or 403, or no token | 4 |
 //! | [`crate::graph::GraphError::InvalidBase`] (an unusable Graph root) | 2 |
-//! | [`crate::lock::LockError`] (another run holds the lock, or the lock cannot be taken) | 1 |
+//! | [`crate::lock::LockError::Held`] (another run holds the lock for this tenant; nothing was done) | 5 |
+//! | [`crate::lock::LockError`], otherwise (the lock cannot be taken) | 1 |
 //! | [`crate::journal::JournalWriteError`] (a record could not be written; no further writes) | 1 |
 //! | [`crate::writeback::setting::Unsafe`] (settings too ambiguous to write from) | 1 |
 //! | anything else (Graph errors after retries, malformed answers, deadlines) | 1 |
@@ -27,6 +28,9 @@ pub enum ExitStatus {
     Drift = 3,
     /// Authentication or authorisation failed (token, 401, 403).
     Auth = 4,
+    /// Another writing run holds the lock for this tenant: nothing was done (a scheduler can
+    /// tell skipped from broken).
+    Locked = 5,
     /// A writing run stopped by SIGINT (Ctrl-C) after finishing its writes in flight.
     Interrupted = 130,
     /// A writing run stopped by SIGTERM after finishing its writes in flight.
@@ -56,8 +60,13 @@ impl ExitStatus {
             {
                 return ExitStatus::Usage;
             }
-            if cause.downcast_ref::<lock::LockError>().is_some()
-                || cause.downcast_ref::<journal::JournalWriteError>().is_some()
+            if let Some(l) = cause.downcast_ref::<lock::LockError>() {
+                return match l {
+                    lock::LockError::Held { .. } => ExitStatus::Locked,
+                    _ => ExitStatus::Failure,
+                };
+            }
+            if cause.downcast_ref::<journal::JournalWriteError>().is_some()
                 || cause.downcast_ref::<writeback::setting::Unsafe>().is_some()
             {
                 return ExitStatus::Failure;
@@ -107,7 +116,7 @@ mod tests {
                 }
                 .into()
             ),
-            ExitStatus::Failure
+            ExitStatus::Locked
         );
         assert_eq!(
             code(

@@ -59,12 +59,12 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         }
         Command::DisableExistingM365(args) => {
             let s = session::Session::open(&cli).await?;
-            let fut = commands::disable::run(&s.ctx, args, s.state_dir(), out);
+            let fut = commands::disable::run(&s.ctx, args, s.dirs(), out);
             s.run(&cli.command, fut).await
         }
         Command::SetDefault(args) => {
             let s = session::Session::open(&cli).await?;
-            let fut = commands::set_default::run(&s.ctx, args, s.state_dir(), out);
+            let fut = commands::set_default::run(&s.ctx, args, s.dirs(), out);
             s.run(&cli.command, fut).await
         }
         Command::Restore(args) if args.list => {
@@ -78,7 +78,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         }
         Command::Restore(args) => {
             let s = session::Session::open(&cli).await?;
-            let fut = commands::restore::run(&s.ctx, args, s.state_dir(), out);
+            let fut = commands::restore::run(&s.ctx, args, s.dirs(), out);
             s.run(&cli.command, fut).await
         }
         Command::Check(args) => {
@@ -87,7 +87,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
                 policy: &s.cfg.policy,
                 file: s.cfg.file.as_deref(),
             };
-            let fut = commands::check::run(&s.ctx, args, policy, s.state_dir(), out);
+            let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), out);
             s.run(&cli.command, fut).await
         }
     }

@@ -4,7 +4,6 @@
 //! [`commands::Context`] and know none of this.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -26,6 +25,7 @@ pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {
 pub(crate) struct Session {
     pub cfg: Config,
     pub ctx: commands::Context,
+    dirs: commands::Dirs,
     deadline: std::time::Duration,
     /// The in-process emulator, kept alive for the run (`--emulator`).
     _emulator: Option<emulator::Emulator>,
@@ -87,17 +87,22 @@ impl Session {
                 tenant_id,
             },
         };
+        let dirs = commands::Dirs {
+            state: cfg.state_dir.clone(),
+            lock: cfg.lock_dir.value.clone(),
+        };
         Ok(Session {
             cfg,
             ctx,
+            dirs,
             deadline,
             _emulator,
         })
     }
 
     /// Where journals and the run lock live.
-    pub(crate) fn state_dir(&self) -> Option<&Path> {
-        self.cfg.state_dir.as_deref()
+    pub(crate) fn dirs(&self) -> &commands::Dirs {
+        &self.dirs
     }
 
     /// Run `command`'s future within the run's deadline, with the permission hint on a 401/403.

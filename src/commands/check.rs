@@ -14,11 +14,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use super::Context;
 use super::apply::{self, ItemFailure};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::read_settings;
 use super::set_default::{self, SetDefaultPlan, SettingAction};
+use super::{Context, Dirs};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::{TenantSection, write_json};
@@ -316,7 +316,7 @@ pub async fn run(
     ctx: &Context,
     args: &CheckArgs,
     source: PolicySource<'_>,
-    state_dir: Option<&Path>,
+    dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
@@ -358,7 +358,7 @@ pub async fn run(
             yes: args.apply.yes,
         },
         max_changes: args.apply.max_changes,
-        state_dir,
+        dirs,
         journal: None,
     };
     let plan = plan_fix(ctx, policy, &args.apply, timeout);

@@ -175,5 +175,10 @@ fn rest(cfg: &Config) -> Vec<Entry> {
             cfg.state_dir.as_ref().map(|p| p.display().to_string()),
             None,
         ),
+        entry(
+            "lock_dir",
+            Some(cfg.lock_dir.value.display().to_string()),
+            Some(cfg.lock_dir.source.to_string()),
+        ),
     ]
 }

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::Context;
 use super::apply::{self, Applied, Current, ItemFailure, same_state};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use super::{Context, Dirs};
 use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
 use crate::journal::{Journal, now_rfc3339};
@@ -337,7 +337,7 @@ async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
 pub async fn run(
     ctx: &Context,
     args: &DisableArgs,
-    state_dir: Option<&Path>,
+    dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
@@ -363,7 +363,7 @@ pub async fn run(
             yes: args.apply.yes,
         },
         max_changes: args.apply.max_changes,
-        state_dir,
+        dirs,
         journal: args.journal.as_deref(),
     };
     match pipeline::run(ctx, opts, plan(ctx, args)).await? {

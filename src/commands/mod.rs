@@ -14,6 +14,14 @@ pub(crate) mod set_default;
 use crate::cli::OutputFormat;
 use crate::graph::GraphClient;
 
+/// Where a writing run keeps its files: journals in the state directory (none without HOME or
+/// XDG_STATE_HOME: then `--journal` is needed), locks in the lock directory shared by every user.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub state: Option<std::path::PathBuf>,
+    pub lock: std::path::PathBuf,
+}
+
 /// What every command that talks to Graph gets.
 pub struct Context {
     pub client: GraphClient,

@@ -70,7 +70,7 @@ pub(crate) struct Options<'a> {
     pub dry_run: bool,
     pub consent: Consent,
     pub max_changes: Option<usize>,
-    pub state_dir: Option<&'a Path>,
+    pub dirs: &'a super::Dirs,
     /// `--journal PATH` (or `--record`): the first journal opened goes there.
     pub journal: Option<&'a Path>,
 }
@@ -84,7 +84,15 @@ where
     let _lock = if opts.dry_run {
         None
     } else {
-        Some(crate::lock::RunLock::acquire(opts.state_dir, opts.command)?)
+        let key = crate::lock::LockKey {
+            graph_root: &ctx.target.graph_root,
+            tenant_id: ctx.target.tenant_id.as_deref(),
+        };
+        Some(crate::lock::RunLock::acquire(
+            &opts.dirs.lock,
+            key,
+            opts.command,
+        )?)
     };
     if let Some(p) = opts.journal {
         check_journal_dir(p)?;
@@ -109,7 +117,7 @@ where
     }
     let mut journals = Journals {
         explicit: opts.journal,
-        state_dir: opts.state_dir,
+        state_dir: opts.dirs.state.as_deref(),
         target: &ctx.target,
         opened: Vec::new(),
     };

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Context;
 use super::apply::{self, Applied, Current, same_state};
 use super::disable::{RunResult, RunSummary, Written, run_result, write_run_details};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use super::{Context, Dirs};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
 use crate::error::{ExitStatus, UsageError};
 use crate::journal::{self, GroupResult, JournalContents};
@@ -456,7 +456,7 @@ impl ChangeSet for GroupRestore {
 pub async fn run(
     ctx: &Context,
     args: &RestoreArgs,
-    state_dir: Option<&Path>,
+    dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
@@ -466,7 +466,7 @@ pub async fn run(
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
     let paths = if args.last {
-        vec![last_journal(state_dir, &ctx.target)?]
+        vec![last_journal(dirs.state.as_deref(), &ctx.target)?]
     } else {
         args.journals.clone()
     };
@@ -482,7 +482,7 @@ pub async fn run(
             )
             .into());
         }
-        return super::set_default::restore(ctx, args, journals, state_dir, out).await;
+        return super::set_default::restore(ctx, args, journals, dirs, out).await;
     }
     let recorded = recorded_states(journals)?;
     let opts = Options {
@@ -492,7 +492,7 @@ pub async fn run(
             yes: args.apply.yes,
         },
         max_changes: args.apply.max_changes,
-        state_dir,
+        dirs,
         journal: args.record.as_deref(),
     };
     let plan = GroupRestore::read(ctx, recorded, args.force, &args.apply);

@@ -12,15 +12,14 @@
 //! It does not prompt: one idempotent, reversible change, printed in full.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::Context;
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::read_settings;
+use super::{Context, Dirs};
 use crate::cli::{OutputFormat, SetDefaultArgs};
 use crate::error::ExitStatus;
 use crate::graph::model::{
@@ -317,7 +316,7 @@ impl ChangeSet for SetDefaultPlan {
 pub async fn run(
     ctx: &Context,
     args: &SetDefaultArgs,
-    state_dir: Option<&Path>,
+    dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = super::verify_timeout(args.verify_timeout)?;
@@ -331,7 +330,7 @@ pub async fn run(
         dry_run: args.dry_run,
         consent: Consent::NotAsked,
         max_changes: None,
-        state_dir,
+        dirs,
         journal: args.journal.as_deref(),
     };
     let stage = pipeline::run(
@@ -813,7 +812,7 @@ pub(crate) async fn restore(
     ctx: &Context,
     args: &crate::cli::RestoreArgs,
     journals: Vec<crate::journal::JournalContents>,
-    state_dir: Option<&Path>,
+    dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
@@ -829,7 +828,7 @@ pub(crate) async fn restore(
             yes: args.apply.yes,
         },
         max_changes: args.apply.max_changes,
-        state_dir,
+        dirs,
         journal: args.record.as_deref(),
     };
     let plan = SettingRestore::read(&ctx.client, rec, args.force);

@@ -27,10 +27,11 @@ pub(super) struct FileConfig {
     pub(super) client_certificate_path: Option<PathBuf>,
     pub(super) client_certificate_password: Option<String>,
     pub(super) client_certificate_password_file: Option<PathBuf>,
+    pub(super) lock_dir: Option<PathBuf>,
     pub(super) policy: Option<Policy>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift)";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift)";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")

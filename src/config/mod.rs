@@ -100,6 +100,8 @@ pub(crate) struct Config {
     pub policy: Policy,
     /// How long requests and the run may take, and how many pages a listing may have.
     pub limits: Limits,
+    /// Where the run locks are: shared by every user of the machine (see `lock`).
+    pub lock_dir: Sourced<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +198,25 @@ pub(crate) fn resolve(
         layers.in_file(layers.file.output),
     ]);
     let limits = run::limits(global, &layers)?;
+    let lock_dir = pick([
+        layers.env_str("GWB_LOCK_DIR").map(|s| Sourced {
+            value: PathBuf::from(s.value),
+            source: s.source,
+        }),
+        layers.in_file(
+            layers
+                .file
+                .lock_dir
+                .clone()
+                .map(|p| layers.relative_to_file(p)),
+        ),
+        Some(Sourced {
+            value: PathBuf::from(layers.env("TMPDIR").unwrap_or_else(|| "/tmp".into()))
+                .join("gwb-locks"),
+            source: Source::Default,
+        }),
+    ])
+    .expect("the last layer is always set");
     let state_dir = layers
         .env("XDG_STATE_HOME")
         .map(PathBuf::from)
@@ -218,6 +239,7 @@ pub(crate) fn resolve(
         warnings: signin.warnings,
         policy,
         limits,
+        lock_dir,
     })
 }
 

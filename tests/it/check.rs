@@ -271,6 +271,7 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
     let spawn = |url: &str, args: &[&str]| {
         let mut cmd = gwb_command();
         cmd.env("XDG_STATE_HOME", &state)
+            .env("GWB_LOCK_DIR", state.join("locks"))
             .env("GWB_GRAPH_URL", url)
             .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
             .args(args);
@@ -292,7 +293,11 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
     .spawn()
     .unwrap();
     // Wait until the first run has taken the lock (it writes who it is into the file).
-    let lock = state.join("gwb").join("gwb.lock");
+    let key = gwb::lock::LockKey {
+        graph_root: &silent_url,
+        tenant_id: None,
+    };
+    let lock = state.join("locks").join(key.file_name());
     let mut taken = false;
     for _ in 0..1_500 {
         if std::fs::read_to_string(&lock).is_ok_and(|s| s.contains("disable-existing-m365")) {
@@ -302,15 +307,19 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(taken, "the first run took the lock");
-    let second = run(spawn(&emu.url(), &["set-default", "false", "-o", "json"])).await;
-    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    // The same tenant and Graph root: refused before any request, with its own exit code.
+    let second = run(spawn(&silent_url, &["set-default", "false", "-o", "json"])).await;
+    assert_eq!(second.status.code(), Some(5), "{}", stderr(&second));
     let err = stderr(&second);
     assert!(
-        err.contains("another gwb run holds the lock")
+        err.contains("another gwb run holds the lock for this tenant")
             && err.contains(&format!("pid {}", first.id())),
         "{err}"
     );
-    assert_eq!(emu.shared().stat("create_setting_attempt"), 0);
+    // Another tenant (here another Graph root) does not wait.
+    let other = run(spawn(&emu.url(), &["set-default", "false", "-o", "json"])).await;
+    assert_eq!(other.status.code(), Some(0), "{}", stderr(&other));
+    assert_eq!(emu.shared().stat("create_setting_attempt"), 1);
     // A read-only run is not held up by the lock.
     let report = run(spawn(&emu.url(), &["report", "-o", "json"])).await;
     assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
@@ -319,8 +328,10 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
     tokio::task::spawn_blocking(move || first.wait().unwrap())
         .await
         .unwrap();
-    let again = run(spawn(&emu.url(), &["set-default", "false", "-o", "json"])).await;
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        gwb::lock::RunLock::acquire(&state.join("locks"), key, "test").is_ok(),
+        "the lock of a killed run is free"
+    );
 }
 
 /// The slow ones (soak, crash and timeout tests): `cargo test -- --skip slow::` leaves them

@@ -20,7 +20,7 @@ fn golden_dir() -> PathBuf {
 
 /// Replace what differs between runs with stable placeholders.
 fn scrub(text: &str) -> String {
-    let rules: [(&str, &str); 7] = [
+    let rules: [(&str, &str); 8] = [
         (r"(127\.0\.0\.1|localhost):\d+", "127.0.0.1:PORT"),
         (r"\d{8}T\d{6}Z-[0-9a-f]{6}", "RUNID"),
         (
@@ -30,6 +30,7 @@ fn scrub(text: &str) -> String {
         (r"[0-9a-f]{8}-0000-4000-8000-[0-9a-f]{12}", "REQUEST-ID"),
         (r"/tmp/gwb-it-[^/\s]+", "TMP"),
         (r"gwb-tests-state-[0-9-]+", "STATE"),
+        (r#"/[^\s"]*/gwb-tests-locks-[0-9-]+"#, "LOCKS"),
         (r"pid \d+", "pid PID"),
     ];
     let mut out = text.to_string();

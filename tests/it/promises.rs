@@ -553,10 +553,17 @@ async fn d14_d15_plans_and_locks_are_never_written_through_links_or_over_files()
 
     // The run lock as a symlink to a file: refused, the file not truncated.
     let state = dir.join("state");
-    std::fs::create_dir_all(state.join("gwb")).unwrap();
-    std::os::unix::fs::symlink(&journal, state.join("gwb").join("gwb.lock")).unwrap();
+    let locks = dir.join("locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let url = emu.url();
+    let key = gwb::lock::LockKey {
+        graph_root: &url,
+        tenant_id: None,
+    };
+    std::os::unix::fs::symlink(&journal, locks.join(key.file_name())).unwrap();
     let mut cmd = gwb_command();
     cmd.env("XDG_STATE_HOME", &state)
+        .env("GWB_LOCK_DIR", &locks)
         .env("GWB_GRAPH_URL", emu.url())
         .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
         .args(["disable-existing-m365", "--yes"]);

@@ -150,6 +150,12 @@ pub fn gwb_command() -> Command {
         "XDG_STATE_HOME",
         std::env::temp_dir().join(format!("gwb-tests-state-{}-{n}", std::process::id())),
     );
+    // And a lock directory of its own: the lock is per tenant and Graph root, shared by every
+    // user of the machine, so tests against the same emulator URL would otherwise meet.
+    cmd.env(
+        "GWB_LOCK_DIR",
+        std::env::temp_dir().join(format!("gwb-tests-locks-{}-{n}", std::process::id())),
+    );
     cmd
 }
 
@@ -264,6 +270,7 @@ impl Scenario {
         cmd.env("GWB_GRAPH_URL", self.emu.url())
             .env("GWB_ACCESS_TOKEN", TOKEN)
             .env("XDG_STATE_HOME", &self.state)
+            .env("GWB_LOCK_DIR", self.lock_dir())
             .args(args);
         if let Some(c) = &self.config {
             cmd.env("GWB_CONFIG", c);
@@ -272,6 +279,20 @@ impl Scenario {
             .await
             .expect("gwb ends by itself");
         Ran(out)
+    }
+
+    /// The scenario's lock directory (every run of the scenario shares it).
+    pub fn lock_dir(&self) -> PathBuf {
+        self.state.join("locks")
+    }
+
+    /// The lock gwb takes for the scenario's tenant.
+    pub fn lock_key(&self) -> String {
+        gwb::lock::LockKey {
+            graph_root: &self.emu.url(),
+            tenant_id: None,
+        }
+        .file_name()
     }
 
     /// The number of requests of a kind the emulator counted (`patch_group_attempt`, `batch`).
