@@ -101,6 +101,11 @@ pub struct GlobalArgs {
     /// Seed of the --emulator sample tenant [default: 1].
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
+
+    /// Start the --emulator sample tenant afresh. Without it, what earlier --emulator commands
+    /// changed is kept (in the state directory), so a walkthrough shows its own changes.
+    #[arg(long, global = true)]
+    pub emulator_reset: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -32,6 +32,15 @@ pub(crate) fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Resul
     r
 }
 
+/// Replace `path` atomically with `data` (private, synced, renamed over it), creating its
+/// directory: state gwb keeps for itself between runs.
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_new(path, data, true)
+}
+
 /// Create `path` exclusively (O_EXCL: an existing file or symlink there is an error), 0600.
 fn private_new(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = OpenOptions::new();

@@ -26,6 +26,8 @@ pub(crate) struct Session {
     pub cfg: Config,
     pub ctx: commands::Context,
     dirs: commands::Dirs,
+    /// `--emulator`: where its tenant is kept after the command.
+    emulator_state: Option<(std::path::PathBuf, usize, u64)>,
     deadline: std::time::Duration,
     /// The in-process emulator, kept alive for the run (`--emulator`).
     _emulator: Option<emulator::Emulator>,
@@ -46,6 +48,7 @@ impl Session {
             credential,
             renew,
             emulator: _emulator,
+            emulator_state,
         } = connect(cli, &cfg).await?;
         let mut builder = graph::GraphClient::builder(root, credential)
             .read_timeout(limits.read_timeout.value)
@@ -95,6 +98,7 @@ impl Session {
             cfg,
             ctx,
             dirs,
+            emulator_state,
             deadline,
             _emulator,
         })
@@ -126,6 +130,14 @@ impl Session {
             }
             .into()),
         };
+        if let (Some(emu), Some((path, groups, seed))) = (&self._emulator, &self.emulator_state)
+            && let Err(e) = emulator::saved::save(&emu.shared().tenant(), *groups, *seed, path)
+        {
+            tracing::warn!(
+                "cannot keep the emulator's tenant in {}: {e}; the next --emulator command starts afresh",
+                path.display()
+            );
+        }
         result.map_err(|e| crate::with_permission_hint(e, command))
     }
 }
@@ -137,6 +149,8 @@ struct Connection {
     /// A fresh credential after a 401, for the kinds that sign in.
     renew: Option<graph::Renew>,
     emulator: Option<emulator::Emulator>,
+    /// Where the built-in emulator's tenant is kept between commands (with its size and seed).
+    emulator_state: Option<(std::path::PathBuf, usize, u64)>,
 }
 
 /// The built-in emulator (`--emulator`) with its static token, or the configured Graph root
@@ -144,9 +158,11 @@ struct Connection {
 async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
     // --emulator: serve a sample tenant in-process and point the client at it.
     let g = &cli.global;
-    if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some()) {
+    if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some() || g.emulator_reset)
+    {
         return Err(UsageError(
-            "--emulator-groups and --emulator-seed only apply with --emulator".into(),
+            "--emulator-groups, --emulator-seed and --emulator-reset only apply with --emulator"
+                .into(),
         )
         .into());
     }
@@ -155,9 +171,22 @@ async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
         g.emulator_seed.unwrap_or(1),
     );
     let mut emulator = None;
+    let mut emulator_state = None;
     let mut renew: Option<graph::Renew> = None;
     let (root, credential) = if cli.global.emulator {
-        let tenant = emulator::Tenant::generate(groups, seed);
+        let mut tenant = emulator::Tenant::generate(groups, seed);
+        let saved = cfg
+            .state_dir
+            .as_deref()
+            .map(|d| emulator::saved::path(d, groups, seed));
+        let kept = match &saved {
+            Some(p) if g.emulator_reset => {
+                let _ = std::fs::remove_file(p);
+                false
+            }
+            Some(p) => emulator::saved::load_into(&mut tenant, p),
+            None => false,
+        };
         let emu = emulator::Emulator::start(
             tenant,
             emulator::EmulatorConfig::default(),
@@ -166,11 +195,17 @@ async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
         .await
         .context("starting the built-in emulator")?;
         tracing::warn!(
-            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}); no real tenant is read",
+            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}){}; no real tenant is read",
             emu.url(),
             groups,
-            seed
+            seed,
+            if kept {
+                " as earlier --emulator commands left it (--emulator-reset starts afresh)"
+            } else {
+                ""
+            }
         );
+        emulator_state = saved.map(|p| (p, groups, seed));
         let root = emu.url();
         emulator = Some(emu);
         (
@@ -208,5 +243,6 @@ async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
         credential,
         renew,
         emulator,
+        emulator_state,
     })
 }

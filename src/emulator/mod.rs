@@ -8,6 +8,7 @@
 //! slow responses. Counters of what it served let tests assert request counts.
 
 pub(crate) mod routes;
+pub(crate) mod saved;
 pub mod tenant;
 
 use std::collections::BTreeMap;

@@ -199,3 +199,88 @@ fn the_systemd_units_are_valid() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_dockerfile_builds_in_stages_and_runs_gwb_as_a_non_root_user() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let instructions: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let froms: Vec<&&str> = instructions
+        .iter()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert_eq!(
+        froms.len(),
+        2,
+        "a build stage and a runtime stage: {froms:?}"
+    );
+    assert!(
+        froms[0].ends_with(" AS build") && froms[1].contains("-slim"),
+        "{froms:?}"
+    );
+    assert!(
+        instructions
+            .iter()
+            .any(|l| l.starts_with("COPY --from=build") && l.ends_with("/usr/local/bin/gwb")),
+        "only the binary is copied into the runtime image"
+    );
+    assert!(
+        text.contains("cargo build --release --locked"),
+        "a locked build"
+    );
+    let user = instructions
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("USER "))
+        .expect("a USER");
+    assert!(!user.contains("root") && !user.contains(" 0"), "{user}");
+    assert_eq!(
+        instructions.iter().find(|l| l.starts_with("ENTRYPOINT")),
+        Some(&r#"ENTRYPOINT ["gwb"]"#)
+    );
+    // The Rust image is the one rust-version in Cargo.toml names, so the build is the tested one.
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let msrv = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .unwrap()
+        .trim_matches('"');
+    assert!(
+        froms[0].contains(&format!("rust:{msrv}")),
+        "{froms:?} vs {msrv}"
+    );
+}
+
+#[test]
+fn the_job_examples_use_the_image_not_placeholders_of_someone_elses() {
+    let k8s = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/kubernetes/gwb-check-cronjob.yaml"
+    ))
+    .unwrap();
+    let gha = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/github-actions/gwb-check.yml"
+    ))
+    .unwrap();
+    for text in [&k8s, &gha] {
+        assert!(!text.contains("example.com"), "no example.com placeholders");
+        assert!(
+            !text.contains("github.com/example"),
+            "no example repository"
+        );
+        assert!(
+            text.contains("gwb:0.1.0"),
+            "the image built from the Dockerfile"
+        );
+    }
+    // The federated credential's subject in the README is the one this workflow's token has.
+    assert!(gha.contains("environment: tenant"));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("repo:<org>/<repo>:environment:tenant"));
+}

@@ -25,3 +25,4 @@ mod reliability;
 mod set_default;
 mod support;
 mod undo;
+mod walkthrough;
