@@ -364,6 +364,9 @@ pub async fn run(
     let plan = plan_fix(ctx, policy, &args.apply, timeout);
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(run) if run.change_count() > 0 => {
+            if ctx.format == OutputFormat::Table {
+                writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+            }
             print(out, ctx.format, policy, &run.before, Some(&run.fix()), None)?;
             Ok(ExitStatus::Drift)
         }

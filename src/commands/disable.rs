@@ -370,6 +370,9 @@ pub async fn run(
         Stage::DryRun(run) => match &args.plan_out {
             Some(path) => save_plan(path, &run.plan, args.force),
             None => {
+                if ctx.format == OutputFormat::Table {
+                    writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+                }
                 print_plan(out, ctx.format, &run.plan)?;
                 Ok(ExitStatus::Ok)
             }

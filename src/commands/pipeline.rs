@@ -113,7 +113,7 @@ where
         if ctx.format == crate::cli::OutputFormat::Table || !yes {
             plan.announce();
         }
-        consent(yes, &plan.question())?;
+        consent(ctx, yes, &plan.question()).await?;
     }
     let mut journals = Journals {
         explicit: opts.journal,
@@ -148,8 +148,8 @@ fn check_journal_dir(path: &Path) -> Result<(), UsageError> {
     }
 }
 
-/// Ask on a terminal; without one, require `--yes`.
-fn consent(yes: bool, question: &str) -> anyhow::Result<()> {
+/// Ask on a terminal, naming the tenant; without one, require `--yes`.
+async fn consent(ctx: &Context, yes: bool, question: &str) -> anyhow::Result<()> {
     if yes {
         return Ok(());
     }
@@ -159,11 +159,42 @@ fn consent(yes: bool, question: &str) -> anyhow::Result<()> {
         ))
         .into());
     }
-    if output::ask(&format!("{question}? [y/N] "))? {
+    let tenant = tenant_words(ctx).await;
+    if output::ask(&format!("{question} in {tenant}? [y/N] "))? {
         Ok(())
     } else {
         Err(UsageError("not confirmed; nothing was changed".into()).into())
     }
+}
+
+/// The tenant in words, as a prompt names it: its id (from the token, else from Graph), its
+/// default domain when Graph says (one `GET /organization`), and the Graph root.
+async fn tenant_words(ctx: &Context) -> String {
+    let who = crate::graph::organization::who(&ctx.client).await;
+    let id = ctx
+        .target
+        .tenant_id
+        .clone()
+        .or_else(|| who.as_ref().map(|w| w.0.clone()));
+    let domain = who.and_then(|w| w.1);
+    describe_tenant(id.as_deref(), domain.as_deref(), &ctx.target.graph_root)
+}
+
+/// "tenant ID (DOMAIN) at ROOT", with what is not known said as such.
+pub(crate) fn describe_tenant(id: Option<&str>, domain: Option<&str>, root: &str) -> String {
+    let id = output::safe(id.unwrap_or("(id unknown: the token does not say)")).into_owned();
+    match domain {
+        Some(d) => format!("tenant {id} ({}) at {root}", output::safe(d)),
+        None => format!("tenant {id} at {root}"),
+    }
+}
+
+/// The first line of a plan shown for review: which tenant and Graph root it is for.
+pub(crate) fn plan_header(target: &Target) -> String {
+    format!(
+        "For {}:",
+        describe_tenant(target.tenant_id.as_deref(), None, &target.graph_root)
+    )
 }
 
 /// The journals a run opens: the first at `--journal PATH` when given, the others (and that

@@ -498,6 +498,9 @@ pub async fn run(
     let plan = GroupRestore::read(ctx, recorded, args.force, &args.apply);
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
+            if ctx.format == OutputFormat::Table {
+                writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+            }
             print_plan(out, ctx.format, &paths, &p)?;
             Ok(ExitStatus::Ok)
         }

@@ -102,6 +102,9 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// The emulated tenant's id, as `GET /organization` gives it.
+pub(crate) const EMULATED_TENANT_ID: &str = "c0a7e5f0-0000-4000-8000-00000000c0de";
+
 // Long on purpose: the route table, one arm per endpoint the emulator serves.
 pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let segments: Vec<&str> = req.path.trim_end_matches('/').split('/').collect();
@@ -118,6 +121,20 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         ("GET", ["groups", id, "members", "$count"]) => {
             shared.count("member_count");
             member_count(shared, req, id)
+        }
+        ("GET", ["organization"]) => {
+            shared.count("organization");
+            EmuResponse::json(
+                200,
+                json!({"value": [{
+                    "id": EMULATED_TENANT_ID,
+                    "displayName": "Contoso (emulated)",
+                    "verifiedDomains": [
+                        {"name": "contoso.onmicrosoft.com", "isDefault": false, "isInitial": true, "type": "Managed", "capabilities": "Email, OfficeCommunicationsOnline"},
+                        {"name": "contoso.example", "isDefault": true, "isInitial": false, "type": "Managed", "capabilities": "Email"}
+                    ]
+                }]}),
+            )
         }
         ("GET", ["directory", "onPremisesSynchronization"]) => {
             shared.count("sync_features");

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod error;
 pub(crate) mod groups;
 pub mod model;
+pub(crate) mod organization;
 pub(crate) mod pace;
 pub(crate) mod paging;
 pub mod retry;

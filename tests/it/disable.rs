@@ -608,7 +608,16 @@ async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
     let emu = emulator_with(plain_tenant(200, 32), EmulatorConfig::default()).await;
     let out = answer_on_a_terminal(&emu.url(), "n\n").await;
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(screen.contains("Microsoft 365 groups? [y/N]"), "{screen}");
+    // The prompt names the tenant (id and default domain from GET /organization) and the
+    // Graph root, as `az` names the subscription.
+    assert!(
+        screen.contains(&format!(
+            "Microsoft 365 groups in tenant c0a7e5f0-0000-4000-8000-00000000c0de (contoso.example) at {}? [y/N]",
+            emu.url()
+        )),
+        "{screen}"
+    );
+    assert_eq!(emu.shared().stat("organization"), 1);
     assert_eq!(out.status.code(), Some(2), "{screen}");
     assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
     let out = answer_on_a_terminal(&emu.url(), "y\n").await;
