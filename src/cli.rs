@@ -102,6 +102,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
 
+    /// Print long output as it is, not through the pager (GWB_PAGER, else PAGER, else
+    /// less -FRX) that gwb uses on a terminal for report, check and dry runs.
+    #[arg(long, global = true)]
+    pub no_pager: bool,
+
     /// Start the --emulator sample tenant afresh. Without it, what earlier --emulator commands
     /// changed is kept (in the state directory), so a walkthrough shows its own changes.
     #[arg(long, global = true)]
@@ -321,6 +326,10 @@ pub struct ReportArgs {
     /// security over 250,000).
     #[arg(long)]
     pub member_counts: bool,
+    /// The table with each group's id and raw writebackConfiguration (isEnabled,
+    /// onPremisesGroupType) too. On a terminal, names are otherwise cut to fit its width.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -54,13 +54,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         }
         Command::Report(args) => {
             let s = session::Session::open(&cli).await?;
-            s.run(&cli.command, commands::report::run(&s.ctx, args, out))
-                .await
+            let mut w = s.paged(out, true);
+            let r = s
+                .run(&cli.command, commands::report::run(&s.ctx, args, &mut w))
+                .await;
+            w.finish();
+            r
         }
         Command::DisableExistingM365(args) => {
             let s = session::Session::open(&cli).await?;
-            let fut = commands::disable::run(&s.ctx, args, s.dirs(), out);
-            s.run(&cli.command, fut).await
+            let mut w = s.paged(out, args.apply.dry_run);
+            let fut = commands::disable::run(&s.ctx, args, s.dirs(), &mut w);
+            let r = s.run(&cli.command, fut).await;
+            w.finish();
+            r
         }
         Command::SetDefault(args) => {
             let s = session::Session::open(&cli).await?;
@@ -74,12 +81,19 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
                 .as_ref()
                 .map(|o| o.value)
                 .unwrap_or_else(output::default_format);
-            commands::restore::list(cfg.state_dir.as_deref(), format, out)
+            let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
+            let mut w = output::pager::Paged::new(out, pager, format, true);
+            let r = commands::restore::list(cfg.state_dir.as_deref(), format, &mut w);
+            w.finish();
+            r
         }
         Command::Restore(args) => {
             let s = session::Session::open(&cli).await?;
-            let fut = commands::restore::run(&s.ctx, args, s.dirs(), out);
-            s.run(&cli.command, fut).await
+            let mut w = s.paged(out, args.apply.dry_run);
+            let fut = commands::restore::run(&s.ctx, args, s.dirs(), &mut w);
+            let r = s.run(&cli.command, fut).await;
+            w.finish();
+            r
         }
         Command::Check(args) => {
             let s = session::Session::open(&cli).await?;
@@ -87,8 +101,11 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
                 policy: &s.cfg.policy,
                 file: s.cfg.file.as_deref(),
             };
-            let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), out);
-            s.run(&cli.command, fut).await
+            let mut w = s.paged(out, !args.fix || args.apply.dry_run);
+            let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w);
+            let r = s.run(&cli.command, fut).await;
+            w.finish();
+            r
         }
     }
 }

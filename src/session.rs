@@ -3,6 +3,7 @@
 //! works on, and the deadline every command runs within. Commands get a ready
 //! [`commands::Context`] and know none of this.
 
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::Context as _;
@@ -102,6 +103,16 @@ impl Session {
             deadline,
             _emulator,
         })
+    }
+
+    /// `out`, through the pager when the command only reads and prints a table to a terminal.
+    pub(crate) fn paged<'a>(
+        &self,
+        out: &'a mut dyn Write,
+        pageable: bool,
+    ) -> output::pager::Paged<'a> {
+        let pager = self.cfg.pager.as_ref().map(|p| p.value.as_str());
+        output::pager::Paged::new(out, pager, self.ctx.format, pageable)
     }
 
     /// Where journals and the run lock live.

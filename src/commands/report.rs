@@ -168,7 +168,12 @@ pub async fn run(
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
     tenant.sync_features = Some(sync);
-    write_report(out, ctx.format, &tenant, &rows, &summary)?;
+    let layout = crate::output::TableLayout {
+        width: crate::output::table::terminal_width(),
+        wide: args.wide,
+        members: args.member_counts,
+    };
+    write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
     if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
         tracing::warn!(
             "{} groups have a writeback configuration that needs attention",

@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub limits: Limits,
     /// Where the run locks are: shared by every user of the machine (see `lock`).
     pub lock_dir: Sourced<PathBuf>,
+    /// The pager for long output on a terminal (see `output::pager`); `None` with --no-pager.
+    pub pager: Option<Sourced<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +219,18 @@ pub(crate) fn resolve(
         }),
     ])
     .expect("the last layer is always set");
+    let pager = (!global.no_pager)
+        .then(|| {
+            pick([
+                layers.env_str("GWB_PAGER"),
+                layers.env_str("PAGER"),
+                Some(Sourced {
+                    value: "less -FRX".into(),
+                    source: Source::Default,
+                }),
+            ])
+        })
+        .flatten();
     let state_dir = layers
         .env("XDG_STATE_HOME")
         .map(PathBuf::from)
@@ -240,6 +254,7 @@ pub(crate) fn resolve(
         policy,
         limits,
         lock_dir,
+        pager,
     })
 }
 

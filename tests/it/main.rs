@@ -22,6 +22,7 @@ mod pipeline;
 mod plans;
 mod promises;
 mod reliability;
+mod screens;
 mod set_default;
 mod support;
 mod undo;

@@ -12,6 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+pub(crate) mod pager;
+pub(crate) mod table;
+pub(crate) use table::TableLayout;
+
 use crate::cli::OutputFormat;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
 use crate::writeback::tenant::{DefaultSource, TenantDefault};
@@ -203,6 +207,60 @@ impl TenantSection {
     }
 }
 
+/// The summary under the table, in lines that fit 80 columns. With a filter (`--kind`,
+/// `--written-back`) it counts what is shown, and says of how many.
+fn write_summary(w: &mut dyn Write, rows: &[ReportRow], s: &Summary) -> io::Result<()> {
+    let filtered = s.shown_groups != s.total_groups;
+    let mut shown = Summary::default();
+    for r in rows {
+        shown.add(r, true);
+    }
+    let c = if filtered { &shown } else { s };
+    if filtered {
+        writeln!(
+            w,
+            "Summary: {} shown of {} read; {} written back",
+            table::groups(s.shown_groups),
+            s.total_groups,
+            c.written_back
+        )?;
+    } else {
+        writeln!(
+            w,
+            "Summary: {}, {} written back",
+            table::groups(s.total_groups),
+            c.written_back
+        )?;
+    }
+    for (k, n) in c.by_kind.iter().filter(|(_, n)| n.total > 0) {
+        writeln!(
+            w,
+            "  {:<14} {:>16}, {:>7} written back, {:>7} from AD",
+            table::kind_label(*k),
+            table::groups(n.total),
+            n.written_back,
+            n.synced_from_on_premises
+        )?;
+    }
+    let as_: Vec<String> = c
+        .written_back_as
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| format!("{} {n}", table::type_label(t)))
+        .collect();
+    if !as_.is_empty() {
+        writeln!(w, "  written back as: {}", as_.join(", "))?;
+    }
+    if c.warnings > 0 {
+        writeln!(
+            w,
+            "  {} need attention (marked [!], listed above)",
+            table::groups(c.warnings)
+        )?;
+    }
+    Ok(())
+}
+
 /// The tenant default in words, the same in `report` and `set-default`: value and source.
 pub(crate) fn tenant_default_line(tenant: &TenantSection) -> String {
     let line = match tenant.new_unified_group_writeback_default {
@@ -248,6 +306,7 @@ pub(crate) fn write_report(
     tenant: &TenantSection,
     rows: &[ReportRow],
     summary: &Summary,
+    layout: TableLayout,
 ) -> io::Result<()> {
     match format {
         OutputFormat::Json => {
@@ -268,7 +327,7 @@ pub(crate) fn write_report(
             }
         }
         OutputFormat::Csv => write_csv(w, rows)?,
-        OutputFormat::Table => write_table(w, tenant, rows, summary)?,
+        OutputFormat::Table => write_table(w, tenant, rows, summary, layout)?,
     }
     w.flush()
 }
@@ -388,7 +447,7 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
-fn show_bool(b: Option<bool>) -> &'static str {
+pub(crate) fn show_bool(b: Option<bool>) -> &'static str {
     match b {
         Some(true) => "true",
         Some(false) => "false",
@@ -402,88 +461,39 @@ fn write_table(
     tenant: &TenantSection,
     rows: &[ReportRow],
     s: &Summary,
+    layout: TableLayout,
 ) -> io::Result<()> {
-    writeln!(
-        w,
-        "{:<36}  {:<19}  {:<5}  {:<9}  {:<33}  {:<33}  NAME",
-        "ID", "KIND", "FROM", "ISENABLED", "ONPREMISESGROUPTYPE (RAW)", "WRITTEN BACK AS"
-    )?;
-    for r in rows {
-        let from = if r.synced_from_on_premises {
-            "AD"
-        } else {
-            "cloud"
-        };
-        let as_ = match (r.written_back, r.written_back_as) {
-            (true, Some(t)) => t.to_string(),
-            _ => format!("- ({})", r.reason.as_str()),
-        };
-        let warn = r
-            .warning
-            .as_deref()
-            .map(|w| format!("  [! {w}]"))
-            .unwrap_or_default();
-        writeln!(
-            w,
-            "{:<36}  {:<19}  {:<5}  {:<9}  {:<33}  {:<33}  {}{}",
-            r.id,
-            r.kind.as_str(),
-            from,
-            show_bool(r.is_enabled),
-            r.on_premises_group_type.as_deref().unwrap_or("null"),
-            as_,
-            safe(r.display_name.as_deref().unwrap_or("")),
-            warn
-        )?;
-    }
+    table::write_groups(w, rows, layout)?;
     writeln!(w)?;
-    writeln!(
-        w,
-        "Summary: {} groups read, {} shown, {} written back",
-        s.total_groups, s.shown_groups, s.written_back
-    )?;
-    for (k, c) in &s.by_kind {
-        writeln!(
-            w,
-            "  {:<20} {:>7} groups, {:>7} written back, {:>7} synced from AD",
-            k.as_str(),
-            c.total,
-            c.written_back,
-            c.synced_from_on_premises
-        )?;
-    }
-    writeln!(w, "  written back as:")?;
-    for (t, n) in &s.written_back_as {
-        writeln!(w, "    {t:<34} {n:>7}")?;
-    }
-    if s.warnings > 0 {
-        writeln!(
-            w,
-            "  {} groups have a writeback configuration that needs attention (marked [!])",
-            s.warnings
-        )?;
-    }
-    writeln!(w, "{}", tenant_default_line(tenant))?;
+    write_summary(w, rows, s)?;
+    // Prose wraps to the terminal; in a file or a pipe each line stays whole (for grep).
+    let width = layout.width.map_or(usize::MAX, |w| w.max(40));
+    let mut prose = |text: &str, first: &str, indent: &str| -> io::Result<()> {
+        for l in table::wrap(text, width, first, indent) {
+            writeln!(w, "{l}")?;
+        }
+        Ok(())
+    };
+    prose(&tenant_default_line(tenant), "", "  ")?;
     if let Some(f) = &tenant.sync_features {
         let b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
-        if f.readable {
-            writeln!(
-                w,
+        let line = if f.readable {
+            format!(
                 "Sync features (Entra Connect): unifiedGroupWritebackEnabled = {}, groupWriteBackEnabled = {}",
                 b(f.unified_group_writeback_enabled),
                 b(f.group_write_back_enabled)
-            )?;
+            )
         } else {
-            writeln!(
-                w,
+            format!(
                 "Sync features (Entra Connect): not readable: {}",
                 f.error.as_deref().unwrap_or("")
-            )?;
-        }
+            )
+        };
+        prose(&line, "", "  ")?;
     }
-    writeln!(w, "Caveats:")?;
+    prose("Caveats:", "", "")?;
     for c in caveats() {
-        writeln!(w, "  - {c}")?;
+        prose(c, "  - ", "    ")?;
     }
     Ok(())
 }
