@@ -140,37 +140,107 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Every group's raw and effective writeback state, plus the tenant default.
+    #[command(after_help = "Examples:
+  gwb report                                   the table (a pager on a terminal)
+  gwb report --kind m365 --written-back        only Microsoft 365 groups written back
+  gwb report -o csv > groups.csv               for a spreadsheet
+  gwb report --member-counts -o json           with member counts, as JSON")]
     Report(ReportArgs),
     /// Disable writeback on existing Microsoft 365 groups that are written back: planned,
     /// batched, throttle-aware, journaled.
-    #[command(name = "disable-existing-m365")]
+    #[command(
+        name = "disable-existing-m365",
+        after_help = "Examples:
+  gwb disable-existing-m365 --dry-run                    the plan, nothing written
+  gwb disable-existing-m365 --plan-out plan.json         save the plan for review
+  gwb disable-existing-m365 --plan plan.json --yes       apply the reviewed plan
+  gwb disable-existing-m365 --exclude-file keep.txt --created-before 2025-01-01 --yes
+  gwb restore --last                                     undo the last run"
+    )]
     DisableExistingM365(DisableArgs),
     /// Set the tenant default for new Microsoft 365 groups (NewUnifiedGroupWritebackDefault in
     /// Group.Unified), keeping every other value of the setting.
-    #[command(name = "set-default")]
+    #[command(
+        name = "set-default",
+        after_help = "Examples:
+  gwb set-default false --dry-run     what would change
+  gwb set-default false               new Microsoft 365 groups are not written back
+  gwb restore --last                  put the previous value back"
+    )]
     SetDefault(SetDefaultArgs),
     /// Put every group or setting recorded in one or more journals back to its recorded
     /// before-state.
+    #[command(after_help = "Examples:
+  gwb restore --list                          the journals, newest first
+  gwb restore --last --dry-run                what undoing the last run would do
+  gwb restore --journal PATH --yes            undo that run")]
     Restore(RestoreArgs),
     /// Compare the tenant with [policy] in the config file: exit 0 compliant, 3 drift found.
     /// --fix puts the drift right (journaled, as disable-existing-m365 and set-default do) and
     /// checks again.
+    #[command(after_help = "Examples:
+  gwb check                                   exit 0 compliant, 3 drift
+  gwb check -o csv > drift.csv                the drift for a change board
+  gwb check --fix --dry-run                   what --fix would change
+  gwb check --fix --yes --max-changes 500     the nightly job")]
     Check(CheckArgs),
     /// Show the resolved configuration and where each value came from (secrets redacted).
+    #[command(after_help = "Examples:
+  gwb config show                   every setting and where it came from
+  gwb config init                   write a commented starting config file")]
     Config(ConfigArgs),
     /// Serve a local Graph emulator with a generated tenant (for trying gwb and testing automation).
+    #[command(after_help = "Examples:
+  gwb emulator --groups 10000 --latency-ms 50
+  GWB_GRAPH_URL=http://127.0.0.1:8080 GWB_ACCESS_TOKEN=any gwb report")]
     Emulator(EmulatorArgs),
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell or pwsh) to stdout.
+    #[command(after_help = "Examples:
+  gwb completions bash > ~/.local/share/bash-completion/completions/gwb
+  gwb completions pwsh >> $PROFILE")]
     Completions(CompletionsArgs),
-    /// Print gwb's man page (roff) to stdout: `gwb man > gwb.1`.
-    Man,
+    /// Print gwb's man page (roff) to stdout, or with --dir write one page per subcommand.
+    #[command(after_help = "Examples:
+  gwb man > gwb.1
+  gwb man --dir /usr/local/share/man/man1     gwb.1, gwb-report.1, gwb-check.1, ...")]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
+    pub shell: Shell,
+}
+
+/// The shells gwb completes for (clap_complete's, with `pwsh` for PowerShell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Elvish,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+    Zsh,
+}
+
+impl From<Shell> for clap_complete::Shell {
+    fn from(s: Shell) -> Self {
+        match s {
+            Shell::Bash => clap_complete::Shell::Bash,
+            Shell::Elvish => clap_complete::Shell::Elvish,
+            Shell::Fish => clap_complete::Shell::Fish,
+            Shell::Powershell => clap_complete::Shell::PowerShell,
+            Shell::Zsh => clap_complete::Shell::Zsh,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// Write gwb.1 and one page per subcommand (gwb-report.1, ...) into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 impl Command {
@@ -185,7 +255,7 @@ impl Command {
             Command::Config(_) => "config",
             Command::Emulator(_) => "emulator",
             Command::Completions(_) => "completions",
-            Command::Man => "man",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -254,6 +324,16 @@ pub struct ConfigArgs {
 pub enum ConfigAction {
     /// Print every setting, its value and its source; secrets show only whether they are set.
     Show,
+    /// Write a commented starting config file (every key, with what it does) to the default
+    /// path, or to --path; never over an existing file unless --force.
+    Init {
+        /// Where to write it [default: $XDG_CONFIG_HOME/gwb/config.toml].
+        #[arg(long, value_name = "PATH")]
+        path: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -33,15 +33,16 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         Command::Emulator(args) => commands::emulator::run(args).await,
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "gwb", out);
+            clap_complete::generate(clap_complete::Shell::from(args.shell), &mut cmd, "gwb", out);
             out.flush()?;
             Ok(ExitStatus::Ok)
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(out)?;
-            out.flush()?;
-            Ok(ExitStatus::Ok)
+        Command::Man(args) => commands::man::run(args, out),
+        Command::Config(cli::ConfigArgs {
+            action: cli::ConfigAction::Init { path, force },
+        }) => {
+            let cfg = session::config(&cli)?;
+            commands::config_show::init(path.as_deref().or(cfg.file_looked_at.as_deref()), *force)
         }
         Command::Config(_) => {
             let cfg = session::config(&cli)?;
@@ -100,6 +101,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             let policy = commands::check::PolicySource {
                 policy: &s.cfg.policy,
                 file: s.cfg.file.as_deref(),
+                looked_at: s.cfg.file_looked_at.as_deref(),
             };
             let mut w = s.paged(out, !args.fix || args.apply.dry_run);
             let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w);

@@ -32,6 +32,8 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 pub(crate) struct PolicySource<'a> {
     pub policy: &'a Policy,
     pub file: Option<&'a Path>,
+    /// The config file gwb looked for, when none was read.
+    pub looked_at: Option<&'a Path>,
 }
 
 /// The tenant compared with the policy once.
@@ -330,10 +332,14 @@ pub async fn run(
     }
     let policy = source.policy;
     if policy.is_empty() {
-        let file = source
-            .file
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "the config file (none was read)".into());
+        let file = match (source.file, source.looked_at) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(p)) => format!(
+                "a config file: none at {} (write one with gwb config init)",
+                p.display()
+            ),
+            (None, None) => "a config file (none was read)".into(),
+        };
         return Err(UsageError(format!(
             "no policy to check in {file}: add a [policy] table with new_m365_default, m365_writeback or security_writeback (see config.example.toml)"
         ))

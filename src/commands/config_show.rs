@@ -75,7 +75,11 @@ fn connection(cfg: &Config) -> Vec<Entry> {
     vec![
         entry(
             "config_file",
-            cfg.file.as_ref().map(|p| p.display().to_string()),
+            Some(match (&cfg.file, &cfg.file_looked_at) {
+                (Some(p), _) => p.display().to_string(),
+                (None, Some(p)) => format!("(none: looked for {})", p.display()),
+                (None, None) => "(none: neither XDG_CONFIG_HOME nor HOME is set)".into(),
+            }),
             None,
         ),
         entry(
@@ -181,4 +185,39 @@ fn rest(cfg: &Config) -> Vec<Entry> {
             Some(cfg.lock_dir.source.to_string()),
         ),
     ]
+}
+
+/// The commented starting config file `gwb config init` writes: the example from the
+/// repository, every key commented out with what it does.
+const EXAMPLE: &str = include_str!("../../config.example.toml");
+
+/// `gwb config init`: write [`EXAMPLE`] to `path` (the default config path), never over an
+/// existing file unless `force`.
+pub(crate) fn init(path: Option<&std::path::Path>, force: bool) -> anyhow::Result<ExitStatus> {
+    let path = path.ok_or_else(|| {
+        crate::error::UsageError(
+            "no default config path (neither XDG_CONFIG_HOME nor HOME is set): give --path".into(),
+        )
+    })?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            crate::error::UsageError(format!("cannot create {}: {e}", dir.display()))
+        })?;
+    }
+    crate::files::write_new(path, EXAMPLE.as_bytes(), force).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (a config file is already there: edit it, or add --force to replace it)"
+        } else {
+            ""
+        };
+        crate::error::UsageError(format!(
+            "{}: {e}{hint}; nothing was written",
+            path.display()
+        ))
+    })?;
+    crate::output::notice(&format!(
+        "wrote {}: every key is commented out; uncomment and fill in what you use, then check with gwb config show",
+        path.display()
+    ));
+    Ok(ExitStatus::Ok)
 }

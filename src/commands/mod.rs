@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod config_show;
 pub mod disable;
 pub(crate) mod emulator;
+pub(crate) mod man;
 pub(crate) mod pipeline;
 pub mod report;
 pub(crate) mod restore;

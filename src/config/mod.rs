@@ -89,6 +89,9 @@ pub(crate) struct Config {
     pub auth_inputs: AuthInputs,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    /// The config file gwb looked for (read or not): `--config`, `GWB_CONFIG`, or the default
+    /// path; `None` only without HOME and XDG_CONFIG_HOME.
+    pub file_looked_at: Option<PathBuf>,
     /// Where journals go by default: `$XDG_STATE_HOME/gwb`, else `~/.local/state/gwb`.
     pub state_dir: Option<PathBuf>,
     /// Where each sign-in input that is set came from, by config key (`tenant_id`,
@@ -120,6 +123,7 @@ pub(crate) struct Layers<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     file: FileConfig,
     file_path: Option<PathBuf>,
+    looked_at: Option<PathBuf>,
 }
 
 impl Layers<'_> {
@@ -248,6 +252,7 @@ pub(crate) fn resolve(
         output,
         auth_inputs: signin.inputs,
         file: layers.file_path,
+        file_looked_at: layers.looked_at,
         state_dir,
         origins: signin.origins,
         warnings: signin.warnings,
@@ -268,12 +273,14 @@ fn open_file<'a>(
         env,
         file: FileConfig::default(),
         file_path: None,
+        looked_at: None,
     };
     let (path, explicit) = match (&global.config, layers.env("GWB_CONFIG")) {
         (Some(p), _) => (Some(p.clone()), true),
         (None, Some(p)) => (Some(PathBuf::from(p)), true),
         (None, None) => (file::default_config_path(&|k| layers.env(k)), false),
     };
+    layers.looked_at = path.clone();
     if let Some(p) = path
         && let Some(f) = file::read_file(&p, explicit)?
     {

@@ -166,6 +166,25 @@ fn read_secrets(
     Ok((access_token, client_secret, client_certificate_password))
 }
 
+/// Whether an executable `az` is on PATH.
+fn az_on_path(layers: &Layers) -> bool {
+    let Some(path) = layers.env("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        let az = dir.join("az");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&az).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            az.with_extension("cmd").is_file() || az.is_file()
+        }
+    })
+}
+
 /// The kind of credential the inputs present call for, when none is set.
 fn inferred(inputs: &AuthInputs, layers: &Layers) -> Option<Sourced<AuthKind>> {
     let (value, why) = if inputs.access_token.is_some() {
@@ -192,6 +211,12 @@ fn inferred(inputs: &AuthInputs, layers: &Layers) -> Option<Sourced<AuthKind>> {
         (
             AuthKind::ManagedIdentity,
             "a managed identity endpoint is set (IDENTITY_ENDPOINT)",
+        )
+    } else if az_on_path(layers) {
+        // As DefaultAzureCredential does last: a person at a terminal after `az login`.
+        (
+            AuthKind::AzureCli,
+            "nothing else is configured and the Azure CLI (az) is installed: its signed-in account is used",
         )
     } else {
         return None;

@@ -566,3 +566,28 @@ fn log_settings_read_their_environment_here() {
     assert_eq!(s.format, crate::cli::LogFormat::Text);
     assert!(e.unwrap().to_string().contains("GWB_LOG_FORMAT"));
 }
+
+#[cfg(unix)]
+#[test]
+fn with_nothing_configured_an_installed_azure_cli_is_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = temp_file("az-bin", "").parent().unwrap().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(&az, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("/nonexistent:{}", bin.display());
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("PATH", &path)])).unwrap();
+    let auth = c.auth.unwrap();
+    assert_eq!(auth.value, AuthKind::AzureCli);
+    assert!(matches!(auth.source, Source::Inferred(why) if why.contains("Azure CLI")));
+    // Anything configured comes first, and without az nothing is guessed.
+    let c = resolve(
+        &GlobalArgs::default(),
+        &env_of(&[("PATH", &path), ("GWB_ACCESS_TOKEN", "t")]),
+    )
+    .unwrap();
+    assert_eq!(c.auth.unwrap().value, AuthKind::AccessToken);
+    let c = resolve(&GlobalArgs::default(), &env_of(&[("PATH", "/nonexistent")])).unwrap();
+    assert!(c.auth.is_none());
+}

@@ -25,8 +25,10 @@ use crate::graph::model::{
 #[serde(rename_all = "camelCase")]
 #[value(rename_all = "camelCase")]
 pub enum Kind {
+    #[value(alias = "m365", alias = "microsoft-365", alias = "unified")]
     Microsoft365,
     Security,
+    #[value(alias = "mail-security", alias = "mail-enabled-security")]
     MailEnabledSecurity,
     Distribution,
 }

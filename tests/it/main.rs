@@ -17,6 +17,7 @@ mod emulator;
 mod examples;
 mod formats;
 mod golden;
+mod help;
 mod hostile;
 mod pipeline;
 mod plans;

@@ -136,6 +136,13 @@ pub fn gwb_command() -> Command {
             cmd.env_remove(k);
         }
     }
+    // No developer's Azure CLI either: with nothing configured gwb would sign in through it.
+    if let Some(path) = std::env::var_os("PATH") {
+        let kept: Vec<PathBuf> = std::env::split_paths(&path)
+            .filter(|d| !d.join("az").exists())
+            .collect();
+        cmd.env("PATH", std::env::join_paths(kept).unwrap());
+    }
     // No developer's own config file, and journals in a scratch state directory.
     cmd.env(
         "XDG_CONFIG_HOME",
