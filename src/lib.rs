@@ -141,7 +141,7 @@ pub fn init_logging(settings: LogSettings) {
     output::set_messages(settings.format == cli::LogFormat::Json, settings.quiet);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(output::LogWriter)
         .with_target(false);
     let _ = match settings.format {
         cli::LogFormat::Text => builder

@@ -156,7 +156,14 @@ pub async fn apply(
         skip_as,
         applied: Applied::default(),
         not_found: Vec::new(),
-        bar: output::progress_bar(changes.len() as u64, "writing"),
+        bar: output::paced_bar(
+            changes.len() as u64,
+            "writing",
+            Some(output::Pace {
+                limit: args.write_limit,
+                window: super::seconds("--write-window", args.write_window, false)?,
+            }),
+        ),
     };
     let valid = run.valid_ids(changes)?;
     // A window is never more than the pacer admits at once.
@@ -246,7 +253,7 @@ impl Run<'_> {
                 message: "Graph listed this group with an id that is not a GUID; gwb will not put it in a request".into(),
                 request_id: None,
             };
-            tracing::error!(group = %output::safe(&c.id), "{}", e.message);
+            output::item_failed(&c.id, &e.message);
             self.journal
                 .record_outcome(&c.id, GroupResult::Failed, Some(&e))
                 .map_err(|io| journal_stop(self.journal, &io))?;
@@ -306,7 +313,10 @@ impl Run<'_> {
                 }
                 Some(Current::Deleted(e)) => self.applied.deleted.push(ItemFailure::new(c, e)),
                 Some(Current::Unreadable(e)) => {
-                    tracing::error!(group = %c.id, "could not read the group before changing it: {e}");
+                    output::item_failed(
+                        &c.id,
+                        &format!("could not read the group before changing it: {e}"),
+                    );
                     self.applied.failed.push(ItemFailure::new(c, e));
                 }
                 None => {
@@ -393,7 +403,7 @@ impl Run<'_> {
                 (GroupResult::NotFound, Some(e))
             }
             ItemOutcome::Failed(e) => {
-                tracing::error!(group = %c.id, "failed: {}", output::safe(&e.to_string()));
+                output::item_failed(&c.id, &format!("failed: {e}"));
                 let mut f = ItemFailure::new(c, e);
                 if e.status == 403 && c.role_assignable {
                     f.message.push_str(ROLE_ASSIGNABLE_403);
@@ -448,7 +458,7 @@ async fn confirm_not_found(
                     ),
                     ..e
                 };
-                tracing::error!(group = %c.id, "{}", output::safe(&e.message));
+                output::item_failed(&c.id, &e.message);
                 applied.failed.push(ItemFailure::new(&c, &e));
                 (GroupResult::Failed, Some(e))
             }
@@ -520,7 +530,7 @@ async fn read_back(
             ),
             request_id: None,
         };
-        tracing::error!(group = %c.id, "{}", e.message);
+        output::item_failed(&c.id, &e.message);
         journal
             .record_outcome(&c.id, GroupResult::NotApplied, Some(&e))
             .map_err(|io| journal_stop(journal, &io))?;

@@ -94,7 +94,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     let client = &ctx.client;
     let groups = async {
         let mut checker = PolicyChecker::new(policy);
-        crate::graph::groups::for_each(client, |g| Ok(checker.consider(&g)?)).await?;
+        super::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
         anyhow::Ok(checker)
     };
     let settings = async {

@@ -125,7 +125,7 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
     let mut planner = DisablePlanner::new(selection);
-    crate::graph::groups::for_each(client, |g| Ok(planner.consider(&g)?)).await?;
+    super::each_group(client, |g| Ok(planner.consider(&g)?)).await?;
     let absent = planner.excluded_but_absent();
     if !absent.is_empty() {
         tracing::warn!(

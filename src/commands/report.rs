@@ -139,7 +139,7 @@ pub async fn run(
     let groups = async {
         let mut rows = Vec::new();
         let mut summary = Summary::default();
-        crate::graph::groups::for_each(client, |g| {
+        super::each_group(client, |g| {
             let row = ReportRow::from_group(g)?;
             let shown = (args.kind.is_empty() || args.kind.contains(&row.kind))
                 && (!args.written_back || row.written_back);

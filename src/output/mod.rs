@@ -38,7 +38,7 @@ pub(crate) fn notice(message: &str) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         tracing::info!("{message}");
     } else if !QUIET.load(Ordering::Relaxed) {
-        eprintln!("gwb: {}", safe(message));
+        let _ = to_stderr(format!("gwb: {}\n", safe(message)).as_bytes());
     }
 }
 
@@ -498,22 +498,128 @@ fn write_table(
     Ok(())
 }
 
+/// The progress bar on screen, if any: log lines and notices are written with it suspended, so
+/// a line printed during a bar never leaves a stale bar behind.
+static ACTIVE_BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Write `text` to stderr, with the bar on screen (if any) lifted off first and drawn again
+/// after.
+fn to_stderr(text: &[u8]) -> io::Result<()> {
+    let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
+    match bar {
+        Some(b) if !b.is_finished() && !b.is_hidden() => b.suspend(|| io::stderr().write_all(text)),
+        _ => io::stderr().write_all(text),
+    }
+}
+
+/// The writer tracing logs through (see [`to_stderr`]).
+pub(crate) struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        to_stderr(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
+/// How fast a bar can go: a paced write run cannot beat `limit` writes per `window`, whatever
+/// its first seconds looked like.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pace {
+    pub limit: u32,
+    pub window: std::time::Duration,
+}
+
+/// The bar's look: fits the terminal (the bar takes what the text leaves), a whole number per
+/// second, and an ETA no sooner than pacing allows.
+pub(crate) fn bar_style(pace: Option<Pace>) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(
+        "{msg:>8} {wide_bar} {human_pos}/{human_len} groups, {rate}, eta {paced_eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    .progress_chars("=> ")
+    .with_key(
+        "rate",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0}/s", s.per_sec());
+        },
+    )
+    .with_key(
+        "paced_eta",
+        move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let remaining = s.len().unwrap_or(0).saturating_sub(s.pos());
+            let floor = pace.map_or(std::time::Duration::ZERO, |p| {
+                p.window
+                    .mul_f64(remaining as f64 / f64::from(p.limit.max(1)))
+            });
+            let eta = s.eta().max(floor);
+            let _ = write!(w, "{}", indicatif::HumanDuration(eta));
+        },
+    )
+}
+
 /// A progress bar on stderr when it is a terminal; hidden otherwise (logs and pipes stay clean).
 pub(crate) fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
+    paced_bar(len, what, None)
+}
+
+/// [`progress_bar`] for writes that `pace` limits.
+pub(crate) fn paced_bar(
+    len: u64,
+    what: &'static str,
+    pace: Option<Pace>,
+) -> indicatif::ProgressBar {
     let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
     if silent || !io::stderr().is_terminal() || len == 0 {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(bar_style(pace));
+    bar.set_message(what);
+    if let Ok(mut active) = ACTIVE_BAR.lock() {
+        *active = Some(bar.clone());
+    }
+    bar
+}
+
+/// A spinner with the count so far ("reading groups… 12,000"), while a listing of unknown
+/// length is read; hidden where bars are.
+pub(crate) fn spinner(what: &'static str) -> indicatif::ProgressBar {
+    let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
+    if silent || !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:>8} [{bar:40}] {pos}/{len} groups, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("{spinner} {msg}… {human_pos}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     bar.set_message(what);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    if let Ok(mut active) = ACTIVE_BAR.lock() {
+        *active = Some(bar.clone());
+    }
     bar
+}
+
+/// An item that failed, logged once: in JSON logs as an error line for machines; in text logs
+/// only at -v, since the summary lists every failure for people (printing it twice buries it).
+pub(crate) fn item_failed(group: &str, message: &str) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::error!(group = %safe(group), "{}", safe(message));
+    } else {
+        tracing::info!(group = %safe(group), "{}", safe(message));
+    }
 }
 
 /// Ask a yes/no question on the terminal (stderr), default no.
@@ -591,6 +697,47 @@ pub(crate) fn write_plan_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn draw(pace: Option<Pace>, pos: u64, len: u64) -> String {
+        let term = indicatif::InMemoryTerm::new(4, 80);
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(len),
+            indicatif::ProgressDrawTarget::term_like(Box::new(term.clone())),
+        );
+        bar.set_style(bar_style(pace));
+        bar.set_message("writing");
+        bar.set_position(pos);
+        bar.tick();
+        term.contents()
+    }
+
+    #[test]
+    fn the_bar_fits_80_columns_with_a_whole_rate_and_a_paced_eta() {
+        let pace = Pace {
+            limit: 3_000,
+            window: std::time::Duration::from_secs(150),
+        };
+        let screen = draw(Some(pace), 4_000, 10_000);
+        let line = screen
+            .lines()
+            .find(|l| l.contains("writing"))
+            .expect(&screen);
+        assert!(console::measure_text_width(line) <= 80, "{line}");
+        assert!(line.contains("4,000/10,000 groups"), "{line}");
+        assert!(line.contains("/s,"), "{line}");
+        let rate = line
+            .split("groups, ")
+            .nth(1)
+            .unwrap()
+            .split("/s")
+            .next()
+            .unwrap();
+        assert!(!rate.contains('.'), "a whole number per second: {line}");
+        // 6,000 writes left at 3,000 per 150 s: at least 300 s, whatever the start looked like.
+        assert!(line.contains("eta 5 minutes"), "{line}");
+        let unpaced = draw(None, 4_000, 10_000);
+        assert!(!unpaced.contains("eta 5 minutes"), "{unpaced}");
+    }
 
     #[test]
     fn csv_quoting() {
