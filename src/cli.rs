@@ -102,6 +102,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
 
+    /// Start CSV output with a UTF-8 byte order mark, so Excel shows non-ASCII names (Équipe,
+    /// Zürich, 東京) as written.
+    #[arg(long, global = true)]
+    pub csv_bom: bool,
+
     /// Print long output as it is, not through the pager (GWB_PAGER, else PAGER, else
     /// less -FRX) that gwb uses on a terminal for report, check and dry runs.
     #[arg(long, global = true)]

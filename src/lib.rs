@@ -29,6 +29,7 @@ pub use error::{ExitStatus, UsageError};
 
 /// Run a parsed command line, writing data to `out`: one match, one arm per command.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    output::set_csv_bom(cli.global.csv_bom);
     match &cli.command {
         Command::Emulator(args) => commands::emulator::run(args).await,
         Command::Completions(args) => {

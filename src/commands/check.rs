@@ -26,7 +26,9 @@ use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
 use crate::writeback::tenant::tenant_default;
 
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+/// 2: `fix.planned` and `fix.changed` (were `groupsPlanned`, `groupsChanged`, unlike every other
+/// command's), and the policy's keys in camelCase (were the config file's snake_case).
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// The policy and the file it came from (for messages).
 pub(crate) struct PolicySource<'a> {
@@ -58,7 +60,9 @@ pub(crate) struct Comparison {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Fix {
     pub dry_run: bool,
+    #[serde(rename = "planned")]
     pub groups_planned: u64,
+    #[serde(rename = "changed")]
     pub groups_changed: Vec<String>,
     pub deleted_meanwhile: Vec<ItemFailure>,
     pub failed: Vec<ItemFailure>,

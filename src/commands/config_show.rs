@@ -164,8 +164,7 @@ fn rest(cfg: &Config) -> Vec<Entry> {
     vec![
         entry(
             "policy",
-            (!cfg.policy.is_empty())
-                .then(|| serde_json::to_string(&cfg.policy).expect("the policy serialises")),
+            (!cfg.policy.is_empty()).then(|| policy_in_file_keys(&cfg.policy)),
             (!cfg.policy.is_empty())
                 .then(|| {
                     cfg.file
@@ -220,4 +219,29 @@ pub(crate) fn init(path: Option<&std::path::Path>, force: bool) -> anyhow::Resul
         path.display()
     ));
     Ok(ExitStatus::Ok)
+}
+
+/// The policy as JSON with the config file's keys (snake_case), so it reads as the file does;
+/// JSON output elsewhere (check) uses camelCase, as every gwb document.
+fn policy_in_file_keys(policy: &crate::writeback::policy::Policy) -> String {
+    let snake = |k: &str| {
+        let mut out = String::new();
+        for c in k.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let value = match serde_json::to_value(policy) {
+        Ok(serde_json::Value::Object(m)) => {
+            serde_json::Value::Object(m.into_iter().map(|(k, v)| (snake(&k), v)).collect())
+        }
+        Ok(other) => other,
+        Err(_) => serde_json::Value::Null,
+    };
+    value.to_string()
 }

@@ -357,6 +357,7 @@ fn opt_bool(b: Option<bool>) -> &'static str {
 }
 
 fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
+    csv_start(w)?;
     writeln!(w, "{}", CSV_COLUMNS.join(","))?;
     for r in rows {
         let members = r.member_count.map(|c| c.to_string()).unwrap_or_default();
@@ -398,6 +399,7 @@ pub(crate) fn write_csv_rows<const N: usize>(
     header: [&str; N],
     rows: impl Iterator<Item = [String; N]>,
 ) -> io::Result<()> {
+    csv_start(w)?;
     writeln!(w, "{}", header.join(","))?;
     for r in rows {
         let line: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
@@ -494,6 +496,22 @@ fn write_table(
     prose("Caveats:", "", "")?;
     for c in caveats() {
         prose(c, "  - ", "    ")?;
+    }
+    Ok(())
+}
+
+/// `--csv-bom`: CSV starts with a UTF-8 byte order mark, so Excel reads `Équipe Zürich 東京` as
+/// written.
+static CSV_BOM: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn set_csv_bom(on: bool) {
+    CSV_BOM.store(on, Ordering::Relaxed);
+}
+
+/// The start of every CSV document: the BOM, when asked for.
+fn csv_start(w: &mut dyn Write) -> io::Result<()> {
+    if CSV_BOM.load(Ordering::Relaxed) {
+        w.write_all("\u{feff}".as_bytes())?;
     }
     Ok(())
 }

@@ -34,8 +34,10 @@ pub(crate) enum PrivilegedDrift {
 }
 
 /// `[policy]` in the config file.
+/// Read from the config file in its snake_case keys; written in JSON output in camelCase, as
+/// every other JSON key gwb writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all(serialize = "camelCase"))]
 pub(crate) struct Policy {
     /// What `NewUnifiedGroupWritebackDefault` must be; unset: not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]

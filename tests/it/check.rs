@@ -112,7 +112,7 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
     // --fix --dry-run: what would change, nothing written, still drift.
     let (code, v, err) = check(&emu.url(), &config, &["--fix", "--dry-run"]).await;
     assert_eq!(code, Some(3), "{err}");
-    assert_eq!(v["fix"]["groupsPlanned"], want.len() as u64);
+    assert_eq!(v["fix"]["planned"], want.len() as u64);
     assert_eq!(
         v["fix"]["tenantDefault"], "wouldCreate",
         "no Group.Unified yet"
@@ -122,7 +122,7 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
     // --fix: converges, journaled, and the second check inside says compliant.
     let (code, v, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
     assert_eq!(code, Some(0), "{err}");
-    let mut changed: Vec<String> = v["fix"]["groupsChanged"]
+    let mut changed: Vec<String> = v["fix"]["changed"]
         .as_array()
         .unwrap()
         .iter()
@@ -362,7 +362,7 @@ mod slow {
             // Graph took every write, but only a patient check sees them; the exit code follows
             // what was seen last (issue 12, B5): changes that do not show are not a success.
             assert_eq!(code, Some(if want_pending { 1 } else { 0 }), "{err}");
-            let changed = v["fix"]["groupsChanged"].as_array().unwrap().len();
+            let changed = v["fix"]["changed"].as_array().unwrap().len();
             let failed = v["fix"]["failed"].as_array().unwrap();
             if want_pending {
                 // Nothing shows at once, and no time to wait: every write is unconfirmed, reported

@@ -111,3 +111,44 @@ async fn config_show_refuses_ndjson() {
         run.stderr()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_bom_starts_csv_with_a_byte_order_mark_for_excel() {
+    let s = Scenario::groups(10, 8).await;
+    let plain = s.gwb(&["report", "-o", "csv"]).await;
+    assert!(plain.stdout().starts_with("id,"), "no BOM unless asked");
+    let bom = s.gwb(&["--csv-bom", "report", "-o", "csv"]).await;
+    assert!(
+        bom.stdout().starts_with("\u{feff}id,"),
+        "{:?}",
+        &bom.stdout()[..8]
+    );
+    let plan = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--dry-run",
+            "-o",
+            "csv",
+            "--csv-bom",
+        ])
+        .await;
+    assert!(plan.stdout().starts_with("\u{feff}id,displayName"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_json_speaks_as_every_other_command_schema_2() {
+    let s = Scenario::groups(40, 8)
+        .await
+        .config("[policy]\nm365_writeback = \"disabled\"\nnew_m365_default = false\n");
+    let run = s.gwb(&["check", "--fix", "--yes", "-o", "json"]).await;
+    let v = run.json();
+    assert_eq!(v["schemaVersion"], 2);
+    assert!(
+        v["fix"]["planned"].is_u64() && v["fix"]["changed"].is_array(),
+        "{v}"
+    );
+    assert!(v["fix"].get("groupsChanged").is_none());
+    assert_eq!(v["policy"]["m365Writeback"], "disabled", "{v}");
+    assert_eq!(v["policy"]["newM365Default"], false);
+    assert!(v["policy"].get("m365_writeback").is_none());
+}
