@@ -375,7 +375,7 @@ pub async fn run(
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(run) if run.change_count() > 0 => {
             if ctx.format == OutputFormat::Table {
-                writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+                writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
             }
             print(out, ctx.format, policy, &run.before, Some(&run.fix()), None)?;
             Ok(ExitStatus::Drift)

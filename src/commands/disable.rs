@@ -371,7 +371,7 @@ pub async fn run(
             Some(path) => save_plan(path, &run.plan, args.force),
             None => {
                 if ctx.format == OutputFormat::Table {
-                    writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+                    writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
                 }
                 print_plan(out, ctx.format, &run.plan)?;
                 Ok(ExitStatus::Ok)

@@ -189,12 +189,10 @@ pub(crate) fn describe_tenant(id: Option<&str>, domain: Option<&str>, root: &str
     }
 }
 
-/// The first line of a plan shown for review: which tenant and Graph root it is for.
-pub(crate) fn plan_header(target: &Target) -> String {
-    format!(
-        "For {}:",
-        describe_tenant(target.tenant_id.as_deref(), None, &target.graph_root)
-    )
+/// The first line of a plan shown for review (a table, for people): which tenant, with its
+/// default domain when Graph gives it, and which Graph root it is for.
+pub(crate) async fn plan_header(ctx: &Context) -> String {
+    format!("For {}:", tenant_words(ctx).await)
 }
 
 /// The journals a run opens: the first at `--journal PATH` when given, the others (and that

@@ -499,7 +499,7 @@ pub async fn run(
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
             if ctx.format == OutputFormat::Table {
-                writeln!(out, "{}", pipeline::plan_header(&ctx.target))?;
+                writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
             }
             print_plan(out, ctx.format, &paths, &p)?;
             Ok(ExitStatus::Ok)

@@ -103,7 +103,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The emulated tenant's id, as `GET /organization` gives it.
-pub(crate) const EMULATED_TENANT_ID: &str = "c0a7e5f0-0000-4000-8000-00000000c0de";
+pub(crate) const EMULATED_TENANT_ID: &str = "c0a7e5f0-1d2b-4c3d-9e4f-00000000c0de";
 
 // Long on purpose: the route table, one arm per endpoint the emulator serves.
 pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {

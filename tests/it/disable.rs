@@ -612,7 +612,7 @@ async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
     // Graph root, as `az` names the subscription.
     assert!(
         screen.contains(&format!(
-            "Microsoft 365 groups in tenant c0a7e5f0-0000-4000-8000-00000000c0de (contoso.example) at {}? [y/N]",
+            "Microsoft 365 groups in tenant c0a7e5f0-1d2b-4c3d-9e4f-00000000c0de (contoso.example) at {}? [y/N]",
             emu.url()
         )),
         "{screen}"
