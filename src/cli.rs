@@ -364,6 +364,10 @@ pub struct CheckArgs {
     /// then check again.
     #[arg(long)]
     pub fix: bool,
+    /// Where check keeps what it found, to say what is new, persisting or resolved next time
+    /// [default: a file per tenant and Graph root in the state directory].
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
     #[command(flatten)]
     pub apply: ApplyArgs,
 }

@@ -18,12 +18,15 @@ use super::apply::{self, ItemFailure};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::report::read_settings;
 use super::set_default::{self, SetDefaultPlan, SettingAction};
-use super::{Context, Dirs};
+use super::{Context, Dirs, run_state};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::{TenantSection, write_json};
+use crate::writeback::history::{Changes, classify};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
-use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker};
+use crate::writeback::policy::{
+    Drift, DriftTarget, Excepted, Policy, PolicyChecker, apply_exceptions,
+};
 use crate::writeback::tenant::tenant_default;
 
 /// 2: `fix.planned` and `fix.changed` (were `groupsPlanned`, `groupsChanged`, unlike every other
@@ -53,6 +56,9 @@ pub(crate) struct Comparison {
     /// app with RoleManagement.ReadWrite.Directory can fix; listed, not counted, not fixed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub needs_privileged_permission: Vec<Drift>,
+    /// Drift that an exception in force accepts (`[[policy.exception]]`): not counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excepted: Vec<Excepted>,
 }
 
 /// What `--fix` did.
@@ -91,6 +97,52 @@ struct CheckDoc<'a> {
     fix: Option<&'a Fix>,
     /// After `--fix`: the tenant checked again.
     after: Option<&'a Comparison>,
+    /// Against the last run (see `run_state`): new, persisting and resolved drift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a Changes>,
+}
+
+/// What [`print`] prints.
+struct Shown<'a> {
+    before: &'a Comparison,
+    fix: Option<&'a Fix>,
+    after: Option<&'a Comparison>,
+    changes: Option<&'a Changes>,
+}
+
+/// The run state: the last run's drift, and where this run's goes (`None`: not kept, as for a
+/// dry run of --fix, which changes nothing).
+struct Memory {
+    path: Option<std::path::PathBuf>,
+    previous: Option<run_state::State>,
+}
+
+impl Memory {
+    fn open(args: &CheckArgs, dirs: &Dirs, target: &super::Target) -> Memory {
+        let path = run_state::path(args.state.as_deref(), dirs.state.as_deref(), target);
+        let previous = path.as_deref().and_then(|p| run_state::load(p, target));
+        Memory { path, previous }
+    }
+
+    /// Classify this run's drift against the last run's; keep it for the next run unless
+    /// `keep` is false.
+    fn record(
+        &self,
+        target: &super::Target,
+        found: &[Drift],
+        now: &[Drift],
+        keep: bool,
+    ) -> Changes {
+        let previous = self
+            .previous
+            .as_ref()
+            .map(|s| (s.checked_at.as_str(), s.drift.as_slice()));
+        let changes = classify(previous, found, now);
+        if keep && let Some(p) = &self.path {
+            run_state::save(p, target, now);
+        }
+        changes
+    }
 }
 
 /// Read the tenant and compare it with the policy.
@@ -130,13 +182,22 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
         );
         TenantSection::known(&d)
     });
+    let today = &crate::journal::now_rfc3339()[..10];
+    let e = apply_exceptions(checker.drift, &policy.exceptions, today);
+    for w in &e.expired {
+        tracing::warn!("{}", crate::output::safe(w));
+    }
+    for n in &e.expiring {
+        crate::output::notice(n);
+    }
     Ok(Comparison {
-        compliant: checker.drift.is_empty(),
+        compliant: e.drift.is_empty(),
         groups_checked: checker.groups_checked,
         allowed: checker.allowed,
         tenant_default: tenant,
-        drift: checker.drift,
+        drift: e.drift,
         needs_privileged_permission: checker.privileged,
+        excepted: e.excepted,
     })
 }
 
@@ -356,9 +417,17 @@ pub async fn run(
             ExitStatus::Drift
         }
     };
+    let memory = Memory::open(args, dirs, &ctx.target);
     if !args.fix {
         let before = compare(ctx, policy).await?;
-        print(out, ctx.format, policy, &before, None, None)?;
+        let changes = memory.record(&ctx.target, &before.drift, &before.drift, true);
+        let shown = Shown {
+            before: &before,
+            fix: None,
+            after: None,
+            changes: Some(&changes),
+        };
+        print(out, ctx.format, policy, &shown)?;
         return Ok(drift_status(&before));
     }
     let opts = Options {
@@ -377,22 +446,41 @@ pub async fn run(
             if ctx.format == OutputFormat::Table {
                 writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
             }
-            print(out, ctx.format, policy, &run.before, Some(&run.fix()), None)?;
+            let changes = memory.record(&ctx.target, &run.before.drift, &run.before.drift, false);
+            let fix = run.fix();
+            let shown = Shown {
+                before: &run.before,
+                fix: Some(&fix),
+                after: None,
+                changes: Some(&changes),
+            };
+            print(out, ctx.format, policy, &shown)?;
             Ok(ExitStatus::Drift)
         }
         Stage::DryRun(run) | Stage::NothingToDo(run) => {
-            print(out, ctx.format, policy, &run.before, None, None)?;
+            let keep = !args.apply.dry_run;
+            let changes = memory.record(&ctx.target, &run.before.drift, &run.before.drift, keep);
+            let shown = Shown {
+                before: &run.before,
+                fix: None,
+                after: None,
+                changes: Some(&changes),
+            };
+            print(out, ctx.format, policy, &shown)?;
             Ok(drift_status(&run.before))
         }
         Stage::Done(run, (fix, after)) => {
-            print(
-                out,
-                ctx.format,
-                policy,
-                &run.before,
-                Some(&fix),
-                after.as_ref(),
-            )?;
+            // What this run fixed is resolved in this run (an interrupted fix keeps the drift
+            // it found: the next run sees what is left).
+            let now = after.as_ref().map_or(&run.before.drift, |a| &a.drift);
+            let changes = memory.record(&ctx.target, &run.before.drift, now, true);
+            let shown = Shown {
+                before: &run.before,
+                fix: Some(&fix),
+                after: after.as_ref(),
+                changes: Some(&changes),
+            };
+            print(out, ctx.format, policy, &shown)?;
             Ok(match (fix.signal, &after) {
                 (Some(signal), _) => ExitStatus::for_signal(signal),
                 (None, Some(after)) => fix_status(&fix, after),
@@ -445,16 +533,21 @@ fn print(
     out: &mut dyn Write,
     format: OutputFormat,
     policy: &Policy,
-    before: &Comparison,
-    fix: Option<&Fix>,
-    after: Option<&Comparison>,
+    shown: &Shown,
 ) -> std::io::Result<()> {
+    let Shown {
+        before,
+        fix,
+        after,
+        changes,
+    } = *shown;
     let doc = CheckDoc {
         schema_version: SCHEMA_VERSION,
         policy,
         before,
         fix,
         after,
+        changes,
     };
     match format {
         OutputFormat::Table => {}
@@ -523,7 +616,48 @@ fn print(
     if let Some(a) = after {
         write_comparison(out, "Checked again", a)?;
     }
+    if let Some(c) = changes {
+        write_changes(out, c)?;
+    }
     out.flush()
+}
+
+/// New, persisting and resolved drift since the last check, as people read it.
+fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
+    let since = match &c.since {
+        Some(at) => format!("Since the last check ({at})"),
+        None => "First check (no earlier state)".into(),
+    };
+    writeln!(
+        out,
+        "{since}: {} new, {} persisting, {} resolved",
+        c.new.len(),
+        c.persisting.len(),
+        c.resolved.len()
+    )?;
+    let name = |id: Option<&str>, target: DriftTarget, display: Option<&str>| match target {
+        DriftTarget::TenantDefault => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        DriftTarget::Group => format!(
+            "group {} \"{}\"",
+            crate::output::safe(id.unwrap_or("")),
+            crate::output::safe(display.unwrap_or(""))
+        ),
+    };
+    for d in &c.new {
+        writeln!(
+            out,
+            "  new: {}",
+            name(d.id.as_deref(), d.target, d.display_name.as_deref())
+        )?;
+    }
+    for s in &c.resolved {
+        writeln!(
+            out,
+            "  resolved: {}",
+            name(s.id.as_deref(), s.target, s.display_name.as_deref())
+        )?;
+    }
+    Ok(())
 }
 
 fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io::Result<()> {
@@ -540,6 +674,30 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
                 crate::output::safe(d.id.as_deref().unwrap_or("")),
                 crate::output::safe(d.display_name.as_deref().unwrap_or("")),
                 d.actual
+            )?;
+        }
+    }
+    if !c.excepted.is_empty() {
+        writeln!(
+            out,
+            "{title}: {} accepted by [[policy.exception]] (not counted):",
+            c.excepted.len()
+        )?;
+        for x in &c.excepted {
+            writeln!(
+                out,
+                "  {} \"{}\": {}{}{}",
+                crate::output::safe(x.drift.id.as_deref().unwrap_or(x.drift.target.as_str())),
+                crate::output::safe(x.drift.display_name.as_deref().unwrap_or("")),
+                crate::output::safe(&x.reason),
+                x.owner
+                    .as_deref()
+                    .map(|o| format!(" (owner {})", crate::output::safe(o)))
+                    .unwrap_or_default(),
+                x.expires
+                    .as_deref()
+                    .map(|d| format!(", until {d}"))
+                    .unwrap_or_default(),
             )?;
         }
     }

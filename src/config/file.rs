@@ -31,7 +31,7 @@ pub(super) struct FileConfig {
     pub(super) policy: Option<Policy>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift)";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")
@@ -53,15 +53,46 @@ pub(super) fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig
             });
         }
     };
-    toml::from_str(&text)
-        .map(Some)
-        .map_err(|e: toml::de::Error| ConfigError::File {
+    let file: FileConfig =
+        toml::from_str(&text).map_err(|e: toml::de::Error| ConfigError::File {
             path: path.to_path_buf(),
             detail: format!(
                 "{}; allowed keys: {FILE_KEYS} (see config.example.toml)",
                 parse_error_without_source(&text, &e)
             ),
+        })?;
+    check_exceptions(path, &text, &file)?;
+    Ok(Some(file))
+}
+
+/// Every `[[policy.exception]]` must say what it covers and why, with a real date: an entry
+/// that cannot be read is a usage error naming its line, never an exception silently ignored.
+fn check_exceptions(path: &Path, text: &str, file: &FileConfig) -> Result<(), ConfigError> {
+    let Some(policy) = &file.policy else {
+        return Ok(());
+    };
+    // The line of each `[[policy.exception]]` header, in order: the n-th entry is the n-th.
+    let headers: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.split('#').next().unwrap_or("").trim().replace(' ', "") == "[[policy.exception]]"
         })
+        .map(|(i, _)| i + 1)
+        .collect();
+    for (i, e) in policy.exceptions.iter().enumerate() {
+        if let Some(problem) = e.problem() {
+            let at = headers
+                .get(i)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            return Err(ConfigError::File {
+                path: path.to_path_buf(),
+                detail: format!("{at}[[policy.exception]] number {}: {problem}", i + 1),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A TOML error as its position and message only. toml's own rendering quotes the offending

@@ -54,6 +54,155 @@ pub(crate) struct Policy {
     /// Drift on role-assignable groups: `"fail"` (the default) or `"report"`.
     #[serde(default, skip_serializing_if = "is_fail")]
     pub role_assignable_drift: PrivilegedDrift,
+    /// Accepted exceptions, each with a reason and (usually) an expiry: `[[policy.exception]]`.
+    #[serde(
+        default,
+        rename(deserialize = "exception", serialize = "exceptions"),
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub exceptions: Vec<Exception>,
+}
+
+/// An accepted exception: this group (or the tenant default) may stay as it is, for this
+/// reason, owned by this person, until this date.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all(serialize = "camelCase"))]
+pub(crate) struct Exception {
+    /// The group's id; or
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `"tenantDefault"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Why it is accepted (required).
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `YYYY-MM-DD`: in force through that day (UTC); none: until removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+impl Exception {
+    /// What is wrong with the entry, if anything.
+    pub(crate) fn problem(&self) -> Option<String> {
+        match (&self.id, &self.target) {
+            (Some(_), Some(_)) => return Some("set id or target, not both".into()),
+            (None, None) => {
+                return Some("set id (a group id) or target = \"tenantDefault\"".into());
+            }
+            (Some(id), None) if !is_guid(id) => {
+                return Some(format!("id {id:?} is not a group id (a GUID)"));
+            }
+            (None, Some(t)) if t != "tenantDefault" => {
+                return Some(format!("target {t:?} is not \"tenantDefault\""));
+            }
+            _ => {}
+        }
+        if self.reason.trim().is_empty() {
+            return Some("reason is required: say why this is accepted".into());
+        }
+        match &self.expires {
+            Some(d) if d.len() != 10 || super::plan::parse_cutoff(d).is_err() => {
+                Some(format!("expires {d:?} is not a date: use YYYY-MM-DD"))
+            }
+            _ => None,
+        }
+    }
+
+    fn covers(&self, d: &Drift) -> bool {
+        match (d.target, &self.id, &self.target) {
+            (DriftTarget::Group, Some(id), _) => {
+                d.id.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(id))
+            }
+            (DriftTarget::TenantDefault, None, Some(_)) => true,
+            _ => false,
+        }
+    }
+
+    fn name(&self) -> String {
+        self.id
+            .clone()
+            .or_else(|| self.target.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A drift item an exception in force removes from drift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Excepted {
+    #[serde(flatten)]
+    pub drift: Drift,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// An exception expiring within this many days gets a notice.
+pub(crate) const EXPIRY_NOTICE_DAYS: i64 = 14;
+
+/// What the exceptions did to the drift, on `today` (`YYYY-MM-DD`).
+#[derive(Debug, Default)]
+pub(crate) struct Excepting {
+    pub drift: Vec<Drift>,
+    pub excepted: Vec<Excepted>,
+    /// Exceptions that expired: their items count as drift again.
+    pub expired: Vec<String>,
+    /// Exceptions in force that expire soon.
+    pub expiring: Vec<String>,
+}
+
+/// Take the items that exceptions in force cover out of `drift`. An exception is in force
+/// through its `expires` day; after it, its item is drift again and named in `expired`.
+pub(crate) fn apply_exceptions(
+    drift: Vec<Drift>,
+    exceptions: &[Exception],
+    today: &str,
+) -> Excepting {
+    let mut out = Excepting::default();
+    for e in exceptions {
+        match &e.expires {
+            Some(x) if x.as_str() < today => out.expired.push(format!(
+                "the exception for {} ({}) expired on {x}: it counts as drift again",
+                e.name(),
+                e.reason
+            )),
+            Some(x) => {
+                let days = super::plan::age_in_days(
+                    &format!("{today}T00:00:00Z"),
+                    &format!("{x}T00:00:00Z"),
+                )
+                .unwrap_or(i64::MAX);
+                if days <= EXPIRY_NOTICE_DAYS {
+                    out.expiring.push(format!(
+                        "the exception for {} ({}) expires on {x}, in {days} days",
+                        e.name(),
+                        e.reason
+                    ));
+                }
+            }
+            None => {}
+        }
+    }
+    for d in drift {
+        let in_force = exceptions
+            .iter()
+            .find(|e| e.covers(&d) && e.expires.as_deref().is_none_or(|x| x >= today));
+        match in_force {
+            Some(e) => out.excepted.push(Excepted {
+                drift: d,
+                reason: e.reason.clone(),
+                owner: e.owner.clone(),
+                expires: e.expires.clone(),
+            }),
+            None => out.drift.push(d),
+        }
+    }
+    out
 }
 
 fn is_fail(p: &PrivilegedDrift) -> bool {
@@ -89,7 +238,7 @@ impl Policy {
 }
 
 /// What drifted: a group, or the tenant default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum DriftTarget {
     Group,
@@ -236,6 +385,121 @@ impl<'a> PolicyChecker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn drift_of(id: &str) -> Drift {
+        Drift {
+            target: DriftTarget::Group,
+            id: Some(id.into()),
+            display_name: Some("HR".into()),
+            kind: Some(Kind::Microsoft365),
+            expected: "not written back".into(),
+            actual: "written back".into(),
+            change: None,
+            role_assignable: false,
+        }
+    }
+
+    fn exception(id: &str, expires: Option<&str>) -> Exception {
+        Exception {
+            id: Some(id.into()),
+            target: None,
+            reason: "HR share until migration".into(),
+            owner: Some("alice@contoso.com".into()),
+            expires: expires.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_exception_in_force_takes_its_item_out_of_drift_through_its_last_day() {
+        let e = apply_exceptions(
+            vec![drift_of(A), drift_of(B)],
+            &[exception(A, Some("2026-11-29"))],
+            "2026-11-29",
+        );
+        assert_eq!(e.drift, vec![drift_of(B)]);
+        assert_eq!(e.excepted.len(), 1);
+        assert_eq!(e.excepted[0].reason, "HR share until migration");
+        assert_eq!(e.excepted[0].expires.as_deref(), Some("2026-11-29"));
+        assert!(e.expired.is_empty());
+        assert_eq!(e.expiring.len(), 1, "expires today: within 14 days");
+    }
+
+    #[test]
+    fn an_expired_exception_counts_as_drift_again_and_is_named() {
+        let e = apply_exceptions(
+            vec![drift_of(A)],
+            &[exception(A, Some("2026-11-28"))],
+            "2026-11-29",
+        );
+        assert_eq!(e.drift, vec![drift_of(A)]);
+        assert!(e.excepted.is_empty());
+        assert!(
+            e.expired[0].contains(A) && e.expired[0].contains("expired on 2026-11-28"),
+            "{:?}",
+            e.expired
+        );
+    }
+
+    #[test]
+    fn an_exception_expiring_within_14_days_gets_a_notice_and_later_ones_none() {
+        let soon = apply_exceptions(
+            vec![drift_of(A)],
+            &[exception(A, Some("2026-12-13"))],
+            "2026-11-29",
+        );
+        assert!(
+            soon.expiring[0].contains("in 14 days"),
+            "{:?}",
+            soon.expiring
+        );
+        let later = apply_exceptions(
+            vec![drift_of(A)],
+            &[exception(A, Some("2026-12-14"))],
+            "2026-11-29",
+        );
+        assert!(later.expiring.is_empty());
+        let forever = apply_exceptions(vec![drift_of(A)], &[exception(A, None)], "2026-11-29");
+        assert!(forever.drift.is_empty() && forever.expiring.is_empty());
+    }
+
+    #[test]
+    fn invalid_exceptions_say_what_is_wrong() {
+        let mut no_reason = exception(A, None);
+        no_reason.reason = "  ".into();
+        assert!(no_reason.problem().unwrap().contains("reason is required"));
+        assert!(
+            exception("Finance", None)
+                .problem()
+                .unwrap()
+                .contains("not a group id")
+        );
+        assert!(
+            exception(A, Some("31/03/2027"))
+                .problem()
+                .unwrap()
+                .contains("not a date")
+        );
+        assert!(exception(A, Some("2027-02-30")).problem().is_some());
+        let both = Exception {
+            target: Some("tenantDefault".into()),
+            ..exception(A, None)
+        };
+        assert!(both.problem().unwrap().contains("not both"));
+        let tenant = Exception {
+            id: None,
+            target: Some("tenantDefault".into()),
+            ..exception(A, None)
+        };
+        assert_eq!(tenant.problem(), None);
+        let mut d = drift_of(A);
+        d.target = DriftTarget::TenantDefault;
+        assert_eq!(
+            apply_exceptions(vec![d], &[tenant], "2026-11-29")
+                .excepted
+                .len(),
+            1
+        );
+    }
 
     fn group(id: &str, types: &[&str], security: bool, mail: bool, wb: Option<bool>) -> Group {
         serde_json::from_value(serde_json::json!({

@@ -18,6 +18,7 @@ mod examples;
 mod formats;
 mod golden;
 mod help;
+mod history;
 mod hostile;
 mod pipeline;
 mod plans;
