@@ -368,6 +368,10 @@ pub struct CheckArgs {
     /// [default: a file per tenant and Graph root in the state directory].
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// Send a sample notification to every [[notify]] destination and say which were
+    /// delivered (exit 0 if all were, 1 if not); checks nothing.
+    #[arg(long, conflicts_with = "fix")]
+    pub notify_test: bool,
     #[command(flatten)]
     pub apply: ApplyArgs,
 }

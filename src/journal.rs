@@ -145,6 +145,18 @@ pub(crate) fn now_rfc3339() -> String {
     to_rfc3339(&OffsetDateTime::now_utc())
 }
 
+/// This process's run id (the one every log line carries), made once.
+pub fn this_run_id() -> String {
+    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN_ID.get_or_init(new_run_id).clone()
+}
+
+/// When this process started its run, as RFC 3339.
+pub(crate) fn this_run_started() -> String {
+    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    STARTED.get_or_init(now_rfc3339).clone()
+}
+
 /// A short id for a run: UTC time plus randomness, sortable by start.
 pub fn new_run_id() -> String {
     let now = OffsetDateTime::now_utc();

@@ -15,6 +15,7 @@ pub mod graph;
 pub(crate) mod interrupt;
 pub mod journal;
 pub mod lock;
+pub(crate) mod notify;
 pub mod output;
 pub(crate) mod permissions;
 pub(crate) mod session;
@@ -103,6 +104,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
                 policy: &s.cfg.policy,
                 file: s.cfg.file.as_deref(),
                 looked_at: s.cfg.file_looked_at.as_deref(),
+                notify: &s.cfg.notify,
             };
             let mut w = s.paged(out, !args.fix || args.apply.dry_run);
             let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w);

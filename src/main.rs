@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
     gwb::init_logging(log_settings);
     // Every log line of this run carries its id (in JSON logs: span.run_id).
-    let run_id = gwb::journal::new_run_id();
+    let run_id = gwb::journal::this_run_id();
     let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());
     // Buffered: a 100,000-group JSON report is millions of small writes otherwise. A reader
     // that goes away (`gwb check -o ndjson | head -1`) stops the output, not the command: the

@@ -39,6 +39,8 @@ pub(crate) struct PolicySource<'a> {
     pub file: Option<&'a Path>,
     /// The config file gwb looked for, when none was read.
     pub looked_at: Option<&'a Path>,
+    /// Where to send notifications (`[[notify]]`).
+    pub notify: &'a [crate::notify::Destination],
 }
 
 /// The tenant compared with the policy once.
@@ -100,6 +102,29 @@ struct CheckDoc<'a> {
     /// Against the last run (see `run_state`): new, persisting and resolved drift.
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<&'a Changes>,
+    /// What became of each notification sent (`[[notify]]`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notifications: &'a [crate::notify::Delivery],
+}
+
+/// Tell the destinations (a real run only: a dry run of --fix changes nothing, and tells no
+/// one), then print, with what became of each notification.
+async fn emit(
+    ctx: &Context,
+    out: &mut dyn Write,
+    policy: &Policy,
+    shown: &Shown<'_>,
+    destinations: &[crate::notify::Destination],
+) -> std::io::Result<()> {
+    let dry = shown.fix.is_some_and(|f| f.dry_run);
+    let sent = if dry || destinations.is_empty() {
+        Vec::new()
+    } else {
+        let last = shown.after.unwrap_or(shown.before);
+        let o = outcome(ctx, Some(last), shown.changes);
+        crate::notify::deliver::send_all(destinations, &o, &ctx.client).await
+    };
+    print(out, ctx.format, policy, shown, &sent)
 }
 
 /// What [`print`] prints.
@@ -386,6 +411,124 @@ pub async fn run(
     dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    let destinations = source.notify;
+    if args.notify_test {
+        return notify_test(ctx, destinations, out).await;
+    }
+    let result = run_inner(ctx, args, source, dirs, out).await;
+    if let Err(e) = &result
+        && !destinations.is_empty()
+    {
+        // A failed run is news too (event "error"); the error itself stays the run's result.
+        let mut o = outcome(ctx, None, None);
+        o.error = Some(crate::output::safe(&format!("{e:#}")).into_owned());
+        crate::notify::deliver::send_all(destinations, &o, &ctx.client).await;
+    }
+    result
+}
+
+/// The check's result as notifications carry it (`None`: the run failed before it had one).
+fn outcome(
+    ctx: &Context,
+    last: Option<&Comparison>,
+    changes: Option<&Changes>,
+) -> crate::notify::Outcome {
+    let values = |items: &[Drift]| -> Vec<serde_json::Value> {
+        items
+            .iter()
+            .filter_map(|d| serde_json::to_value(d).ok())
+            .collect()
+    };
+    crate::notify::Outcome {
+        tenant: crate::notify::Tenant {
+            id: ctx.target.tenant_id.clone(),
+            graph_root: ctx.target.graph_root.clone(),
+        },
+        compliant: last.is_some_and(|c| c.compliant),
+        new: changes.map(|c| values(&c.new)).unwrap_or_default(),
+        persisting: changes.map(|c| values(&c.persisting)).unwrap_or_default(),
+        resolved: changes
+            .map(|c| {
+                c.resolved
+                    .iter()
+                    .filter_map(|s| serde_json::to_value(s).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        excepted: last
+            .map(|c| {
+                c.excepted
+                    .iter()
+                    .filter_map(|x| serde_json::to_value(x).ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        run: crate::notify::Run {
+            id: crate::journal::this_run_id(),
+            started_at: crate::journal::this_run_started(),
+            command: "check".into(),
+        },
+        error: None,
+    }
+}
+
+/// `check --notify-test`: a sample to every destination, whatever its `on` rule.
+async fn notify_test(
+    ctx: &Context,
+    destinations: &[crate::notify::Destination],
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    if destinations.is_empty() {
+        return Err(UsageError(
+            "--notify-test: no [[notify]] destination in the config file (see config.example.toml)"
+                .into(),
+        )
+        .into());
+    }
+    let mut o = outcome(ctx, None, None);
+    o.new = vec![serde_json::json!({
+        "target": "group", "id": "00000000-0000-0000-0000-000000000000",
+        "displayName": "gwb notification test (no real drift)",
+        "expected": "not written back", "actual": "written back"
+    })];
+    let always: Vec<crate::notify::Destination> = destinations
+        .iter()
+        .cloned()
+        .map(|mut d| {
+            d.on = crate::notify::On::Always;
+            d
+        })
+        .collect();
+    let sent = crate::notify::deliver::send_all(&always, &o, &ctx.client).await;
+    if ctx.format == OutputFormat::Table {
+        for d in &sent {
+            writeln!(
+                out,
+                "{}: {}",
+                d.kind.as_str(),
+                match &d.error {
+                    None => "delivered".to_string(),
+                    Some(e) => format!("NOT delivered: {}", crate::output::safe(e)),
+                }
+            )?;
+        }
+    } else {
+        write_json(out, &serde_json::json!({ "notifications": sent }))?;
+    }
+    Ok(if sent.iter().all(|d| d.delivered) {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+async fn run_inner(
+    ctx: &Context,
+    args: &CheckArgs,
+    source: PolicySource<'_>,
+    dirs: &Dirs,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
     let timeout = super::verify_timeout(args.apply.verify_timeout)?;
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
@@ -427,7 +570,7 @@ pub async fn run(
             after: None,
             changes: Some(&changes),
         };
-        print(out, ctx.format, policy, &shown)?;
+        emit(ctx, out, policy, &shown, source.notify).await?;
         return Ok(drift_status(&before));
     }
     let opts = Options {
@@ -454,7 +597,7 @@ pub async fn run(
                 after: None,
                 changes: Some(&changes),
             };
-            print(out, ctx.format, policy, &shown)?;
+            emit(ctx, out, policy, &shown, source.notify).await?;
             Ok(ExitStatus::Drift)
         }
         Stage::DryRun(run) | Stage::NothingToDo(run) => {
@@ -466,7 +609,7 @@ pub async fn run(
                 after: None,
                 changes: Some(&changes),
             };
-            print(out, ctx.format, policy, &shown)?;
+            emit(ctx, out, policy, &shown, source.notify).await?;
             Ok(drift_status(&run.before))
         }
         Stage::Done(run, (fix, after)) => {
@@ -480,7 +623,7 @@ pub async fn run(
                 after: after.as_ref(),
                 changes: Some(&changes),
             };
-            print(out, ctx.format, policy, &shown)?;
+            emit(ctx, out, policy, &shown, source.notify).await?;
             Ok(match (fix.signal, &after) {
                 (Some(signal), _) => ExitStatus::for_signal(signal),
                 (None, Some(after)) => fix_status(&fix, after),
@@ -534,6 +677,7 @@ fn print(
     format: OutputFormat,
     policy: &Policy,
     shown: &Shown,
+    notifications: &[crate::notify::Delivery],
 ) -> std::io::Result<()> {
     let Shown {
         before,
@@ -548,6 +692,7 @@ fn print(
         fix,
         after,
         changes,
+        notifications,
     };
     match format {
         OutputFormat::Table => {}
@@ -618,6 +763,17 @@ fn print(
     }
     if let Some(c) = changes {
         write_changes(out, c)?;
+    }
+    for n in notifications {
+        match &n.error {
+            None => writeln!(out, "Notified {}.", n.kind.as_str())?,
+            Some(e) => writeln!(
+                out,
+                "Notification {} NOT delivered: {}",
+                n.kind.as_str(),
+                crate::output::safe(e)
+            )?,
+        }
     }
     out.flush()
 }

@@ -29,9 +29,25 @@ pub(super) struct FileConfig {
     pub(super) client_certificate_password_file: Option<PathBuf>,
     pub(super) lock_dir: Option<PathBuf>,
     pub(super) policy: Option<Policy>,
+    #[serde(default)]
+    pub(super) notify: Vec<NotifyEntry>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
+/// A `[[notify]]` entry as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NotifyEntry {
+    pub(super) kind: Option<crate::notify::Kind>,
+    pub(super) url_env: Option<String>,
+    pub(super) url_file: Option<PathBuf>,
+    pub(super) on: Option<crate::notify::On>,
+    #[serde(default)]
+    pub(super) to: Vec<String>,
+    pub(super) sender: Option<String>,
+    pub(super) timeout_seconds: Option<f64>,
+}
+
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")

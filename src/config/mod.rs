@@ -13,6 +13,7 @@
 
 mod endpoint;
 mod file;
+mod notify;
 mod run;
 mod secrets;
 mod signin;
@@ -105,6 +106,8 @@ pub(crate) struct Config {
     pub limits: Limits,
     /// Where the run locks are: shared by every user of the machine (see `lock`).
     pub lock_dir: Sourced<PathBuf>,
+    /// Where `check` sends notifications (`[[notify]]`).
+    pub notify: Vec<crate::notify::Destination>,
     /// The pager for long output on a terminal (see `output::pager`); `None` with --no-pager.
     pub pager: Option<Sourced<String>>,
 }
@@ -223,6 +226,7 @@ pub(crate) fn resolve(
         }),
     ])
     .expect("the last layer is always set");
+    let notify = notify::resolve(&layers)?;
     let pager = (!global.no_pager)
         .then(|| {
             pick([
@@ -260,6 +264,7 @@ pub(crate) fn resolve(
         limits,
         lock_dir,
         pager,
+        notify,
     })
 }
 

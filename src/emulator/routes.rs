@@ -122,6 +122,11 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             shared.count("member_count");
             member_count(shared, req, id)
         }
+        // Mail for notifications: accepted (202, as Graph answers sendMail) and counted.
+        ("POST", ["users", _, "sendMail"]) => {
+            shared.count("send_mail");
+            EmuResponse::json(202, json!({}))
+        }
         ("GET", ["organization"]) => {
             shared.count("organization");
             EmuResponse::json(

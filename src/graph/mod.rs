@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod error;
 pub(crate) mod groups;
+pub(crate) mod mail;
 pub mod model;
 pub(crate) mod organization;
 pub(crate) mod pace;
@@ -208,7 +209,7 @@ pub(crate) fn validate_root(root: &str) -> Result<Url, GraphError> {
     Ok(url)
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

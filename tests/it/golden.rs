@@ -19,7 +19,7 @@ fn golden_dir() -> PathBuf {
 }
 
 /// Replace what differs between runs with stable placeholders.
-fn scrub(text: &str) -> String {
+pub(crate) fn scrub(text: &str) -> String {
     let rules: [(&str, &str); 8] = [
         (r"(127\.0\.0\.1|localhost):\d+", "127.0.0.1:PORT"),
         (r"\d{8}T\d{6}Z-[0-9a-f]{6}", "RUNID"),
@@ -44,7 +44,7 @@ fn scrub(text: &str) -> String {
 }
 
 /// Compare `actual` (scrubbed) with the golden file `name`, or rewrite it under `GWB_BLESS=1`.
-fn assert_golden(name: &str, actual: &str) {
+pub(crate) fn assert_golden(name: &str, actual: &str) {
     let actual = scrub(actual);
     let path = golden_dir().join(name);
     if std::env::var_os("GWB_BLESS").is_some() {

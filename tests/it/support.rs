@@ -273,6 +273,11 @@ impl Scenario {
 
     /// Run gwb against the scenario's tenant (bounded: a hang fails the test).
     pub async fn gwb(&self, args: &[&str]) -> Ran {
+        self.gwb_with(&[], args).await
+    }
+
+    /// [`Scenario::gwb`] with extra environment variables (set last: they win).
+    pub async fn gwb_with(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
         let mut cmd = gwb_command();
         cmd.env("GWB_GRAPH_URL", self.emu.url())
             .env("GWB_ACCESS_TOKEN", TOKEN)
@@ -281,6 +286,9 @@ impl Scenario {
             .args(args);
         if let Some(c) = &self.config {
             cmd.env("GWB_CONFIG", c);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
         }
         let out = tokio::time::timeout(Duration::from_secs(120), run(cmd))
             .await

@@ -1,0 +1,256 @@
+//! Notifications (issue 16, item 3) against wiremock receivers: the `on = "change"` rule across
+//! runs, each kind's payload (golden files), retries, a receiver that hangs, and the webhook URL
+//! (a secret) never printed or logged.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::Scenario;
+
+const POLICY: &str = "[policy]\nm365_writeback = \"disabled\"\n";
+
+/// A scenario whose config sends `kind` notifications to `server` (URL from GWB_HOOK_URL).
+async fn with_receiver(kind: &str, extra: &str) -> (Scenario, MockServer) {
+    let server = MockServer::start().await;
+    let s = Scenario::groups(40, 21).await.config(&format!(
+        "[[notify]]\nkind = \"{kind}\"\nurl_env = \"GWB_HOOK_URL\"\n{extra}\n{POLICY}"
+    ));
+    (s, server)
+}
+
+fn hook(server: &MockServer) -> String {
+    format!("{}/hooks/s3cr3t-sig", server.uri())
+}
+
+async fn posts(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+async fn check(s: &Scenario, server: &MockServer, args: &[&str]) -> crate::support::Ran {
+    let url = hook(server);
+    let mut all = vec!["check", "-o", "json"];
+    all.extend_from_slice(args);
+    s.gwb_with(&[("GWB_HOOK_URL", url.as_str())], &all).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_then_nothing_then_resolved_then_error() {
+    let (s, server) = with_receiver("webhook", "").await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/s3cr3t-sig"))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    let first = check(&s, &server, &[]).await;
+    assert_eq!(first.code(), 3, "{}", first.stderr());
+    let sent = posts(&server).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["schemaVersion"], 1);
+    assert_eq!(sent[0]["event"], "drift");
+    assert_eq!(sent[0]["compliant"], false);
+    let drift = first.json()["before"]["drift"].as_array().unwrap().len();
+    assert_eq!(sent[0]["new"].as_array().unwrap().len(), drift);
+    assert_eq!(first.json()["notifications"][0]["delivered"], true);
+
+    // Unchanged: on = "change" says nothing.
+    let second = check(&s, &server, &[]).await;
+    assert_eq!(second.code(), 3);
+    assert_eq!(posts(&server).await.len(), 1);
+    assert!(second.json().get("notifications").is_none());
+
+    // Fixed: found nothing new, resolved everything.
+    let fixed = check(&s, &server, &["--fix", "--yes"]).await;
+    let sent = posts(&server).await;
+    assert_eq!(sent.len(), 2, "{}", fixed.stderr());
+    assert_eq!(sent[1]["event"], "resolved");
+    assert_eq!(sent[1]["resolved"].as_array().unwrap().len(), drift);
+
+    // A failing run (Graph gone) is an error event; the exit code is the run's own.
+    let broken = Scenario::groups(1, 1).await; // any URL that fails: a closed port
+    drop(broken);
+    let url = hook(&server);
+    let failed = s
+        .gwb_with(
+            &[
+                ("GWB_HOOK_URL", url.as_str()),
+                ("GWB_GRAPH_URL", "http://127.0.0.1:9"),
+            ],
+            &["check", "-o", "json"],
+        )
+        .await;
+    assert_eq!(failed.code(), 1, "{}", failed.stderr());
+    let sent = posts(&server).await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["event"], "error");
+    assert!(
+        sent[2]["error"].as_str().unwrap().contains("127.0.0.1"),
+        "{}",
+        sent[2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_kind_posts_its_own_payload() {
+    for kind in ["webhook", "teams", "slack"] {
+        let (s, server) = with_receiver(kind, "").await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let run = check(&s, &server, &[]).await;
+        assert_eq!(run.code(), 3, "{kind}: {}", run.stderr());
+        let sent = posts(&server).await;
+        assert_eq!(sent.len(), 1, "{kind}");
+        let text = serde_json::to_string_pretty(&sent[0]).unwrap() + "\n";
+        crate::golden::assert_golden(&format!("notify-{kind}.json"), &text);
+        match kind {
+            "teams" => {
+                assert_eq!(sent[0]["type"], "message");
+                let a = &sent[0]["attachments"][0];
+                assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+                assert_eq!(a["content"]["type"], "AdaptiveCard");
+            }
+            "slack" => {
+                assert!(sent[0]["text"].as_str().unwrap().contains("new"));
+                assert_eq!(sent[0]["blocks"][0]["type"], "section");
+            }
+            _ => assert_eq!(sent[0]["event"], "drift"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_answering_500_then_200_gets_it_the_second_time() {
+    let (s, server) = with_receiver("webhook", "").await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let run = check(&s, &server, &[]).await;
+    assert_eq!(
+        run.code(),
+        3,
+        "drift decides the exit code: {}",
+        run.stderr()
+    );
+    assert_eq!(posts(&server).await.len(), 2);
+    assert_eq!(run.json()["notifications"][0]["delivered"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusing_receiver_never_changes_the_exit_code_and_the_url_is_never_shown() {
+    let (s, server) = with_receiver("webhook", "").await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let url = hook(&server);
+    let run = s
+        .gwb_with(
+            &[("GWB_HOOK_URL", url.as_str())],
+            &["-vvv", "check", "-o", "json"],
+        )
+        .await;
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let n = &run.json()["notifications"][0];
+    assert_eq!(n["delivered"], false);
+    assert!(n["error"].as_str().unwrap().contains("403"), "{n}");
+    assert_eq!(posts(&server).await.len(), 1, "a 403 is not retried");
+    for text in [run.stdout(), run.stderr()] {
+        assert!(!text.contains("s3cr3t-sig"), "the webhook URL leaked");
+    }
+    assert!(run.stderr().contains("not delivered"), "{}", run.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_or_missing_url_is_a_usage_error_that_does_not_echo_it() {
+    let (s, server) = with_receiver("teams", "").await;
+    let run = s
+        .gwb_with(&[("GWB_HOOK_URL", "ftp://s3cr3t-sig.example")], &["check"])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("not an https URL") && !run.stderr().contains("s3cr3t"));
+    let missing = s.gwb(&["check"]).await;
+    assert_eq!(missing.code(), 2);
+    assert!(
+        missing.stderr().contains("url_env GWB_HOOK_URL is not set"),
+        "{}",
+        missing.stderr()
+    );
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_test_sends_a_sample_to_every_destination() {
+    let (s, server) = with_receiver("slack", "on = \"drift\"").await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let url = hook(&server);
+    let run = s
+        .gwb_with(
+            &[("GWB_HOOK_URL", url.as_str())],
+            &["check", "--notify-test", "-o", "json"],
+        )
+        .await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.json()["notifications"][0]["delivered"], true);
+    let sent = posts(&server).await;
+    assert!(
+        sent[0]["text"].as_str().unwrap().contains("1 new"),
+        "{}",
+        sent[0]
+    );
+    assert_eq!(s.count("requests"), 0, "the test checks nothing");
+}
+
+mod slow {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_receiver_that_hangs_is_given_up_on_in_bounded_time() {
+        let (s, server) = with_receiver("webhook", "timeout_seconds = 0.3").await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+            .mount(&server)
+            .await;
+        let run = tokio::time::timeout(Duration::from_secs(60), check(&s, &server, &[]))
+            .await
+            .expect("bounded");
+        assert_eq!(run.code(), 3, "{}", run.stderr());
+        assert_eq!(run.json()["notifications"][0]["delivered"], false);
+        assert!(
+            run.json()["notifications"][0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("after 3 attempts")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn email_goes_through_graph_send_mail() {
+    let s = Scenario::groups(40, 21).await.config(&format!(
+        "[[notify]]\nkind = \"email\"\nto = [\"secops@contoso.com\"]\nsender = \"gwb@contoso.com\"\n{POLICY}"
+    ));
+    let run = s.gwb(&["check", "-o", "json"]).await;
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    assert_eq!(run.json()["notifications"][0]["kind"], "email");
+    assert_eq!(run.json()["notifications"][0]["delivered"], true);
+    assert_eq!(s.count("send_mail"), 1);
+}
