@@ -329,6 +329,27 @@ mod tests {
     }
 
     #[test]
+    fn the_mail_is_a_send_mail_body_with_every_recipient() {
+        let to = vec!["a@contoso.com".to_string(), "b@contoso.com".to_string()];
+        let m = email_message(Event::Error, &outcome(0, 0, true), &to);
+        assert!(
+            m["message"]["subject"]
+                .as_str()
+                .unwrap()
+                .contains("gwb check failed")
+        );
+        assert_eq!(m["message"]["body"]["contentType"], "Text");
+        assert_eq!(
+            m["message"]["toRecipients"][1]["emailAddress"]["address"],
+            "b@contoso.com"
+        );
+        assert_eq!(m["saveToSentItems"], false);
+        let w = webhook_body(Event::Error, &outcome(0, 0, true));
+        assert_eq!(w["event"], "error");
+        assert_eq!(w["error"], "graph unreachable");
+    }
+
+    #[test]
     fn long_lists_show_the_first_five() {
         let lines = detail_lines(&outcome(8, 0, false));
         assert_eq!(lines.len(), 6);

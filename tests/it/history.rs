@@ -162,3 +162,56 @@ async fn an_exception_without_a_reason_is_a_usage_error_naming_its_line() {
     );
     assert_eq!(s.count("requests"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_killed_mid_run_leaves_the_last_state_whole() {
+    let s = Scenario::groups(30, 14).await.config(POLICY);
+    let state = s.state.join("check.json");
+    let p = state.to_str().unwrap();
+    assert_eq!(
+        s.gwb(&["check", "--state", p, "-o", "json"]).await.code(),
+        3
+    );
+    let kept = std::fs::read_to_string(&state).unwrap();
+    // The next run hangs on a Graph that accepts the connection and never answers, and is
+    // killed there (SIGKILL): no timing involved, it cannot get further.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let (connected, mut accepted) = tokio::sync::mpsc::channel(4);
+    let hold = tokio::spawn(async move {
+        let mut socks = Vec::new();
+        while let Ok((sock, _)) = silent.accept().await {
+            socks.push(sock);
+            let _ = connected.send(()).await;
+        }
+    });
+    let mut cmd = crate::support::gwb_command();
+    cmd.env("GWB_GRAPH_URL", &url)
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .env("GWB_CONFIG", s.config_path().unwrap())
+        .args(["--read-timeout", "600", "check", "--state", p])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    // Killed once it is waiting on Graph (the listener accepted its connection).
+    tokio::time::timeout(std::time::Duration::from_secs(60), accepted.recv())
+        .await
+        .expect("gwb connects")
+        .unwrap();
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.kill().unwrap();
+    let _ = child.wait();
+    hold.abort();
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        kept,
+        "the state is as the last run left it"
+    );
+    let next = s.gwb(&["check", "--state", p, "-o", "json"]).await;
+    assert!(
+        !next.stderr().contains("starting afresh"),
+        "{}",
+        next.stderr()
+    );
+    assert!(next.json()["changes"]["new"].as_array().unwrap().is_empty());
+}

@@ -296,6 +296,11 @@ impl Scenario {
         Ran(out)
     }
 
+    /// The config file every run of the scenario reads, if any.
+    pub fn config_path(&self) -> Option<&std::path::Path> {
+        self.config.as_deref()
+    }
+
     /// The scenario's lock directory (every run of the scenario shares it).
     pub fn lock_dir(&self) -> PathBuf {
         self.state.join("locks")
