@@ -140,6 +140,8 @@ pub enum OutputFormat {
     Json,
     Ndjson,
     Csv,
+    /// JUnit XML (`check` only): drift in CI systems' test tabs.
+    Junit,
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,7 +124,141 @@ async fn emit(
         let o = outcome(ctx, Some(last), shown.changes);
         crate::notify::deliver::send_all(destinations, &o, &ctx.client).await
     };
+    if ctx.format == OutputFormat::Junit {
+        let last = shown.after.unwrap_or(shown.before);
+        return write_junit(out, &ctx.target, policy, last);
+    }
     print(out, ctx.format, policy, shown, &sent)
+}
+
+/// Text for XML: the five entities escaped, and the control characters XML 1.0 cannot carry
+/// (even as entities) replaced, so any group name makes a well-formed file.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `check -o junit`: one test suite for the tenant; one test case per policy rule that is
+/// checked (failing when anything drifted from it) and one per drifted group (failing, with
+/// expected and actual); excepted groups as skipped test cases with their reason. CI systems
+/// (GitHub Actions, Azure DevOps, GitLab) show it in their test tabs.
+fn write_junit(
+    out: &mut dyn Write,
+    target: &super::Target,
+    policy: &Policy,
+    c: &Comparison,
+) -> std::io::Result<()> {
+    use crate::writeback::Kind;
+    use crate::writeback::policy::Rule;
+    let mut cases: Vec<String> = Vec::new();
+    let mut failures = 0usize;
+    let mut rule = |name: String, failed: Vec<&Drift>| {
+        let body = if failed.is_empty() {
+            String::new()
+        } else {
+            failures += 1;
+            format!(
+                "\n      <failure type=\"drift\" message=\"{} drifted\">{}</failure>\n    ",
+                failed.len(),
+                xml(&failed
+                    .iter()
+                    .map(|d| format!(
+                        "{} {}: expected {}, actual {}",
+                        d.id.as_deref().unwrap_or(""),
+                        d.display_name.as_deref().unwrap_or(""),
+                        d.expected,
+                        d.actual
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            )
+        };
+        cases.push(format!(
+            "    <testcase classname=\"gwb.policy\" name=\"{}\">{body}</testcase>",
+            xml(&name)
+        ));
+    };
+    let of_kind = |k: Kind| {
+        c.drift
+            .iter()
+            .filter(|d| d.kind == Some(k))
+            .collect::<Vec<_>>()
+    };
+    if policy.m365_writeback != Rule::Any {
+        rule(
+            "m365_writeback = disabled".into(),
+            of_kind(Kind::Microsoft365),
+        );
+    }
+    if policy.security_writeback != Rule::Any {
+        rule(
+            "security_writeback = disabled".into(),
+            of_kind(Kind::Security),
+        );
+    }
+    if let Some(want) = policy.new_m365_default {
+        let d: Vec<&Drift> = c
+            .drift
+            .iter()
+            .filter(|d| d.target == DriftTarget::TenantDefault)
+            .collect();
+        rule(format!("new_m365_default = {want}"), d);
+    }
+    for d in c.drift.iter().filter(|d| d.target == DriftTarget::Group) {
+        failures += 1;
+        cases.push(format!(
+            "    <testcase classname=\"gwb.group\" name=\"{} ({})\">\n      <failure type=\"drift\" message=\"expected {}, actual {}\">expected: {}\nactual: {}</failure>\n    </testcase>",
+            xml(d.display_name.as_deref().unwrap_or("")),
+            xml(d.id.as_deref().unwrap_or("")),
+            xml(&d.expected),
+            xml(&d.actual),
+            xml(&d.expected),
+            xml(&d.actual)
+        ));
+    }
+    for x in &c.excepted {
+        cases.push(format!(
+            "    <testcase classname=\"gwb.group\" name=\"{} ({})\">\n      <skipped message=\"excepted: {}{}\"/>\n    </testcase>",
+            xml(x.drift.display_name.as_deref().unwrap_or("")),
+            xml(x.drift.id.as_deref().unwrap_or(x.drift.target.as_str())),
+            xml(&x.reason),
+            xml(&x.expires.as_deref().map(|e| format!(", until {e}")).unwrap_or_default())
+        ));
+    }
+    let suite =
+        super::pipeline::describe_tenant(target.tenant_id.as_deref(), None, &target.graph_root);
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    writeln!(
+        out,
+        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{failures}\">",
+        cases.len()
+    )?;
+    writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\" timestamp=\"{}\">",
+        xml(&suite),
+        cases.len(),
+        c.excepted.len(),
+        crate::journal::this_run_started()
+    )?;
+    for case in &cases {
+        writeln!(out, "{case}")?;
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")?;
+    out.flush()
 }
 
 /// What [`print`] prints.

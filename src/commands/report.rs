@@ -135,6 +135,8 @@ pub async fn run(
     args: &ReportArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    use OutputFormat::{Csv, Json, Ndjson, Table};
+    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv])?;
     let client = &ctx.client;
     let groups = async {
         let mut rows = Vec::new();

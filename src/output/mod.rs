@@ -309,7 +309,8 @@ pub(crate) fn write_report(
     layout: TableLayout,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Json => {
+        // JUnit is check's; report refuses it before reading (require_format).
+        OutputFormat::Json | OutputFormat::Junit => {
             let doc = ReportDoc {
                 schema_version: REPORT_SCHEMA_VERSION,
                 tenant,

@@ -152,3 +152,81 @@ async fn check_json_speaks_as_every_other_command_schema_2() {
     assert_eq!(v["policy"]["newM365Default"], false);
     assert!(v["policy"].get("m365_writeback").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_as_junit_is_well_formed_with_a_case_per_rule_and_per_drifted_group() {
+    let s = Scenario::groups(40, 8)
+        .await
+        .config("[policy]\nm365_writeback = \"disabled\"\nsecurity_writeback = \"disabled\"\n");
+    // A name that would break hand-made XML, with a control character XML 1.0 cannot carry.
+    let hostile = {
+        let mut t = s.emu.shared().tenant();
+        let g = t
+            .groups
+            .iter_mut()
+            .find(|g| {
+                g.group_types.iter().any(|k| k == "Unified")
+                    && g.on_premises_sync_enabled != Some(true)
+                    && g.writeback.is_enabled != Some(false)
+            })
+            .unwrap();
+        g.display_name = "</testcase><x a=\"1\">&amp; \u{1}bell".into();
+        g.id.clone()
+    };
+    let json = s.gwb(&["check", "-o", "json"]).await.json();
+    let drift = json["before"]["drift"].as_array().unwrap().len();
+    let run = s.gwb(&["check", "-o", "junit"]).await;
+    assert_eq!(run.code(), 3, "the exit code is check's: {}", run.stderr());
+    let text = run.stdout();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    let suite = suites
+        .children()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let rules: Vec<_> = cases
+        .iter()
+        .filter(|c| c.attribute("classname") == Some("gwb.policy"))
+        .collect();
+    assert_eq!(rules.len(), 2, "one case per rule checked");
+    let groups: Vec<_> = cases
+        .iter()
+        .filter(|c| c.attribute("classname") == Some("gwb.group"))
+        .collect();
+    assert_eq!(groups.len(), drift, "one case per drifted group");
+    assert!(
+        groups
+            .iter()
+            .all(|c| c.children().any(|n| n.has_tag_name("failure")))
+    );
+    let failures: usize = suite.attribute("failures").unwrap().parse().unwrap();
+    assert_eq!(
+        failures,
+        drift + rules.iter().filter(|r| r.has_children()).count()
+    );
+    let name = groups
+        .iter()
+        .find_map(|c| c.attribute("name").filter(|n| n.contains(&hostile)))
+        .expect("the hostile group is a case");
+    assert!(
+        name.starts_with("</testcase><x a=\"1\">&amp; \u{fffd}bell"),
+        "{name}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_refuses_junit() {
+    let s = Scenario::groups(3, 8).await;
+    let run = s.gwb(&["report", "-o", "junit"]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("report cannot print -o junit"),
+        "{}",
+        run.stderr()
+    );
+}
