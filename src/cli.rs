@@ -102,6 +102,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
 
+    /// Write the run's figures (groups, drift, changes, Graph requests, success, duration) in
+    /// the Prometheus text format to PATH when the command ends, atomically, for
+    /// node_exporter's textfile collector.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
     /// Start CSV output with a UTF-8 byte order mark, so Excel shows non-ASCII names (Équipe,
     /// Zürich, 東京) as written.
     #[arg(long, global = true)]

@@ -30,6 +30,10 @@ pub(crate) struct Session {
     /// `--emulator`: where its tenant is kept after the command.
     emulator_state: Option<(std::path::PathBuf, usize, u64)>,
     deadline: std::time::Duration,
+    /// When the session opened, for `gwb_run_duration_seconds`.
+    started: std::time::Instant,
+    /// `--metrics-file`.
+    metrics_file: Option<std::path::PathBuf>,
     /// The in-process emulator, kept alive for the run (`--emulator`).
     _emulator: Option<emulator::Emulator>,
 }
@@ -100,6 +104,8 @@ impl Session {
             ctx,
             dirs,
             emulator_state,
+            started: std::time::Instant::now(),
+            metrics_file: cli.global.metrics_file.clone(),
             deadline,
             _emulator,
         })
@@ -149,7 +155,36 @@ impl Session {
                 path.display()
             );
         }
+        if let Some(path) = &self.metrics_file {
+            self.write_metrics(path, command, &result);
+        }
         result.map_err(|e| crate::with_permission_hint(e, command))
+    }
+
+    /// `--metrics-file`: the run's figures, written whether the command succeeded or not.
+    fn write_metrics(
+        &self,
+        path: &std::path::Path,
+        command: &Command,
+        result: &anyhow::Result<ExitStatus>,
+    ) {
+        let t = &self.ctx.target;
+        let tenant = t.tenant_id.clone().unwrap_or_else(|| t.graph_root.clone());
+        let success = matches!(result, Ok(ExitStatus::Ok | ExitStatus::Drift));
+        let ended = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let text = crate::metrics::render(
+            &tenant,
+            command.name(),
+            success,
+            self.started.elapsed(),
+            &self.ctx.client.answers(),
+            ended,
+        );
+        if let Err(e) = crate::files::write_atomic(path, text.as_bytes()) {
+            tracing::warn!("cannot write --metrics-file {}: {e}", path.display());
+        }
     }
 }
 

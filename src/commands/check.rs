@@ -124,11 +124,49 @@ async fn emit(
         let o = outcome(ctx, Some(last), shown.changes);
         crate::notify::deliver::send_all(destinations, &o, &ctx.client).await
     };
+    record_metrics(shown);
     if ctx.format == OutputFormat::Junit {
         let last = shown.after.unwrap_or(shown.before);
         return write_junit(out, &ctx.target, policy, last);
     }
     print(out, ctx.format, policy, shown, &sent)
+}
+
+/// `--metrics-file`: the drift by state, the tenant default, and what a fix changed.
+fn record_metrics(shown: &Shown) {
+    let last = shown.after.unwrap_or(shown.before);
+    if let Some(c) = shown.changes {
+        crate::metrics::record("gwb_drift_items", &[("state", "new")], c.new.len() as f64);
+        crate::metrics::record(
+            "gwb_drift_items",
+            &[("state", "persisting")],
+            c.persisting.len() as f64,
+        );
+    }
+    crate::metrics::record(
+        "gwb_drift_items",
+        &[("state", "excepted")],
+        last.excepted.len() as f64,
+    );
+    if let Some(d) = last
+        .tenant_default
+        .as_ref()
+        .and_then(|t| t.new_unified_group_writeback_default)
+    {
+        crate::metrics::record("gwb_tenant_default_writeback", &[], f64::from(u8::from(d)));
+    }
+    if let Some(f) = shown.fix.filter(|f| !f.dry_run) {
+        crate::metrics::record(
+            "gwb_changes_total",
+            &[("result", "changed")],
+            f.groups_changed.len() as f64,
+        );
+        crate::metrics::record(
+            "gwb_changes_total",
+            &[("result", "failed")],
+            f.failed.len() as f64,
+        );
+    }
 }
 
 /// Text for XML: the five entities escaped, and the control characters XML 1.0 cannot carry

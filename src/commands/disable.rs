@@ -509,11 +509,26 @@ pub(crate) fn finish(
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
     let (result, status) = run_result(journal, summary, applied, skipped);
+    record_changes(&result);
     match format {
         OutputFormat::Table => write_run_table(out, &result)?,
         _ => write_json(out, &result)?,
     }
     Ok(status)
+}
+
+/// `gwb_changes_total` for `--metrics-file`.
+pub(crate) fn record_changes(result: &RunResult) {
+    crate::metrics::record(
+        "gwb_changes_total",
+        &[("result", "changed")],
+        result.changed.len() as f64,
+    );
+    crate::metrics::record(
+        "gwb_changes_total",
+        &[("result", "failed")],
+        result.failed.len() as f64,
+    );
 }
 
 /// What a run did, as printed, and its exit code ([`Applied::exit_status`]).

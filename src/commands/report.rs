@@ -175,6 +175,22 @@ pub async fn run(
         wide: args.wide,
         members: args.member_counts,
     };
+    for (kind, c) in &summary.by_kind {
+        let k = kind.as_str();
+        crate::metrics::record(
+            "gwb_groups",
+            &[("kind", k), ("written_back", "true")],
+            c.written_back as f64,
+        );
+        crate::metrics::record(
+            "gwb_groups",
+            &[("kind", k), ("written_back", "false")],
+            c.total.saturating_sub(c.written_back) as f64,
+        );
+    }
+    if let Some(d) = tenant.new_unified_group_writeback_default {
+        crate::metrics::record("gwb_tenant_default_writeback", &[], f64::from(u8::from(d)));
+    }
     write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
     if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
         tracing::warn!(

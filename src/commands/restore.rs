@@ -579,6 +579,7 @@ fn finish(
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
     let (result, status) = run_result(journal, summary, applied, skipped);
+    super::disable::record_changes(&result);
     match format {
         OutputFormat::Table => write_restore_table(out, &result)?,
         _ => write_json(out, &result)?,

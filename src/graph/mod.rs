@@ -67,6 +67,8 @@ struct Inner {
     max_pages: u64,
     /// Whether any request of this client got an HTTP answer.
     reached: std::sync::atomic::AtomicBool,
+    /// Answers by HTTP status, for `--metrics-file` (`gwb_graph_requests_total`).
+    answers: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
 }
 
 /// More pages than any tenant has: 20,000 pages of 999 is 20 million groups.
@@ -169,6 +171,7 @@ impl GraphClientBuilder {
                 max_body: self.max_body,
                 max_pages: self.max_pages,
                 reached: std::sync::atomic::AtomicBool::new(false),
+                answers: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             }),
         })
     }
@@ -306,6 +309,15 @@ impl GraphClient {
     /// (`$batch` items).
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// How many answers of each HTTP status this client got (`$batch` envelopes count once).
+    pub(crate) fn answers(&self) -> std::collections::BTreeMap<u16, u64> {
+        self.inner
+            .answers
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
     }
 
     pub fn sleeper(&self) -> &Sleeper {
@@ -498,6 +510,9 @@ impl GraphClient {
             .reached
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let status = resp.status();
+        if let Ok(mut a) = self.inner.answers.lock() {
+            *a.entry(status.as_u16()).or_default() += 1;
+        }
         let resp_headers = resp.headers().clone();
         let request_id = header_str(&resp_headers, "request-id");
         if let Some(pct) = header_str(&resp_headers, "x-ms-throttle-limit-percentage") {

@@ -20,6 +20,7 @@ mod golden;
 mod help;
 mod history;
 mod hostile;
+mod metrics;
 mod notify;
 mod pipeline;
 mod plans;
