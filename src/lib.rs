@@ -49,11 +49,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         }
         Command::Config(_) => {
             let cfg = session::config(&cli)?;
-            let format = cfg
-                .output
-                .as_ref()
-                .map(|o| o.value)
-                .unwrap_or_else(output::default_format);
+            let format = cfg.format();
             commands::config_show::run(&cfg, format, out)
         }
         Command::Report(args) => {
@@ -80,11 +76,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
         }
         Command::Restore(args) if args.list => {
             let cfg = session::config(&cli)?;
-            let format = cfg
-                .output
-                .as_ref()
-                .map(|o| o.value)
-                .unwrap_or_else(output::default_format);
+            let format = cfg.format();
             let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
             let mut w = output::pager::Paged::new(out, pager, format, true);
             let r = commands::restore::list(cfg.state_dir.as_deref(), format, &mut w);

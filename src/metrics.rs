@@ -25,6 +25,23 @@ pub(crate) fn record(name: &'static str, labels: &[(&'static str, &str)], value:
     }
 }
 
+/// `gwb_changes_total`: what a writing run changed and failed to change.
+pub(crate) fn record_changes(changed: usize, failed: usize) {
+    record(
+        "gwb_changes_total",
+        &[("result", "changed")],
+        changed as f64,
+    );
+    record("gwb_changes_total", &[("result", "failed")], failed as f64);
+}
+
+/// `gwb_tenant_default_writeback`, when the default was read.
+pub(crate) fn record_tenant_default(value: Option<bool>) {
+    if let Some(v) = value {
+        record("gwb_tenant_default_writeback", &[], f64::from(u8::from(v)));
+    }
+}
+
 /// What each metric is, for `# HELP` and `# TYPE`.
 fn describe(name: &str) -> (&'static str, &'static str) {
     match name {

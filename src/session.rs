@@ -67,11 +67,7 @@ impl Session {
             builder = builder.renew_with(r);
         }
         let client = builder.build()?;
-        let format = cfg
-            .output
-            .as_ref()
-            .map(|o| o.value)
-            .unwrap_or_else(output::default_format);
+        let format = cfg.format();
         // Plans and journals record the tenant, so they are never applied to another one.
         let tenant_id = match &cli.command {
             Command::DisableExistingM365(_)

@@ -63,6 +63,13 @@ pub(crate) struct Comparison {
     pub excepted: Vec<Excepted>,
 }
 
+fn signal_name<S: serde::Serializer>(signal: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
+    match signal {
+        Some(sig) => s.serialize_str(crate::interrupt::name(*sig)),
+        None => s.serialize_none(),
+    }
+}
+
 /// What `--fix` did.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,10 +90,12 @@ pub(crate) struct Fix {
     /// Changed by this run, but Graph did not show it yet when checked again.
     pub pending_read_back: Vec<String>,
     /// The signal that stopped the fix early, when one did (the tenant was not checked again).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interrupted: Option<&'static str>,
-    /// The signal itself, for the exit code.
-    #[serde(skip)]
+    /// In JSON as `interrupted`: the signal's name (SIGINT, SIGTERM).
+    #[serde(
+        rename = "interrupted",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "signal_name"
+    )]
     pub signal: Option<i32>,
 }
 
@@ -148,24 +157,13 @@ fn record_metrics(shown: &Shown) {
         &[("state", "excepted")],
         last.excepted.len() as f64,
     );
-    if let Some(d) = last
-        .tenant_default
-        .as_ref()
-        .and_then(|t| t.new_unified_group_writeback_default)
-    {
-        crate::metrics::record("gwb_tenant_default_writeback", &[], f64::from(u8::from(d)));
-    }
+    crate::metrics::record_tenant_default(
+        last.tenant_default
+            .as_ref()
+            .and_then(|t| t.new_unified_group_writeback_default),
+    );
     if let Some(f) = shown.fix.filter(|f| !f.dry_run) {
-        crate::metrics::record(
-            "gwb_changes_total",
-            &[("result", "changed")],
-            f.groups_changed.len() as f64,
-        );
-        crate::metrics::record(
-            "gwb_changes_total",
-            &[("result", "failed")],
-            f.failed.len() as f64,
-        );
+        crate::metrics::record_changes(f.groups_changed.len(), f.failed.len());
     }
 }
 
@@ -519,7 +517,6 @@ impl ChangeSet for FixRun<'_> {
             fix.deleted_meanwhile = applied.deleted;
             fix.failed = applied.failed;
             fix.skipped = applied.skipped;
-            fix.interrupted = interrupted;
             fix.signal = applied.signal;
             if applied.signal.is_some() {
                 // Stop here: no setting change, no second check.
@@ -914,7 +911,7 @@ fn print(
             for j in &f.journals {
                 crate::output::write_undo_line(out, j)?;
             }
-            if let Some(sig) = f.interrupted {
+            if let Some(sig) = f.signal.map(crate::interrupt::name) {
                 writeln!(
                     out,
                     "Interrupted by {sig}: run gwb check --fix again to finish, or undo with gwb restore --journal {}",

@@ -500,7 +500,7 @@ pub(crate) fn change_row(c: &Change) -> [String; 7] {
 }
 
 /// Print the result and choose the exit code ([`Applied::exit_status`]).
-pub(crate) fn finish(
+fn finish(
     out: &mut dyn Write,
     format: OutputFormat,
     journal: Option<&crate::journal::Journal>,
@@ -508,27 +508,38 @@ pub(crate) fn finish(
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
-    let (result, status) = run_result(journal, summary, applied, skipped);
-    record_changes(&result);
+    let done = Done {
+        journal,
+        summary,
+        applied,
+        skipped,
+    };
+    finish_with(out, format, done, write_run_table)
+}
+
+/// What a run that writes groups did, to print.
+pub(crate) struct Done<'j> {
+    pub journal: Option<&'j crate::journal::Journal>,
+    pub summary: RunSummary,
+    pub applied: Applied,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Print a group-writing run's result (JSON, or `table` for people), record its metrics, and
+/// choose its exit code: the same for disable and restore, but for the table's words.
+pub(crate) fn finish_with(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    done: Done,
+    table: fn(&mut dyn Write, &RunResult) -> std::io::Result<()>,
+) -> anyhow::Result<ExitStatus> {
+    let (result, status) = run_result(done.journal, done.summary, done.applied, done.skipped);
+    crate::metrics::record_changes(result.changed.len(), result.failed.len());
     match format {
-        OutputFormat::Table => write_run_table(out, &result)?,
+        OutputFormat::Table => table(out, &result)?,
         _ => write_json(out, &result)?,
     }
     Ok(status)
-}
-
-/// `gwb_changes_total` for `--metrics-file`.
-pub(crate) fn record_changes(result: &RunResult) {
-    crate::metrics::record(
-        "gwb_changes_total",
-        &[("result", "changed")],
-        result.changed.len() as f64,
-    );
-    crate::metrics::record(
-        "gwb_changes_total",
-        &[("result", "failed")],
-        result.failed.len() as f64,
-    );
 }
 
 /// What a run did, as printed, and its exit code ([`Applied::exit_status`]).

@@ -59,6 +59,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// Whether something recorded for `graph_root` and `tenant_id` belongs here, quietly (a
+    /// tenant that one side does not know is not a mismatch).
+    pub(crate) fn matches(&self, graph_root: &str, tenant_id: Option<&str>) -> bool {
+        graph_root.trim_end_matches('/') == self.graph_root.trim_end_matches('/')
+            && match (tenant_id, self.tenant_id.as_deref()) {
+                (Some(r), Some(c)) => r.eq_ignore_ascii_case(c),
+                _ => true,
+            }
+    }
+
     /// Refuse `what` (a plan or journal) recorded for another Graph root or tenant.
     pub(crate) fn check(
         &self,

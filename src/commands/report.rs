@@ -188,9 +188,7 @@ pub async fn run(
             c.total.saturating_sub(c.written_back) as f64,
         );
     }
-    if let Some(d) = tenant.new_unified_group_writeback_default {
-        crate::metrics::record("gwb_tenant_default_writeback", &[], f64::from(u8::from(d)));
-    }
+    crate::metrics::record_tenant_default(tenant.new_unified_group_writeback_default);
     write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
     if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
         tracing::warn!(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::apply::{self, Applied, Current, same_state};
-use super::disable::{RunResult, RunSummary, Written, run_result, write_run_details};
+use super::disable::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
 use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use super::{Context, Dirs};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
@@ -210,10 +210,9 @@ fn last_journal(state_dir: Option<&Path>, target: &super::Target) -> anyhow::Res
     })?;
     let newest = journals_in(dir).into_iter().find_map(|(p, read)| {
         let j = read.ok()?;
-        let here = target
-            .check("", &j.graph_root, j.tenant_id.as_deref())
-            .is_ok();
-        here.then_some((p, j))
+        target
+            .matches(&j.graph_root, j.tenant_id.as_deref())
+            .then_some((p, j))
     });
     match newest {
         Some((p, j)) => {
@@ -578,11 +577,11 @@ fn finish(
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
-    let (result, status) = run_result(journal, summary, applied, skipped);
-    super::disable::record_changes(&result);
-    match format {
-        OutputFormat::Table => write_restore_table(out, &result)?,
-        _ => write_json(out, &result)?,
-    }
-    Ok(status)
+    let done = Done {
+        journal,
+        summary,
+        applied,
+        skipped,
+    };
+    finish_with(out, format, done, write_restore_table)
 }

@@ -68,14 +68,9 @@ pub(crate) fn load(path: &Path, target: &Target) -> Option<State> {
             return None;
         }
     };
-    let same_tenant = match (&state.tenant_id, &target.tenant_id) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-        _ => true,
-    };
     if state.kind != KIND
         || state.schema_version != SCHEMA_VERSION
-        || state.graph_root.trim_end_matches('/') != target.graph_root.trim_end_matches('/')
-        || !same_tenant
+        || !target.matches(&state.graph_root, state.tenant_id.as_deref())
     {
         tracing::warn!(
             "the check state {} is of another kind or for another tenant or Graph root; starting afresh",

@@ -120,6 +120,16 @@ pub enum ConfigError {
     Value { name: String, detail: String },
 }
 
+impl Config {
+    /// The output format: as set, else a table on a terminal and JSON otherwise.
+    pub(crate) fn format(&self) -> OutputFormat {
+        self.output
+            .as_ref()
+            .map(|o| o.value)
+            .unwrap_or_else(crate::output::default_format)
+    }
+}
+
 /// The environment, the config file and where it is: what every resolver reads besides the
 /// flags. The environment is injected (tests pass a map); empty variables count as unset.
 pub(crate) struct Layers<'a> {

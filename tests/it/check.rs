@@ -235,7 +235,7 @@ async fn no_policy_is_a_usage_error_naming_what_to_add() {
     let s = Scenario::groups(20, 9).await.config("");
     let run = s.gwb(&["check", "-o", "json"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(run.stderr().contains("[policy]"), "{}", run.stderr());
+    run.assert_stderr_has("[policy]");
     assert_eq!(s.count("requests"), 0, "nothing was read");
 }
 

@@ -75,7 +75,7 @@ async fn an_apply_refuses_ndjson_and_points_at_the_dry_run() {
         .gwb(&["disable-existing-m365", "--yes", "-o", "ndjson"])
         .await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(run.stderr().contains("add --dry-run"), "{}", run.stderr());
+    run.assert_stderr_has("add --dry-run");
     assert_eq!(s.count("requests"), 0);
 }
 
@@ -93,11 +93,7 @@ async fn restore_refuses_csv() {
         ])
         .await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("restore cannot print -o csv"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("restore cannot print -o csv");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,11 +101,7 @@ async fn config_show_refuses_ndjson() {
     let s = Scenario::groups(1, 8).await;
     let run = s.gwb(&["config", "show", "-o", "ndjson"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("config show cannot print -o ndjson"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("config show cannot print -o ndjson");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -224,9 +216,5 @@ async fn report_refuses_junit() {
     let s = Scenario::groups(3, 8).await;
     let run = s.gwb(&["report", "-o", "junit"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("report cannot print -o junit"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("report cannot print -o junit");
 }

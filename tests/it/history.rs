@@ -98,7 +98,7 @@ async fn a_corrupt_state_file_is_a_warning_and_a_fresh_start() {
         .gwb(&["check", "--state", state.to_str().unwrap(), "-o", "json"])
         .await;
     assert_eq!(run.code(), 3, "{}", run.stderr());
-    assert!(run.stderr().contains("starting afresh"), "{}", run.stderr());
+    run.assert_stderr_has("starting afresh");
     let v = run.json();
     assert_eq!(ids(&v["changes"]["new"]), ids(&v["before"]["drift"]));
     // It was replaced whole: the next run reads it.

@@ -37,11 +37,7 @@ async fn the_real_run_over_max_changes_is_refused_before_consent() {
         .gwb(&["disable-existing-m365", "--yes", "--max-changes", "1"])
         .await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("more than --max-changes 1"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("more than --max-changes 1");
     assert!(s.journals().is_empty());
     assert_eq!(s.count("batch"), 0);
 }
@@ -61,11 +57,7 @@ async fn check_fix_dry_run_over_max_changes_warns() {
         ])
         .await;
     assert_eq!(run.code(), 3, "drift, shown: {}", run.stderr());
-    assert!(
-        run.stderr().contains("more than --max-changes 1"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("more than --max-changes 1");
     assert_eq!(s.count("batch"), 0);
 }
 
@@ -91,11 +83,7 @@ async fn restore_dry_run_over_max_changes_warns() {
         .await;
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(run.json()["changes"].as_array().unwrap().len() > 1);
-    assert!(
-        run.stderr().contains("more than --max-changes 1"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("more than --max-changes 1");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -111,7 +99,7 @@ async fn a_journal_in_a_missing_directory_is_refused_before_anything_is_read() {
         ])
         .await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(run.stderr().contains("does not exist"), "{}", run.stderr());
+    run.assert_stderr_has("does not exist");
     assert!(
         !missing.parent().unwrap().exists(),
         "no directory was created"
@@ -125,11 +113,7 @@ async fn without_consent_nothing_is_written_and_no_journal_is_opened() {
     let before = snapshot(&s.emu.shared().tenant());
     let run = s.gwb(&["disable-existing-m365"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("refusing without --yes"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("refusing without --yes");
     assert!(s.journals().is_empty(), "{:?}", s.journals());
     assert_eq!(
         run.stdout(),
@@ -145,11 +129,7 @@ async fn check_fix_without_consent_writes_nothing() {
     let s = Scenario::groups(60, 4).await.config(POLICY);
     let run = s.gwb(&["check", "--fix"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("refusing without --yes"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("refusing without --yes");
     assert!(s.journals().is_empty(), "{:?}", s.journals());
     assert_eq!(s.count("batch"), 0);
 }
@@ -194,11 +174,7 @@ async fn a_dry_run_takes_no_lock_and_a_write_run_waits_for_none() {
     assert_eq!(set.code(), 0, "{}", set.stderr());
     let write = s.gwb(&["disable-existing-m365", "--yes"]).await;
     assert_eq!(write.code(), 5, "skipped, not broken: {}", write.stderr());
-    assert!(
-        write.stderr().contains("holds the lock"),
-        "{}",
-        write.stderr()
-    );
+    write.assert_stderr_has("holds the lock");
     assert_eq!(
         s.count("batch"),
         0,

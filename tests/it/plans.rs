@@ -56,11 +56,7 @@ async fn a_plan_older_than_a_week_is_applied_with_a_warning_naming_its_age() {
         ])
         .await;
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("days ago (2020-01-01T00:00:00Z)"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("days ago (2020-01-01T00:00:00Z)");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -348,4 +348,10 @@ impl Ran {
     pub fn stderr(&self) -> String {
         stderr(&self.0)
     }
+    /// Fail the test, showing stderr, unless stderr contains `needle`.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str) {
+        let err = self.stderr();
+        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+    }
 }

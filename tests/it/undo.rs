@@ -28,11 +28,7 @@ async fn restore_last_without_a_journal_says_how_to_list_them() {
     let s = Scenario::groups(5, 12).await;
     let run = s.gwb(&["restore", "--last", "--yes"]).await;
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("gwb restore --list"),
-        "{}",
-        run.stderr()
-    );
+    run.assert_stderr_has("gwb restore --list");
 }
 
 #[tokio::test(flavor = "multi_thread")]
