@@ -46,6 +46,13 @@ pub struct GlobalArgs {
     #[arg(long, short = 'o', global = true, value_enum)]
     pub output: Option<OutputFormat>,
 
+    /// Write the data to FILE instead of stdout, atomically: into a temporary file beside it,
+    /// synced and renamed over FILE when the command ends; a run that fails leaves no FILE (or
+    /// the old one as it was). Without -o the format follows the extension (.html, .json,
+    /// .ndjson, .csv, .xml for junit), else JSON.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
     /// More log detail on stderr (-v info, -vv debug, -vvv trace).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -148,6 +155,9 @@ pub enum OutputFormat {
     Csv,
     /// JUnit XML (`check` only): drift in CI systems' test tabs.
     Junit,
+    /// One self-contained HTML page (`report` and `check`): charts, and the groups in a table
+    /// that filters, searches and sorts in the browser. Needs no network to view.
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

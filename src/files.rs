@@ -41,6 +41,68 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     write_new(path, data, true)
 }
 
+/// `--out FILE`: the command's data, written to a temporary file beside FILE (so the rename
+/// stays on one file system) and renamed over it by [`AtomicOut::commit`]. Dropped without a
+/// commit (the run failed), the temporary file is removed: FILE is never left half-written, and
+/// a file already there stays as it was.
+pub(crate) struct AtomicOut {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl AtomicOut {
+    /// Start writing `path`. Its directory must exist; `path` itself may (it is replaced, a
+    /// symlink there included, never the symlink's target).
+    pub(crate) fn create(path: &Path) -> std::io::Result<AtomicOut> {
+        if path.is_dir() {
+            return Err(std::io::Error::other("it is a directory"));
+        }
+        let tmp = temp_beside(path);
+        let file = private_new(&tmp)?;
+        Ok(AtomicOut {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(std::io::BufWriter::with_capacity(64 * 1024, file)),
+        })
+    }
+
+    /// Flush, sync and rename over the target: from here the file is whole.
+    pub(crate) fn commit(mut self) -> std::io::Result<()> {
+        let Some(w) = self.file.take() else {
+            return Ok(());
+        };
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path)
+    }
+}
+
+impl Write for AtomicOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicOut {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// Create `path` exclusively (O_EXCL: an existing file or symlink there is an error), 0600.
 fn private_new(path: &Path) -> std::io::Result<std::fs::File> {
     let mut opts = OpenOptions::new();
@@ -114,5 +176,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left.len(), 3, "{left:?}");
+    }
+
+    #[test]
+    fn atomic_out_replaces_the_file_only_when_committed() {
+        let d = dir();
+        let p = d.join("report.html");
+        std::fs::write(&p, b"old report").unwrap();
+        // A run that fails: the old file stays, no temporary file is left.
+        let mut w = AtomicOut::create(&p).unwrap();
+        w.write_all(b"half a rep").unwrap();
+        drop(w);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old report");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        // A run that ends: the new file, whole.
+        let mut w = AtomicOut::create(&p).unwrap();
+        w.write_all(b"new report").unwrap();
+        w.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new report");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        assert!(AtomicOut::create(&d).is_err(), "a directory is refused");
+        assert!(AtomicOut::create(&d.join("no-such-dir/x.json")).is_err());
     }
 }

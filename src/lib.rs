@@ -24,14 +24,42 @@ pub mod writeback;
 
 use std::io::Write;
 
+use anyhow::Context as _;
+
 use cli::{Cli, Command};
 
 pub use config::LogSettings;
 pub use error::{ExitStatus, UsageError};
 
-/// Run a parsed command line, writing data to `out`: one match, one arm per command.
+/// Run a parsed command line, writing data to `out`, or with `--out FILE` to that file
+/// (atomically: whole when the command ends, absent when it fails).
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     output::set_csv_bom(cli.global.csv_bom);
+    let Some(path) = cli.global.out.clone() else {
+        return run_command(cli, out).await;
+    };
+    if matches!(cli.command, Command::Emulator(_)) {
+        return Err(UsageError("--out: the emulator prints no data to keep".into()).into());
+    }
+    let mut file = files::AtomicOut::create(&path).map_err(|e| {
+        UsageError(format!(
+            "--out {}: cannot write there ({e}); give a file in a directory that exists and you may write to (nothing was done)",
+            path.display()
+        ))
+    })?;
+    let result = run_command(cli, &mut file).await;
+    // A command that ended (whatever its exit code) wrote its whole output; one that failed
+    // leaves no file behind.
+    if result.is_ok() {
+        file.commit()
+            .with_context(|| format!("--out {}: cannot finish the file", path.display()))?;
+        output::notice(&format!("wrote {}", path.display()));
+    }
+    result
+}
+
+/// One match, one arm per command.
+async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Emulator(args) => commands::emulator::run(args).await,
         Command::Completions(args) => {
@@ -78,7 +106,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
             let cfg = session::config(&cli)?;
             let format = cfg.format();
             let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
-            let mut w = output::pager::Paged::new(out, pager, format, true);
+            let mut w = output::pager::Paged::new(out, pager, format, cfg.out.is_none());
             let r = commands::restore::list(cfg.state_dir.as_deref(), format, &mut w);
             w.finish();
             r

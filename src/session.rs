@@ -114,7 +114,12 @@ impl Session {
         pageable: bool,
     ) -> output::pager::Paged<'a> {
         let pager = self.cfg.pager.as_ref().map(|p| p.value.as_str());
-        output::pager::Paged::new(out, pager, self.ctx.format, pageable)
+        output::pager::Paged::new(
+            out,
+            pager,
+            self.ctx.format,
+            pageable && self.cfg.out.is_none(),
+        )
     }
 
     /// Where journals and the run lock live.

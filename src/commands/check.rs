@@ -6,6 +6,8 @@
 //! their code (journal, `--max-changes`, consent, run lock), then checks again, reading again
 //! while Graph does not yet show what was just written (its reads lag writes).
 
+mod html;
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
@@ -124,6 +126,7 @@ async fn emit(
     policy: &Policy,
     shown: &Shown<'_>,
     destinations: &[crate::notify::Destination],
+    command: &str,
 ) -> std::io::Result<()> {
     let dry = shown.fix.is_some_and(|f| f.dry_run);
     let sent = if dry || destinations.is_empty() {
@@ -137,6 +140,9 @@ async fn emit(
     if ctx.format == OutputFormat::Junit {
         let last = shown.after.unwrap_or(shown.before);
         return write_junit(out, &ctx.target, policy, last);
+    }
+    if ctx.format == OutputFormat::Html {
+        return html::write(out, ctx, policy, shown, &sent, command).await;
     }
     print(out, ctx.format, policy, shown, &sent)
 }
@@ -730,6 +736,11 @@ async fn run_inner(
         }
     };
     let memory = Memory::open(args, dirs, &ctx.target);
+    let command = match (args.fix, args.apply.dry_run) {
+        (false, _) => "gwb check",
+        (true, false) => "gwb check --fix",
+        (true, true) => "gwb check --fix --dry-run",
+    };
     if !args.fix {
         let before = compare(ctx, policy).await?;
         let changes = memory.record(&ctx.target, &before.drift, &before.drift, true);
@@ -739,7 +750,7 @@ async fn run_inner(
             after: None,
             changes: Some(&changes),
         };
-        emit(ctx, out, policy, &shown, source.notify).await?;
+        emit(ctx, out, policy, &shown, source.notify, command).await?;
         return Ok(drift_status(&before));
     }
     let opts = Options {
@@ -766,7 +777,7 @@ async fn run_inner(
                 after: None,
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify).await?;
+            emit(ctx, out, policy, &shown, source.notify, command).await?;
             Ok(ExitStatus::Drift)
         }
         Stage::DryRun(run) | Stage::NothingToDo(run) => {
@@ -778,7 +789,7 @@ async fn run_inner(
                 after: None,
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify).await?;
+            emit(ctx, out, policy, &shown, source.notify, command).await?;
             Ok(drift_status(&run.before))
         }
         Stage::Done(run, (fix, after)) => {
@@ -792,7 +803,7 @@ async fn run_inner(
                 after: after.as_ref(),
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify).await?;
+            emit(ctx, out, policy, &shown, source.notify, command).await?;
             Ok(match (fix.signal, &after) {
                 (Some(signal), _) => ExitStatus::for_signal(signal),
                 (None, Some(after)) => fix_status(&fix, after),

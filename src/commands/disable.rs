@@ -470,8 +470,8 @@ fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std:
         OutputFormat::Csv => {
             crate::output::write_csv_rows(out, CHANGE_COLUMNS, plan.changes.iter().map(change_row))
         }
-        // Refused before anything is read (require_format): JUnit is check's.
-        OutputFormat::Json | OutputFormat::Junit => write_json(out, plan),
+        // Refused before anything is read (require_format): JUnit and HTML are for reports.
+        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html => write_json(out, plan),
     }
 }
 

@@ -169,7 +169,7 @@ async fn consent(ctx: &Context, yes: bool, question: &str) -> anyhow::Result<()>
 
 /// The tenant in words, as a prompt names it: its id (from the token, else from Graph), its
 /// default domain when Graph says (one `GET /organization`), and the Graph root.
-async fn tenant_words(ctx: &Context) -> String {
+pub(crate) async fn tenant_words(ctx: &Context) -> String {
     let who = crate::graph::organization::who(&ctx.client).await;
     let id = ctx
         .target

@@ -135,8 +135,8 @@ pub async fn run(
     args: &ReportArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    use OutputFormat::{Csv, Json, Ndjson, Table};
-    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv])?;
+    use OutputFormat::{Csv, Html, Json, Ndjson, Table};
+    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
     let client = &ctx.client;
     let groups = async {
         let mut rows = Vec::new();
@@ -189,7 +189,16 @@ pub async fn run(
         );
     }
     crate::metrics::record_tenant_default(tenant.new_unified_group_writeback_default);
-    write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
+    if ctx.format == Html {
+        let meta = crate::output::html::Meta {
+            title: "Group writeback report".into(),
+            tenant: super::pipeline::tenant_words(ctx).await,
+            command: command_line(args),
+        };
+        crate::output::html::write_report(out, meta, &tenant, &rows, &summary, args.member_counts)?;
+    } else {
+        write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
+    }
     if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
         tracing::warn!(
             "{} groups have a writeback configuration that needs attention",
@@ -197,4 +206,22 @@ pub async fn run(
         );
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The command as the page's header shows it: `gwb report` and the flags that chose the rows.
+fn command_line(args: &ReportArgs) -> String {
+    let mut s = String::from("gwb report");
+    for k in &args.kind {
+        if let Some(v) = clap::ValueEnum::to_possible_value(k) {
+            s.push_str(&format!(" --kind {}", v.get_name()));
+        }
+    }
+    if args.written_back {
+        s.push_str(" --written-back");
+    }
+    if args.member_counts {
+        s.push_str(" --member-counts");
+    }
+    s.push_str(" -o html");
+    s
 }

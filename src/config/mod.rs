@@ -110,6 +110,8 @@ pub(crate) struct Config {
     pub notify: Vec<crate::notify::Destination>,
     /// The pager for long output on a terminal (see `output::pager`); `None` with --no-pager.
     pub pager: Option<Sourced<String>>,
+    /// `--out FILE`: the data goes there, not to stdout (and never through the pager).
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,10 +125,12 @@ pub enum ConfigError {
 impl Config {
     /// The output format: as set, else a table on a terminal and JSON otherwise.
     pub(crate) fn format(&self) -> OutputFormat {
-        self.output
-            .as_ref()
-            .map(|o| o.value)
-            .unwrap_or_else(crate::output::default_format)
+        match (&self.output, &self.out) {
+            (Some(o), _) => o.value,
+            // A file is not a terminal: never a table unless asked for.
+            (None, Some(_)) => OutputFormat::Json,
+            (None, None) => crate::output::default_format(),
+        }
     }
 }
 
@@ -198,6 +202,19 @@ fn pick<T, const N: usize>(layers: [Option<Sourced<T>>; N]) -> Option<Sourced<T>
     layers.into_iter().flatten().next()
 }
 
+/// The format a file's extension names (`--out report.html`), if any.
+fn format_for_path(path: &Path) -> Option<OutputFormat> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "html" | "htm" => OutputFormat::Html,
+        "json" => OutputFormat::Json,
+        "ndjson" | "jsonl" => OutputFormat::Ndjson,
+        "csv" => OutputFormat::Csv,
+        "xml" => OutputFormat::Junit,
+        _ => return None,
+    })
+}
+
 /// Resolve the configuration from the flags, the environment (`env`) and the config file.
 pub(crate) fn resolve(
     global: &GlobalArgs,
@@ -213,6 +230,14 @@ pub(crate) fn resolve(
     })?;
     let output = pick([
         flag(global.output, "--output"),
+        global
+            .out
+            .as_deref()
+            .and_then(format_for_path)
+            .map(|value| Sourced {
+                value,
+                source: Source::Inferred("--out's extension"),
+            }),
         layers.env_enum::<OutputFormat>("GWB_OUTPUT")?,
         layers.in_file(layers.file.output),
     ]);
@@ -274,6 +299,7 @@ pub(crate) fn resolve(
         limits,
         lock_dir,
         pager,
+        out: global.out.clone(),
         notify,
     })
 }

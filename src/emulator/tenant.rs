@@ -289,7 +289,8 @@ impl Tenant {
     /// Generate `n` groups from `seed`: about 45% Microsoft 365, 30% security, 8% mail-enabled
     /// security, 10% distribution and 7% synced from AD, across every writeback state
     /// (true/false/null, each on-premises type, a few invalid security configurations),
-    /// role-assignable groups, awkward display names (commas, quotes, non-ASCII) and a few
+    /// role-assignable groups, awkward display names (commas, quotes, non-ASCII, HTML and script
+    /// meant to run in a report) and a few
     /// groups over the sync engine's member limits. No Group.Unified setting exists.
     pub fn generate(n: usize, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
@@ -337,6 +338,12 @@ fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
         7 => format!("\"{word}\" Quoted {i:05}"),
         11 => format!("Équipe {word} Zürich 東京 {i:05}"),
         13 => format!("{word}, \"All\" Staff {i:05}"),
+        // Names anyone who may create a group can give it: the HTML report must show them as
+        // text and run nothing.
+        17 if i == 17 => "<img src=x onerror=alert(1)>".into(),
+        17 => format!("<img src=x onerror=alert(1)> {word} {i:05}"),
+        19 if i == 19 => "</script><script>alert(1)</script>".into(),
+        19 => format!("</script><script>alert(1)</script> {word} {i:05}"),
         _ => format!("{word} Team {i:05}"),
     };
     let nickname = format!("{}{:05}", word.to_lowercase(), i);

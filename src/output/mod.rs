@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+pub(crate) mod html;
 pub(crate) mod pager;
 pub(crate) mod table;
 pub(crate) use table::TableLayout;
@@ -309,8 +310,9 @@ pub(crate) fn write_report(
     layout: TableLayout,
 ) -> io::Result<()> {
     match format {
-        // JUnit is check's; report refuses it before reading (require_format).
-        OutputFormat::Json | OutputFormat::Junit => {
+        // JUnit is check's; report refuses it before reading (require_format). HTML has a
+        // header about the run, so report writes it with `html::write_report`.
+        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html => {
             let doc = ReportDoc {
                 schema_version: REPORT_SCHEMA_VERSION,
                 tenant,

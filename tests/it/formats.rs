@@ -218,3 +218,59 @@ async fn report_refuses_junit() {
     assert_eq!(run.code(), 2, "{}", run.stderr());
     run.assert_stderr_has("report cannot print -o junit");
 }
+
+/// `--out FILE` (issue 17 and 18): the data in FILE, whole, in the format its extension names;
+/// a run that fails leaves the file that was there as it was, and no temporary file beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn out_writes_the_whole_file_or_leaves_the_old_one() {
+    let s = Scenario::groups(1_200, 4).await;
+    let dir = crate::support::temp_dir("out");
+    let path = dir.join("groups.csv");
+    let p = path.to_str().unwrap();
+    let run = s.gwb(&["report", "--out", p]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(run.stdout(), "", "the data went to the file");
+    let csv = std::fs::read_to_string(&path).unwrap();
+    assert!(csv.starts_with("id,displayName,"), "CSV by extension");
+    assert_eq!(csv.lines().count(), 1_201);
+    // -o wins over the extension.
+    let run = s.gwb(&["report", "-o", "ndjson", "--out", p]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("{\""));
+
+    // A run that fails after the first page (the second is over --max-pages).
+    std::fs::write(&path, "the last good report\n").unwrap();
+    let run = s.gwb(&["report", "--max-pages", "1", "--out", p]).await;
+    assert_eq!(run.code(), 1, "{}", run.stderr());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "the last good report\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "no temporary file is left: {left:?}");
+
+    // A directory that does not exist: a usage error, and nothing read.
+    let requests = s.count("requests");
+    let missing = dir.join("no-such-dir").join("r.json");
+    let run = s.gwb(&["report", "--out", missing.to_str().unwrap()]).await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    run.assert_stderr_has("--out");
+    assert_eq!(
+        s.count("requests"),
+        requests,
+        "the refused run read nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_is_for_report_and_check_only() {
+    let s = Scenario::groups(10, 4).await;
+    let run = s
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "html"])
+        .await;
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    run.assert_stderr_has("cannot print -o html");
+    let run = s.gwb(&["report", "-o", "html"]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stdout().starts_with("<!DOCTYPE html>"));
+}

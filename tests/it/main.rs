@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod batch;
+mod browser;
 mod check;
 mod cli;
 mod client;

@@ -1,0 +1,231 @@
+//! `check -o html`: compliant or not at a glance, the policy and what a fix did, then every
+//! drift item (new, persisting, resolved, excepted) with what was expected and what was found.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::{Comparison, Shown};
+use crate::output::html::{
+    Cell, Column, ColumnKind, Grid, Meta, Page, cards, esc, facts, list, section, tenant_facts,
+};
+use crate::writeback::policy::{Drift, DriftTarget, Policy};
+
+/// The policy's rules in words, as the config file's keys name them.
+fn policy_facts(policy: &Policy) -> String {
+    let v = serde_json::to_value(policy).unwrap_or_default();
+    let rule = |k: &str| match v.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        Some(other) => other.to_string(),
+        None => "not checked".into(),
+    };
+    let mut pairs = vec![
+        ("new_m365_default", rule("newM365Default")),
+        ("m365_writeback", rule("m365Writeback")),
+        ("security_writeback", rule("securityWriteback")),
+        ("allow", format!("{} groups", policy.allow.len())),
+    ];
+    if !policy.exceptions.is_empty() {
+        pairs.push(("exceptions", format!("{}", policy.exceptions.len())));
+    }
+    facts(&pairs)
+}
+
+/// One drift item as a row: state, target, name, id, kind, expected, actual, note.
+fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
+    let name = match d.target {
+        DriftTarget::TenantDefault => Some("NewUnifiedGroupWritebackDefault"),
+        DriftTarget::Group => d.display_name.as_deref(),
+    };
+    grid.push(&[
+        Cell::Text(Some(state)),
+        Cell::Text(Some(d.target.as_str())),
+        Cell::Text(name),
+        Cell::Text(d.id.as_deref()),
+        Cell::Text(d.kind.map(crate::output::table::kind_label)),
+        Cell::Text(Some(&d.expected)),
+        Cell::Text(Some(&d.actual)),
+        Cell::Text(note),
+    ]);
+}
+
+pub(super) async fn write(
+    out: &mut dyn Write,
+    ctx: &super::Context,
+    policy: &Policy,
+    shown: &Shown<'_>,
+    notifications: &[crate::notify::Delivery],
+    command: &str,
+) -> std::io::Result<()> {
+    let last: &Comparison = shown.after.unwrap_or(shown.before);
+    let mut page = Page::new(Meta {
+        title: "Group writeback policy check".into(),
+        tenant: super::pipeline::tenant_words(ctx).await,
+        command: format!("{command} -o html"),
+    });
+    let drifted = last.drift.len();
+    let mut top = if last.compliant {
+        "<div class=\"verdict ok\">Compliant</div>".to_string()
+    } else {
+        format!(
+            "<div class=\"verdict bad\">Not compliant: {} drifted from the policy</div>",
+            esc(&format!(
+                "{drifted} item{}",
+                if drifted == 1 { "" } else { "s" }
+            ))
+        )
+    };
+    if shown.after.is_some() {
+        top.push_str("<p>After the fix, the tenant was checked again: this is that check.</p>");
+    }
+    let mut figures = vec![(last.groups_checked.to_string(), "groups checked")];
+    if let Some(c) = shown.changes {
+        figures.push((c.new.len().to_string(), "new"));
+        figures.push((c.persisting.len().to_string(), "persisting"));
+        figures.push((c.resolved.len().to_string(), "resolved"));
+    } else {
+        figures.push((drifted.to_string(), "drifted"));
+    }
+    figures.push((last.excepted.len().to_string(), "excepted"));
+    if !last.needs_privileged_permission.is_empty() {
+        figures.push((
+            last.needs_privileged_permission.len().to_string(),
+            "need a privileged permission",
+        ));
+    }
+    top.push_str(&cards(&figures));
+    if let Some(c) = shown.changes {
+        let since = match &c.since {
+            Some(at) => {
+                format!("New, persisting and resolved are counted against the last check, at {at}.")
+            }
+            None => "This is the first check kept for this tenant: every drift item is new.".into(),
+        };
+        let _ = write!(top, "<p>{}</p>", esc(&since));
+    }
+    page.html(section("Result", &top));
+    page.html(section("Policy", &policy_facts(policy)));
+    if let Some(t) = &last.tenant_default {
+        page.html(section(
+            "Tenant default for new Microsoft 365 groups",
+            &tenant_facts(t),
+        ));
+    }
+    if let Some(f) = shown.fix {
+        let mut lines = vec![if f.dry_run {
+            format!(
+                "Dry run: --fix would disable writeback on {} groups (no writes made).",
+                f.groups_planned
+            )
+        } else {
+            format!(
+                "Changed {} of {} groups; {} deleted meanwhile, {} failed, {} skipped; tenant default: {}.",
+                f.groups_changed.len(),
+                f.groups_planned,
+                f.deleted_meanwhile.len(),
+                f.failed.len(),
+                f.skipped.len(),
+                f.tenant_default
+                    .map(|a| a.as_str())
+                    .unwrap_or("not touched")
+            )
+        }];
+        lines.extend(f.failed.iter().map(|e| format!("FAILED: {}", e.line())));
+        lines.extend(
+            f.journals
+                .iter()
+                .map(|j| format!("Journal: {j} (undo with gwb restore --journal {j})")),
+        );
+        if !f.pending_read_back.is_empty() {
+            lines.push(format!(
+                "{} changes do not show in Graph's reads yet (they lag writes).",
+                f.pending_read_back.len()
+            ));
+        }
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        page.html(section("Fix", &list(&refs, "fix")));
+    }
+    let notes: Vec<String> = notifications
+        .iter()
+        .map(|n| match &n.error {
+            None => format!("{}: delivered", n.kind.as_str()),
+            Some(e) => format!("{}: NOT delivered: {e}", n.kind.as_str()),
+        })
+        .collect();
+    if !notes.is_empty() {
+        let refs: Vec<&str> = notes.iter().map(String::as_str).collect();
+        page.html(section("Notifications", &list(&refs, "notes")));
+    }
+    page.html(section(
+        "Drift",
+        "<p>Each item with what the policy expects and what the tenant has. Excepted items are accepted by an exception in force and not counted.</p>",
+    ));
+    let mut grid = Grid::new(vec![
+        Column::new("state", "State", ColumnKind::Choice),
+        Column::new("target", "Target", ColumnKind::Choice).width("7em"),
+        Column::new("displayName", "Name", ColumnKind::Text)
+            .searched()
+            .width("18em"),
+        Column::new("id", "Id", ColumnKind::Text)
+            .searched()
+            .mono()
+            .width("21em"),
+        Column::new("kind", "Kind", ColumnKind::Choice),
+        Column::new("expected", "Expected", ColumnKind::Text).width("11em"),
+        Column::new("actual", "Actual", ColumnKind::Text).width("11em"),
+        Column::new("note", "Note", ColumnKind::Text).width("22em"),
+    ]);
+    match shown.changes {
+        Some(c) => {
+            for d in &c.new {
+                push(&mut grid, "new", d, None);
+            }
+            for d in &c.persisting {
+                push(&mut grid, "persisting", d, None);
+            }
+            for s in &c.resolved {
+                let name = match s.target {
+                    DriftTarget::TenantDefault => Some("NewUnifiedGroupWritebackDefault"),
+                    DriftTarget::Group => s.display_name.as_deref(),
+                };
+                grid.push(&[
+                    Cell::Text(Some("resolved")),
+                    Cell::Text(Some(s.target.as_str())),
+                    Cell::Text(name),
+                    Cell::Text(s.id.as_deref()),
+                    Cell::Text(None),
+                    Cell::Text(None),
+                    Cell::Text(None),
+                    Cell::Text(Some("drifted at the last check, not now")),
+                ]);
+            }
+        }
+        None => {
+            for d in &last.drift {
+                push(&mut grid, "drifted", d, None);
+            }
+        }
+    }
+    for x in &last.excepted {
+        let mut note = format!("excepted: {}", x.reason);
+        if let Some(o) = &x.owner {
+            let _ = write!(note, "; owner {o}");
+        }
+        if let Some(e) = &x.expires {
+            let _ = write!(note, "; until {e}");
+        }
+        push(&mut grid, "excepted", &x.drift, Some(&note));
+    }
+    for d in &last.needs_privileged_permission {
+        push(
+            &mut grid,
+            "needs privileged permission",
+            d,
+            Some(
+                "role-assignable: only an app with RoleManagement.ReadWrite.Directory can change it",
+            ),
+        );
+    }
+    page.grid(grid);
+    page.write(out)
+}
