@@ -54,6 +54,19 @@ fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     out
 }
 
+/// 100000 as "100,000": figures people read at a glance.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The CSP source for an inline element's text: `'sha256-…'`.
 fn csp_hash(text: &str) -> String {
     let digest = openssl::sha::sha256(text.as_bytes());
@@ -379,7 +392,7 @@ pub(crate) fn bar_chart(caption: &str, bars: &[Bar], legend: &[(&str, &'static s
                 );
             }
             x += w;
-            parts.push(v.to_string());
+            parts.push(thousands(*v));
         }
         let _ = write!(
             s,
@@ -467,9 +480,9 @@ pub(crate) fn write_report(
         &list(&crate::writeback::summary::caveats(), "caveats"),
     ));
     let mut figures = vec![
-        (summary.total_groups.to_string(), "groups read"),
-        (summary.written_back.to_string(), "written back"),
-        (summary.warnings.to_string(), "need attention"),
+        (thousands(summary.total_groups), "groups read"),
+        (thousands(summary.written_back), "written back"),
+        (thousands(summary.warnings), "need attention"),
     ];
     if member_counts {
         figures.push((
@@ -482,7 +495,8 @@ pub(crate) fn write_report(
         let _ = write!(
             html,
             "<p>The table shows {} of the {} groups read (the command's filters); the figures and charts count them all.</p>",
-            summary.shown_groups, summary.total_groups
+            thousands(summary.shown_groups),
+            thousands(summary.total_groups)
         );
     }
     let kinds: Vec<Bar> = summary
@@ -601,6 +615,15 @@ mod tests {
             csp_hash(""),
             "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
         );
+    }
+
+    #[test]
+    fn figures_have_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io::Write;
 use super::{Comparison, Shown};
 use crate::output::html::{
     Cell, Column, ColumnKind, Grid, Meta, Page, cards, esc, facts, list, section, tenant_facts,
+    thousands,
 };
 use crate::writeback::policy::{Drift, DriftTarget, Policy};
 
@@ -78,18 +79,18 @@ pub(super) async fn write(
     if shown.after.is_some() {
         top.push_str("<p>After the fix, the tenant was checked again: this is that check.</p>");
     }
-    let mut figures = vec![(last.groups_checked.to_string(), "groups checked")];
+    let mut figures = vec![(thousands(last.groups_checked), "groups checked")];
     if let Some(c) = shown.changes {
-        figures.push((c.new.len().to_string(), "new"));
-        figures.push((c.persisting.len().to_string(), "persisting"));
-        figures.push((c.resolved.len().to_string(), "resolved"));
+        figures.push((thousands(c.new.len() as u64), "new"));
+        figures.push((thousands(c.persisting.len() as u64), "persisting"));
+        figures.push((thousands(c.resolved.len() as u64), "resolved"));
     } else {
-        figures.push((drifted.to_string(), "drifted"));
+        figures.push((thousands(drifted as u64), "drifted"));
     }
-    figures.push((last.excepted.len().to_string(), "excepted"));
+    figures.push((thousands(last.excepted.len() as u64), "excepted"));
     if !last.needs_privileged_permission.is_empty() {
         figures.push((
-            last.needs_privileged_permission.len().to_string(),
+            thousands(last.needs_privileged_permission.len() as u64),
             "need a privileged permission",
         ));
     }
