@@ -273,4 +273,12 @@ async fn html_is_for_report_and_check_only() {
     let run = s.gwb(&["report", "-o", "html"]).await;
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(run.stdout().starts_with("<!DOCTYPE html>"));
+    assert!(!run.stdout().contains("\"memberCount\""));
+    let run = s.gwb(&["report", "--member-counts", "-o", "html"]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stdout()
+            .contains("\"key\":\"memberCount\",\"label\":\"Members\""),
+        "a Members column with --member-counts"
+    );
 }
