@@ -128,6 +128,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
+                out_is_file: false,
                 target: gwb::commands::Target {
                     graph_root: url.to_string(),
                     tenant_id: None,
@@ -183,6 +184,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
+                out_is_file: false,
                 target: gwb::commands::Target {
                     graph_root: url.to_string(),
                     tenant_id: None,

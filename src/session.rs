@@ -86,6 +86,7 @@ impl Session {
         let ctx = commands::Context {
             client,
             format,
+            out_is_file: cfg.out.is_some(),
             target: commands::Target {
                 graph_root,
                 tenant_id,

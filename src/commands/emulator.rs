@@ -18,6 +18,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         storm: args.storm.map(|n| (n, args.storm_retry_after.clone())),
         batch_424: args.batch_424,
         capitalise_booleans: args.capitalise_booleans,
+        hold_pages: None,
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         read_lag_reads: args.read_lag_reads,
         latency: std::time::Duration::from_millis(args.latency_ms),

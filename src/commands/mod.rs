@@ -46,6 +46,9 @@ pub struct Context {
     pub format: OutputFormat,
     /// Where this run works; recorded in plans and journals, checked when they are used.
     pub target: Target,
+    /// The data goes to a `--out` file, which appears only when the run succeeds: JSON can be
+    /// written as it is read. To stdout, JSON is kept whole so a failed run prints none of it.
+    pub out_is_file: bool,
 }
 
 /// The Graph root and tenant a run works on. Plans and journals record it, and are used only

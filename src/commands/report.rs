@@ -13,6 +13,7 @@ use crate::graph::batch::{self, BatchOptions, ItemOutcome};
 use crate::graph::model::DirectorySetting;
 use crate::graph::model::GroupId;
 use crate::graph::{GraphClient, GraphError};
+use crate::output::rows::RowWriter;
 use crate::output::{SyncFeatures, TenantSection, write_report};
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
@@ -130,36 +131,10 @@ async fn count_members(
     Ok(())
 }
 
-pub async fn run(
-    ctx: &Context,
-    args: &ReportArgs,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    use OutputFormat::{Csv, Html, Json, Ndjson, Table};
-    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
-    let client = &ctx.client;
-    let groups = async {
-        let mut rows = Vec::new();
-        let mut summary = Summary::default();
-        super::each_group(client, |g| {
-            let row = ReportRow::from_group(g)?;
-            let shown = (args.kind.is_empty() || args.kind.contains(&row.kind))
-                && (!args.written_back || row.written_back);
-            summary.add(&row, shown);
-            if shown {
-                rows.push(row);
-            }
-            Ok(())
-        })
-        .await?;
-        anyhow::Ok((rows, summary))
-    };
-    let (settings, groups, sync) =
-        tokio::join!(read_settings(client), groups, read_sync_features(client));
-    let (mut rows, mut summary) = groups?;
-    if args.member_counts {
-        count_members(client, &mut rows, &mut summary).await?;
-    }
+/// The tenant section: the default for new Microsoft 365 groups and the sync features, read
+/// at the same time. Without the permission to read settings the report still lists the groups.
+async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
+    let (settings, sync) = tokio::join!(read_settings(client), read_sync_features(client));
     let mut tenant = match settings {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
         Err(e) if e.is_auth() => {
@@ -170,11 +145,129 @@ pub async fn run(
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
     tenant.sync_features = Some(sync);
-    let layout = crate::output::TableLayout {
-        width: crate::output::table::terminal_width(),
-        wide: args.wide,
-        members: args.member_counts,
+    Ok(tenant)
+}
+
+/// Whether `--kind` and `--written-back` show this row.
+fn shown(args: &ReportArgs, row: &ReportRow) -> bool {
+    (args.kind.is_empty() || args.kind.contains(&row.kind))
+        && (!args.written_back || row.written_back)
+}
+
+/// List the groups, writing each row shown as it is read, and count them all.
+async fn stream_rows(
+    client: &GraphClient,
+    args: &ReportArgs,
+    format: OutputFormat,
+    tenant: Option<&TenantSection>,
+    out: &mut dyn Write,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut rows = RowWriter::start(out, format, tenant)?;
+    super::each_group(client, |g| {
+        let row = ReportRow::from_group(g)?;
+        let show = shown(args, &row);
+        summary.add(&row, show);
+        if show {
+            rows.row(&row)?;
+        }
+        Ok(())
+    })
+    .await?;
+    rows.finish(&summary)?;
+    Ok(summary)
+}
+
+/// Whether the rows can be written as they are read: memory then stays flat at any size.
+/// Member counts need every row first; the table measures its columns; the HTML page is one
+/// document; JSON to stdout is kept whole so that a failed run prints none of it (JSON to a
+/// `--out` file streams: the file only appears when the run succeeds).
+fn streams(ctx: &Context, args: &ReportArgs) -> bool {
+    !args.member_counts
+        && match ctx.format {
+            OutputFormat::Ndjson | OutputFormat::Csv => true,
+            OutputFormat::Json => ctx.out_is_file,
+            _ => false,
+        }
+}
+
+pub async fn run(
+    ctx: &Context,
+    args: &ReportArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    use OutputFormat::{Csv, Html, Json, Ndjson, Table};
+    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
+    let client = &ctx.client;
+    let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
+        // JSON names the tenant before the groups: read it first (one request's time).
+        let tenant = tenant_section(client).await?;
+        let summary = stream_rows(client, args, ctx.format, Some(&tenant), out).await?;
+        (tenant, summary)
+    } else if streams(ctx, args) {
+        let (tenant, summary) = tokio::join!(
+            tenant_section(client),
+            stream_rows(client, args, ctx.format, None, out)
+        );
+        (tenant?, summary?)
+    } else {
+        let groups = async {
+            let mut rows = Vec::new();
+            let mut summary = Summary::default();
+            super::each_group(client, |g| {
+                let row = ReportRow::from_group(g)?;
+                let show = shown(args, &row);
+                summary.add(&row, show);
+                if show {
+                    rows.push(row);
+                }
+                Ok(())
+            })
+            .await?;
+            anyhow::Ok((rows, summary))
+        };
+        let (tenant, groups) = tokio::join!(tenant_section(client), groups);
+        let (mut rows, mut summary) = groups?;
+        let tenant = tenant?;
+        if args.member_counts {
+            count_members(client, &mut rows, &mut summary).await?;
+        }
+        if ctx.format == Html {
+            let meta = crate::output::html::Meta {
+                title: "Group writeback report".into(),
+                tenant: super::pipeline::tenant_words(ctx).await,
+                command: command_line(args),
+            };
+            crate::output::html::write_report(
+                out,
+                meta,
+                &tenant,
+                &rows,
+                &summary,
+                args.member_counts,
+            )?;
+        } else {
+            let layout = crate::output::TableLayout {
+                width: crate::output::table::terminal_width(),
+                wide: args.wide,
+                members: args.member_counts,
+            };
+            write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
+        }
+        (tenant, summary)
     };
+    record_metrics(&tenant, &summary);
+    if matches!(ctx.format, Csv | Ndjson) && summary.warnings > 0 {
+        tracing::warn!(
+            "{} groups have a writeback configuration that needs attention",
+            summary.warnings
+        );
+    }
+    Ok(ExitStatus::Ok)
+}
+
+/// `--metrics-file`: groups by kind, written back or not, and the tenant default.
+fn record_metrics(tenant: &TenantSection, summary: &Summary) {
     for (kind, c) in &summary.by_kind {
         let k = kind.as_str();
         crate::metrics::record(
@@ -189,23 +282,6 @@ pub async fn run(
         );
     }
     crate::metrics::record_tenant_default(tenant.new_unified_group_writeback_default);
-    if ctx.format == Html {
-        let meta = crate::output::html::Meta {
-            title: "Group writeback report".into(),
-            tenant: super::pipeline::tenant_words(ctx).await,
-            command: command_line(args),
-        };
-        crate::output::html::write_report(out, meta, &tenant, &rows, &summary, args.member_counts)?;
-    } else {
-        write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
-    }
-    if matches!(ctx.format, OutputFormat::Csv | OutputFormat::Ndjson) && summary.warnings > 0 {
-        tracing::warn!(
-            "{} groups have a writeback configuration that needs attention",
-            summary.warnings
-        );
-    }
-    Ok(ExitStatus::Ok)
 }
 
 /// The command as the page's header shows it: `gwb report` and the flags that chose the rows.

@@ -58,6 +58,10 @@ pub struct EmulatorConfig {
     pub batch_424: bool,
     /// Store setting values `"true"`/`"false"` as `"True"`/`"False"`, as Graph is known to.
     pub capitalise_booleans: bool,
+    /// For tests of streaming: a page of the group listing that starts at this offset or
+    /// later is served only once the semaphore has a permit (the test adds one when it has
+    /// seen what it waits for).
+    pub hold_pages: Option<(usize, Arc<tokio::sync::Semaphore>)>,
 }
 
 /// How a write to one group misbehaves.
@@ -83,6 +87,7 @@ impl Default for EmulatorConfig {
             storm: None,
             batch_424: false,
             capitalise_booleans: false,
+            hold_pages: None,
         }
     }
 }
@@ -354,6 +359,12 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
         });
     }
     shared.count("requests");
+    if let Some((from, gate)) = &shared.cfg.hold_pages
+        && req.uri().path() == "/beta/groups"
+        && routes::listing_offset(req.uri().query()) >= *from
+    {
+        let _ = gate.acquire().await;
+    }
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;
     }

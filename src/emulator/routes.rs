@@ -329,6 +329,14 @@ fn decode_skiptoken(token: &str) -> Option<usize> {
     usize::try_from(v ^ SKIPTOKEN_SALT).ok()
 }
 
+/// Where a group listing request starts (its `$skiptoken`'s offset; 0 for the first page).
+pub(crate) fn listing_offset(query: Option<&str>) -> usize {
+    let params = query_params(query.unwrap_or(""));
+    param(&params, "$skiptoken")
+        .and_then(decode_skiptoken)
+        .unwrap_or(0)
+}
+
 // Long on purpose: paging as Graph does it ($top, $select, skip tokens, injected page faults).
 fn list_groups(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let params = query_params(req.query);

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub(crate) mod html;
 pub(crate) mod pager;
+pub(crate) mod rows;
 pub(crate) mod table;
 pub(crate) use table::TableLayout;
 
@@ -209,14 +210,11 @@ impl TenantSection {
 }
 
 /// The summary under the table, in lines that fit 80 columns. With a filter (`--kind`,
-/// `--written-back`) it counts what is shown, and says of how many.
-fn write_summary(w: &mut dyn Write, rows: &[ReportRow], s: &Summary) -> io::Result<()> {
+/// `--written-back`) it counts what is shown (`shown`: a summary of the rows shown), and says of
+/// how many.
+fn write_summary(w: &mut dyn Write, shown: &Summary, s: &Summary) -> io::Result<()> {
     let filtered = s.shown_groups != s.total_groups;
-    let mut shown = Summary::default();
-    for r in rows {
-        shown.add(r, true);
-    }
-    let c = if filtered { &shown } else { s };
+    let c = if filtered { shown } else { s };
     if filtered {
         writeln!(
             w,
@@ -290,6 +288,9 @@ fn safe_lines(s: &str) -> String {
         .join("\n")
 }
 
+/// The whole JSON report as one value: what [`rows::RowWriter`] writes piece by piece (its
+/// test compares the two byte for byte).
+#[cfg(test)]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReportDoc<'a> {
@@ -300,7 +301,8 @@ struct ReportDoc<'a> {
     caveats: Vec<&'static str>,
 }
 
-/// Print a whole report.
+/// Print a whole report, from rows kept in memory (the table, `--member-counts`, JSON to
+/// stdout); see [`rows::RowWriter`] for the rows written as they are read.
 pub(crate) fn write_report(
     w: &mut dyn Write,
     format: OutputFormat,
@@ -310,32 +312,26 @@ pub(crate) fn write_report(
     layout: TableLayout,
 ) -> io::Result<()> {
     match format {
+        OutputFormat::Table => {
+            write_table(w, tenant, rows, summary, layout)?;
+            w.flush()
+        }
         // JUnit is check's; report refuses it before reading (require_format). HTML has a
         // header about the run, so report writes it with `html::write_report`.
-        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html => {
-            let doc = ReportDoc {
-                schema_version: REPORT_SCHEMA_VERSION,
-                tenant,
-                groups: rows,
-                summary,
-                caveats: caveats(),
-            };
-            serde_json::to_writer_pretty(&mut *w, &doc)?;
-            writeln!(w)?;
-        }
-        OutputFormat::Ndjson => {
+        OutputFormat::Junit | OutputFormat::Html => Err(io::Error::other(
+            "report prints JUnit never, and HTML through html::write_report",
+        )),
+        f => {
+            let mut rw = rows::RowWriter::start(w, f, Some(tenant))?;
             for r in rows {
-                serde_json::to_writer(&mut *w, r)?;
-                writeln!(w)?;
+                rw.row(r)?;
             }
+            rw.finish(summary)
         }
-        OutputFormat::Csv => write_csv(w, rows)?,
-        OutputFormat::Table => write_table(w, tenant, rows, summary, layout)?,
     }
-    w.flush()
 }
 
-const CSV_COLUMNS: &[&str] = &[
+pub(crate) const CSV_COLUMNS: &[&str] = &[
     "id",
     "displayName",
     "kind",
@@ -351,42 +347,12 @@ const CSV_COLUMNS: &[&str] = &[
     "memberCount",
 ];
 
-fn opt_bool(b: Option<bool>) -> &'static str {
+pub(crate) fn opt_bool(b: Option<bool>) -> &'static str {
     match b {
         Some(true) => "true",
         Some(false) => "false",
         None => "",
     }
-}
-
-fn write_csv(w: &mut dyn Write, rows: &[ReportRow]) -> io::Result<()> {
-    csv_start(w)?;
-    writeln!(w, "{}", CSV_COLUMNS.join(","))?;
-    for r in rows {
-        let members = r.member_count.map(|c| c.to_string()).unwrap_or_default();
-        let fields: [&str; 13] = [
-            &r.id,
-            r.display_name.as_deref().unwrap_or(""),
-            r.kind.as_str(),
-            if r.synced_from_on_premises {
-                "true"
-            } else {
-                "false"
-            },
-            opt_bool(r.is_enabled),
-            r.on_premises_group_type.as_deref().unwrap_or(""),
-            if r.written_back { "true" } else { "false" },
-            r.written_back_as.unwrap_or(""),
-            r.reason.as_str(),
-            r.warning.as_deref().unwrap_or(""),
-            opt_bool(r.is_assignable_to_role),
-            r.created_date_time.as_deref().unwrap_or(""),
-            &members,
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        writeln!(w, "{}", line.join(","))?;
-    }
-    Ok(())
 }
 
 /// The last lines of every run that wrote: where its journal is, and the one command that undoes
@@ -460,7 +426,6 @@ pub(crate) fn show_bool(b: Option<bool>) -> &'static str {
     }
 }
 
-// Long on purpose until issue 15 redraws the table: column widths, rows and the summary lines.
 fn write_table(
     w: &mut dyn Write,
     tenant: &TenantSection,
@@ -469,8 +434,24 @@ fn write_table(
     layout: TableLayout,
 ) -> io::Result<()> {
     table::write_groups(w, rows, layout)?;
+    let mut shown = Summary::default();
+    for r in rows {
+        shown.add(r, true);
+    }
+    write_table_tail(w, tenant, &shown, s, layout)
+}
+
+/// What follows the table's rows: the summary, the tenant default, the sync features and the
+/// caveats. `shown` summarises the rows shown, `s` every group read.
+pub(crate) fn write_table_tail(
+    w: &mut dyn Write,
+    tenant: &TenantSection,
+    shown: &Summary,
+    s: &Summary,
+    layout: TableLayout,
+) -> io::Result<()> {
     writeln!(w)?;
-    write_summary(w, rows, s)?;
+    write_summary(w, shown, s)?;
     // Prose wraps to the terminal; in a file or a pipe each line stays whole (for grep).
     let width = layout.width.map_or(usize::MAX, |w| w.max(40));
     let mut prose = |text: &str, first: &str, indent: &str| -> io::Result<()> {
@@ -512,7 +493,7 @@ pub(crate) fn set_csv_bom(on: bool) {
 }
 
 /// The start of every CSV document: the BOM, when asked for.
-fn csv_start(w: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn csv_start(w: &mut dyn Write) -> io::Result<()> {
     if CSV_BOM.load(Ordering::Relaxed) {
         w.write_all("\u{feff}".as_bytes())?;
     }

@@ -67,131 +67,150 @@ fn as_label(r: &ReportRow) -> String {
     }
 }
 
-struct Column {
-    title: &'static str,
-    cells: Vec<String>,
-    right: bool,
-}
-
-impl Column {
-    fn width(&self) -> usize {
-        self.cells
-            .iter()
-            .map(|c| measure_text_width(c))
-            .chain([self.title.len()])
-            .max()
-            .unwrap_or(0)
-    }
-}
-
-/// The group rows, and then the warnings ([!]) of the groups that have one.
-pub(crate) fn write_groups(
-    w: &mut dyn Write,
-    rows: &[ReportRow],
-    layout: TableLayout,
-) -> io::Result<()> {
-    let name = |r: &ReportRow| {
-        let n = safe(r.display_name.as_deref().unwrap_or("")).into_owned();
-        if r.warning.is_some() {
-            format!("{n} [!]")
-        } else {
-            n
-        }
-    };
-    let mut fixed = vec![
-        Column {
-            title: "WRITTEN BACK",
-            cells: rows
-                .iter()
-                .map(|r| if r.written_back { "yes" } else { "no" }.into())
-                .collect(),
-            right: false,
-        },
-        Column {
-            title: "KIND",
-            cells: rows
-                .iter()
-                .map(|r| {
-                    let k = kind_label(r.kind);
-                    if r.synced_from_on_premises {
-                        format!("{k} (AD)")
-                    } else {
-                        k.to_string()
-                    }
-                })
-                .collect(),
-            right: false,
-        },
-        Column {
-            title: "AS",
-            cells: rows.iter().map(as_label).collect(),
-            right: false,
-        },
-    ];
+/// The columns after the name: title, right-aligned, and each row's cell.
+fn columns(layout: TableLayout) -> Vec<(&'static str, bool)> {
+    let mut c = vec![("WRITTEN BACK", false), ("KIND", false), ("AS", false)];
     if layout.members {
-        fixed.push(Column {
-            title: "MEMBERS",
-            cells: rows
-                .iter()
-                .map(|r| {
-                    r.member_count
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "-".into())
-                })
-                .collect(),
-            right: true,
-        });
+        c.push(("MEMBERS", true));
     }
     if layout.wide {
-        fixed.push(Column {
-            title: "ISENABLED",
-            cells: rows
-                .iter()
-                .map(|r| super::show_bool(r.is_enabled).to_string())
-                .collect(),
-            right: false,
-        });
-        fixed.push(Column {
-            title: "RAW TYPE",
-            cells: rows
-                .iter()
-                .map(|r| {
-                    r.on_premises_group_type
-                        .clone()
-                        .unwrap_or_else(|| "null".into())
-                })
-                .collect(),
-            right: false,
-        });
-        fixed.push(Column {
-            title: "ID",
-            cells: rows.iter().map(|r| r.id.clone()).collect(),
-            right: false,
-        });
+        c.extend([("ISENABLED", false), ("RAW TYPE", false), ("ID", false)]);
     }
-    let widths: Vec<usize> = fixed.iter().map(Column::width).collect();
-    let names: Vec<String> = rows.iter().map(name).collect();
-    let longest = names
-        .iter()
-        .map(|n| measure_text_width(n))
-        .chain(["NAME".len()])
-        .max()
-        .unwrap_or(4);
-    let others: usize = widths.iter().map(|w| w + 2).sum();
-    let name_width = match layout.width {
-        Some(cols) => longest.min(cols.saturating_sub(others).max(12)),
-        None => longest,
+    c
+}
+
+/// One row's name (with ` [!]` when it needs attention) and its cells, in [`columns`] order.
+fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
+    let n = safe(r.display_name.as_deref().unwrap_or("")).into_owned();
+    let name = if r.warning.is_some() {
+        format!("{n} [!]")
+    } else {
+        n
     };
-    let line = |w: &mut dyn Write, name: &str, cells: Vec<&str>| -> io::Result<()> {
-        let mut out = pad_str(
-            &truncate_str(name, name_width, "…"),
-            name_width,
-            Alignment::Left,
-            None,
-        )
-        .into_owned();
-        for ((cell, width), col) in cells.iter().zip(&widths).zip(&fixed) {
-            let align = if col.right {
+    let k = kind_label(r.kind);
+    let mut c = vec![
+        if r.written_back { "yes" } else { "no" }.to_string(),
+        if r.synced_from_on_premises {
+            format!("{k} (AD)")
+        } else {
+            k.to_string()
+        },
+        as_label(r),
+    ];
+    if layout.members {
+        c.push(
+            r.member_count
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
+    if layout.wide {
+        c.push(super::show_bool(r.is_enabled).to_string());
+        c.push(
+            r.on_premises_group_type
+                .clone()
+                .unwrap_or_else(|| "null".into()),
+        );
+        c.push(r.id.clone());
+    }
+    (name, c)
+}
+
+/// The group rows, then the warnings ([!]) of the groups that have one, written as rows come:
+/// the column widths are measured on the first `measure` rows (all of them, for a table kept
+/// whole), and later rows are written at once in those widths (a longer name than any measured
+/// pushes its line's other columns right, and is never cut off the page unless a terminal's
+/// width says so). Only the groups that need attention are kept, for the list at the end.
+pub(crate) struct TableWriter<'a> {
+    w: &'a mut dyn Write,
+    layout: TableLayout,
+    measure: usize,
+    pending: Vec<(String, Vec<String>)>,
+    /// Set once the header is written: the name's width and the other columns'.
+    widths: Option<(usize, Vec<usize>)>,
+    warned: Vec<String>,
+}
+
+impl<'a> TableWriter<'a> {
+    pub(crate) fn new(w: &'a mut dyn Write, layout: TableLayout, measure: usize) -> Self {
+        TableWriter {
+            w,
+            layout,
+            measure,
+            pending: Vec::new(),
+            widths: None,
+            warned: Vec::new(),
+        }
+    }
+
+    pub(crate) fn row(&mut self, r: &ReportRow) -> io::Result<()> {
+        if r.warning.is_some() {
+            self.warned.push(format!(
+                "  {} ({}): {}",
+                safe(r.display_name.as_deref().unwrap_or("")),
+                r.id,
+                safe(r.warning.as_deref().unwrap_or(""))
+            ));
+        }
+        let row = cells(r, self.layout);
+        if self.widths.is_some() {
+            return self.line(&row.0, &row.1);
+        }
+        self.pending.push(row);
+        if self.pending.len() >= self.measure {
+            self.start()?;
+        }
+        Ok(())
+    }
+
+    /// Measure the rows held, write the header and them.
+    fn start(&mut self) -> io::Result<()> {
+        let cols = columns(self.layout);
+        let widths: Vec<usize> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (title, _))| {
+                self.pending
+                    .iter()
+                    .map(|(_, c)| measure_text_width(&c[i]))
+                    .chain([title.len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let longest = self
+            .pending
+            .iter()
+            .map(|(n, _)| measure_text_width(n))
+            .chain(["NAME".len()])
+            .max()
+            .unwrap_or(4);
+        let others: usize = widths.iter().map(|w| w + 2).sum();
+        let name_width = match self.layout.width {
+            Some(cols) => longest.min(cols.saturating_sub(others).max(12)),
+            None => longest,
+        };
+        self.widths = Some((name_width, widths));
+        let titles: Vec<String> = cols.iter().map(|(t, _)| t.to_string()).collect();
+        self.line("NAME", &titles)?;
+        for (name, c) in std::mem::take(&mut self.pending) {
+            self.line(&name, &c)?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, name: &str, cells: &[String]) -> io::Result<()> {
+        let Some((name_width, widths)) = &self.widths else {
+            return Ok(());
+        };
+        let name = if self.layout.width.is_some() {
+            truncate_str(name, *name_width, "…")
+        } else {
+            name.into()
+        };
+        let mut out = pad_str(&name, *name_width, Alignment::Left, None).into_owned();
+        for ((cell, width), (_, right)) in cells.iter().zip(widths).zip(columns(self.layout)) {
+            let align = if right {
                 Alignment::Right
             } else {
                 Alignment::Left
@@ -199,27 +218,36 @@ pub(crate) fn write_groups(
             out.push_str("  ");
             out.push_str(&pad_str(cell, *width, align, None));
         }
-        writeln!(w, "{}", out.trim_end())
-    };
-    line(w, "NAME", fixed.iter().map(|c| c.title).collect())?;
-    for (i, n) in names.iter().enumerate() {
-        line(w, n, fixed.iter().map(|c| c.cells[i].as_str()).collect())?;
+        writeln!(self.w, "{}", out.trim_end())
     }
-    let warned: Vec<&ReportRow> = rows.iter().filter(|r| r.warning.is_some()).collect();
-    if !warned.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "Needs attention [!]:")?;
-        for r in warned {
-            writeln!(
-                w,
-                "  {} ({}): {}",
-                safe(r.display_name.as_deref().unwrap_or("")),
-                r.id,
-                safe(r.warning.as_deref().unwrap_or(""))
-            )?;
+
+    /// The rows still held, then the list of groups that need attention.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        if self.widths.is_none() {
+            self.start()?;
         }
+        if !self.warned.is_empty() {
+            writeln!(self.w)?;
+            writeln!(self.w, "Needs attention [!]:")?;
+            for l in &self.warned {
+                writeln!(self.w, "{l}")?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A whole table from rows in memory, measured on all of them.
+pub(crate) fn write_groups(
+    w: &mut dyn Write,
+    rows: &[ReportRow],
+    layout: TableLayout,
+) -> io::Result<()> {
+    let mut t = TableWriter::new(w, layout, usize::MAX);
+    for r in rows {
+        t.row(r)?;
+    }
+    t.finish()
 }
 
 /// "1 group", "2 groups".

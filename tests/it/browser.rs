@@ -57,6 +57,7 @@ struct Browser {
     /// Every event that arrived, in order.
     events: Vec<Value>,
     _profile: PathBuf,
+    _guard: HangGuard,
 }
 
 impl Browser {
@@ -90,13 +91,9 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromium starts");
-        // A hang guard, not a timing assertion: a browser that never answers is killed, the
-        // pipe closes, and the test fails with what it was waiting for.
-        let pid = child.id().to_string();
-        std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_secs(180));
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-        });
+        // Not a timing assertion: a browser that never answers is killed, the pipe closes, and
+        // the test fails with what it was waiting for.
+        let guard = HangGuard::new(child.id(), 180);
         let to = child.stdin.take().expect("a pipe to chromium");
         let from = child.stdout.take().expect("a pipe from chromium");
         let mut b = Browser {
@@ -107,6 +104,7 @@ impl Browser {
             session: String::new(),
             events: Vec::new(),
             _profile: profile,
+            _guard: guard,
         };
         let targets = b.call_browser("Target.getTargets", json!({}));
         let page = targets["targetInfos"]

@@ -411,6 +411,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
+        out_is_file: false,
         target: gwb::commands::Target {
             graph_root: base.clone(),
             tenant_id: None,
@@ -468,6 +469,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
+        out_is_file: false,
         target: gwb::commands::Target {
             graph_root: base.clone(),
             tenant_id: None,
@@ -530,6 +532,7 @@ async fn report_without_settings_permission_still_reports_groups() {
     let ctx = gwb::commands::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
+        out_is_file: false,
         target: gwb::commands::Target {
             graph_root: base.clone(),
             tenant_id: None,

@@ -29,6 +29,7 @@ mod promises;
 mod reliability;
 mod screens;
 mod set_default;
+mod streaming;
 mod support;
 mod undo;
 mod walkthrough;

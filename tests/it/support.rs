@@ -355,3 +355,33 @@ impl Ran {
         assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
     }
 }
+
+/// Kills process `pid` if it is still running after `secs` and the guard was not dropped: a
+/// hang guard for tests that read a child's output, so a hang fails the test instead of
+/// stalling the suite. Dropping the guard (the test went on) stands it down, so it never
+/// signals a process id that has since been reused.
+pub struct HangGuard(Option<std::sync::mpsc::Sender<()>>);
+
+impl HangGuard {
+    pub fn new(pid: u32, secs: u64) -> HangGuard {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(Duration::from_secs(secs))
+            {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid.to_string()])
+                    .status();
+            }
+        });
+        HangGuard(Some(tx))
+    }
+}
+
+impl Drop for HangGuard {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
