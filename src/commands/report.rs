@@ -154,6 +154,18 @@ fn shown(args: &ReportArgs, row: &ReportRow) -> bool {
         && (!args.written_back || row.written_back)
 }
 
+/// Where streamed rows go: a data format, or the table.
+enum Sink<'a> {
+    Data(RowWriter<'a>),
+    Table(crate::output::table::TableWriter<'a>),
+}
+
+/// Counts over every group read, and over the rows shown (the table's summary under a filter).
+struct Counted {
+    all: Summary,
+    shown: Summary,
+}
+
 /// List the groups, writing each row shown as it is read, and count them all.
 async fn stream_rows(
     client: &GraphClient,
@@ -161,33 +173,61 @@ async fn stream_rows(
     format: OutputFormat,
     tenant: Option<&TenantSection>,
     out: &mut dyn Write,
-) -> anyhow::Result<Summary> {
-    let mut summary = Summary::default();
-    let mut rows = RowWriter::start(out, format, tenant)?;
+) -> anyhow::Result<Counted> {
+    let mut all = Summary::default();
+    let mut shown_rows = Summary::default();
+    let mut sink = match format {
+        // Measured on the first page, then written as read.
+        OutputFormat::Table => Sink::Table(crate::output::table::TableWriter::new(
+            out,
+            layout(args),
+            999,
+        )),
+        f => Sink::Data(RowWriter::start(out, f, tenant)?),
+    };
     super::each_group(client, |g| {
         let row = ReportRow::from_group(g)?;
         let show = shown(args, &row);
-        summary.add(&row, show);
+        all.add(&row, show);
         if show {
-            rows.row(&row)?;
+            shown_rows.add(&row, true);
+            match &mut sink {
+                Sink::Data(w) => w.row(&row)?,
+                Sink::Table(t) => t.row(&row)?,
+            }
         }
         Ok(())
     })
     .await?;
-    rows.finish(&summary)?;
-    Ok(summary)
+    match sink {
+        Sink::Data(w) => w.finish(&all)?,
+        Sink::Table(t) => t.finish()?,
+    }
+    Ok(Counted {
+        all,
+        shown: shown_rows,
+    })
+}
+
+/// How the table is drawn for this terminal and these flags.
+fn layout(args: &ReportArgs) -> crate::output::TableLayout {
+    crate::output::TableLayout {
+        width: crate::output::table::terminal_width(),
+        wide: args.wide,
+        members: args.member_counts,
+    }
 }
 
 /// Whether the rows can be written as they are read: memory then stays flat at any size.
-/// Member counts need every row first; the table measures its columns; the HTML page is one
-/// document; JSON to stdout is kept whole so that a failed run prints none of it (JSON to a
-/// `--out` file streams: the file only appears when the run succeeds).
+/// Member counts need every row first; the HTML page is one document; JSON to stdout is kept
+/// whole so that a failed run prints none of it (JSON to a `--out` file streams: the file only
+/// appears when the run succeeds). The table streams, its columns measured on the first page.
 fn streams(ctx: &Context, args: &ReportArgs) -> bool {
     !args.member_counts
         && match ctx.format {
-            OutputFormat::Ndjson | OutputFormat::Csv => true,
+            OutputFormat::Ndjson | OutputFormat::Csv | OutputFormat::Table => true,
             OutputFormat::Json => ctx.out_is_file,
-            _ => false,
+            OutputFormat::Html | OutputFormat::Junit => false,
         }
 }
 
@@ -202,14 +242,25 @@ pub async fn run(
     let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
         // JSON names the tenant before the groups: read it first (one request's time).
         let tenant = tenant_section(client).await?;
-        let summary = stream_rows(client, args, ctx.format, Some(&tenant), out).await?;
-        (tenant, summary)
+        let counted = stream_rows(client, args, ctx.format, Some(&tenant), out).await?;
+        (tenant, counted.all)
     } else if streams(ctx, args) {
-        let (tenant, summary) = tokio::join!(
+        let (tenant, counted) = tokio::join!(
             tenant_section(client),
             stream_rows(client, args, ctx.format, None, out)
         );
-        (tenant?, summary?)
+        let (tenant, counted) = (tenant?, counted?);
+        if ctx.format == Table {
+            crate::output::write_table_tail(
+                out,
+                &tenant,
+                &counted.shown,
+                &counted.all,
+                layout(args),
+            )?;
+            out.flush()?;
+        }
+        (tenant, counted.all)
     } else {
         let groups = async {
             let mut rows = Vec::new();
@@ -247,12 +298,7 @@ pub async fn run(
                 args.member_counts,
             )?;
         } else {
-            let layout = crate::output::TableLayout {
-                width: crate::output::table::terminal_width(),
-                wide: args.wide,
-                members: args.member_counts,
-            };
-            write_report(out, ctx.format, &tenant, &rows, &summary, layout)?;
+            write_report(out, ctx.format, &tenant, &rows, &summary, layout(args))?;
         }
         (tenant, summary)
     };

@@ -304,4 +304,54 @@ mod tests {
         assert_eq!(groups(0), "0 groups");
         assert_eq!(groups(2), "2 groups");
     }
+
+    fn row(name: &str) -> ReportRow {
+        ReportRow {
+            id: "0b1f5a6e-1111-4c1e-9e4f-000000000001".into(),
+            display_name: Some(name.into()),
+            kind: Kind::Security,
+            synced_from_on_premises: false,
+            is_enabled: Some(false),
+            on_premises_group_type: None,
+            written_back: false,
+            written_back_as: None,
+            reason: Reason::Disabled,
+            warning: None,
+            is_assignable_to_role: None,
+            created_date_time: None,
+            member_count: None,
+        }
+    }
+
+    #[test]
+    fn a_streamed_table_is_measured_on_its_first_rows_and_cuts_nothing_in_a_pipe() {
+        let mut out = Vec::new();
+        let mut t = TableWriter::new(&mut out, TableLayout::default(), 2);
+        t.row(&row("Short")).unwrap();
+        // Nothing is written until the rows to measure are in.
+        t.row(&row("Shorter")).unwrap();
+        t.row(&row("A much longer name than any measured")).unwrap();
+        t.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("NAME     WRITTEN BACK"), "{text}");
+        assert!(lines[1].starts_with("Short    no"), "{text}");
+        assert!(
+            lines[3].starts_with("A much longer name than any measured  no"),
+            "whole, the other columns pushed right: {text}"
+        );
+    }
+
+    #[test]
+    fn a_table_kept_whole_is_measured_on_every_row() {
+        let mut out = Vec::new();
+        let rows = [row("Short"), row("A much longer name")];
+        write_groups(&mut out, &rows, TableLayout::default()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("NAME                WRITTEN BACK"),
+            "{text}"
+        );
+    }
 }

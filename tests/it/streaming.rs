@@ -92,6 +92,18 @@ async fn csv_rows_are_printed_while_the_listing_is_still_being_read() {
     assert_eq!(lines.len(), 2_501, "the header and every group");
 }
 
+/// The table through a pipe streams as well: its columns are measured on the first page.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_table_is_printed_while_the_listing_is_still_being_read() {
+    let (lines, code) = rows_before_the_last_page("table", 500).await;
+    assert_eq!(code, 0);
+    assert!(lines[0].starts_with("NAME "), "{}", lines[0]);
+    assert!(
+        lines.iter().any(|l| l.starts_with("Summary: 2500 groups")),
+        "the summary counts every group"
+    );
+}
+
 /// JSON to a file streams too (the file appears whole at the end); it is the same document as
 /// JSON kept whole for stdout.
 #[tokio::test(flavor = "multi_thread")]
