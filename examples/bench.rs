@@ -47,6 +47,9 @@ struct Args {
     sequential_up_to: usize,
     #[arg(long, default_value_t = 4)]
     concurrency: u16,
+    /// Read with $top=100 (as Graph PowerShell's -All) only up to this many groups.
+    #[arg(long, default_value_t = 100_000)]
+    top100_up_to: usize,
     /// Internal: serve the emulator.
     #[arg(long, hide = true)]
     serve: bool,
@@ -124,11 +127,18 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
         .unwrap();
     let started = Instant::now();
     let ok = match what {
-        "report" => {
+        "report-json" | "report-json-file" | "report-ndjson" | "report-csv" | "report-table" => {
+            let format = match what {
+                "report-ndjson" => OutputFormat::Ndjson,
+                "report-csv" => OutputFormat::Csv,
+                "report-table" => OutputFormat::Table,
+                _ => OutputFormat::Json,
+            };
             let ctx = Context {
                 client,
-                format: OutputFormat::Json,
-                out_is_file: false,
+                format,
+                // JSON to a --out file streams; to stdout it is kept whole.
+                out_is_file: what == "report-json-file",
                 target: gwb::commands::Target {
                     graph_root: url.to_string(),
                     tenant_id: None,
@@ -180,7 +190,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             }
             ok && n > 0
         }
-        "disable" => {
+        "disable" | "dry-run" => {
             let ctx = Context {
                 client,
                 format: OutputFormat::Json,
@@ -193,7 +203,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let dir = std::env::temp_dir().join(format!("gwb-bench-{}", std::process::id()));
             let cli_args = gwb::cli::DisableArgs {
                 apply: ApplyArgs {
-                    dry_run: false,
+                    dry_run: what == "dry-run",
                     yes: true,
                     max_changes: None,
                     concurrency: args.concurrency,
@@ -372,22 +382,34 @@ fn drive(args: &Args) {
         let pages999 = n.div_ceil(999);
         let pages100 = n.div_ceil(100);
 
-        // report, the gwb way, then the bare round trips of the same pages
+        // report in each format, the gwb way, then the bare round trips of the same pages
         let emu = start_emulator(args, n);
-        let r = run_child(args, "report", &emu.url);
+        let floor = pages999 as f64 * lat;
+        let mut reports = Vec::new();
+        for (what, name) in [
+            ("report-json", "report -o json"),
+            ("report-json-file", "report json --out"),
+            ("report-ndjson", "report -o ndjson"),
+            ("report-csv", "report -o csv"),
+            ("report-table", "report (table)"),
+        ] {
+            let before = stats(&emu.url);
+            let r = run_child(args, what, &emu.url);
+            let s = stats(&emu.url);
+            row(
+                n,
+                name,
+                stat(&s, "list_groups") - stat(&before, "list_groups"),
+                pages999 as u64,
+                &r,
+                floor,
+                None,
+            );
+            reports.push((name, r));
+        }
         let s = stats(&emu.url);
         let t = run_child(args, "trips999", &emu.url);
         let s1 = stats(&emu.url);
-        let floor = pages999 as f64 * lat;
-        row(
-            n,
-            "report ($top=999)",
-            stat(&s, "list_groups"),
-            pages999 as u64,
-            &r,
-            floor,
-            None,
-        );
         row(
             n,
             "  bare round trips",
@@ -397,24 +419,40 @@ fn drive(args: &Args) {
             floor,
             None,
         );
-        vs_trips(n, "report ($top=999)", &r, &t);
-        let r = run_child(args, "report-top100", &emu.url);
-        let s2 = stats(&emu.url);
-        let t = run_child(args, "trips100", &emu.url);
-        row(
-            n,
-            "report, -All ($top=100)",
-            stat(&s2, "list_groups") - stat(&s1, "list_groups"),
-            pages100 as u64,
-            &r,
-            pages100 as f64 * lat,
-            None,
-        );
-        vs_trips(n, "report, -All ($top=100)", &r, &t);
+        for (name, r) in &reports {
+            vs_trips(n, name, r, &t);
+        }
+        if n <= args.top100_up_to {
+            let r = run_child(args, "report-top100", &emu.url);
+            let s2 = stats(&emu.url);
+            let t = run_child(args, "trips100", &emu.url);
+            row(
+                n,
+                "report, -All ($top=100)",
+                stat(&s2, "list_groups") - stat(&s1, "list_groups"),
+                pages100 as u64,
+                &r,
+                pages100 as f64 * lat,
+                None,
+            );
+            vs_trips(n, "report, -All ($top=100)", &r, &t);
+        }
         drop(emu);
 
-        // disable, the gwb way, on a fresh tenant
+        // disable, the gwb way, on a fresh tenant: first its dry run, which changes nothing
         let emu = start_emulator(args, n);
+        let r = run_child(args, "dry-run", &emu.url);
+        let s = stats(&emu.url);
+        row(
+            n,
+            "disable --dry-run",
+            stat(&s, "requests"),
+            pages999 as u64,
+            &r,
+            floor,
+            None,
+        );
+        let dry = s;
         let r = run_child(args, "disable", &emu.url);
         let s = stats(&emu.url);
         let w = window(args.scale);
@@ -422,7 +460,7 @@ fn drive(args: &Args) {
         let floor = pages999 as f64 * lat + write_floor;
         let writes = stat(&s, "patch_group_attempt").max(1);
         let throttled = 100.0 * stat(&s, "throttled_writes") as f64 / writes as f64;
-        let requests = stat(&s, "requests");
+        let requests = stat(&s, "requests") - stat(&dry, "requests");
         // One pass of list pages, then one $batch per 20 writes.
         let min_requests = (pages999 + eligible.div_ceil(20)) as u64;
         row(

@@ -7,6 +7,7 @@
 //! while Graph does not yet show what was just written (its reads lag writes).
 
 mod html;
+mod stream;
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -346,6 +347,19 @@ impl Memory {
     }
 }
 
+/// A failed read of the directory settings, with the permission the policy needs for it.
+fn settings_error(e: crate::graph::GraphError) -> anyhow::Error {
+    let hint = if e.is_auth() {
+        format!(
+            "; the policy sets new_m365_default, which needs {}",
+            crate::permissions::READ_SETTINGS
+        )
+    } else {
+        String::new()
+    };
+    anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
+}
+
 /// Read the tenant and compare it with the policy.
 pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
@@ -363,17 +377,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     };
     let (checker, settings) = tokio::join!(groups, settings);
     let mut checker = checker?;
-    let settings = settings.map_err(|e| {
-        let hint = if e.is_auth() {
-            format!(
-                "; the policy sets new_m365_default, which needs {}",
-                crate::permissions::READ_SETTINGS
-            )
-        } else {
-            String::new()
-        };
-        anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
-    })?;
+    let settings = settings.map_err(settings_error)?;
     let tenant = settings.map(|s| {
         let d = tenant_default(&s);
         checker.consider_default(
@@ -736,6 +740,9 @@ async fn run_inner(
         }
     };
     let memory = Memory::open(args, dirs, &ctx.target);
+    if stream::wanted(args, ctx.format, source.notify) {
+        return stream::run(ctx, policy, &memory, out).await;
+    }
     let command = match (args.fix, args.apply.dry_run) {
         (false, _) => "gwb check",
         (true, false) => "gwb check --fix",

@@ -83,13 +83,18 @@ pub(crate) fn load(path: &Path, target: &Target) -> Option<State> {
 
 /// Keep `drift` as this run's state.
 pub(crate) fn save(path: &Path, target: &Target, drift: &[Drift]) {
+    save_seen(path, target, drift.iter().map(Seen::of).collect());
+}
+
+/// [`save`] from the items as the state keeps them (a streamed check keeps only these).
+pub(crate) fn save_seen(path: &Path, target: &Target, drift: Vec<Seen>) {
     let state = State {
         schema_version: SCHEMA_VERSION,
         kind: KIND.into(),
         graph_root: target.graph_root.clone(),
         tenant_id: target.tenant_id.clone(),
         checked_at: crate::journal::now_rfc3339(),
-        drift: drift.iter().map(Seen::of).collect(),
+        drift,
     };
     let result = serde_json::to_vec_pretty(&state)
         .map_err(std::io::Error::other)

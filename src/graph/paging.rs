@@ -151,8 +151,14 @@ impl GraphClient {
             .map(|(n, v)| (n.clone(), v.as_str()))
             .collect();
         let resp = self.send(Method::GET, url.clone(), &hdrs, None).await?;
-        let link: LinkOnly = parse_json(&resp, "GET", url.path())?;
-        let Some(link) = link.next_link else {
+        // The link is found by a scan of the top level, which skips the page's values without
+        // parsing them (the next request waits on this); anything the scan does not recognise
+        // is parsed in full, for the exact error.
+        let link = match top_level_next_link(&resp.body) {
+            Some(link) => link,
+            None => parse_json::<LinkOnly>(&resp, "GET", url.path())?.next_link,
+        };
+        let Some(link) = link else {
             return Ok((resp, None));
         };
         let next = Url::parse(&link).map_err(|e| GraphError::Malformed {
@@ -169,6 +175,109 @@ impl GraphClient {
         }
         Ok((resp, Some(next)))
     }
+}
+
+/// The `@odata.nextLink` of a page (`Some(None)`: the page has none), found by walking the
+/// top-level object's members and skipping each value by its brackets and strings, without
+/// building anything. `None` when the body is not a plain JSON object, or the link is not a
+/// plain string, or appears twice: the caller then parses the page in full for the error.
+pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        i
+    }
+    /// `b[i]` is the opening quote; returns the index after the closing one.
+    fn string(b: &[u8], mut i: usize) -> Option<usize> {
+        i += 1;
+        while i < b.len() {
+            match b[i] {
+                b'"' => return Some(i + 1),
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+    /// Skips one value starting at `i`; returns the index after it.
+    fn value(b: &[u8], i: usize) -> Option<usize> {
+        match *b.get(i)? {
+            b'"' => string(b, i),
+            b'{' | b'[' => {
+                let mut depth = 0usize;
+                let mut j = i;
+                while j < b.len() {
+                    match b[j] {
+                        b'"' => {
+                            j = string(b, j)?;
+                            continue;
+                        }
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Some(j + 1);
+                            }
+                        }
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                None
+            }
+            _ => {
+                let mut j = i;
+                while j < b.len()
+                    && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                {
+                    j += 1;
+                }
+                (j > i).then_some(j)
+            }
+        }
+    }
+    let b = body;
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut link: Option<Option<String>> = None;
+    if b.get(i) == Some(&b'}') {
+        return Some(None);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = ws(b, i + 1);
+        let end = value(b, start)?;
+        if key == b"@odata.nextLink" {
+            if link.is_some() {
+                return None;
+            }
+            // A string (or null); a number or an object is left to the full parse's error.
+            link = Some(serde_json::from_slice::<Option<String>>(&b[start..end]).ok()?);
+        }
+        i = ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') => break,
+            _ => return None,
+        }
+    }
+    // Nothing but white space may follow the object.
+    if ws(b, i + 1) != b.len() {
+        return None;
+    }
+    Some(link.unwrap_or(None))
 }
 
 /// Group ids seen so far, in about 16 bytes each: a GUID is kept as its 128 bits, in a sorted
@@ -243,6 +352,41 @@ mod tests {
         assert!(!s.insert("0B1F5A6E-1111-4C1E-9E4F-000000000001"));
         assert!(s.insert("0b1f5a6e-1111-4c1e-9e4f-000000000002"));
         assert!(s.insert("a/b") && !s.insert("a/b"));
+    }
+
+    #[test]
+    fn the_link_is_found_by_the_scan_as_the_parser_finds_it() {
+        let cases: &[(&str, Option<Option<&str>>)] = &[
+            (
+                r#"{"@odata.context":"x","@odata.nextLink":"https://g/beta/groups?$skiptoken=a","value":[]}"#,
+                Some(Some("https://g/beta/groups?$skiptoken=a")),
+            ),
+            (
+                r#"{"value":[{"displayName":"\"@odata.nextLink\":\"https://evil/\"","n":[1,{"a":"]"}]}],"@odata.nextLink":"https:\/\/g\/next"}"#,
+                Some(Some("https://g/next")),
+            ),
+            (r#" { "value" : [ ] } "#, Some(None)),
+            (r#"{"@odata.nextLink":null,"value":[]}"#, Some(None)),
+            (r#"{}"#, Some(None)),
+            // Left to the full parse, which names the problem:
+            (r#"{"@odata.nextLink":42,"value":[]}"#, None),
+            (
+                r#"{"@odata.nextLink":"a","@odata.nextLink":"b","value":[]}"#,
+                None,
+            ),
+            (r#"{"value":[{"a":1}"#, None),
+            (r#"{"value":[]} trailing"#, None),
+            (r#"<html>bad gateway</html>"#, None),
+            (r#""#, None),
+        ];
+        for (body, want) in cases {
+            let got = top_level_next_link(body.as_bytes());
+            assert_eq!(got, want.map(|l| l.map(String::from)), "{body}");
+            if let Some(link) = got {
+                let full: LinkOnly = serde_json::from_str(body).unwrap();
+                assert_eq!(link, full.next_link, "the scan agrees with serde: {body}");
+            }
+        }
     }
 
     #[test]

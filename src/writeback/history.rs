@@ -30,12 +30,12 @@ impl Seen {
 
     /// What makes two runs' items the same: the group's id, or the tenant default (whose
     /// setting id may change).
-    fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         key(self.target, self.id.as_deref())
     }
 }
 
-fn key(target: DriftTarget, id: Option<&str>) -> String {
+pub(crate) fn key(target: DriftTarget, id: Option<&str>) -> String {
     match target {
         DriftTarget::TenantDefault => "tenantDefault".into(),
         DriftTarget::Group => format!("group:{}", id.unwrap_or("").to_ascii_lowercase()),

@@ -158,6 +158,17 @@ pub(crate) struct Excepting {
 
 /// Take the items that exceptions in force cover out of `drift`. An exception is in force
 /// through its `expires` day; after it, its item is drift again and named in `expired`.
+/// The exception that accepts `d` on `today` (`YYYY-MM-DD`), if one is in force.
+pub(crate) fn exception_in_force<'e>(
+    exceptions: &'e [Exception],
+    d: &Drift,
+    today: &str,
+) -> Option<&'e Exception> {
+    exceptions
+        .iter()
+        .find(|e| e.covers(d) && e.expires.as_deref().is_none_or(|x| x >= today))
+}
+
 pub(crate) fn apply_exceptions(
     drift: Vec<Drift>,
     exceptions: &[Exception],
@@ -189,10 +200,7 @@ pub(crate) fn apply_exceptions(
         }
     }
     for d in drift {
-        let in_force = exceptions
-            .iter()
-            .find(|e| e.covers(&d) && e.expires.as_deref().is_none_or(|x| x >= today));
-        match in_force {
+        match exception_in_force(exceptions, &d, today) {
             Some(e) => out.excepted.push(Excepted {
                 drift: d,
                 reason: e.reason.clone(),
