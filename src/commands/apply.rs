@@ -170,10 +170,8 @@ pub async fn apply(
     let window_size = (batch::MAX_BATCH * concurrency)
         .min(args.write_limit as usize)
         .max(1);
-    let windows: Vec<&[(GroupId, &Change)]> = valid.chunks(window_size).collect();
-    let ids_of = |w: &[(GroupId, &Change)]| -> Vec<String> {
-        w.iter().map(|(id, _)| id.to_string()).collect()
-    };
+    let windows: Vec<&[&Change]> = valid.chunks(window_size).collect();
+    let ids_of = |w: &[&Change]| -> Vec<String> { w.iter().map(|c| c.id.clone()).collect() };
     let opts = BatchOptions {
         concurrency,
         pacer: Some(pacer),
@@ -237,14 +235,13 @@ struct Run<'a> {
 impl Run<'_> {
     /// The changes whose id is a GUID. Any other goes into no URL: that group fails (journaled),
     /// the rest carry on.
-    fn valid_ids<'c>(
-        &mut self,
-        changes: &'c [Change],
-    ) -> anyhow::Result<Vec<(GroupId, &'c Change)>> {
+    /// The changes whose id is a GUID (only those go into a request); the others are failed
+    /// and journaled here.
+    fn valid_ids<'c>(&mut self, changes: &'c [Change]) -> anyhow::Result<Vec<&'c Change>> {
         let mut valid = Vec::with_capacity(changes.len());
         for c in changes {
-            if let Some(id) = GroupId::parse(&c.id) {
-                valid.push((id, c));
+            if GroupId::parse(&c.id).is_some() {
+                valid.push(c);
                 continue;
             }
             let e = ItemError {
@@ -280,11 +277,15 @@ impl Run<'_> {
     /// counted as deleted, or failed.
     fn still_as_planned(
         &mut self,
-        window: &[(GroupId, &Change)],
+        window: &[&Change],
         current: &HashMap<String, Current>,
     ) -> Vec<(GroupId, Change)> {
         let mut writes = Vec::with_capacity(window.len());
-        for (id, c) in window {
+        // Checked by `valid_ids`: every id parses.
+        for (id, c) in window
+            .iter()
+            .filter_map(|c| GroupId::parse(&c.id).map(|id| (id, *c)))
+        {
             let skip = |reason| Skipped {
                 id: c.id.clone(),
                 display_name: c.display_name.clone(),
@@ -483,23 +484,43 @@ async fn read_back(
     if applied.changed.is_empty() {
         return Ok(());
     }
-    let by_id: HashMap<&str, &Change> = changes.iter().map(|c| (c.id.as_str(), c)).collect();
-    let shows = |current: &HashMap<String, Current>, id: &str| {
-        matches!(current.get(id), Some(Current::Found(now))
-            if by_id.get(id).is_some_and(|c| same_state(now, &c.after)))
+    // Memory stays small at a million groups: the changes are found by index, the groups still
+    // waiting are indices, and each read keeps only the states of groups that do not show
+    // their change yet (normally none).
+    let by_id: HashMap<&str, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    let shows = |cur: &Current, id: &str| {
+        matches!(cur, Current::Found(now)
+            if by_id.get(id).is_some_and(|&i| same_state(now, &changes[i].after)))
     };
+    let waiting: Vec<usize> = applied
+        .changed
+        .iter()
+        .filter_map(|id| by_id.get(id.as_str()).copied())
+        .collect();
     // Each read asks only for the groups that did not show the change on the read before.
-    let waiting = std::cell::RefCell::new(applied.changed.clone());
+    let waiting = std::cell::RefCell::new(waiting);
     let last: HashMap<String, Current> =
         super::pipeline::read_back(client.sleeper(), timeout, || async {
-            let ids = waiting.borrow().clone();
-            let current = read_states(client, &ids).await?;
+            let ids: Vec<&str> = waiting
+                .borrow()
+                .iter()
+                .map(|&i| changes[i].id.as_str())
+                .collect();
+            let lagging = read_states_where(client, &ids, |id, cur| !shows(cur, id)).await?;
             let mut w = waiting.borrow_mut();
-            w.retain(|id| !shows(&current, id));
-            Ok((current, w.len()))
+            w.retain(|&i| lagging.contains_key(changes[i].id.as_str()));
+            Ok((lagging, w.len()))
         })
         .await?;
-    let pending = waiting.into_inner();
+    let pending: Vec<String> = waiting
+        .into_inner()
+        .into_iter()
+        .map(|i| changes[i].id.clone())
+        .collect();
     if pending.is_empty() {
         return Ok(());
     }
@@ -508,7 +529,7 @@ async fn read_back(
         .changed
         .retain(|id| !pending_set.contains(id.as_str()));
     for id in &pending {
-        let Some(c) = by_id.get(id.as_str()) else {
+        let Some(c) = by_id.get(id.as_str()).map(|&i| &changes[i]) else {
             continue;
         };
         let shows = match last.get(id) {
@@ -539,45 +560,52 @@ async fn read_back(
     Ok(())
 }
 
-/// The states of `ids`: by id (20 per `$batch`) for a few, by paging the whole listing
-/// (999 per request) for many, whichever costs Graph fewer requests and resource units.
-pub(crate) async fn read_states(
+/// The states of `ids` that `keep` keeps: by id (20 per `$batch`) for a few, by paging the
+/// whole listing (999 per request) for many, whichever costs Graph fewer requests and resource
+/// units. A group the listing does not have is `Deleted`. Only the states kept are held, so a
+/// read-back of 300,000 groups holds none of those that show their change.
+pub(crate) async fn read_states_where(
     client: &GraphClient,
-    ids: &[String],
+    ids: &[&str],
+    keep: impl Fn(&str, &Current) -> bool,
 ) -> anyhow::Result<HashMap<String, Current>> {
     const BY_ID_AT_MOST: usize = 200;
     if ids.len() <= BY_ID_AT_MOST {
-        return read_current_quiet(client, ids).await;
+        let owned: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+        let mut all = read_current_quiet(client, &owned).await?;
+        all.retain(|id, cur| keep(id, cur));
+        return Ok(all);
     }
-    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut out: HashMap<String, Current> = HashMap::with_capacity(ids.len());
+    let mut unseen: std::collections::HashSet<&str> = ids.iter().copied().collect();
+    let mut out: HashMap<String, Current> = HashMap::new();
     crate::graph::groups::for_each(client, |g| {
-        {
-            if wanted.contains(g.id.as_str()) {
-                let cur = match g.writeback() {
-                    Some(w) => Current::Found(w),
-                    None => Current::Unreadable(ItemError {
-                        status: 200,
-                        code: "malformedGroup".into(),
-                        message: "the group came back without writebackConfiguration".into(),
-                        request_id: None,
-                    }),
-                };
+        if unseen.remove(g.id.as_str()) {
+            let cur = match g.writeback() {
+                Some(w) => Current::Found(w),
+                None => Current::Unreadable(ItemError {
+                    status: 200,
+                    code: "malformedGroup".into(),
+                    message: "the group came back without writebackConfiguration".into(),
+                    request_id: None,
+                }),
+            };
+            if keep(&g.id, &cur) {
                 out.insert(g.id.clone(), cur);
             }
         }
         Ok(())
     })
     .await?;
-    for id in ids {
-        out.entry(id.clone()).or_insert_with(|| {
-            Current::Deleted(ItemError {
-                status: 404,
-                code: "Request_ResourceNotFound".into(),
-                message: "not in the group listing".into(),
-                request_id: None,
-            })
+    for id in unseen {
+        let cur = Current::Deleted(ItemError {
+            status: 404,
+            code: "Request_ResourceNotFound".into(),
+            message: "not in the group listing".into(),
+            request_id: None,
         });
+        if keep(id, &cur) {
+            out.insert(id.to_string(), cur);
+        }
     }
     Ok(out)
 }

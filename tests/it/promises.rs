@@ -41,7 +41,18 @@ fn ids_of(v: &Value) -> Vec<String> {
 /// A4: a 2xx whose change never shows is a failure, not "changed", and the exit code says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn a4_writes_that_did_not_take_are_reported_failed() {
-    let tenant = plain_tenant(200, 71);
+    a4_with(200, 71).await;
+}
+
+/// A4 with more than 200 changes: the read-back pages the listing instead of reading by id,
+/// and keeps only the groups that do not show their change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a4_a_read_back_by_listing_finds_the_writes_that_did_not_take() {
+    a4_with(1_500, 74).await;
+}
+
+async fn a4_with(groups: usize, seed: u64) {
+    let tenant = plain_tenant(groups, seed);
     let mut ignored = to_change(&tenant, 3);
     ignored.sort();
     let cfg = EmulatorConfig {
@@ -73,6 +84,17 @@ async fn a4_writes_that_did_not_take_are_reported_failed() {
     }
     let changed = ids_of(&v["changed"]);
     assert!(ignored.iter().all(|i| !changed.contains(i)));
+    if groups > 1_000 {
+        assert!(
+            changed.len() > 200,
+            "read back by listing: {}",
+            changed.len()
+        );
+        assert_eq!(
+            emu.shared().stat("list_groups"),
+            2 * groups.div_ceil(999) as u64
+        );
+    }
     assert_eq!(emu.shared().stat("ignored_write"), 3);
     let journal = gwb::journal::read(&j).unwrap();
     for i in &ignored {
