@@ -11,6 +11,7 @@ use crate::cli::ApplyArgs;
 use crate::error::UsageError;
 use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
+use crate::graph::model::guid_bits;
 use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 use crate::graph::pace::Pacer;
 use crate::journal::{GroupResult, Journal};
@@ -487,20 +488,23 @@ async fn read_back(
     // Memory stays small at a million groups: the changes are found by index, the groups still
     // waiting are indices, and each read keeps only the states of groups that do not show
     // their change yet (normally none).
-    let by_id: HashMap<&str, usize> = changes
+    // (id's 128 bits, index), sorted: 20 bytes a change. Every id applied is a GUID.
+    let mut index: Vec<(u128, u32)> = changes
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
+        .filter_map(|(i, c)| Some((guid_bits(&c.id)?, u32::try_from(i).ok()?)))
         .collect();
+    index.sort_unstable();
+    let find = |id: &str| -> Option<usize> {
+        let bits = guid_bits(id)?;
+        let k = index.binary_search_by_key(&bits, |e| e.0).ok()?;
+        Some(index[k].1 as usize)
+    };
     let shows = |cur: &Current, id: &str| {
         matches!(cur, Current::Found(now)
-            if by_id.get(id).is_some_and(|&i| same_state(now, &changes[i].after)))
+            if find(id).is_some_and(|i| same_state(now, &changes[i].after)))
     };
-    let waiting: Vec<usize> = applied
-        .changed
-        .iter()
-        .filter_map(|id| by_id.get(id.as_str()).copied())
-        .collect();
+    let waiting: Vec<usize> = applied.changed.iter().filter_map(|id| find(id)).collect();
     // Each read asks only for the groups that did not show the change on the read before.
     let waiting = std::cell::RefCell::new(waiting);
     let last: HashMap<String, Current> =
@@ -529,7 +533,7 @@ async fn read_back(
         .changed
         .retain(|id| !pending_set.contains(id.as_str()));
     for id in &pending {
-        let Some(c) = by_id.get(id.as_str()).map(|&i| &changes[i]) else {
+        let Some(c) = find(id).map(|i| &changes[i]) else {
             continue;
         };
         let shows = match last.get(id) {
@@ -578,7 +582,7 @@ pub(crate) async fn read_states_where(
     }
     let mut unseen: std::collections::HashSet<&str> = ids.iter().copied().collect();
     let mut out: HashMap<String, Current> = HashMap::new();
-    crate::graph::groups::for_each(client, |g| {
+    crate::graph::groups::for_each_listed(client, |g| {
         if unseen.remove(g.id.as_str()) {
             let cur = match g.writeback() {
                 Some(w) => Current::Found(w),

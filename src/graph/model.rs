@@ -39,6 +39,19 @@ impl std::fmt::Display for GroupId {
     }
 }
 
+/// A GUID's 128 bits (any case), or `None` for anything else; no allocation (it runs once per
+/// group listed).
+pub(crate) fn guid_bits(id: &str) -> Option<u128> {
+    if !is_guid(id) {
+        return None;
+    }
+    let mut v: u128 = 0;
+    for b in id.bytes().filter(|b| *b != b'-') {
+        v = (v << 4) | u128::from(char::from(b).to_digit(16)?);
+    }
+    Some(v)
+}
+
 /// The one GUID check.
 pub(crate) fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();

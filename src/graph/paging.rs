@@ -298,7 +298,7 @@ const MERGE_EVERY: usize = 32_768;
 impl SeenIds {
     /// True when `id` was not seen before.
     fn insert(&mut self, id: &str) -> bool {
-        let Some(bits) = guid_bits(id) else {
+        let Some(bits) = crate::graph::model::guid_bits(id) else {
             return self.other.insert(id.to_string());
         };
         if self.sorted.binary_search(&bits).is_ok() || !self.recent.insert(bits) {
@@ -330,15 +330,6 @@ impl SeenIds {
             }
         }
     }
-}
-
-/// A GUID's 128 bits (case-insensitive), or `None` for anything else.
-fn guid_bits(id: &str) -> Option<u128> {
-    if !crate::graph::model::is_guid(id) {
-        return None;
-    }
-    let hex: String = id.chars().filter(|c| *c != '-').collect();
-    u128::from_str_radix(&hex, 16).ok()
 }
 
 #[cfg(test)]
