@@ -461,8 +461,15 @@ fn drive(args: &Args) {
         let writes = stat(&s, "patch_group_attempt").max(1);
         let throttled = 100.0 * stat(&s, "throttled_writes") as f64 / writes as f64;
         let requests = stat(&s, "requests") - stat(&dry, "requests");
-        // One pass of list pages, then one $batch per 20 writes.
-        let min_requests = (pages999 + eligible.div_ceil(20)) as u64;
+        // One pass of list pages; per 20 changes, one $batch that reads them again just before
+        // writing (compare-and-set) and one that writes; then the read-back: by id for 200
+        // changes or fewer, else one more pass of list pages.
+        let read_back = if eligible <= 200 {
+            eligible.div_ceil(20)
+        } else {
+            pages999
+        };
+        let min_requests = (pages999 + 2 * eligible.div_ceil(20) + read_back) as u64;
         row(
             n,
             "disable ($batch, paced)",
