@@ -496,9 +496,17 @@ pub(crate) fn change_row(c: &Change) -> [String; 7] {
         c.id.clone(),
         c.display_name.clone().unwrap_or_default(),
         b(c.before.is_enabled),
-        c.before.on_premises_group_type.clone().unwrap_or_default(),
+        c.before
+            .on_premises_group_type
+            .as_deref()
+            .unwrap_or_default()
+            .to_string(),
         b(c.after.is_enabled),
-        c.after.on_premises_group_type.clone().unwrap_or_default(),
+        c.after
+            .on_premises_group_type
+            .as_deref()
+            .unwrap_or_default()
+            .to_string(),
         c.role_assignable.to_string(),
     ]
 }

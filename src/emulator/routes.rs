@@ -509,7 +509,7 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
                             ),
                         );
                     }
-                    next.on_premises_group_type = Some(s.clone());
+                    next.on_premises_group_type = Some(s.as_str().into());
                 }
                 ("@odata.type", _) => {}
                 _ => {

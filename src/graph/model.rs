@@ -100,8 +100,10 @@ pub struct Group {
 pub struct WritebackConfiguration {
     #[serde(default)]
     pub is_enabled: Option<bool>,
+    /// Shared, not copied: a plan's before and after hold the same type, and a million-group
+    /// plan would otherwise hold it twice per change.
     #[serde(default)]
-    pub on_premises_group_type: Option<String>,
+    pub on_premises_group_type: Option<std::sync::Arc<str>>,
 }
 
 impl Group {

@@ -216,7 +216,7 @@ mod tests {
     fn wb(en: Option<bool>, t: Option<&str>) -> WritebackConfiguration {
         WritebackConfiguration {
             is_enabled: en,
-            on_premises_group_type: t.map(str::to_string),
+            on_premises_group_type: t.map(Into::into),
         }
     }
 

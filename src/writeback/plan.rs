@@ -292,7 +292,7 @@ mod tests {
             created_date_time: Some(created.into()),
             writeback_configuration: Some(Some(WritebackConfiguration {
                 is_enabled: en,
-                on_premises_group_type: ty.map(str::to_string),
+                on_premises_group_type: ty.map(Into::into),
             })),
         }
     }

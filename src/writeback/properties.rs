@@ -27,7 +27,7 @@ fn writeback() -> impl Strategy<Value = WritebackConfiguration> {
     (proptest::option::of(any::<bool>()), group_type()).prop_map(|(is_enabled, t)| {
         WritebackConfiguration {
             is_enabled,
-            on_premises_group_type: t,
+            on_premises_group_type: t.map(Into::into),
         }
     })
 }

@@ -56,7 +56,7 @@ impl ReportRow {
             kind,
             synced_from_on_premises: synced,
             is_enabled: wb.is_enabled,
-            on_premises_group_type: wb.on_premises_group_type,
+            on_premises_group_type: wb.on_premises_group_type.as_deref().map(String::from),
             written_back: eff.written_back,
             written_back_as: eff.written_back_as,
             reason: eff.reason,

@@ -21,10 +21,11 @@ fn expected(g: &EmuGroup) -> (bool, Option<String>) {
         if wb.is_enabled == Some(false) {
             (false, None)
         } else {
-            let t = wb
+            let t: String = wb
                 .on_premises_group_type
-                .clone()
-                .unwrap_or_else(|| "universalDistributionGroup".into());
+                .as_deref()
+                .unwrap_or("universalDistributionGroup")
+                .into();
             (true, Some(t))
         }
     } else if plain_security && wb.is_enabled == Some(true) {
