@@ -504,26 +504,61 @@ async fn read_back(
         matches!(cur, Current::Found(now)
             if find(id).is_some_and(|i| same_state(now, &changes[i].after)))
     };
-    let waiting: Vec<usize> = applied.changed.iter().filter_map(|id| find(id)).collect();
-    // Each read asks only for the groups that did not show the change on the read before.
+    let waiting: Vec<u32> = applied
+        .changed
+        .iter()
+        .filter_map(|id| find(id).and_then(|i| u32::try_from(i).ok()))
+        .collect();
+    // Each read asks only for the groups that did not show the change on the read before: by
+    // id (20 per `$batch`) for a few, by paging the whole listing (999 per request) for many,
+    // whichever costs Graph fewer requests and resource units.
     let waiting = std::cell::RefCell::new(waiting);
     let last: HashMap<String, Current> =
         super::pipeline::read_back(client.sleeper(), timeout, || async {
-            let ids: Vec<&str> = waiting
-                .borrow()
-                .iter()
-                .map(|&i| changes[i].id.as_str())
-                .collect();
-            let lagging = read_states_where(client, &ids, |id, cur| !shows(cur, id)).await?;
+            let now: Vec<u32> = waiting.borrow().clone();
+            let lagging = if now.len() <= READ_BY_ID_AT_MOST {
+                let ids: Vec<String> = now
+                    .iter()
+                    .map(|&i| changes[i as usize].id.clone())
+                    .collect();
+                let mut all = read_current_quiet(client, &ids).await?;
+                all.retain(|id, cur| !shows(cur, id));
+                all
+            } else {
+                // Which changes are waiting, and which of them the listing had: a flag each.
+                let mut wanted = vec![false; changes.len()];
+                for &i in &now {
+                    wanted[i as usize] = true;
+                }
+                let mut listed = vec![false; changes.len()];
+                let mut lagging: HashMap<String, Current> = HashMap::new();
+                crate::graph::groups::for_each_listed(client, |g| {
+                    if let Some(i) = find(&g.id).filter(|&i| wanted[i] && !listed[i]) {
+                        listed[i] = true;
+                        let cur = current_of(&g);
+                        if !shows(&cur, &g.id) {
+                            lagging.insert(g.id, cur);
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
+                for &i in &now {
+                    if !listed[i as usize] {
+                        lagging.insert(changes[i as usize].id.clone(), not_listed());
+                    }
+                }
+                lagging
+            };
             let mut w = waiting.borrow_mut();
-            w.retain(|&i| lagging.contains_key(changes[i].id.as_str()));
+            w.retain(|&i| lagging.contains_key(changes[i as usize].id.as_str()));
             Ok((lagging, w.len()))
         })
         .await?;
     let pending: Vec<String> = waiting
         .into_inner()
         .into_iter()
-        .map(|i| changes[i].id.clone())
+        .map(|i| changes[i as usize].id.clone())
         .collect();
     if pending.is_empty() {
         return Ok(());
@@ -564,54 +599,30 @@ async fn read_back(
     Ok(())
 }
 
-/// The states of `ids` that `keep` keeps: by id (20 per `$batch`) for a few, by paging the
-/// whole listing (999 per request) for many, whichever costs Graph fewer requests and resource
-/// units. A group the listing does not have is `Deleted`. Only the states kept are held, so a
-/// read-back of 300,000 groups holds none of those that show their change.
-pub(crate) async fn read_states_where(
-    client: &GraphClient,
-    ids: &[&str],
-    keep: impl Fn(&str, &Current) -> bool,
-) -> anyhow::Result<HashMap<String, Current>> {
-    const BY_ID_AT_MOST: usize = 200;
-    if ids.len() <= BY_ID_AT_MOST {
-        let owned: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-        let mut all = read_current_quiet(client, &owned).await?;
-        all.retain(|id, cur| keep(id, cur));
-        return Ok(all);
-    }
-    let mut unseen: std::collections::HashSet<&str> = ids.iter().copied().collect();
-    let mut out: HashMap<String, Current> = HashMap::new();
-    crate::graph::groups::for_each_listed(client, |g| {
-        if unseen.remove(g.id.as_str()) {
-            let cur = match g.writeback() {
-                Some(w) => Current::Found(w),
-                None => Current::Unreadable(ItemError {
-                    status: 200,
-                    code: "malformedGroup".into(),
-                    message: "the group came back without writebackConfiguration".into(),
-                    request_id: None,
-                }),
-            };
-            if keep(&g.id, &cur) {
-                out.insert(g.id.clone(), cur);
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    for id in unseen {
-        let cur = Current::Deleted(ItemError {
-            status: 404,
-            code: "Request_ResourceNotFound".into(),
-            message: "not in the group listing".into(),
+/// Read back by id up to this many changes; by listing beyond.
+const READ_BY_ID_AT_MOST: usize = 200;
+
+/// A listed group's state, as a read-back sees it.
+fn current_of(g: &Group) -> Current {
+    match g.writeback() {
+        Some(w) => Current::Found(w),
+        None => Current::Unreadable(ItemError {
+            status: 200,
+            code: "malformedGroup".into(),
+            message: "the group came back without writebackConfiguration".into(),
             request_id: None,
-        });
-        if keep(id, &cur) {
-            out.insert(id.to_string(), cur);
-        }
+        }),
     }
-    Ok(out)
+}
+
+/// A group the listing did not have.
+fn not_listed() -> Current {
+    Current::Deleted(ItemError {
+        status: 404,
+        code: "Request_ResourceNotFound".into(),
+        message: "not in the group listing".into(),
+        request_id: None,
+    })
 }
 
 /// The current state of a group, read again before changing it.
