@@ -282,3 +282,47 @@ async fn html_is_for_report_and_check_only() {
         "a Members column with --member-counts"
     );
 }
+
+/// The HTML check after `--fix`: the fix's outcome and the check made again, on the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_as_html_shows_what_the_fix_did() {
+    let s = Scenario::groups(60, 9)
+        .await
+        .config("[policy]\nm365_writeback = \"disabled\"\n");
+    let run = s.gwb(&["check", "--fix", "--yes", "-o", "html"]).await;
+    assert_eq!(run.code(), 0, "fixed and compliant: {}", run.stderr());
+    let page = run.stdout();
+    assert!(
+        page.contains("<div class=\"verdict ok\">Compliant</div>"),
+        "{page}"
+    );
+    assert!(page.contains("After the fix, the tenant was checked again"));
+    assert!(page.contains("<h2>Fix</h2>"));
+    assert!(page.contains("Journal: "), "the undo is on the page");
+    // Every item this run found was new and is now resolved.
+    let data = page
+        .split("<script type=\"application/json\" id=\"grid-1\">")
+        .nth(1)
+        .and_then(|r| r.split("</script>").next())
+        .expect("the drift table's data");
+    let v: serde_json::Value = serde_json::from_str(data).unwrap();
+    let states = &v["columns"][0]["values"];
+    assert!(
+        states.as_array().unwrap().iter().any(|s| s == "resolved"),
+        "{states}"
+    );
+}
+
+/// A filtered HTML report says the table shows part of what was read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filtered_html_report_says_so() {
+    let s = Scenario::groups(60, 9).await;
+    let run = s.gwb(&["report", "--kind", "m365", "-o", "html"]).await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let page = run.stdout();
+    assert!(page.contains("of the 60 groups read"), "{page}");
+    assert!(
+        page.contains("gwb report --kind microsoft365 -o html"),
+        "the header names the filter by its full value"
+    );
+}
