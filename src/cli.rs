@@ -30,6 +30,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Run against the config file's [[tenants]] entry NAME: its keys (tenant_id, cloud,
+    /// client_id, ...) over the file's top level, its [tenants.policy] over [policy].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub tenant: Option<String>,
+
     /// National cloud: sets the Graph root and the sign-in host together. Env GWB_CLOUD.
     #[arg(long, global = true, value_enum)]
     pub cloud: Option<crate::cloud::Cloud>,

@@ -31,6 +31,153 @@ pub(super) struct FileConfig {
     pub(super) policy: Option<Policy>,
     #[serde(default)]
     pub(super) notify: Vec<NotifyEntry>,
+    /// The fleet: `[[tenants]]`, each chosen with `--tenant NAME`.
+    #[serde(default)]
+    pub(super) tenants: Vec<TenantEntry>,
+}
+
+/// A `[[tenants]]` entry: a name, and the connection keys that differ from the top level's.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantEntry {
+    pub(super) name: String,
+    pub(super) tenant_id: Option<String>,
+    pub(super) cloud: Option<Cloud>,
+    pub(super) graph_url: Option<String>,
+    pub(super) authority_host: Option<String>,
+    pub(super) auth: Option<AuthKind>,
+    pub(super) client_id: Option<String>,
+    pub(super) client_secret_file: Option<PathBuf>,
+    pub(super) client_certificate_path: Option<PathBuf>,
+    pub(super) client_certificate_password_file: Option<PathBuf>,
+    /// Overlays the top-level `[policy]`, key by key.
+    pub(super) policy: Option<TenantPolicy>,
+}
+
+/// `[tenants.policy]`: each key set here replaces the top-level policy's.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TenantPolicy {
+    /// `true`, `false`, or `"any"` (not checked for this tenant).
+    new_m365_default: Option<AnyOr<bool>>,
+    m365_writeback: Option<crate::writeback::policy::Rule>,
+    security_writeback: Option<crate::writeback::policy::Rule>,
+    allow: Option<Vec<String>>,
+}
+
+/// A value, or `"any"`: not checked.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+enum AnyOr<T> {
+    Value(T),
+    Any(AnyWord),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AnyWord {
+    Any,
+}
+
+impl TenantPolicy {
+    /// `base` with this tenant's keys put over it.
+    pub(super) fn over(&self, mut base: Policy) -> Policy {
+        if let Some(d) = self.new_m365_default {
+            base.new_m365_default = match d {
+                AnyOr::Value(v) => Some(v),
+                AnyOr::Any(AnyWord::Any) => None,
+            };
+        }
+        if let Some(r) = self.m365_writeback {
+            base.m365_writeback = r;
+        }
+        if let Some(r) = self.security_writeback {
+            base.security_writeback = r;
+        }
+        if let Some(a) = &self.allow {
+            base.allow = a.clone();
+        }
+        base
+    }
+}
+
+impl FileConfig {
+    /// The file as it reads for tenant `name`: the entry's keys over the top level's.
+    pub(super) fn for_tenant(mut self, name: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+        let Some(t) = self.tenants.iter().find(|t| t.name == name).cloned() else {
+            let names: Vec<&str> = self.tenants.iter().map(|t| t.name.as_str()).collect();
+            return Err(ConfigError::File {
+                path: path.to_path_buf(),
+                detail: if names.is_empty() {
+                    format!(
+                        "--tenant {name}: the file has no [[tenants]] entries (add one with name = {name:?})"
+                    )
+                } else {
+                    format!(
+                        "--tenant {name}: no [[tenants]] entry has that name; the names are: {}",
+                        names.join(", ")
+                    )
+                },
+            });
+        };
+        macro_rules! over {
+            ($($k:ident),*) => { $( if t.$k.is_some() { self.$k = t.$k.clone(); } )* };
+        }
+        over!(
+            tenant_id,
+            cloud,
+            graph_url,
+            authority_host,
+            auth,
+            client_id,
+            client_secret_file,
+            client_certificate_path,
+            client_certificate_password_file
+        );
+        // A secret file named for the tenant replaces an inline secret at the top level.
+        if t.client_secret_file.is_some() {
+            self.client_secret = None;
+        }
+        if t.client_certificate_password_file.is_some() {
+            self.client_certificate_password = None;
+        }
+        if let Some(p) = &t.policy {
+            self.policy = Some(p.over(self.policy.take().unwrap_or_default()));
+        }
+        Ok(self)
+    }
+}
+
+/// Tenant names go into file names (journals, state, shard outputs): letters, digits, `.`, `_`
+/// and `-`, not starting with `.`, at most 64 characters, each name once.
+fn check_tenants(path: &Path, file: &FileConfig) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, t) in file.tenants.iter().enumerate() {
+        let n = &t.name;
+        let safe = !n.is_empty()
+            && n.len() <= 64
+            && !n.starts_with('.')
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        let problem = if !safe {
+            Some(format!(
+                "name {n:?} cannot name files: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')"
+            ))
+        } else if !seen.insert(n.to_ascii_lowercase()) {
+            Some(format!(
+                "name {n:?} is used twice (names are compared without case)"
+            ))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(ConfigError::File {
+                path: path.to_path_buf(),
+                detail: format!("[[tenants]] number {}: {p}", i + 1),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A `[[notify]]` entry as written.
@@ -47,7 +194,7 @@ pub(super) struct NotifyEntry {
     pub(super) timeout_seconds: Option<f64>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, [tenants.policy]), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")
@@ -78,6 +225,7 @@ pub(super) fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig
             ),
         })?;
     check_exceptions(path, &text, &file)?;
+    check_tenants(path, &file)?;
     Ok(Some(file))
 }
 

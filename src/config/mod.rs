@@ -325,8 +325,18 @@ fn open_file<'a>(
     if let Some(p) = path
         && let Some(f) = file::read_file(&p, explicit)?
     {
-        layers.file = f;
+        layers.file = match &global.tenant {
+            Some(name) => f.for_tenant(name, &p)?,
+            None => f,
+        };
         layers.file_path = Some(p);
+    } else if let Some(name) = &global.tenant {
+        return Err(ConfigError::Value {
+            name: "--tenant".into(),
+            detail: format!(
+                "{name:?} names a [[tenants]] entry of the config file, and no config file was read (give --config PATH or GWB_CONFIG)"
+            ),
+        });
     }
     Ok(layers)
 }

@@ -591,3 +591,133 @@ fn with_nothing_configured_an_installed_azure_cli_is_used() {
     let c = resolve(&GlobalArgs::default(), &env_of(&[("PATH", "/nonexistent")])).unwrap();
     assert!(c.auth.is_none());
 }
+
+const FLEET: &str = r#"
+client_id = "multi-tenant-app"
+auth = "client-certificate"
+client_certificate_path = "/etc/gwb/app.pem"
+tenant_id = "top.onmicrosoft.com"
+
+[policy]
+new_m365_default = false
+m365_writeback = "disabled"
+
+[[tenants]]
+name = "contoso"
+tenant_id = "contoso.onmicrosoft.com"
+
+[[tenants]]
+name = "fabrikam-gov"
+tenant_id = "fabrikam.onmicrosoft.us"
+cloud = "usgov"
+[tenants.policy]
+new_m365_default = "any"
+"#;
+
+#[test]
+fn a_tenant_of_the_inventory_overlays_the_top_level() {
+    let p = temp_file("fleet", FLEET);
+    let env = env_of(&[]);
+    let pick = |name: Option<&str>| {
+        resolve(
+            &GlobalArgs {
+                config: Some(p.clone()),
+                tenant: name.map(String::from),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap()
+    };
+    let top = pick(None);
+    assert_eq!(
+        top.auth_inputs.tenant_id.as_deref(),
+        Some("top.onmicrosoft.com")
+    );
+    assert_eq!(top.policy.new_m365_default, Some(false));
+
+    let contoso = pick(Some("contoso"));
+    assert_eq!(
+        contoso.auth_inputs.tenant_id.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+    assert_eq!(
+        contoso.auth_inputs.client_id.as_deref(),
+        Some("multi-tenant-app")
+    );
+    assert_eq!(
+        contoso.policy.new_m365_default,
+        Some(false),
+        "the top-level policy"
+    );
+    assert_eq!(contoso.cloud.value, crate::cloud::Cloud::Global);
+
+    let gov = pick(Some("fabrikam-gov"));
+    assert_eq!(gov.cloud.value, crate::cloud::Cloud::Usgov);
+    assert!(
+        gov.graph_url.value.contains("graph.microsoft.us"),
+        "{}",
+        gov.graph_url.value
+    );
+    assert_eq!(
+        gov.policy.new_m365_default, None,
+        "\"any\": not checked for this tenant"
+    );
+    assert_eq!(
+        gov.policy.m365_writeback,
+        crate::writeback::policy::Rule::Disabled,
+        "the keys it does not set stay the top level's"
+    );
+}
+
+#[test]
+fn a_bad_or_unknown_tenant_is_an_error_that_names_it() {
+    let env = env_of(&[]);
+    let p = temp_file("fleet-unknown", FLEET);
+    let e = resolve(
+        &GlobalArgs {
+            config: Some(p.clone()),
+            tenant: Some("nope".into()),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("nope") && e.contains("contoso, fabrikam-gov"),
+        "{e}"
+    );
+    for (name, text, expect) in [
+        (
+            "unsafe",
+            "[[tenants]]\nname = \"../x\"\n",
+            "cannot name files",
+        ),
+        (
+            "twice",
+            "[[tenants]]\nname = \"a\"\n[[tenants]]\nname = \"A\"\n",
+            "used twice",
+        ),
+        (
+            "typo",
+            "[[tenants]]\nname = \"a\"\ntenantid = \"x\"\n",
+            "tenantid",
+        ),
+    ] {
+        let p = temp_file(&format!("fleet-{name}"), text);
+        let e = read_file(&p, true).unwrap_err().to_string();
+        assert!(e.contains(expect), "{name}: {e}");
+    }
+    // --tenant without a config file.
+    let e = resolve(
+        &GlobalArgs {
+            tenant: Some("contoso".into()),
+            ..Default::default()
+        },
+        &env_of(&[("XDG_CONFIG_HOME", "/nonexistent-gwb")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("no config file was read"), "{e}");
+}

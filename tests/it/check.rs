@@ -395,3 +395,30 @@ mod slow {
         }
     }
 }
+
+/// `--tenant NAME` (issue 19, first part): the inventory entry's policy overlays the top
+/// level's for that run.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_of_the_inventory_checks_its_own_policy() {
+    let s = crate::support::Scenario::groups(80, 12).await.config(
+        "[policy]\nm365_writeback = \"disabled\"\n\n[[tenants]]\nname = \"contoso\"\n\n[[tenants]]\nname = \"lenient\"\n[tenants.policy]\nm365_writeback = \"any\"\nsecurity_writeback = \"disabled\"\nnew_m365_default = \"any\"\n",
+    );
+    let strict = s.gwb(&["--tenant", "contoso", "check", "-o", "json"]).await;
+    assert_eq!(strict.code(), 3, "{}", strict.stderr());
+    assert_eq!(strict.json()["policy"]["m365Writeback"], "disabled");
+    let other = s.gwb(&["--tenant", "lenient", "check", "-o", "json"]).await;
+    let doc = other.json();
+    assert_eq!(doc["policy"]["m365Writeback"], "any");
+    assert_eq!(doc["policy"]["securityWriteback"], "disabled");
+    assert!(
+        doc["before"]["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["kind"] != "microsoft365"),
+        "Microsoft 365 groups are not checked for this tenant"
+    );
+    let unknown = s.gwb(&["--tenant", "nope", "report"]).await;
+    assert_eq!(unknown.code(), 2);
+    unknown.assert_stderr_has("contoso, lenient");
+}
