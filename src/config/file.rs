@@ -28,6 +28,8 @@ pub(super) struct FileConfig {
     pub(super) client_certificate_password: Option<String>,
     pub(super) client_certificate_password_file: Option<PathBuf>,
     pub(super) lock_dir: Option<PathBuf>,
+    /// A file holding a bearer token for `auth = "access-token"` (like GWB_ACCESS_TOKEN_FILE).
+    pub(super) access_token_file: Option<PathBuf>,
     pub(super) policy: Option<Policy>,
     #[serde(default)]
     pub(super) notify: Vec<NotifyEntry>,
@@ -50,6 +52,7 @@ pub(super) struct TenantEntry {
     pub(super) client_secret_file: Option<PathBuf>,
     pub(super) client_certificate_path: Option<PathBuf>,
     pub(super) client_certificate_password_file: Option<PathBuf>,
+    pub(super) access_token_file: Option<PathBuf>,
     /// Overlays the top-level `[policy]`, key by key.
     pub(super) policy: Option<TenantPolicy>,
 }
@@ -132,7 +135,8 @@ impl FileConfig {
             client_id,
             client_secret_file,
             client_certificate_path,
-            client_certificate_password_file
+            client_certificate_password_file,
+            access_token_file
         );
         // A secret file named for the tenant replaces an inline secret at the top level.
         if t.client_secret_file.is_some() {
@@ -194,7 +198,7 @@ pub(super) struct NotifyEntry {
     pub(super) timeout_seconds: Option<f64>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, [tenants.policy]), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy]), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")

@@ -142,7 +142,9 @@ fn read_secrets(
         "access_token",
         ("GWB_ACCESS_TOKEN", "GWB_ACCESS_TOKEN_FILE"),
         None,
-        None,
+        file.access_token_file
+            .clone()
+            .map(|p| layers.relative_to_file(p)),
     )?;
     let client_secret = secrets.read(
         "client_secret",

@@ -721,3 +721,46 @@ fn a_bad_or_unknown_tenant_is_an_error_that_names_it() {
     .to_string();
     assert!(e.contains("no config file was read"), "{e}");
 }
+
+#[test]
+fn an_access_token_file_per_tenant() {
+    let dir = std::env::temp_dir().join(format!("gwb-config-test-{}-tokens", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.token"), "token-of-a\n").unwrap();
+    std::fs::write(dir.join("b.token"), "token-of-b\n").unwrap();
+    let p = dir.join("config.toml");
+    std::fs::write(
+        &p,
+        "access_token_file = \"a.token\"\n\n[[tenants]]\nname = \"b\"\naccess_token_file = \"b.token\"\n",
+    )
+    .unwrap();
+    let env = env_of(&[]);
+    let pick = |name: Option<&str>| {
+        resolve(
+            &GlobalArgs {
+                config: Some(p.clone()),
+                tenant: name.map(String::from),
+                ..Default::default()
+            },
+            &env,
+        )
+        .unwrap()
+    };
+    let token = |c: &Config| {
+        c.auth_inputs
+            .access_token
+            .as_ref()
+            .map(|t| t.secret().to_string())
+    };
+    let top = pick(None);
+    assert_eq!(
+        token(&top).as_deref(),
+        Some("token-of-a"),
+        "relative to the file, newline cut"
+    );
+    assert_eq!(
+        top.auth.as_ref().map(|a| a.value),
+        Some(crate::auth::AuthKind::AccessToken)
+    );
+    assert_eq!(token(&pick(Some("b"))).as_deref(), Some("token-of-b"));
+}
