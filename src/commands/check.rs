@@ -177,20 +177,15 @@ fn record_metrics(shown: &Shown) {
 /// Text for XML: the five entities escaped, and the control characters XML 1.0 cannot carry
 /// (even as entities) replaced, so any group name makes a well-formed file.
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    let carried: String = s
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    crate::output::markup(&carried)
 }
 
 /// `check -o junit`: one test suite for the tenant; one test case per policy rule that is
@@ -347,6 +342,34 @@ impl Memory {
     }
 }
 
+/// The directory settings, when the policy checks the tenant default (`None` otherwise).
+async fn policy_settings(
+    client: &crate::graph::GraphClient,
+    policy: &Policy,
+) -> anyhow::Result<Option<Vec<crate::graph::model::DirectorySetting>>> {
+    if policy.new_m365_default.is_none() {
+        return Ok(None);
+    }
+    read_settings(client)
+        .await
+        .map(Some)
+        .map_err(settings_error)
+}
+
+/// Compare the tenant default in `settings` with the policy; its section for the output.
+fn check_default(
+    checker: &mut PolicyChecker,
+    settings: &[crate::graph::model::DirectorySetting],
+) -> TenantSection {
+    let d = tenant_default(settings);
+    checker.consider_default(
+        d.new_unified_group_writeback_default,
+        d.setting_id.as_deref(),
+        d.source.describe(),
+    );
+    TenantSection::known(&d)
+}
+
 /// A failed read of the directory settings, with the permission the policy needs for it.
 fn settings_error(e: crate::graph::GraphError) -> anyhow::Error {
     let hint = if e.is_auth() {
@@ -368,25 +391,10 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
         super::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
         anyhow::Ok(checker)
     };
-    let settings = async {
-        if policy.new_m365_default.is_some() {
-            read_settings(client).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
+    let settings = policy_settings(client, policy);
     let (checker, settings) = tokio::join!(groups, settings);
     let mut checker = checker?;
-    let settings = settings.map_err(settings_error)?;
-    let tenant = settings.map(|s| {
-        let d = tenant_default(&s);
-        checker.consider_default(
-            d.new_unified_group_writeback_default,
-            d.setting_id.as_deref(),
-            d.source.describe(),
-        );
-        TenantSection::known(&d)
-    });
+    let tenant = settings?.map(|s| check_default(&mut checker, &s));
     let today = &crate::journal::now_rfc3339()[..10];
     let e = apply_exceptions(checker.drift, &policy.exceptions, today);
     for w in &e.expired {

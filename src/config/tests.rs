@@ -614,21 +614,22 @@ cloud = "usgov"
 new_m365_default = "any"
 "#;
 
+/// The configuration from the file at `p`, for inventory entry `name` (`None`: the top level).
+fn for_tenant(p: &Path, name: Option<&str>) -> Result<Config, ConfigError> {
+    resolve(
+        &GlobalArgs {
+            config: Some(p.to_path_buf()),
+            tenant: name.map(String::from),
+            ..Default::default()
+        },
+        &env_of(&[]),
+    )
+}
+
 #[test]
 fn a_tenant_of_the_inventory_overlays_the_top_level() {
     let p = temp_file("fleet", FLEET);
-    let env = env_of(&[]);
-    let pick = |name: Option<&str>| {
-        resolve(
-            &GlobalArgs {
-                config: Some(p.clone()),
-                tenant: name.map(String::from),
-                ..Default::default()
-            },
-            &env,
-        )
-        .unwrap()
-    };
+    let pick = |name: Option<&str>| for_tenant(&p, name).unwrap();
     let top = pick(None);
     assert_eq!(
         top.auth_inputs.tenant_id.as_deref(),
@@ -672,18 +673,8 @@ fn a_tenant_of_the_inventory_overlays_the_top_level() {
 
 #[test]
 fn a_bad_or_unknown_tenant_is_an_error_that_names_it() {
-    let env = env_of(&[]);
     let p = temp_file("fleet-unknown", FLEET);
-    let e = resolve(
-        &GlobalArgs {
-            config: Some(p.clone()),
-            tenant: Some("nope".into()),
-            ..Default::default()
-        },
-        &env,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = for_tenant(&p, Some("nope")).unwrap_err().to_string();
     assert!(
         e.contains("nope") && e.contains("contoso, fabrikam-gov"),
         "{e}"
@@ -734,18 +725,7 @@ fn an_access_token_file_per_tenant() {
         "access_token_file = \"a.token\"\n\n[[tenants]]\nname = \"b\"\naccess_token_file = \"b.token\"\n",
     )
     .unwrap();
-    let env = env_of(&[]);
-    let pick = |name: Option<&str>| {
-        resolve(
-            &GlobalArgs {
-                config: Some(p.clone()),
-                tenant: name.map(String::from),
-                ..Default::default()
-            },
-            &env,
-        )
-        .unwrap()
-    };
+    let pick = |name: Option<&str>| for_tenant(&p, name).unwrap();
     let token = |c: &Config| {
         c.auth_inputs
             .access_token

@@ -21,19 +21,7 @@ const JS: &str = include_str!("html/page.js");
 
 /// Text for HTML (element content and quoted attributes), made safe as for the terminal too.
 pub(crate) fn esc(s: &str) -> String {
-    let s = safe(s);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::markup(&safe(s))
 }
 
 /// A value as JSON that may sit inside a `<script type="application/json">` block: `<`, `>`

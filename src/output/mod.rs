@@ -371,10 +371,40 @@ pub(crate) fn write_csv_rows<const N: usize>(
     csv_start(w)?;
     writeln!(w, "{}", header.join(","))?;
     for r in rows {
-        let line: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
-        writeln!(w, "{}", line.join(","))?;
+        write_csv_line(w, r.iter().map(String::as_str))?;
     }
     w.flush()
+}
+
+/// One CSV line: the fields quoted as [`csv_field`] does, comma-separated.
+pub(crate) fn write_csv_line<'f>(
+    w: &mut dyn Write,
+    fields: impl IntoIterator<Item = &'f str>,
+) -> io::Result<()> {
+    for (i, f) in fields.into_iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(csv_field(f).as_bytes())?;
+    }
+    w.write_all(b"\n")
+}
+
+/// The five characters markup gives meaning to, as entities: for HTML text and attributes and
+/// for XML (`&#39;` is valid in both).
+pub(crate) fn markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The formats `command` can print; any other is a usage error before anything is read (a

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use super::{CSV_COLUMNS, REPORT_SCHEMA_VERSION, TenantSection, csv_field, csv_start, opt_bool};
+use super::{CSV_COLUMNS, REPORT_SCHEMA_VERSION, TenantSection, csv_start, opt_bool};
 use crate::cli::OutputFormat;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
 
@@ -126,13 +126,7 @@ fn write_csv_row(w: &mut dyn Write, r: &ReportRow) -> io::Result<()> {
         r.created_date_time.as_deref().unwrap_or(""),
         &members,
     ];
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        w.write_all(csv_field(f).as_bytes())?;
-    }
-    w.write_all(b"\n")
+    super::write_csv_line(w, fields)
 }
 
 #[cfg(test)]

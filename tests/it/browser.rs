@@ -259,6 +259,13 @@ impl Drop for Browser {
     }
 }
 
+/// How many rows the page's first table shows now.
+fn shown(b: &mut Browser) -> u64 {
+    b.eval("Number(document.querySelector('[data-grid]').getAttribute('data-shown'))")
+        .as_u64()
+        .unwrap()
+}
+
 /// `gwb --emulator --emulator-groups N report -o html --out FILE`, with the JSON report of the
 /// same tenant to compare with.
 async fn report_pair(groups: usize) -> (PathBuf, Value) {
@@ -288,11 +295,6 @@ fn check_report_page(exe: &Path, file: &Path, report: &Value, shot: &str) -> f64
         "1"
     );
     let total = report["summary"]["totalGroups"].as_u64().unwrap();
-    let shown = |b: &mut Browser| {
-        b.eval("Number(document.querySelector('[data-grid]').getAttribute('data-shown'))")
-            .as_u64()
-            .unwrap()
-    };
     assert_eq!(shown(&mut b), total);
     // Drawn on demand: a screenful of rows in the DOM, not every group.
     let in_dom = b
@@ -479,11 +481,6 @@ async fn the_html_check_shows_the_verdict_and_each_drift_item() {
     tokio::task::spawn_blocking(move || {
         let mut b = Browser::launch(&exe);
         b.open(&file);
-        let shown = |b: &mut Browser| {
-            b.eval("Number(document.querySelector('[data-grid]').getAttribute('data-shown'))")
-                .as_u64()
-                .unwrap()
-        };
         // The first check: every item is new.
         assert_eq!(shown(&mut b), drift.len() as u64);
         b.act("var s = document.querySelector('select[data-col=target]'); s.value = Array.from(s.options).find(function (o) { return o.textContent === 'tenantDefault'; }).value; s.dispatchEvent(new Event('change'))");

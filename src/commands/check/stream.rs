@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use super::{Memory, drift_row, settings_error};
+use super::{Memory, drift_row};
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::commands::{Context, run_state};
 use crate::error::ExitStatus;
@@ -52,11 +52,7 @@ impl Items<'_> {
             self.new += 1;
         }
         if self.format == OutputFormat::Csv {
-            let fields: Vec<String> = drift_row(&d)
-                .iter()
-                .map(|f| crate::output::csv_field(f))
-                .collect();
-            writeln!(self.out, "{}", fields.join(","))?;
+            crate::output::write_csv_line(self.out, drift_row(&d).iter().map(String::as_str))?;
         } else {
             serde_json::to_writer(&mut *self.out, &d)?;
             self.out.write_all(b"\n")?;
@@ -111,13 +107,7 @@ pub(super) async fn run(
         crate::output::csv_start(items.out)?;
         writeln!(items.out, "{}", super::DRIFT_COLUMNS.join(","))?;
     }
-    let settings = async {
-        if policy.new_m365_default.is_some() {
-            super::read_settings(client).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
+    let settings = super::policy_settings(client, policy);
     let groups = async {
         let mut checker = PolicyChecker::new(policy);
         super::super::each_group(client, |g| {
@@ -130,17 +120,10 @@ pub(super) async fn run(
     };
     let (checker, settings) = tokio::join!(groups, settings);
     let mut checker = checker?;
-    if let Some(s) = settings.map_err(settings_error)? {
-        let d = crate::writeback::tenant::tenant_default(&s);
-        checker.consider_default(
-            d.new_unified_group_writeback_default,
-            d.setting_id.as_deref(),
-            d.source.describe(),
-        );
+    if let Some(s) = settings? {
+        let tenant = super::check_default(&mut checker, &s);
         items.take(&mut checker)?;
-        crate::metrics::record_tenant_default(
-            crate::output::TenantSection::known(&d).new_unified_group_writeback_default,
-        );
+        crate::metrics::record_tenant_default(tenant.new_unified_group_writeback_default);
     }
     items.out.flush()?;
     let found: HashSet<String> = items.seen.iter().map(Seen::key).collect();
