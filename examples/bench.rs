@@ -140,6 +140,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 // JSON to a --out file streams; to stdout it is kept whole.
                 out_is_file: what == "report-json-file",
                 target: gwb::commands::Target {
+                    name: None,
                     graph_root: url.to_string(),
                     tenant_id: None,
                 },
@@ -196,6 +197,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 format: OutputFormat::Json,
                 out_is_file: false,
                 target: gwb::commands::Target {
+                    name: None,
                     graph_root: url.to_string(),
                     tenant_id: None,
                 },

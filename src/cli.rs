@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::auth::AuthKind;
 use crate::writeback::Kind;
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "gwb",
     version = concat!(env!("CARGO_PKG_VERSION"), " (git ", env!("GWB_GIT_REV"), ")"),
@@ -32,8 +32,34 @@ pub struct GlobalArgs {
 
     /// Run against the config file's [[tenants]] entry NAME: its keys (tenant_id, cloud,
     /// client_id, ...) over the file's top level, its [tenants.policy] over [policy].
-    #[arg(long, global = true, value_name = "NAME")]
-    pub tenant: Option<String>,
+    /// Repeat it to run several tenants as one fleet run (report, check, disable-existing-m365,
+    /// set-default): one merged output, one exit code.
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub tenant: Vec<String>,
+
+    /// Run every [[tenants]] entry of the config file as one fleet run.
+    #[arg(long, global = true)]
+    pub all_tenants: bool,
+
+    /// Fleet runs: this many tenants at once, each with its own client, pacing, lock and
+    /// journal. [default: 4]
+    #[arg(long, global = true, value_name = "N")]
+    pub parallel: Option<usize>,
+
+    /// Fleet runs: only shard K of N (1-based), by a stable rule: the tenant at index i of the
+    /// sorted names is in shard (i mod N) + 1. Without --tenant, shards every [[tenants]] entry.
+    #[arg(long, global = true, value_name = "K/N", conflicts_with = "shards")]
+    pub shard: Option<String>,
+
+    /// Fleet runs in a Kubernetes Indexed Job: N shards, this one named by JOB_COMPLETION_INDEX
+    /// (0-based), as --shard (JOB_COMPLETION_INDEX + 1)/N.
+    #[arg(long, global = true, value_name = "N")]
+    pub shards: Option<usize>,
+
+    /// Fleet runs: writes allowed per 5 minutes across all tenants in this process (Graph:
+    /// 70,000 per 5 minutes per app across all tenants). [default: 70000]
+    #[arg(long, global = true, value_name = "N")]
+    pub fleet_write_limit: Option<u32>,
 
     /// National cloud: sets the Graph root and the sign-in host together. Env GWB_CLOUD.
     #[arg(long, global = true, value_enum)]
@@ -165,7 +191,7 @@ pub enum OutputFormat {
     Html,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Every group's raw and effective writeback state, plus the tenant default.
     #[command(after_help = "Examples:
@@ -232,6 +258,11 @@ pub enum Command {
   gwb man > gwb.1
   gwb man --dir /usr/local/share/man/man1     gwb.1, gwb-report.1, gwb-check.1, ...")]
     Man(ManArgs),
+    /// Join the JSON fleet documents of several shards (--shard K/N -o json) into one, with one
+    /// summary; exit as the fleet would (1 any tenant failed, else 3 any drifted, else 0).
+    #[command(after_help = "Examples:
+  gwb merge shard-1.json shard-2.json shard-3.json > fleet.json")]
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -265,6 +296,13 @@ impl From<Shell> for clap_complete::Shell {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// The shards' JSON outputs.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct ManArgs {
     /// Write gwb.1 and one page per subcommand (gwb-report.1, ...) into this directory.
     #[arg(long, value_name = "DIR")]
@@ -284,6 +322,7 @@ impl Command {
             Command::Emulator(_) => "emulator",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
+            Command::Merge(_) => "merge",
         }
     }
 }

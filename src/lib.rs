@@ -11,6 +11,7 @@ pub mod config;
 pub mod emulator;
 pub mod error;
 pub(crate) mod files;
+pub(crate) mod fleet;
 pub mod graph;
 pub(crate) mod interrupt;
 pub mod journal;
@@ -60,6 +61,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
 
 /// One match, one arm per command.
 async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    if fleet::selected(&cli.global) {
+        return fleet::run(&cli, out).await;
+    }
     match &cli.command {
         Command::Emulator(args) => commands::emulator::run(args).await,
         Command::Completions(args) => {
@@ -80,28 +84,6 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
             let format = cfg.format();
             commands::config_show::run(&cfg, format, out)
         }
-        Command::Report(args) => {
-            let s = session::Session::open(&cli).await?;
-            let mut w = s.paged(out, true);
-            let r = s
-                .run(&cli.command, commands::report::run(&s.ctx, args, &mut w))
-                .await;
-            w.finish();
-            r
-        }
-        Command::DisableExistingM365(args) => {
-            let s = session::Session::open(&cli).await?;
-            let mut w = s.paged(out, args.apply.dry_run);
-            let fut = commands::disable::run(&s.ctx, args, s.dirs(), &mut w);
-            let r = s.run(&cli.command, fut).await;
-            w.finish();
-            r
-        }
-        Command::SetDefault(args) => {
-            let s = session::Session::open(&cli).await?;
-            let fut = commands::set_default::run(&s.ctx, args, s.dirs(), out);
-            s.run(&cli.command, fut).await
-        }
         Command::Restore(args) if args.list => {
             let cfg = session::config(&cli)?;
             let format = cfg.format();
@@ -111,29 +93,53 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
             w.finish();
             r
         }
-        Command::Restore(args) => {
+        Command::Merge(args) => fleet::merge::run(args, cli.global.output, out),
+        command => {
             let s = session::Session::open(&cli).await?;
-            let mut w = s.paged(out, args.apply.dry_run);
-            let fut = commands::restore::run(&s.ctx, args, s.dirs(), &mut w);
-            let r = s.run(&cli.command, fut).await;
-            w.finish();
-            r
-        }
-        Command::Check(args) => {
-            let s = session::Session::open(&cli).await?;
-            let policy = commands::check::PolicySource {
-                policy: &s.cfg.policy,
-                file: s.cfg.file.as_deref(),
-                looked_at: s.cfg.file_looked_at.as_deref(),
-                notify: &s.cfg.notify,
-            };
-            let mut w = s.paged(out, !args.fix || args.apply.dry_run);
-            let fut = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w);
-            let r = s.run(&cli.command, fut).await;
-            w.finish();
-            r
+            on_tenant(&s, command, out).await
         }
     }
+}
+
+/// A command that talks to Graph, run in session `s` (one tenant's), printing to `out`.
+pub(crate) async fn on_tenant(
+    s: &session::Session,
+    command: &Command,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let pageable = match command {
+        Command::Report(_) => true,
+        Command::DisableExistingM365(a) => a.apply.dry_run,
+        Command::Restore(a) => a.apply.dry_run,
+        Command::Check(a) => !a.fix || a.apply.dry_run,
+        _ => false,
+    };
+    let mut w = s.paged(out, pageable);
+    let fut = async {
+        match command {
+            Command::Report(args) => commands::report::run(&s.ctx, args, &mut w).await,
+            Command::DisableExistingM365(args) => {
+                commands::disable::run(&s.ctx, args, s.dirs(), &mut w).await
+            }
+            Command::SetDefault(args) => {
+                commands::set_default::run(&s.ctx, args, s.dirs(), &mut w).await
+            }
+            Command::Restore(args) => commands::restore::run(&s.ctx, args, s.dirs(), &mut w).await,
+            Command::Check(args) => {
+                let policy = commands::check::PolicySource {
+                    policy: &s.cfg.policy,
+                    file: s.cfg.file.as_deref(),
+                    looked_at: s.cfg.file_looked_at.as_deref(),
+                    notify: &s.cfg.notify,
+                };
+                commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await
+            }
+            other => unreachable!("{} does not run against a tenant", other.name()),
+        }
+    };
+    let r = s.run(command, fut).await;
+    w.finish();
+    r
 }
 
 /// A 401 or 403 from Graph, with what the command needs: the permission to grant, or a fresh

@@ -8,14 +8,18 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::Context as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config, Source};
 use crate::error::{ExitStatus, UsageError};
 use crate::{auth, commands, emulator, graph, output};
 
 /// The configuration, resolved once from flags, environment and file (with its warnings shown).
 pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {
-    let cfg = config::resolve(&cli.global, &|k| std::env::var(k).ok())?;
+    config_of(&cli.global)
+}
+
+pub(crate) fn config_of(global: &GlobalArgs) -> anyhow::Result<Config> {
+    let cfg = config::resolve(global, &|k| std::env::var(k).ok())?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");
     }
@@ -40,7 +44,17 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) async fn open(cli: &Cli) -> anyhow::Result<Session> {
-        let cfg = config(cli)?;
+        Session::open_for(&cli.global, &cli.command, None).await
+    }
+
+    /// A session for `command` with `global`'s flags: in a fleet run, one tenant's (with its
+    /// `--tenant NAME`), its writes paced also against the fleet's `shared` budget.
+    pub(crate) async fn open_for(
+        global: &GlobalArgs,
+        command: &Command,
+        shared: Option<std::sync::Arc<graph::pace::Pacer>>,
+    ) -> anyhow::Result<Session> {
+        let cfg = config_of(global)?;
         tracing::info!(graph_url = %cfg.graph_url.value, source = %cfg.graph_url.source, "graph_url");
         if let Some(f) = &cfg.file {
             tracing::info!(file = %f.display(), "read config file");
@@ -54,7 +68,7 @@ impl Session {
             renew,
             emulator: _emulator,
             emulator_state,
-        } = connect(cli, &cfg).await?;
+        } = connect(global, &cfg).await?;
         let mut builder = graph::GraphClient::builder(root, credential)
             .read_timeout(limits.read_timeout.value)
             .timeout(limits.request_timeout.value)
@@ -66,10 +80,13 @@ impl Session {
         if let Some(r) = renew {
             builder = builder.renew_with(r);
         }
+        if let Some(p) = shared {
+            builder = builder.shared_pacer(p);
+        }
         let client = builder.build()?;
         let format = cfg.format();
         // Plans and journals record the tenant, so they are never applied to another one.
-        let tenant_id = match &cli.command {
+        let tenant_id = match command {
             Command::DisableExistingM365(_)
             | Command::SetDefault(_)
             | Command::Restore(_)
@@ -78,7 +95,7 @@ impl Session {
         };
         // Journals and plans record the Graph root they were made against; the emulator's port
         // changes every run, so it is recorded as its own name.
-        let graph_root = if cli.global.emulator {
+        let graph_root = if global.emulator {
             "emulator".to_string()
         } else {
             cfg.graph_url.value.clone()
@@ -90,6 +107,7 @@ impl Session {
             target: commands::Target {
                 graph_root,
                 tenant_id,
+                name: cfg.tenant.clone(),
             },
         };
         let dirs = commands::Dirs {
@@ -102,7 +120,7 @@ impl Session {
             dirs,
             emulator_state,
             started: std::time::Instant::now(),
-            metrics_file: cli.global.metrics_file.clone(),
+            metrics_file: global.metrics_file.clone(),
             deadline,
             _emulator,
         })
@@ -203,9 +221,8 @@ struct Connection {
 
 /// The built-in emulator (`--emulator`) with its static token, or the configured Graph root
 /// with the credential the configuration chooses.
-async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
+async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
     // --emulator: serve a sample tenant in-process and point the client at it.
-    let g = &cli.global;
     if !g.emulator && (g.emulator_groups.is_some() || g.emulator_seed.is_some() || g.emulator_reset)
     {
         return Err(UsageError(
@@ -221,7 +238,7 @@ async fn connect(cli: &Cli, cfg: &Config) -> anyhow::Result<Connection> {
     let mut emulator = None;
     let mut emulator_state = None;
     let mut renew: Option<graph::Renew> = None;
-    let (root, credential) = if cli.global.emulator {
+    let (root, credential) = if g.emulator {
         let mut tenant = emulator::Tenant::generate(groups, seed);
         let saved = cfg
             .state_dir

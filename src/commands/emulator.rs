@@ -19,6 +19,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         batch_424: args.batch_424,
         capitalise_booleans: args.capitalise_booleans,
         hold_pages: None,
+        only_token: None,
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         read_lag_reads: args.read_lag_reads,
         latency: std::time::Duration::from_millis(args.latency_ms),

@@ -59,6 +59,19 @@ pub struct Target {
     pub graph_root: String,
     /// The token's `tid` claim, when the token says.
     pub tenant_id: Option<String>,
+    /// `--tenant NAME`: the config file's name for the tenant, which journals and state files
+    /// carry in their file names (not compared: the Graph root and tenant id are).
+    pub name: Option<String>,
+}
+
+impl Target {
+    /// `stem` with the tenant's name, for a file name: `disable-existing-m365-contoso`.
+    pub(crate) fn file_stem(&self, stem: &str) -> String {
+        match &self.name {
+            Some(n) => format!("{stem}-{n}"),
+            None => stem.to_string(),
+        }
+    }
 }
 
 impl Target {

@@ -211,7 +211,7 @@ impl Journals<'_> {
         let run_id = new_run_id();
         let path: PathBuf = match (self.explicit.take(), self.state_dir) {
             (Some(p), _) => p.to_path_buf(),
-            (None, Some(d)) => d.join(format!("{command}-{run_id}.jsonl")),
+            (None, Some(d)) => d.join(format!("{}-{run_id}.jsonl", self.target.file_stem(command))),
             (None, None) => {
                 return Err(UsageError(
                     "no state directory for the journal (neither XDG_STATE_HOME nor HOME is set): give --journal PATH".into(),

@@ -42,7 +42,7 @@ pub(crate) fn path(
     }
     .file_name();
     let stem = key.trim_end_matches(".lock");
-    state_dir.map(|d| d.join(format!("check-{stem}.json")))
+    state_dir.map(|d| d.join(format!("{}-{stem}.json", target.file_stem("check"))))
 }
 
 /// The last run's state, or `None` (first run, or a file that cannot be used: warned about).

@@ -112,6 +112,10 @@ pub(crate) struct Config {
     pub pager: Option<Sourced<String>>,
     /// `--out FILE`: the data goes there, not to stdout (and never through the pager).
     pub out: Option<PathBuf>,
+    /// The names of the config file's `[[tenants]]`, in the file's order.
+    pub tenant_names: Vec<String>,
+    /// `--tenant NAME`: the entry this run works on.
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +145,8 @@ pub(crate) struct Layers<'a> {
     file: FileConfig,
     file_path: Option<PathBuf>,
     looked_at: Option<PathBuf>,
+    /// The names of the file's `[[tenants]]`, in the file's order.
+    tenant_names: Vec<String>,
 }
 
 impl Layers<'_> {
@@ -301,6 +307,8 @@ pub(crate) fn resolve(
         pager,
         out: global.out.clone(),
         notify,
+        tenant_names: layers.tenant_names,
+        tenant: global.tenant.first().cloned(),
     })
 }
 
@@ -315,6 +323,7 @@ fn open_file<'a>(
         file: FileConfig::default(),
         file_path: None,
         looked_at: None,
+        tenant_names: Vec::new(),
     };
     let (path, explicit) = match (&global.config, layers.env("GWB_CONFIG")) {
         (Some(p), _) => (Some(p.clone()), true),
@@ -325,12 +334,13 @@ fn open_file<'a>(
     if let Some(p) = path
         && let Some(f) = file::read_file(&p, explicit)?
     {
-        layers.file = match &global.tenant {
+        layers.tenant_names = f.tenants.iter().map(|t| t.name.clone()).collect();
+        layers.file = match global.tenant.first() {
             Some(name) => f.for_tenant(name, &p)?,
             None => f,
         };
         layers.file_path = Some(p);
-    } else if let Some(name) = &global.tenant {
+    } else if let Some(name) = global.tenant.first() {
         return Err(ConfigError::Value {
             name: "--tenant".into(),
             detail: format!(
@@ -352,4 +362,9 @@ fn parse_enum<T: ValueEnum>(name: &str, v: &str) -> Result<T, ConfigError> {
             detail: format!("{v:?} is not one of: {}", allowed.join(", ")),
         }
     })
+}
+
+/// Kubernetes' `JOB_COMPLETION_INDEX`: the pod's index in an Indexed Job (`--shards N`).
+pub(crate) fn job_completion_index() -> Option<String> {
+    std::env::var("JOB_COMPLETION_INDEX").ok()
 }

@@ -619,7 +619,7 @@ fn for_tenant(p: &Path, name: Option<&str>) -> Result<Config, ConfigError> {
     resolve(
         &GlobalArgs {
             config: Some(p.to_path_buf()),
-            tenant: name.map(String::from),
+            tenant: name.map(String::from).into_iter().collect(),
             ..Default::default()
         },
         &env_of(&[]),
@@ -703,7 +703,7 @@ fn a_bad_or_unknown_tenant_is_an_error_that_names_it() {
     // --tenant without a config file.
     let e = resolve(
         &GlobalArgs {
-            tenant: Some("contoso".into()),
+            tenant: vec!["contoso".into()],
             ..Default::default()
         },
         &env_of(&[("XDG_CONFIG_HOME", "/nonexistent-gwb")]),

@@ -62,6 +62,9 @@ pub struct EmulatorConfig {
     /// later is served only once the semaphore has a permit (the test adds one when it has
     /// seen what it waits for).
     pub hold_pages: Option<(usize, Arc<tokio::sync::Semaphore>)>,
+    /// Only this bearer token is accepted; any other is answered 401, as Graph answers a token
+    /// issued for another tenant or audience (a tenant that refuses the app's sign-in).
+    pub only_token: Option<String>,
 }
 
 /// How a write to one group misbehaves.
@@ -88,6 +91,7 @@ impl Default for EmulatorConfig {
             batch_424: false,
             capitalise_booleans: false,
             hold_pages: None,
+            only_token: None,
         }
     }
 }
@@ -404,6 +408,22 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
             "InvalidAuthenticationToken",
             "Access token is empty.",
         ));
+    }
+    if let Some(only) = &shared.cfg.only_token {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(only.as_str()) {
+            shared.count("unauthorized");
+            return to_http(graph_error(
+                &shared,
+                401,
+                "InvalidAuthenticationToken",
+                "Access token validation failure. Invalid audience.",
+            ));
+        }
     }
     let Some(path) = parts.uri.path().strip_prefix("/beta/") else {
         return to_http(graph_error(

@@ -179,11 +179,12 @@ where
                     before_send(&chunk).map_err(|e| {
                         anyhow::anyhow!("cannot record the batch before sending it: {e}")
                     })?;
-                    if let Some(p) = &opts.pacer {
-                        let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
-                        if writes > 0 {
+                    let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
+                    if writes > 0 {
+                        if let Some(p) = &opts.pacer {
                             p.acquire(writes).await;
                         }
+                        client.shared_write_permit(writes).await;
                     }
                     let outcome = send_batch(client, &chunk).await;
                     anyhow::Ok((chunk, Some(outcome)))

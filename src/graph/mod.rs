@@ -65,6 +65,9 @@ struct Inner {
     sleeper: Sleeper,
     max_body: usize,
     max_pages: u64,
+    /// The write budget this client shares with the other tenants of a fleet run (Graph's
+    /// limit per app across all tenants); writes are paced against it as well as their own.
+    shared_pacer: Option<Arc<pace::Pacer>>,
     /// Whether any request of this client got an HTTP answer.
     reached: std::sync::atomic::AtomicBool,
     /// Answers by HTTP status, for `--metrics-file` (`gwb_graph_requests_total`).
@@ -94,9 +97,15 @@ pub struct GraphClientBuilder {
     max_pages: u64,
     timeout: Duration,
     read_timeout: Duration,
+    shared_pacer: Option<Arc<pace::Pacer>>,
 }
 
 impl GraphClientBuilder {
+    /// Pace this client's writes also against `pacer`, shared by the tenants of a fleet run.
+    pub fn shared_pacer(mut self, pacer: Arc<pace::Pacer>) -> Self {
+        self.shared_pacer = Some(pacer);
+        self
+    }
     /// How to get a fresh credential when Graph answers 401 (a token revoked or expired early):
     /// one renewal and one retry per request. Without it, a 401 is final.
     pub fn renew_with(mut self, renew: Renew) -> Self {
@@ -170,6 +179,7 @@ impl GraphClientBuilder {
                 sleeper: self.sleeper,
                 max_body: self.max_body,
                 max_pages: self.max_pages,
+                shared_pacer: self.shared_pacer,
                 reached: std::sync::atomic::AtomicBool::new(false),
                 answers: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             }),
@@ -234,6 +244,7 @@ impl GraphClient {
             sleeper: Sleeper::real(),
             max_body: DEFAULT_MAX_BODY,
             max_pages: DEFAULT_MAX_PAGES,
+            shared_pacer: None,
             timeout: Duration::from_secs(120),
             read_timeout: Duration::from_secs(30),
         }
@@ -265,6 +276,14 @@ impl GraphClient {
     /// The tenant the current token is for: its `tid` claim, when the token is a JWT that
     /// carries one (Entra's tokens do; the emulator's and hand-made ones may not). `None` also
     /// when no token can be had: the first real request then reports why.
+    /// Wait until `n` writes fit the budget shared with the other tenants of a fleet run (at
+    /// once outside one).
+    pub(crate) async fn shared_write_permit(&self, n: u32) {
+        if let Some(p) = &self.inner.shared_pacer {
+            p.acquire(n).await;
+        }
+    }
+
     pub(crate) async fn token_tenant(&self) -> Option<String> {
         let token = self.token().await.ok()?;
         tenant_of_token(token.token.secret())

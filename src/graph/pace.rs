@@ -18,6 +18,8 @@ pub struct Pacer {
     limit: u32,
     window: Duration,
     admitted: Mutex<VecDeque<(Instant, u32)>>,
+    /// Writes admitted since the pacer was made.
+    total: std::sync::atomic::AtomicU64,
 }
 
 impl Pacer {
@@ -27,11 +29,18 @@ impl Pacer {
             limit: limit.max(1),
             window: window.mul_f64(1.02),
             admitted: Mutex::new(VecDeque::new()),
+            total: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The writes admitted so far.
+    pub fn admitted(&self) -> u64 {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Wait until `n` writes may be sent, then count them as sent.
     pub async fn acquire(&self, n: u32) {
+        let asked = n;
         let n = n.min(self.limit);
         // Holding the lock while waiting keeps admissions first come, first served.
         let mut q = self.admitted.lock().await;
@@ -46,6 +55,8 @@ impl Pacer {
             let in_window: u32 = q.iter().map(|(_, k)| k).sum();
             if in_window + n <= self.limit {
                 q.push_back((now, n));
+                self.total
+                    .fetch_add(u64::from(asked), std::sync::atomic::Ordering::Relaxed);
                 return;
             }
             // Wait until enough of the oldest admissions leave the window.

@@ -36,6 +36,7 @@ pub(crate) async fn update(
     values: &[SettingValue],
 ) -> Result<GraphResponse, GraphError> {
     let url = client.url(&format!("settings/{id}"));
+    client.shared_write_permit(1).await;
     client
         .send(Method::PATCH, url, &[], Some(&json!({ "values": values })))
         .await
@@ -48,6 +49,7 @@ pub async fn create(
     values: &[SettingValue],
 ) -> Result<GraphResponse, GraphError> {
     let body = json!({"templateId": template_id, "values": values});
+    client.shared_write_permit(1).await;
     client
         .send(Method::POST, client.url("settings"), &[], Some(&body))
         .await

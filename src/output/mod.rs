@@ -27,6 +27,20 @@ pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
 
 static JSON_LOGS: AtomicBool = AtomicBool::new(false);
 static QUIET: AtomicBool = AtomicBool::new(false);
+static NO_BARS: AtomicBool = AtomicBool::new(false);
+
+/// No progress bars or spinners from here on: a fleet run works on several tenants at once,
+/// whose bars would draw over each other.
+pub(crate) fn hide_progress() {
+    NO_BARS.store(true, Ordering::Relaxed);
+}
+
+fn bars_hidden() -> bool {
+    JSON_LOGS.load(Ordering::Relaxed)
+        || QUIET.load(Ordering::Relaxed)
+        || NO_BARS.load(Ordering::Relaxed)
+        || !io::stderr().is_terminal()
+}
 
 /// How messages to people are written: as log events when logs are JSON (so stderr stays one
 /// JSON object per line), and not at all with `--quiet`.
@@ -522,6 +536,11 @@ pub(crate) fn set_csv_bom(on: bool) {
     CSV_BOM.store(on, Ordering::Relaxed);
 }
 
+/// Whether CSV starts with a byte order mark (`--csv-bom`).
+pub(crate) fn csv_bom() -> bool {
+    CSV_BOM.load(Ordering::Relaxed)
+}
+
 /// The start of every CSV document: the BOM, when asked for.
 pub(crate) fn csv_start(w: &mut dyn Write) -> io::Result<()> {
     if CSV_BOM.load(Ordering::Relaxed) {
@@ -611,8 +630,7 @@ pub(crate) fn paced_bar(
     what: &'static str,
     pace: Option<Pace>,
 ) -> indicatif::ProgressBar {
-    let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
-    if silent || !io::stderr().is_terminal() || len == 0 {
+    if bars_hidden() || len == 0 {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
@@ -627,8 +645,7 @@ pub(crate) fn paced_bar(
 /// A spinner with the count so far ("reading groups… 12,000"), while a listing of unknown
 /// length is read; hidden where bars are.
 pub(crate) fn spinner(what: &'static str) -> indicatif::ProgressBar {
-    let silent = JSON_LOGS.load(Ordering::Relaxed) || QUIET.load(Ordering::Relaxed);
-    if silent || !io::stderr().is_terminal() {
+    if bars_hidden() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();

@@ -413,6 +413,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         target: gwb::commands::Target {
+            name: None,
             graph_root: base.clone(),
             tenant_id: None,
         },
@@ -471,6 +472,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         target: gwb::commands::Target {
+            name: None,
             graph_root: base.clone(),
             tenant_id: None,
         },
@@ -534,6 +536,7 @@ async fn report_without_settings_permission_still_reports_groups() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         target: gwb::commands::Target {
+            name: None,
             graph_root: base.clone(),
             tenant_id: None,
         },

@@ -16,6 +16,7 @@ mod documented;
 mod e2e;
 mod emulator;
 mod examples;
+mod fleet;
 mod formats;
 mod golden;
 mod help;

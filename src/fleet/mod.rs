@@ -1,0 +1,426 @@
+//! Fleet runs: one command over many `[[tenants]]` of the config file, `--parallel N` at once,
+//! with one merged output and one exit code.
+//!
+//! Each tenant runs exactly as `gwb --tenant NAME <command>` would, in this process: its own
+//! configuration (the entry's keys over the top level's, its policy over `[policy]`), client,
+//! pacing, run lock, journal and state file (both named by the tenant). A tenant that fails
+//! (sign-in, unreachable, 403, a bad entry) is recorded as failed; the others go on. Writes are
+//! paced per tenant as always and, across the tenants of the process, against Graph's limit per
+//! app across all tenants. What each tenant printed is merged as it finishes
+//! ([`merge::Merged`]), so memory grows with the tenants in flight, not with the fleet.
+//!
+//! Selection is pure ([`select`]): `--tenant` names or `--all-tenants`, then `--shard K/N` (or
+//! `--shards N` with Kubernetes' `JOB_COMPLETION_INDEX`) keeps the tenants at index i of the
+//! sorted names with i mod N = K - 1, so shards are disjoint and cover the fleet.
+
+pub(crate) mod merge;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use tracing::Instrument as _;
+
+use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
+use crate::error::{ExitStatus, UsageError};
+use crate::graph::pace::Pacer;
+
+/// Tenants at once without `--parallel`.
+pub(crate) const DEFAULT_PARALLEL: usize = 4;
+/// Graph's write limit per app across all tenants (identity and access service limits): 70,000
+/// writes per 5 minutes.
+pub(crate) const FLEET_WRITE_LIMIT: u32 = 70_000;
+pub(crate) const FLEET_WRITE_WINDOW: Duration = Duration::from_secs(300);
+
+/// Whether the command line asks for a fleet run.
+pub(crate) fn selected(g: &GlobalArgs) -> bool {
+    g.tenant.len() > 1 || g.all_tenants || g.shard.is_some() || g.shards.is_some()
+}
+
+/// Shard `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `--shard K/N`.
+    pub(crate) fn parse(s: &str) -> Result<Shard, UsageError> {
+        let bad = || {
+            UsageError(format!(
+                "--shard {s:?}: expected K/N with 1 <= K <= N, e.g. --shard 2/4 (nothing was done)"
+            ))
+        };
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            k.trim().parse::<usize>().map_err(|_| bad())?,
+            n.trim().parse::<usize>().map_err(|_| bad())?,
+        );
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// `--shards N` in a Kubernetes Indexed Job: this pod's `JOB_COMPLETION_INDEX` (0-based).
+    pub(crate) fn from_job_index(count: usize, index: Option<&str>) -> Result<Shard, UsageError> {
+        if count == 0 {
+            return Err(UsageError(
+                "--shards 0: give the number of shards, 1 or more (nothing was done)".into(),
+            ));
+        }
+        let Some(raw) = index else {
+            return Err(UsageError(format!(
+                "--shards {count}: JOB_COMPLETION_INDEX is not set; it is set in the pods of a Kubernetes Job with completionMode: Indexed (elsewhere, give --shard K/{count}; nothing was done)"
+            )));
+        };
+        match raw.trim().parse::<usize>() {
+            Ok(i) if i < count => Ok(Shard {
+                index: i + 1,
+                count,
+            }),
+            _ => Err(UsageError(format!(
+                "--shards {count}: JOB_COMPLETION_INDEX is {raw:?}, not an index from 0 to {}; make the Job's completions equal --shards (nothing was done)",
+                count - 1
+            ))),
+        }
+    }
+
+    pub(crate) fn holds(&self, sorted_index: usize) -> bool {
+        sorted_index % self.count == self.index - 1
+    }
+}
+
+/// The tenants a fleet run works on, sorted by name: `asked` (each must be in `inventory`), or
+/// the whole inventory with `all` (or with a shard and nothing asked), then only `shard`'s.
+pub(crate) fn select(
+    inventory: &[String],
+    asked: &[String],
+    all: bool,
+    shard: Option<Shard>,
+) -> Result<Vec<String>, UsageError> {
+    if all && !asked.is_empty() {
+        return Err(UsageError(
+            "give --tenant NAME (repeated) or --all-tenants, not both (nothing was done)".into(),
+        ));
+    }
+    if inventory.is_empty() {
+        return Err(UsageError(
+            "the config file has no [[tenants]] entries to run; add one per tenant (name = \"...\", tenant_id = \"...\"), see the README's \"Many tenants\" (nothing was done)".into(),
+        ));
+    }
+    let mut names: Vec<String> = if asked.is_empty() {
+        inventory.to_vec()
+    } else {
+        let unknown: Vec<&str> = asked
+            .iter()
+            .filter(|a| !inventory.contains(a))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(UsageError(format!(
+                "--tenant {}: no [[tenants]] entry has that name; the names are: {} (nothing was done)",
+                unknown.join(", "),
+                inventory.join(", ")
+            )));
+        }
+        asked.to_vec()
+    };
+    names.sort();
+    names.dedup();
+    if let Some(s) = shard {
+        names = names
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| s.holds(*i))
+            .map(|(_, n)| n)
+            .collect();
+    }
+    Ok(names)
+}
+
+/// What one tenant's run came to.
+pub(crate) struct Outcome {
+    pub name: String,
+    /// The token's tenant when it says, else the entry's `tenant_id`.
+    pub tenant_id: Option<String>,
+    /// The command's exit code, and the error that ended it (if one did).
+    pub code: u8,
+    pub error: Option<String>,
+    /// What the command printed, in the fleet's format.
+    pub data: Vec<u8>,
+}
+
+impl Outcome {
+    /// Compliant or drifted: the tenant's run did what it was asked.
+    pub(crate) fn ok(&self) -> bool {
+        self.error.is_none() && matches!(self.code, 0 | 3)
+    }
+}
+
+/// The fleet's exit code: a signal's, else 4 if every tenant failed to sign in, else 1 if any
+/// tenant failed, else 3 if any drifted, else 0.
+pub(crate) fn exit_code(codes: &[u8]) -> u8 {
+    if let Some(&s) = codes.iter().find(|&&c| c == 130 || c == 143) {
+        return s;
+    }
+    if !codes.is_empty() && codes.iter().all(|&c| c == 4) {
+        return 4;
+    }
+    if codes.iter().any(|&c| !matches!(c, 0 | 3)) {
+        return 1;
+    }
+    if codes.contains(&3) { 3 } else { 0 }
+}
+
+pub(crate) fn status_of(code: u8) -> ExitStatus {
+    match code {
+        0 => ExitStatus::Ok,
+        3 => ExitStatus::Drift,
+        4 => ExitStatus::Auth,
+        130 => ExitStatus::Interrupted,
+        143 => ExitStatus::Terminated,
+        _ => ExitStatus::Failure,
+    }
+}
+
+/// The commands a fleet runs; the others work on one tenant (or none).
+fn check_command(command: &Command) -> Result<(), UsageError> {
+    let one = |what: &str| {
+        Err(UsageError(format!(
+            "{what} works on one tenant: give one --tenant NAME (fleet runs: report, check, disable-existing-m365, set-default; nothing was done)"
+        )))
+    };
+    match command {
+        Command::Report(_) | Command::SetDefault(_) => Ok(()),
+        Command::Check(a) if a.state.is_some() => one("check --state PATH"),
+        Command::Check(a) if a.notify_test => one("check --notify-test"),
+        Command::Check(_) => Ok(()),
+        Command::DisableExistingM365(a) if a.plan.is_some() || a.plan_out.is_some() => {
+            one("a saved plan (--plan, --plan-out)")
+        }
+        Command::DisableExistingM365(a) if a.journal.is_some() => one("--journal PATH"),
+        Command::DisableExistingM365(_) => Ok(()),
+        other => one(&format!("gwb {}", other.name())),
+    }
+}
+
+/// Run `cli`'s command on every selected tenant, merging what they print into `out`.
+pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let g = &cli.global;
+    check_command(&cli.command)?;
+    if g.emulator {
+        return Err(UsageError(
+            "--emulator serves one sample tenant; a fleet run needs [[tenants]] in the config file (nothing was done)".into(),
+        )
+        .into());
+    }
+    let mut fleet_args = g.clone();
+    fleet_args.tenant.clear();
+    let cfg = crate::session::config_of(&fleet_args)?;
+    if cfg.file.is_none() {
+        return Err(UsageError(
+            "a fleet run reads its tenants from the config file's [[tenants]], and no config file was read (give --config PATH or GWB_CONFIG; nothing was done)".into(),
+        )
+        .into());
+    }
+    let shard = match (&g.shard, g.shards) {
+        (Some(s), _) => Some(Shard::parse(s)?),
+        (None, Some(n)) => Some(Shard::from_job_index(
+            n,
+            crate::config::job_completion_index().as_deref(),
+        )?),
+        (None, None) => None,
+    };
+    let names = select(&cfg.tenant_names, &g.tenant, g.all_tenants, shard)?;
+    let parallel = g.parallel.unwrap_or(DEFAULT_PARALLEL);
+    if parallel == 0 {
+        return Err(UsageError("--parallel 0: give 1 or more (nothing was done)".into()).into());
+    }
+    let limit = g.fleet_write_limit.unwrap_or(FLEET_WRITE_LIMIT);
+    if limit == 0 {
+        return Err(
+            UsageError("--fleet-write-limit 0: give 1 or more (nothing was done)".into()).into(),
+        );
+    }
+    let format = cfg.format();
+    if format == OutputFormat::Html {
+        return Err(UsageError(
+            "-o html shows one tenant: give one --tenant NAME per page (fleet runs print table, json, ndjson, csv or junit; nothing was done)".into(),
+        )
+        .into());
+    }
+    if names.is_empty() {
+        tracing::warn!("this shard holds no tenants (more shards than tenants); nothing to do");
+    }
+    crate::output::hide_progress();
+    let pacer = Arc::new(Pacer::new(limit, FLEET_WRITE_WINDOW));
+    let mut merged = merge::Merged::start(format, cli.command.name(), shard, out)?;
+    let runs = names.iter().map(|name| {
+        let mut args = g.clone();
+        args.tenant = vec![name.clone()];
+        (args.all_tenants, args.shard, args.shards) = (false, None, None);
+        (args.output, args.out, args.no_pager) = (Some(format), None, true);
+        args.metrics_file = g.metrics_file.as_deref().map(|p| per_tenant_path(p, name));
+        one(name.clone(), args, &cli.command, pacer.clone())
+    });
+    let mut done = futures_util::stream::iter(runs).buffer_unordered(parallel);
+    while let Some(outcome) = done.next().await {
+        merged.add(outcome)?;
+    }
+    Ok(status_of(merged.finish(pacer.admitted())?))
+}
+
+/// `--metrics-file PATH` in a fleet run: one file per tenant beside it, `gwb-contoso.prom` for
+/// `gwb.prom` (node_exporter's textfile collector reads every `*.prom` of its directory).
+pub(crate) fn per_tenant_path(p: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = match p.extension() {
+        Some(e) => format!("{stem}-{name}.{}", e.to_string_lossy()),
+        None => format!("{stem}-{name}"),
+    };
+    p.with_file_name(file)
+}
+
+/// One tenant's run, as `gwb --tenant NAME` would do it, its log lines carrying the tenant.
+async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer>) -> Outcome {
+    let span = tracing::error_span!("tenant", tenant = %name);
+    async move {
+        let mut data = Vec::new();
+        if let Some(sig) = crate::interrupt::requested() {
+            return Outcome {
+                tenant_id: None,
+                code: ExitStatus::for_signal(sig) as u8,
+                error: Some(format!(
+                    "not started: the fleet run was stopped by {}",
+                    crate::interrupt::name(sig)
+                )),
+                name,
+                data,
+            };
+        }
+        let mut tenant_id = None;
+        let result = async {
+            let s = crate::session::Session::open_for(&args, command, Some(pacer)).await?;
+            tenant_id = s
+                .ctx
+                .target
+                .tenant_id
+                .clone()
+                .or_else(|| s.cfg.auth_inputs.tenant_id.clone());
+            crate::on_tenant(&s, command, &mut data).await
+        }
+        .await;
+        let (code, error) = match result {
+            Ok(status) => (status as u8, None),
+            Err(e) => {
+                let code = ExitStatus::for_error(&e) as u8;
+                let message = format!("{e:#}");
+                tracing::error!(exit_code = code, "{}", crate::output::safe(&message));
+                (code, Some(message))
+            }
+        };
+        if error.is_none() {
+            tracing::info!(exit_code = code, "tenant done");
+        }
+        Outcome {
+            name,
+            tenant_id,
+            code,
+            error,
+            data,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_cover_the_fleet() {
+        let inventory: Vec<String> = (0..23).map(|i| format!("t{i:02}")).collect();
+        for count in 1..=7 {
+            let mut seen = Vec::new();
+            for index in 1..=count {
+                let got = select(&inventory, &[], false, Some(Shard { index, count })).unwrap();
+                seen.extend(got);
+            }
+            seen.sort();
+            assert_eq!(seen, inventory, "{count} shards");
+        }
+    }
+
+    #[test]
+    fn a_shard_is_stable_whatever_order_the_file_lists_the_tenants_in() {
+        let a = names(&["c", "a", "d", "b"]);
+        let b = names(&["b", "d", "a", "c"]);
+        let s = Some(Shard::parse("2/2").unwrap());
+        assert_eq!(select(&a, &[], true, s).unwrap(), names(&["b", "d"]));
+        assert_eq!(select(&b, &[], true, s).unwrap(), names(&["b", "d"]));
+    }
+
+    #[test]
+    fn asked_names_must_exist_and_exclude_all_tenants() {
+        let inv = names(&["a", "b"]);
+        let e = select(&inv, &names(&["a", "zz"]), false, None).unwrap_err();
+        assert!(e.0.contains("zz") && e.0.contains("a, b"), "{}", e.0);
+        assert!(select(&inv, &names(&["a"]), true, None).is_err());
+        assert!(select(&[], &[], true, None).is_err());
+        assert_eq!(
+            select(&inv, &names(&["b", "a", "b"]), false, None).unwrap(),
+            names(&["a", "b"])
+        );
+    }
+
+    #[test]
+    fn shard_flags_are_checked() {
+        assert_eq!(Shard::parse("1/3").unwrap(), Shard { index: 1, count: 3 });
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Shard::from_job_index(4, Some("0")).unwrap(),
+            Shard { index: 1, count: 4 }
+        );
+        assert_eq!(
+            Shard::from_job_index(4, Some("3")).unwrap(),
+            Shard { index: 4, count: 4 }
+        );
+        assert!(Shard::from_job_index(4, Some("4")).is_err());
+        assert!(Shard::from_job_index(4, None).is_err());
+        assert!(Shard::from_job_index(0, Some("0")).is_err());
+    }
+
+    #[test]
+    fn the_fleet_exit_code() {
+        assert_eq!(exit_code(&[]), 0);
+        assert_eq!(exit_code(&[0, 0]), 0);
+        assert_eq!(exit_code(&[0, 3]), 3);
+        assert_eq!(exit_code(&[3, 1, 0]), 1);
+        assert_eq!(exit_code(&[4, 0]), 1);
+        assert_eq!(exit_code(&[4, 4]), 4);
+        assert_eq!(exit_code(&[4, 2]), 1);
+        assert_eq!(exit_code(&[0, 143, 1]), 143);
+    }
+
+    #[test]
+    fn metrics_files_are_named_by_tenant() {
+        let p = std::path::Path::new("/var/lib/node_exporter/gwb.prom");
+        assert_eq!(
+            per_tenant_path(p, "contoso"),
+            std::path::Path::new("/var/lib/node_exporter/gwb-contoso.prom")
+        );
+    }
+}
