@@ -72,16 +72,39 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
 /// Where gwb connects: the config file, the cloud, Graph, the sign-in host, the credential kind
 /// and the output format.
 fn connection(cfg: &Config) -> Vec<Entry> {
+    let mut v = vec![file_entry(cfg)];
+    if !cfg.tenant_names.is_empty() {
+        v.push(entry(
+            "tenants",
+            Some(cfg.tenant_names.join(", ")),
+            Some("[[tenants]] of the config file".into()),
+        ));
+    }
+    if let Some(name) = &cfg.tenant {
+        v.push(entry(
+            "tenant",
+            Some(name.clone()),
+            Some("flag --tenant: its [[tenants]] entry over the top level".into()),
+        ));
+    }
+    v.extend(endpoint_entries(cfg));
+    v
+}
+
+fn file_entry(cfg: &Config) -> Entry {
+    entry(
+        "config_file",
+        Some(match (&cfg.file, &cfg.file_looked_at) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(p)) => format!("(none: looked for {})", p.display()),
+            (None, None) => "(none: neither XDG_CONFIG_HOME nor HOME is set)".into(),
+        }),
+        None,
+    )
+}
+
+fn endpoint_entries(cfg: &Config) -> Vec<Entry> {
     vec![
-        entry(
-            "config_file",
-            Some(match (&cfg.file, &cfg.file_looked_at) {
-                (Some(p), _) => p.display().to_string(),
-                (None, Some(p)) => format!("(none: looked for {})", p.display()),
-                (None, None) => "(none: neither XDG_CONFIG_HOME nor HOME is set)".into(),
-            }),
-            None,
-        ),
         entry(
             "cloud",
             Some(cfg.cloud.value.as_str().into()),

@@ -66,6 +66,11 @@ pub(super) struct TenantPolicy {
     m365_writeback: Option<crate::writeback::policy::Rule>,
     security_writeback: Option<crate::writeback::policy::Rule>,
     allow: Option<Vec<String>>,
+    role_assignable_drift: Option<crate::writeback::policy::PrivilegedDrift>,
+    /// `[[tenants.policy.exception]]`: this tenant's exceptions, added to the top level's (an
+    /// exception names a group of one tenant).
+    #[serde(default, rename = "exception")]
+    exceptions: Vec<crate::writeback::policy::Exception>,
 }
 
 /// A value, or `"any"`: not checked.
@@ -100,11 +105,58 @@ impl TenantPolicy {
         if let Some(a) = &self.allow {
             base.allow = a.clone();
         }
+        if let Some(r) = self.role_assignable_drift {
+            base.role_assignable_drift = r;
+        }
+        base.exceptions.extend(self.exceptions.iter().cloned());
         base
     }
 }
 
 impl FileConfig {
+    /// The environment variables that tenant `name`'s entry overrides: those of each key it
+    /// sets (a cloud also sets the Graph root and sign-in host).
+    pub(super) fn entry_shadows(&self, name: &str) -> Vec<&'static str> {
+        let Some(t) = self.tenants.iter().find(|t| t.name == name) else {
+            return Vec::new();
+        };
+        let mut v = Vec::new();
+        let mut add = |set: bool, vars: &[&'static str]| {
+            if set {
+                v.extend_from_slice(vars);
+            }
+        };
+        add(t.tenant_id.is_some(), &["AZURE_TENANT_ID"]);
+        add(
+            t.cloud.is_some(),
+            &["GWB_CLOUD", "GWB_GRAPH_URL", "AZURE_AUTHORITY_HOST"],
+        );
+        add(t.graph_url.is_some(), &["GWB_GRAPH_URL"]);
+        add(t.authority_host.is_some(), &["AZURE_AUTHORITY_HOST"]);
+        add(t.auth.is_some(), &["GWB_AUTH"]);
+        add(t.client_id.is_some(), &["AZURE_CLIENT_ID"]);
+        add(
+            t.client_secret_file.is_some(),
+            &["AZURE_CLIENT_SECRET", "GWB_CLIENT_SECRET_FILE"],
+        );
+        add(
+            t.client_certificate_path.is_some(),
+            &["AZURE_CLIENT_CERTIFICATE_PATH"],
+        );
+        add(
+            t.client_certificate_password_file.is_some(),
+            &[
+                "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+                "GWB_CLIENT_CERTIFICATE_PASSWORD_FILE",
+            ],
+        );
+        add(
+            t.access_token_file.is_some(),
+            &["GWB_ACCESS_TOKEN", "GWB_ACCESS_TOKEN_FILE"],
+        );
+        v
+    }
+
     /// The file as it reads for tenant `name`: the entry's keys over the top level's.
     pub(super) fn for_tenant(mut self, name: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         let Some(t) = self.tenants.iter().find(|t| t.name == name).cloned() else {
@@ -198,7 +250,7 @@ pub(super) struct NotifyEntry {
     pub(super) timeout_seconds: Option<f64>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy]), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy] (the [policy] keys; its [[tenants.policy.exception]] add to the top level's)), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")
@@ -236,9 +288,8 @@ pub(super) fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig
 /// Every `[[policy.exception]]` must say what it covers and why, with a real date: an entry
 /// that cannot be read is a usage error naming its line, never an exception silently ignored.
 fn check_exceptions(path: &Path, text: &str, file: &FileConfig) -> Result<(), ConfigError> {
-    let Some(policy) = &file.policy else {
-        return Ok(());
-    };
+    let empty = Policy::default();
+    let policy = file.policy.as_ref().unwrap_or(&empty);
     // The line of each `[[policy.exception]]` header, in order: the n-th entry is the n-th.
     let headers: Vec<usize> = text
         .lines()
@@ -248,6 +299,21 @@ fn check_exceptions(path: &Path, text: &str, file: &FileConfig) -> Result<(), Co
         })
         .map(|(i, _)| i + 1)
         .collect();
+    for t in &file.tenants {
+        let listed = t.policy.iter().flat_map(|p| p.exceptions.iter());
+        for (i, e) in listed.enumerate() {
+            if let Some(problem) = e.problem() {
+                return Err(ConfigError::File {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "[[tenants]] {}: [[tenants.policy.exception]] number {}: {problem}",
+                        t.name,
+                        i + 1
+                    ),
+                });
+            }
+        }
+    }
     for (i, e) in policy.exceptions.iter().enumerate() {
         if let Some(problem) = e.problem() {
             let at = headers

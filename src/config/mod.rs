@@ -147,11 +147,18 @@ pub(crate) struct Layers<'a> {
     looked_at: Option<PathBuf>,
     /// The names of the file's `[[tenants]]`, in the file's order.
     tenant_names: Vec<String>,
+    /// Environment variables that the chosen `[[tenants]]` entry overrides: a key set in the
+    /// entry names that tenant, so the environment (AZURE_TENANT_ID from a workload identity
+    /// webhook, a GWB_GRAPH_URL left in a shell) must not send its run elsewhere.
+    shadowed: Vec<&'static str>,
 }
 
 impl Layers<'_> {
     /// An environment variable, when set and not empty.
     fn env(&self, name: &str) -> Option<String> {
+        if self.shadowed.contains(&name) {
+            return None;
+        }
         (self.env)(name).filter(|v| !v.is_empty())
     }
 
@@ -324,6 +331,7 @@ fn open_file<'a>(
         file_path: None,
         looked_at: None,
         tenant_names: Vec::new(),
+        shadowed: Vec::new(),
     };
     let (path, explicit) = match (&global.config, layers.env("GWB_CONFIG")) {
         (Some(p), _) => (Some(p.clone()), true),
@@ -336,7 +344,17 @@ fn open_file<'a>(
     {
         layers.tenant_names = f.tenants.iter().map(|t| t.name.clone()).collect();
         layers.file = match global.tenant.first() {
-            Some(name) => f.for_tenant(name, &p)?,
+            Some(name) => {
+                layers.shadowed = f.entry_shadows(name);
+                for v in &layers.shadowed {
+                    if (layers.env)(v).is_some_and(|x| !x.is_empty()) {
+                        tracing::info!(
+                            "{v} is set, and tenant {name}'s [[tenants]] entry sets its own value: using the entry's"
+                        );
+                    }
+                }
+                f.for_tenant(name, &p)?
+            }
             None => f,
         };
         layers.file_path = Some(p);

@@ -744,3 +744,93 @@ fn an_access_token_file_per_tenant() {
     );
     assert_eq!(token(&pick(Some("b"))).as_deref(), Some("token-of-b"));
 }
+
+/// A tenant entry names its tenant: AZURE_TENANT_ID (set in every pod by the workload identity
+/// webhook) or a GWB_GRAPH_URL left in a shell must not send its run to another tenant. Keys the
+/// entry leaves unset still come from the environment.
+#[test]
+fn a_tenant_entry_beats_the_environment_for_the_keys_it_sets() {
+    let p = temp_file("fleet-env", FLEET);
+    let env = env_of(&[
+        ("AZURE_TENANT_ID", "webhook-tenant"),
+        ("AZURE_CLIENT_ID", "env-client"),
+        ("GWB_GRAPH_URL", "https://graph.example.com"),
+    ]);
+    let global = |name: &str| GlobalArgs {
+        config: Some(p.clone()),
+        tenant: vec![name.to_string()],
+        ..Default::default()
+    };
+    let fab = resolve(&global("fabrikam-gov"), &env).unwrap();
+    assert_eq!(
+        fab.auth_inputs.tenant_id.as_deref(),
+        Some("fabrikam.onmicrosoft.us")
+    );
+    // Its cloud sets the Graph root: the environment's does not apply to it.
+    assert_eq!(fab.graph_url.value, "https://graph.microsoft.us");
+    assert_eq!(fab.auth_inputs.client_id.as_deref(), Some("env-client"));
+    // Without --tenant, the environment wins over the file's top level as always.
+    let top = resolve(
+        &GlobalArgs {
+            config: Some(p.clone()),
+            ..Default::default()
+        },
+        &env,
+    )
+    .unwrap();
+    assert_eq!(top.auth_inputs.tenant_id.as_deref(), Some("webhook-tenant"));
+    assert_eq!(top.graph_url.value, "https://graph.example.com");
+}
+
+/// `[tenants.policy]` takes every `[policy]` key: role_assignable_drift replaces the top
+/// level's, and the tenant's exceptions join the top level's. A broken one names its tenant.
+#[test]
+fn a_tenant_policy_sets_role_assignable_drift_and_adds_exceptions() {
+    let text = r#"
+[policy]
+m365_writeback = "disabled"
+[[policy.exception]]
+target = "tenantDefault"
+reason = "decided for every tenant"
+
+[[tenants]]
+name = "a"
+[tenants.policy]
+role_assignable_drift = "report"
+[[tenants.policy.exception]]
+id = "11111111-2222-3333-4444-555555555555"
+reason = "the HR group stays written back"
+owner = "hr@contoso.com"
+expires = "2099-01-31"
+
+[[tenants]]
+name = "b"
+"#;
+    let p = temp_file("fleet-policy", text);
+    let a = for_tenant(&p, Some("a")).unwrap().policy;
+    let b = for_tenant(&p, Some("b")).unwrap().policy;
+    assert_eq!(
+        a.role_assignable_drift,
+        crate::writeback::policy::PrivilegedDrift::Report
+    );
+    assert_eq!(
+        b.role_assignable_drift,
+        crate::writeback::policy::PrivilegedDrift::Fail
+    );
+    assert_eq!(a.exceptions.len(), 2);
+    assert_eq!(
+        a.exceptions[1].id.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+    assert_eq!(b.exceptions.len(), 1);
+
+    let broken = temp_file(
+        "fleet-policy-broken",
+        "[[tenants]]\nname = \"c\"\n[[tenants.policy.exception]]\nid = \"11111111-2222-3333-4444-555555555555\"\n",
+    );
+    let e = for_tenant(&broken, Some("c")).unwrap_err().to_string();
+    assert!(
+        e.contains("[[tenants]] c") && e.contains("exception"),
+        "{e}"
+    );
+}

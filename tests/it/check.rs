@@ -421,4 +421,19 @@ async fn a_tenant_of_the_inventory_checks_its_own_policy() {
     let unknown = s.gwb(&["--tenant", "nope", "report"]).await;
     assert_eq!(unknown.code(), 2);
     unknown.assert_stderr_has("contoso, lenient");
+    // config show names the inventory and the tenant chosen.
+    let shown = s
+        .gwb(&["--tenant", "lenient", "config", "show", "-o", "json"])
+        .await;
+    let settings = shown.json()["settings"].clone();
+    let value = |k: &str| {
+        settings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(value("tenant"), Some("lenient".into()));
+    assert_eq!(value("tenants"), Some("contoso, lenient".into()));
 }
