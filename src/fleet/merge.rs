@@ -9,8 +9,10 @@
 //! - CSV: a `tenant` column first, the header once.
 //! - table: a per-tenant summary, then each tenant's own table.
 //! - JUnit: one `<testsuites>`, a tenant's suites named by it, a failed tenant an error.
+//! - HTML: one page: the tenants with their results and a selector, then each tenant's own
+//!   page content (charts, tables) in a section the selector shows.
 //!
-//! The table and JUnit put a summary first, so the details wait in an unlinked temporary file,
+//! The table, JUnit and HTML put a summary first, so the details wait in an unlinked temporary file,
 //! never in memory. `gwb merge` joins the JSON of several shards into one fleet document.
 
 use std::fs::File;
@@ -65,7 +67,7 @@ impl<'a> Merged<'a> {
             )?;
         }
         let spill = match format {
-            OutputFormat::Table | OutputFormat::Junit => Some(spill_file()?),
+            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => Some(spill_file()?),
             _ => None,
         };
         if format == OutputFormat::Csv && crate::output::csv_bom() {
@@ -97,6 +99,7 @@ impl<'a> Merged<'a> {
             OutputFormat::Ndjson => self.ndjson(&line, &o.data)?,
             OutputFormat::Csv => self.csv(&line, &o.data)?,
             OutputFormat::Junit => self.junit(&line, &o.data)?,
+            OutputFormat::Html => self.html(&line, &o.data)?,
             _ => self.table(&line, &o.data)?,
         }
         self.lines.push(line);
@@ -116,6 +119,32 @@ impl<'a> Merged<'a> {
             OutputFormat::Table => {
                 self.summary_table(code)?;
                 self.copy_spill()?;
+            }
+            OutputFormat::Html => {
+                let n = self.lines.len();
+                let meta = crate::output::html::Meta {
+                    title: format!("Group writeback {}: {n} tenants", self.command),
+                    tenant: match self.shard {
+                        Some(s) => {
+                            format!("shard {}/{} of the fleet; exit {code}", s.index, s.count)
+                        }
+                        None => format!("the fleet; exit {code}"),
+                    },
+                    command: format!("gwb {} (fleet run) -o html", self.command),
+                };
+                crate::output::html::head(self.out, &meta)?;
+                let mut rows: Vec<(String, String, String, bool)> = self
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        let id = l.tenant_id.clone().unwrap_or_else(|| "-".into());
+                        (l.name.clone(), id, headline(l), l.ok)
+                    })
+                    .collect();
+                rows.sort();
+                crate::output::html::fleet_index(self.out, &rows)?;
+                self.copy_spill()?;
+                crate::output::html::foot(self.out)?;
             }
             OutputFormat::Junit => {
                 let (tests, failures, errors) = self.junit;
@@ -255,6 +284,17 @@ impl<'a> Merged<'a> {
         Ok(())
     }
 
+    fn html(&mut self, line: &Line, data: &[u8]) -> anyhow::Result<()> {
+        let spill = self.spill.as_mut().expect("the page spills");
+        let page = std::str::from_utf8(data)
+            .ok()
+            .filter(|_| line.error.is_none());
+        let id = line.tenant_id.as_deref().unwrap_or("tenant id unknown");
+        let headline = format!("{id}: {}", headline(line));
+        crate::output::html::fleet_section(spill, self.lines.len(), &line.name, &headline, page)?;
+        Ok(())
+    }
+
     fn summary_table(&mut self, code: u8) -> anyhow::Result<()> {
         let mut lines: Vec<&Line> = self.lines.iter().collect();
         lines.sort_by(|a, b| a.name.cmp(&b.name));
@@ -271,12 +311,7 @@ impl<'a> Merged<'a> {
             "TENANT", "TENANT ID"
         )?;
         for l in &lines {
-            let result = match (l.code, &l.error) {
-                (0, None) => "ok".to_string(),
-                (3, None) => "drift (exit 3)".to_string(),
-                (c, None) => format!("failed (exit {c})"),
-                (c, Some(e)) => format!("failed (exit {c}): {}", first_line(e)),
-            };
+            let result = headline(l);
             writeln!(
                 self.out,
                 "{:name_w$}  {:id_w$}  {}",
@@ -307,8 +342,14 @@ impl<'a> Merged<'a> {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
+/// A tenant's result in a few words: ok, drift, or how it failed.
+fn headline(l: &Line) -> String {
+    match (l.code, &l.error) {
+        (0, None) => "ok".to_string(),
+        (3, None) => "drift (exit 3)".to_string(),
+        (c, None) => format!("failed (exit {c})"),
+        (c, Some(e)) => format!("failed (exit {c}): {}", e.lines().next().unwrap_or("")),
+    }
 }
 
 fn error_object(line: &Line) -> serde_json::Value {

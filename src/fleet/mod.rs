@@ -22,7 +22,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use tracing::Instrument as _;
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputFormat};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{ExitStatus, UsageError};
 use crate::graph::pace::Pacer;
 
@@ -246,12 +246,6 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         );
     }
     let format = cfg.format();
-    if format == OutputFormat::Html {
-        return Err(UsageError(
-            "-o html shows one tenant: give one --tenant NAME per page (fleet runs print table, json, ndjson, csv or junit; nothing was done)".into(),
-        )
-        .into());
-    }
     if names.is_empty() {
         tracing::warn!("this shard holds no tenants (more shards than tenants); nothing to do");
     }

@@ -258,25 +258,7 @@ impl Page {
     }
 
     pub(crate) fn write(self, w: &mut dyn Write) -> io::Result<()> {
-        let m = &self.meta;
-        write!(
-            w,
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
-             <meta name=\"referrer\" content=\"no-referrer\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <meta name=\"generator\" content=\"gwb {version}\">\n\
-             <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
-             <h1>{title}</h1>\n<p class=\"sub\">{tenant}</p>\n<dl class=\"meta\">\
-             <dt>Generated</dt><dd>{when}</dd><dt>Command</dt><dd><code>{command}</code></dd>\
-             <dt>gwb version</dt><dd>{version}</dd></dl>\n",
-            csp = content_security_policy(),
-            version = env!("CARGO_PKG_VERSION"),
-            title = esc(&m.title),
-            tenant = esc(&m.tenant),
-            when = esc(&crate::journal::this_run_started()),
-            command = esc(&m.command),
-        )?;
+        head(w, &self.meta)?;
         let mut grids = 0;
         for part in &self.parts {
             match part {
@@ -293,14 +275,99 @@ impl Page {
                 }
             }
         }
-        write!(
-            w,
-            "<footer>Made by gwb {} from Microsoft Graph beta. The page fetches nothing; its data is the moment above.</footer>\n\
-             <script>{JS}</script>\n</body>\n</html>\n",
-            env!("CARGO_PKG_VERSION")
-        )?;
-        w.flush()
+        foot(w)
     }
+}
+
+/// The page's head and title block, up to its content.
+pub(crate) fn head(w: &mut dyn Write, m: &Meta) -> io::Result<()> {
+    write!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
+         <meta name=\"referrer\" content=\"no-referrer\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"gwb {version}\">\n\
+         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
+         <h1>{title}</h1>\n<p class=\"sub\">{tenant}</p>\n<dl class=\"meta\">\
+         <dt>Generated</dt><dd>{when}</dd><dt>Command</dt><dd><code>{command}</code></dd>\
+         <dt>gwb version</dt><dd>{version}</dd></dl>\n",
+        csp = content_security_policy(),
+        version = env!("CARGO_PKG_VERSION"),
+        title = esc(&m.title),
+        tenant = esc(&m.tenant),
+        when = esc(&crate::journal::this_run_started()),
+        command = esc(&m.command),
+    )
+}
+
+/// The page's footer and its one script.
+pub(crate) fn foot(w: &mut dyn Write) -> io::Result<()> {
+    write!(
+        w,
+        "<footer>Made by gwb {} from Microsoft Graph beta. The page fetches nothing; its data is the moment above.</footer>\n\
+         <script>{JS}</script>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    w.flush()
+}
+
+/// One tenant of a fleet page: the content of the page gwb made for it (between its title
+/// block and its footer), its tables' ids made the tenant's own, in a section the tenant
+/// selector shows and hides; or what went wrong. `page` is gwb's own page for the tenant.
+pub(crate) fn fleet_section(
+    w: &mut dyn Write,
+    index: usize,
+    name: &str,
+    headline: &str,
+    page: Option<&str>,
+) -> io::Result<()> {
+    writeln!(
+        w,
+        "<section class=\"tenant\" data-tenant=\"{}\">\n<h2>{}</h2>\n<p class=\"sub\">{}</p>",
+        esc(name),
+        esc(name),
+        esc(headline)
+    )?;
+    let content = page.and_then(|p| {
+        let start = p.find("</dl>\n")? + "</dl>\n".len();
+        let end = p.rfind("<footer>")?;
+        (start <= end).then(|| &p[start..end])
+    });
+    if let Some(c) = content {
+        // Values are escaped (`"` as &quot; in HTML, \" in JSON blocks), so only gwb's own
+        // attributes read `data-grid="grid-` or `id="grid-`.
+        let c = c
+            .replace("data-grid=\"grid-", &format!("data-grid=\"t{index}-grid-"))
+            .replace("id=\"grid-", &format!("id=\"t{index}-grid-"));
+        w.write_all(c.as_bytes())?;
+    }
+    writeln!(w, "</section>")
+}
+
+/// The fleet page's tenant list and selector: each tenant's name, id and result, and a select
+/// that shows one tenant's section at a time (all of them with "every tenant").
+pub(crate) fn fleet_index(
+    w: &mut dyn Write,
+    rows: &[(String, String, String, bool)],
+) -> io::Result<()> {
+    let mut options = String::from("<option value=\"\">every tenant</option>");
+    let mut table = String::new();
+    for (name, id, result, ok) in rows {
+        options.push_str(&format!("<option value=\"{0}\">{0}</option>", esc(name)));
+        table.push_str(&format!(
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"{}\">{}</td></tr>",
+            esc(name),
+            esc(id),
+            if *ok { "ok" } else { "problem" },
+            esc(result)
+        ));
+    }
+    writeln!(
+        w,
+        "<h2>Tenants</h2>\n<table class=\"tenants\"><thead><tr><th>Tenant</th><th>Tenant id</th><th>Result</th></tr></thead><tbody>{table}</tbody></table>\n\
+         <p class=\"controls\"><label>Show <select id=\"tenant-select\">{options}</select></label></p>"
+    )
 }
 
 /// `<h2>` and a paragraph-free block around `inner`.

@@ -498,6 +498,51 @@ async fn the_html_check_shows_the_verdict_and_each_drift_item() {
     .unwrap();
 }
 
+/// A fleet's HTML page: the tenant list, a selector, and each tenant's own tables, which work
+/// when the selector shows them (issue 19).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fleet_html_page_selects_a_tenant_and_its_table_works() {
+    let Some(exe) = browser_or_skip("the_fleet_html_page_selects_a_tenant_and_its_table_works")
+    else {
+        return;
+    };
+    use crate::fleet::{Fleet, Kind};
+    let f = Fleet::new(3, 40, &[(1, Kind::RefusesSignIn)], "").await;
+    let file = f.dir.join("fleet.html");
+    let ran = f
+        .gwb(&["--all-tenants", "report", "--out", file.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code(), 1, "{}", ran.stderr());
+    let groups = |i: usize| f.emus[i].shared().tenant().groups.len() as u64;
+    let (g0, g2) = (groups(0), groups(2));
+    tokio::task::spawn_blocking(move || {
+        let mut b = Browser::launch(&exe);
+        b.open(&file);
+        let options = b.eval("Array.from(document.querySelectorAll('#tenant-select option')).map(function (o) { return o.value; })");
+        assert_eq!(options, json!(["", "t00", "t01", "t02"]));
+        let results = b.eval("Array.from(document.querySelectorAll('table.tenants tbody tr')).map(function (r) { return r.cells[2].textContent.slice(0, 15); })");
+        assert_eq!(results, json!(["ok", "failed (exit 4)", "ok"]));
+        // Each tenant's table, under ids of its own.
+        assert_eq!(b.eval("document.querySelectorAll('[data-grid]').length"), 2);
+        b.act("var s = document.getElementById('tenant-select'); s.value = 't02'; s.dispatchEvent(new Event('change'))");
+        let visible = b.eval("Array.from(document.querySelectorAll('section[data-tenant]')).filter(function (s) { return !s.hidden; }).map(function (s) { return s.getAttribute('data-tenant'); })");
+        assert_eq!(visible, json!(["t02"]));
+        let shown_in = |b: &mut Browser, t: &str| {
+            b.eval(&format!("Number(document.querySelector('section[data-tenant={t}] [data-grid]').getAttribute('data-shown'))")).as_u64().unwrap()
+        };
+        assert_eq!(shown_in(&mut b, "t02"), g2);
+        assert_eq!(shown_in(&mut b, "t00"), g0);
+        // The shown tenant's table draws rows.
+        let rows = b.eval("document.querySelectorAll('section[data-tenant=t02] .grid .body .row').length").as_u64().unwrap();
+        assert!(rows > 0, "rows drawn");
+        assert_eq!(b.eval("window.__alerts"), 0);
+        assert!(b.problems().is_empty(), "console errors: {:?}", b.problems());
+        b.screenshot("fleet-1280.png");
+    })
+    .await
+    .unwrap();
+}
+
 mod slow {
     use super::*;
 
