@@ -441,7 +441,16 @@ fn spill_file() -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let f = opts.open(&path)?;
+    let f = opts.open(&path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create a temporary file in {} for the fleet's {} ({e}); set TMPDIR to a directory gwb may write to",
+                std::env::temp_dir().display(),
+                "table, JUnit or HTML output"
+            ),
+        )
+    })?;
     let _ = std::fs::remove_file(&path);
     Ok(f)
 }

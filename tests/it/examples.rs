@@ -284,3 +284,161 @@ fn the_job_examples_use_the_image_not_placeholders_of_someone_elses() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(readme.contains("repo:<org>/<repo>:environment:tenant"));
 }
+
+/// Parse a fleet command line as gwb would: a sharded check --fix with a guard, a per-pod
+/// share of the cross-tenant write budget and several tenants at once.
+fn assert_fleet_check(args: &[&str], shards: usize) -> Cli {
+    let argv: Vec<&str> = std::iter::once("gwb").chain(args.iter().copied()).collect();
+    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    let g = &cli.global;
+    assert!(
+        g.shards == Some(shards)
+            || g.shard
+                .as_deref()
+                .is_some_and(|s| s.ends_with(&format!("/{shards}"))),
+        "{argv:?}"
+    );
+    assert!(g.parallel.is_some_and(|p| p > 1), "{argv:?}");
+    assert_eq!(
+        g.fleet_write_limit,
+        Some(70_000 / shards as u32),
+        "each shard gets its share of the per-app budget: {argv:?}"
+    );
+    assert!(
+        g.out.is_some(),
+        "each shard writes its own document: {argv:?}"
+    );
+    match &cli.command {
+        Command::Check(c) => assert!(c.fix && c.apply.yes && c.apply.max_changes.is_some()),
+        other => panic!("{argv:?} is {other:?}"),
+    }
+    cli
+}
+
+#[test]
+fn the_kubernetes_indexed_job_shards_the_fleet_gwb_accepts() {
+    let docs = yaml("kubernetes/gwb-fleet-indexed-cronjob.yaml");
+    let kind = |k: &str| {
+        docs.iter()
+            .find(|d| d["kind"].as_str() == Some(k))
+            .unwrap_or_else(|| panic!("no {k}"))
+    };
+    let job = &kind("CronJob")["spec"]["jobTemplate"]["spec"];
+    assert_eq!(job["completionMode"].as_str(), Some("Indexed"));
+    let completions = job["completions"].as_i64().unwrap() as usize;
+    let pod = &job["template"];
+    assert_eq!(
+        pod["metadata"]["labels"]["azure.workload.identity/use"].as_str(),
+        Some("true")
+    );
+    let container = &pod["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let cli = assert_fleet_check(&args, completions);
+    assert_eq!(
+        cli.global.shards,
+        Some(completions),
+        "--shards equals completions"
+    );
+    // $(JOB_COMPLETION_INDEX) in args is expanded only for a variable of the container's env.
+    let env = &container["env"];
+    let index = env
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str() == Some("JOB_COMPLETION_INDEX"))
+        .expect("JOB_COMPLETION_INDEX in env");
+    assert!(
+        index["valueFrom"]["fieldRef"]["fieldPath"]
+            .as_str()
+            .unwrap()
+            .contains("batch.kubernetes.io/job-completion-index")
+    );
+    assert!(args.iter().any(|a| a.contains("$(JOB_COMPLETION_INDEX)")));
+    // The shards share the state volume across nodes.
+    assert_eq!(
+        kind("PersistentVolumeClaim")["spec"]["accessModes"][0].as_str(),
+        Some("ReadWriteMany")
+    );
+
+    // The inventory is one gwb reads, and the pods' shards cover it.
+    let config = kind("ConfigMap")["data"]["config.toml"].as_str().unwrap();
+    let dir = temp_dir("k8s-fleet");
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut cmd = gwb_command();
+    cmd.env("GWB_CONFIG", &path)
+        .args(["config", "show", "-o", "json"]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tenants = shown["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "tenants")
+        .expect("the inventory is listed")["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(tenants, "contoso, fabrikam, northwind");
+}
+
+#[test]
+fn the_github_actions_matrix_runs_every_shard_then_merges_them() {
+    let docs = yaml("github-actions/gwb-fleet.yml");
+    let w = &docs[0];
+    assert_eq!(w["permissions"]["id-token"].as_str(), Some("write"));
+    let shard = &w["jobs"]["shard"];
+    assert_eq!(shard["strategy"]["fail-fast"].as_bool(), Some(false));
+    let matrix: Vec<i64> = shard["strategy"]["matrix"]["shard"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    let n = matrix.len();
+    assert_eq!(matrix, (1..=n as i64).collect::<Vec<_>>(), "shards 1..N");
+    let gwb_line = |job: &Yaml| -> String {
+        job["steps"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .flat_map(|r| r.lines())
+            .find(|l| l.trim_start().starts_with("gwb "))
+            .expect("a step runs gwb")
+            .trim()
+            .to_string()
+    };
+    for k in &matrix {
+        let line = gwb_line(shard).replace("${{ matrix.shard }}", &k.to_string());
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let cli = assert_fleet_check(&args, n);
+        assert_eq!(cli.global.shard, Some(format!("{k}/{n}")));
+    }
+    let merge = &w["jobs"]["merge"];
+    assert_eq!(merge["needs"].as_str(), Some("shard"));
+    assert_eq!(
+        merge["if"].as_str(),
+        Some("always()"),
+        "merge even when a shard drifted"
+    );
+    let line = gwb_line(merge);
+    let args: Vec<&str> = line.split('>').next().unwrap().split_whitespace().collect();
+    let cli = Cli::try_parse_from(&args).unwrap();
+    match cli.command {
+        Command::Merge(m) => assert_eq!(m.files.len(), n, "every shard's document"),
+        other => panic!("{other:?}"),
+    }
+    let text = example("github-actions/gwb-fleet.yml").1;
+    assert!(text.contains("gwb:0.1.0") && !text.contains("example.com"));
+}
