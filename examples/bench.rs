@@ -58,6 +58,22 @@ struct Args {
     run: Option<String>,
     #[arg(long, hide = true)]
     url: Option<String>,
+    /// Run the fleet benchmark instead (issue 19): `--tenants` emulators of `--fleet-groups`
+    /// groups each, fleet report and check with each `--parallel`, against one tenant's run.
+    #[arg(long)]
+    fleet: bool,
+    #[arg(long, default_value_t = 100)]
+    tenants: usize,
+    #[arg(long, default_value_t = 2_000)]
+    fleet_groups: usize,
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+    parallel: Vec<usize>,
+    /// Internal: serve `--tenants` emulators, one URL per line.
+    #[arg(long, hide = true)]
+    serve_fleet: bool,
+    /// Internal: run gwb in this process with these arguments; print wall time, CPU, peak memory.
+    #[arg(long, hide = true, num_args = 1.., allow_hyphen_values = true)]
+    gwb: Vec<String>,
 }
 
 const WRITE_LIMIT: u32 = 3_000;
@@ -72,7 +88,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if args.serve {
+    if args.serve_fleet {
+        rt.block_on(serve_fleet(&args));
+    } else if !args.gwb.is_empty() {
+        println!("{}", rt.block_on(run_gwb(&args.gwb)));
+    } else if args.fleet {
+        drive_fleet(&args);
+    } else if args.serve {
         rt.block_on(serve(&args));
     } else if let Some(what) = &args.run {
         let v = rt.block_on(measure(what, args.url.as_deref().unwrap(), &args));
@@ -582,4 +604,197 @@ fn cpu_model() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// `--tenants` emulators, each its own tenant (seed i) with the per-request latency; their URLs
+/// on stdout, one per line; served until the parent closes stdin.
+async fn serve_fleet(args: &Args) {
+    let mut emus = Vec::new();
+    for i in 0..args.tenants {
+        let cfg = EmulatorConfig {
+            latency: Duration::from_millis(args.latency_ms),
+            seed: i as u64 + 1,
+            ..Default::default()
+        };
+        let tenant = Tenant::generate(args.fleet_groups, i as u64 + 1);
+        let emu = Emulator::start(tenant, cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        println!("{}", emu.url());
+        emus.push(emu);
+    }
+    tokio::task::spawn_blocking(|| {
+        let mut s = String::new();
+        let _ = std::io::stdin().read_line(&mut s);
+    })
+    .await
+    .unwrap();
+}
+
+/// gwb's own entry point, in this process, its data thrown away: wall time, CPU, peak memory and
+/// exit code.
+async fn run_gwb(argv: &[String]) -> Value {
+    let cli = <gwb::cli::Cli as clap::Parser>::parse_from(
+        std::iter::once("gwb".to_string()).chain(argv.iter().cloned()),
+    );
+    let started = Instant::now();
+    let mut out = std::io::sink();
+    let code = match gwb::run(cli, &mut out).await {
+        Ok(status) => status as u8,
+        Err(e) => gwb::ExitStatus::for_error(&e) as u8,
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let (peak_kb, cpu) = self_usage();
+    json!({"wall": wall, "cpu": cpu, "peakKb": peak_kb, "code": code})
+}
+
+/// The fleet benchmark: one tenant's report and check, then the fleet's with each --parallel,
+/// against the target of 1.3 x ceil(tenants / parallel) x one tenant's wall time; peak memory
+/// with the fleet halved (a shard of two) to show it follows the tenants in flight.
+fn drive_fleet(args: &Args) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(&exe)
+        .args([
+            "--serve-fleet",
+            "--tenants",
+            &args.tenants.to_string(),
+            "--fleet-groups",
+            &args.fleet_groups.to_string(),
+            "--latency-ms",
+            &args.latency_ms.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut urls = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..args.tenants {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        urls.push(line.trim().to_string());
+    }
+    let dir = std::env::temp_dir().join(format!("gwb-bench-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = dir.join("token");
+    std::fs::write(&token, "bench-token").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let mut toml = format!(
+        "auth = \"access-token\"\naccess_token_file = \"{}\"\n[policy]\nm365_writeback = \"disabled\"\n",
+        token.display()
+    );
+    for (i, u) in urls.iter().enumerate() {
+        toml.push_str(&format!(
+            "\n[[tenants]]\nname = \"t{i:03}\"\ngraph_url = \"{u}\"\n"
+        ));
+    }
+    let config = dir.join("gwb.toml");
+    std::fs::write(&config, toml).unwrap();
+    let emulator_cpu = || -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        let f: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let run = |extra: &[&str]| -> Value {
+        let emu_before = emulator_cpu();
+        let mut argv = vec!["--gwb", "--config", config.to_str().unwrap(), "-o", "json"];
+        argv.extend_from_slice(extra);
+        let out = Command::new(&exe)
+            .args(&argv)
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("GWB_LOCK_DIR", dir.join("locks"))
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let mut v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        v["emulatorCpu"] = json!(emulator_cpu() - emu_before);
+        v
+    };
+    println!(
+        "gwb fleet benchmark: {} tenants x {} groups, emulator latency {} ms per request; {} ({} cores)",
+        args.tenants,
+        args.fleet_groups,
+        args.latency_ms,
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "{:<8} {:<26} {:>8} {:>10} {:>9} {:>8} {:>8} {:>9} {:>9} {:>5}",
+        "command",
+        "run",
+        "wall s",
+        "target s",
+        "vs target",
+        "cpu s",
+        "emu cpu",
+        "cpu floor",
+        "peak MB",
+        "exit"
+    );
+    for command in ["report", "check"] {
+        let one = run(&["--tenant", "t000", command]);
+        let one_wall = one["wall"].as_f64().unwrap_or(0.0);
+        let line = |name: &str, r: &Value, target: Option<f64>| {
+            let wall = r["wall"].as_f64().unwrap_or(0.0);
+            let (cpu, emu) = (
+                r["cpu"].as_f64().unwrap_or(0.0),
+                r["emulatorCpu"].as_f64().unwrap_or(0.0),
+            );
+            println!(
+                "{:<8} {:<26} {:>8.2} {:>10} {:>9} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>5}",
+                command,
+                name,
+                wall,
+                target.map_or("-".into(), |t| format!("{t:.2}")),
+                target.map_or("-".into(), |t| format!("{:.2}", wall / t * 1.3)),
+                cpu,
+                emu,
+                (cpu + emu) / cores,
+                r["peakKb"].as_f64().unwrap_or(0.0) / 1024.0,
+                r["code"]
+            );
+        };
+        line("one tenant", &one, None);
+        for &p in &args.parallel {
+            let r = run(&["--all-tenants", "--parallel", &p.to_string(), command]);
+            // The target: 1.3 x ceil(tenants / p) x one tenant's wall time.
+            let target = 1.3 * args.tenants.div_ceil(p) as f64 * one_wall;
+            line(
+                &format!("{} tenants, --parallel {p}", args.tenants),
+                &r,
+                Some(target),
+            );
+        }
+        let p = args.parallel.iter().copied().max().unwrap_or(8);
+        let half = run(&["--shard", "1/2", "--parallel", &p.to_string(), command]);
+        let target = 1.3 * args.tenants.div_ceil(2).div_ceil(p) as f64 * one_wall;
+        line(
+            &format!("{} tenants, --parallel {p}", args.tenants.div_ceil(2)),
+            &half,
+            Some(target),
+        );
+    }
+    println!(
+        "(vs target: wall / (ceil(tenants / parallel) x one tenant's wall); the target is 1.30 or less."
+    );
+    println!(
+        " cpu floor: (gwb's CPU + the emulator's CPU) / cores, the least wall time this machine allows)"
+    );
+    drop(child.stdin.take());
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

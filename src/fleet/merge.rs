@@ -168,8 +168,13 @@ impl<'a> Merged<'a> {
         if !self.lines.is_empty() {
             self.out.write_all(b",")?;
         }
+        // A run that ended printed its whole document (gwb's own writer); one that failed may
+        // have printed part of one, which is used only if it parses.
         let doc = std::str::from_utf8(data).ok().map(str::trim).filter(|d| {
-            d.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(d).is_ok()
+            d.starts_with('{')
+                && d.ends_with('}')
+                && (line.error.is_none()
+                    || serde_json::from_str::<serde::de::IgnoredAny>(d).is_ok())
         });
         if doc.is_none() && line.error.is_none() {
             line.ok = false;

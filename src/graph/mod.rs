@@ -55,7 +55,7 @@ pub struct GraphClient {
 pub(crate) type Renew = Arc<dyn Fn() -> Result<Arc<dyn TokenCredential>, String> + Send + Sync>;
 
 struct Inner {
-    http: reqwest::Client,
+    http: Arc<reqwest::Client>,
     beta: Url,
     origin: url::Origin,
     credential: std::sync::RwLock<Arc<dyn TokenCredential>>,
@@ -98,9 +98,68 @@ pub struct GraphClientBuilder {
     timeout: Duration,
     read_timeout: Duration,
     shared_pacer: Option<Arc<pace::Pacer>>,
+    share_transport: bool,
+}
+
+/// What an HTTP client is built from: whether the root is loopback (no proxy), and the request
+/// and read timeouts.
+type HttpKey = (bool, Duration, Duration);
+
+/// An HTTP client: no redirects followed, gwb's user agent, the timeouts of `key`.
+fn http_client(key: HttpKey, root: &str) -> Result<reqwest::Client, GraphError> {
+    let (loopback, timeout, read_timeout) = key;
+    let mut http = reqwest::Client::builder();
+    if loopback {
+        // The emulator on this machine: a proxy from HTTP_PROXY/ALL_PROXY would receive the
+        // bearer token (and could not reach loopback anyway).
+        http = http.no_proxy();
+    }
+    http
+        // Never follow a redirect: the next hop would get the Authorization header decision
+        // made by reqwest, not by us. A 3xx is reported instead.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gwb/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(30).min(timeout))
+        .read_timeout(read_timeout)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| GraphError::InvalidBase {
+            url: root.to_string(),
+            reason: format!("cannot build an HTTP client: {e}"),
+        })
+}
+
+/// The HTTP client of `key` for `root`'s origin, shared by the clients that ask for it while
+/// any of them is alive: the tenants of a fleet run on one Graph root share its TLS set-up
+/// (loading the system's root certificates is most of a small tenant's CPU) and its
+/// connections. When the last of them ends, its idle connections close with it, so memory
+/// follows the tenants in flight. Each tenant's GraphClient, credential and counters stay its own.
+fn shared_http(key: HttpKey, root: &Url) -> Result<Arc<reqwest::Client>, GraphError> {
+    type Shared = Vec<((HttpKey, String), std::sync::Weak<reqwest::Client>)>;
+    static SHARED: std::sync::Mutex<Shared> = std::sync::Mutex::new(Vec::new());
+    let origin = root.origin().ascii_serialization();
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    shared.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(c) = shared
+        .iter()
+        .find(|((k, o), _)| *k == key && *o == origin)
+        .and_then(|(_, w)| w.upgrade())
+    {
+        return Ok(c);
+    }
+    let c = Arc::new(http_client(key, root.as_str())?);
+    shared.push(((key, origin), Arc::downgrade(&c)));
+    Ok(c)
 }
 
 impl GraphClientBuilder {
+    /// Share the HTTP transport (TLS set-up, connections) with the other clients of this
+    /// process that share it: the tenants of a fleet run.
+    pub fn share_transport(mut self) -> Self {
+        self.share_transport = true;
+        self
+    }
+
     /// Pace this client's writes also against `pacer`, shared by the tenants of a fleet run.
     pub fn shared_pacer(mut self, pacer: Arc<pace::Pacer>) -> Self {
         self.shared_pacer = Some(pacer);
@@ -148,25 +207,11 @@ impl GraphClientBuilder {
         let path = format!("{}/beta/", root.path().trim_end_matches('/'));
         beta.set_path(&path);
         let scope = format!("{}/.default", root.origin().ascii_serialization());
-        let mut http = reqwest::Client::builder();
-        if is_loopback(&root) {
-            // The emulator on this machine: a proxy from HTTP_PROXY/ALL_PROXY would receive the
-            // bearer token (and could not reach loopback anyway).
-            http = http.no_proxy();
-        }
-        let http = http
-            // Never follow a redirect: the next hop would get the Authorization header decision
-            // made by reqwest, not by us. A 3xx is reported instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gwb/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30).min(self.timeout))
-            .read_timeout(self.read_timeout)
-            .timeout(self.timeout)
-            .build()
-            .map_err(|e| GraphError::InvalidBase {
-                url: self.root.clone(),
-                reason: format!("cannot build an HTTP client: {e}"),
-            })?;
+        let key = (is_loopback(&root), self.timeout, self.read_timeout);
+        let http = match self.share_transport {
+            true => shared_http(key, &root)?,
+            false => Arc::new(http_client(key, &self.root)?),
+        };
         Ok(GraphClient {
             inner: Arc::new(Inner {
                 http,
@@ -245,6 +290,7 @@ impl GraphClient {
             max_body: DEFAULT_MAX_BODY,
             max_pages: DEFAULT_MAX_PAGES,
             shared_pacer: None,
+            share_transport: false,
             timeout: Duration::from_secs(120),
             read_timeout: Duration::from_secs(30),
         }
@@ -721,5 +767,37 @@ mod token_tests {
         assert_eq!(tenant_of_token(&jwt(r#"{"tid":"contoso"}"#)), None);
         assert_eq!(tenant_of_token("an-opaque-token"), None);
         assert_eq!(tenant_of_token("a.!!!.c"), None);
+    }
+}
+
+#[cfg(test)]
+mod transport_tests {
+    use super::*;
+
+    fn client(root: &str) -> GraphClient {
+        GraphClient::builder(root, Arc::new(crate::auth::StaticToken::new("t")))
+            .share_transport()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn tenants_on_one_root_share_the_transport_only_while_one_of_them_lives() {
+        let a = client("http://127.0.0.1:1");
+        let b = client("http://127.0.0.1:1");
+        assert!(Arc::ptr_eq(&a.inner.http, &b.inner.http));
+        let other = client("http://127.0.0.1:2");
+        assert!(!Arc::ptr_eq(&a.inner.http, &other.inner.http));
+        let weak = Arc::downgrade(&a.inner.http);
+        drop((a, b));
+        // The last user gone, its connections close with it.
+        assert_eq!(weak.strong_count(), 0);
+        let unshared = GraphClient::builder(
+            "http://127.0.0.1:2",
+            Arc::new(crate::auth::StaticToken::new("t")),
+        )
+        .build()
+        .unwrap();
+        assert!(!Arc::ptr_eq(&other.inner.http, &unshared.inner.http));
     }
 }

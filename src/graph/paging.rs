@@ -288,23 +288,34 @@ pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
 #[derive(Default)]
 struct SeenIds {
     buckets: Vec<Vec<u128>>,
+    /// How far the mixed hash is shifted to index `buckets` (64 - log2 of their count).
+    shift: u32,
+    len: usize,
     other: HashSet<String>,
 }
 
-const BUCKETS: usize = 1 << 16;
+/// Buckets to start with, and at most: a small tenant (a fleet reads hundreds of them) does not
+/// pay for a million groups' table; the table grows fourfold whenever buckets average 16 ids.
+const FIRST_BUCKETS: usize = 1 << 10;
+const MAX_BUCKETS: usize = 1 << 16;
 
 impl SeenIds {
+    fn bucket(bits: u128, shift: u32) -> usize {
+        // Fold and mix, so ids that are not random (sequential test ids) still spread.
+        let folded = (bits as u64) ^ ((bits >> 64) as u64);
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
     /// True when `id` was not seen before.
     fn insert(&mut self, id: &str) -> bool {
         let Some(bits) = crate::graph::model::guid_bits(id) else {
             return self.other.insert(id.to_string());
         };
         if self.buckets.is_empty() {
-            self.buckets = vec![Vec::new(); BUCKETS];
+            self.buckets = vec![Vec::new(); FIRST_BUCKETS];
+            self.shift = 64 - FIRST_BUCKETS.trailing_zeros();
         }
-        // Fold and mix, so ids that are not random (sequential test ids) still spread.
-        let folded = (bits as u64) ^ ((bits >> 64) as u64);
-        let b = &mut self.buckets[(folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize];
+        let b = &mut self.buckets[Self::bucket(bits, self.shift)];
         if b.contains(&bits) {
             return false;
         }
@@ -314,13 +325,46 @@ impl SeenIds {
             b.reserve_exact(8);
         }
         b.push(bits);
+        self.len += 1;
+        if self.len > self.buckets.len() * 16 && self.buckets.len() < MAX_BUCKETS {
+            self.grow();
+        }
         true
+    }
+
+    /// Four times the buckets, every id moved to its new one.
+    fn grow(&mut self) {
+        let count = (self.buckets.len() * 4).min(MAX_BUCKETS);
+        let shift = 64 - count.trailing_zeros();
+        let mut buckets: Vec<Vec<u128>> = vec![Vec::new(); count];
+        for old in std::mem::take(&mut self.buckets) {
+            for bits in old {
+                let b = &mut buckets[Self::bucket(bits, shift)];
+                if b.len() == b.capacity() {
+                    b.reserve_exact(8);
+                }
+                b.push(bits);
+            }
+        }
+        (self.buckets, self.shift) = (buckets, shift);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_grows_and_still_knows_every_id() {
+        let mut s = SeenIds::default();
+        let id = |i: u32| format!("{i:08x}-0000-4000-8000-000000000000");
+        for i in 0..100_000 {
+            assert!(s.insert(&id(i)), "{i}");
+        }
+        assert!(s.buckets.len() > FIRST_BUCKETS);
+        assert!((0..100_000).step_by(7).all(|i| !s.insert(&id(i))));
+        assert_eq!(s.len, 100_000);
+    }
 
     #[test]
     fn ids_are_seen_once_whatever_their_case() {
