@@ -462,3 +462,72 @@ async fn bad_fleet_requests_are_refused_before_anything_runs() {
     }
     assert!(f.emus.iter().all(|e| e.shared().stat("list_groups") == 0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_sets_every_tenants_default_and_journals_each() {
+    let f = Fleet::new(3, 4, &[(2, Kind::Unreachable)], "").await;
+    let ran = f
+        .gwb(&["--all-tenants", "set-default", "false", "-o", "json"])
+        .await;
+    assert_eq!(ran.code(), 1, "t02 is unreachable: {}", ran.stderr());
+    let e = entries(&ran.json());
+    assert_eq!(e["t00"]["ok"], true, "{}", e["t00"]);
+    assert_eq!(e["t02"]["ok"], false);
+    for i in [0, 1] {
+        let t = f.emus[i].shared().tenant();
+        let value = t
+            .settings
+            .iter()
+            .flat_map(|s| s.values.iter())
+            .find(|v| v.name == "NewUnifiedGroupWritebackDefault")
+            .and_then(|v| v.value.clone());
+        assert_eq!(value.as_deref(), Some("false"), "t{i:02}");
+    }
+    let journals = f.state_files();
+    assert!(
+        journals.iter().any(|j| j.starts_with("set-default-t00-")),
+        "{journals:?}"
+    );
+    assert!(
+        journals.iter().any(|j| j.starts_with("set-default-t01-")),
+        "{journals:?}"
+    );
+}
+
+/// Two entries on one Graph root with tokens that do not say their tenant (opaque access
+/// tokens): each writing run locks by its entry's name, so neither waits for the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn tenants_on_one_root_with_opaque_tokens_do_not_share_a_lock() {
+    let f = Fleet::new(1, 10, &[], "").await;
+    let url = f.emus[0].url();
+    let mut toml = std::fs::read_to_string(&f.config).unwrap();
+    toml.push_str(&format!(
+        "\n[[tenants]]\nname = \"same-root\"\ngraph_url = \"{url}\"\n"
+    ));
+    std::fs::write(&f.config, toml).unwrap();
+    // Another run holds the lock that a token without a tenant id takes at this root.
+    let _held = gwb::lock::RunLock::acquire(
+        &f.dir.join("locks"),
+        gwb::lock::LockKey {
+            graph_root: &url,
+            tenant_id: None,
+        },
+        "report",
+    )
+    .expect("the test takes the lock");
+    let ran = f
+        .gwb(&[
+            "--all-tenants",
+            "--parallel",
+            "2",
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .await;
+    // Both ran: neither was refused with the lock's exit 5.
+    let e = entries(&ran.json());
+    assert_eq!(e.len(), 2);
+    assert!(e.values().all(|t| t["exitCode"] == 0), "{e:?}");
+}
