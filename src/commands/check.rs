@@ -630,6 +630,7 @@ fn outcome(
         tenant: crate::notify::Tenant {
             id: ctx.target.tenant_id.clone(),
             graph_root: ctx.target.graph_root.clone(),
+            name: ctx.target.name.clone(),
         },
         compliant: last.is_some_and(|c| c.compliant),
         new: changes.map(|c| values(&c.new)).unwrap_or_default(),

@@ -100,6 +100,9 @@ pub(crate) struct Outcome {
 pub(crate) struct Tenant {
     pub id: Option<String>,
     pub graph_root: String,
+    /// The config file's name for the tenant (`--tenant NAME`, a fleet run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,7 +152,11 @@ pub(crate) fn webhook_body(event: Event, o: &Outcome) -> Value {
 
 /// A line for people: what happened, in counts.
 fn headline(event: Event, o: &Outcome) -> String {
-    let tenant = o.tenant.id.as_deref().unwrap_or("(tenant id unknown)");
+    let id = o.tenant.id.as_deref().unwrap_or("(tenant id unknown)");
+    let tenant = match &o.tenant.name {
+        Some(name) => format!("{name} ({id})"),
+        None => id.to_string(),
+    };
     match event {
         Event::Error => format!(
             "gwb check failed for tenant {tenant}: {}",
@@ -286,6 +293,7 @@ mod tests {
             tenant: Tenant {
                 id: Some("t".into()),
                 graph_root: "https://graph.microsoft.com".into(),
+                name: None,
             },
             compliant: new == 0,
             new: (0..new).map(item).collect(),
@@ -354,5 +362,21 @@ mod tests {
         let lines = detail_lines(&outcome(8, 0, false));
         assert_eq!(lines.len(), 6);
         assert_eq!(lines[5], "and 3 more new");
+    }
+
+    #[test]
+    fn a_fleet_tenant_is_named_in_the_headline_and_the_payload() {
+        let mut o = outcome(2, 0, false);
+        o.tenant.name = Some("contoso".into());
+        let head = headline(Event::Drift, &o);
+        assert!(head.contains("tenant contoso (t)"), "{head}");
+        assert_eq!(serde_json::to_value(&o.tenant).unwrap()["name"], "contoso");
+        o.tenant.name = None;
+        assert!(
+            serde_json::to_value(&o.tenant)
+                .unwrap()
+                .get("name")
+                .is_none()
+        );
     }
 }
