@@ -536,6 +536,14 @@ pub struct EmulatorArgs {
     /// Store setting values true/false as True/False, as Graph is known to.
     #[arg(long)]
     pub capitalise_booleans: bool,
+    /// Serve a fleet: N tenants, each its own emulator (seeds --seed, --seed + 1, ...; ports
+    /// from --listen's up, or any free ones with port 0).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub tenants: usize,
+    /// With --tenants: write a config file at PATH naming every tenant ([[tenants]] tenant-01,
+    /// ...) with a sample [policy], for gwb --config PATH --all-tenants ...
+    #[arg(long, value_name = "PATH", requires = "tenants")]
+    pub fleet_config: Option<PathBuf>,
 }
 
 #[cfg(test)]

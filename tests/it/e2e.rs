@@ -7,7 +7,7 @@ use gwb::emulator::EmuGroup;
 use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
 use serde_json::Value;
 
-use crate::support::{emulator, gwb_command, run, run_gwb, stderr, stdout};
+use crate::support::{emulator, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
 
 /// GRAPH.md's table, written out again on the emulator's raw data.
 fn expected(g: &EmuGroup) -> (bool, Option<String>) {
@@ -429,6 +429,74 @@ async fn the_emulator_subcommand_serves_until_terminated() {
         status.success(),
         "the emulator stops cleanly on SIGTERM: {status:?}"
     );
+}
+
+/// `gwb emulator --tenants N --fleet-config PATH`: a fleet to try fleet runs on, with the
+/// config file that names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_serves_a_fleet_and_writes_its_config() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp_dir("emulator-fleet");
+    let config = dir.join("fleet.toml");
+    let mut cmd = gwb_command();
+    cmd.args([
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--groups",
+        "30",
+        "--tenants",
+        "3",
+    ])
+    .arg("--fleet-config")
+    .arg(&config)
+    .stderr(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let _guard = crate::support::HangGuard::new(child.id(), 120);
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.starts_with("gwb emulator: listening on "), "{first}");
+    // The config is written before the line that names it.
+    let named = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("fleet config: "))
+        .expect("the config is named");
+    assert!(named.contains(config.to_str().unwrap()));
+    let mut gwb = gwb_command();
+    gwb.env("GWB_CONFIG", &config)
+        .args(["--all-tenants", "check", "-o", "json"]);
+    let out = run(gwb).await;
+    std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the sample policy finds drift: {}",
+        stderr(&out)
+    );
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut names: Vec<&str> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["tenant-01", "tenant-02", "tenant-03"]);
+    assert_eq!(v["summary"]["drifted"], 3);
+    // Three tenants, three different generated tenants.
+    let firsts: std::collections::BTreeSet<String> = v["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["before"]["drift"][0]["id"].to_string())
+        .collect();
+    assert_eq!(firsts.len(), 3);
 }
 
 #[tokio::test]
