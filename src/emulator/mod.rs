@@ -367,6 +367,8 @@ async fn handle(State(shared): State<Arc<Shared>>, req: axum::extract::Request) 
         && req.uri().path() == "/beta/groups"
         && routes::listing_offset(req.uri().query()) >= *from
     {
+        // Counted before it waits, so a test knows the page was asked for.
+        shared.count("held_pages");
         let _ = gate.acquire().await;
     }
     if !shared.cfg.latency.is_zero() {

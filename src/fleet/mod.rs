@@ -250,6 +250,11 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         tracing::warn!("this shard holds no tenants (more shards than tenants); nothing to do");
     }
     crate::output::hide_progress();
+    // Ctrl-C and SIGTERM stop the fleet cleanly: no tenant starts after the first signal, the
+    // tenants in flight stop sending writes and finish (at most interrupt::GRACE), and the
+    // merged output says which tenants were not started. A second signal stops at once.
+    crate::interrupt::listen()
+        .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
     let pacer = Arc::new(Pacer::new(limit, FLEET_WRITE_WINDOW));
     let mut merged = merge::Merged::start(format, cli.command.name(), shard, out)?;
     let runs = names.iter().map(|name| {

@@ -531,3 +531,121 @@ async fn tenants_on_one_root_with_opaque_tokens_do_not_share_a_lock() {
     assert_eq!(e.len(), 2);
     assert!(e.values().all(|t| t["exitCode"] == 0), "{e:?}");
 }
+
+/// SIGTERM during a fleet run (a Kubernetes pod evicted, a deadline): the tenant in flight
+/// sends no writes and reports itself stopped, no further tenant starts, and the merged
+/// document says so, with exit 143. Driven by the emulator's held page and the notice gwb
+/// prints once it has seen the signal, never by the clock.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_fleet_and_says_which_tenants_did_not_start() {
+    use std::io::{BufRead, BufReader, Read};
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let f = Fleet::new(2, 12, &[], "").await;
+    // t00's listing waits at its second page until the test lets it go.
+    let held = emulator_with(
+        plain_tenant(2_500, 41),
+        EmulatorConfig {
+            hold_pages: Some((999, gate.clone())),
+            ..Default::default()
+        },
+    )
+    .await;
+    let toml = std::fs::read_to_string(&f.config)
+        .unwrap()
+        .replace(&f.emus[0].url(), &held.url());
+    std::fs::write(&f.config, toml).unwrap();
+    let before = held.shared().tenant().groups.clone();
+
+    let mut cmd = gwb_command();
+    cmd.env("GWB_CONFIG", &f.config)
+        .env("XDG_STATE_HOME", f.dir.join("state"))
+        .env("GWB_LOCK_DIR", f.dir.join("locks"))
+        .args([
+            "--all-tenants",
+            "--parallel",
+            "1",
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let _guard = HangGuard::new(child.id(), 120);
+    // Wait (bounded by the guard) until t00 asks for its held page.
+    while held.shared().stat("held_pages") < 1 {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("gwb ended before the held page: {status:?}: {err}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (seen, rest) = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stderr);
+        let mut seen = Vec::new();
+        loop {
+            let mut l = String::new();
+            if lines.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let done = l.contains("SIGTERM");
+            seen.push(l);
+            if done {
+                break;
+            }
+        }
+        (seen, lines)
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.last().is_some_and(|l| l.contains("SIGTERM")),
+        "{seen:?}"
+    );
+    gate.add_permits(1_000);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut rest = rest;
+        let mut tail = String::new();
+        let _ = rest.read_to_string(&mut tail);
+        (child.wait().unwrap(), tail)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.0.code(), Some(143), "{}", status.1);
+    let doc: Value = serde_json::from_str(&stdout).expect(&stdout);
+    let e = entries(&doc);
+    assert_eq!(e["t00"]["exitCode"], 143, "{}", e["t00"]);
+    assert_eq!(e["t01"]["ok"], false);
+    assert!(
+        e["t01"]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not started"),
+        "{}",
+        e["t01"]
+    );
+    assert_eq!(doc["summary"]["exitCode"], 143);
+    // Nothing was written anywhere.
+    assert_eq!(held.shared().tenant().groups, before);
+    assert_eq!(f.emus[1].shared().stat("list_groups"), 0);
+    assert_eq!(held.shared().stat("batch"), 0);
+}
