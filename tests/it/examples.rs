@@ -35,6 +35,16 @@ fn assert_nightly_check(args: &[&str]) {
     }
 }
 
+/// A container's `args`, as the strings gwb gets.
+fn container_args(container: &Yaml) -> Vec<&str> {
+    container["args"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
 fn env_value<'a>(env: &'a Yaml, name: &str) -> Option<&'a str> {
     env.as_vec()?
         .iter()
@@ -78,12 +88,7 @@ async fn the_kubernetes_cronjob_uses_workload_identity_and_a_policy_gwb_accepts(
             .is_some()
     );
     let container = &pod["spec"]["containers"][0];
-    let args: Vec<&str> = container["args"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = container_args(container);
     assert_nightly_check(&args);
     let env = &container["env"];
     assert_eq!(env_value(env, "GWB_LOG_FORMAT"), Some("json"));
@@ -332,12 +337,7 @@ fn the_kubernetes_indexed_job_shards_the_fleet_gwb_accepts() {
         Some("true")
     );
     let container = &pod["spec"]["containers"][0];
-    let args: Vec<&str> = container["args"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let args = container_args(container);
     let cli = assert_fleet_check(&args, completions);
     assert_eq!(
         cli.global.shards,
