@@ -500,6 +500,10 @@ impl ChangeSet for FixRun<'_> {
         question.join(" and ")
     }
 
+    fn on_premises(&self) -> Option<&'static str> {
+        (!self.changes.is_empty()).then_some(crate::writeback::onprem::DISABLE)
+    }
+
     async fn write(
         &mut self,
         ctx: &Context,

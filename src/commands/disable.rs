@@ -282,6 +282,10 @@ impl ChangeSet for DisableRun {
         print_plan_summary(&self.plan);
     }
 
+    fn on_premises(&self) -> Option<&'static str> {
+        Some(crate::writeback::onprem::DISABLE)
+    }
+
     async fn write(
         &mut self,
         ctx: &Context,
@@ -378,6 +382,9 @@ pub async fn run(
                     writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
                 }
                 print_plan(out, ctx.format, &run.plan)?;
+                if ctx.format == OutputFormat::Table && !run.plan.changes.is_empty() {
+                    writeln!(out, "{}", crate::writeback::onprem::DISABLE)?;
+                }
                 Ok(ExitStatus::Ok)
             }
         },
@@ -389,14 +396,21 @@ pub async fn run(
             Applied::default(),
             run.plan.skipped,
         ),
-        Stage::Done(run, w) => finish(
-            out,
-            ctx.format,
-            Some(&w.journal),
-            run.summary,
-            w.applied,
-            run.plan.skipped,
-        ),
+        Stage::Done(run, w) => {
+            let status = finish(
+                out,
+                ctx.format,
+                Some(&w.journal),
+                run.summary,
+                w.applied,
+                run.plan.skipped,
+            )?;
+            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
+            if ctx.format == OutputFormat::Table && !args.apply.yes {
+                writeln!(out, "{}", crate::writeback::onprem::DISABLE)?;
+            }
+            Ok(status)
+        }
     }
 }
 

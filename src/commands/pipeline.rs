@@ -35,6 +35,11 @@ pub(crate) trait ChangeSet {
     fn question(&self) -> String;
     /// Said on stderr before asking (a summary of the plan); nothing by default.
     fn announce(&self) {}
+    /// What the changes do to the groups' copies in on-premises AD, said once where the admin
+    /// decides (see `writeback::onprem`); nothing by default.
+    fn on_premises(&self) -> Option<&'static str> {
+        None
+    }
     /// Make the writes, journaled through `journals`, and read them back.
     async fn write(
         &mut self,
@@ -118,6 +123,12 @@ where
     if let Consent::Ask { yes } = opts.consent {
         if ctx.format == crate::cli::OutputFormat::Table || !yes {
             plan.announce();
+        }
+        // Asked on a terminal: said before the question. Scheduled (--yes): logged once.
+        match plan.on_premises() {
+            Some(note) if yes => tracing::info!("{note}"),
+            Some(note) => output::notice(note),
+            None => {}
         }
         consent(ctx, yes, &plan.question()).await?;
     }

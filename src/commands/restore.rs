@@ -408,6 +408,10 @@ impl ChangeSet for GroupRestore {
         crate::output::notice(&RestoreSummary::of(&self.changes, &self.skipped).line());
     }
 
+    fn on_premises(&self) -> Option<&'static str> {
+        turns_writeback_on(&self.changes).then_some(crate::writeback::onprem::RESTORE)
+    }
+
     async fn write(
         &mut self,
         ctx: &Context,
@@ -501,6 +505,9 @@ pub async fn run(
                 writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
             }
             print_plan(out, ctx.format, &paths, &p)?;
+            if ctx.format == OutputFormat::Table && turns_writeback_on(&p.changes) {
+                writeln!(out, "{}", crate::writeback::onprem::RESTORE)?;
+            }
             Ok(ExitStatus::Ok)
         }
         Stage::NothingToDo(p) => finish(
@@ -511,14 +518,22 @@ pub async fn run(
             Applied::default(),
             p.skipped,
         ),
-        Stage::Done(p, w) => finish(
-            out,
-            ctx.format,
-            Some(&w.journal),
-            p.summary,
-            w.applied,
-            p.skipped,
-        ),
+        Stage::Done(p, w) => {
+            let on = turns_writeback_on(&p.changes);
+            let status = finish(
+                out,
+                ctx.format,
+                Some(&w.journal),
+                p.summary,
+                w.applied,
+                p.skipped,
+            )?;
+            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
+            if ctx.format == OutputFormat::Table && on && !args.apply.yes {
+                writeln!(out, "{}", crate::writeback::onprem::RESTORE)?;
+            }
+            Ok(status)
+        }
     }
 }
 
@@ -584,4 +599,12 @@ fn finish(
         skipped,
     };
     finish_with(out, format, done, write_restore_table)
+}
+
+/// Whether any change turns a group's writeback on again (from `isEnabled: false`): what the AD
+/// side of a restore depends on.
+fn turns_writeback_on(changes: &[Change]) -> bool {
+    changes
+        .iter()
+        .any(|c| c.before.is_enabled == Some(false) && c.after.is_enabled != Some(false))
 }

@@ -6,6 +6,7 @@
 //! never written back.
 
 pub(crate) mod history;
+pub(crate) mod onprem;
 pub mod plan;
 pub(crate) mod policy;
 #[cfg(test)]

@@ -617,6 +617,13 @@ async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
         )),
         "{screen}"
     );
+    // What disabling does in AD is said once, before the question (issue 20).
+    let note = screen.find("On premises: if Entra Connect has the documented delete rule");
+    assert!(
+        note.is_some_and(|n| n < screen.find("[y/N]").unwrap()),
+        "{screen}"
+    );
+    assert_eq!(screen.matches("On premises:").count(), 1, "{screen}");
     assert_eq!(emu.shared().stat("organization"), 1);
     assert_eq!(out.status.code(), Some(2), "{screen}");
     assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
@@ -624,6 +631,43 @@ async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(emu.shared().stat("patch_group") > 0);
+}
+
+/// A scheduled run (--yes) logs what disabling does in AD once, at info level, and the
+/// summary it prints for people does not repeat it; a dry run's plan says it (issue 20).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_on_premises_cost_is_said_once_where_the_decision_is_made() {
+    let s = crate::support::Scenario::groups(60, 33).await;
+    let plan = s
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "table"])
+        .await;
+    assert_eq!(
+        plan.stdout().matches("On premises:").count(),
+        1,
+        "{}",
+        plan.stdout()
+    );
+    assert!(plan.stdout().contains("AD Recycle Bin"));
+    let ran = s
+        .gwb(&["-v", "disable-existing-m365", "--yes", "-o", "table"])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    assert_eq!(
+        ran.stderr().matches("On premises:").count(),
+        1,
+        "{}",
+        ran.stderr()
+    );
+    assert!(!ran.stdout().contains("On premises:"), "{}", ran.stdout());
+    // Not a word of it without -v: info is below the default level of a scheduled run's log.
+    let quiet = s.gwb(&["restore", "--last", "--yes", "-o", "json"]).await;
+    assert_eq!(quiet.code(), 0, "{}", quiet.stderr());
+    assert!(
+        !quiet.stderr().contains("On premises:"),
+        "{}",
+        quiet.stderr()
+    );
+    assert!(!quiet.stdout().contains("On premises:"));
 }
 
 /// The slow ones (soak, crash and timeout tests): `cargo test -- --skip slow::` leaves them
