@@ -1,7 +1,7 @@
 //! `gwb disable-existing-m365`: plan which Microsoft 365 groups stop being written back, then
 //! (after consent) apply the plan through the shared apply path, journaled.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
@@ -122,10 +122,35 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 }
 
 /// Read every group and plan.
-async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result<PlanDoc> {
+async fn plan_from_tenant(
+    ctx: &Context,
+    selection: Selection,
+    signals: Option<&mut HashMap<String, super::review::Signals>>,
+) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
     let mut planner = DisablePlanner::new(selection);
-    super::each_group(client, |g| Ok(planner.consider(&g)?)).await?;
+    match signals {
+        // A review plan: the listing also reads what an admin decides by, kept for the changes.
+        Some(signals) => {
+            let spin = crate::output::spinner("reading groups");
+            crate::graph::groups::for_each_selecting(
+                client,
+                crate::graph::model::REVIEW_SELECT,
+                |g| {
+                    spin.inc(1);
+                    let planned = planner.changes.len();
+                    planner.consider(&g)?;
+                    if planner.changes.len() > planned {
+                        signals.insert(g.id.clone(), super::review::Signals::of(&g));
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+            spin.finish_and_clear();
+        }
+        None => super::each_group(client, |g| Ok(planner.consider(&g)?)).await?,
+    }
     let absent = planner.excluded_but_absent();
     // The vectors grew by doubling: give back what they do not use (a large allocation shrinks
     // in place), so the plan costs what it holds while it is applied.
@@ -150,11 +175,39 @@ async fn plan_from_tenant(ctx: &Context, selection: Selection) -> anyhow::Result
     })
 }
 
-/// Load a saved plan and check it belongs here.
-fn load_plan(path: &Path, target: &super::Target) -> anyhow::Result<PlanDoc> {
+/// Load a saved plan (JSON, or an edited review file) and check it belongs here; the groups a
+/// review kept go to `kept`.
+fn load_plan(
+    path: &Path,
+    target: &super::Target,
+    kept: &mut Vec<(String, Option<String>)>,
+) -> anyhow::Result<PlanDoc> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
-    let plan: PlanDoc = serde_json::from_str(&text).map_err(|e| {
+    let plan: PlanDoc = if super::review::is_review(&text) {
+        let r = super::review::read(path, &text)?;
+        *kept = r.kept;
+        PlanDoc {
+            schema_version: PLAN_SCHEMA_VERSION,
+            kind: PLAN_KIND.into(),
+            graph_root: r.graph_root,
+            tenant_id: r.tenant_id,
+            created_at: r.created_at,
+            summary: PlanSummary {
+                changes: r.changes.len() as u64,
+                ..Default::default()
+            },
+            changes: r.changes,
+            skipped: Vec::new(),
+        }
+    } else {
+        parse_plan(path, &text)?
+    };
+    check_plan(path, target, plan)
+}
+
+fn parse_plan(path: &Path, text: &str) -> anyhow::Result<PlanDoc> {
+    let plan: PlanDoc = serde_json::from_str(text).map_err(|e| {
         UsageError(format!(
             "--plan {}: not a gwb plan ({e}); nothing was changed",
             path.display()
@@ -169,6 +222,12 @@ fn load_plan(path: &Path, target: &super::Target) -> anyhow::Result<PlanDoc> {
         ))
         .into());
     }
+    Ok(plan)
+}
+
+/// A loaded plan is used only for its tenant and Graph root, and only if every change just
+/// disables writeback; an old plan is warned about.
+fn check_plan(path: &Path, target: &super::Target, plan: PlanDoc) -> anyhow::Result<PlanDoc> {
     target.check(
         &format!("--plan {}", path.display()),
         &plan.graph_root,
@@ -255,6 +314,10 @@ struct DisableRun {
     plan: PlanDoc,
     summary: RunSummary,
     args: ApplyArgs,
+    /// A review plan's signals, by group id (`--plan-out review.csv`).
+    signals: HashMap<String, super::review::Signals>,
+    /// The groups an applied review kept (id, name).
+    kept: Vec<(String, Option<String>)>,
 }
 
 /// What the writes did, and the journal that recorded them.
@@ -320,13 +383,18 @@ impl ChangeSet for DisableRun {
 /// Plan from the tenant or a saved plan (re-read), and count what was skipped.
 async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
     let mut summary = RunSummary::default();
+    let mut kept = Vec::new();
+    let mut signals = HashMap::new();
     let mut plan = match &args.plan {
         Some(path) => {
-            let mut plan = load_plan(path, &ctx.target)?;
+            let mut plan = load_plan(path, &ctx.target, &mut kept)?;
             recheck(ctx, &mut plan, &mut summary).await?;
             plan
         }
-        None => plan_from_tenant(ctx, selection(args)?).await?,
+        None => {
+            let review = args.plan_out.as_deref().is_some_and(is_review_path);
+            plan_from_tenant(ctx, selection(args)?, review.then_some(&mut signals)).await?
+        }
     };
     summary.planned = plan.changes.len() as u64;
     summary.already_disabled += plan.summary.already_disabled;
@@ -339,7 +407,14 @@ async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
         plan,
         summary,
         args: args.apply.clone(),
+        signals,
+        kept,
     })
+}
+
+/// `--plan-out` to a `.csv` file: a review plan (see `review`).
+fn is_review_path(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
 pub async fn run(
@@ -374,8 +449,17 @@ pub async fn run(
         dirs,
         journal: args.journal.as_deref(),
     };
-    match pipeline::run(ctx, opts, plan(ctx, args)).await? {
+    let stage = pipeline::run(ctx, opts, plan(ctx, args)).await?;
+    let kept = match &stage {
+        Stage::DryRun(r) | Stage::NothingToDo(r) | Stage::Done(r, _) => &r.kept,
+    };
+    // The groups a review kept: printed as exceptions, for gwb check to accept them.
+    if let (false, Some(file)) = (kept.is_empty(), &args.plan) {
+        crate::output::block(&super::review::exception_snippet(kept, file));
+    }
+    match stage {
         Stage::DryRun(run) => match &args.plan_out {
+            Some(path) if is_review_path(path) => save_review(ctx, path, &run, args.force).await,
             Some(path) => save_plan(path, &run.plan, args.force),
             None => {
                 if ctx.format == OutputFormat::Table {
@@ -412,6 +496,30 @@ pub async fn run(
             Ok(status)
         }
     }
+}
+
+/// `--plan-out review.csv`: the plan as a review file, with member and owner counts.
+async fn save_review(
+    ctx: &Context,
+    path: &Path,
+    run: &DisableRun,
+    force: bool,
+) -> anyhow::Result<ExitStatus> {
+    let counts = super::review::counts(&ctx.client, &run.plan.changes).await?;
+    let meta = super::review::Meta {
+        graph_root: &run.plan.graph_root,
+        tenant_id: run.plan.tenant_id.as_deref(),
+        created_at: &run.plan.created_at,
+    };
+    let text = super::review::render(&meta, &run.plan.changes, &run.signals, &counts);
+    super::review::save(path, &text, force)?;
+    crate::output::notice(&format!(
+        "saved a review of {} groups to {}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it with: gwb disable-existing-m365 --plan {}",
+        run.plan.changes.len(),
+        path.display(),
+        path.display()
+    ));
+    Ok(ExitStatus::Ok)
 }
 
 /// `--plan-out`: save the plan (a new file; `--force` replaces one atomically).

@@ -10,6 +10,7 @@ pub(crate) mod man;
 pub(crate) mod pipeline;
 pub mod report;
 pub(crate) mod restore;
+pub(crate) mod review;
 pub(crate) mod run_state;
 pub(crate) mod set_default;
 

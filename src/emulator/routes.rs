@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use super::tenant::{DEFAULT_PROPERTIES, GROUP_PROPERTIES, group_unified_template};
+use super::tenant::{DEFAULT_PROPERTIES, EmuGroup, GROUP_PROPERTIES, group_unified_template};
 use super::{Fault, Shared};
 use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue, UNIVERSAL_DISTRIBUTION,
@@ -121,6 +121,10 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
         ("GET", ["groups", id, "members", "$count"]) => {
             shared.count("member_count");
             member_count(shared, req, id)
+        }
+        ("GET", ["groups", id, "owners", "$count"]) => {
+            shared.count("owner_count");
+            owner_count(shared, req, id)
         }
         // Mail for notifications: accepted (202, as Graph answers sendMail) and counted.
         ("POST", ["users", _, "sendMail"]) => {
@@ -562,6 +566,20 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
 }
 
 fn member_count(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    count_of(shared, req, id, |g| g.member_count)
+}
+
+fn owner_count(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
+    count_of(shared, req, id, EmuGroup::owner_count)
+}
+
+/// A `$count` of one group's relation: text/plain, and only with `ConsistencyLevel: eventual`.
+fn count_of(
+    shared: &Shared,
+    req: &EmuRequest,
+    id: &str,
+    count: impl Fn(&EmuGroup) -> u64,
+) -> EmuResponse {
     if !req
         .header("consistencylevel")
         .is_some_and(|v| v.eq_ignore_ascii_case("eventual"))
@@ -577,7 +595,7 @@ fn member_count(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
         Some(g) => EmuResponse {
             status: 200,
             headers: vec![("content-type".into(), "text/plain".into())],
-            body: EmuBody::Text(g.member_count.to_string()),
+            body: EmuBody::Text(count(g).to_string()),
         },
         None => not_found(shared, id),
     }

@@ -95,6 +95,9 @@ pub(crate) const GROUP_PROPERTIES: &[&str] = &[
     "proxyAddresses",
     "createdDateTime",
     "visibility",
+    "renewedDateTime",
+    "expirationDateTime",
+    "resourceProvisioningOptions",
     "writebackConfiguration",
 ];
 
@@ -145,6 +148,32 @@ impl EmuGroup {
         self.group_types.iter().any(|t| t == "Unified")
     }
 
+    /// Graph: when the group was last renewed; a Microsoft 365 group never renewed shows its
+    /// creation. Other groups: null. (`expirationDateTime` is null: the emulated tenant has no
+    /// group expiration policy.)
+    pub(crate) fn renewed_date_time(&self) -> Option<&str> {
+        self.is_unified().then_some(self.created_date_time.as_str())
+    }
+
+    /// Graph's `resourceProvisioningOptions`: `["Team"]` for a Microsoft 365 group with a
+    /// team; here every Microsoft 365 group whose id starts with a digit.
+    pub(crate) fn resource_provisioning_options(&self) -> Vec<&'static str> {
+        if self.is_unified() && self.id.starts_with(|c: char| c.is_ascii_digit()) {
+            vec!["Team"]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Owners: one or two for a Microsoft 365 group, none for the others.
+    pub(crate) fn owner_count(&self) -> u64 {
+        if self.is_unified() {
+            1 + self.member_count % 2
+        } else {
+            0
+        }
+    }
+
     /// The JSON object with only `select`ed properties, in Graph's shape.
     /// Append this group as JSON with the `select`ed properties to `out`: the same object as
     /// [`EmuGroup::to_json`], written directly (list pages are the emulator's hot path, and the
@@ -170,6 +199,9 @@ impl EmuGroup {
                     | "proxyAddresses"
                     | "createdDateTime"
                     | "visibility"
+                    | "renewedDateTime"
+                    | "expirationDateTime"
+                    | "resourceProvisioningOptions"
                     | "writebackConfiguration"
             ) {
                 continue;
@@ -194,6 +226,9 @@ impl EmuGroup {
                 "proxyAddresses" => put(out, &self.proxy_addresses),
                 "createdDateTime" => put(out, &self.created_date_time),
                 "visibility" => put(out, &self.is_unified().then_some("Private")),
+                "renewedDateTime" => put(out, &self.renewed_date_time()),
+                "expirationDateTime" => put(out, &None::<String>),
+                "resourceProvisioningOptions" => put(out, &self.resource_provisioning_options()),
                 _ => {
                     let wb = self.visible_writeback();
                     out.extend_from_slice(b"{\"isEnabled\":");
@@ -228,6 +263,9 @@ impl EmuGroup {
                 } else {
                     None
                 }),
+                "renewedDateTime" => json!(self.renewed_date_time()),
+                "expirationDateTime" => Value::Null,
+                "resourceProvisioningOptions" => json!(self.resource_provisioning_options()),
                 "writebackConfiguration" => {
                     let wb = self.visible_writeback();
                     json!({

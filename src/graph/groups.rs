@@ -12,9 +12,14 @@ use super::model::{GROUP_SELECT, Group, GroupId, WritebackConfiguration};
 
 /// The listing of every group with the properties gwb needs, 999 per page.
 pub(crate) fn list_url(client: &GraphClient) -> Url {
+    list_url_selecting(client, GROUP_SELECT)
+}
+
+/// The listing of every group with `select`, 999 per page.
+pub(crate) fn list_url_selecting(client: &GraphClient, select: &str) -> Url {
     let mut url = client.url("groups");
     url.query_pairs_mut()
-        .append_pair("$select", GROUP_SELECT)
+        .append_pair("$select", select)
         .append_pair("$top", "999");
     url
 }
@@ -24,9 +29,18 @@ pub(crate) fn list_url(client: &GraphClient) -> Url {
 /// callback's) ends the listing. Graph's errors keep their type for the exit code.
 pub(crate) async fn for_each(
     client: &GraphClient,
+    each: impl FnMut(Group) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for_each_selecting(client, GROUP_SELECT, each).await
+}
+
+/// [`for_each`] with the properties `select` (which holds [`GROUP_SELECT`]'s).
+pub(crate) async fn for_each_selecting(
+    client: &GraphClient,
+    select: &str,
     mut each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stream = client.group_pages(list_url(client));
+    let stream = client.group_pages(list_url_selecting(client, select));
     futures_util::pin_mut!(stream);
     let mut pages = 0u64;
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
@@ -91,6 +105,17 @@ pub(crate) fn member_count(key: usize, id: &GroupId) -> SubRequest {
         key,
         method: Method::GET,
         url: format!("/groups/{id}/members/$count"),
+        body: None,
+        headers: vec![("ConsistencyLevel", "eventual")],
+    }
+}
+
+/// `$batch` item: count one group's owners (`ConsistencyLevel: eventual`, as for members).
+pub(crate) fn owner_count(key: usize, id: &GroupId) -> SubRequest {
+    SubRequest {
+        key,
+        method: Method::GET,
+        url: format!("/groups/{id}/owners/$count"),
         body: None,
         headers: vec![("ConsistencyLevel", "eventual")],
     }

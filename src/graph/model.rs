@@ -8,6 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// The `$select` gwb sends when listing groups: everything the pure core needs, nothing more.
 pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration";
 
+/// [`GROUP_SELECT`] and what an admin reviews before disabling a group's writeback: its mail
+/// address, visibility, renewal and expiry, and whether it is a Team (`resourceProvisioningOptions`).
+pub const REVIEW_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration,mail,visibility,renewedDateTime,expirationDateTime,resourceProvisioningOptions";
+
 /// The Group.Unified directory setting template.
 pub const GROUP_UNIFIED_TEMPLATE_ID: &str = "62375ab9-6b52-47ed-826b-58e47e0e304b";
 pub(crate) const NEW_UNIFIED_GROUP_WRITEBACK_DEFAULT: &str = "NewUnifiedGroupWritebackDefault";
@@ -63,7 +67,7 @@ pub(crate) fn is_guid(s: &str) -> bool {
 }
 
 /// A group as listed with [`GROUP_SELECT`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,
@@ -91,6 +95,21 @@ pub struct Group {
         skip_serializing_if = "Option::is_none"
     )]
     pub writeback_configuration: Option<Option<WritebackConfiguration>>,
+    /// Read only for a review plan ([`REVIEW_SELECT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed_date_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date_time: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub resource_provisioning_options: Vec<String>,
 }
 
 /// `writebackConfiguration` (groupWritebackConfiguration). Both fields nullable; null means

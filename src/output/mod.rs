@@ -58,6 +58,17 @@ pub(crate) fn notice(message: &str) {
     }
 }
 
+/// Lines for the person running gwb to copy (a config snippet), on stderr as they are, each
+/// line made safe; as one log event when logs are JSON; not at all with `--quiet`.
+pub(crate) fn block(text: &str) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::info!("{text}");
+    } else if !QUIET.load(Ordering::Relaxed) {
+        let lines: Vec<String> = text.lines().map(|l| safe(l).into_owned()).collect();
+        let _ = to_stderr(format!("{}\n", lines.join("\n")).as_bytes());
+    }
+}
+
 /// The emulator's start-up banner, always on stderr (its first line, "listening on URL", is
 /// stable so scripts and tests can read the port).
 pub(crate) fn banner(text: &str) {

@@ -294,6 +294,7 @@ mod tests {
                 is_enabled: en,
                 on_premises_group_type: ty.map(Into::into),
             })),
+            ..Default::default()
         }
     }
 

@@ -196,6 +196,7 @@ mod tests {
             proxy_addresses: vec![],
             created_date_time: None,
             writeback_configuration: wb,
+            ..Default::default()
         }
     }
 

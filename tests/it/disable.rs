@@ -869,3 +869,140 @@ mod slow {
         assert_eq!(emu.shared().stat("patch_group_attempt"), writes);
     }
 }
+
+/// The review workflow (issue 20): `--plan-out review.csv` writes one row per group with what
+/// an admin decides by and a decision column; the admin keeps some; `--plan review.csv`
+/// disables the rest, leaves the kept ones and those changed since the review alone, and prints
+/// the kept ones as exceptions for check. A review for another Graph root is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
+    let s = crate::support::Scenario::groups(120, 44).await;
+    let dir = temp_dir("review");
+    let review = dir.join("review.csv");
+    let ran = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--plan-out",
+            review.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    assert_eq!(
+        s.count("patch_group_attempt"),
+        0,
+        "a review changes nothing"
+    );
+    let text = std::fs::read_to_string(&review).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("# gwb review plan,schemaVersion=1,graphRoot=")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("decision,id,displayName,mail,visibility,isTeam,")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let planned: Vec<String> = {
+        let t = s.emu.shared().tenant();
+        t.groups
+            .iter()
+            .filter(|g| should_change(g))
+            .map(|g| g.id.clone())
+            .collect()
+    };
+    assert_eq!(rows.len(), planned.len());
+    // Every row carries the signals: the emulator's mail, visibility, Team and counts.
+    {
+        let t = s.emu.shared().tenant();
+        let first_id = rows[0].split(',').nth(1).unwrap();
+        let g = t.group(first_id).unwrap();
+        let row = rows[0];
+        assert!(row.starts_with("disable,"));
+        assert!(row.contains(&format!(",{},", g.member_count)), "{row}");
+        if let Some(mail) = &g.mail {
+            assert!(row.contains(mail.as_str()), "{row}");
+        }
+        assert!(row.contains(",Private,"), "{row}");
+    }
+    assert!(s.count("owner_count") > 0 && s.count("member_count") > 0);
+    // The admin keeps the first two; someone changes the third by hand meanwhile.
+    let id = |i: usize| rows[i].split(',').nth(1).unwrap().to_string();
+    let (kept_a, kept_b, changed) = (id(0), id(1), id(2));
+    let edited = text
+        .replacen(&format!("disable,{kept_a}"), &format!("keep,{kept_a}"), 1)
+        .replacen(&format!("disable,{kept_b}"), &format!("KEEP,{kept_b}"), 1);
+    std::fs::write(&review, &edited).unwrap();
+    s.emu
+        .shared()
+        .tenant()
+        .group_mut(&changed)
+        .unwrap()
+        .writeback
+        .on_premises_group_type = Some("universalSecurityGroup".into());
+    let before_kept = {
+        let t = s.emu.shared().tenant();
+        (
+            t.group(&kept_a).unwrap().writeback.clone(),
+            t.group(&kept_b).unwrap().writeback.clone(),
+        )
+    };
+    let ran = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--plan",
+            review.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let v = ran.json();
+    assert_eq!(v["summary"]["changedSincePlan"], 1);
+    assert_eq!(v["changed"].as_array().unwrap().len(), planned.len() - 3);
+    {
+        let t = s.emu.shared().tenant();
+        assert_eq!(t.group(&kept_a).unwrap().writeback, before_kept.0);
+        assert_eq!(t.group(&kept_b).unwrap().writeback, before_kept.1);
+        for p in &planned[..] {
+            if ![&kept_a, &kept_b, &changed].contains(&p) {
+                assert_eq!(t.group(p).unwrap().writeback.is_enabled, Some(false), "{p}");
+            }
+        }
+    }
+    // The kept groups, as exceptions to paste into [policy].
+    ran.assert_stderr_has("[[policy.exception]]");
+    ran.assert_stderr_has(&format!("id = \"{kept_a}\""));
+
+    // A review made against another Graph root is refused before anything is read.
+    let elsewhere = edited.replacen("graphRoot=", "graphRoot=https://graph.microsoft.us#", 1);
+    std::fs::write(&review, elsewhere).unwrap();
+    let writes = s.count("patch_group_attempt");
+    let ran = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--plan",
+            review.to_str().unwrap(),
+            "--yes",
+        ])
+        .await;
+    assert_eq!(ran.code(), 2, "{}", ran.stderr());
+    assert_eq!(s.count("patch_group_attempt"), writes);
+    // A decision that is neither disable nor keep names its line.
+    std::fs::write(&review, edited.replacen("disable,", "maybe,", 1)).unwrap();
+    let ran = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--plan",
+            review.to_str().unwrap(),
+            "--yes",
+        ])
+        .await;
+    assert_eq!(ran.code(), 2);
+    ran.assert_stderr_has("maybe");
+}
