@@ -37,6 +37,10 @@ pub(crate) struct PlanDoc {
     pub changes: Vec<Change>,
     pub skipped: Vec<Skipped>,
     pub summary: PlanSummary,
+    /// A saved plan's review (`--plan-out`): per group what an admin decides by, and the
+    /// decision; a change whose entry says `keep` is not made. Absent from earlier plans.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub review: Vec<super::review::Entry>,
 }
 
 /// What a run did (stdout, `--output json`).
@@ -172,6 +176,7 @@ async fn plan_from_tenant(
         changes: planner.changes,
         skipped: planner.skipped,
         summary: planner.summary,
+        review: Vec::new(),
     })
 }
 
@@ -199,9 +204,12 @@ fn load_plan(
             },
             changes: r.changes,
             skipped: Vec::new(),
+            review: Vec::new(),
         }
     } else {
-        parse_plan(path, &text)?
+        let mut plan = parse_plan(path, &text)?;
+        *kept = super::review::apply_decisions(path, &plan.review, &mut plan.changes)?;
+        plan
     };
     check_plan(path, target, plan)
 }
@@ -392,7 +400,8 @@ async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
             plan
         }
         None => {
-            let review = args.plan_out.as_deref().is_some_and(is_review_path);
+            // A saved plan is the review step: it carries what an admin decides by.
+            let review = args.plan_out.is_some();
             plan_from_tenant(ctx, selection(args)?, review.then_some(&mut signals)).await?
         }
     };
@@ -459,8 +468,7 @@ pub async fn run(
     }
     match stage {
         Stage::DryRun(run) => match &args.plan_out {
-            Some(path) if is_review_path(path) => save_review(ctx, path, &run, args.force).await,
-            Some(path) => save_plan(path, &run.plan, args.force),
+            Some(path) => save_review(ctx, path, run, args.force).await,
             None => {
                 if ctx.format == OutputFormat::Table {
                     writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
@@ -498,20 +506,25 @@ pub async fn run(
     }
 }
 
-/// `--plan-out review.csv`: the plan as a review file, with member and owner counts.
+/// `--plan-out`: the plan with its review (member and owner counts read now), as JSON, or
+/// as a review spreadsheet for a `.csv` name.
 async fn save_review(
     ctx: &Context,
     path: &Path,
-    run: &DisableRun,
+    mut run: DisableRun,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
     let counts = super::review::counts(&ctx.client, &run.plan.changes).await?;
+    run.plan.review = super::review::entries(&run.plan.changes, &run.signals, &counts);
+    if !is_review_path(path) {
+        return save_plan(path, &run.plan, force);
+    }
     let meta = super::review::Meta {
         graph_root: &run.plan.graph_root,
         tenant_id: run.plan.tenant_id.as_deref(),
         created_at: &run.plan.created_at,
     };
-    let text = super::review::render(&meta, &run.plan.changes, &run.signals, &counts);
+    let text = super::review::render(&meta, &run.plan.changes, &run.plan.review);
     super::review::save(path, &text, force)?;
     crate::output::notice(&format!(
         "saved a review of {} groups to {}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it with: gwb disable-existing-m365 --plan {}",

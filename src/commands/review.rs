@@ -51,6 +51,86 @@ impl Signals {
     }
 }
 
+/// One group of a review: what an admin decides by, and the decision (`disable` until the
+/// admin writes `keep`). The JSON plan carries these as `review`; the CSV as its rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Entry {
+    pub id: String,
+    pub decision: String,
+    pub mail: Option<String>,
+    pub visibility: Option<String>,
+    pub is_team: bool,
+    pub created_date_time: Option<String>,
+    pub renewed_date_time: Option<String>,
+    pub expiration_date_time: Option<String>,
+    pub member_count: Option<u64>,
+    pub owner_count: Option<u64>,
+}
+
+/// The review entries of `changes`, in their order.
+pub(crate) fn entries(
+    changes: &[Change],
+    signals: &HashMap<String, Signals>,
+    counts: &[(Option<u64>, Option<u64>)],
+) -> Vec<Entry> {
+    let empty = Signals::default();
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let s = signals.get(&c.id).unwrap_or(&empty);
+            let (member_count, owner_count) = counts.get(i).copied().unwrap_or((None, None));
+            Entry {
+                id: c.id.clone(),
+                decision: "disable".into(),
+                mail: s.mail.clone(),
+                visibility: s.visibility.clone(),
+                is_team: s.is_team,
+                created_date_time: s.created.clone(),
+                renewed_date_time: s.renewed.clone(),
+                expiration_date_time: s.expiration.clone(),
+                member_count,
+                owner_count,
+            }
+        })
+        .collect()
+}
+
+/// Take the changes a JSON plan's review keeps out of `changes`; return them (id, name). A
+/// decision other than disable or keep is an error naming the group.
+pub(crate) fn apply_decisions(
+    path: &Path,
+    review: &[Entry],
+    changes: &mut Vec<Change>,
+) -> Result<Vec<(String, Option<String>)>, UsageError> {
+    let mut keep = std::collections::HashSet::new();
+    for e in review {
+        match e.decision.to_ascii_lowercase().as_str() {
+            "disable" => {}
+            "keep" => {
+                keep.insert(e.id.to_ascii_lowercase());
+            }
+            other => {
+                return Err(UsageError(format!(
+                    "--plan {}: decision {other:?} for {}: write disable or keep; nothing was changed",
+                    path.display(),
+                    e.id
+                )));
+            }
+        }
+    }
+    let mut kept = Vec::new();
+    changes.retain(|c| {
+        let k = keep.contains(&c.id.to_ascii_lowercase());
+        if k {
+            kept.push((c.id.clone(), c.display_name.clone()));
+        }
+        !k
+    });
+    Ok(kept)
+}
+
 /// Whose plan: the Graph root and tenant it was made for, and when.
 pub(crate) struct Meta<'a> {
     pub graph_root: &'a str,
@@ -103,13 +183,8 @@ pub(crate) async fn counts(
     Ok(out)
 }
 
-/// The review file: the plan's record, the header, one row per change (`decision` = disable).
-pub(crate) fn render(
-    meta: &Meta,
-    changes: &[Change],
-    signals: &HashMap<String, Signals>,
-    counts: &[(Option<u64>, Option<u64>)],
-) -> String {
+/// The review file: the plan's record, the header, one row per change and its entry.
+pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> String {
     let mut out = String::new();
     let cell = |s: Option<&str>| csv_field(s.unwrap_or(""));
     out.push_str(&format!(
@@ -120,22 +195,19 @@ pub(crate) fn render(
     ));
     out.push_str(HEADER);
     out.push('\n');
-    let empty = Signals::default();
-    for (i, c) in changes.iter().enumerate() {
-        let s = signals.get(&c.id).unwrap_or(&empty);
-        let (members, owners) = counts.get(i).copied().unwrap_or((None, None));
+    for (c, e) in changes.iter().zip(entries) {
         let fields = [
-            "disable".to_string(),
+            cell(Some(&e.decision)),
             cell(Some(&c.id)),
             cell(c.display_name.as_deref()),
-            cell(s.mail.as_deref()),
-            cell(s.visibility.as_deref()),
-            s.is_team.to_string(),
-            cell(s.created.as_deref()),
-            cell(s.renewed.as_deref()),
-            cell(s.expiration.as_deref()),
-            members.map(|n| n.to_string()).unwrap_or_default(),
-            owners.map(|n| n.to_string()).unwrap_or_default(),
+            cell(e.mail.as_deref()),
+            cell(e.visibility.as_deref()),
+            e.is_team.to_string(),
+            cell(e.created_date_time.as_deref()),
+            cell(e.renewed_date_time.as_deref()),
+            cell(e.expiration_date_time.as_deref()),
+            e.member_count.map(|n| n.to_string()).unwrap_or_default(),
+            e.owner_count.map(|n| n.to_string()).unwrap_or_default(),
             c.before
                 .is_enabled
                 .map(|b| b.to_string())
@@ -394,12 +466,12 @@ mod tests {
             change(A, "Sales, \"All\"\nStaff", None),
             change(B, "=HYPERLINK(1)", Some(true)),
         ];
-        let text = render(
-            &meta,
+        let e = entries(
             &changes,
             &HashMap::new(),
             &[(Some(3), Some(1)), (None, None)],
         );
+        let text = render(&meta, &changes, &e);
         assert!(is_review(&text));
         let edited = text.replacen(&format!("disable,{B}"), &format!("Keep,{B}"), 1);
         let r = read(Path::new("r.csv"), &edited).unwrap();
@@ -441,5 +513,17 @@ mod tests {
         );
         let v: toml::Value = toml::from_str(&s).unwrap();
         assert_eq!(v["policy"]["exception"][0]["id"].as_str(), Some(A));
+    }
+
+    #[test]
+    fn a_json_review_keeps_the_groups_marked_keep() {
+        let mut changes = vec![change(A, "a", None), change(B, "b", Some(true))];
+        let mut review = entries(&changes, &HashMap::new(), &[]);
+        review[1].decision = "keep".into();
+        let kept = apply_decisions(Path::new("p.json"), &review, &mut changes).unwrap();
+        assert_eq!(kept, vec![(B.to_string(), Some("b".to_string()))]);
+        assert_eq!(changes.len(), 1);
+        review[0].decision = "later".into();
+        assert!(apply_decisions(Path::new("p.json"), &review, &mut changes).is_err());
     }
 }

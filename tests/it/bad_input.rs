@@ -187,11 +187,18 @@ async fn a_plan_or_journal_of_another_tenant_is_refused() {
         serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     assert_eq!(saved["tenantId"], A);
 
+    // The saved plan's review counted members and owners in batches; the refused run sends none.
+    let batches = emu.shared().stat("batch");
     let out = run(gwb(B, &["disable-existing-m365", "--plan", p, "--yes"])).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(A) && err.contains(B), "{err}");
-    assert_eq!(emu.shared().stat("batch"), 0, "nothing written");
+    assert_eq!(emu.shared().stat("batch"), batches, "nothing written");
+    assert_eq!(
+        emu.shared().stat("patch_group_attempt"),
+        0,
+        "nothing written"
+    );
 
     let j = journal.to_str().unwrap();
     let out = run(gwb(

@@ -1006,3 +1006,39 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
     assert_eq!(ran.code(), 2);
     ran.assert_stderr_has("maybe");
 }
+
+/// A JSON plan carries the same review: signals and a decision per group; `keep` keeps it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_plan_carries_the_review_and_its_decisions() {
+    let s = crate::support::Scenario::groups(80, 45).await;
+    let plan = temp_dir("json-review").join("plan.json");
+    let p = plan.to_str().unwrap();
+    let ran = s.gwb(&["disable-existing-m365", "--plan-out", p]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let review = doc["review"].as_array().unwrap().clone();
+    assert_eq!(review.len(), doc["changes"].as_array().unwrap().len());
+    let first = &review[0];
+    assert_eq!(first["decision"], "disable");
+    let id = first["id"].as_str().unwrap().to_string();
+    let g = s.emu.shared().tenant().group(&id).unwrap().clone();
+    assert_eq!(first["memberCount"], g.member_count);
+    assert!(first["ownerCount"].as_u64().is_some());
+    assert_eq!(first["visibility"], "Private");
+    doc["review"][0]["decision"] = "keep".into();
+    std::fs::write(&plan, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let ran = s
+        .gwb(&["disable-existing-m365", "--plan", p, "--yes", "-o", "json"])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    assert_eq!(
+        s.emu.shared().tenant().group(&id).unwrap().writeback,
+        g.writeback,
+        "the kept group is left as it was"
+    );
+    assert_eq!(
+        ran.json()["changed"].as_array().unwrap().len(),
+        review.len() - 1
+    );
+    ran.assert_stderr_has(&format!("id = \"{id}\""));
+}
