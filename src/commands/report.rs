@@ -62,6 +62,59 @@ pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
     }
 }
 
+/// Entra Cloud Sync's jobs (see `graph::sync`). Without `Application.Read.All` and
+/// `Synchronization.Read.All` they cannot be read: said, and the report goes on.
+pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::CloudSync {
+    use crate::graph::sync::GROUP_PROVISIONING_TO_AD;
+    match crate::graph::sync::cloud_sync(client).await {
+        Ok(agents) => crate::output::CloudSync {
+            readable: true,
+            jobs: agents
+                .into_iter()
+                .flat_map(|a| {
+                    a.jobs.into_iter().map(move |j| {
+                        let status = j.status.unwrap_or_default();
+                        let last = status.last_execution.unwrap_or_default();
+                        let quarantine = status.quarantine;
+                        crate::output::CloudSyncJob {
+                            service_principal_id: a.id.clone(),
+                            service_principal_name: a.display_name.clone(),
+                            group_provisioning_to_ad: j
+                                .template_id
+                                .as_deref()
+                                .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD)),
+                            job_id: j.id,
+                            template_id: j.template_id,
+                            quarantined: quarantine.is_some()
+                                || status.code.as_deref() == Some("Quarantine"),
+                            status: status.code,
+                            schedule_state: j.schedule.and_then(|s| s.state),
+                            last_run: last.time_ended,
+                            last_run_state: last.state,
+                            quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
+                            quarantine_since: quarantine.and_then(|q| q.current_began),
+                            scopes_on_writeback: None,
+                        }
+                    })
+                })
+                .collect(),
+            error: None,
+        },
+        Err(e) => {
+            tracing::info!("cannot read Cloud Sync's jobs: {e}");
+            crate::output::CloudSync {
+                readable: false,
+                jobs: Vec::new(),
+                error: Some(if e.is_auth() {
+                    "needs Application.Read.All and Synchronization.Read.All".to_string()
+                } else {
+                    e.to_string()
+                }),
+            }
+        }
+    }
+}
+
 /// Count the members of every written-back row, 20 `$count` requests per `$batch`.
 async fn count_members(
     client: &GraphClient,
@@ -134,7 +187,11 @@ async fn count_members(
 /// The tenant section: the default for new Microsoft 365 groups and the sync features, read
 /// at the same time. Without the permission to read settings the report still lists the groups.
 async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
-    let (settings, sync) = tokio::join!(read_settings(client), read_sync_features(client));
+    let (settings, sync, cloud) = tokio::join!(
+        read_settings(client),
+        read_sync_features(client),
+        read_cloud_sync(client)
+    );
     let mut tenant = match settings {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
         Err(e) if e.is_auth() => {
@@ -145,6 +202,7 @@ async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
     tenant.sync_features = Some(sync);
+    tenant.cloud_sync = Some(cloud);
     Ok(tenant)
 }
 

@@ -65,6 +65,20 @@ pub struct EmulatorConfig {
     /// Only this bearer token is accepted; any other is answered 401, as Graph answers a token
     /// issued for another tenant or audience (a tenant that refuses the app's sign-in).
     pub only_token: Option<String>,
+    /// Entra Cloud Sync's agents (service principals made from its application template) and
+    /// their synchronization jobs, as `GET /servicePrincipals/{id}/synchronization/jobs` gives
+    /// them. Empty: the tenant has no Cloud Sync.
+    pub cloud_sync: Vec<CloudSyncAgent>,
+    /// The app lacks `Synchronization.Read.All` / `Application.Read.All`: 403 on those reads.
+    pub cloud_sync_forbidden: bool,
+}
+
+/// A Cloud Sync agent: its service principal and its jobs (`synchronizationJob` JSON).
+#[derive(Debug, Clone)]
+pub struct CloudSyncAgent {
+    pub id: String,
+    pub display_name: String,
+    pub jobs: Vec<serde_json::Value>,
 }
 
 /// How a write to one group misbehaves.
@@ -92,6 +106,8 @@ impl Default for EmulatorConfig {
             capitalise_booleans: false,
             hold_pages: None,
             only_token: None,
+            cloud_sync: Vec::new(),
+            cloud_sync_forbidden: false,
         }
     }
 }

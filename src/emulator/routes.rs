@@ -145,6 +145,42 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                 }]}),
             )
         }
+        ("GET", ["servicePrincipals"]) => {
+            shared.count("service_principals");
+            if shared.cfg.cloud_sync_forbidden {
+                return forbidden(shared);
+            }
+            let params = query_params(req.query);
+            let wanted = param(&params, "$filter")
+                .is_some_and(|f| f.contains(crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE));
+            let value: Vec<Value> = if wanted {
+                shared
+                    .cfg
+                    .cloud_sync
+                    .iter()
+                    .map(|a| {
+                        json!({
+                            "id": a.id,
+                            "displayName": a.display_name,
+                            "applicationTemplateId": crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE,
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            EmuResponse::json(200, json!({ "value": value }))
+        }
+        ("GET", ["servicePrincipals", id, "synchronization", "jobs"]) => {
+            shared.count("sync_jobs");
+            if shared.cfg.cloud_sync_forbidden {
+                return forbidden(shared);
+            }
+            match shared.cfg.cloud_sync.iter().find(|a| a.id == *id) {
+                Some(a) => EmuResponse::json(200, json!({ "value": a.jobs })),
+                None => not_found(shared, id),
+            }
+        }
         ("GET", ["directory", "onPremisesSynchronization"]) => {
             shared.count("sync_features");
             if !shared.sync_features_readable() {
@@ -563,6 +599,15 @@ fn patch_group(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {
     drop(t);
     shared.count("patch_group");
     EmuResponse::no_content()
+}
+
+fn forbidden(shared: &Shared) -> EmuResponse {
+    graph_error(
+        shared,
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
 }
 
 fn member_count(shared: &Shared, req: &EmuRequest, id: &str) -> EmuResponse {

@@ -14,6 +14,7 @@ pub(crate) mod pace;
 pub(crate) mod paging;
 pub mod retry;
 pub(crate) mod settings;
+pub(crate) mod sync;
 
 use std::net::IpAddr;
 use std::sync::Arc;

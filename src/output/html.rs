@@ -496,6 +496,9 @@ pub(crate) fn tenant_facts(tenant: &super::TenantSection) -> String {
     if let Some(p) = &tenant.problem {
         pairs.push(("Needs attention", p.clone()));
     }
+    if let Some(c) = &tenant.cloud_sync {
+        pairs.push(("Cloud Sync", c.describe()));
+    }
     if let Some(f) = &tenant.sync_features {
         let b = |v: Option<bool>| v.map_or_else(|| "unknown".to_string(), |v| v.to_string());
         if f.readable {

@@ -92,6 +92,11 @@ async fn an_empty_page_with_a_next_link_is_not_the_end() {
         .expect(1)
         .mount(&server)
         .await;
+    // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
+    Mock::given(path("/beta/servicePrincipals"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
     assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
@@ -406,6 +411,11 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         ))
         .mount(&server)
         .await;
+    // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
+    Mock::given(path("/beta/servicePrincipals"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
     let ctx = gwb::commands::Context {
@@ -463,6 +473,11 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
             "",
         )))
         .expect(1)
+        .mount(&server)
+        .await;
+    // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
+    Mock::given(path("/beta/servicePrincipals"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
         .mount(&server)
         .await;
     catch_all(&server).await;

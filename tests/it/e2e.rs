@@ -93,7 +93,9 @@ async fn report_json_2345_groups_in_three_list_requests() {
     );
     assert_eq!(emu.shared().stat("list_settings"), 1);
     assert_eq!(emu.shared().stat("sync_features"), 1);
-    assert_eq!(emu.shared().stat("requests"), 5, "nothing else was asked");
+    // Cloud Sync's agents: none in this tenant, so no jobs to ask for.
+    assert_eq!(emu.shared().stat("service_principals"), 1);
+    assert_eq!(emu.shared().stat("requests"), 6, "nothing else was asked");
     assert_eq!(emu.shared().stat("unauthorized"), 0);
     assert_eq!(report["tenant"]["newUnifiedGroupWritebackDefault"], true);
     assert_eq!(report["tenant"]["source"], "templateDefaultNoSetting");
@@ -752,4 +754,102 @@ mod slow {
             }
         }
     }
+}
+
+/// Cloud Sync in the report (issue 20): each agent's jobs from the synchronization API, the
+/// group provisioning to AD ones marked, a quarantine said; without the permission, said, and
+/// the report goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
+    use gwb::emulator::{CloudSyncAgent, EmulatorConfig};
+    let agents = vec![
+        CloudSyncAgent {
+            id: "5a0c0f0e-1111-4222-8333-444455556666".into(),
+            display_name: "contoso.com".into(),
+            jobs: vec![
+                serde_json::json!({
+                    "id": "AD2AADProvisioning.5a0c0f0e11114222833344445555666.aaaa",
+                    "templateId": "AD2AADProvisioning",
+                    "schedule": {"interval": "PT2M", "state": "Active"},
+                    "status": {"code": "Active", "lastExecution": {"timeEnded": "2026-11-29T01:00:00Z", "state": "Succeeded"}}
+                }),
+                serde_json::json!({
+                    "id": "AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb",
+                    "templateId": "AAD2ADGroupProvisioning",
+                    "schedule": {"interval": "PT20M", "state": "Active"},
+                    "status": {
+                        "code": "Quarantine",
+                        "lastExecution": {"timeEnded": "2026-11-29T00:40:00Z", "state": "Failed"},
+                        "quarantine": {"currentBegan": "2026-11-28T22:00:00Z", "reason": "EncounteredQuarantineException"}
+                    }
+                }),
+            ],
+        },
+        CloudSyncAgent {
+            id: "6b1d1f1f-2222-4333-8444-555566667777".into(),
+            display_name: "fabrikam.local".into(),
+            jobs: vec![serde_json::json!({
+                "id": "AAD2ADGroupProvisioning.6b1d1f1f22224333844455556666777.cccc",
+                "templateId": "AAD2ADGroupProvisioning",
+                "schedule": {"state": "Active"},
+                "status": {"code": "Active", "lastExecution": {"timeEnded": "2026-11-29T01:05:00Z", "state": "Succeeded"}}
+            })],
+        },
+    ];
+    let s = crate::support::Scenario::with(
+        crate::support::plain_tenant(20, 3),
+        EmulatorConfig {
+            cloud_sync: agents,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ran = s.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let c = ran.json()["tenant"]["cloudSync"].clone();
+    assert_eq!(c["readable"], true);
+    let jobs = c["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 3);
+    let group_jobs: Vec<&Value> = jobs
+        .iter()
+        .filter(|j| j["groupProvisioningToAd"] == true)
+        .collect();
+    assert_eq!(group_jobs.len(), 2);
+    let q = group_jobs
+        .iter()
+        .find(|j| j["servicePrincipalName"] == "contoso.com")
+        .unwrap();
+    assert_eq!(q["quarantined"], true);
+    assert_eq!(q["quarantineReason"], "EncounteredQuarantineException");
+    assert_eq!(q["lastRunState"], "Failed");
+    assert_eq!(q["scopesOnWriteback"], Value::Null);
+    assert_eq!(s.count("sync_jobs"), 2, "one jobs read per agent");
+    let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
+    assert!(
+        table
+            .stdout()
+            .contains("QUARANTINED: EncounteredQuarantineException"),
+        "{}",
+        table.stdout()
+    );
+
+    let denied = crate::support::Scenario::with(
+        crate::support::plain_tenant(20, 3),
+        EmulatorConfig {
+            cloud_sync_forbidden: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ran = denied.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "the report goes on: {}", ran.stderr());
+    let c = ran.json()["tenant"]["cloudSync"].clone();
+    assert_eq!(c["readable"], false);
+    assert!(
+        c["error"]
+            .as_str()
+            .unwrap()
+            .contains("Synchronization.Read.All")
+    );
+    assert_eq!(ran.json()["groups"].as_array().unwrap().len(), 20);
 }

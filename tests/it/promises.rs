@@ -787,6 +787,11 @@ async fn settings_server(settings: Value) -> wiremock::MockServer {
         .respond_with(wiremock::ResponseTemplate::new(403))
         .mount(&server)
         .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/servicePrincipals"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
     // Any write reaches the catch-all and fails the test.
     crate::support::catch_all(&server).await;
     server
@@ -1063,6 +1068,11 @@ async fn endless(fresh: bool) -> wiremock::MockServer {
         .respond_with(wiremock::ResponseTemplate::new(403))
         .mount(&server)
         .await;
+    // Cloud Sync's jobs: an app without Application.Read.All (the report carries on).
+    wiremock::Mock::given(path("/beta/servicePrincipals"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
     server
 }
 
@@ -1174,6 +1184,11 @@ async fn c11_an_absurd_retry_after_inside_a_batch_is_not_slept() {
             .mount(&server)
             .await;
         wiremock::Mock::given(path("/beta/directory/onPremisesSynchronization"))
+            .respond_with(wiremock::ResponseTemplate::new(403))
+            .mount(&server)
+            .await;
+        // Cloud Sync's jobs: an app without Application.Read.All (the report carries on).
+        wiremock::Mock::given(path("/beta/servicePrincipals"))
             .respond_with(wiremock::ResponseTemplate::new(403))
             .mount(&server)
             .await;
