@@ -9,7 +9,6 @@ use std::io::Write;
 use super::Context;
 use crate::cli::{OutputFormat, ReportArgs};
 use crate::error::ExitStatus;
-use crate::graph::batch::{self, BatchOptions, ItemOutcome};
 use crate::graph::model::DirectorySetting;
 use crate::graph::model::GroupId;
 use crate::graph::{GraphClient, GraphError};
@@ -141,31 +140,11 @@ async fn count_members(
             }
         }
     }
-    let bar = crate::output::progress_bar(keys.len() as u64, "counting");
     let make = |key: usize| {
         let id = ids[key].as_ref().expect("only parsed ids are keys");
         crate::graph::groups::member_count(key, id)
     };
-    let mut outcomes: Vec<(usize, Result<u64, String>)> = Vec::with_capacity(keys.len());
-    batch::run(
-        client,
-        keys,
-        make,
-        &BatchOptions::default(),
-        |_| Ok(()),
-        |req, outcome| {
-            bar.inc(1);
-            let counted = match outcome {
-                ItemOutcome::Ok { body, .. } => crate::graph::groups::parse_count(&body)
-                    .ok_or_else(|| format!("not a member count: {body}")),
-                ItemOutcome::Failed(e) => Err(e.to_string()),
-                ItemOutcome::Stopped { .. } => Err("not counted: interrupted".into()),
-            };
-            outcomes.push((req.key, counted));
-        },
-    )
-    .await?;
-    bar.finish_and_clear();
+    let outcomes = crate::graph::groups::counts(client, keys, make, "counting").await?;
     for (key, counted) in outcomes {
         let row = &mut rows[key];
         let had_warning = row.warning.is_some();

@@ -14,7 +14,6 @@ use std::io::Write as _;
 use std::path::Path;
 
 use crate::error::UsageError;
-use crate::graph::batch::{self, BatchOptions, ItemOutcome};
 use crate::graph::model::{Group, GroupId, WritebackConfiguration, is_guid};
 use crate::output::csv_field;
 use crate::writeback::plan::Change;
@@ -157,29 +156,16 @@ pub(crate) async fn counts(
         }
     };
     let mut out = vec![(None, None); changes.len()];
-    let bar = crate::output::progress_bar(keys.len() as u64, "counting members and owners");
-    batch::run(
-        client,
-        keys,
-        make,
-        &BatchOptions::default(),
-        |_| Ok(()),
-        |req, outcome| {
-            bar.inc(1);
-            let n = match outcome {
-                ItemOutcome::Ok { body, .. } => crate::graph::groups::parse_count(&body),
-                _ => None,
-            };
-            let slot = &mut out[req.key / 2];
-            if req.key.is_multiple_of(2) {
-                slot.0 = n;
-            } else {
-                slot.1 = n;
-            }
-        },
-    )
-    .await?;
-    bar.finish_and_clear();
+    let counted =
+        crate::graph::groups::counts(client, keys, make, "counting members and owners").await?;
+    for (key, n) in counted {
+        let slot = &mut out[key / 2];
+        if key.is_multiple_of(2) {
+            slot.0 = n.ok();
+        } else {
+            slot.1 = n.ok();
+        }
+    }
     Ok(out)
 }
 

@@ -121,6 +121,41 @@ pub(crate) fn owner_count(key: usize, id: &GroupId) -> SubRequest {
     }
 }
 
+/// Run `$count` requests (`make` builds the one for each key) 20 to a `$batch`, with a
+/// progress bar saying `what`; each key's count, or why there is none (a failed item, an
+/// answer that is not a count, an interrupted run).
+pub(crate) async fn counts(
+    client: &GraphClient,
+    keys: Vec<usize>,
+    make: impl Fn(usize) -> SubRequest + Sync,
+    what: &'static str,
+) -> anyhow::Result<Vec<(usize, Result<u64, String>)>> {
+    use super::batch::{self, BatchOptions, ItemOutcome};
+    let bar = crate::output::progress_bar(keys.len() as u64, what);
+    let mut outcomes = Vec::with_capacity(keys.len());
+    batch::run(
+        client,
+        keys,
+        make,
+        &BatchOptions::default(),
+        |_| Ok(()),
+        |req, outcome| {
+            bar.inc(1);
+            let counted = match outcome {
+                ItemOutcome::Ok { body, .. } => {
+                    parse_count(&body).ok_or_else(|| format!("not a count: {body}"))
+                }
+                ItemOutcome::Failed(e) => Err(e.to_string()),
+                ItemOutcome::Stopped { .. } => Err("not counted: interrupted".into()),
+            };
+            outcomes.push((req.key, counted));
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    Ok(outcomes)
+}
+
 /// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
 /// number, a string, or base64 of the text (how Graph carries non-JSON bodies in a batch).
 pub(crate) fn parse_count(body: &Value) -> Option<u64> {
