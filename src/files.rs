@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// replaces a symlink itself, never its target, and a failure leaves the old file as it was.
 pub(crate) fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Result<()> {
     if !force {
-        let mut f = private_new(path)?;
+        let mut f = private_new(path, false)?;
         let r = f.write_all(data).and_then(|()| f.sync_all());
         if r.is_err() {
             let _ = std::fs::remove_file(path);
@@ -21,7 +21,7 @@ pub(crate) fn write_new(path: &Path, data: &[u8], force: bool) -> std::io::Resul
     }
     let tmp = temp_beside(path);
     let r = (|| {
-        let mut f = private_new(&tmp)?;
+        let mut f = private_new(&tmp, false)?;
         f.write_all(data)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -59,7 +59,7 @@ impl AtomicOut {
             return Err(std::io::Error::other("it is a directory"));
         }
         let tmp = temp_beside(path);
-        let file = private_new(&tmp)?;
+        let file = private_new(&tmp, false)?;
         Ok(AtomicOut {
             path: path.to_path_buf(),
             tmp,
@@ -103,10 +103,33 @@ impl Drop for AtomicOut {
     }
 }
 
-/// Create `path` exclusively (O_EXCL: an existing file or symlink there is an error), 0600.
-fn private_new(path: &Path) -> std::io::Result<std::fs::File> {
+/// A temporary file only this process can reach, for reading back what it wrote: created
+/// exclusively (0600) in the temporary directory and unlinked at once, so it vanishes however
+/// gwb ends. `what` names its use in the error (set TMPDIR where that directory is read-only).
+pub(crate) fn unlinked_temp(what: &str) -> std::io::Result<std::fs::File> {
+    let path = std::env::temp_dir().join(format!(
+        "gwb-{}-{:016x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let f = private_new(&path, true).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create a temporary file in {} for {what} ({e}); set TMPDIR to a directory gwb may write to",
+                std::env::temp_dir().display()
+            ),
+        )
+    })?;
+    let _ = std::fs::remove_file(&path);
+    Ok(f)
+}
+
+/// Create `path` exclusively (O_EXCL: an existing file or symlink there is an error), 0600;
+/// readable too with `read`.
+fn private_new(path: &Path, read: bool) -> std::io::Result<std::fs::File> {
     let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.read(read).write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -137,19 +137,15 @@ async fn plan_from_tenant(
         // A review plan: the listing also reads what an admin decides by, kept for the changes.
         Some(signals) => {
             let spin = crate::output::spinner("reading groups");
-            crate::graph::groups::for_each_selecting(
-                client,
-                crate::graph::model::REVIEW_SELECT,
-                |g| {
-                    spin.inc(1);
-                    let planned = planner.changes.len();
-                    planner.consider(&g)?;
-                    if planner.changes.len() > planned {
-                        signals.insert(g.id.clone(), super::review::Signals::of(&g));
-                    }
-                    Ok(())
-                },
-            )
+            crate::graph::groups::for_each_reviewed(client, |g| {
+                spin.inc(1);
+                let planned = planner.changes.len();
+                planner.consider(&g.group)?;
+                if planner.changes.len() > planned {
+                    signals.insert(g.group.id.clone(), super::review::Signals::of(&g));
+                }
+                Ok(())
+            })
             .await?;
             spin.finish_and_clear();
         }

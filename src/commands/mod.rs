@@ -66,6 +66,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// The run lock's key, which names the check's state file too. A token that does not say
+    /// its tenant (an opaque access token) is keyed by the entry's name, so the tenants of a
+    /// fleet on one Graph root never share a lock.
+    pub(crate) fn lock_key(&self) -> crate::lock::LockKey<'_> {
+        crate::lock::LockKey {
+            graph_root: &self.graph_root,
+            tenant_id: self.tenant_id.as_deref().or(self.name.as_deref()),
+        }
+    }
+
     /// `stem` with the tenant's name, for a file name: `disable-existing-m365-contoso`.
     pub(crate) fn file_stem(&self, stem: &str) -> String {
         match &self.name {

@@ -89,16 +89,7 @@ where
     let _lock = if opts.dry_run {
         None
     } else {
-        // A token that does not say its tenant (an opaque access token) locks by the entry's
-        // name, so the tenants of a fleet on one Graph root never wait for each other.
-        let key = crate::lock::LockKey {
-            graph_root: &ctx.target.graph_root,
-            tenant_id: ctx
-                .target
-                .tenant_id
-                .as_deref()
-                .or(ctx.target.name.as_deref()),
-        };
+        let key = ctx.target.lock_key();
         Some(crate::lock::RunLock::acquire(
             &opts.dirs.lock,
             key,

@@ -14,7 +14,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use crate::error::UsageError;
-use crate::graph::model::{Group, GroupId, WritebackConfiguration, is_guid};
+use crate::graph::model::{GroupId, ReviewedGroup, WritebackConfiguration, is_guid};
 use crate::output::csv_field;
 use crate::writeback::plan::Change;
 
@@ -35,7 +35,7 @@ pub(crate) struct Signals {
 }
 
 impl Signals {
-    pub(crate) fn of(g: &Group) -> Signals {
+    pub(crate) fn of(g: &ReviewedGroup) -> Signals {
         Signals {
             mail: g.mail.clone(),
             visibility: g.visibility.clone(),
@@ -43,7 +43,7 @@ impl Signals {
                 .resource_provisioning_options
                 .iter()
                 .any(|o| o.eq_ignore_ascii_case("Team")),
-            created: g.created_date_time.clone(),
+            created: g.group.created_date_time.clone(),
             renewed: g.renewed_date_time.clone(),
             expiration: g.expiration_date_time.clone(),
         }

@@ -36,11 +36,7 @@ pub(crate) fn path(
     if let Some(p) = explicit {
         return Some(p.to_path_buf());
     }
-    let key = crate::lock::LockKey {
-        graph_root: &target.graph_root,
-        tenant_id: target.tenant_id.as_deref(),
-    }
-    .file_name();
+    let key = target.lock_key().file_name();
     let stem = key.trim_end_matches(".lock");
     state_dir.map(|d| d.join(format!("{}-{stem}.json", target.file_stem("check"))))
 }

@@ -67,7 +67,9 @@ impl<'a> Merged<'a> {
             )?;
         }
         let spill = match format {
-            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => Some(spill_file()?),
+            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => Some(
+                crate::files::unlinked_temp("the fleet's table, JUnit or HTML output")?,
+            ),
             _ => None,
         };
         if format == OutputFormat::Csv && crate::output::csv_bom() {
@@ -429,35 +431,6 @@ fn csv_records(data: &[u8]) -> impl Iterator<Item = &[u8]> {
         }
         None
     })
-}
-
-/// A temporary file only this process can reach: created in the temporary directory, readable
-/// by its owner, and unlinked at once, so it vanishes whatever way gwb ends.
-fn spill_file() -> io::Result<File> {
-    let path = std::env::temp_dir().join(format!(
-        "gwb-fleet-{}-{:016x}",
-        std::process::id(),
-        fastrand::u64(..)
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let f = opts.open(&path).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!(
-                "cannot create a temporary file in {} for the fleet's {} ({e}); set TMPDIR to a directory gwb may write to",
-                std::env::temp_dir().display(),
-                "table, JUnit or HTML output"
-            ),
-        )
-    })?;
-    let _ = std::fs::remove_file(&path);
-    Ok(f)
 }
 
 /// A fleet document as `gwb merge` reads it: the entries kept as written.

@@ -194,7 +194,10 @@ fn check_command(command: &Command) -> Result<(), UsageError> {
         )))
     };
     match command {
-        Command::Report(_) | Command::SetDefault(_) => Ok(()),
+        Command::Report(_) => Ok(()),
+        // Every tenant would write the one journal file: each gets its own in the state directory.
+        Command::SetDefault(a) if a.journal.is_some() => one("--journal PATH"),
+        Command::SetDefault(_) => Ok(()),
         Command::Check(a) if a.state.is_some() => one("check --state PATH"),
         Command::Check(a) if a.notify_test => one("check --notify-test"),
         Command::Check(_) => Ok(()),

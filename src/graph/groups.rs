@@ -8,7 +8,11 @@ use url::Url;
 
 use super::GraphClient;
 use super::batch::SubRequest;
-use super::model::{GROUP_SELECT, Group, GroupId, WritebackConfiguration};
+use serde::de::DeserializeOwned;
+
+use super::model::{
+    GROUP_SELECT, Group, GroupId, Listed, REVIEW_SELECT, ReviewedGroup, WritebackConfiguration,
+};
 
 /// The listing of every group with the properties gwb needs, 999 per page.
 pub(crate) fn list_url(client: &GraphClient) -> Url {
@@ -31,16 +35,23 @@ pub(crate) async fn for_each(
     client: &GraphClient,
     each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    for_each_selecting(client, GROUP_SELECT, each).await
+    for_each_of(client, GROUP_SELECT, each).await
 }
 
-/// [`for_each`] with the properties `select` (which holds [`GROUP_SELECT`]'s).
-pub(crate) async fn for_each_selecting(
+/// [`for_each`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
+pub(crate) async fn for_each_reviewed(
+    client: &GraphClient,
+    each: impl FnMut(ReviewedGroup) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for_each_of(client, REVIEW_SELECT, each).await
+}
+
+async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
     client: &GraphClient,
     select: &str,
-    mut each: impl FnMut(Group) -> anyhow::Result<()>,
+    mut each: impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stream = client.group_pages(list_url_selecting(client, select));
+    let stream = client.listed_pages::<T>(list_url_selecting(client, select));
     futures_util::pin_mut!(stream);
     let mut pages = 0u64;
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {

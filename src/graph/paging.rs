@@ -16,7 +16,7 @@ use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::model::{Group, Page};
+use super::model::Page;
 use super::{GraphClient, GraphError, GraphResponse, parse_json};
 
 /// Only the link of a page: found without building the page's values, so the next page can be
@@ -91,24 +91,25 @@ impl GraphClient {
         })
     }
 
-    /// The groups of a listing, page by page, each group once. Graph should never list a group
-    /// twice, but if it does (on two pages), the repeat is dropped with a warning, so nothing
-    /// is planned or counted twice. A non-empty page that holds only groups already listed is a
-    /// chain going round under new links: an error, like a repeated link.
-    pub(crate) fn group_pages(
+    /// The groups of a listing (`T`: a [`Group`], or a [`super::model::ReviewedGroup`]), page
+    /// by page, each group once. Graph should never list a group twice, but if it does (on two
+    /// pages), the repeat is dropped with a warning, so nothing is planned or counted twice. A
+    /// non-empty page that holds only groups already listed is a chain going round under new
+    /// links: an error, like a repeated link.
+    pub(crate) fn listed_pages<T: DeserializeOwned + super::model::Listed + 'static>(
         &self,
         first: Url,
-    ) -> impl Stream<Item = Result<Vec<Group>, GraphError>> + 'static {
+    ) -> impl Stream<Item = Result<Vec<T>, GraphError>> + 'static {
         let path = first.path().to_string();
         let mut seen = SeenIds::default();
         let mut page_no = 0u64;
         let mut failed = false;
-        self.pages::<Group>(first, Vec::new())
+        self.pages::<T>(first, Vec::new())
             .map(move |page| {
                 let mut page = page?;
                 page_no += 1;
                 let before = page.len();
-                page.retain(|g| seen.insert(&g.id));
+                page.retain(|g| seen.insert(g.listed_id()));
                 let repeated = before - page.len();
                 if repeated > 0 {
                     if page.is_empty() {

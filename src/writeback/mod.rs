@@ -211,7 +211,6 @@ mod tests {
             proxy_addresses: proxies.iter().map(|s| s.to_string()).collect(),
             created_date_time: None,
             writeback_configuration: Some(None),
-            ..Default::default()
         }
     }
 

@@ -294,7 +294,6 @@ mod tests {
                 is_enabled: en,
                 on_premises_group_type: ty.map(Into::into),
             })),
-            ..Default::default()
         }
     }
 

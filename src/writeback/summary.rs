@@ -196,7 +196,6 @@ mod tests {
             proxy_addresses: vec![],
             created_date_time: None,
             writeback_configuration: wb,
-            ..Default::default()
         }
     }
 

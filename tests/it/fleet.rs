@@ -449,6 +449,16 @@ async fn bad_fleet_requests_are_refused_before_anything_runs() {
         (
             vec![
                 "--all-tenants",
+                "set-default",
+                "false",
+                "--journal",
+                "/tmp/j",
+            ],
+            "--journal",
+        ),
+        (
+            vec![
+                "--all-tenants",
                 "disable-existing-m365",
                 "--journal",
                 "/tmp/j",
