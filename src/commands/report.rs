@@ -71,7 +71,8 @@ pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::Clou
             jobs: agents
                 .into_iter()
                 .flat_map(|a| {
-                    a.jobs.into_iter().map(move |j| {
+                    let scopes = a.scopes_on_writeback;
+                    a.jobs.into_iter().zip(scopes).map(move |(j, scopes)| {
                         let status = j.status.unwrap_or_default();
                         let last = status.last_execution.unwrap_or_default();
                         let quarantine = status.quarantine;
@@ -92,7 +93,7 @@ pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::Clou
                             last_run_state: last.state,
                             quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
                             quarantine_since: quarantine.and_then(|q| q.current_began),
-                            scopes_on_writeback: None,
+                            scopes_on_writeback: scopes,
                         }
                     })
                 })
@@ -180,6 +181,10 @@ async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
+    tenant.security_writeback = Some(crate::output::SecurityWriteback::judge(
+        Some(&cloud),
+        Some(&sync),
+    ));
     tenant.sync_features = Some(sync);
     tenant.cloud_sync = Some(cloud);
     Ok(tenant)

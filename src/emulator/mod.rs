@@ -79,6 +79,9 @@ pub struct CloudSyncAgent {
     pub id: String,
     pub display_name: String,
     pub jobs: Vec<serde_json::Value>,
+    /// Job id to its `synchronizationSchema`; a job not listed has one group mapping without
+    /// a scoping filter (every group in scope).
+    pub schemas: BTreeMap<String, serde_json::Value>,
 }
 
 /// How a write to one group misbehaves.

@@ -181,6 +181,51 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                 None => not_found(shared, id),
             }
         }
+        (
+            "GET",
+            [
+                "servicePrincipals",
+                id,
+                "synchronization",
+                "jobs",
+                job,
+                "schema",
+            ],
+        ) => {
+            shared.count("sync_schemas");
+            if shared.cfg.cloud_sync_forbidden {
+                return forbidden(shared);
+            }
+            let agent = shared.cfg.cloud_sync.iter().find(|a| a.id == *id);
+            let listed = agent.is_some_and(|a| a.jobs.iter().any(|j| j["id"] == *job));
+            match agent {
+                Some(a) if listed => {
+                    let schema = a.schemas.get(*job).cloned().unwrap_or_else(|| {
+                        json!({
+                            "id": job,
+                            "version": "1",
+                            "directories": [],
+                            "synchronizationRules": [{
+                                "name": "AAD2ADGroupProvisioning",
+                                "sourceDirectoryName": "Azure Active Directory",
+                                "targetDirectoryName": "Active Directory",
+                                "objectMappings": [{
+                                    "enabled": true,
+                                    "flowTypes": "Add, Update, Delete",
+                                    "name": "Provision Azure Active Directory Groups",
+                                    "sourceObjectName": "Group",
+                                    "targetObjectName": "group",
+                                    "attributeMappings": [],
+                                    "scope": null
+                                }]
+                            }]
+                        })
+                    });
+                    EmuResponse::json(200, schema)
+                }
+                _ => not_found(shared, job),
+            }
+        }
         ("GET", ["directory", "onPremisesSynchronization"]) => {
             shared.count("sync_features");
             if !shared.sync_features_readable() {

@@ -10,8 +10,18 @@
 //!   `synchronizationJob` with `templateId`, `schedule.state`, and `status` (`code`,
 //!   `lastExecution`, `quarantine`).
 //!
-//! Whether a job's scope uses the groups' writeback flag lives in its schema's scoping filters,
-//! whose shape for this template the reference does not document: gwb does not read it.
+//! - Schema: `GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema`
+//!   (`synchronizationSchema`): `synchronizationRules[].objectMappings[]`, each with `enabled`,
+//!   `sourceObjectName` and `scope`, a `filter` whose `groups` (OR'd) hold `clauses` (AND'd), each
+//!   `{operatorName, sourceOperandName, targetOperand: {values}}` (the objectMapping, filter and
+//!   filterClause reference pages).
+//!
+//! Whether a job scopes on the groups' writeback flag: Cloud Sync's tutorial on provisioning
+//! groups to AD names the flag's source attribute `isWritebackEnabled` and says to filter on
+//! it with attribute value filtering, that is, a scoping clause on that attribute. The
+//! reference does not publish this template's schema; gwb looks for a clause on that attribute
+//! (case-insensitive) in the scope of an enabled mapping of `Group` objects, and says "unknown"
+//! when the schema cannot be read.
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +87,98 @@ pub(crate) struct Agent {
     pub id: String,
     pub display_name: Option<String>,
     pub jobs: Vec<Job>,
+    /// Per job (same order): whether its scope uses the writeback flag; `None` when not a
+    /// group provisioning job, or when its schema could not be read.
+    pub scopes_on_writeback: Vec<Option<bool>>,
+}
+
+/// The source attribute of the groups' writeback flag in Cloud Sync's schema.
+pub(crate) const WRITEBACK_ATTRIBUTE: &str = "isWritebackEnabled";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Schema {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub synchronization_rules: Vec<Rule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Rule {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub object_mappings: Vec<ObjectMapping>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectMapping {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub source_object_name: Option<String>,
+    #[serde(default)]
+    pub scope: Option<Filter>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Filter {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub groups: Vec<FilterGroup>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FilterGroup {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub clauses: Vec<FilterClause>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FilterClause {
+    #[serde(default)]
+    pub source_operand_name: Option<String>,
+}
+
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl Schema {
+    /// Whether an enabled mapping of groups has a scoping clause on the writeback flag.
+    pub(crate) fn scopes_on_writeback(&self) -> bool {
+        self.synchronization_rules
+            .iter()
+            .flat_map(|r| &r.object_mappings)
+            .filter(|m| m.enabled != Some(false))
+            .filter(|m| {
+                m.source_object_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("group"))
+            })
+            .filter_map(|m| m.scope.as_ref())
+            .flat_map(|f| &f.groups)
+            .flat_map(|g| &g.clauses)
+            .any(|c| {
+                c.source_operand_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(WRITEBACK_ATTRIBUTE))
+            })
+    }
+}
+
+/// Whether a job id may go into a URL path: Graph's are `{template}.{hex}.{hex}`.
+fn is_job_id(id: &str) -> bool {
+    id.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+        && id.len() <= 200
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
 }
 
 #[derive(Deserialize)]
@@ -112,11 +214,81 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
         }
         let url = client.url(&format!("servicePrincipals/{}/synchronization/jobs", sp.id));
         let jobs: List<Job> = client.get_json(url, &[]).await?;
+        let mut scopes = Vec::with_capacity(jobs.value.len());
+        for j in &jobs.value {
+            let group_job = j
+                .template_id
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD));
+            if !group_job || !is_job_id(&j.id) {
+                scopes.push(None);
+                continue;
+            }
+            let url = client.url(&format!(
+                "servicePrincipals/{}/synchronization/jobs/{}/schema",
+                sp.id, j.id
+            ));
+            // A schema that cannot be read leaves the question open; the jobs still show.
+            match client.get_json::<Schema>(url, &[]).await {
+                Ok(schema) => scopes.push(Some(schema.scopes_on_writeback())),
+                Err(e) => {
+                    tracing::info!("cannot read the schema of Cloud Sync job {}: {e}", j.id);
+                    scopes.push(None);
+                }
+            }
+        }
         agents.push(Agent {
             id: sp.id,
             display_name: sp.display_name,
             jobs: jobs.value,
+            scopes_on_writeback: scopes,
         });
     }
     Ok(agents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(v: serde_json::Value) -> Schema {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_clause_on_the_writeback_flag_in_an_enabled_group_mapping_scopes_on_it() {
+        let mapping = |enabled: bool, source: &str, attr: &str| {
+            serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+                "enabled": enabled, "sourceObjectName": source,
+                "scope": {"groups": [{"name": "g", "clauses": [
+                    {"operatorName": "IsTrue", "sourceOperandName": attr, "targetOperand": {"values": []}}
+                ]}]}
+            }]}]})
+        };
+        assert!(schema(mapping(true, "Group", "isWritebackEnabled")).scopes_on_writeback());
+        assert!(schema(mapping(true, "group", "ISWRITEBACKENABLED")).scopes_on_writeback());
+        assert!(!schema(mapping(false, "Group", "isWritebackEnabled")).scopes_on_writeback());
+        assert!(!schema(mapping(true, "User", "isWritebackEnabled")).scopes_on_writeback());
+        assert!(!schema(mapping(true, "Group", "displayName")).scopes_on_writeback());
+        // No scope, null arrays, no rules: nothing scopes on the flag.
+        assert!(
+            !schema(
+                serde_json::json!({"synchronizationRules": [{"objectMappings": [
+                    {"enabled": true, "sourceObjectName": "Group", "scope": null}
+                ]}]})
+            )
+            .scopes_on_writeback()
+        );
+        assert!(!schema(serde_json::json!({"synchronizationRules": null})).scopes_on_writeback());
+    }
+
+    #[test]
+    fn only_plain_job_ids_go_into_a_url() {
+        assert!(is_job_id("AAD2ADGroupProvisioning.5a0c0f0e1111.bbbb"));
+        assert!(!is_job_id("../../users"));
+        assert!(!is_job_id("a/b"));
+        assert!(!is_job_id(""));
+        assert!(!is_job_id("a?b"));
+        assert!(!is_job_id(".."));
+    }
 }

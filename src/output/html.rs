@@ -499,6 +499,9 @@ pub(crate) fn tenant_facts(tenant: &super::TenantSection) -> String {
     if let Some(c) = &tenant.cloud_sync {
         pairs.push(("Cloud Sync", c.describe()));
     }
+    if let Some(v) = &tenant.security_writeback {
+        pairs.push(("Security groups' writeback flag", v.explanation.clone()));
+    }
     if let Some(f) = &tenant.sync_features {
         let b = |v: Option<bool>| v.map_or_else(|| "unknown".to_string(), |v| v.to_string());
         if f.readable {

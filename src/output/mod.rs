@@ -187,6 +187,9 @@ pub(crate) struct TenantSection {
     /// `report` only: Entra Cloud Sync's jobs, or why they could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud_sync: Option<CloudSync>,
+    /// `report` only: who acts on security groups' writeback flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_writeback: Option<SecurityWriteback>,
 }
 
 /// Entra Cloud Sync as the synchronization API shows it: each job of each Cloud Sync agent
@@ -218,8 +221,8 @@ pub(crate) struct CloudSyncJob {
     pub quarantined: bool,
     pub quarantine_reason: Option<String>,
     pub quarantine_since: Option<String>,
-    /// Whether the job's scope filters on the groups' writeback flag: `null`, since the
-    /// reference does not document the scoping filter's shape for this template.
+    /// Whether the job's scoping filter has a clause on the groups' writeback flag
+    /// (`isWritebackEnabled`); `null` for other jobs, or when the schema could not be read.
     pub scopes_on_writeback: Option<bool>,
 }
 
@@ -266,6 +269,124 @@ impl CloudSync {
     }
 }
 
+/// Who acts on the writeback flag of security groups, as far as gwb can tell: only Entra
+/// Connect's group writeback v2 (discontinued on 30 June 2024) reads it, unless a Cloud Sync
+/// group provisioning job scopes on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SecurityWriteback {
+    /// `cloudSync`, `connectSyncV2`, `nothing` or `unknown`.
+    pub acted_on_by: &'static str,
+    /// The Cloud Sync jobs whose scope uses the flag.
+    pub cloud_sync_jobs: Vec<String>,
+    pub explanation: String,
+}
+
+impl SecurityWriteback {
+    pub(crate) fn judge(cloud: Option<&CloudSync>, features: Option<&SyncFeatures>) -> Self {
+        const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
+        let verdict = |by, jobs, explanation: String| SecurityWriteback {
+            acted_on_by: by,
+            cloud_sync_jobs: jobs,
+            explanation,
+        };
+        let Some(cloud) = cloud.filter(|c| c.readable) else {
+            return verdict(
+                "unknown",
+                Vec::new(),
+                format!(
+                    "gwb cannot tell who acts on their writeback flag: Cloud Sync's jobs could not be read (needs Application.Read.All and Synchronization.Read.All); without a Cloud Sync job that scopes on it, only {V2}"
+                ),
+            );
+        };
+        let name = |j: &CloudSyncJob| {
+            let mut n = format!(
+                "{} ({})",
+                j.service_principal_name
+                    .as_deref()
+                    .unwrap_or(&j.service_principal_id),
+                j.job_id
+            );
+            if j.quarantined {
+                n.push_str(", quarantined");
+            }
+            n
+        };
+        let group_jobs: Vec<&CloudSyncJob> = cloud
+            .jobs
+            .iter()
+            .filter(|j| j.group_provisioning_to_ad)
+            .filter(|j| {
+                !j.schedule_state
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("Disabled"))
+            })
+            .collect();
+        let scoping: Vec<&CloudSyncJob> = group_jobs
+            .iter()
+            .copied()
+            .filter(|j| j.scopes_on_writeback == Some(true))
+            .collect();
+        if !scoping.is_empty() {
+            let names: Vec<String> = scoping.iter().map(|j| name(j)).collect();
+            return verdict(
+                "cloudSync",
+                scoping.iter().map(|j| j.job_id.clone()).collect(),
+                format!(
+                    "Cloud Sync scopes on their writeback flag and provisions them to AD as universal groups: {}",
+                    names.join("; ")
+                ),
+            );
+        }
+        if let Some(j) = group_jobs.iter().find(|j| j.scopes_on_writeback.is_none()) {
+            return verdict(
+                "unknown",
+                Vec::new(),
+                format!(
+                    "gwb cannot tell whether Cloud Sync acts on their writeback flag: the scope of {} could not be read",
+                    name(j)
+                ),
+            );
+        }
+        let others = if group_jobs.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} provisions groups to AD by its own scope, whatever their flag)",
+                group_jobs
+                    .iter()
+                    .map(|j| name(j))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        };
+        match features
+            .filter(|f| f.readable)
+            .and_then(|f| f.group_write_back_enabled)
+        {
+            Some(false) => verdict(
+                "nothing",
+                Vec::new(),
+                format!(
+                    "nothing acts on their writeback flag: no Cloud Sync job scopes on it{others}, and Entra Connect's group writeback v2 is off"
+                ),
+            ),
+            on => verdict(
+                "connectSyncV2",
+                Vec::new(),
+                format!(
+                    "no Cloud Sync job scopes on their writeback flag{others}, so only {V2}{}",
+                    if on == Some(true) {
+                        "; v2 is still on in this tenant"
+                    } else {
+                        "; whether v2 is still on could not be read"
+                    }
+                ),
+            ),
+        }
+    }
+}
+
 /// `GET /beta/directory/onPremisesSynchronization`: whether Entra Connect writes groups back at
 /// all. Readable only with a delegated token of a Global Administrator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -295,6 +416,7 @@ impl TenantSection {
             problem: d.problem.clone(),
             sync_features: None,
             cloud_sync: None,
+            security_writeback: None,
         }
     }
 
@@ -312,6 +434,7 @@ impl TenantSection {
             problem: None,
             sync_features: None,
             cloud_sync: None,
+            security_writeback: None,
         }
     }
 }
@@ -601,6 +724,9 @@ pub(crate) fn write_table_tail(
     if let Some(c) = &tenant.cloud_sync {
         prose(&c.describe(), "", "  ")?;
     }
+    if let Some(line) = security_writeback_line(tenant, s) {
+        prose(&line, "", "  ")?;
+    }
     if let Some(f) = &tenant.sync_features {
         let b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
         let line = if f.readable {
@@ -622,6 +748,21 @@ pub(crate) fn write_table_tail(
         prose(c, "  - ", "    ")?;
     }
     Ok(())
+}
+
+/// Security groups with writeback enabled and who acts on the flag, when there are any.
+pub(crate) fn security_writeback_line(tenant: &TenantSection, s: &Summary) -> Option<String> {
+    let v = tenant.security_writeback.as_ref()?;
+    let n = s
+        .by_kind
+        .get(&crate::writeback::Kind::Security)
+        .map_or(0, |c| c.written_back);
+    (n > 0).then(|| {
+        format!(
+            "Security groups with writeback enabled: {n}; {}",
+            v.explanation
+        )
+    })
 }
 
 /// `--csv-bom`: CSV starts with a UTF-8 byte order mark, so Excel reads `Équipe Zürich 東京` as
@@ -945,5 +1086,77 @@ mod tests {
             writeln!(PipeTolerant::new(Full), "x").is_err(),
             "other errors still surface"
         );
+    }
+}
+
+#[cfg(test)]
+mod security_writeback_tests {
+    use super::*;
+
+    fn job(scopes: Option<bool>, schedule: &str) -> CloudSyncJob {
+        CloudSyncJob {
+            service_principal_id: "sp".into(),
+            service_principal_name: Some("contoso.com".into()),
+            job_id: "AAD2ADGroupProvisioning.1.2".into(),
+            group_provisioning_to_ad: true,
+            schedule_state: Some(schedule.into()),
+            scopes_on_writeback: scopes,
+            ..Default::default()
+        }
+    }
+
+    fn cloud(jobs: Vec<CloudSyncJob>) -> CloudSync {
+        CloudSync {
+            readable: true,
+            jobs,
+            error: None,
+        }
+    }
+
+    fn v2(on: Option<bool>) -> SyncFeatures {
+        SyncFeatures {
+            readable: on.is_some(),
+            group_write_back_enabled: on,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn who_acts_on_the_flag() {
+        let judge = |c: &CloudSync, f: &SyncFeatures| SecurityWriteback::judge(Some(c), Some(f));
+        assert_eq!(
+            judge(&cloud(vec![job(Some(true), "Active")]), &v2(None)).acted_on_by,
+            "cloudSync"
+        );
+        // A disabled job provisions nothing.
+        assert_eq!(
+            judge(&cloud(vec![job(Some(true), "Disabled")]), &v2(Some(false))).acted_on_by,
+            "nothing"
+        );
+        assert_eq!(
+            judge(&cloud(vec![job(None, "Active")]), &v2(Some(true))).acted_on_by,
+            "unknown"
+        );
+        let v = judge(&cloud(vec![job(Some(false), "Active")]), &v2(Some(true)));
+        assert_eq!(v.acted_on_by, "connectSyncV2");
+        assert!(
+            v.explanation.contains("by its own scope"),
+            "{}",
+            v.explanation
+        );
+        assert!(v.explanation.contains("still on"), "{}", v.explanation);
+        let v = judge(&cloud(vec![]), &v2(None));
+        assert_eq!(v.acted_on_by, "connectSyncV2");
+        assert!(
+            v.explanation.contains("could not be read"),
+            "{}",
+            v.explanation
+        );
+        let unreadable = CloudSync {
+            readable: false,
+            jobs: vec![],
+            error: Some("403".into()),
+        };
+        assert_eq!(judge(&unreadable, &v2(Some(false))).acted_on_by, "unknown");
     }
 }

@@ -784,6 +784,18 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
                     }
                 }),
             ],
+            // Contoso's group job scopes on the writeback flag (attribute value filtering).
+            schemas: [(
+                "AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb".to_string(),
+                serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+                    "enabled": true, "sourceObjectName": "Group", "targetObjectName": "group",
+                    "scope": {"groups": [{"name": "Writeback enabled", "clauses": [{
+                        "operatorName": "IsTrue", "sourceOperandName": "isWritebackEnabled",
+                        "targetOperand": {"values": []}
+                    }]}]}
+                }]}]}),
+            )]
+            .into(),
         },
         CloudSyncAgent {
             id: "6b1d1f1f-2222-4333-8444-555566667777".into(),
@@ -794,6 +806,8 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
                 "schedule": {"state": "Active"},
                 "status": {"code": "Active", "lastExecution": {"timeEnded": "2026-11-29T01:05:00Z", "state": "Succeeded"}}
             })],
+            // Fabrikam's has the default schema: no scoping filter.
+            schemas: Default::default(),
         },
     ];
     let s = crate::support::Scenario::with(
@@ -822,8 +836,25 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
     assert_eq!(q["quarantined"], true);
     assert_eq!(q["quarantineReason"], "EncounteredQuarantineException");
     assert_eq!(q["lastRunState"], "Failed");
-    assert_eq!(q["scopesOnWriteback"], Value::Null);
+    assert_eq!(q["scopesOnWriteback"], true);
+    let f = group_jobs
+        .iter()
+        .find(|j| j["servicePrincipalName"] == "fabrikam.local")
+        .unwrap();
+    assert_eq!(f["scopesOnWriteback"], false);
+    let other = jobs
+        .iter()
+        .find(|j| j["templateId"] == "AD2AADProvisioning");
+    assert_eq!(other.unwrap()["scopesOnWriteback"], Value::Null);
     assert_eq!(s.count("sync_jobs"), 2, "one jobs read per agent");
+    assert_eq!(s.count("sync_schemas"), 2, "one schema read per group job");
+    let v = ran.json()["tenant"]["securityWriteback"].clone();
+    assert_eq!(v["actedOnBy"], "cloudSync", "{v}");
+    assert_eq!(
+        v["cloudSyncJobs"],
+        serde_json::json!(["AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb"])
+    );
+    assert!(v["explanation"].as_str().unwrap().contains("quarantined"));
     let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
     assert!(
         table
@@ -852,4 +883,61 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
             .contains("Synchronization.Read.All")
     );
     assert_eq!(ran.json()["groups"].as_array().unwrap().len(), 20);
+    assert_eq!(
+        ran.json()["tenant"]["securityWriteback"]["actedOnBy"],
+        "unknown"
+    );
+}
+
+/// A tenant without Cloud Sync: no job scopes on the writeback flag, so only Connect's
+/// discontinued v2 acts on security groups' flag, and the table says so with their number.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_cloud_sync_only_connect_v2_acts_on_security_groups_flag() {
+    let mut tenant = crate::support::plain_tenant(20, 3);
+    // Two cloud security groups with writeback enabled, whatever the generator made.
+    let mut made = 0;
+    for g in &mut tenant.groups {
+        g.writeback.is_enabled = match g.writeback.is_enabled {
+            Some(true) if g.group_types.is_empty() && g.security_enabled => Some(false),
+            v => v,
+        };
+    }
+    for g in &mut tenant.groups {
+        if made < 2
+            && g.group_types.is_empty()
+            && g.security_enabled
+            && !g.mail_enabled
+            && g.proxy_addresses.is_empty()
+            && g.on_premises_sync_enabled != Some(true)
+        {
+            g.writeback.is_enabled = Some(true);
+            made += 1;
+        }
+    }
+    assert_eq!(made, 2, "the tenant has cloud security groups");
+    let s = crate::support::Scenario::with(tenant, Default::default()).await;
+    let ran = s.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let j = ran.json();
+    assert_eq!(j["tenant"]["cloudSync"]["readable"], true);
+    assert_eq!(j["tenant"]["cloudSync"]["jobs"], serde_json::json!([]));
+    assert_eq!(
+        j["tenant"]["securityWriteback"]["actedOnBy"],
+        "connectSyncV2"
+    );
+    let enabled = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "security" && g["writtenBack"] == true)
+        .count();
+    assert_eq!(enabled, 2);
+    let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
+    assert!(
+        table.stdout().contains(
+            "Security groups with writeback enabled: 2; no Cloud Sync job scopes on their writeback flag"
+        ),
+        "{}",
+        table.stdout()
+    );
 }
