@@ -13,6 +13,8 @@ pub(crate) const READ_SETTINGS: &str =
 pub(crate) const WRITE_GROUPS: &str = "Group.ReadWrite.All";
 /// Changing Group.Unified.
 pub(crate) const WRITE_SETTINGS: &str = "GroupSettings.ReadWrite.All";
+/// Reading Entra Cloud Sync's agents (service principals) and their synchronization jobs.
+pub(crate) const READ_CLOUD_SYNC: &str = "Application.Read.All and Synchronization.Read.All";
 /// Changing a role-assignable group, besides [`WRITE_GROUPS`].
 pub(crate) const ROLE_ASSIGNABLE: &str = "RoleManagement.ReadWrite.Directory";
 

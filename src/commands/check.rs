@@ -64,6 +64,9 @@ pub(crate) struct Comparison {
     /// Drift that an exception in force accepts (`[[policy.exception]]`): not counted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excepted: Vec<Excepted>,
+    /// With `security_writeback_needs_cloud_sync`: who acts on security groups' writeback flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_writeback: Option<crate::output::SecurityWriteback>,
 }
 
 fn signal_name<S: serde::Serializer>(signal: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
@@ -245,6 +248,11 @@ fn write_junit(
             "security_writeback = disabled".into(),
             of_kind(Kind::Security),
         );
+    } else if policy.security_writeback_needs_cloud_sync {
+        rule(
+            "security_writeback_needs_cloud_sync = true".into(),
+            of_kind(Kind::Security),
+        );
     }
     if let Some(want) = policy.new_m365_default {
         let d: Vec<&Drift> = c
@@ -383,11 +391,51 @@ fn settings_error(e: crate::graph::GraphError) -> anyhow::Error {
     anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
 }
 
+/// A checker for `policy`. With `security_writeback_needs_cloud_sync` (and security groups not
+/// already `disabled`), Cloud Sync is read first: whether a job scopes on the writeback flag
+/// decides whether a security group with writeback enabled drifts. When that cannot be told,
+/// the check fails rather than guess either way.
+pub(crate) async fn policy_checker<'p>(
+    client: &crate::graph::GraphClient,
+    policy: &'p Policy,
+) -> anyhow::Result<(PolicyChecker<'p>, Option<crate::output::SecurityWriteback>)> {
+    let mut checker = PolicyChecker::new(policy);
+    if !policy.security_writeback_needs_cloud_sync
+        || policy.security_writeback != crate::writeback::policy::Rule::Any
+    {
+        return Ok((checker, None));
+    }
+    let agents = crate::graph::sync::cloud_sync(client).await.map_err(|e| {
+        let hint = if e.is_auth() {
+            format!(
+                "; the policy sets security_writeback_needs_cloud_sync, which needs {}",
+                crate::permissions::READ_CLOUD_SYNC
+            )
+        } else {
+            String::new()
+        };
+        anyhow::Error::new(e).context(format!("reading Entra Cloud Sync's jobs{hint}"))
+    })?;
+    let cloud = super::report::cloud_sync_section(agents);
+    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None);
+    match verdict.acted_on_by {
+        "cloudSync" => {}
+        "unknown" => anyhow::bail!(
+            "cannot check security_writeback_needs_cloud_sync: {}",
+            verdict.explanation
+        ),
+        _ => checker.security_flag_unused = true,
+    }
+    tracing::info!("security groups' writeback flag: {}", verdict.explanation);
+    Ok((checker, Some(verdict)))
+}
+
 /// Read the tenant and compare it with the policy.
 pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
+    let (checker, verdict) = policy_checker(client, policy).await?;
     let groups = async {
-        let mut checker = PolicyChecker::new(policy);
+        let mut checker = checker;
         super::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
         anyhow::Ok(checker)
     };
@@ -411,6 +459,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
         drift: e.drift,
         needs_privileged_permission: checker.privileged,
         excepted: e.excepted,
+        security_writeback: verdict,
     })
 }
 

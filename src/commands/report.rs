@@ -64,54 +64,61 @@ pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
 /// Entra Cloud Sync's jobs (see `graph::sync`). Without `Application.Read.All` and
 /// `Synchronization.Read.All` they cannot be read: said, and the report goes on.
 pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::CloudSync {
-    use crate::graph::sync::GROUP_PROVISIONING_TO_AD;
     match crate::graph::sync::cloud_sync(client).await {
-        Ok(agents) => crate::output::CloudSync {
-            readable: true,
-            jobs: agents
-                .into_iter()
-                .flat_map(|a| {
-                    let scopes = a.scopes_on_writeback;
-                    a.jobs.into_iter().zip(scopes).map(move |(j, scopes)| {
-                        let status = j.status.unwrap_or_default();
-                        let last = status.last_execution.unwrap_or_default();
-                        let quarantine = status.quarantine;
-                        crate::output::CloudSyncJob {
-                            service_principal_id: a.id.clone(),
-                            service_principal_name: a.display_name.clone(),
-                            group_provisioning_to_ad: j
-                                .template_id
-                                .as_deref()
-                                .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD)),
-                            job_id: j.id,
-                            template_id: j.template_id,
-                            quarantined: quarantine.is_some()
-                                || status.code.as_deref() == Some("Quarantine"),
-                            status: status.code,
-                            schedule_state: j.schedule.and_then(|s| s.state),
-                            last_run: last.time_ended,
-                            last_run_state: last.state,
-                            quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
-                            quarantine_since: quarantine.and_then(|q| q.current_began),
-                            scopes_on_writeback: scopes,
-                        }
-                    })
-                })
-                .collect(),
-            error: None,
-        },
+        Ok(agents) => cloud_sync_section(agents),
         Err(e) => {
             tracing::info!("cannot read Cloud Sync's jobs: {e}");
             crate::output::CloudSync {
                 readable: false,
                 jobs: Vec::new(),
                 error: Some(if e.is_auth() {
-                    "needs Application.Read.All and Synchronization.Read.All".to_string()
+                    format!("needs {}", crate::permissions::READ_CLOUD_SYNC)
                 } else {
                     e.to_string()
                 }),
             }
         }
+    }
+}
+
+/// Cloud Sync's agents and jobs as the output shows them.
+pub(crate) fn cloud_sync_section(
+    agents: Vec<crate::graph::sync::Agent>,
+) -> crate::output::CloudSync {
+    use crate::graph::sync::GROUP_PROVISIONING_TO_AD;
+    crate::output::CloudSync {
+        readable: true,
+        jobs: agents
+            .into_iter()
+            .flat_map(|a| {
+                let scopes = a.scopes_on_writeback;
+                a.jobs.into_iter().zip(scopes).map(move |(j, scopes)| {
+                    let status = j.status.unwrap_or_default();
+                    let last = status.last_execution.unwrap_or_default();
+                    let quarantine = status.quarantine;
+                    crate::output::CloudSyncJob {
+                        service_principal_id: a.id.clone(),
+                        service_principal_name: a.display_name.clone(),
+                        group_provisioning_to_ad: j
+                            .template_id
+                            .as_deref()
+                            .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD)),
+                        job_id: j.id,
+                        template_id: j.template_id,
+                        quarantined: quarantine.is_some()
+                            || status.code.as_deref() == Some("Quarantine"),
+                        status: status.code,
+                        schedule_state: j.schedule.and_then(|s| s.state),
+                        last_run: last.time_ended,
+                        last_run_state: last.state,
+                        quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
+                        quarantine_since: quarantine.and_then(|q| q.current_began),
+                        scopes_on_writeback: scopes,
+                    }
+                })
+            })
+            .collect(),
+        error: None,
     }
 }
 

@@ -80,7 +80,8 @@ pub struct CloudSyncAgent {
     pub display_name: String,
     pub jobs: Vec<serde_json::Value>,
     /// Job id to its `synchronizationSchema`; a job not listed has one group mapping without
-    /// a scoping filter (every group in scope).
+    /// a scoping filter (every group in scope). A `null` schema is answered 404: a schema that
+    /// cannot be read.
     pub schemas: BTreeMap<String, serde_json::Value>,
 }
 

@@ -199,6 +199,9 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             let agent = shared.cfg.cloud_sync.iter().find(|a| a.id == *id);
             let listed = agent.is_some_and(|a| a.jobs.iter().any(|j| j["id"] == *job));
             match agent {
+                Some(a) if listed && a.schemas.get(*job).is_some_and(Value::is_null) => {
+                    not_found(shared, job)
+                }
                 Some(a) if listed => {
                     let schema = a.schemas.get(*job).cloned().unwrap_or_else(|| {
                         json!({

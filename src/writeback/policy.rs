@@ -48,6 +48,10 @@ pub(crate) struct Policy {
     /// Security groups (cloud-mastered, not mail-enabled).
     #[serde(default)]
     pub security_writeback: Rule,
+    /// A security group may have writeback enabled only while an Entra Cloud Sync group
+    /// provisioning job scopes on the flag (only Connect's discontinued v2 reads it otherwise).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub security_writeback_needs_cloud_sync: bool,
     /// Group ids that may stay written back whatever the rules say.
     #[serde(default)]
     pub allow: Vec<String>,
@@ -223,6 +227,7 @@ impl Policy {
         self.new_m365_default.is_none()
             && self.m365_writeback == Rule::Any
             && self.security_writeback == Rule::Any
+            && !self.security_writeback_needs_cloud_sync
     }
 
     /// Every `allow` entry must be a group id: a display name there would silently allow
@@ -244,6 +249,13 @@ impl Policy {
         }
     }
 }
+
+/// What a security group with writeback enabled is expected to be when no Cloud Sync job
+/// scopes on the flag (`security_writeback_needs_cloud_sync`).
+pub(crate) const NEEDS_CLOUD_SYNC: &str =
+    "not written back: no Cloud Sync job scopes on the writeback flag";
+
+impl Policy {}
 
 /// What drifted: a group, or the tenant default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -291,6 +303,9 @@ pub(crate) struct PolicyChecker<'a> {
     pub drift: Vec<Drift>,
     /// Drift on role-assignable groups kept apart (`role_assignable_drift = "report"`).
     pub privileged: Vec<Drift>,
+    /// `security_writeback_needs_cloud_sync` is set and no Cloud Sync job scopes on the
+    /// writeback flag: security groups with writeback enabled drift.
+    pub security_flag_unused: bool,
 }
 
 impl<'a> PolicyChecker<'a> {
@@ -302,6 +317,7 @@ impl<'a> PolicyChecker<'a> {
             allowed: 0,
             drift: Vec::new(),
             privileged: Vec::new(),
+            security_flag_unused: false,
         }
     }
 
@@ -311,7 +327,10 @@ impl<'a> PolicyChecker<'a> {
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
         self.groups_checked += 1;
         let kind = classify(g);
-        if self.policy.rule(kind) == Rule::Any {
+        let rule = self.policy.rule(kind);
+        let needs_cloud_sync =
+            rule == Rule::Any && kind == Kind::Security && self.security_flag_unused;
+        if rule == Rule::Any && !needs_cloud_sync {
             return Ok(());
         }
         // AD-mastered groups come from AD; writeback does not apply to them.
@@ -344,7 +363,11 @@ impl<'a> PolicyChecker<'a> {
             id: Some(g.id.clone()),
             display_name: g.display_name.clone(),
             kind: Some(kind),
-            expected: "not written back".into(),
+            expected: if needs_cloud_sync {
+                NEEDS_CLOUD_SYNC.into()
+            } else {
+                "not written back".into()
+            },
             actual,
             change: Some(Change {
                 role_assignable,

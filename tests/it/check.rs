@@ -437,3 +437,110 @@ async fn a_tenant_of_the_inventory_checks_its_own_policy() {
     assert_eq!(value("tenant"), Some("lenient".into()));
     assert_eq!(value("tenants"), Some("contoso, lenient".into()));
 }
+
+/// `security_writeback_needs_cloud_sync` (issue 20, item 4): a security group with writeback
+/// enabled drifts unless a Cloud Sync job scopes on the flag; when gwb cannot tell, the check
+/// fails instead of guessing.
+#[tokio::test(flavor = "multi_thread")]
+async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
+    use gwb::emulator::CloudSyncAgent;
+    const JOB: &str = "AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb";
+    let tenant = plain_tenant(300, 5);
+    let security = written_back(&tenant, false);
+    assert!(
+        !security.is_empty(),
+        "the sample has enabled security groups"
+    );
+    let config = policy_file(
+        "needs-cloud-sync",
+        "security_writeback_needs_cloud_sync = true\n",
+    );
+    let agent = |schema: serde_json::Value| CloudSyncAgent {
+        id: "5a0c0f0e-1111-4222-8333-444455556666".into(),
+        display_name: "contoso.com".into(),
+        jobs: vec![serde_json::json!({
+            "id": JOB, "templateId": "AAD2ADGroupProvisioning",
+            "schedule": {"state": "Active"}, "status": {"code": "Active"}
+        })],
+        schemas: [(JOB.to_string(), schema)].into(),
+    };
+    let scoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+        "enabled": true, "sourceObjectName": "Group",
+        "scope": {"groups": [{"name": "flag", "clauses": [{
+            "operatorName": "IsTrue", "sourceOperandName": "isWritebackEnabled",
+            "targetOperand": {"values": []}
+        }]}]}
+    }]}]});
+    let unscoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+        "enabled": true, "sourceObjectName": "Group", "scope": null
+    }]}]});
+
+    // A job that scopes on the flag: compliant.
+    let emu = emulator_with(
+        tenant.clone(),
+        EmulatorConfig {
+            cloud_sync: vec![agent(scoped)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["before"]["securityWriteback"]["actedOnBy"], "cloudSync");
+
+    // A job that provisions by its own scope: every enabled security group drifts, and --fix
+    // disables them.
+    let emu = emulator_with(
+        tenant.clone(),
+        EmulatorConfig {
+            cloud_sync: vec![agent(unscoped)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(drift_ids(&v["before"]), security);
+    assert_eq!(
+        v["before"]["drift"][0]["expected"],
+        "not written back: no Cloud Sync job scopes on the writeback flag"
+    );
+    assert_eq!(
+        v["before"]["securityWriteback"]["actedOnBy"],
+        "connectSyncV2"
+    );
+    let (code, v, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["after"]["compliant"], true);
+    assert_eq!(
+        written_back(&emu.shared().tenant(), false),
+        Vec::<String>::new()
+    );
+
+    // Without the permission: exit 4, naming it; nothing written.
+    let emu = emulator_with(
+        tenant.clone(),
+        EmulatorConfig {
+            cloud_sync_forbidden: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, _, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
+    assert_eq!(code, Some(4), "{err}");
+    assert!(err.contains("Synchronization.Read.All"), "{err}");
+    assert_eq!(emu.shared().stat("patch_group"), 0);
+
+    // A job whose scope cannot be read: exit 1, not a guess either way.
+    let emu = emulator_with(
+        tenant,
+        EmulatorConfig {
+            cloud_sync: vec![agent(serde_json::Value::Null)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, _, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("could not be read"), "{err}");
+}

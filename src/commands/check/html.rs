@@ -26,6 +26,9 @@ fn policy_facts(policy: &Policy) -> String {
         ("security_writeback", rule("securityWriteback")),
         ("allow", format!("{} groups", policy.allow.len())),
     ];
+    if policy.security_writeback_needs_cloud_sync {
+        pairs.push(("security_writeback_needs_cloud_sync", "true".into()));
+    }
     if !policy.exceptions.is_empty() {
         pairs.push(("exceptions", format!("{}", policy.exceptions.len())));
     }

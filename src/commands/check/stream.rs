@@ -107,9 +107,10 @@ pub(super) async fn run(
         crate::output::csv_start(items.out)?;
         writeln!(items.out, "{}", super::DRIFT_COLUMNS.join(","))?;
     }
+    let (checker, _) = super::policy_checker(client, policy).await?;
     let settings = super::policy_settings(client, policy);
     let groups = async {
-        let mut checker = PolicyChecker::new(policy);
+        let mut checker = checker;
         super::super::each_group(client, |g| {
             checker.consider(&g)?;
             items.take(&mut checker)?;
