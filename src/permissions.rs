@@ -15,6 +15,9 @@ pub(crate) const WRITE_GROUPS: &str = "Group.ReadWrite.All";
 pub(crate) const WRITE_SETTINGS: &str = "GroupSettings.ReadWrite.All";
 /// Reading Entra Cloud Sync's agents (service principals) and their synchronization jobs.
 pub(crate) const READ_CLOUD_SYNC: &str = "Application.Read.All and Synchronization.Read.All";
+/// Reading a group's `onPremisesSyncBehavior` (its source of authority): the reference lists
+/// no read-only permission.
+pub(crate) const READ_SYNC_BEHAVIOR: &str = "Group-OnPremisesSyncBehavior.ReadWrite.All";
 /// Changing a role-assignable group, besides [`WRITE_GROUPS`].
 pub(crate) const ROLE_ASSIGNABLE: &str = "RoleManagement.ReadWrite.Directory";
 

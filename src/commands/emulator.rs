@@ -22,6 +22,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         only_token: None,
         cloud_sync: Vec::new(),
         cloud_sync_forbidden: false,
+        sync_behavior_forbidden: false,
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         read_lag_reads: args.read_lag_reads,
         latency: std::time::Duration::from_millis(args.latency_ms),

@@ -171,6 +171,54 @@ async fn count_members(
     Ok(())
 }
 
+/// Read `onPremisesSyncBehavior.isCloudManaged` of the groups that came from AD and are synced
+/// no more, 20 to a `$batch`: true marks the group `movedToCloud`. They are few, so they are
+/// read after the listing. Without the permission the rows stay `formerlySynced` and the
+/// reason comes back, to be said once.
+async fn read_sources(
+    client: &GraphClient,
+    mut targets: Vec<&mut ReportRow>,
+) -> anyhow::Result<Option<String>> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<Option<GroupId>> = targets.iter().map(|r| GroupId::parse(&r.id)).collect();
+    let keys: Vec<usize> = (0..ids.len()).filter(|&i| ids[i].is_some()).collect();
+    let make = |key: usize| {
+        let id = ids[key].as_ref().expect("only parsed ids are keys");
+        crate::graph::groups::sync_behavior(key, id)
+    };
+    let read = crate::graph::groups::reads(
+        client,
+        keys,
+        make,
+        crate::graph::groups::parse_cloud_managed,
+        "reading sources of authority",
+    )
+    .await?;
+    let mut error = None;
+    for (key, r) in read {
+        match r {
+            Ok(managed) => targets[key].set_cloud_managed(managed),
+            Err(e) => {
+                let why = if e.is_auth() {
+                    format!("needs {}", crate::permissions::READ_SYNC_BEHAVIOR)
+                } else {
+                    e.to_string()
+                };
+                error.get_or_insert(why);
+            }
+        }
+    }
+    if let Some(e) = &error {
+        tracing::warn!(
+            "cannot read whether groups that came from AD are cloud-managed now: {}",
+            crate::output::safe(e)
+        );
+    }
+    Ok(error)
+}
+
 /// The tenant section: the default for new Microsoft 365 groups and the sync features, read
 /// at the same time. Without the permission to read settings the report still lists the groups.
 async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
@@ -234,10 +282,16 @@ async fn stream_rows(
         )),
         f => Sink::Data(RowWriter::start(out, f, tenant)?),
     };
+    // Groups that came from AD are written last, once their source of authority is read.
+    let mut from_ad: Vec<(ReportRow, bool)> = Vec::new();
     super::each_group(client, |g| {
         let row = ReportRow::from_group(g)?;
         let show = shown(args, &row);
         all.add(&row, show);
+        if row.came_from_ad() {
+            from_ad.push((row, show));
+            return Ok(());
+        }
         if show {
             shown_rows.add(&row, true);
             match &mut sink {
@@ -248,6 +302,20 @@ async fn stream_rows(
         Ok(())
     })
     .await?;
+    let error = read_sources(client, from_ad.iter_mut().map(|(r, _)| r).collect()).await?;
+    all.is_cloud_managed_error.clone_from(&error);
+    shown_rows.is_cloud_managed_error = error;
+    for (row, show) in &from_ad {
+        all.add_source(row);
+        if *show {
+            shown_rows.add(row, true);
+            shown_rows.add_source(row);
+            match &mut sink {
+                Sink::Data(w) => w.row(row)?,
+                Sink::Table(t) => t.row(row)?,
+            }
+        }
+    }
     match sink {
         Sink::Data(w) => w.finish(&all)?,
         Sink::Table(t) => t.finish()?,
@@ -313,6 +381,8 @@ pub async fn run(
     } else {
         let groups = async {
             let mut rows = Vec::new();
+            // Groups from AD that the filters hide: read too, for the summary's counts.
+            let mut hidden = Vec::new();
             let mut summary = Summary::default();
             super::each_group(client, |g| {
                 let row = ReportRow::from_group(g)?;
@@ -320,10 +390,21 @@ pub async fn run(
                 summary.add(&row, show);
                 if show {
                     rows.push(row);
+                } else if row.came_from_ad() {
+                    hidden.push(row);
                 }
                 Ok(())
             })
             .await?;
+            let targets = rows
+                .iter_mut()
+                .filter(|r| r.came_from_ad())
+                .chain(hidden.iter_mut())
+                .collect();
+            summary.is_cloud_managed_error = read_sources(client, targets).await?;
+            for r in rows.iter().chain(&hidden) {
+                summary.add_source(r);
+            }
             anyhow::Ok((rows, summary))
         };
         let (tenant, groups) = tokio::join!(tenant_section(client), groups);

@@ -71,6 +71,9 @@ pub struct EmulatorConfig {
     pub cloud_sync: Vec<CloudSyncAgent>,
     /// The app lacks `Synchronization.Read.All` / `Application.Read.All`: 403 on those reads.
     pub cloud_sync_forbidden: bool,
+    /// The app lacks `Group-OnPremisesSyncBehavior.ReadWrite.All`: 403 on
+    /// `/groups/{id}/onPremisesSyncBehavior`.
+    pub sync_behavior_forbidden: bool,
 }
 
 /// A Cloud Sync agent: its service principal and its jobs (`synchronizationJob` JSON).
@@ -112,6 +115,7 @@ impl Default for EmulatorConfig {
             only_token: None,
             cloud_sync: Vec::new(),
             cloud_sync_forbidden: false,
+            sync_behavior_forbidden: false,
         }
     }
 }

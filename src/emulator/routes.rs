@@ -126,6 +126,26 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             shared.count("owner_count");
             owner_count(shared, req, id)
         }
+        // Beta: a group's source of authority (`isCloudManaged`). The reference lists only
+        // Group-OnPremisesSyncBehavior.ReadWrite.All for reading it.
+        ("GET", ["groups", id, "onPremisesSyncBehavior"]) => {
+            shared.count("sync_behavior");
+            if shared.cfg.sync_behavior_forbidden {
+                return forbidden(shared);
+            }
+            match shared.tenant().group(id) {
+                Some(g) => EmuResponse::json(
+                    200,
+                    json!({
+                        "@odata.context": format!("https://graph.microsoft.com/beta/$metadata#groups('{}')/onPremisesSyncBehavior/$entity", g.id),
+                        "@odata.type": "#microsoft.graph.onPremisesSyncBehavior",
+                        "id": g.id,
+                        "isCloudManaged": g.cloud_managed.unwrap_or(false),
+                    }),
+                ),
+                None => not_found(shared, id),
+            }
+        }
         // Mail for notifications: accepted (202, as Graph answers sendMail) and counted.
         ("POST", ["users", _, "sendMail"]) => {
             shared.count("send_mail");

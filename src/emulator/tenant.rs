@@ -61,6 +61,13 @@ pub struct EmuGroup {
     pub mail_nickname: String,
     pub mail: Option<String>,
     pub on_premises_sync_enabled: Option<bool>,
+    /// The AD group's SID: groups from AD have one, and keep it when their source of authority
+    /// moves to the cloud.
+    pub on_premises_security_identifier: Option<String>,
+    /// `onPremisesSyncBehavior.isCloudManaged`: the source of authority was moved to the cloud
+    /// (then `on_premises_sync_enabled` is null, as Microsoft's table of attributes after the
+    /// switch says). `None` reads as false.
+    pub cloud_managed: Option<bool>,
     pub is_assignable_to_role: Option<bool>,
     pub proxy_addresses: Vec<String>,
     pub created_date_time: String,
@@ -91,6 +98,7 @@ pub(crate) const GROUP_PROPERTIES: &[&str] = &[
     "mailNickname",
     "mail",
     "onPremisesSyncEnabled",
+    "onPremisesSecurityIdentifier",
     "isAssignableToRole",
     "proxyAddresses",
     "createdDateTime",
@@ -195,6 +203,7 @@ impl EmuGroup {
                     | "mailNickname"
                     | "mail"
                     | "onPremisesSyncEnabled"
+                    | "onPremisesSecurityIdentifier"
                     | "isAssignableToRole"
                     | "proxyAddresses"
                     | "createdDateTime"
@@ -222,6 +231,7 @@ impl EmuGroup {
                 "mailNickname" => put(out, &self.mail_nickname),
                 "mail" => put(out, &self.mail),
                 "onPremisesSyncEnabled" => put(out, &self.on_premises_sync_enabled),
+                "onPremisesSecurityIdentifier" => put(out, &self.on_premises_security_identifier),
                 "isAssignableToRole" => put(out, &self.is_assignable_to_role),
                 "proxyAddresses" => put(out, &self.proxy_addresses),
                 "createdDateTime" => put(out, &self.created_date_time),
@@ -255,6 +265,7 @@ impl EmuGroup {
                 "mailNickname" => json!(self.mail_nickname),
                 "mail" => json!(self.mail),
                 "onPremisesSyncEnabled" => json!(self.on_premises_sync_enabled),
+                "onPremisesSecurityIdentifier" => json!(self.on_premises_security_identifier),
                 "isAssignableToRole" => json!(self.is_assignable_to_role),
                 "proxyAddresses" => json!(self.proxy_addresses),
                 "createdDateTime" => json!(self.created_date_time),
@@ -411,6 +422,8 @@ fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
         mail_nickname: nickname.clone(),
         mail: None,
         on_premises_sync_enabled: None,
+        on_premises_security_identifier: None,
+        cloud_managed: None,
         is_assignable_to_role: None,
         proxy_addresses: Vec::new(),
         created_date_time,
@@ -466,6 +479,11 @@ fn generate_group(rng: &mut Rng, i: usize) -> EmuGroup {
         _ => {
             // Mastered in on-premises AD and synced up: security or distribution.
             g.on_premises_sync_enabled = Some(true);
+            // Derived from the index, not drawn: the sample's other draws stay as they were.
+            g.on_premises_security_identifier = Some(format!(
+                "S-1-5-21-1004336348-1177238915-682003330-{}",
+                5000 + i
+            ));
             g.security_enabled = rng.chance(0.7);
             g.mail_enabled = !g.security_enabled;
             if g.mail_enabled {

@@ -141,6 +141,48 @@ pub(crate) async fn counts(
     make: impl Fn(usize) -> SubRequest + Sync,
     what: &'static str,
 ) -> anyhow::Result<Vec<(usize, Result<u64, String>)>> {
+    let read = reads(client, keys, make, parse_count, what).await?;
+    Ok(read
+        .into_iter()
+        .map(|(k, r)| (k, r.map_err(|e| e.to_string())))
+        .collect())
+}
+
+/// Why a batched read gave nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ReadError {
+    /// Graph answered the item with an error (its status says whether a permission is missing).
+    Failed(super::batch::ItemError),
+    /// The answer was not of the expected shape.
+    Unexpected(String),
+    Interrupted,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Failed(e) => write!(f, "{e}"),
+            ReadError::Unexpected(body) => write!(f, "unexpected answer: {body}"),
+            ReadError::Interrupted => write!(f, "not read: interrupted"),
+        }
+    }
+}
+
+impl ReadError {
+    pub(crate) fn is_auth(&self) -> bool {
+        matches!(self, ReadError::Failed(e) if matches!(e.status, 401 | 403))
+    }
+}
+
+/// Run read requests (`make` builds the one for each key) 20 to a `$batch`, with a progress
+/// bar saying `what`; each key's answer as `parse` reads it, or why there is none.
+pub(crate) async fn reads<T>(
+    client: &GraphClient,
+    keys: Vec<usize>,
+    make: impl Fn(usize) -> SubRequest + Sync,
+    parse: impl Fn(&Value) -> Option<T>,
+    what: &'static str,
+) -> anyhow::Result<Vec<(usize, Result<T, ReadError>)>> {
     use super::batch::{self, BatchOptions, ItemOutcome};
     let bar = crate::output::progress_bar(keys.len() as u64, what);
     let mut outcomes = Vec::with_capacity(keys.len());
@@ -152,19 +194,39 @@ pub(crate) async fn counts(
         |_| Ok(()),
         |req, outcome| {
             bar.inc(1);
-            let counted = match outcome {
+            let read = match outcome {
                 ItemOutcome::Ok { body, .. } => {
-                    parse_count(&body).ok_or_else(|| format!("not a count: {body}"))
+                    parse(&body).ok_or_else(|| ReadError::Unexpected(body.to_string()))
                 }
-                ItemOutcome::Failed(e) => Err(e.to_string()),
-                ItemOutcome::Stopped { .. } => Err("not counted: interrupted".into()),
+                ItemOutcome::Failed(e) => Err(ReadError::Failed(e)),
+                ItemOutcome::Stopped { .. } => Err(ReadError::Interrupted),
             };
-            outcomes.push((req.key, counted));
+            outcomes.push((req.key, read));
         },
     )
     .await?;
     bar.finish_and_clear();
     Ok(outcomes)
+}
+
+/// `$batch` item: a group's `onPremisesSyncBehavior` (beta; needs
+/// `Group-OnPremisesSyncBehavior.ReadWrite.All`, the only permission the reference lists).
+pub(crate) fn sync_behavior(key: usize, id: &GroupId) -> SubRequest {
+    SubRequest {
+        key,
+        method: Method::GET,
+        url: format!("/groups/{id}/onPremisesSyncBehavior"),
+        body: None,
+        headers: Vec::new(),
+    }
+}
+
+/// `isCloudManaged` from an `onPremisesSyncBehavior` answer: the resource itself, or, as the
+/// reference's own example shows it, wrapped in `value`.
+pub(crate) fn parse_cloud_managed(body: &Value) -> Option<bool> {
+    body.get("isCloudManaged")
+        .or_else(|| body.get("value").and_then(|v| v.get("isCloudManaged")))
+        .and_then(Value::as_bool)
 }
 
 /// A `$count` answer inside `$batch`: the text/plain integer, which may arrive as a JSON
@@ -184,6 +246,24 @@ pub(crate) fn parse_count(body: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn is_cloud_managed_reads_bare_or_wrapped() {
+        use serde_json::json;
+        assert_eq!(
+            parse_cloud_managed(&json!({"id": "x", "isCloudManaged": true})),
+            Some(true)
+        );
+        assert_eq!(
+            parse_cloud_managed(&json!({"value": {"id": "x", "isCloudManaged": false}})),
+            Some(false)
+        );
+        assert_eq!(
+            parse_cloud_managed(&json!({"isCloudManaged": "true"})),
+            None
+        );
+        assert_eq!(parse_cloud_managed(&json!({})), None);
+    }
 
     #[test]
     fn counts_arrive_as_numbers_strings_or_base64() {

@@ -6,11 +6,11 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The `$select` gwb sends when listing groups: everything the pure core needs, nothing more.
-pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration";
+pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration";
 
 /// [`GROUP_SELECT`] and what an admin reviews before disabling a group's writeback: its mail
 /// address, visibility, renewal and expiry, and whether it is a Team (`resourceProvisioningOptions`).
-pub const REVIEW_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration,mail,visibility,renewedDateTime,expirationDateTime,resourceProvisioningOptions";
+pub const REVIEW_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration,mail,visibility,renewedDateTime,expirationDateTime,resourceProvisioningOptions";
 
 /// The Group.Unified directory setting template.
 pub const GROUP_UNIFIED_TEMPLATE_ID: &str = "62375ab9-6b52-47ed-826b-58e47e0e304b";
@@ -81,6 +81,10 @@ pub struct Group {
     pub mail_enabled: Option<bool>,
     #[serde(default)]
     pub on_premises_sync_enabled: Option<bool>,
+    /// The AD group's SID: set on every group that came from AD, and kept when its source of
+    /// authority moves to the cloud (Cloud Sync matches the AD group by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_premises_security_identifier: Option<String>,
     #[serde(default)]
     pub is_assignable_to_role: Option<bool>,
     #[serde(default, deserialize_with = "null_as_empty")]

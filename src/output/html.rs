@@ -560,6 +560,15 @@ pub(crate) fn write_report(
             thousands(summary.total_groups)
         );
     }
+    for line in [
+        super::security_writeback_line(tenant, summary),
+        super::source_of_authority_line(summary),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = write!(html, "<p>{}</p>", esc(&line));
+    }
     let kinds: Vec<Bar> = summary
         .by_kind
         .iter()
@@ -603,6 +612,7 @@ pub(crate) fn write_report(
             .mono()
             .width("21em"),
         Column::new("kind", "Kind", ColumnKind::Choice),
+        Column::new("sourceOfAuthority", "Source", ColumnKind::Choice),
         Column::new("writtenBack", "Written back", ColumnKind::Choice),
         Column::new("writtenBackAs", "As", ColumnKind::Choice),
         Column::new("isEnabled", "isEnabled", ColumnKind::Choice).width("6em"),
@@ -626,6 +636,7 @@ pub(crate) fn write_report(
             Cell::Text(r.display_name.as_deref()),
             Cell::Text(Some(&r.id)),
             Cell::Text(Some(kind_label(r.kind))),
+            Cell::Text(Some(r.source_of_authority.as_str())),
             Cell::Text(Some(yes_no)),
             Cell::Text(r.written_back_as.map(type_label)),
             Cell::Text(Some(super::show_bool(r.is_enabled))),

@@ -575,6 +575,8 @@ pub(crate) const CSV_COLUMNS: &[&str] = &[
     "isAssignableToRole",
     "createdDateTime",
     "memberCount",
+    "sourceOfAuthority",
+    "isCloudManaged",
 ];
 
 pub(crate) fn opt_bool(b: Option<bool>) -> &'static str {
@@ -727,6 +729,9 @@ pub(crate) fn write_table_tail(
     if let Some(line) = security_writeback_line(tenant, s) {
         prose(&line, "", "  ")?;
     }
+    if let Some(line) = source_of_authority_line(s) {
+        prose(&line, "", "  ")?;
+    }
     if let Some(f) = &tenant.sync_features {
         let b = |v: Option<bool>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
         let line = if f.readable {
@@ -748,6 +753,26 @@ pub(crate) fn write_table_tail(
         prose(c, "  - ", "    ")?;
     }
     Ok(())
+}
+
+/// Groups that came from AD and are synced no more, when there are any: their source of
+/// authority moved to the cloud, or they are about to be taken over by AD again.
+pub(crate) fn source_of_authority_line(s: &Summary) -> Option<String> {
+    if s.moved_to_cloud + s.formerly_synced == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "Groups from AD no longer synced: {} moved to the cloud (onPremisesSyncBehavior.isCloudManaged: they are cloud groups now, shown as \"moved from AD\"), {} formerly synced (\"ex-AD\")",
+        s.moved_to_cloud, s.formerly_synced
+    );
+    match &s.is_cloud_managed_error {
+        Some(e) => line.push_str(&format!("; isCloudManaged could not be read: {e}")),
+        None if s.formerly_synced > 0 => line.push_str(
+            "; isCloudManaged is false for those: AD takes them over at the next sync if they are still in its scope",
+        ),
+        None => {}
+    }
+    Some(line)
 }
 
 /// Security groups with writeback enabled and who acts on the flag, when there are any.

@@ -107,7 +107,7 @@ impl<'a> RowWriter<'a> {
 
 fn write_csv_row(w: &mut dyn Write, r: &ReportRow) -> io::Result<()> {
     let members = r.member_count.map(|c| c.to_string()).unwrap_or_default();
-    let fields: [&str; 13] = [
+    let fields: [&str; 15] = [
         &r.id,
         r.display_name.as_deref().unwrap_or(""),
         r.kind.as_str(),
@@ -125,6 +125,8 @@ fn write_csv_row(w: &mut dyn Write, r: &ReportRow) -> io::Result<()> {
         opt_bool(r.is_assignable_to_role),
         r.created_date_time.as_deref().unwrap_or(""),
         &members,
+        r.source_of_authority.as_str(),
+        opt_bool(r.is_cloud_managed),
     ];
     super::write_csv_line(w, fields)
 }
@@ -149,6 +151,8 @@ mod tests {
             is_assignable_to_role: Some(false),
             created_date_time: None,
             member_count: Some(3),
+            source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
+            is_cloud_managed: None,
         }
     }
 

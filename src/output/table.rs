@@ -81,6 +81,7 @@ fn columns(layout: TableLayout) -> Vec<(&'static str, bool)> {
 
 /// One row's name (with ` [!]` when it needs attention) and its cells, in [`columns`] order.
 fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
+    use crate::writeback::summary::SourceOfAuthority;
     let n = safe(r.display_name.as_deref().unwrap_or("")).into_owned();
     let name = if r.warning.is_some() {
         format!("{n} [!]")
@@ -90,10 +91,11 @@ fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
     let k = kind_label(r.kind);
     let mut c = vec![
         if r.written_back { "yes" } else { "no" }.to_string(),
-        if r.synced_from_on_premises {
-            format!("{k} (AD)")
-        } else {
-            k.to_string()
+        match r.source_of_authority {
+            SourceOfAuthority::OnPremises => format!("{k} (AD)"),
+            SourceOfAuthority::MovedToCloud => format!("{k} (moved from AD)"),
+            SourceOfAuthority::FormerlySynced => format!("{k} (ex-AD)"),
+            SourceOfAuthority::Cloud => k.to_string(),
         },
         as_label(r),
     ];
@@ -320,6 +322,8 @@ mod tests {
             is_assignable_to_role: None,
             created_date_time: None,
             member_count: None,
+            source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
+            is_cloud_managed: None,
         }
     }
 

@@ -207,6 +207,7 @@ mod tests {
             security_enabled: sec,
             mail_enabled: mail,
             on_premises_sync_enabled: None,
+            on_premises_security_identifier: None,
             is_assignable_to_role: None,
             proxy_addresses: proxies.iter().map(|s| s.to_string()).collect(),
             created_date_time: None,

@@ -287,6 +287,7 @@ mod tests {
             security_enabled: Some(!unified),
             mail_enabled: Some(unified),
             on_premises_sync_enabled: None,
+            on_premises_security_identifier: None,
             is_assignable_to_role: None,
             proxy_addresses: vec![],
             created_date_time: Some(created.into()),

@@ -31,6 +31,34 @@ pub(crate) struct ReportRow {
     pub created_date_time: Option<String>,
     /// Members, with `report --member-counts` for written-back groups; otherwise null.
     pub member_count: Option<u64>,
+    /// Who masters the group: Entra (`cloud`), AD (`onPremises`), or, for a group that came
+    /// from AD and is synced no more, `movedToCloud` (its `onPremisesSyncBehavior.isCloudManaged`
+    /// is true) or `formerlySynced` (it is false, or could not be read).
+    pub source_of_authority: SourceOfAuthority,
+    /// `onPremisesSyncBehavior.isCloudManaged`, read for groups that came from AD and are synced
+    /// no more; null for the others, or when it could not be read.
+    pub is_cloud_managed: Option<bool>,
+}
+
+/// Who masters a group (see [`ReportRow::source_of_authority`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum SourceOfAuthority {
+    Cloud,
+    OnPremises,
+    MovedToCloud,
+    FormerlySynced,
+}
+
+impl SourceOfAuthority {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SourceOfAuthority::Cloud => "cloud",
+            SourceOfAuthority::OnPremises => "onPremises",
+            SourceOfAuthority::MovedToCloud => "movedToCloud",
+            SourceOfAuthority::FormerlySynced => "formerlySynced",
+        }
+    }
 }
 
 /// A group object without `writebackConfiguration`: v1.0, or a `$select` that dropped it.
@@ -64,7 +92,30 @@ impl ReportRow {
             is_assignable_to_role: g.is_assignable_to_role,
             created_date_time: g.created_date_time,
             member_count: None,
+            // A group from AD keeps its SID when its source of authority moves to the cloud,
+            // and its onPremisesSyncEnabled becomes null: such a group is no cloud group.
+            source_of_authority: if synced {
+                SourceOfAuthority::OnPremises
+            } else if g.on_premises_security_identifier.is_some() {
+                SourceOfAuthority::FormerlySynced
+            } else {
+                SourceOfAuthority::Cloud
+            },
+            is_cloud_managed: None,
         })
+    }
+
+    /// Whether its `isCloudManaged` is worth reading: it came from AD and is synced no more.
+    pub(crate) fn came_from_ad(&self) -> bool {
+        self.source_of_authority == SourceOfAuthority::FormerlySynced
+    }
+
+    /// Record what `onPremisesSyncBehavior` says.
+    pub(crate) fn set_cloud_managed(&mut self, managed: bool) {
+        self.is_cloud_managed = Some(managed);
+        if managed {
+            self.source_of_authority = SourceOfAuthority::MovedToCloud;
+        }
     }
 }
 
@@ -88,6 +139,13 @@ pub(crate) struct Summary {
     pub warnings: u64,
     /// With `--member-counts`: written-back groups the default sync rule skips for size.
     pub over_member_limit: u64,
+    /// Groups from AD whose source of authority was moved to the cloud (`isCloudManaged`).
+    pub moved_to_cloud: u64,
+    /// Groups from AD synced no more, whose `isCloudManaged` is false or could not be read.
+    pub formerly_synced: u64,
+    /// Why `isCloudManaged` could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_cloud_managed_error: Option<String>,
 }
 
 impl Default for Summary {
@@ -110,6 +168,9 @@ impl Default for Summary {
             .collect(),
             warnings: 0,
             over_member_limit: 0,
+            moved_to_cloud: 0,
+            formerly_synced: 0,
+            is_cloud_managed_error: None,
         }
     }
 }
@@ -129,6 +190,15 @@ impl Summary {
             }
         }
         self.warnings += u64::from(row.warning.is_some());
+    }
+
+    /// Count a group from AD once its `isCloudManaged` was read (or could not be).
+    pub(crate) fn add_source(&mut self, row: &ReportRow) {
+        match row.source_of_authority {
+            SourceOfAuthority::MovedToCloud => self.moved_to_cloud += 1,
+            SourceOfAuthority::FormerlySynced => self.formerly_synced += 1,
+            _ => {}
+        }
     }
 }
 
@@ -169,7 +239,7 @@ impl ReportRow {
 pub(crate) fn caveats() -> Vec<&'static str> {
     vec![
         "Entra Connect's default sync rule skips Microsoft 365 groups over 50,000 members and security groups over 250,000: a group shown as written back may still be absent from AD.",
-        "Writeback v2 of security groups in Entra Connect Sync was retired on 30 June 2024; Cloud Sync's Group Provision to AD does not read writebackConfiguration. Writeback v1 of Microsoft 365 groups still runs.",
+        "Writeback v2 of security groups in Entra Connect Sync was retired on 30 June 2024; Cloud Sync's Group Provision to AD reads a group's writeback flag only when its scoping filter uses it (isWritebackEnabled). Writeback v1 of Microsoft 365 groups still runs.",
         "Disabling writeback does not delete the AD copy unless the custom 'delete when out of scope' sync rule exists.",
         "isEnabled null means written back for Microsoft 365 groups (writeback v1 compatibility) and not written back for security groups.",
     ]
@@ -192,6 +262,7 @@ mod tests {
             security_enabled: Some(!unified),
             mail_enabled: Some(unified),
             on_premises_sync_enabled: None,
+            on_premises_security_identifier: None,
             is_assignable_to_role: None,
             proxy_addresses: vec![],
             created_date_time: None,

@@ -449,7 +449,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         .and(query_param("$top", "999"))
         .and(query_param(
             "$select",
-            "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration",
+            "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration",
         ))
         .respond_with(json(fixture("groups-page1.json", &base, "")))
         .expect(1)

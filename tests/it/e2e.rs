@@ -665,7 +665,8 @@ async fn member_counts_flag_groups_the_sync_rule_skips_and_sync_features_say_why
             .lines()
             .next()
             .unwrap()
-            .ends_with(",memberCount")
+            .ends_with(",memberCount,sourceOfAuthority,isCloudManaged"),
+        "the columns added since are appended, so scripts that read by position keep working"
     );
 }
 
@@ -940,4 +941,117 @@ async fn without_cloud_sync_only_connect_v2_acts_on_security_groups_flag() {
         "{}",
         table.stdout()
     );
+}
+
+/// Groups whose source of authority moved from AD to the cloud (issue 20, item 3): they keep
+/// their SID and lose onPremisesSyncEnabled, so gwb reads their onPremisesSyncBehavior and
+/// shows them as their own kind of row, not as cloud groups and not as AD-mastered ones.
+#[tokio::test(flavor = "multi_thread")]
+async fn groups_moved_from_ad_are_their_own_kind_of_row() {
+    use gwb::emulator::EmulatorConfig;
+    let mut tenant = crate::support::plain_tenant(40, 3);
+    let sid = |i: usize| Some(format!("S-1-5-21-1-2-3-{}", 9000 + i));
+    // Three cloud groups that came from AD: two moved (isCloudManaged true), one rolled back.
+    let picked: Vec<usize> = (0..tenant.groups.len())
+        .filter(|&i| tenant.groups[i].on_premises_sync_enabled != Some(true))
+        .take(3)
+        .collect();
+    for (n, &i) in picked.iter().enumerate() {
+        let g = &mut tenant.groups[i];
+        g.on_premises_security_identifier = sid(i);
+        g.cloud_managed = Some(n < 2);
+    }
+    let moved: Vec<String> = picked[..2]
+        .iter()
+        .map(|&i| tenant.groups[i].id.clone())
+        .collect();
+    let rolled_back = tenant.groups[picked[2]].id.clone();
+    let synced = tenant
+        .groups
+        .iter()
+        .filter(|g| g.on_premises_sync_enabled == Some(true))
+        .count();
+    assert!(synced > 0, "the sample has groups synced from AD");
+
+    let s = crate::support::Scenario::with(tenant.clone(), Default::default()).await;
+    for format in ["json", "ndjson"] {
+        let ran = s.gwb(&["report", "-o", format]).await;
+        assert_eq!(ran.code(), 0, "{}", ran.stderr());
+        let rows: Vec<Value> = if format == "json" {
+            ran.json()["groups"].as_array().unwrap().clone()
+        } else {
+            ran.stdout()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .filter(|v: &Value| v.get("id").is_some())
+                .collect()
+        };
+        assert_eq!(rows.len(), 40, "{format}: every group once");
+        let of = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap().clone();
+        for id in &moved {
+            assert_eq!(of(id)["sourceOfAuthority"], "movedToCloud", "{format}");
+            assert_eq!(of(id)["isCloudManaged"], true);
+            assert_eq!(of(id)["syncedFromOnPremises"], false);
+        }
+        assert_eq!(of(&rolled_back)["sourceOfAuthority"], "formerlySynced");
+        assert_eq!(of(&rolled_back)["isCloudManaged"], false);
+        let on_prem = rows
+            .iter()
+            .filter(|r| r["sourceOfAuthority"] == "onPremises")
+            .count();
+        assert_eq!(on_prem, synced);
+        assert!(
+            rows.iter()
+                .filter(|r| r["sourceOfAuthority"] == "cloud")
+                .all(|r| r["isCloudManaged"].is_null())
+        );
+    }
+    assert_eq!(
+        s.count("sync_behavior"),
+        6,
+        "read for the three groups from AD only, once per run"
+    );
+    let j = s.gwb(&["report", "-o", "json"]).await.json();
+    assert_eq!(j["summary"]["movedToCloud"], 2);
+    assert_eq!(j["summary"]["formerlySynced"], 1);
+    let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
+    let out = table.stdout();
+    assert!(out.contains("(moved from AD)"), "{out}");
+    assert!(out.contains("(ex-AD)"), "{out}");
+    assert!(
+        out.contains("Groups from AD no longer synced: 2 moved to the cloud"),
+        "{out}"
+    );
+
+    // Without Group-OnPremisesSyncBehavior.ReadWrite.All: said once, the rows stay
+    // formerlySynced, and the report goes on.
+    let denied = crate::support::Scenario::with(
+        tenant,
+        EmulatorConfig {
+            sync_behavior_forbidden: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ran = denied.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let j = ran.json();
+    assert_eq!(j["summary"]["movedToCloud"], 0);
+    assert_eq!(j["summary"]["formerlySynced"], 3);
+    assert!(
+        j["summary"]["isCloudManagedError"]
+            .as_str()
+            .unwrap()
+            .contains("Group-OnPremisesSyncBehavior.ReadWrite.All")
+    );
+    for id in &moved {
+        let r = j["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == *id)
+            .unwrap();
+        assert_eq!(r["sourceOfAuthority"], "formerlySynced");
+        assert!(r["isCloudManaged"].is_null());
+    }
 }
