@@ -41,6 +41,9 @@ pub(crate) struct PlanDoc {
     /// decision; a change whose entry says `keep` is not made. Absent from earlier plans.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub review: Vec<super::review::Entry>,
+    /// With `review`: where its `lastActivityDate`s come from, or why there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_activity: Option<String>,
 }
 
 /// What a run did (stdout, `--output json`).
@@ -173,6 +176,7 @@ async fn plan_from_tenant(
         skipped: planner.skipped,
         summary: planner.summary,
         review: Vec::new(),
+        review_activity: None,
     })
 }
 
@@ -201,6 +205,7 @@ fn load_plan(
             changes: r.changes,
             skipped: Vec::new(),
             review: Vec::new(),
+            review_activity: None,
         }
     } else {
         let mut plan = parse_plan(path, &text)?;
@@ -510,8 +515,14 @@ async fn save_review(
     mut run: DisableRun,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
-    let counts = super::review::counts(&ctx.client, &run.plan.changes).await?;
-    run.plan.review = super::review::entries(&run.plan.changes, &run.signals, &counts);
+    let (counts, activity) = tokio::join!(
+        super::review::counts(&ctx.client, &run.plan.changes),
+        super::review::last_activity(&ctx.client)
+    );
+    let counts = counts?;
+    run.plan.review = super::review::entries(&run.plan.changes, &run.signals, &counts, &activity);
+    run.plan.review_activity = Some(activity.note.clone());
+    crate::output::notice(&activity.note);
     if !is_review_path(path) {
         return save_plan(path, &run.plan, force);
     }
@@ -519,6 +530,7 @@ async fn save_review(
         graph_root: &run.plan.graph_root,
         tenant_id: run.plan.tenant_id.as_deref(),
         created_at: &run.plan.created_at,
+        last_activity: activity.status,
     };
     let text = super::review::render(&meta, &run.plan.changes, &run.plan.review);
     super::review::save(path, &text, force)?;

@@ -23,6 +23,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         cloud_sync: Vec::new(),
         cloud_sync_forbidden: false,
         sync_behavior_forbidden: false,
+        activity_report: Default::default(),
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         read_lag_reads: args.read_lag_reads,
         latency: std::time::Duration::from_millis(args.latency_ms),

@@ -21,7 +21,9 @@ use crate::writeback::plan::Change;
 /// The first cell of a review plan.
 pub(crate) const MARK: &str = "# gwb review plan";
 const SCHEMA_VERSION: u32 = 1;
-const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType";
+/// Columns are found by name when the file is read back, so a column added later goes at the
+/// end and files saved before it still read.
+const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType,lastActivityDate,roleAssignable";
 
 /// What the listing says about a group that an admin reviews.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +67,57 @@ pub(crate) struct Entry {
     pub expiration_date_time: Option<String>,
     pub member_count: Option<u64>,
     pub owner_count: Option<u64>,
+    /// From the Microsoft 365 groups activity report (see [`LastActivity`]); null when the
+    /// group had none in its period, or the report was not available.
+    #[serde(default)]
+    pub last_activity_date: Option<String>,
+}
+
+/// What a review says of last activity, once for the whole file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LastActivity {
+    /// Group id (lowercase) to its last activity date; `None` when the report is unusable.
+    pub dates: Option<HashMap<String, Option<String>>>,
+    /// `read`, `concealed`, `notPermitted` or `unreadable` (the review plan's first record).
+    pub status: &'static str,
+    /// For people: where the dates come from, or why there are none.
+    pub note: String,
+}
+
+/// Read last activity from the Microsoft 365 groups activity report. Without
+/// `Reports.Read.All`, or with names concealed in the tenant's reports, the review goes on
+/// without it and says why.
+pub(crate) async fn last_activity(client: &crate::graph::GraphClient) -> LastActivity {
+    use crate::graph::reports::{Activity, PERIOD_DAYS, group_activity};
+    let none = |status, note: String| LastActivity {
+        dates: None,
+        status,
+        note,
+    };
+    match group_activity(client).await {
+        Ok(Activity::Read(dates)) => LastActivity {
+            dates: Some(dates),
+            status: "read",
+            note: format!(
+                "lastActivityDate comes from the Microsoft 365 groups activity report over {PERIOD_DAYS} days (mail received, SharePoint files, Yammer, Teams); empty where a group had no activity in that time or is too new to be in the report"
+            ),
+        },
+        Ok(Activity::Concealed) => none(
+            "concealed",
+            "lastActivityDate is empty: this tenant conceals user, group and site names in its usage reports, so the Microsoft 365 groups activity report cannot be matched to groups. To use it, turn off \"Display concealed user, group, and site names in all reports\" (Microsoft 365 admin center, Settings, Org settings, Reports) and save the review again".into(),
+        ),
+        Err(e) if e.is_auth() => none(
+            "notPermitted",
+            "lastActivityDate is empty: reading the Microsoft 365 groups activity report needs Reports.Read.All".into(),
+        ),
+        Err(e) => {
+            tracing::info!("cannot read the groups activity report: {e}");
+            none(
+                "unreadable",
+                format!("lastActivityDate is empty: the Microsoft 365 groups activity report could not be read: {e}"),
+            )
+        }
+    }
 }
 
 /// The review entries of `changes`, in their order.
@@ -72,6 +125,7 @@ pub(crate) fn entries(
     changes: &[Change],
     signals: &HashMap<String, Signals>,
     counts: &[(Option<u64>, Option<u64>)],
+    activity: &LastActivity,
 ) -> Vec<Entry> {
     let empty = Signals::default();
     changes
@@ -91,6 +145,10 @@ pub(crate) fn entries(
                 expiration_date_time: s.expiration.clone(),
                 member_count,
                 owner_count,
+                last_activity_date: activity
+                    .dates
+                    .as_ref()
+                    .and_then(|d| d.get(&c.id.to_ascii_lowercase()).cloned().flatten()),
             }
         })
         .collect()
@@ -135,6 +193,8 @@ pub(crate) struct Meta<'a> {
     pub graph_root: &'a str,
     pub tenant_id: Option<&'a str>,
     pub created_at: &'a str,
+    /// [`LastActivity::status`].
+    pub last_activity: &'a str,
 }
 
 /// Member and owner counts of `changes`' groups (two `$count`s each, in batches): `None`
@@ -174,10 +234,11 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
     let mut out = String::new();
     let cell = |s: Option<&str>| csv_field(s.unwrap_or(""));
     out.push_str(&format!(
-        "{MARK},schemaVersion={SCHEMA_VERSION},{},{},{}\n",
+        "{MARK},schemaVersion={SCHEMA_VERSION},{},{},{},{}\n",
         csv_field(&format!("graphRoot={}", meta.graph_root)),
         csv_field(&format!("tenantId={}", meta.tenant_id.unwrap_or(""))),
-        csv_field(&format!("createdAt={}", meta.created_at))
+        csv_field(&format!("createdAt={}", meta.created_at)),
+        csv_field(&format!("lastActivity={}", meta.last_activity))
     ));
     out.push_str(HEADER);
     out.push('\n');
@@ -199,6 +260,8 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
             cell(c.before.on_premises_group_type.as_deref()),
+            cell(e.last_activity_date.as_deref()),
+            c.role_assignable.to_string(),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -282,6 +345,8 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
         col("isEnabled")?,
         col("onPremisesGroupType")?,
     );
+    // Optional: files saved before it was added have no such column.
+    let role_assignable = header.iter().position(|h| h.trim() == "roleAssignable");
     let mut reviewed = Reviewed {
         graph_root,
         tenant_id,
@@ -339,7 +404,9 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
             display_name: display,
             before,
             after,
-            role_assignable: false,
+            // Kept so a 403 names the permission, and the plan counts them; a cleared or
+            // edited cell only loses that hint, never a protection (each group is read again).
+            role_assignable: role_assignable.is_some_and(|i| get(i).eq_ignore_ascii_case("true")),
         });
     }
     Ok(reviewed)
@@ -447,16 +514,29 @@ mod tests {
             graph_root: "https://graph.microsoft.com",
             tenant_id: Some("t-1"),
             created_at: "2026-11-29T00:00:00Z",
+            last_activity: "read",
         };
-        let changes = [
+        let mut changes = [
             change(A, "Sales, \"All\"\nStaff", None),
             change(B, "=HYPERLINK(1)", Some(true)),
         ];
+        changes[0].role_assignable = true;
+        let activity = LastActivity {
+            dates: Some(HashMap::from([(
+                A.to_string(),
+                Some("2026-10-01".to_string()),
+            )])),
+            status: "read",
+            note: String::new(),
+        };
         let e = entries(
             &changes,
             &HashMap::new(),
             &[(Some(3), Some(1)), (None, None)],
+            &activity,
         );
+        assert_eq!(e[0].last_activity_date.as_deref(), Some("2026-10-01"));
+        assert_eq!(e[1].last_activity_date, None);
         let text = render(&meta, &changes, &e);
         assert!(is_review(&text));
         let edited = text.replacen(&format!("disable,{B}"), &format!("Keep,{B}"), 1);
@@ -470,6 +550,7 @@ mod tests {
             Some("Sales, \"All\"\nStaff")
         );
         assert_eq!(r.changes[0].before, changes[0].before);
+        assert!(r.changes[0].role_assignable, "the flag survives the file");
         assert_eq!(
             r.kept,
             vec![(B.to_string(), Some("=HYPERLINK(1)".to_string()))]
@@ -504,7 +585,12 @@ mod tests {
     #[test]
     fn a_json_review_keeps_the_groups_marked_keep() {
         let mut changes = vec![change(A, "a", None), change(B, "b", Some(true))];
-        let mut review = entries(&changes, &HashMap::new(), &[]);
+        let none = LastActivity {
+            dates: None,
+            status: "notPermitted",
+            note: String::new(),
+        };
+        let mut review = entries(&changes, &HashMap::new(), &[], &none);
         review[1].decision = "keep".into();
         let kept = apply_decisions(Path::new("p.json"), &review, &mut changes).unwrap();
         assert_eq!(kept, vec![(B.to_string(), Some("b".to_string()))]);

@@ -74,6 +74,20 @@ pub struct EmulatorConfig {
     /// The app lacks `Group-OnPremisesSyncBehavior.ReadWrite.All`: 403 on
     /// `/groups/{id}/onPremisesSyncBehavior`.
     pub sync_behavior_forbidden: bool,
+    /// How the Microsoft 365 groups activity report answers.
+    pub activity_report: ActivityReport,
+}
+
+/// How `GET /reports/getOffice365GroupsActivityDetail(period=...)` answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ActivityReport {
+    /// Every Microsoft 365 group, with its id and a last activity date (none for every fifth).
+    #[default]
+    Plain,
+    /// The tenant conceals names in its reports: ids and names are hashes.
+    Concealed,
+    /// The app lacks `Reports.Read.All`: 403.
+    Forbidden,
 }
 
 /// A Cloud Sync agent: its service principal and its jobs (`synchronizationJob` JSON).
@@ -116,6 +130,7 @@ impl Default for EmulatorConfig {
             cloud_sync: Vec::new(),
             cloud_sync_forbidden: false,
             sync_behavior_forbidden: false,
+            activity_report: ActivityReport::Plain,
         }
     }
 }

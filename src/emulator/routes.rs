@@ -249,6 +249,12 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                 _ => not_found(shared, job),
             }
         }
+        ("GET", ["reports", function])
+            if function.starts_with("getOffice365GroupsActivityDetail(") =>
+        {
+            shared.count("activity_report");
+            activity_report(shared, req)
+        }
         ("GET", ["directory", "onPremisesSynchronization"]) => {
             shared.count("sync_features");
             if !shared.sync_features_readable() {
@@ -964,4 +970,70 @@ pub(crate) fn fault_response(shared: &Shared, fault: Fault) -> EmuResponse {
             "The service is temporarily unavailable.",
         ),
     }
+}
+
+/// The Microsoft 365 groups activity report as JSON (`$format=application/json`; without it
+/// Graph redirects to a CSV download, which gwb never asks for): 200 rows to a page.
+fn activity_report(shared: &Shared, req: &EmuRequest) -> EmuResponse {
+    use super::ActivityReport;
+    if shared.cfg.activity_report == ActivityReport::Forbidden {
+        return forbidden(shared);
+    }
+    let params = query_params(req.query);
+    if param(&params, "$format") != Some("application/json") {
+        return EmuResponse {
+            status: 302,
+            headers: vec![(
+                "location".into(),
+                "https://reports.office.com/data/download/emulated".into(),
+            )],
+            body: EmuBody::Empty,
+        };
+    }
+    let from: usize = param(&params, "$skiptoken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let concealed = shared.cfg.activity_report == ActivityReport::Concealed;
+    // A stand-in for the report's hash of a concealed name or id: 32 hex digits.
+    let hash = |s: &str| {
+        let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+        for b in s.bytes() {
+            h = (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+        }
+        format!("{h:032X}")
+    };
+    let tenant = shared.tenant();
+    let unified: Vec<&super::EmuGroup> = tenant.groups.iter().filter(|g| g.is_unified()).collect();
+    let page: Vec<Value> = unified
+        .iter()
+        .enumerate()
+        .skip(from)
+        .take(200)
+        .map(|(i, g)| {
+            let last = (i % 5 != 0).then(|| format!("2026-{:02}-{:02}", 6 + i % 5, 1 + i % 28));
+            json!({
+                "groupId": if concealed { hash(&g.id) } else { g.id.clone() },
+                "reportRefreshDate": "2026-11-28",
+                "groupDisplayName": if concealed { hash(&g.display_name) } else { g.display_name.clone() },
+                "isDeleted": false,
+                "ownerPrincipalName": if concealed { hash("owner") } else { "owner@contoso.example".to_string() },
+                "lastActivityDate": last,
+                "groupType": "Private",
+                "memberCount": g.member_count,
+                "reportPeriod": "180",
+            })
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": "https://graph.microsoft.com/beta/$metadata#Collection(microsoft.graph.office365GroupsActivityDetail)",
+        "value": page,
+    });
+    if from + 200 < unified.len() {
+        body["@odata.nextLink"] = json!(format!(
+            "{}/beta/reports/getOffice365GroupsActivityDetail(period='D180')?$format=application/json&$skiptoken={}",
+            shared.base_url(),
+            from + 200
+        ));
+    }
+    EmuResponse::json(200, body)
 }

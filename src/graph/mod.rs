@@ -12,6 +12,7 @@ pub mod model;
 pub(crate) mod organization;
 pub(crate) mod pace;
 pub(crate) mod paging;
+pub(crate) mod reports;
 pub mod retry;
 pub(crate) mod settings;
 pub(crate) mod sync;

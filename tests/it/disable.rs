@@ -1007,6 +1007,122 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
     ran.assert_stderr_has("maybe");
 }
 
+/// Last activity in a review (issue 20, item 2): from the Microsoft 365 groups activity report
+/// (paged, 200 to a page) when the app may read it; with names concealed in the tenant's
+/// reports, or without Reports.Read.All, the column stays empty and gwb says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_review_carries_last_activity_or_says_why_it_cannot() {
+    use gwb::emulator::{ActivityReport, EmulatorConfig};
+    let mut tenant = crate::support::plain_tenant(600, 45);
+    for g in tenant
+        .groups
+        .iter_mut()
+        .filter(|g| should_change(g))
+        .take(3)
+    {
+        g.is_assignable_to_role = Some(true);
+    }
+    // The emulator's report: the i-th Microsoft 365 group had no activity when i % 5 == 0.
+    let quiet: std::collections::HashSet<String> = tenant
+        .groups
+        .iter()
+        .filter(|g| g.is_unified())
+        .enumerate()
+        .filter(|(i, _)| i % 5 == 0)
+        .map(|(_, g)| g.id.clone())
+        .collect();
+    assert!(
+        tenant.groups.iter().filter(|g| g.is_unified()).count() > 200,
+        "the report runs to a second page"
+    );
+    let last_two = |row: &str| {
+        let mut f = row.rsplit(',');
+        let role = f.next().unwrap().to_string();
+        (f.next().unwrap().to_string(), role)
+    };
+    for (mode, status) in [
+        (ActivityReport::Plain, "read"),
+        (ActivityReport::Concealed, "concealed"),
+        (ActivityReport::Forbidden, "notPermitted"),
+    ] {
+        let s = crate::support::Scenario::with(
+            tenant.clone(),
+            EmulatorConfig {
+                activity_report: mode,
+                ..Default::default()
+            },
+        )
+        .await;
+        let review = temp_dir("activity").join("review.csv");
+        let ran = s
+            .gwb(&[
+                "disable-existing-m365",
+                "--plan-out",
+                review.to_str().unwrap(),
+            ])
+            .await;
+        assert_eq!(ran.code(), 0, "{mode:?}: {}", ran.stderr());
+        let text = std::fs::read_to_string(&review).unwrap();
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .ends_with(&format!(",lastActivity={status}")),
+            "{mode:?}"
+        );
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .ends_with(",lastActivityDate,roleAssignable")
+        );
+        let rows: Vec<&str> = lines.collect();
+        assert!(!rows.is_empty());
+        let dated = rows.iter().filter(|r| !last_two(r).0.is_empty()).count();
+        match mode {
+            ActivityReport::Plain => {
+                assert_eq!(s.count("activity_report"), 2, "two pages");
+                for r in &rows {
+                    let id = r.split(',').nth(1).unwrap();
+                    let (date, _) = last_two(r);
+                    assert_eq!(date.is_empty(), quiet.contains(id), "{r}");
+                    if !date.is_empty() {
+                        assert!(date.starts_with("2026-"), "{r}");
+                    }
+                }
+                assert!(dated > 0 && dated < rows.len());
+                ran.assert_stderr_has("activity report over 180 days");
+            }
+            ActivityReport::Concealed => {
+                assert_eq!(dated, 0);
+                ran.assert_stderr_has("conceals user, group and site names");
+            }
+            ActivityReport::Forbidden => {
+                assert_eq!(dated, 0);
+                ran.assert_stderr_has("needs Reports.Read.All");
+            }
+        }
+        // Role-assignable groups say so, and the flag survives the file.
+        let flagged: Vec<&str> = rows
+            .iter()
+            .filter(|r| last_two(r).1 == "true")
+            .copied()
+            .collect();
+        let role_assignable = {
+            let t = s.emu.shared().tenant();
+            rows.iter()
+                .filter(|r| {
+                    let id = r.split(',').nth(1).unwrap();
+                    t.group(id).unwrap().is_assignable_to_role == Some(true)
+                })
+                .count()
+        };
+        assert_eq!(flagged.len(), role_assignable);
+        assert_eq!(flagged.len(), 3);
+    }
+}
+
 /// A JSON plan carries the same review: signals and a decision per group; `keep` keeps it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_json_plan_carries_the_review_and_its_decisions() {
