@@ -567,9 +567,13 @@ async fn restore_refuses_corrupt_or_foreign_journals() {
 
 /// On a terminal gwb asks; `script` gives it a real pseudo-terminal and types the answer.
 async fn answer_on_a_terminal(url: &str, answer: &str) -> std::process::Output {
+    answer_on_a_terminal_as(url, answer, "json").await
+}
+
+async fn answer_on_a_terminal_as(url: &str, answer: &str, format: &str) -> std::process::Output {
     let mut cmd = gwb_command();
     let line = format!(
-        "{} disable-existing-m365 -o json",
+        "{} disable-existing-m365 -o {format}",
         env!("CARGO_BIN_EXE_gwb")
     );
     cmd.env("GWB_GRAPH_URL", url)
@@ -631,6 +635,46 @@ async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{screen}");
     assert!(emu.shared().stat("patch_group") > 0);
+}
+
+/// What a terminal shows once the progress bars are gone: each line as it was last drawn
+/// (the text after its last clear-line), without carriage returns.
+fn settled_screen(raw: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(raw)
+        .split('\n')
+        .map(|l| {
+            let l = l.trim_end_matches('\r');
+            let l = l.rsplit("\x1b[2K").next().unwrap_or(l);
+            l.rsplit('\r').next().unwrap_or(l).to_string()
+        })
+        .collect()
+}
+
+/// The on-premises note where an admin decides on a terminal, pinned whole (issue 20): before
+/// the question, and under the summary of the run the admin said yes to.
+#[tokio::test(flavor = "multi_thread")]
+async fn golden_on_premises_notes_in_the_prompt_and_the_summary() {
+    let emu = emulator_with(plain_tenant(30, 34), EmulatorConfig::default()).await;
+    let out = answer_on_a_terminal_as(&emu.url(), "y\n", "table").await;
+    assert_eq!(out.status.code(), Some(0));
+    let lines = settled_screen(&out.stdout);
+    let from = |prefix: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starts with {prefix:?}: {lines:#?}"))
+    };
+    let note = from("gwb: On premises:");
+    let question = from("disable writeback on ");
+    let mut prompt: Vec<String> = lines[note..=question].to_vec();
+    // The answer's echo and the journal notice follow the question on its line.
+    let last = prompt.last_mut().unwrap();
+    let end = last.find("[y/N]").unwrap() + "[y/N]".len();
+    last.truncate(end);
+    crate::golden::assert_golden("disable-prompt.txt", &(prompt.join("\n") + "\n"));
+    let summary = &lines[from("Changed ")..];
+    let summary = summary.join("\n").trim_end().to_string() + "\n";
+    crate::golden::assert_golden("disable-interactive-summary.txt", &summary);
 }
 
 /// A scheduled run (--yes) logs what disabling does in AD once, at info level, and the
@@ -978,6 +1022,27 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
     // The kept groups, as exceptions to paste into [policy].
     ran.assert_stderr_has("[[policy.exception]]");
     ran.assert_stderr_has(&format!("id = \"{kept_a}\""));
+
+    // A review saved long ago is applied only with a warning that says how old it is (each
+    // group is still read again: the ones changed since are refused as above).
+    let old = {
+        let first = edited.lines().next().unwrap();
+        let at = first.find("createdAt=").unwrap();
+        let stamp_end = first[at..].find(',').map_or(first.len(), |e| at + e);
+        edited.replacen(&first[at..stamp_end], "createdAt=2025-01-01T00:00:00Z", 1)
+    };
+    std::fs::write(&review, &old).unwrap();
+    let ran = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--plan",
+            review.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    ran.assert_stderr_has("2025-01-01T00:00:00Z");
+    ran.assert_stderr_has("days ago");
 
     // A review made against another Graph root is refused before anything is read.
     let elsewhere = edited.replacen("graphRoot=", "graphRoot=https://graph.microsoft.us#", 1);
