@@ -100,6 +100,10 @@ pub struct CloudSyncAgent {
     /// a scoping filter (every group in scope). A `null` schema is answered 404: a schema that
     /// cannot be read.
     pub schemas: BTreeMap<String, serde_json::Value>,
+    /// The agent's service principal is the one whose `appId` is Cloud Sync's id, with
+    /// `applicationTemplateId: null` (as Microsoft's schema article shows one), not one made
+    /// from the template.
+    pub by_app_id: bool,
 }
 
 /// How a write to one group misbehaves.

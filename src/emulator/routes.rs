@@ -171,24 +171,31 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                 return forbidden(shared);
             }
             let params = query_params(req.query);
-            let wanted = param(&params, "$filter")
-                .is_some_and(|f| f.contains(crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE));
-            let value: Vec<Value> = if wanted {
-                shared
-                    .cfg
-                    .cloud_sync
-                    .iter()
-                    .map(|a| {
-                        json!({
-                            "id": a.id,
-                            "displayName": a.display_name,
-                            "applicationTemplateId": crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE,
-                        })
-                    })
-                    .collect()
+            // An agent made from Cloud Sync's template answers the filter on
+            // applicationTemplateId; one whose appId is that id, the filter on appId.
+            let filter = param(&params, "$filter").unwrap_or("");
+            let template = crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE;
+            let by_app_id = if filter == format!("appId eq '{template}'") {
+                Some(true)
+            } else if filter == format!("applicationTemplateId eq '{template}'") {
+                Some(false)
             } else {
-                Vec::new()
+                None
             };
+            let value: Vec<Value> = shared
+                .cfg
+                .cloud_sync
+                .iter()
+                .filter(|a| by_app_id == Some(a.by_app_id))
+                .map(|a| {
+                    json!({
+                        "id": a.id,
+                        "displayName": a.display_name,
+                        "appId": if a.by_app_id { template.to_string() } else { a.id.clone() },
+                        "applicationTemplateId": if a.by_app_id { None } else { Some(template) },
+                    })
+                })
+                .collect();
             EmuResponse::json(200, json!({ "value": value }))
         }
         ("GET", ["servicePrincipals", id, "synchronization", "jobs"]) => {

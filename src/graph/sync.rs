@@ -196,18 +196,37 @@ struct ServicePrincipal {
     display_name: Option<String>,
 }
 
+/// The Cloud Sync service principals: those made from its template (`applicationTemplateId`,
+/// which supports `$filter eq` per the servicePrincipal reference), and the one whose `appId`
+/// is that id, as Microsoft's Cloud Sync schema article shows an agent's service principal
+/// (`applicationTemplateId: null`). Both lists are paged; a principal on both counts once.
+async fn service_principals(client: &GraphClient) -> Result<Vec<ServicePrincipal>, GraphError> {
+    use futures_util::StreamExt;
+    let mut found: Vec<ServicePrincipal> = Vec::new();
+    for property in ["applicationTemplateId", "appId"] {
+        let mut url = client.url("servicePrincipals");
+        url.query_pairs_mut()
+            .append_pair(
+                "$filter",
+                &format!("{property} eq '{CLOUD_SYNC_APP_TEMPLATE}'"),
+            )
+            .append_pair("$select", "id,displayName,appId,applicationTemplateId");
+        let mut pages = std::pin::pin!(client.pages::<ServicePrincipal>(url, Vec::new()));
+        while let Some(page) = pages.next().await {
+            for sp in page? {
+                if !found.iter().any(|f| f.id.eq_ignore_ascii_case(&sp.id)) {
+                    found.push(sp);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Every Cloud Sync service principal of the tenant with its synchronization jobs.
 pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, GraphError> {
-    let mut url = client.url("servicePrincipals");
-    url.query_pairs_mut()
-        .append_pair(
-            "$filter",
-            &format!("applicationTemplateId eq '{CLOUD_SYNC_APP_TEMPLATE}'"),
-        )
-        .append_pair("$select", "id,displayName,applicationTemplateId");
-    let sps: List<ServicePrincipal> = client.get_json(url, &[]).await?;
     let mut agents = Vec::new();
-    for sp in sps.value {
+    for sp in service_principals(client).await? {
         // Only a GUID goes into a URL.
         if !super::model::is_guid(&sp.id) {
             continue;

@@ -463,6 +463,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
             "schedule": {"state": "Active"}, "status": {"code": "Active"}
         })],
         schemas: [(JOB.to_string(), schema)].into(),
+        by_app_id: false,
     };
     let scoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
         "enabled": true, "sourceObjectName": "Group",

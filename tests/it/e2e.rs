@@ -93,9 +93,9 @@ async fn report_json_2345_groups_in_three_list_requests() {
     );
     assert_eq!(emu.shared().stat("list_settings"), 1);
     assert_eq!(emu.shared().stat("sync_features"), 1);
-    // Cloud Sync's agents: none in this tenant, so no jobs to ask for.
-    assert_eq!(emu.shared().stat("service_principals"), 1);
-    assert_eq!(emu.shared().stat("requests"), 6, "nothing else was asked");
+    // Cloud Sync's agents: none in this tenant (asked by template and by appId), so no jobs.
+    assert_eq!(emu.shared().stat("service_principals"), 2);
+    assert_eq!(emu.shared().stat("requests"), 7, "nothing else was asked");
     assert_eq!(emu.shared().stat("unauthorized"), 0);
     assert_eq!(report["tenant"]["newUnifiedGroupWritebackDefault"], true);
     assert_eq!(report["tenant"]["source"], "templateDefaultNoSetting");
@@ -797,6 +797,7 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
                 }]}]}),
             )]
             .into(),
+            by_app_id: false,
         },
         CloudSyncAgent {
             id: "6b1d1f1f-2222-4333-8444-555566667777".into(),
@@ -807,8 +808,10 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
                 "schedule": {"state": "Active"},
                 "status": {"code": "Active", "lastExecution": {"timeEnded": "2026-11-29T01:05:00Z", "state": "Succeeded"}}
             })],
-            // Fabrikam's has the default schema: no scoping filter.
+            // Fabrikam's has the default schema: no scoping filter; its service principal is
+            // found by appId, not by template.
             schemas: Default::default(),
+            by_app_id: true,
         },
     ];
     let s = crate::support::Scenario::with(
