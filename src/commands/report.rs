@@ -219,15 +219,46 @@ async fn read_sources(
     Ok(error)
 }
 
-/// The tenant section: the default for new Microsoft 365 groups and the sync features, read
-/// at the same time. Without the permission to read settings the report still lists the groups.
-async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
-    let (settings, sync, cloud) = tokio::join!(
-        read_settings(client),
-        read_sync_features(client),
-        read_cloud_sync(client)
-    );
-    let mut tenant = match settings {
+/// What writes groups to AD, as far as Graph shows it: Entra Connect's sync features and Cloud
+/// Sync's jobs, and from them who acts on security groups' writeback flag. Read before the
+/// groups, so each security group with writeback enabled can say it as it is listed.
+pub(crate) struct Engines {
+    sync: SyncFeatures,
+    cloud: crate::output::CloudSync,
+    verdict: crate::output::SecurityWriteback,
+}
+
+async fn engines(client: &GraphClient) -> Engines {
+    let (sync, cloud) = tokio::join!(read_sync_features(client), read_cloud_sync(client));
+    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), Some(&sync));
+    Engines {
+        sync,
+        cloud,
+        verdict,
+    }
+}
+
+/// Flag a security group with writeback enabled that nothing (but a discontinued engine) acts
+/// on: Graph says written back, and the row says why AD may never see it.
+fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
+    if row.kind != crate::writeback::Kind::Security || !row.written_back {
+        return;
+    }
+    match verdict.acted_on_by {
+        "connectSyncV2" => row.add_warning(
+            "writeback enabled, but no Cloud Sync job scopes on the flag: only Entra Connect's group writeback v2, discontinued on 30 June 2024, acts on it".into(),
+        ),
+        "nothing" => row.add_warning(
+            "writeback enabled, but nothing acts on the flag: no Cloud Sync job scopes on it and Entra Connect's group writeback v2 is off".into(),
+        ),
+        _ => {}
+    }
+}
+
+/// The tenant section: the default for new Microsoft 365 groups (read here) and the engines
+/// (read before). Without the permission to read settings the report still lists the groups.
+async fn tenant_section(client: &GraphClient, engines: Engines) -> anyhow::Result<TenantSection> {
+    let mut tenant = match read_settings(client).await {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
         Err(e) if e.is_auth() => {
             // Group.Read.All alone cannot read settings: still report the groups.
@@ -236,12 +267,9 @@ async fn tenant_section(client: &GraphClient) -> anyhow::Result<TenantSection> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context("reading directory settings")),
     };
-    tenant.security_writeback = Some(crate::output::SecurityWriteback::judge(
-        Some(&cloud),
-        Some(&sync),
-    ));
-    tenant.sync_features = Some(sync);
-    tenant.cloud_sync = Some(cloud);
+    tenant.security_writeback = Some(engines.verdict);
+    tenant.sync_features = Some(engines.sync);
+    tenant.cloud_sync = Some(engines.cloud);
     Ok(tenant)
 }
 
@@ -269,6 +297,7 @@ async fn stream_rows(
     args: &ReportArgs,
     format: OutputFormat,
     tenant: Option<&TenantSection>,
+    verdict: &crate::output::SecurityWriteback,
     out: &mut dyn Write,
 ) -> anyhow::Result<Counted> {
     let mut all = Summary::default();
@@ -285,7 +314,8 @@ async fn stream_rows(
     // Groups that came from AD are written last, once their source of authority is read.
     let mut from_ad: Vec<(ReportRow, bool)> = Vec::new();
     super::each_group(client, |g| {
-        let row = ReportRow::from_group(g)?;
+        let mut row = ReportRow::from_group(g)?;
+        flag(verdict, &mut row);
         let show = shown(args, &row);
         all.add(&row, show);
         if row.came_from_ad() {
@@ -356,15 +386,17 @@ pub async fn run(
     use OutputFormat::{Csv, Html, Json, Ndjson, Table};
     crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
     let client = &ctx.client;
+    let engines = engines(client).await;
+    let verdict = engines.verdict.clone();
     let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
         // JSON names the tenant before the groups: read it first (one request's time).
-        let tenant = tenant_section(client).await?;
-        let counted = stream_rows(client, args, ctx.format, Some(&tenant), out).await?;
+        let tenant = tenant_section(client, engines).await?;
+        let counted = stream_rows(client, args, ctx.format, Some(&tenant), &verdict, out).await?;
         (tenant, counted.all)
     } else if streams(ctx, args) {
         let (tenant, counted) = tokio::join!(
-            tenant_section(client),
-            stream_rows(client, args, ctx.format, None, out)
+            tenant_section(client, engines),
+            stream_rows(client, args, ctx.format, None, &verdict, out)
         );
         let (tenant, counted) = (tenant?, counted?);
         if ctx.format == Table {
@@ -385,7 +417,8 @@ pub async fn run(
             let mut hidden = Vec::new();
             let mut summary = Summary::default();
             super::each_group(client, |g| {
-                let row = ReportRow::from_group(g)?;
+                let mut row = ReportRow::from_group(g)?;
+                flag(&verdict, &mut row);
                 let show = shown(args, &row);
                 summary.add(&row, show);
                 if show {
@@ -407,7 +440,7 @@ pub async fn run(
             }
             anyhow::Ok((rows, summary))
         };
-        let (tenant, groups) = tokio::join!(tenant_section(client), groups);
+        let (tenant, groups) = tokio::join!(tenant_section(client, engines), groups);
         let (mut rows, mut summary) = groups?;
         let tenant = tenant?;
         if args.member_counts {

@@ -202,8 +202,7 @@ struct ServicePrincipal {
 /// (`applicationTemplateId: null`). Both lists are paged; a principal on both counts once.
 async fn service_principals(client: &GraphClient) -> Result<Vec<ServicePrincipal>, GraphError> {
     use futures_util::StreamExt;
-    let mut found: Vec<ServicePrincipal> = Vec::new();
-    for property in ["applicationTemplateId", "appId"] {
+    let list = |property: &'static str| async move {
         let mut url = client.url("servicePrincipals");
         url.query_pairs_mut()
             .append_pair(
@@ -212,12 +211,17 @@ async fn service_principals(client: &GraphClient) -> Result<Vec<ServicePrincipal
             )
             .append_pair("$select", "id,displayName,appId,applicationTemplateId");
         let mut pages = std::pin::pin!(client.pages::<ServicePrincipal>(url, Vec::new()));
+        let mut all = Vec::new();
         while let Some(page) = pages.next().await {
-            for sp in page? {
-                if !found.iter().any(|f| f.id.eq_ignore_ascii_case(&sp.id)) {
-                    found.push(sp);
-                }
-            }
+            all.extend(page?);
+        }
+        Ok::<_, GraphError>(all)
+    };
+    let (by_template, by_app_id) = tokio::join!(list("applicationTemplateId"), list("appId"));
+    let mut found: Vec<ServicePrincipal> = Vec::new();
+    for sp in by_template?.into_iter().chain(by_app_id?) {
+        if !found.iter().any(|f| f.id.eq_ignore_ascii_case(&sp.id)) {
+            found.push(sp);
         }
     }
     Ok(found)

@@ -148,7 +148,7 @@ impl<'a> TableWriter<'a> {
     pub(crate) fn row(&mut self, r: &ReportRow) -> io::Result<()> {
         if r.warning.is_some() {
             self.warned.push(format!(
-                "  {} ({}): {}",
+                "{} ({}): {}",
                 safe(r.display_name.as_deref().unwrap_or("")),
                 r.id,
                 safe(r.warning.as_deref().unwrap_or(""))
@@ -231,8 +231,16 @@ impl<'a> TableWriter<'a> {
         if !self.warned.is_empty() {
             writeln!(self.w)?;
             writeln!(self.w, "Needs attention [!]:")?;
+            // Wrapped to a terminal; in a file or a pipe each stays one line (for grep).
             for l in &self.warned {
-                writeln!(self.w, "{l}")?;
+                match self.layout.width {
+                    Some(w) => {
+                        for part in wrap(l, w.max(40), "  ", "    ") {
+                            writeln!(self.w, "{part}")?;
+                        }
+                    }
+                    None => writeln!(self.w, "  {l}")?,
+                }
             }
         }
         Ok(())

@@ -859,6 +859,13 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
         serde_json::json!(["AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb"])
     );
     assert!(v["explanation"].as_str().unwrap().contains("quarantined"));
+    // A Cloud Sync job scopes on the flag: no security group is flagged for it.
+    assert!(
+        !ran.stdout()
+            .contains("no Cloud Sync job scopes on the flag"),
+        "{}",
+        ran.stdout()
+    );
     let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
     assert!(
         table
@@ -936,6 +943,28 @@ async fn without_cloud_sync_only_connect_v2_acts_on_security_groups_flag() {
         .filter(|g| g["kind"] == "security" && g["writtenBack"] == true)
         .count();
     assert_eq!(enabled, 2);
+    // Each of them is flagged where it is listed, and counts as needing attention.
+    let flagged: Vec<&Value> = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            g["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("only Entra Connect's group writeback v2"))
+        })
+        .collect();
+    assert_eq!(flagged.len(), 2);
+    assert!(flagged.iter().all(|g| g["kind"] == "security"));
+    // Streamed output says the same (the verdict is read before the groups).
+    let ndjson = s.gwb(&["report", "-o", "ndjson"]).await;
+    assert_eq!(
+        ndjson
+            .stdout()
+            .matches("only Entra Connect's group writeback v2")
+            .count(),
+        2
+    );
     let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
     assert!(
         table.stdout().contains(
