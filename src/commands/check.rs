@@ -380,15 +380,27 @@ fn check_default(
 
 /// A failed read of the directory settings, with the permission the policy needs for it.
 fn settings_error(e: crate::graph::GraphError) -> anyhow::Error {
+    read_error(
+        e,
+        "the tenant default",
+        "new_m365_default",
+        crate::permissions::READ_SETTINGS,
+    )
+}
+
+/// A failed read of `what`, which the policy's `key` needs; a missing permission is named.
+fn read_error(
+    e: crate::graph::GraphError,
+    what: &str,
+    key: &str,
+    permission: &str,
+) -> anyhow::Error {
     let hint = if e.is_auth() {
-        format!(
-            "; the policy sets new_m365_default, which needs {}",
-            crate::permissions::READ_SETTINGS
-        )
+        format!("; the policy sets {key}, which needs {permission}")
     } else {
         String::new()
     };
-    anyhow::Error::new(e).context(format!("reading the tenant default{hint}"))
+    anyhow::Error::new(e).context(format!("reading {what}{hint}"))
 }
 
 /// A checker for `policy`. With `security_writeback_needs_cloud_sync` (and security groups not
@@ -406,15 +418,12 @@ pub(crate) async fn policy_checker<'p>(
         return Ok((checker, None));
     }
     let agents = crate::graph::sync::cloud_sync(client).await.map_err(|e| {
-        let hint = if e.is_auth() {
-            format!(
-                "; the policy sets security_writeback_needs_cloud_sync, which needs {}",
-                crate::permissions::READ_CLOUD_SYNC
-            )
-        } else {
-            String::new()
-        };
-        anyhow::Error::new(e).context(format!("reading Entra Cloud Sync's jobs{hint}"))
+        read_error(
+            e,
+            "Entra Cloud Sync's jobs",
+            "security_writeback_needs_cloud_sync",
+            crate::permissions::READ_CLOUD_SYNC,
+        )
     })?;
     let cloud = super::report::cloud_sync_section(agents);
     let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None);

@@ -245,12 +245,8 @@ fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
         return;
     }
     match verdict.acted_on_by {
-        "connectSyncV2" => row.add_warning(
-            "writeback enabled, but no Cloud Sync job scopes on the flag: only Entra Connect's group writeback v2, discontinued on 30 June 2024, acts on it".into(),
-        ),
-        "nothing" => row.add_warning(
-            "writeback enabled, but nothing acts on the flag: no Cloud Sync job scopes on it and Entra Connect's group writeback v2 is off".into(),
-        ),
+        "connectSyncV2" => row.add_warning(crate::output::FLAG_ONLY_V2.into()),
+        "nothing" => row.add_warning(crate::output::FLAG_NOTHING.into()),
         _ => {}
     }
 }

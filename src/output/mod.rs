@@ -269,6 +269,13 @@ impl CloudSync {
     }
 }
 
+/// The warning of a security group with writeback enabled that only Connect's discontinued v2
+/// acts on (see [`SecurityWriteback`]). One text for every such group: the table counts them
+/// instead of listing each again (a tenant may have a hundred thousand).
+pub(crate) const FLAG_ONLY_V2: &str = "writeback enabled, but no Cloud Sync job scopes on the flag: only Entra Connect's group writeback v2, discontinued on 30 June 2024, acts on it";
+/// The same when Connect's v2 is off too.
+pub(crate) const FLAG_NOTHING: &str = "writeback enabled, but nothing acts on the flag: no Cloud Sync job scopes on it and Entra Connect's group writeback v2 is off";
+
 /// Who acts on the writeback flag of security groups, as far as gwb can tell: only Entra
 /// Connect's group writeback v2 (discontinued on 30 June 2024) reads it, unless a Cloud Sync
 /// group provisioning job scopes on it.

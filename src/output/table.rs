@@ -131,6 +131,9 @@ pub(crate) struct TableWriter<'a> {
     /// Set once the header is written: the name's width and the other columns'.
     widths: Option<(usize, Vec<usize>)>,
     warned: Vec<String>,
+    /// Rows whose only warning is the tenant-wide one about security groups' flag
+    /// ([`super::FLAG_ONLY_V2`], [`super::FLAG_NOTHING`]): counted, said once.
+    shared: [u64; 2],
 }
 
 impl<'a> TableWriter<'a> {
@@ -142,11 +145,17 @@ impl<'a> TableWriter<'a> {
             pending: Vec::new(),
             widths: None,
             warned: Vec::new(),
+            shared: [0; 2],
         }
     }
 
     pub(crate) fn row(&mut self, r: &ReportRow) -> io::Result<()> {
-        if r.warning.is_some() {
+        let shared = [super::FLAG_ONLY_V2, super::FLAG_NOTHING]
+            .into_iter()
+            .position(|w| r.warning.as_deref() == Some(w));
+        if let Some(i) = shared {
+            self.shared[i] += 1;
+        } else if r.warning.is_some() {
             self.warned.push(format!(
                 "{} ({}): {}",
                 safe(r.display_name.as_deref().unwrap_or("")),
@@ -228,9 +237,27 @@ impl<'a> TableWriter<'a> {
         if self.widths.is_none() {
             self.start()?;
         }
-        if !self.warned.is_empty() {
+        if !self.warned.is_empty() || self.shared.iter().any(|&n| n > 0) {
             writeln!(self.w)?;
             writeln!(self.w, "Needs attention [!]:")?;
+            for (n, text) in self
+                .shared
+                .iter()
+                .zip([super::FLAG_ONLY_V2, super::FLAG_NOTHING])
+            {
+                if *n == 0 {
+                    continue;
+                }
+                let l = format!("{n} security groups marked [!] above: {text}");
+                match self.layout.width {
+                    Some(w) => {
+                        for part in wrap(&l, w.max(40), "  ", "    ") {
+                            writeln!(self.w, "{part}")?;
+                        }
+                    }
+                    None => writeln!(self.w, "  {l}")?,
+                }
+            }
             // Wrapped to a terminal; in a file or a pipe each stays one line (for grep).
             for l in &self.warned {
                 match self.layout.width {

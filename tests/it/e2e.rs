@@ -973,6 +973,24 @@ async fn without_cloud_sync_only_connect_v2_acts_on_security_groups_flag() {
         "{}",
         table.stdout()
     );
+    // The table says the shared warning once with its count, not once per group (a tenant
+    // may have a hundred thousand such groups); the rows carry [!].
+    assert!(
+        table.stdout().contains(
+            "  2 security groups marked [!] above: writeback enabled, but no Cloud Sync job"
+        ),
+        "{}",
+        table.stdout()
+    );
+    assert_eq!(
+        table
+            .stdout()
+            .matches("only Entra Connect's group writeback v2, discontinued")
+            .count(),
+        1,
+        "{}",
+        table.stdout()
+    );
 }
 
 /// Groups whose source of authority moved from AD to the cloud (issue 20, item 3): they keep
