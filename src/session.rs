@@ -239,7 +239,7 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
     let mut emulator_state = None;
     let mut renew: Option<graph::Renew> = None;
     let (root, credential) = if g.emulator {
-        let mut tenant = emulator::Tenant::generate(groups, seed);
+        let mut tenant = emulator::Tenant::generate(groups, seed).with_sample_sources();
         let saved = cfg
             .state_dir
             .as_deref()
@@ -254,7 +254,10 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
         };
         let emu = emulator::Emulator::start(
             tenant,
-            emulator::EmulatorConfig::default(),
+            emulator::EmulatorConfig {
+                cloud_sync: emulator::sample_cloud_sync(),
+                ..Default::default()
+            },
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         )
         .await

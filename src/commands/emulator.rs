@@ -20,7 +20,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         capitalise_booleans: args.capitalise_booleans,
         hold_pages: None,
         only_token: None,
-        cloud_sync: Vec::new(),
+        cloud_sync: crate::emulator::sample_cloud_sync(),
         cloud_sync_forbidden: false,
         sync_behavior_forbidden: false,
         activity_report: Default::default(),
@@ -59,9 +59,13 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         let seed = args.seed + i as u64;
         let mut cfg = cfg.clone();
         cfg.seed = seed;
-        let emu = Emulator::start(Tenant::generate(args.groups, seed), cfg, addr)
-            .await
-            .map_err(|e| crate::error::UsageError(format!("cannot listen on {addr}: {e}")))?;
+        let emu = Emulator::start(
+            Tenant::generate(args.groups, seed).with_sample_sources(),
+            cfg,
+            addr,
+        )
+        .await
+        .map_err(|e| crate::error::UsageError(format!("cannot listen on {addr}: {e}")))?;
         emus.push(emu);
     }
     let urls: Vec<String> = emus.iter().map(Emulator::url).collect();

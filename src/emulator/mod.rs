@@ -90,6 +90,49 @@ pub enum ActivityReport {
     Forbidden,
 }
 
+/// The sample's Cloud Sync, for `--emulator` and `gwb emulator`: one agent (its service
+/// principal named after the AD domain, as the portal names it) with a user/group job from AD
+/// and a group provisioning job to AD that scopes on the writeback flag.
+pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
+    const GROUP_JOB: &str = "AAD2ADGroupProvisioning.3c1e0f5a4b2d4e6f8a9b0c1d2e3f4a5b.sample";
+    vec![CloudSyncAgent {
+        id: "3c1e0f5a-4b2d-4e6f-8a9b-0c1d2e3f4a5b".into(),
+        display_name: "contoso.example".into(),
+        jobs: vec![
+            serde_json::json!({
+                "id": "AD2AADProvisioning.3c1e0f5a4b2d4e6f8a9b0c1d2e3f4a5b.sample",
+                "templateId": "AD2AADProvisioning",
+                "schedule": {"interval": "PT2M", "state": "Active"},
+                "status": {"code": "Active", "quarantine": null,
+                    "lastExecution": {"timeEnded": "2026-11-28T23:58:00Z", "state": "Succeeded"}}
+            }),
+            serde_json::json!({
+                "id": GROUP_JOB,
+                "templateId": "AAD2ADGroupProvisioning",
+                "schedule": {"interval": "PT20M", "state": "Active"},
+                "status": {"code": "Active", "quarantine": null,
+                    "lastExecution": {"timeEnded": "2026-11-28T23:40:00Z", "state": "Succeeded"}}
+            }),
+        ],
+        schemas: [(
+            GROUP_JOB.to_string(),
+            serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+                "enabled": true,
+                "name": "Provision Azure Active Directory Groups",
+                "sourceObjectName": "Group",
+                "targetObjectName": "group",
+                "scope": {"groups": [{"name": "Writeback enabled", "clauses": [{
+                    "operatorName": "IsTrue",
+                    "sourceOperandName": "isWritebackEnabled",
+                    "targetOperand": {"values": []}
+                }]}]}
+            }]}]}),
+        )]
+        .into(),
+        by_app_id: false,
+    }]
+}
+
 /// A Cloud Sync agent: its service principal and its jobs (`synchronizationJob` JSON).
 #[derive(Debug, Clone)]
 pub struct CloudSyncAgent {

@@ -341,6 +341,32 @@ impl Tenant {
     /// role-assignable groups, awkward display names (commas, quotes, non-ASCII, HTML and script
     /// meant to run in a report) and a few
     /// groups over the sync engine's member limits. No Group.Unified setting exists.
+    /// The sample's groups whose source of authority moved from AD to the cloud: the first two
+    /// cloud security groups (not mail-enabled) keep an AD SID and are cloud-managed; the third
+    /// keeps its SID with `isCloudManaged` false (AD takes it over at its next sync). For the
+    /// `--emulator` demo; tests build their own.
+    pub fn with_sample_sources(mut self) -> Self {
+        let picked: Vec<usize> = (0..self.groups.len())
+            .filter(|&i| {
+                let g = &self.groups[i];
+                g.group_types.is_empty()
+                    && g.security_enabled
+                    && !g.mail_enabled
+                    && g.on_premises_sync_enabled != Some(true)
+            })
+            .take(3)
+            .collect();
+        for (n, i) in picked.into_iter().enumerate() {
+            let g = &mut self.groups[i];
+            g.on_premises_security_identifier = Some(format!(
+                "S-1-5-21-1004336348-1177238915-682003330-{}",
+                7000 + i
+            ));
+            g.cloud_managed = Some(n < 2);
+        }
+        self
+    }
+
     pub fn generate(n: usize, seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let groups = (0..n).map(|i| generate_group(&mut rng, i)).collect();
