@@ -427,13 +427,14 @@ pub(crate) async fn policy_checker<'p>(
     })?;
     let cloud = super::report::cloud_sync_section(agents);
     let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None);
+    use crate::output::ActedOnBy;
     match verdict.acted_on_by {
-        "cloudSync" => {}
-        "unknown" => anyhow::bail!(
+        ActedOnBy::CloudSync => {}
+        ActedOnBy::Unknown => anyhow::bail!(
             "cannot check security_writeback_needs_cloud_sync: {}",
             verdict.explanation
         ),
-        _ => checker.security_flag_unused = true,
+        ActedOnBy::ConnectSyncV2 | ActedOnBy::Nothing => checker.security_flag_unused = true,
     }
     tracing::info!("security groups' writeback flag: {}", verdict.explanation);
     Ok((checker, Some(verdict)))

@@ -222,7 +222,7 @@ async fn read_sources(
 /// What writes groups to AD, as far as Graph shows it: Entra Connect's sync features and Cloud
 /// Sync's jobs, and from them who acts on security groups' writeback flag. Read before the
 /// groups, so each security group with writeback enabled can say it as it is listed.
-pub(crate) struct Engines {
+struct Engines {
     sync: SyncFeatures,
     cloud: crate::output::CloudSync,
     verdict: crate::output::SecurityWriteback,
@@ -241,13 +241,14 @@ async fn engines(client: &GraphClient) -> Engines {
 /// Flag a security group with writeback enabled that nothing (but a discontinued engine) acts
 /// on: Graph says written back, and the row says why AD may never see it.
 fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
+    use crate::output::ActedOnBy;
     if row.kind != crate::writeback::Kind::Security || !row.written_back {
         return;
     }
     match verdict.acted_on_by {
-        "connectSyncV2" => row.add_warning(crate::output::FLAG_ONLY_V2.into()),
-        "nothing" => row.add_warning(crate::output::FLAG_NOTHING.into()),
-        _ => {}
+        ActedOnBy::ConnectSyncV2 => row.add_warning(crate::output::FLAG_ONLY_V2.into()),
+        ActedOnBy::Nothing => row.add_warning(crate::output::FLAG_NOTHING.into()),
+        ActedOnBy::CloudSync | ActedOnBy::Unknown => {}
     }
 }
 

@@ -282,24 +282,37 @@ pub(crate) const FLAG_NOTHING: &str = "writeback enabled, but nothing acts on th
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SecurityWriteback {
-    /// `cloudSync`, `connectSyncV2`, `nothing` or `unknown`.
-    pub acted_on_by: &'static str,
+    pub acted_on_by: ActedOnBy,
     /// The Cloud Sync jobs whose scope uses the flag.
     pub cloud_sync_jobs: Vec<String>,
     pub explanation: String,
 }
 
+/// Who acts on security groups' writeback flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum ActedOnBy {
+    /// An enabled Cloud Sync group provisioning job scopes on it.
+    CloudSync,
+    /// No Cloud Sync job does: only Connect's discontinued group writeback v2 reads it.
+    ConnectSyncV2,
+    /// As `ConnectSyncV2`, and Connect's v2 is off.
+    Nothing,
+    /// Cloud Sync, or a job's scope, could not be read.
+    Unknown,
+}
+
 impl SecurityWriteback {
     pub(crate) fn judge(cloud: Option<&CloudSync>, features: Option<&SyncFeatures>) -> Self {
         const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
-        let verdict = |by, jobs, explanation: String| SecurityWriteback {
+        let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
             acted_on_by: by,
             cloud_sync_jobs: jobs,
             explanation,
         };
         let Some(cloud) = cloud.filter(|c| c.readable) else {
             return verdict(
-                "unknown",
+                ActedOnBy::Unknown,
                 Vec::new(),
                 format!(
                     "gwb cannot tell who acts on their writeback flag: Cloud Sync's jobs could not be read (needs Application.Read.All and Synchronization.Read.All); without a Cloud Sync job that scopes on it, only {V2}"
@@ -337,7 +350,7 @@ impl SecurityWriteback {
         if !scoping.is_empty() {
             let names: Vec<String> = scoping.iter().map(|j| name(j)).collect();
             return verdict(
-                "cloudSync",
+                ActedOnBy::CloudSync,
                 scoping.iter().map(|j| j.job_id.clone()).collect(),
                 format!(
                     "Cloud Sync scopes on their writeback flag and provisions them to AD as universal groups: {}",
@@ -347,7 +360,7 @@ impl SecurityWriteback {
         }
         if let Some(j) = group_jobs.iter().find(|j| j.scopes_on_writeback.is_none()) {
             return verdict(
-                "unknown",
+                ActedOnBy::Unknown,
                 Vec::new(),
                 format!(
                     "gwb cannot tell whether Cloud Sync acts on their writeback flag: the scope of {} could not be read",
@@ -372,14 +385,14 @@ impl SecurityWriteback {
             .and_then(|f| f.group_write_back_enabled)
         {
             Some(false) => verdict(
-                "nothing",
+                ActedOnBy::Nothing,
                 Vec::new(),
                 format!(
                     "nothing acts on their writeback flag: no Cloud Sync job scopes on it{others}, and Entra Connect's group writeback v2 is off"
                 ),
             ),
             on => verdict(
-                "connectSyncV2",
+                ActedOnBy::ConnectSyncV2,
                 Vec::new(),
                 format!(
                     "no Cloud Sync job scopes on their writeback flag{others}, so only {V2}{}",
@@ -1158,19 +1171,19 @@ mod security_writeback_tests {
         let judge = |c: &CloudSync, f: &SyncFeatures| SecurityWriteback::judge(Some(c), Some(f));
         assert_eq!(
             judge(&cloud(vec![job(Some(true), "Active")]), &v2(None)).acted_on_by,
-            "cloudSync"
+            ActedOnBy::CloudSync
         );
         // A disabled job provisions nothing.
         assert_eq!(
             judge(&cloud(vec![job(Some(true), "Disabled")]), &v2(Some(false))).acted_on_by,
-            "nothing"
+            ActedOnBy::Nothing
         );
         assert_eq!(
             judge(&cloud(vec![job(None, "Active")]), &v2(Some(true))).acted_on_by,
-            "unknown"
+            ActedOnBy::Unknown
         );
         let v = judge(&cloud(vec![job(Some(false), "Active")]), &v2(Some(true)));
-        assert_eq!(v.acted_on_by, "connectSyncV2");
+        assert_eq!(v.acted_on_by, ActedOnBy::ConnectSyncV2);
         assert!(
             v.explanation.contains("by its own scope"),
             "{}",
@@ -1178,7 +1191,7 @@ mod security_writeback_tests {
         );
         assert!(v.explanation.contains("still on"), "{}", v.explanation);
         let v = judge(&cloud(vec![]), &v2(None));
-        assert_eq!(v.acted_on_by, "connectSyncV2");
+        assert_eq!(v.acted_on_by, ActedOnBy::ConnectSyncV2);
         assert!(
             v.explanation.contains("could not be read"),
             "{}",
@@ -1189,6 +1202,9 @@ mod security_writeback_tests {
             jobs: vec![],
             error: Some("403".into()),
         };
-        assert_eq!(judge(&unreadable, &v2(Some(false))).acted_on_by, "unknown");
+        assert_eq!(
+            judge(&unreadable, &v2(Some(false))).acted_on_by,
+            ActedOnBy::Unknown
+        );
     }
 }
