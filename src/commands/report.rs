@@ -252,6 +252,84 @@ fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
     }
 }
 
+/// The verdict on security groups' flag, as it becomes known: the engines are read while the
+/// groups are listed, so a report waits for them no longer than their own requests take.
+type Verdict = tokio::sync::watch::Receiver<Option<crate::output::SecurityWriteback>>;
+
+/// Rows wait here until the verdict is known (the first page or two), then go on flagged, in
+/// the order they were listed.
+struct Flagging {
+    verdict: Verdict,
+    known: Option<crate::output::SecurityWriteback>,
+    pending: Vec<ReportRow>,
+}
+
+impl Flagging {
+    fn new(verdict: Verdict) -> Self {
+        Flagging {
+            verdict,
+            known: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Pass `row` on to `emit` flagged, with any held before it, once the verdict is known;
+    /// until then hold it.
+    fn pass(
+        &mut self,
+        row: ReportRow,
+        emit: &mut impl FnMut(ReportRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.known.is_none() {
+            self.known = self.verdict.borrow().clone();
+        }
+        let Some(v) = &self.known else {
+            self.pending.push(row);
+            return Ok(());
+        };
+        for mut r in self.pending.drain(..) {
+            flag(v, &mut r);
+            emit(r)?;
+        }
+        let mut row = row;
+        flag(v, &mut row);
+        emit(row)
+    }
+
+    /// After the listing: wait for the verdict, and pass on what is held.
+    async fn finish(
+        mut self,
+        emit: &mut impl FnMut(ReportRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.known.is_none() {
+            let v = self
+                .verdict
+                .wait_for(Option::is_some)
+                .await
+                .map_err(|_| anyhow::anyhow!("the engines were not read"))?
+                .clone();
+            self.known = v;
+        }
+        let v = self.known.as_ref().expect("known after the wait");
+        for mut r in self.pending.drain(..) {
+            flag(v, &mut r);
+            emit(r)?;
+        }
+        Ok(())
+    }
+}
+
+/// The engines, read while the groups are listed: the verdict goes to `tx` as soon as it is
+/// known, the rest to the tenant section.
+async fn engines_then_tell(
+    client: &GraphClient,
+    tx: tokio::sync::watch::Sender<Option<crate::output::SecurityWriteback>>,
+) -> Engines {
+    let e = engines(client).await;
+    let _ = tx.send(Some(e.verdict.clone()));
+    e
+}
+
 /// The tenant section: the default for new Microsoft 365 groups (read here) and the engines
 /// (read before). Without the permission to read settings the report still lists the groups.
 async fn tenant_section(client: &GraphClient, engines: Engines) -> anyhow::Result<TenantSection> {
@@ -294,7 +372,7 @@ async fn stream_rows(
     args: &ReportArgs,
     format: OutputFormat,
     tenant: Option<&TenantSection>,
-    verdict: &crate::output::SecurityWriteback,
+    verdict: Verdict,
     out: &mut dyn Write,
 ) -> anyhow::Result<Counted> {
     let mut all = Summary::default();
@@ -310,9 +388,7 @@ async fn stream_rows(
     };
     // Groups that came from AD are written last, once their source of authority is read.
     let mut from_ad: Vec<(ReportRow, bool)> = Vec::new();
-    super::each_group(client, |g| {
-        let mut row = ReportRow::from_group(g)?;
-        flag(verdict, &mut row);
+    let mut emit = |row: ReportRow| {
         let show = shown(args, &row);
         all.add(&row, show);
         if row.came_from_ad() {
@@ -326,9 +402,14 @@ async fn stream_rows(
                 Sink::Table(t) => t.row(&row)?,
             }
         }
-        Ok(())
+        anyhow::Ok(())
+    };
+    let mut flagging = Flagging::new(verdict);
+    super::each_group(client, |g| {
+        flagging.pass(ReportRow::from_group(g)?, &mut emit)
     })
     .await?;
+    flagging.finish(&mut emit).await?;
     let error = read_sources(client, from_ad.iter_mut().map(|(r, _)| r).collect()).await?;
     all.is_cloud_managed_error.clone_from(&error);
     shown_rows.is_cloud_managed_error = error;
@@ -383,17 +464,17 @@ pub async fn run(
     use OutputFormat::{Csv, Html, Json, Ndjson, Table};
     crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
     let client = &ctx.client;
-    let engines = engines(client).await;
-    let verdict = engines.verdict.clone();
+    let (tx, verdict) = tokio::sync::watch::channel(None);
+    let tenant = async { tenant_section(client, engines_then_tell(client, tx).await).await };
     let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
-        // JSON names the tenant before the groups: read it first (one request's time).
-        let tenant = tenant_section(client, engines).await?;
-        let counted = stream_rows(client, args, ctx.format, Some(&tenant), &verdict, out).await?;
+        // JSON names the tenant before the groups: read it first (a few requests' time).
+        let tenant = tenant.await?;
+        let counted = stream_rows(client, args, ctx.format, Some(&tenant), verdict, out).await?;
         (tenant, counted.all)
     } else if streams(ctx, args) {
         let (tenant, counted) = tokio::join!(
-            tenant_section(client, engines),
-            stream_rows(client, args, ctx.format, None, &verdict, out)
+            tenant,
+            stream_rows(client, args, ctx.format, None, verdict, out)
         );
         let (tenant, counted) = (tenant?, counted?);
         if ctx.format == Table {
@@ -413,9 +494,7 @@ pub async fn run(
             // Groups from AD that the filters hide: read too, for the summary's counts.
             let mut hidden = Vec::new();
             let mut summary = Summary::default();
-            super::each_group(client, |g| {
-                let mut row = ReportRow::from_group(g)?;
-                flag(&verdict, &mut row);
+            let mut emit = |row: ReportRow| {
                 let show = shown(args, &row);
                 summary.add(&row, show);
                 if show {
@@ -423,9 +502,14 @@ pub async fn run(
                 } else if row.came_from_ad() {
                     hidden.push(row);
                 }
-                Ok(())
+                anyhow::Ok(())
+            };
+            let mut flagging = Flagging::new(verdict);
+            super::each_group(client, |g| {
+                flagging.pass(ReportRow::from_group(g)?, &mut emit)
             })
             .await?;
+            flagging.finish(&mut emit).await?;
             let targets = rows
                 .iter_mut()
                 .filter(|r| r.came_from_ad())
@@ -437,7 +521,7 @@ pub async fn run(
             }
             anyhow::Ok((rows, summary))
         };
-        let (tenant, groups) = tokio::join!(tenant_section(client, engines), groups);
+        let (tenant, groups) = tokio::join!(tenant, groups);
         let (mut rows, mut summary) = groups?;
         let tenant = tenant?;
         if args.member_counts {
@@ -506,4 +590,92 @@ fn command_line(args: &ReportArgs) -> String {
     }
     s.push_str(" -o html");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{ActedOnBy, SecurityWriteback};
+    use crate::writeback::summary::SourceOfAuthority;
+    use crate::writeback::{Kind, Reason};
+
+    fn security(id: &str, written_back: bool) -> ReportRow {
+        ReportRow {
+            id: id.into(),
+            display_name: Some(id.into()),
+            kind: Kind::Security,
+            synced_from_on_premises: false,
+            is_enabled: Some(written_back),
+            on_premises_group_type: None,
+            written_back,
+            written_back_as: written_back.then_some("universalSecurityGroup"),
+            reason: if written_back {
+                Reason::Enabled
+            } else {
+                Reason::Disabled
+            },
+            warning: None,
+            is_assignable_to_role: None,
+            created_date_time: None,
+            member_count: None,
+            source_of_authority: SourceOfAuthority::Cloud,
+            is_cloud_managed: None,
+        }
+    }
+
+    /// Rows listed before the verdict is known wait, then go on flagged and in order; rows
+    /// after it go on at once.
+    #[tokio::test]
+    async fn rows_wait_for_the_verdict_then_go_on_flagged_in_order() {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let mut flagging = Flagging::new(rx);
+        let mut out: Vec<ReportRow> = Vec::new();
+        let mut emit = |r: ReportRow| {
+            out.push(r);
+            anyhow::Ok(())
+        };
+        flagging.pass(security("a", true), &mut emit).unwrap();
+        flagging.pass(security("b", false), &mut emit).unwrap();
+        assert_eq!(flagging.pending.len(), 2, "held until the verdict");
+        tx.send(Some(SecurityWriteback {
+            acted_on_by: ActedOnBy::ConnectSyncV2,
+            cloud_sync_jobs: Vec::new(),
+            explanation: String::new(),
+        }))
+        .unwrap();
+        flagging.pass(security("c", true), &mut emit).unwrap();
+        flagging.finish(&mut emit).await.unwrap();
+        let ids: Vec<&str> = out.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        let flagged: Vec<bool> = out
+            .iter()
+            .map(|r| r.warning.as_deref() == Some(crate::output::FLAG_ONLY_V2))
+            .collect();
+        assert_eq!(flagged, [true, false, true]);
+    }
+
+    /// A listing that ends before the verdict: what is held goes on once it comes.
+    #[tokio::test]
+    async fn the_listing_may_end_before_the_verdict() {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let mut flagging = Flagging::new(rx);
+        let mut out: Vec<ReportRow> = Vec::new();
+        let mut emit = |r: ReportRow| {
+            out.push(r);
+            anyhow::Ok(())
+        };
+        flagging.pass(security("a", true), &mut emit).unwrap();
+        let send = async {
+            tx.send(Some(SecurityWriteback {
+                acted_on_by: ActedOnBy::CloudSync,
+                cloud_sync_jobs: Vec::new(),
+                explanation: String::new(),
+            }))
+            .unwrap();
+        };
+        let (finished, ()) = tokio::join!(flagging.finish(&mut emit), send);
+        finished.unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].warning, None, "Cloud Sync acts on the flag");
+    }
 }
