@@ -857,6 +857,7 @@ async fn run_inner(
                 changes: Some(&changes),
             };
             emit(ctx, out, policy, &shown, source.notify, command).await?;
+            pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
             Ok(ExitStatus::Drift)
         }
         Stage::DryRun(run) | Stage::NothingToDo(run) => {
@@ -883,6 +884,8 @@ async fn run_inner(
                 changes: Some(&changes),
             };
             emit(ctx, out, policy, &shown, source.notify, command).await?;
+            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
+            pipeline::note_on_premises(out, ctx.format, args.apply.yes, run.on_premises())?;
             Ok(match (fix.signal, &after) {
                 (Some(signal), _) => ExitStatus::for_signal(signal),
                 (None, Some(after)) => fix_status(&fix, after),

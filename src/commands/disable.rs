@@ -355,7 +355,7 @@ impl ChangeSet for DisableRun {
     }
 
     fn on_premises(&self) -> Option<&'static str> {
-        Some(crate::writeback::onprem::DISABLE)
+        (!self.plan.changes.is_empty()).then_some(crate::writeback::onprem::DISABLE)
     }
 
     async fn write(
@@ -475,9 +475,7 @@ pub async fn run(
                     writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
                 }
                 print_plan(out, ctx.format, &run.plan)?;
-                if ctx.format == OutputFormat::Table && !run.plan.changes.is_empty() {
-                    writeln!(out, "{}", crate::writeback::onprem::DISABLE)?;
-                }
+                pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
                 Ok(ExitStatus::Ok)
             }
         },
@@ -490,6 +488,8 @@ pub async fn run(
             run.plan.skipped,
         ),
         Stage::Done(run, w) => {
+            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
+            let note = run.on_premises();
             let status = finish(
                 out,
                 ctx.format,
@@ -498,10 +498,7 @@ pub async fn run(
                 w.applied,
                 run.plan.skipped,
             )?;
-            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
-            if ctx.format == OutputFormat::Table && !args.apply.yes {
-                writeln!(out, "{}", crate::writeback::onprem::DISABLE)?;
-            }
+            pipeline::note_on_premises(out, ctx.format, args.apply.yes, note)?;
             Ok(status)
         }
     }

@@ -133,6 +133,21 @@ where
     Ok(Stage::Done(plan, done))
 }
 
+/// A plan's on-premises note (its [`ChangeSet::on_premises`]) under what a person reads in a
+/// table: a dry run's plan, or the summary of a run confirmed at the prompt. A `--yes` run
+/// logged it once instead (pass `yes`); data formats carry no prose.
+pub(crate) fn note_on_premises(
+    out: &mut dyn std::io::Write,
+    format: crate::cli::OutputFormat,
+    yes: bool,
+    note: Option<&str>,
+) -> std::io::Result<()> {
+    match note {
+        Some(note) if format == crate::cli::OutputFormat::Table && !yes => writeln!(out, "{note}"),
+        _ => Ok(()),
+    }
+}
+
 /// Refuse a plan over `--max-changes` before anything is written (the journal included).
 pub(crate) fn guard(max_changes: Option<usize>, n: usize) -> Result<(), UsageError> {
     match max_changes {

@@ -85,24 +85,21 @@ pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::Clou
 pub(crate) fn cloud_sync_section(
     agents: Vec<crate::graph::sync::Agent>,
 ) -> crate::output::CloudSync {
-    use crate::graph::sync::GROUP_PROVISIONING_TO_AD;
     crate::output::CloudSync {
         readable: true,
         jobs: agents
             .into_iter()
             .flat_map(|a| {
-                let scopes = a.scopes_on_writeback;
-                a.jobs.into_iter().zip(scopes).map(move |(j, scopes)| {
+                a.jobs.into_iter().map(move |j| {
+                    let group_provisioning_to_ad = j.provisions_groups_to_ad();
                     let status = j.status.unwrap_or_default();
                     let last = status.last_execution.unwrap_or_default();
                     let quarantine = status.quarantine;
                     crate::output::CloudSyncJob {
                         service_principal_id: a.id.clone(),
                         service_principal_name: a.display_name.clone(),
-                        group_provisioning_to_ad: j
-                            .template_id
-                            .as_deref()
-                            .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD)),
+                        group_provisioning_to_ad,
+                        scopes_on_writeback: j.scopes_on_writeback,
                         job_id: j.id,
                         template_id: j.template_id,
                         quarantined: quarantine.is_some()
@@ -113,7 +110,6 @@ pub(crate) fn cloud_sync_section(
                         last_run_state: last.state,
                         quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
                         quarantine_since: quarantine.and_then(|q| q.current_began),
-                        scopes_on_writeback: scopes,
                     }
                 })
             })
@@ -599,6 +595,14 @@ mod tests {
     use crate::writeback::summary::SourceOfAuthority;
     use crate::writeback::{Kind, Reason};
 
+    fn verdict(by: ActedOnBy) -> Option<SecurityWriteback> {
+        Some(SecurityWriteback {
+            acted_on_by: by,
+            cloud_sync_jobs: Vec::new(),
+            explanation: String::new(),
+        })
+    }
+
     fn security(id: &str, written_back: bool) -> ReportRow {
         ReportRow {
             id: id.into(),
@@ -637,12 +641,7 @@ mod tests {
         flagging.pass(security("a", true), &mut emit).unwrap();
         flagging.pass(security("b", false), &mut emit).unwrap();
         assert_eq!(flagging.pending.len(), 2, "held until the verdict");
-        tx.send(Some(SecurityWriteback {
-            acted_on_by: ActedOnBy::ConnectSyncV2,
-            cloud_sync_jobs: Vec::new(),
-            explanation: String::new(),
-        }))
-        .unwrap();
+        tx.send(verdict(ActedOnBy::ConnectSyncV2)).unwrap();
         flagging.pass(security("c", true), &mut emit).unwrap();
         flagging.finish(&mut emit).await.unwrap();
         let ids: Vec<&str> = out.iter().map(|r| r.id.as_str()).collect();
@@ -666,12 +665,7 @@ mod tests {
         };
         flagging.pass(security("a", true), &mut emit).unwrap();
         let send = async {
-            tx.send(Some(SecurityWriteback {
-                acted_on_by: ActedOnBy::CloudSync,
-                cloud_sync_jobs: Vec::new(),
-                explanation: String::new(),
-            }))
-            .unwrap();
+            tx.send(verdict(ActedOnBy::CloudSync)).unwrap();
         };
         let (finished, ()) = tokio::join!(flagging.finish(&mut emit), send);
         finished.unwrap();

@@ -505,9 +505,7 @@ pub async fn run(
                 writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
             }
             print_plan(out, ctx.format, &paths, &p)?;
-            if ctx.format == OutputFormat::Table && turns_writeback_on(&p.changes) {
-                writeln!(out, "{}", crate::writeback::onprem::RESTORE)?;
-            }
+            pipeline::note_on_premises(out, ctx.format, false, p.on_premises())?;
             Ok(ExitStatus::Ok)
         }
         Stage::NothingToDo(p) => finish(
@@ -519,7 +517,8 @@ pub async fn run(
             p.skipped,
         ),
         Stage::Done(p, w) => {
-            let on = turns_writeback_on(&p.changes);
+            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
+            let note = p.on_premises();
             let status = finish(
                 out,
                 ctx.format,
@@ -528,10 +527,7 @@ pub async fn run(
                 w.applied,
                 p.skipped,
             )?;
-            // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
-            if ctx.format == OutputFormat::Table && on && !args.apply.yes {
-                writeln!(out, "{}", crate::writeback::onprem::RESTORE)?;
-            }
+            pipeline::note_on_premises(out, ctx.format, args.apply.yes, note)?;
             Ok(status)
         }
     }

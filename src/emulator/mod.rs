@@ -90,6 +90,22 @@ pub enum ActivityReport {
     Forbidden,
 }
 
+/// A group provisioning job's `synchronizationSchema` whose scope is the groups' writeback
+/// flag (attribute value filtering on `isWritebackEnabled`).
+pub fn schema_scoped_on_writeback() -> serde_json::Value {
+    serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+        "enabled": true,
+        "name": "Provision Azure Active Directory Groups",
+        "sourceObjectName": "Group",
+        "targetObjectName": "group",
+        "scope": {"groups": [{"name": "Writeback enabled", "clauses": [{
+            "operatorName": "IsTrue",
+            "sourceOperandName": "isWritebackEnabled",
+            "targetOperand": {"values": []}
+        }]}]}
+    }]}]})
+}
+
 /// The sample's Cloud Sync, for `--emulator` and `gwb emulator`: one agent (its service
 /// principal named after the AD domain, as the portal names it) with a user/group job from AD
 /// and a group provisioning job to AD that scopes on the writeback flag.
@@ -114,21 +130,7 @@ pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
                     "lastExecution": {"timeEnded": "2026-11-28T23:40:00Z", "state": "Succeeded"}}
             }),
         ],
-        schemas: [(
-            GROUP_JOB.to_string(),
-            serde_json::json!({"synchronizationRules": [{"objectMappings": [{
-                "enabled": true,
-                "name": "Provision Azure Active Directory Groups",
-                "sourceObjectName": "Group",
-                "targetObjectName": "group",
-                "scope": {"groups": [{"name": "Writeback enabled", "clauses": [{
-                    "operatorName": "IsTrue",
-                    "sourceOperandName": "isWritebackEnabled",
-                    "targetOperand": {"values": []}
-                }]}]}
-            }]}]}),
-        )]
-        .into(),
+        schemas: [(GROUP_JOB.to_string(), schema_scoped_on_writeback())].into(),
         by_app_id: false,
     }]
 }

@@ -43,6 +43,19 @@ pub(crate) struct Job {
     pub schedule: Option<Schedule>,
     #[serde(default)]
     pub status: Option<Status>,
+    /// Read from the job's schema, not the job: whether its scope uses the writeback flag;
+    /// `None` when it is no group provisioning job or its schema could not be read.
+    #[serde(skip)]
+    pub scopes_on_writeback: Option<bool>,
+}
+
+impl Job {
+    /// The job provisions Entra groups to AD (template `AAD2ADGroupProvisioning`).
+    pub(crate) fn provisions_groups_to_ad(&self) -> bool {
+        self.template_id
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,9 +100,6 @@ pub(crate) struct Agent {
     pub id: String,
     pub display_name: Option<String>,
     pub jobs: Vec<Job>,
-    /// Per job (same order): whether its scope uses the writeback flag; `None` when not a
-    /// group provisioning job, or when its schema could not be read.
-    pub scopes_on_writeback: Vec<Option<bool>>,
 }
 
 /// The source attribute of the groups' writeback flag in Cloud Sync's schema.
@@ -236,15 +246,9 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
             continue;
         }
         let url = client.url(&format!("servicePrincipals/{}/synchronization/jobs", sp.id));
-        let jobs: List<Job> = client.get_json(url, &[]).await?;
-        let mut scopes = Vec::with_capacity(jobs.value.len());
-        for j in &jobs.value {
-            let group_job = j
-                .template_id
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD));
-            if !group_job || !is_job_id(&j.id) {
-                scopes.push(None);
+        let mut jobs: List<Job> = client.get_json(url, &[]).await?;
+        for j in &mut jobs.value {
+            if !j.provisions_groups_to_ad() || !is_job_id(&j.id) {
                 continue;
             }
             let url = client.url(&format!(
@@ -253,10 +257,9 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
             ));
             // A schema that cannot be read leaves the question open; the jobs still show.
             match client.get_json::<Schema>(url, &[]).await {
-                Ok(schema) => scopes.push(Some(schema.scopes_on_writeback())),
+                Ok(schema) => j.scopes_on_writeback = Some(schema.scopes_on_writeback()),
                 Err(e) => {
                     tracing::info!("cannot read the schema of Cloud Sync job {}: {e}", j.id);
-                    scopes.push(None);
                 }
             }
         }
@@ -264,7 +267,6 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
             id: sp.id,
             display_name: sp.display_name,
             jobs: jobs.value,
-            scopes_on_writeback: scopes,
         });
     }
     Ok(agents)

@@ -202,6 +202,36 @@ async fn a_compliant_tenant_exits_0() {
     );
 }
 
+/// `check --fix` disables writeback too, so its plan says the on-premises cost like
+/// disable-existing-m365's (issue 20); a plain check, which changes nothing, does not, and a
+/// scheduled fix (--yes) keeps it out of its output.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_says_the_on_premises_cost_under_its_plan() {
+    let s = Scenario::groups(60, 9).await.config(M365_DISABLED);
+    let plan = s.gwb(&["check", "--fix", "--dry-run", "-o", "table"]).await;
+    assert_eq!(plan.code(), 3, "{}", plan.stderr());
+    assert_eq!(
+        plan.stdout().matches("On premises:").count(),
+        1,
+        "{}",
+        plan.stdout()
+    );
+    let plain = s.gwb(&["check", "-o", "table"]).await;
+    assert_eq!(plain.code(), 3);
+    assert!(
+        !plain.stdout().contains("On premises:"),
+        "{}",
+        plain.stdout()
+    );
+    let fixed = s.gwb(&["check", "--fix", "--yes", "-o", "table"]).await;
+    assert_eq!(fixed.code(), 0, "{}", fixed.stderr());
+    assert!(
+        !fixed.stdout().contains("On premises:"),
+        "{}",
+        fixed.stdout()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn graph_failing_on_every_request_exits_1_not_0_or_3() {
     let server = wiremock::MockServer::start().await;
@@ -465,13 +495,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         schemas: [(JOB.to_string(), schema)].into(),
         by_app_id: false,
     };
-    let scoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
-        "enabled": true, "sourceObjectName": "Group",
-        "scope": {"groups": [{"name": "flag", "clauses": [{
-            "operatorName": "IsTrue", "sourceOperandName": "isWritebackEnabled",
-            "targetOperand": {"values": []}
-        }]}]}
-    }]}]});
+    let scoped = gwb::emulator::schema_scoped_on_writeback();
     let unscoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
         "enabled": true, "sourceObjectName": "Group", "scope": null
     }]}]});

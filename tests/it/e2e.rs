@@ -788,13 +788,7 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
             // Contoso's group job scopes on the writeback flag (attribute value filtering).
             schemas: [(
                 "AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb".to_string(),
-                serde_json::json!({"synchronizationRules": [{"objectMappings": [{
-                    "enabled": true, "sourceObjectName": "Group", "targetObjectName": "group",
-                    "scope": {"groups": [{"name": "Writeback enabled", "clauses": [{
-                        "operatorName": "IsTrue", "sourceOperandName": "isWritebackEnabled",
-                        "targetOperand": {"values": []}
-                    }]}]}
-                }]}]}),
+                gwb::emulator::schema_scoped_on_writeback(),
             )]
             .into(),
             by_app_id: false,
