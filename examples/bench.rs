@@ -161,6 +161,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 format,
                 // JSON to a --out file streams; to stdout it is kept whole.
                 out_is_file: what == "report-json-file",
+                way_back: Default::default(),
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),
@@ -218,6 +219,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 client,
                 format: OutputFormat::Json,
                 out_is_file: false,
+                way_back: Default::default(),
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),
@@ -242,6 +244,8 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 plan_out: None,
                 plan: None,
                 journal: None,
+                ignore_policy: false,
+                accept_renamed: false,
             };
             let r = gwb::commands::disable::run(
                 &ctx,

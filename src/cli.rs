@@ -379,6 +379,14 @@ pub struct DisableArgs {
     /// The journal to write (default: a new file in $XDG_STATE_HOME/gwb/).
     #[arg(long, value_name = "PATH")]
     pub journal: Option<PathBuf>,
+    /// Include the groups the config's policy keeps ([policy] allow, [[policy.exception]] in
+    /// force), which are otherwise left out of the plan and kept in a review.
+    #[arg(long)]
+    pub ignore_policy: bool,
+    /// With --plan REVIEW.csv: apply a review whose rows name groups that were renamed since
+    /// (needed when no one is asked: --yes, or no terminal).
+    #[arg(long, requires = "plan")]
+    pub accept_renamed: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -454,6 +462,10 @@ pub struct RestoreArgs {
     /// Graph root (the last run's undo).
     #[arg(long, conflicts_with = "list")]
     pub last: bool,
+    /// With --last: a restore's own journal counts too (without it --last skips them, so that
+    /// undoing twice never silently redoes the change).
+    #[arg(long, requires = "last")]
+    pub include_restores: bool,
     /// List the journals in the state directory (command, start, tenant, counts, finished or
     /// interrupted) and change nothing; needs no sign-in.
     #[arg(long)]

@@ -33,6 +33,9 @@ pub enum GroupResult {
     NotFound,
     /// Sent, but the run was stopped (Ctrl-C, SIGTERM) before its final answer.
     Interrupted,
+    /// Not sent: read right before the write, the group was no longer one the command plans
+    /// (not a cloud Microsoft 365 group).
+    NotPlannable,
 }
 
 impl GroupResult {
@@ -44,12 +47,16 @@ impl GroupResult {
             GroupResult::NotApplied => "notApplied",
             GroupResult::NotFound => "notFound",
             GroupResult::Interrupted => "interrupted",
+            GroupResult::NotPlannable => "notPlannable",
         }
     }
 
     /// Whether the write went out (and so may have changed the group).
     pub(crate) fn was_sent(self) -> bool {
-        !matches!(self, GroupResult::DeletedMeanwhile)
+        !matches!(
+            self,
+            GroupResult::DeletedMeanwhile | GroupResult::NotPlannable
+        )
     }
 }
 
@@ -86,6 +93,10 @@ pub(crate) enum Record {
         tenant_id: Option<String>,
         started_at: String,
         gwb_version: String,
+        /// A restore: the runs it undoes ("disable-existing-m365 of 2026-12-01T10:00:00Z"),
+        /// so that undoing the restore can say what it redoes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        undoes: Vec<String>,
     },
     /// Written (and synced) before the group is changed.
     #[serde(rename_all = "camelCase")]
@@ -208,6 +219,18 @@ impl Journal {
         graph_root: &str,
         tenant_id: Option<&str>,
     ) -> std::io::Result<Journal> {
+        Self::create_undoing(path, run_id, command, graph_root, tenant_id, &[])
+    }
+
+    /// [`Journal::create`] for a restore, recording the runs it undoes.
+    pub(crate) fn create_undoing(
+        path: &Path,
+        run_id: &str,
+        command: &str,
+        graph_root: &str,
+        tenant_id: Option<&str>,
+        undoes: &[String],
+    ) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -233,6 +256,7 @@ impl Journal {
                 tenant_id: tenant_id.map(str::to_string),
                 started_at: now_rfc3339(),
                 gwb_version: env!("CARGO_PKG_VERSION").into(),
+                undoes: undoes.to_vec(),
             }],
             true,
         )?;
@@ -395,6 +419,9 @@ pub struct SettingRecord {
     pub after: Vec<SettingValue>,
     /// The id of the setting the run created, when it created one.
     pub created_id: Option<String>,
+    /// The run deleted the setting (the restore of a run that had created it): absent is the
+    /// state the run left.
+    pub deleted: bool,
 }
 
 /// What a journal says.
@@ -406,6 +433,8 @@ pub struct JournalContents {
     pub graph_root: String,
     pub tenant_id: Option<String>,
     pub started_at: String,
+    /// A restore's journal: the runs it undid (see [`Record::Run`]).
+    pub undoes: Vec<String>,
     /// Every group that may have been changed, with its before-state, in journal order (first
     /// record per group).
     pub befores: Vec<Change>,
@@ -439,7 +468,8 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
     };
     let mut contents = Contents::default();
     let mut truncated_tail = false;
-    let mut torn_records = 0usize;
+    // The line (0-based) of a record torn by a failed append, once one is met.
+    let mut torn_at: Option<usize> = None;
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -454,22 +484,34 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
                 truncated_tail = true;
                 continue;
             }
-            // One record torn by a failed append (a full disk): gwb stops after it, and starts
-            // any later record on a fresh line. Only a line that begins like a gwb record and
-            // only one per journal, and only one that ends early; anything else is corruption.
+            // One record torn by a failed append (a full disk): gwb's writer stops sending
+            // after it, so only the outcomes of the writes already in flight can follow it
+            // (each on a fresh line), and never an end record. Only a line that begins like a
+            // gwb record and ends early, only one per journal; checked record by record below.
             Err(e)
-                if i > 0 && torn_records == 0 && e.is_eof() && line.starts_with("{\"type\":\"") =>
+                if i > 0 && torn_at.is_none() && e.is_eof() && line.starts_with("{\"type\":\"") =>
             {
                 tracing::warn!(
                     "journal {}, line {}: ignoring a torn record (an append that failed: {e})",
                     path.display(),
                     i + 1
                 );
-                torn_records += 1;
+                torn_at = Some(i);
                 continue;
             }
             Err(e) => return Err(corrupt(i + 1, e.to_string())),
         };
+        if let Some(t) = torn_at {
+            after_torn(&contents, &rec).map_err(|detail| {
+                corrupt(
+                    i + 1,
+                    format!(
+                        "{detail} after the torn record on line {}: gwb's own writer leaves a torn record followed only by the outcomes of writes in flight, so this journal was damaged (a disk error, a bad copy); restore from an intact copy, or restore the groups by hand",
+                        t + 1
+                    ),
+                )
+            })?;
+        }
         contents
             .add(i, rec)
             .map_err(|detail| corrupt(i + 1, detail))?;
@@ -484,12 +526,35 @@ pub fn read(path: &Path) -> Result<JournalContents, JournalError> {
         graph_root,
         tenant_id,
         started_at,
+        undoes: contents.undoes,
         befores: contents.befores,
         outcomes: contents.outcomes,
         setting: contents.setting,
-        truncated_tail: truncated_tail || torn_records > 0,
+        truncated_tail: truncated_tail || torn_at.is_some(),
         finished: contents.finished,
     })
+}
+
+/// Whether `rec` may follow a torn record: only the outcome of a write in flight (a group
+/// whose before-state was recorded, with no outcome yet) can, as gwb's writer stops sending at
+/// the first record it cannot append. The reason, when it may not.
+fn after_torn(contents: &Contents, rec: &Record) -> Result<(), String> {
+    match rec {
+        Record::Outcome { group_id, .. }
+            if contents.seen.contains(group_id) && !contents.outcomes.contains_key(group_id) =>
+        {
+            Ok(())
+        }
+        Record::Outcome { group_id, .. } => Err(format!(
+            "an outcome for {group_id:?}, which was not a write in flight"
+        )),
+        Record::End { .. } => Err("an end record".into()),
+        Record::Before { .. } => Err("a before-state".into()),
+        Record::SettingBefore { .. } | Record::SettingOutcome { .. } => {
+            Err("a setting record".into())
+        }
+        Record::Run { .. } => Err("a run header".into()),
+    }
 }
 
 /// The run header's fields: run id, command, Graph root, tenant, start time.
@@ -499,6 +564,7 @@ type Header = (String, String, String, Option<String>, String);
 #[derive(Default)]
 struct Contents {
     header: Option<Header>,
+    undoes: Vec<String>,
     befores: Vec<Change>,
     seen: std::collections::HashSet<String>,
     outcomes: HashMap<String, GroupResult>,
@@ -517,6 +583,7 @@ impl Contents {
                 graph_root,
                 tenant_id,
                 started_at,
+                undoes,
                 ..
             } => {
                 if i != 0 || self.header.is_some() {
@@ -528,6 +595,7 @@ impl Contents {
                     ));
                 }
                 self.header = Some((run_id, command, graph_root, tenant_id, started_at));
+                self.undoes = undoes;
             }
             _ if self.header.is_none() => return Err("the first line is not a run header".into()),
             Record::Before {
@@ -568,6 +636,7 @@ impl Contents {
                         before,
                         after,
                         created_id: None,
+                        deleted: false,
                     })
                 }
             },
@@ -582,6 +651,11 @@ impl Contents {
                 // A create refused because the setting appeared meanwhile wrote nothing: the
                 // next before-state (the setting someone else created) is the original.
                 SettingResult::Conflict => self.setting = None,
+                SettingResult::Deleted => {
+                    if let Some(s) = &mut self.setting {
+                        s.deleted = true;
+                    }
+                }
                 _ => {}
             },
             Record::End { .. } => self.finished = true,
@@ -686,8 +760,26 @@ mod tests {
 mod torn {
     use super::*;
 
-    #[test]
-    fn a_failed_append_leaves_one_torn_line_and_the_next_record_reads() {
+    const G1: &str = "0b1f5a6e-1111-4c1e-9e4f-000000000001";
+    const G2: &str = "0b1f5a6e-1111-4c1e-9e4f-000000000002";
+    const G3: &str = "0b1f5a6e-1111-4c1e-9e4f-000000000003";
+
+    fn change(id: &str) -> Change {
+        Change {
+            role_assignable: false,
+            id: id.into(),
+            display_name: Some("g".into()),
+            before: WritebackConfiguration::default(),
+            after: WritebackConfiguration {
+                is_enabled: Some(false),
+                on_premises_group_type: None,
+            },
+        }
+    }
+
+    /// What gwb's writer leaves when an append fails mid-record (a full disk): the befores of
+    /// a batch, half of G1's outcome, then G2's outcome (a write in flight) on a fresh line.
+    fn failed_append() -> (PathBuf, Journal) {
         let dir = std::env::temp_dir().join(format!(
             "gwb-journal-torn-{}-{}",
             std::process::id(),
@@ -696,7 +788,7 @@ mod torn {
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("j.jsonl");
         let j = Journal::create(&p, "r", "disable-existing-m365", "emulator", None).unwrap();
-        // What a full disk leaves: half an outcome line, then gwb's next append.
+        j.record_before(&[&change(G1), &change(G2)]).unwrap();
         {
             let mut a = j.file.lock().unwrap();
             a.file
@@ -704,35 +796,88 @@ mod torn {
                 .unwrap();
             a.torn = true;
         }
-        j.record_outcome(
-            "0b1f5a6e-1111-4c1e-9e4f-000000000002",
-            GroupResult::Changed,
-            None,
-        )
-        .unwrap();
-        j.finish(serde_json::json!({})).unwrap();
+        j.record_outcome(G2, GroupResult::Changed, None).unwrap();
+        (p, j)
+    }
+
+    #[test]
+    fn a_failed_append_leaves_one_torn_line_and_the_writes_in_flight_read() {
+        let (p, _j) = failed_append();
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(
             text.lines().all(|l| l.matches("\"type\"").count() == 1),
             "every record on its own line:\n{text}"
         );
         let c = read(&p).unwrap();
-        assert!(c.finished && c.truncated_tail);
+        assert!(!c.finished && c.truncated_tail);
+        assert_eq!(c.outcomes[G2], "changed");
         assert_eq!(
-            c.outcomes["0b1f5a6e-1111-4c1e-9e4f-000000000002"],
-            "changed"
+            c.befores.len(),
+            2,
+            "G1 stays restorable: its write was in flight"
         );
-        // Two torn records are not a failed append: corruption.
-        std::fs::write(
-            &p,
-            text.replacen(
-                "{\"type\":\"end\"",
-                "{\"type\":\"outc\n{\"type\":\"end\"",
-                1,
-            ),
-        )
-        .unwrap();
+    }
+
+    #[test]
+    fn a_torn_record_followed_by_anything_but_writes_in_flight_is_refused() {
+        // An end record, a further before-state, or an outcome of a group never in flight
+        // after the torn line: not what gwb's writer leaves, so the journal was damaged.
+        let (p, j) = failed_append();
+        j.finish(serde_json::json!({})).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 6") && e.contains("an end record") && e.contains("line 4"),
+            "{e}"
+        );
+
+        let (p, j) = failed_append();
+        j.record_before(&[&change(G3)]).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("a before-state"), "{e}");
+
+        let (p, j) = failed_append();
+        j.record_outcome(G3, GroupResult::Changed, None).unwrap();
+        assert!(read(&p).is_err(), "G3 was never in flight");
+
+        // Two torn records are not one failed append.
+        let (p, _j) = failed_append();
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, format!("{text}{{\"type\":\"outc\n")).unwrap();
         assert!(read(&p).is_err());
+    }
+
+    #[test]
+    fn a_record_cut_in_the_middle_of_a_finished_journal_is_refused() {
+        // A disk error or a bad copy: the third group's before-state cut mid-line, the run's
+        // later records intact. Restoring the other two and calling it done would leave the
+        // third changed: refused, naming the line.
+        let dir = std::env::temp_dir().join(format!("gwb-journal-mid-{}", fastrand::u32(..)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("j.jsonl");
+        let j = Journal::create(&p, "r", "disable-existing-m365", "emulator", None).unwrap();
+        j.record_before(&[&change(G1), &change(G2), &change(G3)])
+            .unwrap();
+        for g in [G1, G2, G3] {
+            j.record_outcome(g, GroupResult::Changed, None).unwrap();
+        }
+        j.finish(serde_json::json!({})).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let cut = format!("{}\n", &lines[3][..40]);
+        let damaged: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 3 {
+                    cut.clone()
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&p, damaged).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("torn record on line 4"), "{e}");
     }
 }
 

@@ -119,7 +119,7 @@ pub(crate) async fn on_tenant(
         match command {
             Command::Report(args) => commands::report::run(&s.ctx, args, &mut w).await,
             Command::DisableExistingM365(args) => {
-                commands::disable::run(&s.ctx, args, s.dirs(), &mut w).await
+                commands::disable::run_with(&s.ctx, args, &s.cfg.policy, s.dirs(), &mut w).await
             }
             Command::SetDefault(args) => {
                 commands::set_default::run(&s.ctx, args, s.dirs(), &mut w).await

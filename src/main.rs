@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
         None => gwb::run(cli, &mut out).instrument(span.clone()).await,
     };
     let _ = out.flush();
-    match result {
+    let code = match result {
         Ok(status) => ExitCode::from(status as u8),
         // A broken pipe is swallowed by PipeTolerant; one that still surfaces (a write outside
         // it) is not an error either.
@@ -37,7 +37,11 @@ async fn main() -> ExitCode {
             gwb::output::error_message(&span, &format!("{e:#}"), status as u8);
             ExitCode::from(status as u8)
         }
-    }
+    };
+    // Last, whatever happened: each journal and how to undo it, each saved plan and how to
+    // apply it.
+    gwb::output::say_the_way_back(&run_id);
+    code
 }
 
 /// `gwb report | head` closes stdout early: that is not an error.

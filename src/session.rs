@@ -104,6 +104,7 @@ impl Session {
             client,
             format,
             out_is_file: cfg.out.is_some(),
+            way_back: commands::WayBack::new(global, cfg.file.as_deref(), cfg.tenant.as_deref()),
             target: commands::Target {
                 graph_root,
                 tenant_id,

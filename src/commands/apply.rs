@@ -130,6 +130,10 @@ pub struct SkipAs {
     pub changed: SkipReason,
     /// Read right before the write, the group already holds the change's `after`.
     pub already: SkipReason,
+    /// Write only groups that are still cloud Microsoft 365 groups when read right before the
+    /// write (what `disable-existing-m365` plans); any other is skipped as `notPlannable`,
+    /// journaled, and fails the run (exit 1).
+    pub only_cloud_m365: bool,
 }
 
 /// Apply every change as compare-and-set: each window of up to `concurrency` batches is read
@@ -188,7 +192,7 @@ pub async fn apply(
         if run.stopped(valid.len() - w * window_size) {
             break;
         }
-        let writes = run.still_as_planned(window, &current);
+        let writes = run.still_as_planned(window, &current)?;
         // The next window is read while this one is written, so reading costs no round trip
         // of its own; the state it is written from is then at most one window's writes old (a
         // few seconds at Graph's 20 writes/s).
@@ -280,7 +284,7 @@ impl Run<'_> {
         &mut self,
         window: &[&Change],
         current: &HashMap<String, Current>,
-    ) -> Vec<(GroupId, Change)> {
+    ) -> anyhow::Result<Vec<(GroupId, Change)>> {
         let mut writes = Vec::with_capacity(window.len());
         // Checked by `valid_ids`: every id parses.
         for (id, c) in window
@@ -291,19 +295,32 @@ impl Run<'_> {
                 id: c.id.clone(),
                 display_name: c.display_name.clone(),
                 reason,
+                note: None,
             };
             match current.get(&c.id) {
-                Some(Current::Found(now)) if same_state(now, &c.after) => {
+                Some(Current::Found(_, shape))
+                    if self.skip_as.only_cloud_m365 && !shape.cloud_m365 =>
+                {
+                    tracing::warn!(
+                        group = %c.id,
+                        "the group is not a cloud Microsoft 365 group now; leaving it alone"
+                    );
+                    self.journal
+                        .record_outcome(&c.id, GroupResult::NotPlannable, None)
+                        .map_err(|io| journal_stop(self.journal, &io))?;
+                    self.applied.skipped.push(skip(SkipReason::NotPlannable));
+                }
+                Some(Current::Found(now, _)) if same_state(now, &c.after) => {
                     self.applied.skipped.push(skip(self.skip_as.already));
                 }
-                Some(Current::Found(now)) if !same_state(now, &c.before) => {
+                Some(Current::Found(now, _)) if !same_state(now, &c.before) => {
                     tracing::warn!(
                         group = %c.id,
                         "the group changed since gwb read it; leaving it alone"
                     );
                     self.applied.skipped.push(skip(self.skip_as.changed));
                 }
-                Some(Current::Found(now)) => {
+                Some(Current::Found(now, _)) => {
                     writes.push((
                         id.clone(),
                         Change {
@@ -333,7 +350,7 @@ impl Run<'_> {
             }
             self.bar.inc(1);
         }
-        writes
+        Ok(writes)
     }
 
     /// PATCH `writes` in `$batch`es. Each batch's before-states are journaled (and synced)
@@ -501,7 +518,7 @@ async fn read_back(
         Some(index[k].1 as usize)
     };
     let shows = |cur: &Current, id: &str| {
-        matches!(cur, Current::Found(now)
+        matches!(cur, Current::Found(now, _)
             if find(id).is_some_and(|i| same_state(now, &changes[i].after)))
     };
     let waiting: Vec<u32> = applied
@@ -572,7 +589,7 @@ async fn read_back(
             continue;
         };
         let shows = match last.get(id) {
-            Some(Current::Found(now)) => format!(
+            Some(Current::Found(now, _)) => format!(
                 "isEnabled={} type={}",
                 now.is_enabled.map_or("null".into(), |b| b.to_string()),
                 now.on_premises_group_type.as_deref().unwrap_or("null")
@@ -605,7 +622,7 @@ const READ_BY_ID_AT_MOST: usize = 200;
 /// A listed group's state, as a read-back sees it.
 fn current_of(g: &Group) -> Current {
     match g.writeback() {
-        Some(w) => Current::Found(w),
+        Some(w) => Current::Found(w, Shape::of(g)),
         None => Current::Unreadable(ItemError {
             status: 200,
             code: "malformedGroup".into(),
@@ -628,10 +645,31 @@ fn not_listed() -> Current {
 /// The current state of a group, read again before changing it.
 #[derive(Debug, Clone)]
 pub(crate) enum Current {
-    /// The group's current `writebackConfiguration` (only that is kept: memory stays small).
-    Found(WritebackConfiguration),
+    /// The group's current `writebackConfiguration`, and what else a write depends on (only
+    /// that is kept: memory stays small).
+    Found(WritebackConfiguration, Shape),
     Deleted(ItemError),
     Unreadable(ItemError),
+}
+
+/// What a write depends on besides the writeback state: whether the group is still one that
+/// `disable-existing-m365` plans, and its name now (a review's names are compared with it).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shape {
+    /// A Microsoft 365 group mastered in the cloud (`groupTypes`, `securityEnabled`,
+    /// `mailEnabled` and `onPremisesSyncEnabled` as read now).
+    pub cloud_m365: bool,
+    pub display_name: Option<String>,
+}
+
+impl Shape {
+    fn of(g: &Group) -> Shape {
+        use crate::writeback::{Kind, classify, is_synced_from_on_premises};
+        Shape {
+            cloud_m365: classify(g) == Kind::Microsoft365 && !is_synced_from_on_premises(g),
+            display_name: g.display_name.clone(),
+        }
+    }
 }
 
 /// Read the current state of `ids` (20 per `$batch`), with a progress bar.
@@ -687,7 +725,7 @@ async fn read_current_with(
             let cur = match outcome {
                 ItemOutcome::Ok { body, .. } => match serde_json::from_value::<Group>(body) {
                     Ok(g) if g.writeback_configuration.is_some() => {
-                        Current::Found(g.writeback().unwrap_or_default())
+                        Current::Found(g.writeback().unwrap_or_default(), Shape::of(&g))
                     }
                     Ok(_) | Err(_) => Current::Unreadable(ItemError {
                         status: 200,

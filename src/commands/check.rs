@@ -579,6 +579,7 @@ impl ChangeSet for FixRun<'_> {
                 apply::SkipAs {
                     changed: SkipReason::ChangedSincePlan,
                     already: SkipReason::AlreadyDisabled,
+                    only_cloud_m365: false,
                 },
             )
             .await?;

@@ -2,7 +2,7 @@
 //! (after consent) apply the plan through the shared apply path, journaled.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use crate::writeback::plan::{
     Change, DisablePlanner, PLAN_STALE_DAYS, PlanSummary, Selection, SkipReason, Skipped,
     age_in_days, is_guid, parse_cutoff, parse_exclude_file,
 };
+use crate::writeback::policy::Policy;
 
 pub(crate) const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
 pub(crate) const PLAN_SCHEMA_VERSION: u32 = 1;
@@ -44,6 +45,18 @@ pub(crate) struct PlanDoc {
     /// With `review`: where its `lastActivityDate`s come from, or why there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_activity: Option<String>,
+    /// The groups the config's policy keeps, left out of `changes` (each is in `skipped` with
+    /// its reason as `note`).
+    #[serde(default)]
+    pub excluded_by_policy_ids: Vec<String>,
+    /// A saved plan's id (`--plan-out`): `planRefs` are made from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// A saved plan: the `planRef` of every group it planned (the changes and the groups the
+    /// policy keeps). Applied, it writes only groups whose reference is here: a plan can be
+    /// narrowed, never widened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_refs: Vec<String>,
 }
 
 /// What a run did (stdout, `--output json`).
@@ -71,7 +84,14 @@ pub(crate) struct RunSummary {
     pub excluded: u64,
     pub created_on_or_after_cutoff: u64,
     pub synced_from_on_premises: u64,
+    /// Groups the config's policy keeps (`[policy] allow`, an exception in force).
+    pub excluded_by_policy: u64,
     pub changed_since_plan: u64,
+    /// `--plan`: groups that, read again, are no longer cloud Microsoft 365 groups (left
+    /// alone; the run fails, exit 1).
+    pub not_plannable: u64,
+    /// `--plan REVIEW.csv`: rows whose displayName is not the group's name now.
+    pub renamed_since_review: u64,
     /// `restore`: groups changed after gwb's run, left alone (without `--force`).
     pub changed_since_run: u64,
     pub deleted_meanwhile: u64,
@@ -177,22 +197,35 @@ async fn plan_from_tenant(
         summary: planner.summary,
         review: Vec::new(),
         review_activity: None,
+        excluded_by_policy_ids: Vec::new(),
+        plan_id: None,
+        plan_refs: Vec::new(),
     })
 }
 
-/// Load a saved plan (JSON, or an edited review file) and check it belongs here; the groups a
-/// review kept go to `kept`.
+/// A saved plan as loaded: the plan, the groups a review kept, and what a review file says
+/// of its rows.
+struct Loaded {
+    plan: PlanDoc,
+    kept: Vec<(String, Option<String>)>,
+    /// A review file: each group's line, and whether its names were decoded lossily.
+    rows: Option<(HashMap<String, usize>, bool)>,
+}
+
+/// Load a saved plan (JSON, or an edited review file) and check it belongs here, names each
+/// group once, plans only what it was saved with, and disables no group the policy keeps
+/// (unless `ignore_policy`).
 fn load_plan(
     path: &Path,
     target: &super::Target,
-    kept: &mut Vec<(String, Option<String>)>,
-) -> anyhow::Result<PlanDoc> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
-    let plan: PlanDoc = if super::review::is_review(&text) {
-        let r = super::review::read(path, &text)?;
-        *kept = r.kept;
-        PlanDoc {
+    policy: &Policy,
+    ignore_policy: bool,
+) -> anyhow::Result<Loaded> {
+    let bytes =
+        std::fs::read(path).map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
+    let mut loaded = if super::review::is_review(&bytes) {
+        let r = super::review::read(path, &bytes)?;
+        let plan = PlanDoc {
             schema_version: PLAN_SCHEMA_VERSION,
             kind: PLAN_KIND.into(),
             graph_root: r.graph_root,
@@ -206,13 +239,103 @@ fn load_plan(
             skipped: Vec::new(),
             review: Vec::new(),
             review_activity: None,
+            excluded_by_policy_ids: Vec::new(),
+            plan_id: r.plan_id,
+            plan_refs: Vec::new(),
+        };
+        Loaded {
+            plan,
+            kept: r.kept,
+            rows: Some((r.lines, r.lossy)),
         }
     } else {
+        let text = String::from_utf8(bytes).map_err(|_| {
+            UsageError(format!(
+                "--plan {}: not a gwb plan (not UTF-8 text); nothing was changed",
+                path.display()
+            ))
+        })?;
         let mut plan = parse_plan(path, &text)?;
-        *kept = super::review::apply_decisions(path, &plan.review, &mut plan.changes)?;
-        plan
+        only_narrowed(path, &plan)?;
+        let kept = super::review::apply_decisions(path, &plan.review, &mut plan.changes)?;
+        Loaded {
+            plan,
+            kept,
+            rows: None,
+        }
     };
-    check_plan(path, target, plan)
+    loaded.plan = check_plan(path, target, loaded.plan)?;
+    let today = &now_rfc3339()[..10];
+    for c in &loaded.plan.changes {
+        let Some(why) = policy.keeps(&c.id, today) else {
+            continue;
+        };
+        if ignore_policy {
+            continue;
+        }
+        let at = match &loaded.rows {
+            Some((lines, _)) => format!(
+                "line {}: ",
+                lines.get(&c.id.to_ascii_lowercase()).copied().unwrap_or(0)
+            ),
+            None => String::new(),
+        };
+        return Err(UsageError(format!(
+            "--plan {}: {at}group {} ({}) is kept by the policy ({why}), but the plan disables it; set its decision back to keep, or add --ignore-policy to disable it anyway; nothing was changed",
+            path.display(),
+            c.id,
+            crate::output::safe(c.display_name.as_deref().unwrap_or(""))
+        ))
+        .into());
+    }
+    Ok(loaded)
+}
+
+/// A JSON plan names each group once, and (when saved with an id) only groups it planned.
+fn only_narrowed(path: &Path, plan: &PlanDoc) -> Result<(), UsageError> {
+    let bad = |what: String| {
+        UsageError(format!(
+            "--plan {}: {what}; nothing was changed",
+            path.display()
+        ))
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, c) in plan.changes.iter().enumerate() {
+        if let Some(first) = seen.insert(c.id.to_ascii_lowercase(), i) {
+            return Err(bad(format!(
+                "group {} is in changes[{first}] and again in changes[{i}]: one group, one change",
+                c.id
+            )));
+        }
+    }
+    let mut reviewed = std::collections::HashSet::new();
+    for e in &plan.review {
+        if !reviewed.insert(e.id.to_ascii_lowercase()) {
+            return Err(bad(format!(
+                "group {} is in the review twice: one group, one entry",
+                e.id
+            )));
+        }
+    }
+    match &plan.plan_id {
+        Some(plan_id) => {
+            let refs: std::collections::HashSet<&str> =
+                plan.plan_refs.iter().map(String::as_str).collect();
+            for c in &plan.changes {
+                if !refs.contains(super::review::plan_ref(plan_id, &c.id).as_str()) {
+                    return Err(bad(format!(
+                        "group {} was not in the plan as it was saved (no planRef for it): a plan can only be narrowed; remove the change, or plan again",
+                        c.id
+                    )));
+                }
+            }
+        }
+        None => tracing::warn!(
+            "--plan {}: a plan saved without a planId (by an earlier gwb, or a --dry-run document): its changes cannot be checked against what was planned; each group is still read again and changed only if it is a cloud Microsoft 365 group as planned",
+            path.display()
+        ),
+    }
+    Ok(())
 }
 
 fn parse_plan(path: &Path, text: &str) -> anyhow::Result<PlanDoc> {
@@ -274,29 +397,66 @@ fn check_plan(path: &Path, target: &super::Target, plan: PlanDoc) -> anyhow::Res
     Ok(plan)
 }
 
-/// Re-read the planned groups; keep those still in their planned before-state.
+/// A review row whose name is not the group's name now: (id, the row's name, the name now).
+type Renamed = (String, Option<String>, Option<String>);
+
+/// Re-read the planned groups; keep those still in their planned before-state and still cloud
+/// Microsoft 365 groups. With `names` (a review file: whether it was decoded lossily), the
+/// rows whose name no longer matches are returned, and the count of those that cannot be told.
 async fn recheck(
     ctx: &Context,
     plan: &mut PlanDoc,
     summary: &mut RunSummary,
-) -> anyhow::Result<()> {
+    names: Option<bool>,
+) -> anyhow::Result<(Vec<Renamed>, usize)> {
     let ids: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
     let current = apply::read_current(&ctx.client, &ids).await?;
     let mut keep = Vec::new();
+    let (mut renamed, mut unverifiable) = (Vec::new(), 0);
     for c in std::mem::take(&mut plan.changes) {
         let skip = |reason| Skipped {
             id: c.id.clone(),
             display_name: c.display_name.clone(),
             reason,
+            note: None,
         };
+        if let (Some(lossy), Some(Current::Found(_, shape))) = (names, current.get(&c.id)) {
+            match super::review::name_matches(
+                c.display_name.as_deref(),
+                shape.display_name.as_deref(),
+                lossy,
+            ) {
+                Some(true) => {}
+                Some(false) => renamed.push((
+                    c.id.clone(),
+                    c.display_name.clone(),
+                    shape.display_name.clone(),
+                )),
+                None => unverifiable += 1,
+            }
+        }
         match current.get(&c.id) {
-            Some(Current::Found(g)) if same_state(g, &c.before) => keep.push(c),
+            // A pasted row, or a group converted since: never written by a disable.
+            Some(Current::Found(_, shape)) if !shape.cloud_m365 => {
+                tracing::warn!(
+                    group = %c.id,
+                    "the plan names a group that is not a cloud Microsoft 365 group now; leaving it alone"
+                );
+                summary.not_plannable += 1;
+                plan.skipped.push(Skipped {
+                    note: Some(
+                        "not a cloud Microsoft 365 group now (groupTypes, securityEnabled, mailEnabled or onPremisesSyncEnabled): disable-existing-m365 does not plan it".into(),
+                    ),
+                    ..skip(SkipReason::NotPlannable)
+                });
+            }
+            Some(Current::Found(g, _)) if same_state(g, &c.before) => keep.push(c),
             // Already as the plan wants it (a rerun, or someone did it): not a change of mind.
-            Some(Current::Found(g)) if same_state(g, &c.after) => {
+            Some(Current::Found(g, _)) if same_state(g, &c.after) => {
                 summary.already_disabled += 1;
                 plan.skipped.push(skip(SkipReason::AlreadyDisabled));
             }
-            Some(Current::Found(_)) => {
+            Some(Current::Found(..)) => {
                 summary.changed_since_plan += 1;
                 plan.skipped.push(skip(SkipReason::ChangedSincePlan));
             }
@@ -314,7 +474,7 @@ async fn recheck(
         }
     }
     plan.changes = keep;
-    Ok(())
+    Ok((renamed, unverifiable))
 }
 
 /// A disable plan as the pipeline carries it: the plan document, the summary so far, and the
@@ -327,6 +487,9 @@ struct DisableRun {
     signals: HashMap<String, super::review::Signals>,
     /// The groups an applied review kept (id, name).
     kept: Vec<(String, Option<String>)>,
+    /// The groups the policy keeps, left out of the plan, with why: a review lists them as
+    /// rows pre-filled `keep`.
+    held: Vec<(Change, String)>,
 }
 
 /// What the writes did, and the journal that recorded them.
@@ -364,6 +527,15 @@ impl ChangeSet for DisableRun {
         journals: &mut Journals<'_>,
     ) -> anyhow::Result<Written> {
         let journal = journals.open("disable-existing-m365")?;
+        // Groups a saved plan named that are not plannable now: recorded, never written.
+        for k in self
+            .plan
+            .skipped
+            .iter()
+            .filter(|k| k.reason == SkipReason::NotPlannable)
+        {
+            journal.record_outcome(&k.id, crate::journal::GroupResult::NotPlannable, None)?;
+        }
         let mut applied = apply::apply(
             &ctx.client,
             &self.plan.changes,
@@ -372,6 +544,7 @@ impl ChangeSet for DisableRun {
             apply::SkipAs {
                 changed: SkipReason::ChangedSincePlan,
                 already: SkipReason::AlreadyDisabled,
+                only_cloud_m365: true,
             },
         )
         .await?;
@@ -380,6 +553,7 @@ impl ChangeSet for DisableRun {
         for s in &applied.skipped {
             match s.reason {
                 SkipReason::AlreadyDisabled => summary.already_disabled += 1,
+                SkipReason::NotPlannable => summary.not_plannable += 1,
                 _ => summary.changed_since_plan += 1,
             }
         }
@@ -390,22 +564,41 @@ impl ChangeSet for DisableRun {
 }
 
 /// Plan from the tenant or a saved plan (re-read), and count what was skipped.
-async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
+async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Result<DisableRun> {
     let mut summary = RunSummary::default();
     let mut kept = Vec::new();
     let mut signals = HashMap::new();
+    let mut held = Vec::new();
     let mut plan = match &args.plan {
         Some(path) => {
-            let mut plan = load_plan(path, &ctx.target, &mut kept)?;
-            recheck(ctx, &mut plan, &mut summary).await?;
+            let loaded = load_plan(path, &ctx.target, policy, args.ignore_policy)?;
+            let mut plan = loaded.plan;
+            kept = loaded.kept;
+            let names = loaded.rows.as_ref().map(|(_, lossy)| *lossy);
+            let (renamed, unverifiable) = recheck(ctx, &mut plan, &mut summary, names).await?;
+            if let Some((lines, _)) = &loaded.rows {
+                summary.renamed_since_review = renamed.len() as u64;
+                names_checked(
+                    path,
+                    args,
+                    lines,
+                    &renamed,
+                    unverifiable,
+                    plan.changes.len(),
+                )?;
+            }
             plan
         }
         None => {
             // A saved plan is the review step: it carries what an admin decides by.
             let review = args.plan_out.is_some();
-            plan_from_tenant(ctx, selection(args)?, review.then_some(&mut signals)).await?
+            let mut plan =
+                plan_from_tenant(ctx, selection(args)?, review.then_some(&mut signals)).await?;
+            held = hold_for_policy(&mut plan, policy, args.ignore_policy);
+            plan
         }
     };
+    summary.excluded_by_policy = plan.summary.excluded_by_policy;
     summary.planned = plan.changes.len() as u64;
     summary.already_disabled += plan.summary.already_disabled;
     summary.excluded = plan.summary.excluded;
@@ -419,7 +612,109 @@ async fn plan(ctx: &Context, args: &DisableArgs) -> anyhow::Result<DisableRun> {
         args: args.apply.clone(),
         signals,
         kept,
+        held,
     })
+}
+
+/// Take the groups the policy keeps out of the plan (listed in `skipped` with why, and in
+/// `excludedByPolicyIds`); with `--ignore-policy` they stay, and a warning says how many.
+fn hold_for_policy(plan: &mut PlanDoc, policy: &Policy, ignore: bool) -> Vec<(Change, String)> {
+    let today = &now_rfc3339()[..10];
+    let (mut changes, mut held) = (Vec::with_capacity(plan.changes.len()), Vec::new());
+    for c in std::mem::take(&mut plan.changes) {
+        match policy.keeps(&c.id, today) {
+            Some(why) => held.push((c, why)),
+            None => changes.push(c),
+        }
+    }
+    if ignore {
+        if !held.is_empty() {
+            tracing::warn!(
+                "--ignore-policy: the plan includes {} groups that the config's policy keeps written back ([policy] allow, [[policy.exception]])",
+                held.len()
+            );
+        }
+        changes.extend(held.into_iter().map(|(c, _)| c));
+        plan.changes = changes;
+        return Vec::new();
+    }
+    plan.changes = changes;
+    plan.summary.excluded_by_policy = held.len() as u64;
+    for (c, why) in &held {
+        plan.excluded_by_policy_ids.push(c.id.clone());
+        plan.skipped.push(Skipped {
+            id: c.id.clone(),
+            display_name: c.display_name.clone(),
+            reason: SkipReason::ExcludedByPolicy,
+            note: Some(why.clone()),
+        });
+    }
+    if plan.changes.is_empty() && !held.is_empty() {
+        crate::output::notice(&format!(
+            "{} groups kept by the policy; --ignore-policy to include them",
+            held.len()
+        ));
+    }
+    held
+}
+
+/// Rows of a review whose name is not the group's name now: shown side by side (before the
+/// question, on a terminal); refused when no one is asked, unless `--accept-renamed`.
+fn names_checked(
+    path: &Path,
+    args: &DisableArgs,
+    lines: &HashMap<String, usize>,
+    renamed: &[Renamed],
+    unverifiable: usize,
+    rows: usize,
+) -> Result<(), UsageError> {
+    if unverifiable > 0 {
+        tracing::warn!(
+            "--plan {}: {unverifiable} names could not be compared: the file is not UTF-8 and those groups' names have characters Windows-1252 cannot hold",
+            path.display()
+        );
+    }
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    let safe = |n: &Option<String>| crate::output::safe(n.as_deref().unwrap_or("")).into_owned();
+    let mut text = format!(
+        "--plan {}: {} rows name a group by a name it no longer has (renamed since the review, or rows misaligned):",
+        path.display(),
+        renamed.len()
+    );
+    for (id, row, now) in renamed {
+        let line = lines.get(&id.to_ascii_lowercase()).copied().unwrap_or(0);
+        text.push_str(&format!(
+            "\n  line {line}: {id}  review: {:?}  now: {:?}",
+            safe(row),
+            safe(now)
+        ));
+    }
+    crate::output::block(&text);
+    let resorted = renamed.len() >= 2 && renamed.len() * 2 >= rows.max(1);
+    if resorted {
+        crate::output::notice(&format!(
+            "--plan {}: most rows' names do not match their ids: the file looks re-sorted (one column sorted on its own moves names away from their ids). Save the review again with --plan-out rather than apply this one",
+            path.display()
+        ));
+    }
+    let unattended =
+        args.apply.yes || !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal());
+    if unattended && !args.accept_renamed && !args.apply.dry_run {
+        return Err(UsageError(format!(
+            "--plan {}: {} rows name a group by another name than it has now, and no one is asked to confirm them; check the names above, then add --accept-renamed (nothing was changed)",
+            path.display(),
+            renamed.len()
+        )));
+    }
+    if unattended && !args.accept_renamed {
+        tracing::warn!(
+            "the real run would refuse this review without --accept-renamed: {} rows' names do not match",
+            renamed.len()
+        );
+    }
+    Ok(())
 }
 
 /// `--plan-out` to a `.csv` file: a review plan (see `review`).
@@ -427,9 +722,21 @@ fn is_review_path(p: &Path) -> bool {
     p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
+/// `disable-existing-m365` with no `[policy]` (the benchmark's way in).
 pub async fn run(
     ctx: &Context,
     args: &DisableArgs,
+    dirs: &Dirs,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    run_with(ctx, args, &Policy::default(), dirs, out).await
+}
+
+/// `disable-existing-m365` bound by the config's `policy`: the groups it keeps are left out.
+pub(crate) async fn run_with(
+    ctx: &Context,
+    args: &DisableArgs,
+    policy: &Policy,
     dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
@@ -459,13 +766,20 @@ pub async fn run(
         dirs,
         journal: args.journal.as_deref(),
     };
-    let stage = pipeline::run(ctx, opts, plan(ctx, args)).await?;
+    let stage = pipeline::run(ctx, opts, plan(ctx, args, policy)).await?;
     let kept = match &stage {
         Stage::DryRun(r) | Stage::NothingToDo(r) | Stage::Done(r, _) => &r.kept,
     };
-    // The groups a review kept: printed as exceptions, for gwb check to accept them.
+    // The groups a review kept: printed as exceptions, for gwb check to accept them (but for
+    // those the config already allows or excepts).
+    let today = &now_rfc3339()[..10];
+    let kept: Vec<(String, Option<String>)> = kept
+        .iter()
+        .filter(|(id, _)| policy.keeps(id, today).is_none())
+        .cloned()
+        .collect();
     if let (false, Some(file)) = (kept.is_empty(), &args.plan) {
-        crate::output::block(&super::review::exception_snippet(kept, file));
+        crate::output::block(&super::review::exception_snippet(&kept, file));
     }
     match stage {
         Stage::DryRun(run) => match &args.plan_out {
@@ -512,36 +826,61 @@ async fn save_review(
     mut run: DisableRun,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
+    // The review's rows: the changes, then the groups the policy keeps, pre-filled keep.
+    let held = std::mem::take(&mut run.held);
+    let mut rows = run.plan.changes.clone();
+    rows.extend(held.iter().map(|(c, _)| c.clone()));
     let (counts, activity) = tokio::join!(
-        super::review::counts(&ctx.client, &run.plan.changes),
+        super::review::counts(&ctx.client, &rows),
         super::review::last_activity(&ctx.client)
     );
     let counts = counts?;
-    run.plan.review = super::review::entries(&run.plan.changes, &run.signals, &counts, &activity);
+    let mut review = super::review::entries(&rows, &run.signals, &counts, &activity);
+    for (e, (_, why)) in review[run.plan.changes.len()..].iter_mut().zip(&held) {
+        e.decision = "keep".into();
+        e.note = Some(format!("kept by the policy: {why}"));
+    }
+    let plan_id = super::review::new_plan_id();
+    run.plan.plan_refs = rows
+        .iter()
+        .map(|c| super::review::plan_ref(&plan_id, &c.id))
+        .collect();
+    run.plan.plan_id = Some(plan_id.clone());
+    run.plan.review = review;
     run.plan.review_activity = Some(activity.note.clone());
     crate::output::notice(&activity.note);
     if !is_review_path(path) {
-        return save_plan(path, &run.plan, force);
+        return save_plan(ctx, path, &run.plan, force);
     }
     let meta = super::review::Meta {
         graph_root: &run.plan.graph_root,
         tenant_id: run.plan.tenant_id.as_deref(),
         created_at: &run.plan.created_at,
         last_activity: activity.status,
+        plan_id: &plan_id,
     };
-    let text = super::review::render(&meta, &run.plan.changes, &run.plan.review);
+    let text = super::review::render(&meta, &rows, &run.plan.review);
     super::review::save(path, &text, force)?;
     crate::output::notice(&format!(
-        "saved a review of {} groups to {}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it with: gwb disable-existing-m365 --plan {}",
+        "saved a review of {} groups to {}{}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it",
         run.plan.changes.len(),
         path.display(),
-        path.display()
+        match held.len() {
+            0 => String::new(),
+            n => format!(" (and {n} rows the policy keeps, pre-filled keep)"),
+        }
     ));
+    crate::output::way_back_plan(&ctx.way_back.apply_plan(path));
     Ok(ExitStatus::Ok)
 }
 
 /// `--plan-out`: save the plan (a new file; `--force` replaces one atomically).
-fn save_plan(path: &Path, plan: &PlanDoc, force: bool) -> anyhow::Result<ExitStatus> {
+fn save_plan(
+    ctx: &Context,
+    path: &Path,
+    plan: &PlanDoc,
+    force: bool,
+) -> anyhow::Result<ExitStatus> {
     let text = serde_json::to_string_pretty(plan)? + "\n";
     crate::files::write_new(path, text.as_bytes(), force).map_err(|e| {
         let hint = if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -555,11 +894,11 @@ fn save_plan(path: &Path, plan: &PlanDoc, force: bool) -> anyhow::Result<ExitSta
         ))
     })?;
     crate::output::notice(&format!(
-        "saved a plan of {} changes to {}; nothing was changed. Apply it with: gwb disable-existing-m365 --plan {}",
+        "saved a plan of {} changes to {}; nothing was changed",
         plan.changes.len(),
         path.display(),
-        path.display()
     ));
+    crate::output::way_back_plan(&ctx.way_back.apply_plan(path));
     Ok(ExitStatus::Ok)
 }
 
@@ -579,6 +918,12 @@ fn print_plan_summary(plan: &PlanDoc) {
         s.created_on_or_after_cutoff,
         s.synced_from_on_premises
     ));
+    if s.excluded_by_policy > 0 {
+        crate::output::notice(&format!(
+            "{} groups kept by the config's policy ([policy] allow, [[policy.exception]]) are left out; --ignore-policy to include them",
+            s.excluded_by_policy
+        ));
+    }
 }
 
 fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std::io::Result<()> {
@@ -704,7 +1049,9 @@ pub(crate) fn run_result(
     // Groups left alone because someone changed them after gwb's run: not done, say so.
     let status = match (applied.signal, applied.exit_status()) {
         (Some(signal), _) => ExitStatus::for_signal(signal),
-        (None, ExitStatus::Ok) if summary.changed_since_run > 0 => ExitStatus::Failure,
+        (None, ExitStatus::Ok) if summary.changed_since_run > 0 || summary.not_plannable > 0 => {
+            ExitStatus::Failure
+        }
         (None, s) => s,
     };
     let result = RunResult {
@@ -753,6 +1100,25 @@ pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std:
     }
     for f in &result.failed {
         writeln!(out, "  FAILED: {}", f.line())?;
+    }
+    for k in result
+        .skipped
+        .iter()
+        .filter(|k| k.reason == SkipReason::NotPlannable)
+    {
+        writeln!(
+            out,
+            "  NOT CHANGED: {} {}: not a cloud Microsoft 365 group now, so not one this command may change",
+            k.id,
+            crate::output::safe(k.display_name.as_deref().unwrap_or(""))
+        )?;
+    }
+    if s.excluded_by_policy > 0 {
+        writeln!(
+            out,
+            "  {} groups kept by the config's policy were left alone",
+            s.excluded_by_policy
+        )?;
     }
     if s.changed_since_run > 0 {
         writeln!(

@@ -50,6 +50,96 @@ pub struct Context {
     /// The data goes to a `--out` file, which appears only when the run succeeds: JSON can be
     /// written as it is read. To stdout, JSON is kept whole so a failed run prints none of it.
     pub out_is_file: bool,
+    /// The global flags that chose this target, for the follow-up commands gwb prints.
+    pub way_back: WayBack,
+}
+
+/// The follow-up commands a run prints ("undo with", "apply it with") carry the global flags
+/// that chose its target, so that pasted they reach the same tenant: `--config`, `--tenant`,
+/// `--emulator` (with its sample's size and seed), `--cloud`, `--graph-url`, `--auth`. What
+/// the environment chose, the same shell still chooses.
+#[derive(Debug, Clone, Default)]
+pub struct WayBack {
+    flags: Vec<String>,
+}
+
+impl WayBack {
+    pub(crate) fn new(
+        global: &crate::cli::GlobalArgs,
+        config_file: Option<&std::path::Path>,
+        tenant: Option<&str>,
+    ) -> WayBack {
+        use clap::ValueEnum;
+        let mut flags: Vec<String> = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            flags.push(name.to_string());
+            flags.extend(value);
+        };
+        if let Some(f) = config_file {
+            flag("--config", Some(f.display().to_string()));
+        }
+        if let Some(t) = tenant {
+            flag("--tenant", Some(t.to_string()));
+        }
+        if global.emulator {
+            flag("--emulator", None);
+            if let Some(n) = global.emulator_groups {
+                flag("--emulator-groups", Some(n.to_string()));
+            }
+            if let Some(s) = global.emulator_seed {
+                flag("--emulator-seed", Some(s.to_string()));
+            }
+        }
+        let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_string());
+        if let Some(c) = &global.cloud {
+            flag("--cloud", name(c.to_possible_value()));
+        }
+        if let Some(u) = &global.graph_url {
+            flag("--graph-url", Some(u.clone()));
+        }
+        if let Some(a) = &global.auth {
+            flag("--auth", name(a.to_possible_value()));
+        }
+        WayBack { flags }
+    }
+
+    /// `gwb [flags] ARGS...`, each word quoted for a POSIX shell where it needs it.
+    pub(crate) fn command(&self, args: &[&str]) -> String {
+        std::iter::once("gwb")
+            .chain(self.flags.iter().map(String::as_str))
+            .chain(args.iter().copied())
+            .map(shell_word)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The command that undoes the run recorded in `journal`.
+    pub(crate) fn undo(&self, journal: &std::path::Path) -> String {
+        self.command(&["restore", "--journal", &journal.display().to_string()])
+    }
+
+    /// The command that applies the plan saved at `plan`.
+    pub(crate) fn apply_plan(&self, plan: &std::path::Path) -> String {
+        self.command(&[
+            "disable-existing-m365",
+            "--plan",
+            &plan.display().to_string(),
+        ])
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds only safe characters, else in
+/// single quotes.
+fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if safe {
+        word.into()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''")).into()
+    }
 }
 
 /// The Graph root and tenant a run works on. Plans and journals record it, and are used only
@@ -131,4 +221,45 @@ pub(crate) use crate::config::seconds;
 /// `--verify-timeout`: a number of seconds, 0 or more.
 pub(crate) fn verify_timeout(secs: f64) -> Result<std::time::Duration, crate::error::UsageError> {
     seconds("--verify-timeout", secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn the_way_back_names_the_flags_that_chose_the_target_quoted_for_a_shell() {
+        let cli = crate::cli::Cli::parse_from([
+            "gwb",
+            "--emulator",
+            "--emulator-seed",
+            "7",
+            "-q",
+            "--emulator-reset",
+            "disable-existing-m365",
+        ]);
+        let w = WayBack::new(
+            &cli.global,
+            Some(std::path::Path::new("my conf.toml")),
+            None,
+        );
+        assert_eq!(
+            w.undo(std::path::Path::new("/s/it's.jsonl")),
+            "gwb --config 'my conf.toml' --emulator --emulator-seed 7 restore --journal '/s/it'\\''s.jsonl'"
+        );
+        let cli = crate::cli::Cli::parse_from([
+            "gwb",
+            "--cloud",
+            "usgov",
+            "--graph-url",
+            "https://graph.microsoft.us",
+            "report",
+        ]);
+        let w = WayBack::new(&cli.global, None, Some("contoso"));
+        assert_eq!(
+            w.apply_plan(std::path::Path::new("r.csv")),
+            "gwb --tenant contoso --cloud usgov --graph-url https://graph.microsoft.us disable-existing-m365 --plan r.csv"
+        );
+    }
 }

@@ -127,7 +127,9 @@ where
         explicit: opts.journal,
         state_dir: opts.dirs.state.as_deref(),
         target: &ctx.target,
+        way_back: &ctx.way_back,
         opened: Vec::new(),
+        undoes: Vec::new(),
     };
     let done = plan.write(ctx, &mut journals).await?;
     Ok(Stage::Done(plan, done))
@@ -224,10 +226,18 @@ pub(crate) struct Journals<'a> {
     explicit: Option<&'a Path>,
     state_dir: Option<&'a Path>,
     target: &'a Target,
+    way_back: &'a super::WayBack,
     opened: Vec<PathBuf>,
+    /// A restore: the runs the journals opened from here on undo.
+    undoes: Vec<String>,
 }
 
 impl Journals<'_> {
+    /// The journals opened from here on record that they undo `runs` (a restore).
+    pub(crate) fn undoing(&mut self, runs: Vec<String>) {
+        self.undoes = runs;
+    }
+
     /// Open a journal for `command`'s writes. From here Ctrl-C and SIGTERM stop the run
     /// cleanly (see `interrupt`).
     pub(crate) fn open(&mut self, command: &str) -> anyhow::Result<Journal> {
@@ -244,15 +254,17 @@ impl Journals<'_> {
         };
         crate::interrupt::listen()
             .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
-        let j = Journal::create(
+        let j = Journal::create_undoing(
             &path,
             &run_id,
             command,
             &self.target.graph_root,
             self.target.tenant_id.as_deref(),
+            &self.undoes,
         )
         .map_err(|e| UsageError(format!("cannot create journal {}: {e}", path.display())))?;
         output::notice(&format!("journal {}", path.display()));
+        output::way_back_journal(&path.display().to_string(), self.way_back.undo(&path));
         self.opened.push(path);
         Ok(j)
     }

@@ -203,17 +203,39 @@ pub(crate) fn list(
 }
 
 /// `--last`: the newest readable journal in the state directory made against this Graph root
-/// and tenant.
-fn last_journal(state_dir: Option<&Path>, target: &super::Target) -> anyhow::Result<PathBuf> {
+/// and tenant; a restore's own journal only with `include_restores` (undoing an undo redoes the
+/// change, which `--last` must never do by accident).
+fn last_journal(
+    state_dir: Option<&Path>,
+    target: &super::Target,
+    include_restores: bool,
+) -> anyhow::Result<PathBuf> {
     let dir = state_dir.ok_or_else(|| {
         UsageError("--last: no state directory (neither XDG_STATE_HOME nor HOME is set); give --journal PATH".into())
     })?;
+    let mut skipped = Vec::new();
     let newest = journals_in(dir).into_iter().find_map(|(p, read)| {
         let j = read.ok()?;
-        target
-            .matches(&j.graph_root, j.tenant_id.as_deref())
-            .then_some((p, j))
+        if !target.matches(&j.graph_root, j.tenant_id.as_deref()) {
+            return None;
+        }
+        if j.command == RESTORE && !include_restores {
+            skipped.push(p);
+            return None;
+        }
+        Some((p, j))
     });
+    if !skipped.is_empty() {
+        crate::output::notice(&format!(
+            "--last: skipped {} newer restore journals ({}): undoing a restore redoes the change it undid; add --include-restores to mean that",
+            skipped.len(),
+            skipped
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     match newest {
         Some((p, j)) => {
             crate::output::notice(&format!(
@@ -231,6 +253,29 @@ fn last_journal(state_dir: Option<&Path>, target: &super::Target) -> anyhow::Res
         ))
         .into()),
     }
+}
+
+/// The command name a restore's journal carries (for group and setting restores alike).
+pub(crate) const RESTORE: &str = "restore";
+
+/// A run as a restore's journal records it undone: "disable-existing-m365 of 2026-12-01T…".
+pub(crate) fn run_words(j: &JournalContents) -> String {
+    format!("{} of {}", j.command, j.started_at)
+}
+
+/// What restoring `journals` redoes: the runs that the restores among them undid.
+pub(crate) fn redoing(journals: &[JournalContents]) -> Vec<String> {
+    journals
+        .iter()
+        .filter(|j| j.command == RESTORE)
+        .flat_map(|j| {
+            if j.undoes.is_empty() {
+                vec![format!("change that the restore of {} undid", j.started_at)]
+            } else {
+                j.undoes.clone()
+            }
+        })
+        .collect()
 }
 
 /// Read the journals, check they belong to this Graph root and tenant, oldest run first.
@@ -326,6 +371,10 @@ struct GroupRestore {
     skipped: Vec<Skipped>,
     summary: RunSummary,
     args: ApplyArgs,
+    /// The runs restored ([`run_words`]), recorded in this restore's journal.
+    undoes: Vec<String>,
+    /// The runs this restore redoes, when it restores a restore ([`redoing`]).
+    redoing: Vec<String>,
 }
 
 impl GroupRestore {
@@ -344,6 +393,8 @@ impl GroupRestore {
             skipped: Vec::new(),
             summary: RunSummary::default(),
             args: args.clone(),
+            undoes: Vec::new(),
+            redoing: Vec::new(),
         };
         let mut unreadable = Vec::new();
         for r in recorded {
@@ -351,12 +402,13 @@ impl GroupRestore {
                 id: r.id.clone(),
                 display_name: r.display_name.clone(),
                 reason,
+                note: None,
             };
             match current.get(&r.id) {
-                Some(Current::Found(now)) if same_state(now, &r.before) => {
+                Some(Current::Found(now, _)) if same_state(now, &r.before) => {
                     plan.skipped.push(skip(SkipReason::AlreadyInRecordedState));
                 }
-                Some(Current::Found(now)) if same_state(now, &r.after) || force => {
+                Some(Current::Found(now, _)) if same_state(now, &r.after) || force => {
                     plan.changes.push(Change {
                         role_assignable: false,
                         id: r.id.clone(),
@@ -365,7 +417,7 @@ impl GroupRestore {
                         after: r.before.clone(),
                     });
                 }
-                Some(Current::Found(_)) => {
+                Some(Current::Found(..)) => {
                     plan.summary.changed_since_run += 1;
                     plan.skipped.push(skip(SkipReason::ChangedSinceRun));
                 }
@@ -397,19 +449,46 @@ impl ChangeSet for GroupRestore {
         self.changes.len()
     }
 
+    /// Worded by what the writes do: turning writeback off is a disable, whatever the command.
     fn question(&self) -> String {
-        format!(
-            "restore the writeback configuration of {} groups",
-            self.changes.len()
-        )
+        let (off, _) = directions(&self.changes);
+        let redo = match self.redoing.as_slice() {
+            [] => String::new(),
+            runs => format!(", redoing the {}", runs.join(" and the ")),
+        };
+        match off {
+            0 => format!(
+                "restore the writeback configuration of {} groups",
+                self.changes.len()
+            ),
+            off if off == self.changes.len() => {
+                format!("turn writeback off on {off} groups{redo}")
+            }
+            off => format!(
+                "restore the writeback configuration of {} groups (turning writeback off on {off} of them{redo})",
+                self.changes.len()
+            ),
+        }
     }
 
     fn announce(&self) {
         crate::output::notice(&RestoreSummary::of(&self.changes, &self.skipped).line());
+        if !self.redoing.is_empty() {
+            crate::output::notice(&format!(
+                "this restores a restore: it redoes the {}",
+                self.redoing.join(" and the ")
+            ));
+        }
     }
 
+    /// A restore that turns writeback off deletes AD copies like any disable; one that turns it
+    /// on again brings them back only as the restore note says.
     fn on_premises(&self) -> Option<&'static str> {
-        turns_writeback_on(&self.changes).then_some(crate::writeback::onprem::RESTORE)
+        match directions(&self.changes) {
+            (0, 0) => None,
+            (0, _) => Some(crate::writeback::onprem::RESTORE),
+            _ => Some(crate::writeback::onprem::DISABLE),
+        }
     }
 
     async fn write(
@@ -417,7 +496,8 @@ impl ChangeSet for GroupRestore {
         ctx: &Context,
         journals: &mut Journals<'_>,
     ) -> anyhow::Result<Written> {
-        let journal = journals.open("restore")?;
+        journals.undoing(self.undoes.clone());
+        let journal = journals.open(RESTORE)?;
         let mut applied = apply::apply(
             &ctx.client,
             &self.changes,
@@ -426,6 +506,7 @@ impl ChangeSet for GroupRestore {
             apply::SkipAs {
                 changed: SkipReason::ChangedSinceRun,
                 already: SkipReason::AlreadyInRecordedState,
+                only_cloud_m365: false,
             },
         )
         .await?;
@@ -469,14 +550,19 @@ pub async fn run(
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
     let paths = if args.last {
-        vec![last_journal(dirs.state.as_deref(), &ctx.target)?]
+        vec![last_journal(
+            dirs.state.as_deref(),
+            &ctx.target,
+            args.include_restores,
+        )?]
     } else {
         args.journals.clone()
     };
     let journals = read_journals(&paths, &ctx.target)?;
+    // A set-default run's journal, or a restore's that wrote the setting.
     let settings = journals
         .iter()
-        .filter(|j| j.command == "set-default")
+        .filter(|j| j.command == "set-default" || j.setting.is_some())
         .count();
     if settings > 0 {
         if settings < journals.len() {
@@ -487,6 +573,8 @@ pub async fn run(
         }
         return super::set_default::restore(ctx, args, journals, dirs, out).await;
     }
+    let undoes: Vec<String> = journals.iter().map(run_words).collect();
+    let redoing = redoing(&journals);
     let recorded = recorded_states(journals)?;
     let opts = Options {
         command: "restore",
@@ -498,7 +586,12 @@ pub async fn run(
         dirs,
         journal: args.record.as_deref(),
     };
-    let plan = GroupRestore::read(ctx, recorded, args.force, &args.apply);
+    let plan = async {
+        let mut plan = GroupRestore::read(ctx, recorded, args.force, &args.apply).await?;
+        plan.undoes = undoes;
+        plan.redoing = redoing;
+        Ok(plan)
+    };
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
             if ctx.format == OutputFormat::Table {
@@ -597,10 +690,16 @@ fn finish(
     finish_with(out, format, done, write_restore_table)
 }
 
-/// Whether any change turns a group's writeback on again (from `isEnabled: false`): what the AD
-/// side of a restore depends on.
-fn turns_writeback_on(changes: &[Change]) -> bool {
-    changes
+/// How many changes turn a group's writeback off (to `isEnabled: false`), and how many turn it
+/// on again (from `false`): what the AD side of a restore depends on.
+fn directions(changes: &[Change]) -> (usize, usize) {
+    let off = changes
         .iter()
-        .any(|c| c.before.is_enabled == Some(false) && c.after.is_enabled != Some(false))
+        .filter(|c| c.before.is_enabled != Some(false) && c.after.is_enabled == Some(false))
+        .count();
+    let on = changes
+        .iter()
+        .filter(|c| c.before.is_enabled == Some(false) && c.after.is_enabled != Some(false))
+        .count();
+    (off, on)
 }

@@ -645,6 +645,10 @@ struct SettingRestore {
     decision: RestoreDecision,
     /// The setting's id now, when it exists.
     current_id: Option<String>,
+    /// The runs restored, recorded in this restore's journal.
+    undoes: Vec<String>,
+    /// What this restore redoes, when it restores a restore.
+    redoing: Vec<String>,
 }
 
 impl SettingRestore {
@@ -659,11 +663,19 @@ impl SettingRestore {
             return Err(anyhow::anyhow!("{p}; nothing was changed"));
         }
         let current = crate::writeback::tenant::find_group_unified(&settings);
-        let decision = setting::restore_decision(rec.before.as_deref(), &rec.after, current, force);
+        let decision = setting::restore_decision(
+            rec.before.as_deref(),
+            &rec.after,
+            rec.deleted,
+            current,
+            force,
+        );
         Ok(SettingRestore {
             template_id: rec.template_id,
             decision,
             current_id: current.map(|c| c.id.clone()),
+            undoes: Vec::new(),
+            redoing: Vec::new(),
         })
     }
 
@@ -739,7 +751,13 @@ impl ChangeSet for SettingRestore {
             RestoreDecision::Write { method, .. } => *method,
             _ => RestoreMethod::None,
         };
-        format!("restore the Group.Unified directory setting ({method})")
+        match self.redoing.as_slice() {
+            [] => format!("restore the Group.Unified directory setting ({method})"),
+            runs => format!(
+                "restore the Group.Unified directory setting ({method}), redoing the {}",
+                runs.join(" and the ")
+            ),
+        }
     }
 
     async fn write(
@@ -759,7 +777,8 @@ impl ChangeSet for SettingRestore {
         };
         let (method, id) = (*method, id.clone());
         let client = &ctx.client;
-        let journal = journals.open("set-default")?;
+        journals.undoing(self.undoes.clone());
+        let journal = journals.open(super::restore::RESTORE)?;
         journal.record_setting_before(
             id.as_deref(),
             &self.template_id,
@@ -815,6 +834,8 @@ pub(crate) async fn restore(
     dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
+    let undoes: Vec<String> = journals.iter().map(super::restore::run_words).collect();
+    let redoing = super::restore::redoing(&journals);
     let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
         crate::output::notice("the journals record no change to Group.Unified; nothing to restore");
         let doc = RestoreOutcome::nothing(RestoreAction::AlreadyInRecordedState, None);
@@ -831,7 +852,12 @@ pub(crate) async fn restore(
         dirs,
         journal: args.record.as_deref(),
     };
-    let plan = SettingRestore::read(&ctx.client, rec, args.force);
+    let plan = async {
+        let mut plan = SettingRestore::read(&ctx.client, rec, args.force).await?;
+        plan.undoes = undoes;
+        plan.redoing = redoing;
+        Ok(plan)
+    };
     let (doc, status) = match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => p.unwritten(true),
         Stage::NothingToDo(p) => p.unwritten(false),

@@ -69,6 +69,77 @@ pub(crate) fn block(text: &str) {
     }
 }
 
+/// What a run leaves to come back to: each journal it opened with the command that undoes it,
+/// and each plan it saved with the command that applies it. Said last, on stderr, whatever the
+/// output format, `--quiet` or the way the run ended ([`say_the_way_back`]).
+enum WayBack {
+    Journal { path: String, undo: String },
+    Plan { apply: String },
+}
+
+static WAY_BACK: std::sync::Mutex<Vec<WayBack>> = std::sync::Mutex::new(Vec::new());
+
+/// A journal was opened: `undo` is the command that undoes its run.
+pub(crate) fn way_back_journal(path: &str, undo: String) {
+    let mut w = WAY_BACK.lock().unwrap_or_else(|e| e.into_inner());
+    w.push(WayBack::Journal {
+        path: path.to_string(),
+        undo,
+    });
+}
+
+/// A plan was saved: `apply` is the command that applies it.
+pub(crate) fn way_back_plan(apply: &str) {
+    let mut w = WAY_BACK.lock().unwrap_or_else(|e| e.into_inner());
+    w.push(WayBack::Plan {
+        apply: apply.to_string(),
+    });
+}
+
+/// The run's last lines on stderr: for each journal it opened, its path and the command that
+/// undoes it (and, after Ctrl-C or SIGTERM, that running the same command again finishes the
+/// job); for each plan saved, the command that applies it. Plain lines, or one JSON record each
+/// when logs are JSON; never silenced by `--quiet`, since the way back is what a person needs
+/// most when something went wrong.
+pub fn say_the_way_back(run_id: &str) {
+    let taken = std::mem::take(&mut *WAY_BACK.lock().unwrap_or_else(|e| e.into_inner()));
+    let interrupted = crate::interrupt::requested().map(crate::interrupt::name);
+    let json = JSON_LOGS.load(Ordering::Relaxed);
+    let mut text = String::new();
+    for w in &taken {
+        let record = match w {
+            WayBack::Journal { path, undo } => {
+                text.push_str(&format!(
+                    "gwb: journal: {}\ngwb: undo with: {}\n",
+                    safe(path),
+                    safe(undo)
+                ));
+                if let Some(sig) = interrupted {
+                    text.push_str(&format!(
+                        "gwb: interrupted by {sig}: run the same command again to finish (it plans afresh and skips what is done)\n"
+                    ));
+                }
+                serde_json::json!({"message": "the way back", "journal": path, "undo": undo,
+                    "interrupted": interrupted})
+            }
+            WayBack::Plan { apply } => {
+                text.push_str(&format!("gwb: apply it with: {}\n", safe(apply)));
+                serde_json::json!({"message": "the way on", "apply": apply})
+            }
+        };
+        if json {
+            let mut record = record;
+            record["timestamp"] = crate::journal::now_rfc3339().into();
+            record["level"] = "INFO".into();
+            record["span"] = serde_json::json!({"name": "gwb", "run_id": run_id});
+            let _ = to_stderr(format!("{record}\n").as_bytes());
+        }
+    }
+    if !json && !text.is_empty() {
+        let _ = to_stderr(text.as_bytes());
+    }
+}
+
 /// The emulator's start-up banner, always on stderr (its first line, "listening on URL", is
 /// stable so scripts and tests can read the port).
 pub(crate) fn banner(text: &str) {
@@ -608,10 +679,19 @@ pub(crate) fn opt_bool(b: Option<bool>) -> &'static str {
 }
 
 /// The last lines of every run that wrote: where its journal is, and the one command that undoes
-/// it.
+/// it (as [`way_back_journal`] recorded it, with the flags that chose the target).
 pub(crate) fn write_undo_line(out: &mut dyn Write, journal: &str) -> io::Result<()> {
+    let undo = WAY_BACK
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find_map(|w| match w {
+            WayBack::Journal { path, undo } if path == journal => Some(undo.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("gwb restore --journal {journal}"));
     writeln!(out, "Journal: {journal}")?;
-    writeln!(out, "Undo with: gwb restore --journal {journal}")
+    writeln!(out, "Undo with: {undo}")
 }
 
 /// CSV rows: a header, then one line per row, every field quoted as [`csv_field`] does.
@@ -1018,6 +1098,18 @@ pub(crate) fn write_plan_table(
     }
     for (r, n) in by_reason {
         writeln!(w, "  skipped ({r}): {n}")?;
+    }
+    // Skipped for a reason of their own (the policy entry that keeps them): listed one by one.
+    for s in skipped {
+        if let Some(note) = &s.note {
+            writeln!(
+                w,
+                "    {}  {}: {}",
+                s.id,
+                safe(s.display_name.as_deref().unwrap_or("")),
+                safe(note)
+            )?;
+        }
     }
     for l in summary_lines {
         writeln!(w, "{l}")?;

@@ -43,6 +43,12 @@ pub enum SkipReason {
     /// `restore`: the group no longer holds what gwb wrote (someone changed it after gwb's
     /// run); left alone unless `--force`.
     ChangedSinceRun,
+    /// Kept by the config's policy (`[policy] allow`, or a `[[policy.exception]]` in force):
+    /// the skipped entry's `note` says which.
+    ExcludedByPolicy,
+    /// Read right before the write, the group is no longer one the command plans (not a cloud
+    /// Microsoft 365 group): a saved plan or review named a group it may not change.
+    NotPlannable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +57,9 @@ pub struct Skipped {
     pub id: String,
     pub display_name: Option<String>,
     pub reason: SkipReason,
+    /// Why, in words, where the reason alone does not say (the policy entry that keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +72,9 @@ pub struct PlanSummary {
     pub synced_from_on_premises: u64,
     /// Groups that are not Microsoft 365 groups (not listed one by one).
     pub other_kinds: u64,
+    /// Groups the config's policy keeps (`[policy] allow`, an exception in force).
+    #[serde(default)]
+    pub excluded_by_policy: u64,
 }
 
 /// Which Microsoft 365 groups `disable-existing-m365` leaves alone.
@@ -125,6 +137,7 @@ impl DisablePlanner {
             id: g.id.clone(),
             display_name: g.display_name.clone(),
             reason,
+            note: None,
         };
         let synced = is_synced_from_on_premises(g);
         let reason = if synced {

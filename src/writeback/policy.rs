@@ -217,6 +217,30 @@ pub(crate) fn apply_exceptions(
     out
 }
 
+impl Policy {
+    /// Why the policy keeps group `id` written back on `today` (`YYYY-MM-DD`), if it does: it
+    /// is in `allow`, or an exception in force names it. What a person decided binds every
+    /// command, `disable-existing-m365` as much as `check`.
+    pub(crate) fn keeps(&self, id: &str, today: &str) -> Option<String> {
+        if self.allow.iter().any(|a| a.eq_ignore_ascii_case(id)) {
+            return Some("in [policy] allow".into());
+        }
+        let e = self.exceptions.iter().find(|e| {
+            e.id.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(id))
+                && e.expires.as_deref().is_none_or(|x| x >= today)
+        })?;
+        let mut why = format!("[[policy.exception]]: {}", e.reason);
+        if let Some(o) = &e.owner {
+            why.push_str(&format!("; owner {o}"));
+        }
+        match &e.expires {
+            Some(x) => why.push_str(&format!("; until {x}")),
+            None => why.push_str("; no expiry"),
+        }
+        Some(why)
+    }
+}
+
 fn is_fail(p: &PrivilegedDrift) -> bool {
     *p == PrivilegedDrift::Fail
 }
@@ -438,6 +462,41 @@ mod tests {
             owner: Some("alice@contoso.com".into()),
             expires: expires.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn the_policy_keeps_allowed_and_excepted_groups_until_the_exception_expires() {
+        let a = "11111111-1111-4111-8111-111111111111";
+        let b = "22222222-2222-4222-8222-222222222222";
+        let policy = Policy {
+            allow: vec![a.to_uppercase()],
+            exceptions: vec![Exception {
+                id: Some(b.into()),
+                reason: "HR shares".into(),
+                owner: Some("ana".into()),
+                expires: Some("2026-12-31".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            policy.keeps(a, "2026-12-02").as_deref(),
+            Some("in [policy] allow")
+        );
+        let why = policy.keeps(b, "2026-12-31").unwrap();
+        assert!(
+            why.contains("HR shares") && why.contains("ana") && why.contains("2026-12-31"),
+            "{why}"
+        );
+        assert_eq!(
+            policy.keeps(b, "2027-01-01"),
+            None,
+            "an expired exception keeps nothing"
+        );
+        assert_eq!(
+            policy.keeps("33333333-3333-4333-8333-333333333333", "2026-12-02"),
+            None
+        );
     }
 
     #[test]

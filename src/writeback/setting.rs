@@ -200,10 +200,13 @@ pub(crate) enum RestoreDecision {
 /// entry is put back, and only while it still holds what gwb wrote (or with `force`); every
 /// other value is kept as it is now (an admin may have changed it since). `before` is the
 /// values array before gwb's run (`None`: gwb created the setting), `written` what gwb wrote,
-/// `current` the setting now.
+/// `current` the setting now. `deleted` says the run deleted the setting (it was the restore of
+/// a run that had created it): then absent is what gwb left, and undoing it creates the setting
+/// again with `before`.
 pub(crate) fn restore_decision(
     before: Option<&[SettingValue]>,
     written: &[SettingValue],
+    deleted: bool,
     current: Option<&DirectorySetting>,
     force: bool,
 ) -> RestoreDecision {
@@ -231,8 +234,9 @@ pub(crate) fn restore_decision(
                 changed(c, now)
             }
         }
-        // Deleted after gwb's run: someone else's change. Re-create it only when forced.
-        (Some(b), None) if force => RestoreDecision::Write {
+        // Deleted by gwb's run (a restore), or after it by someone else: re-create it then only
+        // when forced.
+        (Some(b), None) if force || deleted => RestoreDecision::Write {
             method: RestoreMethod::Create,
             id: None,
             now: None,
@@ -330,7 +334,7 @@ mod tests {
         let written = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "false")]).values;
         let now = named(&[("A", "x"), ("NewUnifiedGroupWritebackDefault", "true")]);
         assert_eq!(
-            restore_decision(None, &written, Some(&now), false),
+            restore_decision(None, &written, false, Some(&now), false),
             RestoreDecision::AlreadyRecorded,
             "not ChangedSinceRun, whose --force advice would be a no-op"
         );
@@ -344,7 +348,7 @@ mod tests {
             ("A", "changed"),
             ("NewUnifiedGroupWritebackDefault", "False"),
         ]);
-        match restore_decision(Some(&before), &written, Some(&now), false) {
+        match restore_decision(Some(&before), &written, false, Some(&now), false) {
             RestoreDecision::Write {
                 method: RestoreMethod::Patch,
                 restored,
@@ -361,7 +365,7 @@ mod tests {
         }
         let moved = named(&[("NewUnifiedGroupWritebackDefault", "maybe")]);
         assert!(matches!(
-            restore_decision(Some(&before), &written, Some(&moved), false),
+            restore_decision(Some(&before), &written, false, Some(&moved), false),
             RestoreDecision::ChangedSinceRun { .. }
         ));
     }

@@ -422,6 +422,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
+        way_back: Default::default(),
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -486,6 +487,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
+        way_back: Default::default(),
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -550,6 +552,7 @@ async fn report_without_settings_permission_still_reports_groups() {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
+        way_back: Default::default(),
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),

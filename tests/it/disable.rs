@@ -262,6 +262,7 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
         apply::SkipAs {
             changed: SkipReason::ChangedSincePlan,
             already: SkipReason::AlreadyDisabled,
+            only_cloud_m365: true,
         },
     )
     .await
@@ -937,20 +938,17 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
         "a review changes nothing"
     );
     let text = std::fs::read_to_string(&review).unwrap();
-    let mut lines = text.lines();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // The header first (a spreadsheet's filter row), the plan's own record last.
+    assert!(lines[0].starts_with("decision,id,displayName,mail,visibility,isTeam,"));
+    assert!(lines[0].ends_with(",roleAssignable,note,planRef"));
+    let meta = lines.pop().unwrap();
     assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("# gwb review plan,schemaVersion=1,graphRoot=")
+        meta.starts_with("# gwb review plan,schemaVersion=2,graphRoot="),
+        "{meta}"
     );
-    assert!(
-        lines
-            .next()
-            .unwrap()
-            .starts_with("decision,id,displayName,mail,visibility,isTeam,")
-    );
-    let rows: Vec<&str> = lines.collect();
+    assert!(meta.contains(",planId="), "{meta}");
+    let rows: Vec<&str> = lines[1..].to_vec();
     let planned: Vec<String> = {
         let t = s.emu.shared().tenant();
         t.groups
@@ -1026,7 +1024,7 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
     // A review saved long ago is applied only with a warning that says how old it is (each
     // group is still read again: the ones changed since are refused as above).
     let old = {
-        let first = edited.lines().next().unwrap();
+        let first = edited.lines().last().unwrap();
         let at = first.find("createdAt=").unwrap();
         let stamp_end = first[at..].find(',').map_or(first.len(), |e| at + e);
         edited.replacen(&first[at..stamp_end], "createdAt=2025-01-01T00:00:00Z", 1)
@@ -1100,8 +1098,9 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
         tenant.groups.iter().filter(|g| g.is_unified()).count() > 200,
         "the report runs to a second page"
     );
+    // lastActivityDate and roleAssignable, before the note and planRef at the end.
     let last_two = |row: &str| {
-        let mut f = row.rsplit(',');
+        let mut f = row.rsplit(',').skip(2);
         let role = f.next().unwrap().to_string();
         (f.next().unwrap().to_string(), role)
     };
@@ -1128,21 +1127,14 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
             .await;
         assert_eq!(ran.code(), 0, "{mode:?}: {}", ran.stderr());
         let text = std::fs::read_to_string(&review).unwrap();
-        let mut lines = text.lines();
+        let mut lines: Vec<&str> = text.lines().collect();
+        let meta = lines.pop().unwrap();
         assert!(
-            lines
-                .next()
-                .unwrap()
-                .ends_with(&format!(",lastActivity={status}")),
-            "{mode:?}"
+            meta.contains(&format!(",lastActivity={status},")),
+            "{mode:?}: {meta}"
         );
-        assert!(
-            lines
-                .next()
-                .unwrap()
-                .ends_with(",lastActivityDate,roleAssignable")
-        );
-        let rows: Vec<&str> = lines.collect();
+        assert!(lines[0].ends_with(",lastActivityDate,roleAssignable,note,planRef"));
+        let rows: Vec<&str> = lines[1..].to_vec();
         assert!(!rows.is_empty());
         let dated = rows.iter().filter(|r| !last_two(r).0.is_empty()).count();
         match mode {

@@ -190,6 +190,7 @@ async fn a2_a_group_changed_after_the_listing_is_left_alone() {
         apply::SkipAs {
             changed: SkipReason::ChangedSincePlan,
             already: SkipReason::AlreadyDisabled,
+            only_cloud_m365: true,
         },
     )
     .await

@@ -70,12 +70,26 @@ async fn every_writing_command_ends_with_the_same_undo_line() {
         let run = s.gwb(&args).await;
         assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
         let out = run.stdout();
+        // The flags that chose the target come along (here the scenario's config file).
+        let config = s.config_path().unwrap().display().to_string();
         let undo = out
             .lines()
-            .find(|l| l.starts_with("Undo with: gwb restore --journal "))
+            .find(|l| {
+                l.starts_with(&format!(
+                    "Undo with: gwb --config {config} restore --journal "
+                ))
+            })
             .unwrap_or_else(|| panic!("{args:?}: {out}"));
-        let path = undo.trim_start_matches("Undo with: gwb restore --journal ");
+        let path = undo.rsplit(" --journal ").next().unwrap();
         assert!(std::path::Path::new(path).exists(), "{path}");
+        // And the same, last, on stderr.
+        let err = run.stderr();
+        assert!(
+            err.trim_end().ends_with(&format!(
+                "gwb: undo with: gwb --config {config} restore --journal {path}"
+            )),
+            "{args:?}: {err}"
+        );
     }
 }
 

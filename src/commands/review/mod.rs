@@ -6,8 +6,15 @@
 //! `--plan review.csv` applies the edited file with every protection of a saved plan: the
 //! same tenant and Graph root, each group read again and changed only while it is as planned.
 //!
-//! The first record names the plan (`# gwb review plan`, its schema, Graph root, tenant and
-//! time) in cells of their own, so a spreadsheet keeps it when the file is saved again.
+//! A review can only narrow its plan. Each row carries a `planRef` (a short hash of the plan's
+//! id and the group's id), so a row pasted in from elsewhere is refused; one group may stand in
+//! one row only; the groups the config's policy keeps are rows pre-filled `keep`, with why in
+//! `note`. The header is the first line and the plan's own record (`# gwb review plan`, its
+//! schema, Graph root, tenant, time and plan id, in cells of their own) the last, and both are
+//! found by what they hold wherever a spreadsheet's sort put them (see `sheet` for delimiters
+//! and encodings).
+
+mod sheet;
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -18,12 +25,30 @@ use crate::graph::model::{GroupId, ReviewedGroup, WritebackConfiguration, is_gui
 use crate::output::csv_field;
 use crate::writeback::plan::Change;
 
-/// The first cell of a review plan.
+/// The first cell of a review plan's own record.
 pub(crate) const MARK: &str = "# gwb review plan";
-const SCHEMA_VERSION: u32 = 1;
+/// 2: the header first, the plan's record last with its `planId`, `note` and `planRef` columns.
+/// Files of schema 1 (the plan's record first, no `planRef`) are still read.
+const SCHEMA_VERSION: u32 = 2;
 /// Columns are found by name when the file is read back, so a column added later goes at the
 /// end and files saved before it still read.
-const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType,lastActivityDate,roleAssignable";
+const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType,lastActivityDate,roleAssignable,note,planRef";
+
+/// A new plan's id: what each row's `planRef` is made from.
+pub(crate) fn new_plan_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+/// A group's reference in plan `plan_id`: "r" and the first 12 hex digits of SHA-256 over the
+/// plan id and the group id. It shows that the row came from that plan (it is not a secret: it
+/// guards against pasted and concatenated rows, not against someone who computes it). The
+/// letter keeps a spreadsheet from reading it as a number.
+pub(crate) fn plan_ref(plan_id: &str, group_id: &str) -> String {
+    let digest =
+        openssl::sha::sha256(format!("{plan_id}:{}", group_id.to_ascii_lowercase()).as_bytes());
+    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("r{hex}")
+}
 
 /// What the listing says about a group that an admin reviews.
 #[derive(Debug, Clone, Default)]
@@ -71,6 +96,9 @@ pub(crate) struct Entry {
     /// group had none in its period, or the report was not available.
     #[serde(default)]
     pub last_activity_date: Option<String>,
+    /// Why the row is pre-filled `keep`: the policy entry that keeps the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// What a review says of last activity, once for the whole file.
@@ -149,6 +177,7 @@ pub(crate) fn entries(
                     .dates
                     .as_ref()
                     .and_then(|d| d.get(&c.id.to_ascii_lowercase()).cloned().flatten()),
+                note: None,
             }
         })
         .collect()
@@ -188,13 +217,15 @@ pub(crate) fn apply_decisions(
     Ok(kept)
 }
 
-/// Whose plan: the Graph root and tenant it was made for, and when.
+/// Whose plan: the Graph root and tenant it was made for, when, and its id.
 pub(crate) struct Meta<'a> {
     pub graph_root: &'a str,
     pub tenant_id: Option<&'a str>,
     pub created_at: &'a str,
     /// [`LastActivity::status`].
     pub last_activity: &'a str,
+    /// What each row's `planRef` is made from ([`plan_ref`]).
+    pub plan_id: &'a str,
 }
 
 /// Member and owner counts of `changes`' groups (two `$count`s each, in batches): `None`
@@ -229,17 +260,10 @@ pub(crate) async fn counts(
     Ok(out)
 }
 
-/// The review file: the plan's record, the header, one row per change and its entry.
+/// The review file: the header, one row per group and its entry, and the plan's record last.
 pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> String {
     let mut out = String::new();
     let cell = |s: Option<&str>| csv_field(s.unwrap_or(""));
-    out.push_str(&format!(
-        "{MARK},schemaVersion={SCHEMA_VERSION},{},{},{},{}\n",
-        csv_field(&format!("graphRoot={}", meta.graph_root)),
-        csv_field(&format!("tenantId={}", meta.tenant_id.unwrap_or(""))),
-        csv_field(&format!("createdAt={}", meta.created_at)),
-        csv_field(&format!("lastActivity={}", meta.last_activity))
-    ));
     out.push_str(HEADER);
     out.push('\n');
     for (c, e) in changes.iter().zip(entries) {
@@ -262,19 +286,27 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
             cell(c.before.on_premises_group_type.as_deref()),
             cell(e.last_activity_date.as_deref()),
             c.role_assignable.to_string(),
+            cell(e.note.as_deref()),
+            plan_ref(meta.plan_id, &c.id),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
     }
+    out.push_str(&format!(
+        "{MARK},schemaVersion={SCHEMA_VERSION},{},{},{},{},{}\n",
+        csv_field(&format!("graphRoot={}", meta.graph_root)),
+        csv_field(&format!("tenantId={}", meta.tenant_id.unwrap_or(""))),
+        csv_field(&format!("createdAt={}", meta.created_at)),
+        csv_field(&format!("lastActivity={}", meta.last_activity)),
+        csv_field(&format!("planId={}", meta.plan_id)),
+    ));
     out
 }
 
-/// Whether `text` is a review plan (a spreadsheet may have added a byte order mark).
-pub(crate) fn is_review(text: &str) -> bool {
-    text.trim_start_matches('\u{feff}').starts_with(MARK)
-        || text
-            .trim_start_matches('\u{feff}')
-            .starts_with(&format!("\"{MARK}\""))
+/// Whether `bytes` are a review plan: its own record is somewhere in the file (the first line
+/// in files of schema 1, the last in later ones, anywhere after a sort).
+pub(crate) fn is_review(bytes: &[u8]) -> bool {
+    bytes.windows(MARK.len()).any(|w| w == MARK.as_bytes())
 }
 
 /// A review plan read back: whose it is, the groups to disable, and those the admin kept.
@@ -283,59 +315,135 @@ pub(crate) struct Reviewed {
     pub graph_root: String,
     pub tenant_id: Option<String>,
     pub created_at: String,
+    /// The plan's id (schema 2 on; `None` in files of schema 1).
+    pub plan_id: Option<String>,
     pub changes: Vec<Change>,
     /// (id, display name) of each row marked `keep`.
     pub kept: Vec<(String, Option<String>)>,
+    /// The line of each group's row, by lowercase id.
+    pub lines: HashMap<String, usize>,
+    /// The file was not UTF-8 and was read as Windows-1252: its names may differ from Graph's
+    /// where a character has no Windows-1252 form ([`name_matches`]).
+    pub lossy: bool,
 }
 
-/// Read an edited review file. Every row must say `disable` or `keep` and name a group by its
-/// id; anything else is an error naming the line, and nothing is changed.
-pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
+/// Whether a review row's `name` still names the group Graph now calls `now`: `Some(true)` or
+/// `Some(false)`, or `None` when a lossily decoded file cannot tell (the group's name has
+/// characters that Windows-1252 cannot hold, which Excel replaces as it sees fit).
+pub(crate) fn name_matches(name: Option<&str>, now: Option<&str>, lossy: bool) -> Option<bool> {
+    let (name, now) = (name.unwrap_or(""), now.unwrap_or(""));
+    if !lossy {
+        return Some(name == now);
+    }
+    let (saved, exact) = sheet::as_saved(now);
+    match (saved == name, exact) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    }
+}
+
+/// Read an edited review file as a spreadsheet saved it (see `sheet`). Every row must name a
+/// group of the plan the file was saved from (its `planRef`), once, and say `disable` or
+/// `keep`; anything else is an error naming the line, and nothing is changed.
+pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
     let bad = |line: usize, what: String| {
         UsageError(format!(
             "--plan {}: line {line}: {what}; nothing was changed",
             path.display()
         ))
     };
-    let mut records = records(text.trim_start_matches('\u{feff}'));
-    let (line, first) = records
-        .next()
-        .ok_or_else(|| bad(1, "the file is empty".into()))?;
-    if first.first().map(String::as_str) != Some(MARK) {
-        return Err(bad(line, format!("the first cell is not {MARK:?}")));
+    let text = sheet::decode(bytes);
+    if text.lossy {
+        tracing::warn!(
+            "--plan {}: the file is not UTF-8; read as Windows-1252 (how Excel on Windows saves CSV). Group ids are exact; names with characters Windows-1252 cannot hold are compared loosely",
+            path.display()
+        );
     }
-    let meta: HashMap<&str, &str> = first[1..]
+    let delimiter = sheet::delimiter(&text.text);
+    if delimiter != b',' {
+        tracing::info!(
+            "--plan {}: cells are separated by {}",
+            path.display(),
+            sheet::delimiter_name(delimiter)
+        );
+    }
+    let records = sheet::records(&text.text, delimiter)
+        .map_err(|(line, e)| bad(line, format!("not readable as CSV ({e})")))?;
+    let cell = |f: &String| f.trim().trim_start_matches('\u{feff}').to_string();
+    // The plan's own record, wherever a sort put it.
+    let mut metas = records
         .iter()
-        .filter_map(|f| f.split_once('='))
-        .collect();
-    if meta.get("schemaVersion") != Some(&"1") {
+        .filter(|(_, r)| r.first().is_some_and(|f| cell(f) == MARK));
+    let Some((meta_line, meta_row)) = metas.next() else {
         return Err(bad(
-            line,
-            format!("a review plan of schema {SCHEMA_VERSION} is expected"),
+            1,
+            format!(
+                "no {MARK:?} row: this is not a review saved by gwb disable-existing-m365 --plan-out, or its last row was deleted"
+            ),
         ));
+    };
+    if let Some((other, _)) = metas.next() {
+        return Err(bad(
+            *other,
+            format!(
+                "a second {MARK:?} row (the first is on line {meta_line}): two reviews were joined into one file; apply each on its own"
+            ),
+        ));
+    }
+    let meta: HashMap<String, String> = meta_row[1..]
+        .iter()
+        .filter_map(|f| {
+            let (k, v) = f.trim().split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .collect();
+    let at_meta = |what: String| bad(*meta_line, what);
+    let schema = meta.get("schemaVersion").map(String::as_str);
+    if !matches!(schema, Some("1" | "2")) {
+        return Err(at_meta(format!(
+            "a review plan of schema 1 or {SCHEMA_VERSION} is expected, not {:?}",
+            schema.unwrap_or("(none)")
+        )));
     }
     let graph_root = meta
         .get("graphRoot")
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            bad(
-                line,
-                "the plan does not say its Graph root (graphRoot=)".into(),
-            )
-        })?
-        .to_string();
-    let tenant_id = meta
-        .get("tenantId")
-        .filter(|t| !t.is_empty())
-        .map(|t| t.to_string());
-    let created_at = meta.get("createdAt").copied().unwrap_or("").to_string();
-    let (hline, header) = records
-        .next()
-        .ok_or_else(|| bad(2, "no header row".into()))?;
+        .ok_or_else(|| at_meta("the plan does not say its Graph root (graphRoot=)".into()))?
+        .clone();
+    let tenant_id = meta.get("tenantId").filter(|t| !t.is_empty()).cloned();
+    let created_at = meta.get("createdAt").cloned().unwrap_or_default();
+    let plan_id = meta.get("planId").filter(|p| !p.is_empty()).cloned();
+    if schema == Some("2") && plan_id.is_none() {
+        return Err(at_meta(
+            "the plan's record has no planId=: without it no row can be checked against the plan; save the review again with --plan-out".into(),
+        ));
+    }
+    // The header, found by its column names.
+    let is_header = |r: &Vec<String>| {
+        r.iter().any(|f| cell(f) == "decision") && r.iter().any(|f| cell(f) == "id")
+    };
+    let data: Vec<&(usize, Vec<String>)> = records
+        .iter()
+        .filter(|(l, r)| *l != *meta_line && r.iter().any(|f| !f.trim().is_empty()))
+        .collect();
+    let Some(hpos) = data.iter().position(|(_, r)| is_header(r)) else {
+        return Err(bad(
+            1,
+            "no header row (a row with the column names decision, id, displayName, ...): restore it from the file gwb saved".into(),
+        ));
+    };
+    let (hline, header) = (data[hpos].0, &data[hpos].1);
+    if hpos != 0 {
+        crate::output::notice(&format!(
+            "--plan {}: the header row is on line {hline}, not first (the file was sorted?); its rows are read by their column names",
+            path.display()
+        ));
+    }
     let col = |name: &str| {
         header
             .iter()
-            .position(|h| h.trim() == name)
+            .position(|h| cell(h) == name)
             .ok_or_else(|| bad(hline, format!("no {name} column")))
     };
     let (decision, id, name, enabled, kind) = (
@@ -346,22 +454,56 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
         col("onPremisesGroupType")?,
     );
     // Optional: files saved before it was added have no such column.
-    let role_assignable = header.iter().position(|h| h.trim() == "roleAssignable");
+    let role_assignable = header.iter().position(|h| cell(h) == "roleAssignable");
+    let reference = match &plan_id {
+        Some(_) => Some(col("planRef")?),
+        None => {
+            tracing::warn!(
+                "--plan {}: a review of schema 1, saved before rows carried a planRef: its rows cannot be checked against the plan; each group is still read again and changed only if it is a cloud Microsoft 365 group as planned",
+                path.display()
+            );
+            None
+        }
+    };
     let mut reviewed = Reviewed {
         graph_root,
         tenant_id,
         created_at,
+        plan_id: plan_id.clone(),
         changes: Vec::new(),
         kept: Vec::new(),
+        lines: HashMap::new(),
+        lossy: text.lossy,
     };
-    for (line, row) in records {
-        if row.iter().all(|f| f.trim().is_empty()) {
+    for (i, (line, row)) in data.iter().enumerate() {
+        if i == hpos {
             continue;
         }
+        let line = *line;
         let get = |i: usize| row.get(i).map(|s| s.trim()).unwrap_or("");
         let group = get(id).to_string();
         if !is_guid(&group) {
             return Err(bad(line, format!("{group:?} is not a group id")));
+        }
+        if let Some(first) = reviewed.lines.insert(group.to_ascii_lowercase(), line) {
+            return Err(bad(
+                line,
+                format!(
+                    "group {group} is in line {first} and again in line {line}: one group, one row; delete one of them (if two reviews were joined, apply each on its own)"
+                ),
+            ));
+        }
+        if let (Some(plan_id), Some(r)) = (&plan_id, reference) {
+            let want = plan_ref(plan_id, &group);
+            if !get(r).eq_ignore_ascii_case(&want) {
+                return Err(bad(
+                    line,
+                    format!(
+                        "group {group} was not in the plan this review was saved from (its planRef {:?} does not match): a review can only narrow its plan. Delete the row, or plan again with --plan-out to include the group",
+                        get(r)
+                    ),
+                ));
+            }
         }
         let display =
             Some(get(name).trim_start_matches('\'').to_string()).filter(|s| !s.is_empty());
@@ -378,9 +520,9 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
                 ));
             }
         }
-        let is_enabled = match get(enabled) {
+        let is_enabled = match get(enabled).to_ascii_lowercase().as_str() {
             "" => None,
-            "true" | "TRUE" | "True" => Some(true),
+            "true" => Some(true),
             other => {
                 return Err(bad(
                     line,
@@ -410,43 +552,6 @@ pub(crate) fn read(path: &Path, text: &str) -> Result<Reviewed, UsageError> {
         });
     }
     Ok(reviewed)
-}
-
-/// CSV records with their line numbers: fields split at commas outside quotes, `""` inside
-/// quotes a quote, records at line ends outside quotes.
-fn records(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    std::iter::from_fn(move || {
-        chars.peek()?;
-        let start = line;
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let mut quoted = false;
-        while let Some(c) = chars.next() {
-            match c {
-                '"' if quoted && chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = !quoted,
-                ',' if !quoted => fields.push(std::mem::take(&mut field)),
-                '\r' if !quoted && chars.peek() == Some(&'\n') => {}
-                '\n' if !quoted => {
-                    line += 1;
-                    break;
-                }
-                c => {
-                    if c == '\n' {
-                        line += 1;
-                    }
-                    field.push(c);
-                }
-            }
-        }
-        fields.push(field);
-        Some((start, fields))
-    })
 }
 
 /// A `[[policy.exception]]` per kept group, for `gwb check` to accept them: printed for the
@@ -508,14 +613,28 @@ mod tests {
     const A: &str = "11111111-1111-4111-8111-111111111111";
     const B: &str = "22222222-2222-4222-8222-222222222222";
 
-    #[test]
-    fn a_review_file_round_trips_through_an_edit() {
-        let meta = Meta {
+    fn meta() -> Meta<'static> {
+        Meta {
             graph_root: "https://graph.microsoft.com",
             tenant_id: Some("t-1"),
             created_at: "2026-11-29T00:00:00Z",
             last_activity: "read",
+            plan_id: "p-1",
+        }
+    }
+
+    fn saved(changes: &[Change]) -> String {
+        let none = LastActivity {
+            dates: None,
+            status: "notPermitted",
+            note: String::new(),
         };
+        let e = entries(changes, &HashMap::new(), &[], &none);
+        render(&meta(), changes, &e)
+    }
+
+    #[test]
+    fn a_review_file_round_trips_through_an_edit() {
         let mut changes = [
             change(A, "Sales, \"All\"\nStaff", None),
             change(B, "=HYPERLINK(1)", Some(true)),
@@ -537,12 +656,21 @@ mod tests {
         );
         assert_eq!(e[0].last_activity_date.as_deref(), Some("2026-10-01"));
         assert_eq!(e[1].last_activity_date, None);
-        let text = render(&meta, &changes, &e);
-        assert!(is_review(&text));
+        let text = render(&meta(), &changes, &e);
+        assert!(
+            text.starts_with("decision,id,"),
+            "the header is the first line"
+        );
+        assert!(
+            text.trim_end().lines().last().unwrap().starts_with(MARK),
+            "{text}"
+        );
+        assert!(is_review(text.as_bytes()));
         let edited = text.replacen(&format!("disable,{B}"), &format!("Keep,{B}"), 1);
-        let r = read(Path::new("r.csv"), &edited).unwrap();
+        let r = read(Path::new("r.csv"), edited.as_bytes()).unwrap();
         assert_eq!(r.graph_root, "https://graph.microsoft.com");
         assert_eq!(r.tenant_id.as_deref(), Some("t-1"));
+        assert_eq!(r.plan_id.as_deref(), Some("p-1"));
         assert_eq!(r.changes.len(), 1);
         assert_eq!(r.changes[0].id, A);
         assert_eq!(
@@ -555,21 +683,110 @@ mod tests {
             r.kept,
             vec![(B.to_string(), Some("=HYPERLINK(1)".to_string()))]
         );
+        assert_eq!(
+            r.lines[&B.to_string()],
+            4,
+            "the quoted newline makes A's row two lines"
+        );
     }
 
     #[test]
     fn a_bad_row_names_its_line() {
-        let text = format!(
-            "{MARK},schemaVersion=1,graphRoot=https://g,tenantId=,createdAt=x\n{HEADER}\ndisable,{A},a,,,false,,,,,,,\nmaybe,{B},b,,,false,,,,,,,\n"
-        );
-        let e = read(Path::new("r.csv"), &text).unwrap_err().0;
-        assert!(e.contains("line 4") && e.contains("maybe"), "{e}");
-        let text = text.replace("maybe", "disable").replace(
-            &format!(",{B},b,,,false,,,,,,,"),
-            ",x/../y,b,,,false,,,,,,,",
-        );
-        let e = read(Path::new("r.csv"), &text).unwrap_err().0;
+        let text = saved(&[change(A, "a", None), change(B, "b", None)]);
+        let e = read(
+            Path::new("r.csv"),
+            text.replacen("disable", "maybe", 2)
+                .replacen("maybe", "disable", 1)
+                .as_bytes(),
+        )
+        .unwrap_err()
+        .0;
+        assert!(e.contains("line 3") && e.contains("maybe"), "{e}");
+        let e = read(Path::new("r.csv"), text.replace(B, "x/../y").as_bytes())
+            .unwrap_err()
+            .0;
         assert!(e.contains("not a group id"), "{e}");
+    }
+
+    #[test]
+    fn a_row_the_plan_did_not_have_is_refused_even_with_a_real_group_id() {
+        let text = saved(&[change(A, "a", None)]);
+        // A row pasted from another review (another plan's planRef), or typed in.
+        let other = render(
+            &Meta {
+                plan_id: "p-2",
+                ..meta()
+            },
+            &[change(B, "b", None)],
+            &entries(
+                &[change(B, "b", None)],
+                &HashMap::new(),
+                &[],
+                &LastActivity {
+                    dates: None,
+                    status: "read",
+                    note: String::new(),
+                },
+            ),
+        );
+        let pasted = other.lines().nth(1).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(2, pasted);
+        let e = read(Path::new("r.csv"), lines.join("\n").as_bytes())
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("line 3") && e.contains("not in the plan") && e.contains(B),
+            "{e}"
+        );
+        let typed = format!("{}\ndisable,{B},b", text);
+        assert!(read(Path::new("r.csv"), typed.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn one_group_in_two_rows_is_refused_naming_both_lines() {
+        let text = saved(&[change(A, "a", None), change(B, "b", None)]);
+        let row = text.lines().nth(1).unwrap().replacen("disable", "keep", 1);
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines.push(row);
+        let e = read(Path::new("r.csv"), lines.join("\n").as_bytes())
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("line 2") && e.contains("line 5") && e.contains(A),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_review_of_schema_1_still_reads() {
+        let text = format!(
+            "{MARK},schemaVersion=1,graphRoot=https://g,tenantId=,createdAt=x\ndecision,id,displayName,isEnabled,onPremisesGroupType\ndisable,{A},a,,\nkeep,{B},b,true,\n"
+        );
+        let r = read(Path::new("r.csv"), text.as_bytes()).unwrap();
+        assert_eq!((r.changes.len(), r.kept.len(), r.plan_id), (1, 1, None));
+    }
+
+    #[test]
+    fn names_compare_exactly_or_as_a_windows_1252_file_holds_them() {
+        assert_eq!(
+            name_matches(Some("Équipe"), Some("Équipe"), false),
+            Some(true)
+        );
+        assert_eq!(
+            name_matches(Some("Sales"), Some("Finance"), false),
+            Some(false)
+        );
+        assert_eq!(
+            name_matches(Some("?? office"), Some("東京 office"), true),
+            Some(true)
+        );
+        assert_eq!(
+            name_matches(Some("Zurich"), Some("Zürich"), true),
+            Some(false)
+        );
+        // Excel's "best fit" may write L for Ł: a lossy file cannot tell.
+        assert_eq!(name_matches(Some("Lodz"), Some("Łódź"), true), None);
     }
 
     #[test]
