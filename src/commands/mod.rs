@@ -194,8 +194,16 @@ impl Target {
         tenant_id: Option<&str>,
     ) -> Result<(), crate::error::UsageError> {
         if graph_root.trim_end_matches('/') != self.graph_root.trim_end_matches('/') {
+            // The built-in emulator is a target of its own: say how to reach it, or leave it.
+            let hint = match (graph_root, self.graph_root.as_str()) {
+                ("emulator", _) => {
+                    "; it was made against gwb's built-in emulator: add --emulator to use it there"
+                }
+                (_, "emulator") => "; drop --emulator to use it against that Graph root",
+                _ => "",
+            };
             return Err(crate::error::UsageError(format!(
-                "{what} was made against {graph_root}, not {}; refusing to use it here (nothing was changed)",
+                "{what} was made against {graph_root}, not {}; refusing to use it here (nothing was changed){hint}",
                 self.graph_root
             )));
         }

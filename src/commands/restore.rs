@@ -634,16 +634,25 @@ fn print_plan(
 ) -> std::io::Result<()> {
     let summary = RestoreSummary::of(&plan.changes, &plan.skipped);
     match format {
-        OutputFormat::Table => write_plan_table(
-            out,
-            &format!(
-                "Dry run: would restore {} groups to their recorded state (no writes made):",
-                plan.changes.len()
-            ),
-            &plan.changes,
-            &plan.skipped,
-            &[format!("Summary: {}", summary.line())],
-        ),
+        OutputFormat::Table => {
+            let mut lines = vec![format!("Summary: {}", summary.line())];
+            if !plan.redoing.is_empty() {
+                lines.push(format!(
+                    "This restores a restore: it would {}.",
+                    plan.question()
+                ));
+            }
+            write_plan_table(
+                out,
+                &format!(
+                    "Dry run: would restore {} groups to their recorded state (no writes made):",
+                    plan.changes.len()
+                ),
+                &plan.changes,
+                &plan.skipped,
+                &lines,
+            )
+        }
         _ => write_json(
             out,
             &RestorePlan {

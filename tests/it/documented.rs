@@ -156,6 +156,18 @@ async fn a_signal_mid_run_stops_cleanly_and_the_journal_restores_exactly() {
         assert_eq!(v["summary"]["interrupted"], name, "{v}");
         assert!(v["summary"]["notSent"].as_u64().unwrap() > 0, "{v}");
         assert!(v["journal"].as_str().unwrap().ends_with("j.jsonl"));
+        // With JSON on stdout, stderr still ends with the way back and the way on.
+        let err = stderr(&out);
+        let tail: Vec<&str> = err.lines().rev().take(3).collect();
+        assert_eq!(
+            tail,
+            vec![
+                format!("gwb: interrupted by {name}: run the same command again to finish (it plans afresh and skips what is done)").as_str(),
+                format!("gwb: undo with: gwb restore --journal {}", j.display()).as_str(),
+                format!("gwb: journal: {}", j.display()).as_str(),
+            ],
+            "{err}"
+        );
         let journal = gwb::journal::read(&j).unwrap();
         assert!(journal.finished, "an end record");
         assert!(

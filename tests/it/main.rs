@@ -28,6 +28,7 @@ mod pipeline;
 mod plans;
 mod promises;
 mod reliability;
+mod review;
 mod screens;
 mod set_default;
 mod streaming;

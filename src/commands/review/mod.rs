@@ -303,10 +303,17 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
     out
 }
 
-/// Whether `bytes` are a review plan: its own record is somewhere in the file (the first line
-/// in files of schema 1, the last in later ones, anywhere after a sort).
+/// Whether `bytes` are a review plan: not a JSON document (whose names could hold anything),
+/// and its own record is somewhere in the file (the first line in files of schema 1, the last in
+/// later ones, anywhere after a sort).
 pub(crate) fn is_review(bytes: &[u8]) -> bool {
-    bytes.windows(MARK.len()).any(|w| w == MARK.as_bytes())
+    let json = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(bytes)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        == Some(&b'{');
+    !json && bytes.windows(MARK.len()).any(|w| w == MARK.as_bytes())
 }
 
 /// A review plan read back: whose it is, the groups to disable, and those the admin kept.
@@ -666,6 +673,7 @@ mod tests {
             "{text}"
         );
         assert!(is_review(text.as_bytes()));
+        assert!(!is_review(format!("{{\"name\": \"{MARK}\"}}").as_bytes()));
         let edited = text.replacen(&format!("disable,{B}"), &format!("Keep,{B}"), 1);
         let r = read(Path::new("r.csv"), edited.as_bytes()).unwrap();
         assert_eq!(r.graph_root, "https://graph.microsoft.com");
