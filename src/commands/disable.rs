@@ -575,17 +575,11 @@ async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Res
             let mut plan = loaded.plan;
             kept = loaded.kept;
             let names = loaded.rows.as_ref().map(|(_, lossy)| *lossy);
+            let compared = plan.changes.len();
             let (renamed, unverifiable) = recheck(ctx, &mut plan, &mut summary, names).await?;
             if let Some((lines, _)) = &loaded.rows {
                 summary.renamed_since_review = renamed.len() as u64;
-                names_checked(
-                    path,
-                    args,
-                    lines,
-                    &renamed,
-                    unverifiable,
-                    plan.changes.len(),
-                )?;
+                names_checked(path, args, lines, &renamed, unverifiable, compared)?;
             }
             plan
         }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
-use gwb::writeback::plan::SkipReason;
 use serde_json::Value;
 
 use crate::support::{
@@ -212,7 +211,6 @@ async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
-    use gwb::commands::apply;
     let emu = emulator_with(plain_tenant(100, 25), EmulatorConfig::default()).await;
     let truth = emu.shared().tenant().groups.clone();
     let mut planner = gwb::writeback::plan::DisablePlanner::new(Default::default());
@@ -245,28 +243,7 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
         None,
     )
     .unwrap();
-    let args = gwb::cli::ApplyArgs {
-        dry_run: false,
-        yes: true,
-        max_changes: None,
-        concurrency: 2,
-        write_limit: 3000,
-        write_window: 150.0,
-        verify_timeout: 0.0,
-    };
-    let applied = apply::apply(
-        &client,
-        &planner.changes,
-        &journal,
-        &args,
-        apply::SkipAs {
-            changed: SkipReason::ChangedSincePlan,
-            already: SkipReason::AlreadyDisabled,
-            only_cloud_m365: true,
-        },
-    )
-    .await
-    .unwrap();
+    let applied = crate::support::apply_as_disable(&client, &planner.changes, &journal).await;
     assert_eq!(applied.deleted.len(), 1);
     assert_eq!(applied.deleted[0].id, gone);
     assert!(applied.failed.is_empty());
@@ -941,7 +918,7 @@ async fn a_review_file_is_edited_then_applied_with_every_plan_protection() {
     let mut lines: Vec<&str> = text.lines().collect();
     // The header first (a spreadsheet's filter row), the plan's own record last.
     assert!(lines[0].starts_with("decision,id,displayName,mail,visibility,isTeam,"));
-    assert!(lines[0].ends_with(",roleAssignable,note,planRef"));
+    assert!(lines[0].ends_with(",roleAssignable,planRef,note"));
     let meta = lines.pop().unwrap();
     assert!(
         meta.starts_with("# gwb review plan,schemaVersion=2,graphRoot="),
@@ -1098,7 +1075,7 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
         tenant.groups.iter().filter(|g| g.is_unified()).count() > 200,
         "the report runs to a second page"
     );
-    // lastActivityDate and roleAssignable, before the note and planRef at the end.
+    // lastActivityDate and roleAssignable, before the planRef and note at the end.
     let last_two = |row: &str| {
         let mut f = row.rsplit(',').skip(2);
         let role = f.next().unwrap().to_string();
@@ -1133,7 +1110,7 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
             meta.contains(&format!(",lastActivity={status},")),
             "{mode:?}: {meta}"
         );
-        assert!(lines[0].ends_with(",lastActivityDate,roleAssignable,note,planRef"));
+        assert!(lines[0].ends_with(",lastActivityDate,roleAssignable,planRef,note"));
         let rows: Vec<&str> = lines[1..].to_vec();
         assert!(!rows.is_empty());
         let dated = rows.iter().filter(|r| !last_two(r).0.is_empty()).count();

@@ -659,3 +659,53 @@ async fn sigterm_stops_the_fleet_and_says_which_tenants_did_not_start() {
     assert_eq!(f.emus[1].shared().stat("list_groups"), 0);
     assert_eq!(held.shared().stat("batch"), 0);
 }
+
+/// A tenant's own `[tenants.policy]` binds the fleet's bulk disable of that tenant, and each
+/// tenant's journal ends the run with its own way back (`--tenant NAME`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenants_own_policy_keeps_its_groups_in_a_fleet_disable() {
+    let f = Fleet::new(2, 12, &[], "").await;
+    let kept = f.emus[1]
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .find(|g| should_change(g))
+        .unwrap()
+        .id
+        .clone();
+    // The file's last [[tenants]] entry is t01: its policy table follows it.
+    let mut toml = std::fs::read_to_string(&f.config).unwrap();
+    toml.push_str(&format!("\n[tenants.policy]\nallow = [\"{kept}\"]\n"));
+    std::fs::write(&f.config, toml).unwrap();
+    let ran = f
+        .gwb(&[
+            "--all-tenants",
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let by = entries(&ran.json());
+    assert_eq!(by["t01"]["summary"]["excludedByPolicy"], 1, "{by:?}");
+    assert_eq!(by["t00"]["summary"]["excludedByPolicy"], 0);
+    assert!(should_change(
+        f.emus[1].shared().tenant().group(&kept).unwrap()
+    ));
+    assert!(
+        f.emus[0]
+            .shared()
+            .tenant()
+            .groups
+            .iter()
+            .all(|g| !should_change(g))
+    );
+    for name in ["t00", "t01"] {
+        ran.assert_stderr_has(&format!(
+            "gwb: undo with: gwb --config {} --tenant {name} restore --journal ",
+            f.config.display()
+        ));
+    }
+}

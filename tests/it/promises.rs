@@ -139,7 +139,6 @@ async fn b5_check_fix_exit_code_follows_the_after_state() {
 /// the journal holds no stale before-state for it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a2_a_group_changed_after_the_listing_is_left_alone() {
-    use gwb::commands::apply;
     use gwb::writeback::plan::{DisablePlanner, Selection, SkipReason};
     let emu = emulator_with(plain_tenant(120, 73), EmulatorConfig::default()).await;
     let mut planner = DisablePlanner::new(Selection::default());
@@ -173,28 +172,7 @@ async fn a2_a_group_changed_after_the_listing_is_left_alone() {
     let j = temp_dir("a2").join("j.jsonl");
     let journal =
         gwb::journal::Journal::create(&j, "r", "disable-existing-m365", "emulator", None).unwrap();
-    let args = gwb::cli::ApplyArgs {
-        dry_run: false,
-        yes: true,
-        max_changes: None,
-        concurrency: 2,
-        write_limit: 3000,
-        write_window: 150.0,
-        verify_timeout: 0.0,
-    };
-    let applied = apply::apply(
-        &client,
-        &planner.changes,
-        &journal,
-        &args,
-        apply::SkipAs {
-            changed: SkipReason::ChangedSincePlan,
-            already: SkipReason::AlreadyDisabled,
-            only_cloud_m365: true,
-        },
-    )
-    .await
-    .unwrap();
+    let applied = crate::support::apply_as_disable(&client, &planner.changes, &journal).await;
     assert_eq!(
         emu.shared().tenant().group(&moved).unwrap().writeback,
         admins,

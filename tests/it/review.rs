@@ -324,7 +324,6 @@ async fn a_review_or_a_plan_can_only_narrow_what_was_planned() {
 /// right before the write is not sent, and is journaled.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_converted_before_its_write_is_skipped_as_not_plannable() {
-    use gwb::commands::apply;
     use gwb::graph::model::WritebackConfiguration;
     use gwb::writeback::plan::{Change, SkipReason};
     let s = Scenario::groups(40, 74).await;
@@ -358,28 +357,7 @@ async fn a_group_converted_before_its_write_is_skipped_as_not_plannable() {
     let journal =
         gwb::journal::Journal::create(&path, "r", "disable-existing-m365", "emulator", None)
             .unwrap();
-    let args = gwb::cli::ApplyArgs {
-        dry_run: false,
-        yes: true,
-        max_changes: None,
-        concurrency: 2,
-        write_limit: 3000,
-        write_window: 150.0,
-        verify_timeout: 0.0,
-    };
-    let applied = apply::apply(
-        &client,
-        &changes,
-        &journal,
-        &args,
-        apply::SkipAs {
-            changed: SkipReason::ChangedSincePlan,
-            already: SkipReason::AlreadyDisabled,
-            only_cloud_m365: true,
-        },
-    )
-    .await
-    .unwrap();
+    let applied = crate::support::apply_as_disable(&client, &changes, &journal).await;
     let skipped: Vec<_> = applied
         .skipped
         .iter()

@@ -385,3 +385,35 @@ impl Drop for HangGuard {
         }
     }
 }
+
+/// Apply `changes` through gwb's one apply path as `disable-existing-m365` does (compare-and-
+/// set, cloud Microsoft 365 groups only), journaled in `journal`, with no read-back wait.
+pub async fn apply_as_disable(
+    client: &GraphClient,
+    changes: &[gwb::writeback::plan::Change],
+    journal: &gwb::journal::Journal,
+) -> gwb::commands::apply::Applied {
+    use gwb::writeback::plan::SkipReason;
+    let args = gwb::cli::ApplyArgs {
+        dry_run: false,
+        yes: true,
+        max_changes: None,
+        concurrency: 2,
+        write_limit: 3000,
+        write_window: 150.0,
+        verify_timeout: 0.0,
+    };
+    gwb::commands::apply::apply(
+        client,
+        changes,
+        journal,
+        &args,
+        gwb::commands::apply::SkipAs {
+            changed: SkipReason::ChangedSincePlan,
+            already: SkipReason::AlreadyDisabled,
+            only_cloud_m365: true,
+        },
+    )
+    .await
+    .unwrap()
+}

@@ -27,12 +27,12 @@ use crate::writeback::plan::Change;
 
 /// The first cell of a review plan's own record.
 pub(crate) const MARK: &str = "# gwb review plan";
-/// 2: the header first, the plan's record last with its `planId`, `note` and `planRef` columns.
+/// 2: the header first, the plan's record last with its `planId`, `planRef` and `note` columns.
 /// Files of schema 1 (the plan's record first, no `planRef`) are still read.
 const SCHEMA_VERSION: u32 = 2;
 /// Columns are found by name when the file is read back, so a column added later goes at the
 /// end and files saved before it still read.
-const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType,lastActivityDate,roleAssignable,note,planRef";
+const HEADER: &str = "decision,id,displayName,mail,visibility,isTeam,createdDateTime,renewedDateTime,expirationDateTime,memberCount,ownerCount,isEnabled,onPremisesGroupType,lastActivityDate,roleAssignable,planRef,note";
 
 /// A new plan's id: what each row's `planRef` is made from.
 pub(crate) fn new_plan_id() -> String {
@@ -286,8 +286,8 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
             cell(c.before.on_premises_group_type.as_deref()),
             cell(e.last_activity_date.as_deref()),
             c.role_assignable.to_string(),
-            cell(e.note.as_deref()),
             plan_ref(meta.plan_id, &c.id),
+            cell(e.note.as_deref()),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
