@@ -281,7 +281,7 @@ fn load_plan(
             None => String::new(),
         };
         return Err(UsageError(format!(
-            "--plan {}: {at}group {} ({}) is kept by the policy ({why}), but the plan disables it; set its decision back to keep, or add --ignore-policy to disable it anyway; nothing was changed",
+            "--plan {}: {at}group {} ({}) is kept by the policy ({why}), but the plan disables it; set its decision to keep, or add --ignore-policy to disable it anyway; nothing was changed",
             path.display(),
             c.id,
             crate::output::safe(c.display_name.as_deref().unwrap_or(""))

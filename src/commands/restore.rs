@@ -260,7 +260,12 @@ pub(crate) const RESTORE: &str = "restore";
 
 /// A run as a restore's journal records it undone: "disable-existing-m365 of 2026-12-01T…".
 pub(crate) fn run_words(j: &JournalContents) -> String {
-    format!("{} of {}", j.command, j.started_at)
+    // To the second: what a person reads (the journal keeps the exact instant).
+    let at = match j.started_at.get(..19) {
+        Some(s) if j.started_at.len() > 19 => format!("{s}Z"),
+        _ => j.started_at.clone(),
+    };
+    format!("{} of {at}", j.command)
 }
 
 /// What restoring `journals` redoes: the runs that the restores among them undid.
