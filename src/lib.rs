@@ -130,7 +130,7 @@ pub(crate) async fn on_tenant(
                     policy: &s.cfg.policy,
                     file: s.cfg.file.as_deref(),
                     looked_at: s.cfg.file_looked_at.as_deref(),
-                    notify: &s.cfg.notify,
+                    notify: s.cfg.notify.as_deref().map_err(Clone::clone)?,
                 };
                 commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await
             }

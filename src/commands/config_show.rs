@@ -48,10 +48,23 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
     let mut entries = connection(cfg);
     entries.extend(sign_in(cfg));
     entries.extend(rest(cfg));
+    // A notification destination that cannot be resolved breaks only `check`: said here.
+    let mut warnings = cfg.warnings.clone();
+    match &cfg.notify {
+        Ok(d) if d.is_empty() => {}
+        Ok(d) => entries.push(entry(
+            "notify",
+            Some(format!("{} destinations", d.len())),
+            Some("[[notify]] of the config file".into()),
+        )),
+        Err(e) => warnings.push(format!(
+            "{e}; gwb check (and --notify-test) will refuse to run until it is fixed; every other command runs"
+        )),
+    }
     if format != OutputFormat::Table {
         write_json(
             out,
-            &serde_json::json!({ "settings": entries, "warnings": cfg.warnings }),
+            &serde_json::json!({ "settings": entries, "warnings": warnings }),
         )?;
         return Ok(ExitStatus::Ok);
     }
@@ -62,7 +75,7 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             None => writeln!(out, "{:<27} {value}", e.key)?,
         }
     }
-    for w in &cfg.warnings {
+    for w in &warnings {
         writeln!(out, "warning: {w}")?;
     }
     out.flush()?;

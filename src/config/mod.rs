@@ -106,8 +106,9 @@ pub(crate) struct Config {
     pub limits: Limits,
     /// Where the run locks are: shared by every user of the machine (see `lock`).
     pub lock_dir: Sourced<PathBuf>,
-    /// Where `check` sends notifications (`[[notify]]`).
-    pub notify: Vec<crate::notify::Destination>,
+    /// Where `check` sends notifications (`[[notify]]`), or why a destination cannot be
+    /// resolved: only `check` needs them, so only `check` fails on it (`config show` warns).
+    pub notify: Result<Vec<crate::notify::Destination>, ConfigError>,
     /// The pager for long output on a terminal (see `output::pager`); `None` with --no-pager.
     pub pager: Option<Sourced<String>>,
     /// `--out FILE`: the data goes there, not to stdout (and never through the pager).
@@ -118,7 +119,7 @@ pub(crate) struct Config {
     pub tenant: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {path}: {detail}")]
     File { path: PathBuf, detail: String },
@@ -274,7 +275,7 @@ pub(crate) fn resolve(
         }),
     ])
     .expect("the last layer is always set");
-    let notify = notify::resolve(&layers)?;
+    let (notify, notify_warnings) = notify::resolve(&layers);
     let pager = (!global.no_pager)
         .then(|| {
             pick([
@@ -307,7 +308,7 @@ pub(crate) fn resolve(
         file_looked_at: layers.looked_at,
         state_dir,
         origins: signin.origins,
-        warnings: signin.warnings,
+        warnings: signin.warnings.into_iter().chain(notify_warnings).collect(),
         policy,
         limits,
         lock_dir,

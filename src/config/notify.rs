@@ -10,17 +10,26 @@ use super::file::NotifyEntry;
 use super::{ConfigError, Layers};
 use crate::notify::{Destination, Kind};
 
-pub(super) fn resolve(layers: &Layers) -> Result<Vec<Destination>, ConfigError> {
-    layers
+/// The destinations, or the first that cannot be resolved (kept, not raised: only `check` and
+/// `--notify-test` need them); and warnings about secret files others may read.
+pub(super) fn resolve(layers: &Layers) -> (Result<Vec<Destination>, ConfigError>, Vec<String>) {
+    let mut warnings = Vec::new();
+    let destinations = layers
         .file
         .notify
         .iter()
         .enumerate()
-        .map(|(i, e)| one(layers, i + 1, e))
-        .collect()
+        .map(|(i, e)| one(layers, i + 1, e, &mut warnings))
+        .collect();
+    (destinations, warnings)
 }
 
-fn one(layers: &Layers, n: usize, e: &NotifyEntry) -> Result<Destination, ConfigError> {
+fn one(
+    layers: &Layers,
+    n: usize,
+    e: &NotifyEntry,
+    warnings: &mut Vec<String>,
+) -> Result<Destination, ConfigError> {
     let bad = |detail: String| ConfigError::File {
         path: layers.file_path.clone().unwrap_or_default(),
         detail: format!("[[notify]] number {n}: {detail}"),
@@ -43,7 +52,7 @@ fn one(layers: &Layers, n: usize, e: &NotifyEntry) -> Result<Destination, Config
             }
             None
         }
-        _ => Some(url(layers, e, &bad)?),
+        _ => Some(url(layers, e, &bad, warnings)?),
     };
     Ok(Destination {
         kind,
@@ -59,6 +68,7 @@ fn url(
     layers: &Layers,
     e: &NotifyEntry,
     bad: &dyn Fn(String) -> ConfigError,
+    warnings: &mut Vec<String>,
 ) -> Result<Secret, ConfigError> {
     let value = match (&e.url_env, &e.url_file) {
         (Some(var), None) => layers
@@ -66,6 +76,11 @@ fn url(
             .ok_or_else(|| bad(format!("url_env {var} is not set (or empty)")))?,
         (None, Some(p)) => {
             let path = layers.relative_to_file(p.clone());
+            // Like every other secret file: the URL carries the webhook's secret.
+            warnings.extend(super::secrets::shared_secret_warning(
+                &path,
+                "a webhook URL",
+            ));
             std::fs::read_to_string(&path)
                 .map_err(|err| bad(format!("url_file {}: {err}", path.display())))?
                 .trim()

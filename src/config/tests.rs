@@ -834,3 +834,44 @@ name = "b"
         "{e}"
     );
 }
+
+#[test]
+fn a_webhook_url_file_others_may_read_is_warned_about_and_a_broken_notify_breaks_nothing_else() {
+    let dir = temp_file("urlfile", "").parent().unwrap().to_path_buf();
+    let hook = dir.join("hook.url");
+    std::fs::write(&hook, "https://example.webhook.office.com/s3cr3t-sig\n").unwrap();
+    chmod(&hook, 0o640);
+    let cfg = dir.join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[notify]]\nkind = \"teams\"\nurl_file = \"{}\"\n\n[[notify]]\nkind = \"slack\"\nurl_env = \"GWB_UNSET_HOOK\"\n",
+            hook.display()
+        ),
+    )
+    .unwrap();
+    let global = GlobalArgs {
+        config: Some(cfg.clone()),
+        ..Default::default()
+    };
+    // Resolving succeeds: only check needs the destinations.
+    let c = resolve(&global, &env_of(&[])).unwrap();
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("hook.url holds a webhook URL") && w.contains("mode 640")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(c.warnings.iter().all(|w| !w.contains("s3cr3t")));
+    let e = c.notify.unwrap_err().to_string();
+    assert!(e.contains("url_env GWB_UNSET_HOOK is not set"), "{e}");
+    chmod(&hook, 0o600);
+    let c = resolve(
+        &global,
+        &env_of(&[("GWB_UNSET_HOOK", "https://hooks.slack.com/x")]),
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.notify.unwrap().len(), 2);
+}

@@ -245,6 +245,9 @@ where
             return Ok(());
         }
         if !retry.is_empty() {
+            // At least a quarter second a round, slept and charged, so `Retry-After: 0` neither
+            // hammers a throttling Graph nor goes on for ever.
+            let wait = super::retry::RetryPolicy::charge(wait);
             tracing::warn!(
                 items = retry.len(),
                 attempt,
@@ -252,8 +255,7 @@ where
                 "retrying batch items"
             );
             client.sleeper().sleep(wait).await;
-            // Charged at least a quarter second a round, so Retry-After: 0 cannot go on for ever.
-            waited += super::retry::RetryPolicy::charge(wait);
+            waited += wait;
         }
         pending = retry;
     }

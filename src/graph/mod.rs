@@ -500,7 +500,11 @@ impl GraphClient {
                 Err(Attempt::Retryable(e, ra)) => (e, ra),
             };
             attempt += 1;
-            let wait = retry_after.unwrap_or_else(|| policy.backoff(attempt - 1));
+            // Slept, not only charged: `Retry-After: 0` (or a few milliseconds) waits a quarter
+            // second, so a throttling Graph is never asked again at once, round after round.
+            let wait = retry_after
+                .map(RetryPolicy::charge)
+                .unwrap_or_else(|| policy.backoff(attempt - 1));
             // Throttling that says how long to wait is waited out for as long as the budget
             // allows, whatever the number of attempts (Graph's guidance: keep honouring
             // Retry-After); other failures get at most max_attempts.

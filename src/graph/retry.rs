@@ -5,8 +5,9 @@
 //!   cut off mid-read, timeouts). Nothing else: a 400, 401, 403 or 404 will not change by asking
 //!   again, and a 500 from Graph is usually a real bug in the request.
 //! - Wait: the response's `Retry-After`, as seconds (fractional allowed: Graph sends `2.128`) or as
-//!   an HTTP date. Without one, capped exponential backoff with jitter: attempt `n` (from 0)
-//!   waits a random time between half and all of `min(cap, base * 2^n)`.
+//!   an HTTP date, but never less than a quarter second ([`MIN_CHARGE`]: `Retry-After: 0` is not
+//!   an invitation to ask again at once). Without one, capped exponential backoff with jitter:
+//!   attempt `n` (from 0) waits a random time between half and all of `min(cap, base * 2^n)`.
 //! - Budget: `budget` (`--retry-budget`, 15 minutes by default) bounds each request's retrying:
 //!   the waits (each charged at least a quarter second) plus the time the attempts took. A 429
 //!   or 503 that carries `Retry-After` is retried for as long as the budget lasts, whatever the
@@ -44,8 +45,8 @@ impl Default for RetryPolicy {
     }
 }
 
-/// The least a wait is charged against the budget, so a storm of `Retry-After: 0` cannot go
-/// round for ever.
+/// The least a wait after `Retry-After` lasts (and is charged against the budget), so a storm of
+/// `Retry-After: 0` neither hammers Graph nor goes round for ever.
 pub(crate) const MIN_CHARGE: Duration = Duration::from_millis(250);
 
 impl RetryPolicy {

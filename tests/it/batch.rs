@@ -395,3 +395,34 @@ impl<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> Respond for Scri
         r
     }
 }
+
+#[tokio::test]
+async fn items_throttled_with_retry_after_zero_wait_a_quarter_second_a_round() {
+    let server = MockServer::start().await;
+    let responder = Scripted {
+        calls: Mutex::new(0),
+        seen: Mutex::new(vec![]),
+        f: |_, ids: &[String]| {
+            ok(ids
+                .iter()
+                .map(|id| json!({"id": id, "status": 429, "headers": {"Retry-After": "0"}}))
+                .collect())
+        },
+    };
+    Mock::given(path("/beta/$batch"))
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    let policy = gwb::graph::retry::RetryPolicy {
+        budget: Duration::from_secs(3),
+        ..Default::default()
+    };
+    let (_, waits) = run_batch_with(&server, 2, policy).await;
+    assert!(!waits.is_empty());
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_millis(250)),
+        "{waits:?}"
+    );
+    // 3 s of budget at a quarter second a round: a dozen rounds, not thousands.
+    assert!(waits.len() <= 13, "{waits:?}");
+}

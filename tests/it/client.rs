@@ -669,3 +669,36 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
     let requests = server.received_requests().await.unwrap().len();
     assert_eq!(requests, 2 + 1 + 2, "two, one, then two requests");
 }
+
+/// `Retry-After: 0` forever: every wait is slept for at least a quarter second (no hammering of
+/// a throttling Graph), and the budget ends the request. The recording sleeper shows the waits;
+/// nothing here depends on the clock.
+#[tokio::test]
+async fn retry_after_zero_still_waits_a_quarter_second_every_time() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(path("/beta/groups"))
+        .respond_with(
+            json_status(429, fixture("error-429-throttled.json", &base, ""))
+                .insert_header("Retry-After", "0"),
+        )
+        .mount(&server)
+        .await;
+    let (c, waits) = client_with(
+        &base,
+        RetryPolicy {
+            budget: Duration::from_secs(5),
+            ..Default::default()
+        },
+    );
+    assert!(collect(&c, vec![]).await.is_err());
+    let waits = waits.lock().unwrap().clone();
+    assert!(waits.len() >= 10, "{waits:?}");
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_millis(250)),
+        "{waits:?}"
+    );
+    // 5 s of budget at a quarter second a wait: about 20 requests, not thousands.
+    let sent = server.received_requests().await.unwrap().len();
+    assert!(sent <= 21, "{sent} requests");
+}

@@ -186,6 +186,22 @@ async fn a_bad_or_missing_url_is_a_usage_error_that_does_not_echo_it() {
     let missing = s.gwb(&["check"]).await;
     assert_eq!(missing.code(), 2);
     missing.assert_stderr_has("url_env GWB_HOOK_URL is not set");
+    // A notification setting breaks only notifying: every other command runs, and config show
+    // says what is wrong.
+    for args in [
+        vec!["report", "-o", "json"],
+        vec!["restore", "--list", "-o", "json"],
+    ] {
+        let run = s.gwb(&args).await;
+        assert_eq!(run.code(), 0, "{args:?}: {}", run.stderr());
+    }
+    let show = s.gwb(&["config", "show", "-o", "json"]).await;
+    assert_eq!(show.code(), 0, "{}", show.stderr());
+    let warnings = show.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("url_env GWB_HOOK_URL is not set") && warnings.contains("gwb check"),
+        "{warnings}"
+    );
     drop(server);
 }
 
