@@ -108,6 +108,10 @@ impl TenantPolicy {
         if let Some(r) = self.role_assignable_drift {
             base.role_assignable_drift = r;
         }
+        // A tenant's exception for a target replaces the top level's for that tenant.
+        let own: std::collections::HashSet<String> =
+            self.exceptions.iter().map(|e| e.key()).collect();
+        base.exceptions.retain(|e| !own.contains(&e.key()));
         base.exceptions.extend(self.exceptions.iter().cloned());
         base
     }
@@ -299,34 +303,69 @@ fn check_exceptions(path: &Path, text: &str, file: &FileConfig) -> Result<(), Co
         })
         .map(|(i, _)| i + 1)
         .collect();
+    let bad = |detail: String| ConfigError::File {
+        path: path.to_path_buf(),
+        detail,
+    };
     for t in &file.tenants {
-        let listed = t.policy.iter().flat_map(|p| p.exceptions.iter());
-        for (i, e) in listed.enumerate() {
+        let listed: Vec<_> = t.policy.iter().flat_map(|p| p.exceptions.iter()).collect();
+        for (i, e) in listed.iter().enumerate() {
             if let Some(problem) = e.problem() {
-                return Err(ConfigError::File {
-                    path: path.to_path_buf(),
-                    detail: format!(
-                        "[[tenants]] {}: [[tenants.policy.exception]] number {}: {problem}",
-                        t.name,
-                        i + 1
-                    ),
-                });
+                return Err(bad(format!(
+                    "[[tenants]] {}: [[tenants.policy.exception]] number {}: {problem}",
+                    t.name,
+                    i + 1
+                )));
             }
         }
-    }
-    for (i, e) in policy.exceptions.iter().enumerate() {
-        if let Some(problem) = e.problem() {
-            let at = headers
-                .get(i)
-                .map(|l| format!("line {l}: "))
-                .unwrap_or_default();
-            return Err(ConfigError::File {
-                path: path.to_path_buf(),
-                detail: format!("{at}[[policy.exception]] number {}: {problem}", i + 1),
-            });
+        if let Some((a, b, key)) = twice(listed.iter().copied()) {
+            return Err(bad(format!(
+                "[[tenants]] {}: [[tenants.policy.exception]] number {a} and number {b} both cover {key}: one exception per group or target; keep one of them (nothing was changed)",
+                t.name
+            )));
         }
     }
+    let at = |i: usize| {
+        headers
+            .get(i)
+            .map(|l| format!("line {l}: "))
+            .unwrap_or_default()
+    };
+    for (i, e) in policy.exceptions.iter().enumerate() {
+        if let Some(problem) = e.problem() {
+            return Err(bad(format!(
+                "{}[[policy.exception]] number {}: {problem}",
+                at(i),
+                i + 1
+            )));
+        }
+    }
+    if let Some((a, b, key)) = twice(policy.exceptions.iter()) {
+        return Err(bad(format!(
+            "{}[[policy.exception]] number {a} and {}number {b} both cover {key}: one exception per group or target (an expired one and an open-ended one would leave which holds to chance); keep one of them (nothing was changed)",
+            at(a - 1),
+            at(b - 1)
+        )));
+    }
     Ok(())
+}
+
+/// The first two exceptions (numbered from 1) that cover the same group or target, and what.
+fn twice<'e>(
+    exceptions: impl Iterator<Item = &'e crate::writeback::policy::Exception>,
+) -> Option<(usize, usize, String)> {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for (i, e) in exceptions.enumerate() {
+        let key = e.key();
+        if let Some(first) = seen.insert(key.clone(), i + 1) {
+            let what = match &e.id {
+                Some(_) => format!("group {key}"),
+                None => format!("target {key}"),
+            };
+            return Some((first, i + 1, what));
+        }
+    }
+    None
 }
 
 /// A TOML error as its position and message only. toml's own rendering quotes the offending

@@ -875,3 +875,41 @@ fn a_webhook_url_file_others_may_read_is_warned_about_and_a_broken_notify_breaks
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(c.notify.unwrap().len(), 2);
 }
+
+/// One exception per group or target at one level: two are a usage error naming both (an
+/// expired one and an open-ended one used to resolve silently to the open-ended one). A
+/// tenant's exception for a target replaces the top level's for that tenant.
+#[test]
+fn one_exception_per_target_at_each_level_and_a_tenants_own_replaces_the_top_levels() {
+    let g = "11111111-2222-3333-4444-555555555555";
+    let top = format!(
+        "[policy]\nm365_writeback = \"disabled\"\n\n[[policy.exception]]\nid = \"{g}\"\nreason = \"old\"\nexpires = \"2020-01-01\"\n\n[[policy.exception]]\nid = \"{}\"\nreason = \"forever\"\n",
+        g.to_uppercase()
+    );
+    let p = temp_file("two-exceptions", &top);
+    let e = for_tenant(&p, None).unwrap_err().to_string();
+    assert!(
+        e.contains("line 4: [[policy.exception]] number 1 and line 9: number 2 both cover group"),
+        "{e}"
+    );
+    let tenant = format!(
+        "[[tenants]]\nname = \"c\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"a\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"b\"\n"
+    );
+    let e = for_tenant(&temp_file("two-tenant-exceptions", &tenant), Some("c"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("[[tenants]] c")
+            && e.contains("number 1 and number 2 both cover target tenantDefault"),
+        "{e}"
+    );
+    let replaced = format!(
+        "[policy]\nm365_writeback = \"disabled\"\n[[policy.exception]]\nid = \"{g}\"\nreason = \"everywhere\"\nexpires = \"2020-01-01\"\n\n[[tenants]]\nname = \"a\"\n[[tenants.policy.exception]]\nid = \"{g}\"\nreason = \"only here, longer\"\nexpires = \"2099-01-01\"\n\n[[tenants]]\nname = \"b\"\n"
+    );
+    let p = temp_file("replaced-exception", &replaced);
+    let a = for_tenant(&p, Some("a")).unwrap().policy;
+    assert_eq!(a.exceptions.len(), 1);
+    assert_eq!(a.exceptions[0].reason, "only here, longer");
+    let b = for_tenant(&p, Some("b")).unwrap().policy;
+    assert_eq!(b.exceptions[0].reason, "everywhere");
+}

@@ -115,6 +115,16 @@ impl Exception {
         }
     }
 
+    /// What the exception covers, as one key: the group id (lowercase) or the target. Two
+    /// exceptions with one key at one level would leave which one holds to chance.
+    pub(crate) fn key(&self) -> String {
+        match (&self.id, &self.target) {
+            (Some(id), _) => id.to_ascii_lowercase(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
     fn covers(&self, d: &Drift) -> bool {
         match (d.target, &self.id, &self.target) {
             (DriftTarget::Group, Some(id), _) => {
