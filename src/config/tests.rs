@@ -892,10 +892,8 @@ fn one_exception_per_target_at_each_level_and_a_tenants_own_replaces_the_top_lev
         e.contains("line 4: [[policy.exception]] number 1 and line 9: number 2 both cover group"),
         "{e}"
     );
-    let tenant = format!(
-        "[[tenants]]\nname = \"c\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"a\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"b\"\n"
-    );
-    let e = for_tenant(&temp_file("two-tenant-exceptions", &tenant), Some("c"))
+    let tenant = "[[tenants]]\nname = \"c\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"a\"\n[[tenants.policy.exception]]\ntarget = \"tenantDefault\"\nreason = \"b\"\n";
+    let e = for_tenant(&temp_file("two-tenant-exceptions", tenant), Some("c"))
         .unwrap_err()
         .to_string();
     assert!(
