@@ -150,8 +150,35 @@ pub(crate) fn webhook_body(event: Event, o: &Outcome) -> Value {
     v
 }
 
-/// A line for people: what happened, in counts.
-fn headline(event: Event, o: &Outcome) -> String {
+/// A name or message from Graph made harmless as text: a URL scheme's `://` is broken
+/// (`https[:]//...`), so no chat client or mail reader turns it into a link. (Anyone who may
+/// create a group chooses its name.)
+fn defang(s: &str) -> String {
+    s.replace("://", "[:]//")
+}
+
+/// Text from Graph for an Adaptive Card's Markdown, shown as written: line breaks become
+/// spaces (so nothing starts a line: no heading, list marker or quote; every line the card
+/// shows starts with gwb's own words), and every character that means something inside a line
+/// (links and images, emphasis, code, strike-through, HTML-looking tags, headings' `#`) is
+/// escaped with a backslash. A group named `[Sign in again](https://...)` links nothing.
+fn teams_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in defang(s).chars() {
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '~' | '<' | '>' | '!' | '#' | '|' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A line for people: what happened, in counts; `esc` is applied to what came from Graph.
+fn headline(event: Event, o: &Outcome, esc: fn(&str) -> String) -> String {
     let id = o.tenant.id.as_deref().unwrap_or("(tenant id unknown)");
     let tenant = match &o.tenant.name {
         Some(name) => format!("{name} ({id})"),
@@ -160,7 +187,7 @@ fn headline(event: Event, o: &Outcome) -> String {
     match event {
         Event::Error => format!(
             "gwb check failed for tenant {tenant}: {}",
-            o.error.as_deref().unwrap_or("")
+            esc(o.error.as_deref().unwrap_or(""))
         ),
         _ => format!(
             "gwb check, tenant {tenant}: {} new, {} persisting, {} resolved, {} excepted{}",
@@ -173,14 +200,14 @@ fn headline(event: Event, o: &Outcome) -> String {
     }
 }
 
-/// The first few items of a list, as lines.
-fn first_items(items: &[Value], label: &str) -> Vec<String> {
+/// The first few items of a list, as lines; `esc` is applied to what came from Graph.
+fn first_items(items: &[Value], label: &str, esc: fn(&str) -> String) -> Vec<String> {
     const SHOWN: usize = 5;
     let name = |v: &Value| {
         let id = v["id"].as_str().unwrap_or("");
         match v["displayName"].as_str() {
-            Some(n) => format!("{n} ({id})"),
-            None => v["target"].as_str().unwrap_or(id).to_string(),
+            Some(n) => format!("{} ({})", esc(n), esc(id)),
+            None => esc(v["target"].as_str().unwrap_or(id)),
         }
     };
     let mut lines: Vec<String> = items
@@ -194,9 +221,9 @@ fn first_items(items: &[Value], label: &str) -> Vec<String> {
     lines
 }
 
-fn detail_lines(o: &Outcome) -> Vec<String> {
-    let mut lines = first_items(&o.new, "new");
-    lines.extend(first_items(&o.resolved, "resolved"));
+fn detail_lines(o: &Outcome, esc: fn(&str) -> String) -> Vec<String> {
+    let mut lines = first_items(&o.new, "new", esc);
+    lines.extend(first_items(&o.resolved, "resolved", esc));
     lines
 }
 
@@ -204,11 +231,11 @@ fn detail_lines(o: &Outcome) -> Vec<String> {
 pub(crate) fn teams_body(event: Event, o: &Outcome) -> Value {
     let mut body = vec![json!({
         "type": "TextBlock",
-        "text": headline(event, o),
+        "text": headline(event, o, teams_escape),
         "weight": "Bolder",
         "wrap": true
     })];
-    for l in detail_lines(o) {
+    for l in detail_lines(o, teams_escape) {
         body.push(json!({"type": "TextBlock", "text": l, "wrap": true, "spacing": "None"}));
     }
     body.push(json!({
@@ -242,10 +269,13 @@ fn slack_escape(s: &str) -> String {
 
 /// A Slack message: a text fallback and Block Kit sections.
 pub(crate) fn slack_body(event: Event, o: &Outcome) -> Value {
-    let head = slack_escape(&headline(event, o));
+    let head = slack_escape(&headline(event, o, defang));
     let mut blocks =
         vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{head}*")}})];
-    let details: Vec<String> = detail_lines(o).iter().map(|l| slack_escape(l)).collect();
+    let details: Vec<String> = detail_lines(o, defang)
+        .iter()
+        .map(|l| slack_escape(l))
+        .collect();
     if !details.is_empty() {
         blocks.push(
             json!({"type": "section", "text": {"type": "mrkdwn", "text": details.join("\n")}}),
@@ -255,15 +285,16 @@ pub(crate) fn slack_body(event: Event, o: &Outcome) -> Value {
     json!({"text": head, "blocks": blocks})
 }
 
-/// The mail: a subject and a plain-text body.
+/// The mail: a subject and a plain-text body (`contentType: Text`, so no markup to escape; URLs
+/// in names are broken so a mail reader links nothing).
 pub(crate) fn email_message(event: Event, o: &Outcome, to: &[String]) -> Value {
-    let mut text = vec![headline(event, o), String::new()];
-    text.extend(detail_lines(o));
+    let mut text = vec![headline(event, o, defang), String::new()];
+    text.extend(detail_lines(o, defang));
     text.push(String::new());
     text.push(format!("Graph: {}, run {}", o.tenant.graph_root, o.run.id));
     json!({
         "message": {
-            "subject": headline(event, o),
+            "subject": headline(event, o, defang),
             "body": {"contentType": "Text", "content": text.join("\n")},
             "toRecipients": to.iter().map(|a| json!({"emailAddress": {"address": a}})).collect::<Vec<_>>()
         },
@@ -329,6 +360,33 @@ mod tests {
     }
 
     #[test]
+    fn a_group_named_like_a_phishing_link_links_nothing_anywhere() {
+        let mut o = outcome(1, 0, false);
+        let bait = "[Sign in again](https://evil.example/login) **urgent** # <b>x</b>";
+        o.new[0]["displayName"] = json!(bait);
+        let teams = teams_body(Event::Drift, &o).to_string();
+        assert!(!teams.contains("](http"), "{teams}");
+        assert!(!teams.contains("https://evil"), "{teams}");
+        assert!(
+            teams.contains(r"\\[Sign in again\\]\\(https\\[:\\]//evil.example/login\\)"),
+            "{teams}"
+        );
+        assert!(!teams.contains("**urgent"), "{teams}");
+        let slack = slack_body(Event::Drift, &o).to_string();
+        assert!(
+            !slack.contains("https://evil") && !slack.contains("<b>"),
+            "{slack}"
+        );
+        let mail = email_message(Event::Drift, &o, &[]).to_string();
+        assert!(!mail.contains("https://evil"), "{mail}");
+        // The machine-readable webhook carries the name as Graph has it.
+        assert_eq!(
+            webhook_body(Event::Drift, &o)["new"][0]["displayName"],
+            bait
+        );
+    }
+
+    #[test]
     fn slack_text_cannot_ping_or_link() {
         let body = slack_body(Event::Drift, &outcome(1, 0, false));
         let text = body.to_string();
@@ -359,7 +417,7 @@ mod tests {
 
     #[test]
     fn long_lists_show_the_first_five() {
-        let lines = detail_lines(&outcome(8, 0, false));
+        let lines = detail_lines(&outcome(8, 0, false), defang);
         assert_eq!(lines.len(), 6);
         assert_eq!(lines[5], "and 3 more new");
     }
@@ -368,7 +426,7 @@ mod tests {
     fn a_fleet_tenant_is_named_in_the_headline_and_the_payload() {
         let mut o = outcome(2, 0, false);
         o.tenant.name = Some("contoso".into());
-        let head = headline(Event::Drift, &o);
+        let head = headline(Event::Drift, &o, defang);
         assert!(head.contains("tenant contoso (t)"), "{head}");
         assert_eq!(serde_json::to_value(&o.tenant).unwrap()["name"], "contoso");
         o.tenant.name = None;

@@ -265,3 +265,40 @@ async fn email_goes_through_graph_send_mail() {
     assert_eq!(run.json()["notifications"][0]["delivered"], true);
     assert_eq!(s.count("send_mail"), 1);
 }
+
+/// Anyone who may create a Microsoft 365 group chooses its name: one named like a phishing link
+/// reaches the channel as text, not as a link, in Teams and Slack alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_named_like_a_phishing_link_posts_no_link() {
+    let bait = "[Sign in again](https://evil.example/login) *now*";
+    for kind in ["teams", "slack"] {
+        let (s, server) = with_receiver(kind, "").await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        {
+            let mut t = s.emu.shared().tenant();
+            let g = t
+                .groups
+                .iter_mut()
+                .find(|g| crate::support::should_change(g))
+                .unwrap();
+            g.display_name = bait.into();
+        }
+        let run = check(&s, &server, &[]).await;
+        assert_eq!(run.code(), 3, "{}", run.stderr());
+        let sent = posts(&server).await;
+        assert_eq!(sent.len(), 1, "{kind}");
+        let text = sent[0].to_string();
+        assert!(
+            text.contains("Sign in again"),
+            "{kind}: the name is shown: {text}"
+        );
+        // No URL a client would link, and no link syntax: Markdown's for Teams, `<url|text>`
+        // for Slack.
+        assert!(!text.contains("https://evil"), "{kind}: {text}");
+        let link = if kind == "teams" { "](http" } else { "<http" };
+        assert!(!text.contains(link), "{kind}: {text}");
+    }
+}
