@@ -160,6 +160,12 @@ pub struct GlobalArgs {
     /// changed is kept (in the state directory), so a walkthrough shows its own changes.
     #[arg(long, global = true)]
     pub emulator_reset: bool,
+
+    /// Set by a fleet run for each of its tenants when it selects more than one: a bearer token
+    /// from the environment (GWB_ACCESS_TOKEN, GWB_ACCESS_TOKEN_FILE) is one tenant's, and is
+    /// never sent to the others. Not a flag.
+    #[arg(skip)]
+    pub fleet_member: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

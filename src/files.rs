@@ -41,6 +41,31 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
     write_new(path, data, true)
 }
 
+/// Replace `path` atomically with `data` that others may read (mode 0644, set explicitly so the
+/// umask does not narrow it), creating its directory: `--metrics-file`, which node_exporter's
+/// textfile collector reads as its own user. Never through a symlink, never half-written.
+pub(crate) fn write_atomic_readable(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = temp_beside(path);
+    let r = (|| {
+        let mut f = private_new(&tmp, false)?;
+        f.write_all(data)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 /// `--out FILE`: the command's data, written to a temporary file beside FILE (so the rename
 /// stays on one file system) and renamed over it by [`AtomicOut::commit`]. Dropped without a
 /// commit (the run failed), the temporary file is removed: FILE is never left half-written, and

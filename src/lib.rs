@@ -16,7 +16,7 @@ pub mod graph;
 pub(crate) mod interrupt;
 pub mod journal;
 pub mod lock;
-pub(crate) mod metrics;
+pub mod metrics;
 pub(crate) mod notify;
 pub mod output;
 pub(crate) mod permissions;

@@ -9,7 +9,13 @@ use tracing::Instrument as _;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
+    // For the exit path's metrics file, written even when the run never reached a tenant.
+    let metrics = cli.global.metrics_file.clone().map(|path| {
+        let name = cli.global.tenant.first().cloned();
+        (path, name, cli.command.name())
+    });
     let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
     gwb::init_logging(log_settings);
     // Every log line of this run carries its id (in JSON logs: span.run_id).
@@ -28,20 +34,24 @@ async fn main() -> ExitCode {
     };
     let _ = out.flush();
     let code = match result {
-        Ok(status) => ExitCode::from(status as u8),
+        Ok(status) => status as u8,
         // A broken pipe is swallowed by PipeTolerant; one that still surfaces (a write outside
         // it) is not an error either.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             let status = ExitStatus::for_error(&e);
             gwb::output::error_message(&span, &format!("{e:#}"), status as u8);
-            ExitCode::from(status as u8)
+            status as u8
         }
     };
+    // A run that failed before it reached a tenant still leaves its metrics file, saying so.
+    if let Some((path, name, command)) = &metrics {
+        gwb::metrics::write_unreached(path, name.as_deref(), command, code, started.elapsed());
+    }
     // Last, whatever happened: each journal and how to undo it, each saved plan and how to
     // apply it.
     gwb::output::say_the_way_back(&run_id);
-    code
+    ExitCode::from(code)
 }
 
 /// `gwb report | head` closes stdout early: that is not an error.

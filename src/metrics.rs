@@ -1,27 +1,57 @@
 //! `--metrics-file PATH`: the run's figures in the Prometheus text format, written atomically
-//! (temporary file, then rename) for node_exporter's textfile collector. Commands record what
-//! they know (`record`); the session adds the run's own figures and writes the file when the
-//! command ends, whether it succeeded or not. Every series has a `tenant` label.
+//! (temporary file, then rename) with mode 0644 whatever the umask, so node_exporter's textfile
+//! collector, which runs as its own user, can read it (it holds counts, tenant names and a
+//! tenant id: no secret). Commands record what they know (`record`), into their own run's
+//! recorder (a fleet runs several tenants in one process); the session adds the run's own
+//! figures and writes the file when the command ends, whether it succeeded or not. A run that
+//! fails before it reaches a tenant (a config typo, a missing credential) writes it from the
+//! program's exit path ([`write_unreached`]), so the last good run's success never lingers.
+//! Every series has a `tenant` label, and `tenant_name` where a fleet entry is known.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A series' labels (besides `tenant`).
 type Labels = Vec<(&'static str, String)>;
 
 /// One series: name, labels, value.
-type Series = (&'static str, Labels, f64);
+pub(crate) type Series = (&'static str, Labels, f64);
 
+/// What is recorded outside any run's recorder (unit tests).
 static RECORDED: Mutex<Vec<Series>> = Mutex::new(Vec::new());
+
+tokio::task_local! {
+    /// The recorder of the run in flight (one per tenant in a fleet).
+    static RUN: RefCell<Vec<Series>>;
+}
+
+/// Whether some run of this process wrote a metrics file (then the exit path writes none).
+static WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// Run `fut` with a recorder of its own; what it recorded comes back with its output.
+pub(crate) async fn recorded<T>(fut: impl std::future::Future<Output = T>) -> (T, Vec<Series>) {
+    RUN.scope(RefCell::new(Vec::new()), async {
+        let out = fut.await;
+        (out, RUN.with(|r| r.take()))
+    })
+    .await
+}
 
 /// Record a value (a later value of the same series replaces an earlier one).
 pub(crate) fn record(name: &'static str, labels: &[(&'static str, &str)], value: f64) {
     let labels: Vec<(&'static str, String)> =
         labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    if let Ok(mut r) = RECORDED.lock() {
+    let put = |r: &mut Vec<Series>| {
         r.retain(|(n, l, _)| !(*n == name && *l == labels));
-        r.push((name, labels, value));
+        r.push((name, labels.clone(), value));
+    };
+    if RUN.try_with(|r| put(&mut r.borrow_mut())).is_err()
+        && let Ok(mut r) = RECORDED.lock()
+    {
+        put(&mut r);
     }
 }
 
@@ -55,8 +85,17 @@ fn describe(name: &str) -> (&'static str, &'static str) {
         ),
         "gwb_drift_items" => (
             "gauge",
-            "Drift items by state (check): new, persisting, excepted.",
+            "Drift items by state (check): new, persisting, resolved, excepted.",
         ),
+        "gwb_groups_needing_privileged_permission" => (
+            "gauge",
+            "Drifted role-assignable groups, which only an app with RoleManagement.ReadWrite.Directory can change (check).",
+        ),
+        "gwb_exception_expiry_timestamp_seconds" => (
+            "gauge",
+            "When the nearest policy exception in force stops being in force (Unix time; check).",
+        ),
+        "gwb_last_run_exit_code" => ("gauge", "The exit code the run ended with."),
         "gwb_changes_total" => ("counter", "Group changes this run made, by result."),
         "gwb_last_run_timestamp_seconds" => ("gauge", "When the run ended (Unix time)."),
         "gwb_last_run_success" => (
@@ -77,16 +116,29 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The text for the run that just ended.
+/// Whose run: the `tenant` label (the tenant id, else the Graph root, else "unknown") and, in a
+/// fleet or with `--tenant NAME`, the config file's name for it.
+pub(crate) struct Whose<'a> {
+    pub tenant: &'a str,
+    pub name: Option<&'a str>,
+}
+
+/// The text for the run that just ended: what it `recorded`, and how it ended (`exit_code`;
+/// success is 0 or 3, drift).
 pub(crate) fn render(
-    tenant: &str,
+    whose: &Whose,
     command: &str,
-    success: bool,
+    exit_code: u8,
     duration: std::time::Duration,
     answers: &BTreeMap<u16, u64>,
     ended_unix: f64,
+    recorded: Vec<Series>,
 ) -> String {
-    let mut series: Vec<Series> = RECORDED.lock().map(|r| r.clone()).unwrap_or_default();
+    let mut series = recorded;
+    if series.is_empty() {
+        series = RECORDED.lock().map(|r| r.clone()).unwrap_or_default();
+    }
+    let success = exit_code == 0 || exit_code == 3;
     let cmd = vec![("command", command.to_string())];
     series.push(("gwb_last_run_timestamp_seconds", cmd.clone(), ended_unix));
     series.push((
@@ -94,6 +146,7 @@ pub(crate) fn render(
         cmd.clone(),
         f64::from(u8::from(success)),
     ));
+    series.push(("gwb_last_run_exit_code", cmd.clone(), f64::from(exit_code)));
     series.push(("gwb_run_duration_seconds", cmd, duration.as_secs_f64()));
     for (status, n) in answers {
         series.push((
@@ -117,7 +170,10 @@ pub(crate) fn render(
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} {kind}");
         for (labels, value) in rows {
-            let mut l = format!("tenant=\"{}\"", label(tenant));
+            let mut l = format!("tenant=\"{}\"", label(whose.tenant));
+            if let Some(n) = whose.name {
+                let _ = write!(l, ",tenant_name=\"{}\"", label(n));
+            }
             for (k, v) in labels {
                 let _ = write!(l, ",{k}=\"{}\"", label(&v));
             }
@@ -125,4 +181,89 @@ pub(crate) fn render(
         }
     }
     out
+}
+
+/// Write `text` to `path` for the textfile collector (atomically, mode 0644), and remember that
+/// this process wrote a metrics file.
+pub(crate) fn write(path: &std::path::Path, text: &str) {
+    WRITTEN.store(true, Ordering::Relaxed);
+    if let Err(e) = crate::files::write_atomic_readable(path, text.as_bytes()) {
+        tracing::warn!("cannot write --metrics-file {}: {e}", path.display());
+    }
+}
+
+/// The exit path of a run that wrote no metrics file (it failed before it reached a tenant: a
+/// config typo, a missing credential, a bad flag): the file says so, `gwb_last_run_success 0`
+/// with the exit code and the duration, rather than keeping the last good run's success.
+pub fn write_unreached(
+    path: &std::path::Path,
+    tenant_name: Option<&str>,
+    command: &str,
+    exit_code: u8,
+    duration: std::time::Duration,
+) {
+    if !WRITTEN.load(Ordering::Relaxed) {
+        write_failed(path, tenant_name, command, exit_code, duration);
+    }
+}
+
+/// A run that never reached its tenant (a fleet entry that could not sign in, or any run
+/// before it reached Graph): `gwb_last_run_success 0`, its exit code and duration.
+pub(crate) fn write_failed(
+    path: &std::path::Path,
+    tenant_name: Option<&str>,
+    command: &str,
+    exit_code: u8,
+    duration: std::time::Duration,
+) {
+    let whose = Whose {
+        tenant: "unknown",
+        name: tenant_name,
+    };
+    let text = render(
+        &whose,
+        command,
+        exit_code,
+        duration,
+        &BTreeMap::new(),
+        unix_now(),
+        Vec::new(),
+    );
+    write(path, &text);
+}
+
+/// Now, as Unix time.
+pub(crate) fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The Unix time at which an exception expiring on `date` (`YYYY-MM-DD`, in force through that
+/// day, UTC) stops being in force: the next midnight.
+pub(crate) fn end_of_day_unix(date: &str) -> Option<f64> {
+    let t = azure_core::time::parse_rfc3339(&format!("{date}T00:00:00Z")).ok()?;
+    Some((t.unix_timestamp() + 86_400) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn each_run_records_into_its_own_recorder() {
+        let (a, b) = tokio::join!(
+            recorded(async { record("gwb_groups", &[("kind", "a")], 1.0) }),
+            recorded(async { record("gwb_groups", &[("kind", "b")], 2.0) })
+        );
+        assert_eq!(a.1.len(), 1);
+        assert_eq!(a.1[0].1[0].1, "a");
+        assert_eq!(b.1[0].2, 2.0);
+    }
+
+    #[test]
+    fn an_exception_stops_at_the_midnight_after_its_last_day() {
+        assert_eq!(end_of_day_unix("1970-01-01"), Some(86_400.0));
+        assert_eq!(end_of_day_unix("2026-13-01"), None);
+    }
 }

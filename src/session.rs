@@ -155,7 +155,10 @@ impl Session {
         command: &Command,
         fut: impl std::future::Future<Output = anyhow::Result<ExitStatus>>,
     ) -> anyhow::Result<ExitStatus> {
-        let result = match tokio::time::timeout(self.deadline, fut).await {
+        // The command records its metrics into a recorder of its own (a fleet runs several).
+        let (result, recorded) =
+            crate::metrics::recorded(tokio::time::timeout(self.deadline, fut)).await;
+        let result = match result {
             Ok(r) => r,
             Err(_) => Err(graph::GraphError::Deadline {
                 secs: self.deadline.as_secs_f64(),
@@ -177,7 +180,7 @@ impl Session {
             );
         }
         if let Some(path) = &self.metrics_file {
-            self.write_metrics(path, command, &result);
+            self.write_metrics(path, command, &result, recorded);
         }
         result.map_err(|e| crate::with_permission_hint(e, command))
     }
@@ -188,24 +191,28 @@ impl Session {
         path: &std::path::Path,
         command: &Command,
         result: &anyhow::Result<ExitStatus>,
+        recorded: Vec<crate::metrics::Series>,
     ) {
         let t = &self.ctx.target;
         let tenant = t.tenant_id.clone().unwrap_or_else(|| t.graph_root.clone());
-        let success = matches!(result, Ok(ExitStatus::Ok | ExitStatus::Drift));
-        let ended = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let code = match result {
+            Ok(s) => *s as u8,
+            Err(e) => ExitStatus::for_error(e) as u8,
+        };
+        let whose = crate::metrics::Whose {
+            tenant: &tenant,
+            name: t.name.as_deref(),
+        };
         let text = crate::metrics::render(
-            &tenant,
+            &whose,
             command.name(),
-            success,
+            code,
             self.started.elapsed(),
             &self.ctx.client.answers(),
-            ended,
+            crate::metrics::unix_now(),
+            recorded,
         );
-        if let Err(e) = crate::files::write_atomic(path, text.as_bytes()) {
-            tracing::warn!("cannot write --metrics-file {}: {e}", path.display());
-        }
+        crate::metrics::write(path, &text);
     }
 }
 
@@ -283,9 +290,14 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
         )
     } else {
         let kind = cfg.auth.as_ref().ok_or_else(|| {
-            UsageError(
-                "no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator".into(),
-            )
+            let fleet = if g.fleet_member {
+                "this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another); "
+            } else {
+                ""
+            };
+            UsageError(format!(
+                "{fleet}no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator"
+            ))
         })?;
         tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
         if matches!(kind.source, Source::Inferred(_)) {
@@ -302,10 +314,15 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
                 auth::credential(k, &inputs).map_err(|e| e.to_string())
             }));
         }
-        (
-            cfg.graph_url.value.clone(),
-            auth::credential(kind.value, &cfg.auth_inputs)?,
-        )
+        let credential = auth::credential(kind.value, &cfg.auth_inputs).map_err(|e| {
+            let e = anyhow::Error::new(e);
+            if g.fleet_member {
+                e.context("this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another): give the [[tenants]] entry its own access_token_file or sign-in keys")
+            } else {
+                e
+            }
+        })?;
+        (cfg.graph_url.value.clone(), credential)
     };
     Ok(Connection {
         root,

@@ -140,7 +140,7 @@ async fn emit(
         let o = outcome(ctx, Some(last), shown.changes);
         crate::notify::deliver::send_all(destinations, &o, &ctx.client).await
     };
-    record_metrics(shown);
+    record_metrics(shown, policy);
     if ctx.format == OutputFormat::Junit {
         let last = shown.after.unwrap_or(shown.before);
         return write_junit(out, &ctx.target, policy, last);
@@ -151,8 +151,9 @@ async fn emit(
     print(out, ctx.format, policy, shown, &sent)
 }
 
-/// `--metrics-file`: the drift by state, the tenant default, and what a fix changed.
-fn record_metrics(shown: &Shown) {
+/// `--metrics-file`: the drift by state, the groups that need the privileged permission, the
+/// nearest exception expiry, the tenant default, and what a fix changed.
+fn record_metrics(shown: &Shown, policy: &Policy) {
     let last = shown.after.unwrap_or(shown.before);
     if let Some(c) = shown.changes {
         crate::metrics::record("gwb_drift_items", &[("state", "new")], c.new.len() as f64);
@@ -161,7 +162,20 @@ fn record_metrics(shown: &Shown) {
             &[("state", "persisting")],
             c.persisting.len() as f64,
         );
+        crate::metrics::record(
+            "gwb_drift_items",
+            &[("state", "resolved")],
+            c.resolved.len() as f64,
+        );
     }
+    let privileged = last.drift.iter().filter(|d| d.role_assignable).count()
+        + last.needs_privileged_permission.len();
+    crate::metrics::record(
+        "gwb_groups_needing_privileged_permission",
+        &[],
+        privileged as f64,
+    );
+    record_exception_expiry(policy, &crate::journal::now_rfc3339()[..10]);
     crate::metrics::record(
         "gwb_drift_items",
         &[("state", "excepted")],
@@ -174,6 +188,20 @@ fn record_metrics(shown: &Shown) {
     );
     if let Some(f) = shown.fix.filter(|f| !f.dry_run) {
         crate::metrics::record_changes(f.groups_changed.len(), f.failed.len());
+    }
+}
+
+/// `gwb_exception_expiry_timestamp_seconds`: when the nearest exception in force on `today`
+/// stops being in force (none recorded when no exception in force expires).
+fn record_exception_expiry(policy: &Policy, today: &str) {
+    let nearest = policy
+        .exceptions
+        .iter()
+        .filter_map(|e| e.expires.as_deref())
+        .filter(|x| *x >= today)
+        .min();
+    if let Some(at) = nearest.and_then(crate::metrics::end_of_day_unix) {
+        crate::metrics::record("gwb_exception_expiry_timestamp_seconds", &[], at);
     }
 }
 

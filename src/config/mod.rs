@@ -322,6 +322,9 @@ pub(crate) fn resolve(
 
 /// Which file: `--config`, else `GWB_CONFIG` (both must exist), else the default path (which
 /// may not).
+/// The bearer token variables a fleet run over several tenants does not use.
+pub(crate) const ENV_TOKENS: [&str; 2] = ["GWB_ACCESS_TOKEN", "GWB_ACCESS_TOKEN_FILE"];
+
 fn open_file<'a>(
     global: &GlobalArgs,
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -347,6 +350,16 @@ fn open_file<'a>(
         layers.file = match global.tenant.first() {
             Some(name) => {
                 layers.shadowed = f.entry_shadows(name);
+                // A token in the environment belongs to one tenant: in a run over several it
+                // goes to none (a top-level access_token_file in the file is the operator's
+                // choice, and still holds).
+                if global.fleet_member {
+                    for v in ENV_TOKENS {
+                        if !layers.shadowed.contains(&v) {
+                            layers.shadowed.push(v);
+                        }
+                    }
+                }
                 for v in &layers.shadowed {
                     if (layers.env)(v).is_some_and(|x| !x.is_empty()) {
                         tracing::info!(

@@ -266,6 +266,8 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         (args.all_tenants, args.shard, args.shards) = (false, None, None);
         (args.output, args.out, args.no_pager) = (Some(format), None, true);
         args.metrics_file = g.metrics_file.as_deref().map(|p| per_tenant_path(p, name));
+        // A token in the environment is one tenant's: never sent to several.
+        args.fleet_member = names.len() > 1;
         one(name.clone(), args, &cli.command, pacer.clone())
     });
     let mut done = futures_util::stream::iter(runs).buffer_unordered(parallel);
@@ -307,8 +309,11 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
             };
         }
         let mut tenant_id = None;
+        let mut opened = false;
+        let started = std::time::Instant::now();
         let result = async {
             let s = crate::session::Session::open_for(&args, command, Some(pacer)).await?;
+            opened = true;
             tenant_id = s
                 .ctx
                 .target
@@ -329,6 +334,17 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
         };
         if error.is_none() {
             tracing::info!(exit_code = code, "tenant done");
+        }
+        // An entry that never reached its tenant (no credential, a bad key) still says so in
+        // its metrics file; a session that opened wrote its own.
+        if let (false, Some(path)) = (opened, &args.metrics_file) {
+            crate::metrics::write_failed(
+                path,
+                Some(&name),
+                command.name(),
+                code,
+                started.elapsed(),
+            );
         }
         Outcome {
             name,

@@ -709,3 +709,63 @@ async fn a_tenants_own_policy_keeps_its_groups_in_a_fleet_disable() {
         ));
     }
 }
+
+/// A token left in the shell from a one-tenant session is one tenant's: a run over several
+/// tenants sends it to none of them. The entry without a credential of its own fails alone,
+/// saying what it lacks, and its metrics file says it failed; the other tenant runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_from_the_environment_never_crosses_tenants() {
+    let dir = temp_dir("fleet-token");
+    let own = dir.join("t00.token");
+    std::fs::write(&own, TOKEN).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let a = emulator_with(plain_tenant(12, 200), EmulatorConfig::default()).await;
+    let b = emulator_with(plain_tenant(12, 201), EmulatorConfig::default()).await;
+    let config = dir.join("gwb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[tenants]]\nname = \"t00\"\ngraph_url = \"{}\"\nauth = \"access-token\"\naccess_token_file = \"{}\"\n\n[[tenants]]\nname = \"t01\"\ngraph_url = \"{}\"\n",
+            a.url(),
+            own.display(),
+            b.url()
+        ),
+    )
+    .unwrap();
+    let prom = dir.join("gwb.prom");
+    let mut cmd = gwb_command();
+    cmd.env("GWB_CONFIG", &config)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("GWB_ACCESS_TOKEN", "t00s-token-left-in-the-shell")
+        .args([
+            "--all-tenants",
+            "--metrics-file",
+            prom.to_str().unwrap(),
+            "report",
+            "-o",
+            "json",
+        ]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let by = entries(&json_of(&out));
+    assert_eq!(by["t00"]["ok"], true, "{by:?}");
+    assert_eq!(by["t01"]["ok"], false);
+    let error = by["t01"]["error"]["message"].as_str().unwrap();
+    assert!(
+        error.contains("no credential of its own") && error.contains("GWB_ACCESS_TOKEN"),
+        "{error}"
+    );
+    assert_eq!(b.shared().stat("requests"), 0, "t01's Graph got no request");
+    let m = std::fs::read_to_string(dir.join("gwb-t01.prom")).unwrap();
+    assert!(
+        m.contains(
+            "gwb_last_run_success{tenant=\"unknown\",tenant_name=\"t01\",command=\"report\"} 0"
+        ),
+        "{m}"
+    );
+    assert!(!stderr(&out).contains("t00s-token-left-in-the-shell"));
+}

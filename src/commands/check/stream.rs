@@ -38,6 +38,8 @@ struct Items<'a> {
     new: u64,
     persisting: u64,
     excepted: u64,
+    /// Drift on role-assignable groups (counted, whether reported apart or not).
+    privileged: u64,
 }
 
 impl Items<'_> {
@@ -45,6 +47,9 @@ impl Items<'_> {
         if exception_in_force(self.exceptions, &d, &self.today).is_some() {
             self.excepted += 1;
             return Ok(());
+        }
+        if d.role_assignable {
+            self.privileged += 1;
         }
         if self.previous.contains(&key(d.target, d.id.as_deref())) {
             self.persisting += 1;
@@ -67,6 +72,7 @@ impl Items<'_> {
             self.item(d)?;
         }
         // Role-assignable drift reported apart is not in these lines (as in the whole check).
+        self.privileged += checker.privileged.len() as u64;
         checker.privileged.clear();
         Ok(())
     }
@@ -102,6 +108,7 @@ pub(super) async fn run(
         new: 0,
         persisting: 0,
         excepted: 0,
+        privileged: 0,
     };
     if ctx.format == OutputFormat::Csv {
         crate::output::csv_start(items.out)?;
@@ -152,6 +159,13 @@ pub(super) async fn run(
         &[("state", "excepted")],
         items.excepted as f64,
     );
+    crate::metrics::record("gwb_drift_items", &[("state", "resolved")], resolved as f64);
+    crate::metrics::record(
+        "gwb_groups_needing_privileged_permission",
+        &[],
+        items.privileged as f64,
+    );
+    super::record_exception_expiry(policy, &items.today);
     let drifted = !items.seen.is_empty();
     if let Some(p) = &memory.path {
         run_state::save_seen(p, &ctx.target, items.seen);
