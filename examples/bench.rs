@@ -162,6 +162,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 // JSON to a --out file streams; to stdout it is kept whole.
                 out_is_file: what == "report-json-file",
                 way_back: Default::default(),
+                deadline: None,
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),
@@ -220,6 +221,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 format: OutputFormat::Json,
                 out_is_file: false,
                 way_back: Default::default(),
+                deadline: None,
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),

@@ -105,6 +105,7 @@ impl Session {
             format,
             out_is_file: cfg.out.is_some(),
             way_back: commands::WayBack::new(global, cfg.file.as_deref(), cfg.tenant.as_deref()),
+            deadline: std::time::Instant::now().checked_add(deadline),
             target: commands::Target {
                 graph_root,
                 tenant_id,

@@ -117,13 +117,12 @@ struct CheckDoc<'a> {
     /// Against the last run (see `run_state`): new, persisting and resolved drift.
     #[serde(skip_serializing_if = "Option::is_none")]
     changes: Option<&'a Changes>,
-    /// What became of each notification sent (`[[notify]]`).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    notifications: &'a [crate::notify::Delivery],
 }
 
-/// Tell the destinations (a real run only: a dry run of --fix changes nothing, and tells no
-/// one), then print, with what became of each notification.
+/// Print the result (the run state is already saved), then tell the destinations (a real run
+/// only: a dry run of --fix changes nothing, and tells no one) within what is left of the
+/// deadline. The output comes first so that a webhook that never answers cannot take it, or the
+/// exit code, with it; what became of each notification is logged.
 async fn emit(
     ctx: &Context,
     out: &mut dyn Write,
@@ -132,23 +131,54 @@ async fn emit(
     destinations: &[crate::notify::Destination],
     command: &str,
 ) -> std::io::Result<()> {
-    let dry = shown.fix.is_some_and(|f| f.dry_run);
-    let sent = if dry || destinations.is_empty() {
-        Vec::new()
-    } else {
-        let last = shown.after.unwrap_or(shown.before);
-        let o = outcome(ctx, Some(last), shown.changes);
-        crate::notify::deliver::send_all(destinations, &o, &ctx.client).await
-    };
     record_metrics(shown, policy);
-    if ctx.format == OutputFormat::Junit {
-        let last = shown.after.unwrap_or(shown.before);
-        return write_junit(out, &ctx.target, policy, last);
+    let last = shown.after.unwrap_or(shown.before);
+    match ctx.format {
+        OutputFormat::Junit => write_junit(out, &ctx.target, policy, last)?,
+        OutputFormat::Html => html::write(out, ctx, policy, shown, command).await?,
+        format => print(out, format, policy, shown)?,
     }
-    if ctx.format == OutputFormat::Html {
-        return html::write(out, ctx, policy, shown, &sent, command).await;
+    out.flush()?;
+    let dry = shown.fix.is_some_and(|f| f.dry_run);
+    if !dry && !destinations.is_empty() {
+        let o = outcome(ctx, Some(last), shown.changes);
+        notify_in_time(ctx, destinations, &o).await;
     }
-    print(out, ctx.format, policy, shown, &sent)
+    Ok(())
+}
+
+/// What is kept back from the deadline for ending the run after the notifications.
+const NOTIFY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Send `o` to `destinations`, given only what is left of the run's deadline less a margin: a
+/// receiver that accepts and never answers cannot turn the check's exit code into a timeout.
+async fn notify_in_time(
+    ctx: &Context,
+    destinations: &[crate::notify::Destination],
+    o: &crate::notify::Outcome,
+) {
+    let left = ctx.deadline.map(|d| {
+        d.saturating_duration_since(std::time::Instant::now())
+            .saturating_sub(NOTIFY_MARGIN)
+    });
+    let send = crate::notify::deliver::send_all(destinations, o, &ctx.client);
+    let sent = match left {
+        Some(left) => match tokio::time::timeout(left, send).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                tracing::error!(
+                    "notifications were not all sent within what is left of --deadline ({} s); the check's result and exit code stand",
+                    left.as_secs()
+                );
+                return;
+            }
+        },
+        None => send.await,
+    };
+    // Failures are logged as errors where they happen; the rest is said for people.
+    for d in sent.iter().filter(|d| d.delivered) {
+        crate::output::notice(&format!("notified {}", d.kind.as_str()));
+    }
 }
 
 /// `--metrics-file`: the drift by state, the groups that need the privileged permission, the
@@ -701,7 +731,7 @@ pub async fn run(
         // A failed run is news too (event "error"); the error itself stays the run's result.
         let mut o = outcome(ctx, None, None);
         o.error = Some(crate::output::safe(&format!("{e:#}")).into_owned());
-        crate::notify::deliver::send_all(destinations, &o, &ctx.client).await;
+        notify_in_time(ctx, destinations, &o).await;
     }
     result
 }
@@ -968,7 +998,6 @@ fn print(
     format: OutputFormat,
     policy: &Policy,
     shown: &Shown,
-    notifications: &[crate::notify::Delivery],
 ) -> std::io::Result<()> {
     let Shown {
         before,
@@ -983,7 +1012,6 @@ fn print(
         fix,
         after,
         changes,
-        notifications,
     };
     match format {
         OutputFormat::Table => {}
@@ -1054,17 +1082,6 @@ fn print(
     }
     if let Some(c) = changes {
         write_changes(out, c)?;
-    }
-    for n in notifications {
-        match &n.error {
-            None => writeln!(out, "Notified {}.", n.kind.as_str())?,
-            Some(e) => writeln!(
-                out,
-                "Notification {} NOT delivered: {}",
-                n.kind.as_str(),
-                crate::output::safe(e)
-            )?,
-        }
     }
     out.flush()
 }

@@ -52,6 +52,9 @@ pub struct Context {
     pub out_is_file: bool,
     /// The global flags that chose this target, for the follow-up commands gwb prints.
     pub way_back: WayBack,
+    /// When the run's `--deadline` ends: what comes after the result (notifications) gets only
+    /// what is left of it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The follow-up commands a run prints ("undo with", "apply it with") carry the global flags

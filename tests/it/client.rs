@@ -423,6 +423,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
+        deadline: None,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -488,6 +489,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
+        deadline: None,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -553,6 +555,7 @@ async fn report_without_settings_permission_still_reports_groups() {
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
+        deadline: None,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),

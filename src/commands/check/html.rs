@@ -58,7 +58,6 @@ pub(super) async fn write(
     ctx: &super::Context,
     policy: &Policy,
     shown: &Shown<'_>,
-    notifications: &[crate::notify::Delivery],
     command: &str,
 ) -> std::io::Result<()> {
     let last: &Comparison = shown.after.unwrap_or(shown.before);
@@ -148,17 +147,6 @@ pub(super) async fn write(
         }
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         page.html(section("Fix", &list(&refs, "fix")));
-    }
-    let notes: Vec<String> = notifications
-        .iter()
-        .map(|n| match &n.error {
-            None => format!("{}: delivered", n.kind.as_str()),
-            Some(e) => format!("{}: NOT delivered: {e}", n.kind.as_str()),
-        })
-        .collect();
-    if !notes.is_empty() {
-        let refs: Vec<&str> = notes.iter().map(String::as_str).collect();
-        page.html(section("Notifications", &list(&refs, "notes")));
     }
     page.html(section(
         "Drift",
