@@ -306,6 +306,10 @@ pub struct MergeArgs {
     /// The shards' JSON outputs.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Merge even when a shard's output is missing (or the shards disagree on their count):
+    /// a warning instead of exit 1. The merged document lists the missing shards either way.
+    #[arg(long)]
+    pub allow_missing: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -517,9 +517,23 @@ pub(crate) fn run(
             });
         }
     }
-    warn_missing_shards(&docs);
+    let coverage = shard_coverage(&docs);
     let codes: Vec<u8> = lines.iter().map(|l| l.code).collect();
-    let code = exit_code(&codes);
+    let mut code = exit_code(&codes);
+    if let Some(c) = &coverage
+        && let Some(problem) = c.problem()
+    {
+        if args.allow_missing {
+            tracing::warn!("{problem} (--allow-missing: merged anyway)");
+        } else {
+            tracing::error!(
+                "{problem}: the merged document lacks those tenants, so the run fails (exit 1); --allow-missing merges anyway"
+            );
+            if matches!(code, 0 | 3) {
+                code = ExitStatus::Failure as u8;
+            }
+        }
+    }
     write!(
         out,
         "{{\"schemaVersion\":{FLEET_SCHEMA_VERSION},\"kind\":\"{FLEET_KIND}\",\"command\":{},\"tenants\":[",
@@ -537,6 +551,12 @@ pub(crate) fn run(
     }
     let mut s = summary(&lines, code, None);
     s["mergedFrom"] = json!(docs.len());
+    if let Some(c) = &coverage {
+        s["missingShards"] = json!(c.missing);
+        if !c.counts_disagree.is_empty() {
+            s["shardCounts"] = json!(c.counts_disagree);
+        }
+    }
     writeln!(out, "],\"summary\":{s}}}")?;
     out.flush()?;
     Ok(super::status_of(code))
@@ -566,9 +586,34 @@ fn read_doc(path: &std::path::Path) -> Result<FleetDoc, UsageError> {
     Ok(doc)
 }
 
-/// Shard outputs that do not cover every shard of their count: said, since the merged
-/// document then lacks tenants.
-fn warn_missing_shards(docs: &[(PathBuf, FleetDoc)]) {
+/// Which shards the merged outputs cover, when they are shards' (each records its `K/N`).
+#[derive(Debug, PartialEq)]
+struct Coverage {
+    /// The shards of the count that have no output (`K/N`).
+    missing: Vec<String>,
+    /// The counts the outputs name, when they disagree (shards of different runs).
+    counts_disagree: Vec<u64>,
+}
+
+impl Coverage {
+    fn problem(&self) -> Option<String> {
+        if !self.counts_disagree.is_empty() {
+            return Some(format!(
+                "the shards disagree on how many shards there are ({:?}): outputs of different runs?",
+                self.counts_disagree
+            ));
+        }
+        (!self.missing.is_empty()).then(|| {
+            format!(
+                "the merged shards do not cover the fleet: no output for shard {}",
+                self.missing.join(", ")
+            )
+        })
+    }
+}
+
+/// The shards `docs` cover, or `None` when none of them is a shard's output.
+fn shard_coverage(docs: &[(PathBuf, FleetDoc)]) -> Option<Coverage> {
     let shards: Vec<(u64, u64)> = docs
         .iter()
         .filter_map(|(_, d)| {
@@ -576,19 +621,22 @@ fn warn_missing_shards(docs: &[(PathBuf, FleetDoc)]) {
             Some((s["index"].as_u64()?, s["count"].as_u64()?))
         })
         .collect();
-    let Some(&(_, count)) = shards.first() else {
-        return;
-    };
-    let missing: Vec<String> = (1..=count)
+    let &(_, count) = shards.first()?;
+    let mut counts: Vec<u64> = shards.iter().map(|(_, n)| *n).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    if shards.len() < docs.len() {
+        // Some outputs are whole-fleet runs, some shards': they cannot be counted together.
+        counts.push(0);
+    }
+    let missing = (1..=count)
         .filter(|i| !shards.iter().any(|(k, n)| k == i && *n == count))
         .map(|i| format!("{i}/{count}"))
         .collect();
-    if !missing.is_empty() {
-        tracing::warn!(
-            "the merged shards do not cover the fleet: no output for shard {}",
-            missing.join(", ")
-        );
-    }
+    Some(Coverage {
+        missing,
+        counts_disagree: if counts.len() > 1 { counts } else { Vec::new() },
+    })
 }
 
 #[cfg(test)]

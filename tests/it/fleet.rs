@@ -348,6 +348,42 @@ async fn shards_are_disjoint_cover_the_fleet_and_merge_into_one_document() {
         .await;
     assert_eq!(twice.code(), 2);
     twice.assert_stderr_has("overlap");
+
+    // A shard that crashed and wrote nothing: the merge knows what it misses, and fails.
+    let (one, three) = (files[0].to_str().unwrap(), files[2].to_str().unwrap());
+    let partial = f.gwb(&["merge", one, three]).await;
+    assert_eq!(partial.code(), 1, "{}", partial.stderr());
+    partial.assert_stderr_has("no output for shard 2/3");
+    assert_eq!(
+        partial.json()["summary"]["missingShards"],
+        serde_json::json!(["2/3"])
+    );
+    let allowed = f.gwb(&["merge", "--allow-missing", one, three]).await;
+    assert_eq!(allowed.code(), 0, "{}", allowed.stderr());
+    assert_eq!(
+        allowed.json()["summary"]["missingShards"],
+        serde_json::json!(["2/3"])
+    );
+    // Shards of another count: outputs of different runs.
+    let other = f.dir.join("shard-of-4.json");
+    let ran = f
+        .gwb(&["--shard", "4/4", "report", "--out", other.to_str().unwrap()])
+        .await;
+    assert!(ran.code() <= 1, "{}", ran.stderr());
+    let mixed = f
+        .gwb(&["merge", other.to_str().unwrap(), files[1].to_str().unwrap()])
+        .await;
+    assert_eq!(mixed.code(), 1, "{}", mixed.stderr());
+    mixed.assert_stderr_has("disagree on how many shards");
+    // A shard with no tenants still writes its document, which counts for the merge.
+    let empty = f.dir.join("shard-8.json");
+    let ran = f
+        .gwb(&["--shard", "8/8", "report", "--out", empty.to_str().unwrap()])
+        .await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&empty).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["shard"]["index"], 8);
+    assert_eq!(doc["tenants"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
