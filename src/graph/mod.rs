@@ -743,12 +743,121 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     method: &str,
     path: &str,
 ) -> Result<T, GraphError> {
-    serde_json::from_slice(&resp.body).map_err(|e| GraphError::Malformed {
+    let malformed = |e: serde_json::Error| GraphError::Malformed {
         method: method.to_string(),
         path: path.to_string(),
         detail: format!("{e}; body starts: {}", error::excerpt(&resp.body)),
         request_id: resp.request_id.clone(),
-    })
+    };
+    match serde_json::from_slice(&resp.body) {
+        Ok(v) => Ok(v),
+        // One bad name is one bad row: a string with invalid UTF-16 (a lone surrogate escape,
+        // which JSON allows and Rust strings cannot hold) is read with U+FFFD in its place.
+        Err(e) => match lossy::surrogates_replaced(&resp.body) {
+            Some(fixed) => {
+                let v = serde_json::from_slice(&fixed).map_err(malformed)?;
+                let who = lossy::objects_with_replacements(&fixed);
+                tracing::warn!(
+                    "Graph's answer to {method} {path} held invalid UTF-16 (a lone surrogate) in {}: read with U+FFFD in its place",
+                    if who.is_empty() {
+                        "a string".to_string()
+                    } else {
+                        format!("group {}", who.join(", group "))
+                    }
+                );
+                Ok(v)
+            }
+            None => Err(malformed(e)),
+        },
+    }
+}
+
+/// Invalid UTF-16 in Graph's JSON, made readable.
+mod lossy {
+    /// `body` with every `\u` escape of a lone surrogate (a high one not followed by a low one,
+    /// or a low one alone) replaced by `\uFFFD`; `None` when it has none.
+    pub(super) fn surrogates_replaced(body: &[u8]) -> Option<Vec<u8>> {
+        let hex = |b: &[u8]| -> Option<u32> {
+            u32::from_str_radix(std::str::from_utf8(b.get(..4)?).ok()?, 16).ok()
+        };
+        let escape_at = |i: usize| -> Option<u32> {
+            (body.get(i) == Some(&b'\\') && body.get(i + 1) == Some(&b'u'))
+                .then(|| hex(&body[i + 2..]))
+                .flatten()
+        };
+        let mut out = Vec::with_capacity(body.len());
+        let (mut i, mut replaced) = (0, false);
+        while i < body.len() {
+            if body[i] != b'\\' {
+                out.push(body[i]);
+                i += 1;
+                continue;
+            }
+            match escape_at(i) {
+                Some(0xD800..=0xDBFF) if matches!(escape_at(i + 6), Some(0xDC00..=0xDFFF)) => {
+                    out.extend_from_slice(&body[i..i + 12]);
+                    i += 12;
+                }
+                Some(0xD800..=0xDFFF) => {
+                    out.extend_from_slice(b"\\uFFFD");
+                    replaced = true;
+                    i += 6;
+                }
+                _ => {
+                    // Any other escape: the backslash and the character it escapes.
+                    out.extend_from_slice(&body[i..(i + 2).min(body.len())]);
+                    i += 2;
+                }
+            }
+        }
+        replaced.then_some(out)
+    }
+
+    /// The ids of the objects in `body` with a string holding U+FFFD: the groups to name.
+    pub(super) fn objects_with_replacements(body: &[u8]) -> Vec<String> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    let bad = m
+                        .values()
+                        .any(|x| x.as_str().is_some_and(|s| s.contains('\u{fffd}')));
+                    if let (true, Some(id)) = (bad, m.get("id").and_then(|i| i.as_str())) {
+                        // For a log line: nothing but printable ASCII (Graph's ids are GUIDs).
+                        out.push(id.chars().filter(char::is_ascii_graphic).collect());
+                    }
+                    m.values().for_each(|x| walk(x, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+            walk(&v, &mut out);
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn lone_surrogates_become_replacement_characters_and_pairs_stay() {
+            let body = br#"{"value":[{"id":"g1","displayName":"Bad \ud800 name"},{"id":"g2","displayName":"ok \ud83d\ude00 \\ud800 \udc00"}]}"#;
+            let fixed = surrogates_replaced(body).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
+            assert_eq!(v["value"][0]["displayName"], "Bad \u{fffd} name");
+            // A valid pair stays; an escaped backslash before `u` is no escape; a lone low
+            // surrogate is replaced.
+            assert_eq!(
+                v["value"][1]["displayName"],
+                "ok \u{1f600} \\ud800 \u{fffd}"
+            );
+            assert_eq!(objects_with_replacements(&fixed), vec!["g1", "g2"]);
+            assert_eq!(surrogates_replaced(br#"{"a":"\u00e9 \n"}"#), None);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -705,3 +705,27 @@ async fn retry_after_zero_still_waits_a_quarter_second_every_time() {
     let sent = server.received_requests().await.unwrap().len();
     assert!(sent <= 21, "{sent} requests");
 }
+
+/// One group name holding a lone UTF-16 surrogate (`\ud800`, which JSON allows and a Rust
+/// string cannot hold) is one odd name, not a failed run: read with U+FFFD in its place.
+#[tokio::test]
+async fn a_name_with_invalid_utf16_is_read_lossily_not_a_failed_page() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    let body = r#"{"value":[{"id":"0b1f5a6e-1111-4c1e-9e4f-000000000001","displayName":"Bad \ud800 name","groupTypes":["Unified"],"securityEnabled":false,"mailEnabled":true,"writebackConfiguration":{"isEnabled":null,"onPremisesGroupType":null}},{"id":"0b1f5a6e-1111-4c1e-9e4f-000000000002","displayName":"Fine","groupTypes":[],"securityEnabled":true,"mailEnabled":false,"writebackConfiguration":{"isEnabled":true,"onPremisesGroupType":null}}]}"#;
+    assert!(
+        serde_json::from_str::<serde_json::Value>(body).is_err(),
+        "serde refuses it"
+    );
+    Mock::given(path("/beta/groups"))
+        .respond_with(json(body.to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let (c, _) = client(&base);
+    let groups = collect(&c, vec![]).await.unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(groups[0].display_name.as_deref(), Some("Bad \u{fffd} name"));
+    assert_eq!(groups[1].display_name.as_deref(), Some("Fine"));
+}
