@@ -56,8 +56,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N")]
     pub shards: Option<usize>,
 
-    /// Fleet runs: writes allowed per 5 minutes across all tenants in this process (Graph:
-    /// 70,000 per 5 minutes per app across all tenants). [default: 70000]
+    /// Fleet runs: writes allowed per 5 minutes across all tenants in this process (Graph's
+    /// identity and access limit: 35,000 writes per 5 minutes per app across all tenants).
+    /// [default: 35000]
     #[arg(long, global = true, value_name = "N")]
     pub fleet_write_limit: Option<u32>,
 

@@ -306,7 +306,8 @@ fn assert_fleet_check(args: &[&str], shards: usize) -> Cli {
     assert!(g.parallel.is_some_and(|p| p > 1), "{argv:?}");
     assert_eq!(
         g.fleet_write_limit,
-        Some(70_000 / shards as u32),
+        // Graph: 35,000 writes per 5 minutes per app across all tenants (GRAPH.md section 6).
+        Some(35_000 / shards as u32),
         "each shard gets its share of the per-app budget: {argv:?}"
     );
     assert!(
