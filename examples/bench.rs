@@ -163,6 +163,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 out_is_file: what == "report-json-file",
                 way_back: Default::default(),
                 deadline: None,
+                no_cloud_sync_group_provisioning: false,
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),
@@ -222,6 +223,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 out_is_file: false,
                 way_back: Default::default(),
                 deadline: None,
+                no_cloud_sync_group_provisioning: false,
                 target: gwb::commands::Target {
                     name: None,
                     graph_root: url.to_string(),

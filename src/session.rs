@@ -106,6 +106,8 @@ impl Session {
             out_is_file: cfg.out.is_some(),
             way_back: commands::WayBack::new(global, cfg.file.as_deref(), cfg.tenant.as_deref()),
             deadline: std::time::Instant::now().checked_add(deadline),
+            no_cloud_sync_group_provisioning: cfg.policy.cloud_sync_group_provisioning
+                == Some(crate::writeback::policy::GroupProvisioning::None),
             target: commands::Target {
                 graph_root,
                 tenant_id,

@@ -484,7 +484,9 @@ pub(crate) async fn policy_checker<'p>(
         )
     })?;
     let cloud = super::report::cloud_sync_section(agents);
-    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None);
+    let none_confirmed = policy.cloud_sync_group_provisioning
+        == Some(crate::writeback::policy::GroupProvisioning::None);
+    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None, none_confirmed);
     use crate::output::ActedOnBy;
     match verdict.acted_on_by {
         ActedOnBy::CloudSync => {}

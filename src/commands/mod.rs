@@ -55,6 +55,10 @@ pub struct Context {
     /// When the run's `--deadline` ends: what comes after the result (notifications) gets only
     /// what is left of it.
     pub deadline: Option<std::time::Instant>,
+    /// `[policy] cloud_sync_group_provisioning = "none"`: the operator confirms the tenant has
+    /// no Cloud Sync group provisioning, so not finding a job means there is none (otherwise it
+    /// proves nothing: gwb cannot be sure to find every Cloud Sync configuration).
+    pub no_cloud_sync_group_provisioning: bool,
 }
 
 /// The follow-up commands a run prints ("undo with", "apply it with") carry the global flags

@@ -92,6 +92,7 @@ pub(crate) fn cloud_sync_section(
             .flat_map(|a| {
                 a.jobs.into_iter().map(move |j| {
                     let group_provisioning_to_ad = j.provisions_groups_to_ad();
+                    let quarantined = j.quarantined();
                     let status = j.status.unwrap_or_default();
                     let last = status.last_execution.unwrap_or_default();
                     let quarantine = status.quarantine;
@@ -102,8 +103,7 @@ pub(crate) fn cloud_sync_section(
                         scopes_on_writeback: j.scopes_on_writeback,
                         job_id: j.id,
                         template_id: j.template_id,
-                        quarantined: quarantine.is_some()
-                            || status.code.as_deref() == Some("Quarantine"),
+                        quarantined,
                         status: status.code,
                         schedule_state: j.schedule.and_then(|s| s.state),
                         last_run: last.time_ended,
@@ -224,9 +224,10 @@ struct Engines {
     verdict: crate::output::SecurityWriteback,
 }
 
-async fn engines(client: &GraphClient) -> Engines {
+async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
     let (sync, cloud) = tokio::join!(read_sync_features(client), read_cloud_sync(client));
-    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), Some(&sync));
+    let verdict =
+        crate::output::SecurityWriteback::judge(Some(&cloud), Some(&sync), none_confirmed);
     Engines {
         sync,
         cloud,
@@ -319,9 +320,10 @@ impl Flagging {
 /// known, the rest to the tenant section.
 async fn engines_then_tell(
     client: &GraphClient,
+    none_confirmed: bool,
     tx: tokio::sync::watch::Sender<Option<crate::output::SecurityWriteback>>,
 ) -> Engines {
-    let e = engines(client).await;
+    let e = engines(client, none_confirmed).await;
     let _ = tx.send(Some(e.verdict.clone()));
     e
 }
@@ -461,7 +463,9 @@ pub async fn run(
     crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
     let client = &ctx.client;
     let (tx, verdict) = tokio::sync::watch::channel(None);
-    let tenant = async { tenant_section(client, engines_then_tell(client, tx).await).await };
+    let none_confirmed = ctx.no_cloud_sync_group_provisioning;
+    let tenant =
+        async { tenant_section(client, engines_then_tell(client, none_confirmed, tx).await).await };
     let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
         // JSON names the tenant before the groups: read it first (a few requests' time).
         let tenant = tenant.await?;

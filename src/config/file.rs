@@ -67,6 +67,7 @@ pub(super) struct TenantPolicy {
     security_writeback: Option<crate::writeback::policy::Rule>,
     allow: Option<Vec<String>>,
     role_assignable_drift: Option<crate::writeback::policy::PrivilegedDrift>,
+    cloud_sync_group_provisioning: Option<crate::writeback::policy::GroupProvisioning>,
     /// `[[tenants.policy.exception]]`: this tenant's exceptions, added to the top level's (an
     /// exception names a group of one tenant).
     #[serde(default, rename = "exception")]
@@ -107,6 +108,9 @@ impl TenantPolicy {
         }
         if let Some(r) = self.role_assignable_drift {
             base.role_assignable_drift = r;
+        }
+        if let Some(g) = self.cloud_sync_group_provisioning {
+            base.cloud_sync_group_provisioning = Some(g);
         }
         // A tenant's exception for a target replaces the top level's for that tenant.
         let own: std::collections::HashSet<String> =
@@ -254,7 +258,7 @@ pub(super) struct NotifyEntry {
     pub(super) timeout_seconds: Option<f64>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy] (the [policy] keys; its [[tenants.policy.exception]] add to the top level's)), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, [[policy.exception]] (id or target, reason, owner, expires))";
+pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy] (the [policy] keys; its [[tenants.policy.exception]] add to the top level's)), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, cloud_sync_group_provisioning, [[policy.exception]] (id or target, reason, owner, expires))";
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")

@@ -132,6 +132,7 @@ pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
         ],
         schemas: [(GROUP_JOB.to_string(), schema_scoped_on_writeback())].into(),
         by_app_id: false,
+        by_service_principal_names: false,
     }]
 }
 
@@ -146,9 +147,13 @@ pub struct CloudSyncAgent {
     /// cannot be read.
     pub schemas: BTreeMap<String, serde_json::Value>,
     /// The agent's service principal is the one whose `appId` is Cloud Sync's id, with
-    /// `applicationTemplateId: null` (as Microsoft's schema article shows one), not one made
-    /// from the template.
+    /// `applicationTemplateId: null` (as Microsoft's schema article shows one, older text), not
+    /// one made from the template.
     pub by_app_id: bool,
+    /// The agent's service principal carries Cloud Sync's id only in `servicePrincipalNames`,
+    /// with `applicationTemplateId: null` and an `appId` of its own (the schema article's
+    /// current text): found by `servicePrincipalNames/any(x:x eq ...)` alone.
+    pub by_service_principal_names: bool,
 }
 
 /// How a write to one group misbehaves.

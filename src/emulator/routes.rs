@@ -172,27 +172,40 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             }
             let params = query_params(req.query);
             // An agent made from Cloud Sync's template answers the filter on
-            // applicationTemplateId; one whose appId is that id, the filter on appId.
+            // applicationTemplateId; one whose appId is that id, the filter on appId; one with
+            // the id only in servicePrincipalNames, the filter on those (which hold a
+            // principal's appId too, so the appId one answers it as well).
             let filter = param(&params, "$filter").unwrap_or("");
             let template = crate::graph::sync::CLOUD_SYNC_APP_TEMPLATE;
-            let by_app_id = if filter == format!("appId eq '{template}'") {
-                Some(true)
-            } else if filter == format!("applicationTemplateId eq '{template}'") {
-                Some(false)
-            } else {
-                None
+            let answers = |a: &crate::emulator::CloudSyncAgent| {
+                let made = !a.by_app_id && !a.by_service_principal_names;
+                if filter == format!("appId eq '{template}'") {
+                    a.by_app_id
+                } else if filter == format!("applicationTemplateId eq '{template}'") {
+                    made
+                } else if filter == format!("servicePrincipalNames/any(x:x eq '{template}')") {
+                    a.by_app_id || a.by_service_principal_names
+                } else {
+                    false
+                }
             };
             let value: Vec<Value> = shared
                 .cfg
                 .cloud_sync
                 .iter()
-                .filter(|a| by_app_id == Some(a.by_app_id))
+                .filter(|a| answers(a))
                 .map(|a| {
+                    let made = !a.by_app_id && !a.by_service_principal_names;
                     json!({
                         "id": a.id,
                         "displayName": a.display_name,
                         "appId": if a.by_app_id { template.to_string() } else { a.id.clone() },
-                        "applicationTemplateId": if a.by_app_id { None } else { Some(template) },
+                        "applicationTemplateId": if made { Some(template) } else { None },
+                        "servicePrincipalNames": if a.by_service_principal_names {
+                            vec![template.to_string()]
+                        } else {
+                            Vec::new()
+                        },
                     })
                 })
                 .collect();

@@ -3,12 +3,18 @@
 //! that provisions Entra groups to AD (the replacement of Connect's group writeback v2 for
 //! security groups) has the template `AAD2ADGroupProvisioning`.
 //!
-//! - Service principals: `GET /servicePrincipals?$filter=applicationTemplateId eq '{id}'`
-//!   (`Application.Read.All`); the template id is the one Microsoft's "configure Cloud Sync
-//!   with Microsoft Graph" article instantiates.
-//! - Jobs: `GET /servicePrincipals/{id}/synchronization/jobs` (`Synchronization.Read.All`):
-//!   `synchronizationJob` with `templateId`, `schedule.state`, and `status` (`code`,
-//!   `lastExecution`, `quarantine`).
+//! - Service principals (`Application.Read.All`), found every way Microsoft's pages show them
+//!   (GRAPH.md section 6): `applicationTemplateId eq` the Cloud Sync template (the "configure
+//!   Cloud Sync using Microsoft Graph" article instantiates it), `appId eq` it and
+//!   `servicePrincipalNames/any(x:x eq ...)` it (the Cloud Sync schema article, "Microsoft Entra
+//!   Cloud Sync attributes", shows an agent's principal with `applicationTemplateId: null` and the
+//!   id in `appId` (older text) or in `servicePrincipalNames` (current text)), and
+//!   `applicationTemplateId eq` [`THIRD_PARTY_AAD2AD_TEMPLATE`]. No Microsoft page gives the
+//!   template of an Entra-to-AD configuration, so finding no group provisioning job proves
+//!   nothing (see `output::SecurityWriteback::judge`).
+//! - Jobs: `GET /servicePrincipals/{id}/synchronization/jobs` (`Synchronization.Read.All`),
+//!   paged like any collection: `synchronizationJob` with `templateId`, `schedule.state`, and
+//!   `status` (`code`, compared without regard to case, `lastExecution`, `quarantine`).
 //!
 //! - Schema: `GET /servicePrincipals/{id}/synchronization/jobs/{jobId}/schema`
 //!   (`synchronizationSchema`): `synchronizationRules[].objectMappings[]`, each with `enabled`,
@@ -30,6 +36,9 @@ use super::{GraphClient, GraphError};
 /// The Cloud Sync application template (Microsoft's "configure Cloud Sync using Microsoft
 /// Graph" instantiates it for each AD forest).
 pub(crate) const CLOUD_SYNC_APP_TEMPLATE: &str = "1a4721b3-e57f-4451-ae87-ef078703ec94";
+/// A template id for Entra-to-AD (group provisioning) configurations that a **third-party**
+/// script uses; no Microsoft page gives one. Looked up too, never relied on.
+pub(crate) const THIRD_PARTY_AAD2AD_TEMPLATE: &str = "fb81332f-3eca-4ecf-a939-4278e501d330";
 /// The job template of Cloud Sync's group provisioning to Active Directory.
 pub(crate) const GROUP_PROVISIONING_TO_AD: &str = "AAD2ADGroupProvisioning";
 
@@ -50,11 +59,25 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// The job provisions Entra groups to AD (template `AAD2ADGroupProvisioning`).
+    /// The job provisions Entra groups to AD: its `templateId` is `AAD2ADGroupProvisioning`,
+    /// or its id starts with `AAD2ADGroupProvisioning.` (Microsoft's own example shows a job
+    /// whose `templateId` differs from its id's prefix).
     pub(crate) fn provisions_groups_to_ad(&self) -> bool {
+        let prefix = format!("{}.", GROUP_PROVISIONING_TO_AD.to_ascii_lowercase());
         self.template_id
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case(GROUP_PROVISIONING_TO_AD))
+            || self.id.to_ascii_lowercase().starts_with(&prefix)
+    }
+
+    /// `status.code` is Quarantine (compared without regard to case), or a quarantine is set.
+    pub(crate) fn quarantined(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| {
+            s.quarantine.is_some()
+                || s.code
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case("Quarantine"))
+        })
     }
 }
 
@@ -211,30 +234,53 @@ struct ServicePrincipal {
 /// is that id, as Microsoft's Cloud Sync schema article shows an agent's service principal
 /// (`applicationTemplateId: null`). Both lists are paged; a principal on both counts once.
 async fn service_principals(client: &GraphClient) -> Result<Vec<ServicePrincipal>, GraphError> {
-    use futures_util::StreamExt;
-    let list = |property: &'static str| async move {
+    let filters = [
+        format!("applicationTemplateId eq '{CLOUD_SYNC_APP_TEMPLATE}'"),
+        format!("appId eq '{CLOUD_SYNC_APP_TEMPLATE}'"),
+        format!("servicePrincipalNames/any(x:x eq '{CLOUD_SYNC_APP_TEMPLATE}')"),
+        format!("applicationTemplateId eq '{THIRD_PARTY_AAD2AD_TEMPLATE}'"),
+    ];
+    let lists = futures_util::future::join_all(filters.iter().map(|f| async move {
         let mut url = client.url("servicePrincipals");
         url.query_pairs_mut()
-            .append_pair(
-                "$filter",
-                &format!("{property} eq '{CLOUD_SYNC_APP_TEMPLATE}'"),
-            )
+            .append_pair("$filter", f)
             .append_pair("$select", "id,displayName,appId,applicationTemplateId");
-        let mut pages = std::pin::pin!(client.pages::<ServicePrincipal>(url, Vec::new()));
-        let mut all = Vec::new();
-        while let Some(page) = pages.next().await {
-            all.extend(page?);
-        }
-        Ok::<_, GraphError>(all)
-    };
-    let (by_template, by_app_id) = tokio::join!(list("applicationTemplateId"), list("appId"));
+        (f, all_pages::<ServicePrincipal>(client, url).await)
+    }))
+    .await;
     let mut found: Vec<ServicePrincipal> = Vec::new();
-    for sp in by_template?.into_iter().chain(by_app_id?) {
-        if !found.iter().any(|f| f.id.eq_ignore_ascii_case(&sp.id)) {
-            found.push(sp);
+    for (filter, list) in lists {
+        let list = match list {
+            Ok(l) => l,
+            // A filter this tenant's Graph does not take is one way fewer to find them, not a
+            // failure: the others still count (a missing permission is, for all of them).
+            Err(e) if e.status() == Some(400) => {
+                tracing::info!("cannot look Cloud Sync up by {filter}: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for sp in list {
+            if !found.iter().any(|f| f.id.eq_ignore_ascii_case(&sp.id)) {
+                found.push(sp);
+            }
         }
     }
     Ok(found)
+}
+
+/// Every item of a paged collection.
+async fn all_pages<T: serde::de::DeserializeOwned + 'static>(
+    client: &GraphClient,
+    url: url::Url,
+) -> Result<Vec<T>, GraphError> {
+    use futures_util::StreamExt;
+    let mut pages = std::pin::pin!(client.pages::<T>(url, Vec::new()));
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        all.extend(page?);
+    }
+    Ok(all)
 }
 
 /// Every Cloud Sync service principal of the tenant with its synchronization jobs.
@@ -246,7 +292,9 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
             continue;
         }
         let url = client.url(&format!("servicePrincipals/{}/synchronization/jobs", sp.id));
-        let mut jobs: List<Job> = client.get_json(url, &[]).await?;
+        let mut jobs = List {
+            value: all_pages::<Job>(client, url).await?,
+        };
         for j in &mut jobs.value {
             if !j.provisions_groups_to_ad() || !is_job_id(&j.id) {
                 continue;

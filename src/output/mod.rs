@@ -374,7 +374,15 @@ pub(crate) enum ActedOnBy {
 }
 
 impl SecurityWriteback {
-    pub(crate) fn judge(cloud: Option<&CloudSync>, features: Option<&SyncFeatures>) -> Self {
+    /// The verdict from what Graph shows. `none_confirmed`: the operator confirms the tenant has
+    /// no Cloud Sync group provisioning (`[policy] cloud_sync_group_provisioning = "none"`);
+    /// without it, finding no group provisioning job is "unknown", since gwb cannot be sure to
+    /// find every Cloud Sync configuration (GRAPH.md section 6).
+    pub(crate) fn judge(
+        cloud: Option<&CloudSync>,
+        features: Option<&SyncFeatures>,
+        none_confirmed: bool,
+    ) -> Self {
         const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
         let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
             acted_on_by: by,
@@ -426,6 +434,16 @@ impl SecurityWriteback {
                 format!(
                     "Cloud Sync scopes on their writeback flag and provisions them to AD as universal groups: {}",
                     names.join("; ")
+                ),
+            );
+        }
+        if group_jobs.is_empty() && !none_confirmed {
+            return verdict(
+                ActedOnBy::Unknown,
+                Vec::new(),
+                format!(
+                    "gwb cannot tell who acts on their writeback flag: no Cloud Sync group provisioning job was found among the configurations gwb can find ({} Cloud Sync jobs in all), and no Microsoft page gives the template of an Entra-to-AD configuration, so that proves nothing. If the tenant has no Cloud Sync group provisioning, say so with [policy] cloud_sync_group_provisioning = \"none\"; then only {V2}",
+                    cloud.jobs.len()
                 ),
             );
         }
@@ -1260,7 +1278,8 @@ mod security_writeback_tests {
 
     #[test]
     fn who_acts_on_the_flag() {
-        let judge = |c: &CloudSync, f: &SyncFeatures| SecurityWriteback::judge(Some(c), Some(f));
+        let judge =
+            |c: &CloudSync, f: &SyncFeatures| SecurityWriteback::judge(Some(c), Some(f), true);
         assert_eq!(
             judge(&cloud(vec![job(Some(true), "Active")]), &v2(None)).acted_on_by,
             ActedOnBy::CloudSync

@@ -52,6 +52,11 @@ pub(crate) struct Policy {
     /// provisioning job scopes on the flag (only Connect's discontinued v2 reads it otherwise).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub security_writeback_needs_cloud_sync: bool,
+    /// `"none"`: the operator confirms the tenant has no Cloud Sync group provisioning to AD.
+    /// gwb cannot be sure to find every Cloud Sync configuration (no Microsoft page gives the
+    /// template of an Entra-to-AD one), so without this, finding no job is "unknown".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_sync_group_provisioning: Option<GroupProvisioning>,
     /// Group ids that may stay written back whatever the rules say.
     #[serde(default)]
     pub allow: Vec<String>,
@@ -65,6 +70,14 @@ pub(crate) struct Policy {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub exceptions: Vec<Exception>,
+}
+
+/// What the operator knows of the tenant's Cloud Sync group provisioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum GroupProvisioning {
+    /// The tenant has none.
+    None,
 }
 
 /// An accepted exception: this group (or the tenant default) may stay as it is, for this

@@ -494,6 +494,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         })],
         schemas: [(JOB.to_string(), schema)].into(),
         by_app_id: false,
+        by_service_principal_names: false,
     };
     let scoped = gwb::emulator::schema_scoped_on_writeback();
     let unscoped = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
@@ -558,7 +559,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
 
     // A job whose scope cannot be read: exit 1, not a guess either way.
     let emu = emulator_with(
-        tenant,
+        tenant.clone(),
         EmulatorConfig {
             cloud_sync: vec![agent(serde_json::Value::Null)],
             ..Default::default()
@@ -568,4 +569,23 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     let (code, _, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("could not be read"), "{err}");
+
+    // No group provisioning job found at all: that proves nothing (gwb cannot be sure to find
+    // every Cloud Sync configuration), so exit 1 with the reason; once the operator confirms
+    // the tenant has none, the rule judges as above.
+    let emu = emulator_with(tenant.clone(), EmulatorConfig::default()).await;
+    let (code, _, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("was found among the configurations gwb can find")
+            && err.contains("cloud_sync_group_provisioning"),
+        "{err}"
+    );
+    let confirmed = policy_file(
+        "needs-cloud-sync-none",
+        "security_writeback_needs_cloud_sync = true\ncloud_sync_group_provisioning = \"none\"\n",
+    );
+    let (code, v, err) = check(&emu.url(), &confirmed, &[]).await;
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(drift_ids(&v["before"]), security);
 }

@@ -424,6 +424,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
+        no_cloud_sync_group_provisioning: false,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -490,6 +491,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
+        no_cloud_sync_group_provisioning: false,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),
@@ -556,6 +558,7 @@ async fn report_without_settings_permission_still_reports_groups() {
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
+        no_cloud_sync_group_provisioning: false,
         target: gwb::commands::Target {
             name: None,
             graph_root: base.clone(),

@@ -93,9 +93,10 @@ async fn report_json_2345_groups_in_three_list_requests() {
     );
     assert_eq!(emu.shared().stat("list_settings"), 1);
     assert_eq!(emu.shared().stat("sync_features"), 1);
-    // Cloud Sync's agents: none in this tenant (asked by template and by appId), so no jobs.
-    assert_eq!(emu.shared().stat("service_principals"), 2);
-    assert_eq!(emu.shared().stat("requests"), 7, "nothing else was asked");
+    // Cloud Sync's agents: none in this tenant (asked by template, by appId, by
+    // servicePrincipalNames and by the third-party template), so no jobs.
+    assert_eq!(emu.shared().stat("service_principals"), 4);
+    assert_eq!(emu.shared().stat("requests"), 9, "nothing else was asked");
     assert_eq!(emu.shared().stat("unauthorized"), 0);
     assert_eq!(report["tenant"]["newUnifiedGroupWritebackDefault"], true);
     assert_eq!(report["tenant"]["source"], "templateDefaultNoSetting");
@@ -792,6 +793,7 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
             )]
             .into(),
             by_app_id: false,
+            by_service_principal_names: false,
         },
         CloudSyncAgent {
             id: "6b1d1f1f-2222-4333-8444-555566667777".into(),
@@ -806,6 +808,7 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
             // found by appId, not by template.
             schemas: Default::default(),
             by_app_id: true,
+            by_service_principal_names: false,
         },
     ];
     let s = crate::support::Scenario::with(
@@ -921,6 +924,29 @@ async fn without_cloud_sync_only_connect_v2_acts_on_security_groups_flag() {
     }
     assert_eq!(made, 2, "the tenant has cloud security groups");
     let s = crate::support::Scenario::with(tenant, Default::default()).await;
+    // Finding no group provisioning job proves nothing (gwb cannot be sure to find every Cloud
+    // Sync configuration): unknown, and no group is flagged.
+    let ran = s.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let j = ran.json();
+    assert_eq!(j["tenant"]["securityWriteback"]["actedOnBy"], "unknown");
+    assert!(
+        j["tenant"]["securityWriteback"]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("not found")
+            || j["tenant"]["securityWriteback"]["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("was found among the configurations gwb can find"),
+        "{j}"
+    );
+    assert!(
+        !ran.stdout()
+            .contains("only Entra Connect's group writeback v2")
+    );
+    // The operator confirms the tenant has none: then only Connect's v2 reads the flag.
+    let s = s.config("[policy]\ncloud_sync_group_provisioning = \"none\"\n");
     let ran = s.gwb(&["report", "-o", "json"]).await;
     assert_eq!(ran.code(), 0, "{}", ran.stderr());
     let j = ran.json();
@@ -1098,4 +1124,50 @@ async fn groups_moved_from_ad_are_their_own_kind_of_row() {
         assert_eq!(r["sourceOfAuthority"], "formerlySynced");
         assert!(r["isCloudManaged"].is_null());
     }
+}
+
+/// Cloud Sync as Microsoft's pages show it: an agent whose service principal carries Cloud
+/// Sync's id only in `servicePrincipalNames` ("Microsoft Entra Cloud Sync attributes", current
+/// text: `applicationTemplateId: null`), and a group provisioning job whose `templateId` differs
+/// from its id's `AAD2ADGroupProvisioning.` prefix (the synchronizationJob example). Both are
+/// found; a status code in another case still reads as a quarantine.
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_sync_is_found_by_service_principal_names_and_job_id_prefix() {
+    use gwb::emulator::{CloudSyncAgent, EmulatorConfig};
+    const JOB: &str = "AAD2ADGroupProvisioning.7c2e2f2f33334444955566667777888.dddd";
+    let agents = vec![CloudSyncAgent {
+        id: "7c2e2f2f-3333-4444-9555-666677778888".into(),
+        display_name: "northwind.local".into(),
+        jobs: vec![serde_json::json!({
+            "id": JOB,
+            "templateId": "GroupProvisioningToAD",
+            "schedule": {"state": "Active"},
+            "status": {"code": "quarantine", "lastExecution": {"state": "Failed"}}
+        })],
+        schemas: [(JOB.to_string(), gwb::emulator::schema_scoped_on_writeback())].into(),
+        by_app_id: false,
+        by_service_principal_names: true,
+    }];
+    let s = crate::support::Scenario::with(
+        crate::support::plain_tenant(20, 3),
+        EmulatorConfig {
+            cloud_sync: agents,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ran = s.gwb(&["report", "-o", "json"]).await;
+    assert_eq!(ran.code(), 0, "{}", ran.stderr());
+    let j = ran.json();
+    let jobs = j["tenant"]["cloudSync"]["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 1, "{j}");
+    assert_eq!(jobs[0]["groupProvisioningToAd"], true);
+    assert_eq!(jobs[0]["quarantined"], true);
+    assert_eq!(jobs[0]["scopesOnWriteback"], true);
+    assert_eq!(j["tenant"]["securityWriteback"]["actedOnBy"], "cloudSync");
+    assert_eq!(
+        s.count("service_principals"),
+        4,
+        "every way of finding them is asked"
+    );
 }
