@@ -559,6 +559,11 @@ pub struct EmulatorArgs {
     /// Store setting values true/false as True/False, as Graph is known to.
     #[arg(long)]
     pub capitalise_booleans: bool,
+    /// The tenant conceals user, group and site names in its usage reports: reportSettings says
+    /// displayConcealedNames true, and the groups activity report's ids are hashes shaped like
+    /// GUIDs.
+    #[arg(long)]
+    pub concealed_reports: bool,
     /// Serve a fleet: N tenants, each its own emulator (seeds --seed, --seed + 1, ...; ports
     /// from --listen's up, or any free ones with port 0).
     #[arg(long, value_name = "N", default_value_t = 1)]

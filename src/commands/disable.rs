@@ -824,9 +824,10 @@ async fn save_review(
     let held = std::mem::take(&mut run.held);
     let mut rows = run.plan.changes.clone();
     rows.extend(held.iter().map(|(c, _)| c.clone()));
+    let planned: HashSet<String> = rows.iter().map(|c| c.id.to_ascii_lowercase()).collect();
     let (counts, activity) = tokio::join!(
         super::review::counts(&ctx.client, &rows),
-        super::review::last_activity(&ctx.client)
+        super::review::last_activity(&ctx.client, &planned)
     );
     let counts = counts?;
     let mut review = super::review::entries(&rows, &run.signals, &counts, &activity);

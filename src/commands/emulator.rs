@@ -22,8 +22,13 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         only_token: None,
         cloud_sync: crate::emulator::sample_cloud_sync(),
         cloud_sync_forbidden: false,
+        report_settings_forbidden: false,
         sync_behavior_forbidden: false,
-        activity_report: Default::default(),
+        activity_report: if args.concealed_reports {
+            crate::emulator::ActivityReport::ConcealedGuidLike
+        } else {
+            Default::default()
+        },
         read_lag: std::time::Duration::from_millis(args.read_lag_ms),
         read_lag_reads: args.read_lag_reads,
         latency: std::time::Duration::from_millis(args.latency_ms),

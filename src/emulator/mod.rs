@@ -71,6 +71,8 @@ pub struct EmulatorConfig {
     pub cloud_sync: Vec<CloudSyncAgent>,
     /// The app lacks `Synchronization.Read.All` / `Application.Read.All`: 403 on those reads.
     pub cloud_sync_forbidden: bool,
+    /// `GET /admin/reportSettings` answers 403 (the app lacks `ReportSettings.Read.All`).
+    pub report_settings_forbidden: bool,
     /// The app lacks `Group-OnPremisesSyncBehavior.ReadWrite.All`: 403 on
     /// `/groups/{id}/onPremisesSyncBehavior`.
     pub sync_behavior_forbidden: bool,
@@ -86,6 +88,9 @@ pub enum ActivityReport {
     Plain,
     /// The tenant conceals names in its reports: ids and names are hashes.
     Concealed,
+    /// As `Concealed`, with the hashes shaped like GUIDs (what a concealed id looks like is
+    /// undocumented; third-party posts show both): only `reportSettings` tells.
+    ConcealedGuidLike,
     /// The app lacks `Reports.Read.All`: 403.
     Forbidden,
 }
@@ -183,6 +188,7 @@ impl Default for EmulatorConfig {
             only_token: None,
             cloud_sync: Vec::new(),
             cloud_sync_forbidden: false,
+            report_settings_forbidden: false,
             sync_behavior_forbidden: false,
             activity_report: ActivityReport::Plain,
         }

@@ -269,6 +269,21 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                 _ => not_found(shared, job),
             }
         }
+        ("GET", ["admin", "reportSettings"]) => {
+            shared.count("report_settings");
+            if shared.cfg.report_settings_forbidden {
+                return forbidden(shared);
+            }
+            use super::ActivityReport::{Concealed, ConcealedGuidLike};
+            let concealed = matches!(shared.cfg.activity_report, Concealed | ConcealedGuidLike);
+            EmuResponse::json(
+                200,
+                json!({
+                    "@odata.context": "https://graph.microsoft.com/beta/$metadata#admin/reportSettings/$entity",
+                    "displayConcealedNames": concealed
+                }),
+            )
+        }
         ("GET", ["reports", function])
             if function.starts_with("getOffice365GroupsActivityDetail(") =>
         {
@@ -1013,14 +1028,31 @@ fn activity_report(shared: &Shared, req: &EmuRequest) -> EmuResponse {
     let from: usize = param(&params, "$skiptoken")
         .and_then(|t| t.parse().ok())
         .unwrap_or(0);
-    let concealed = shared.cfg.activity_report == ActivityReport::Concealed;
-    // A stand-in for the report's hash of a concealed name or id: 32 hex digits.
+    let concealed = matches!(
+        shared.cfg.activity_report,
+        ActivityReport::Concealed | ActivityReport::ConcealedGuidLike
+    );
+    let guid_like = shared.cfg.activity_report == ActivityReport::ConcealedGuidLike;
+    // A stand-in for the report's hash of a concealed name or id: 32 hex digits, or the same
+    // shaped like a GUID.
     let hash = |s: &str| {
         let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
         for b in s.bytes() {
             h = (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
         }
-        format!("{h:032X}")
+        let hex = format!("{h:032x}");
+        if guid_like {
+            format!(
+                "{}-{}-{}-{}-{}",
+                &hex[..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..]
+            )
+        } else {
+            hex.to_ascii_uppercase()
+        }
     };
     let tenant = shared.tenant();
     let unified: Vec<&super::EmuGroup> = tenant.groups.iter().filter(|g| g.is_unified()).collect();

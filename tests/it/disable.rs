@@ -1081,15 +1081,20 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
         let role = f.next().unwrap().to_string();
         (f.next().unwrap().to_string(), role)
     };
-    for (mode, status) in [
-        (ActivityReport::Plain, "read"),
-        (ActivityReport::Concealed, "concealed"),
-        (ActivityReport::Forbidden, "notPermitted"),
+    // GUID-shaped concealed ids (what a concealed id looks like is undocumented): told apart by
+    // reportSettings, or without ReportSettings.Read.All by matching no listed group.
+    for (mode, settings_forbidden, status) in [
+        (ActivityReport::Plain, false, "read"),
+        (ActivityReport::Concealed, false, "concealed"),
+        (ActivityReport::Forbidden, false, "notPermitted"),
+        (ActivityReport::ConcealedGuidLike, false, "concealed"),
+        (ActivityReport::ConcealedGuidLike, true, "concealed"),
     ] {
         let s = crate::support::Scenario::with(
             tenant.clone(),
             EmulatorConfig {
                 activity_report: mode,
+                report_settings_forbidden: settings_forbidden,
                 ..Default::default()
             },
         )
@@ -1131,6 +1136,18 @@ async fn a_review_carries_last_activity_or_says_why_it_cannot() {
             ActivityReport::Concealed => {
                 assert_eq!(dated, 0);
                 ran.assert_stderr_has("conceals user, group and site names");
+                ran.assert_stderr_has("displayConcealedNames is true");
+                assert_eq!(s.count("activity_report"), 0, "decided by reportSettings");
+            }
+            ActivityReport::ConcealedGuidLike if settings_forbidden => {
+                assert_eq!(dated, 0);
+                ran.assert_stderr_has("no data, not no activity");
+                ran.assert_stderr_has("none of the report's rows names a group gwb listed");
+                ran.assert_stderr_has("ReportSettings.Read.All");
+            }
+            ActivityReport::ConcealedGuidLike => {
+                assert_eq!(dated, 0);
+                ran.assert_stderr_has("displayConcealedNames is true");
             }
             ActivityReport::Forbidden => {
                 assert_eq!(dated, 0);

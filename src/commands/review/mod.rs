@@ -112,27 +112,57 @@ pub(crate) struct LastActivity {
     pub note: String,
 }
 
-/// Read last activity from the Microsoft 365 groups activity report. Without
-/// `Reports.Read.All`, or with names concealed in the tenant's reports, the review goes on
-/// without it and says why.
-pub(crate) async fn last_activity(client: &crate::graph::GraphClient) -> LastActivity {
-    use crate::graph::reports::{Activity, PERIOD_DAYS, group_activity};
+/// Read last activity from the Microsoft 365 groups activity report, for the groups `planned`
+/// (their ids). Whether the tenant conceals names in its reports is read first
+/// (`admin/reportSettings`): concealed ids cannot be matched, and gwb never presents "no data" as
+/// "no activity". Without `ReportSettings.Read.All` it falls back to the rows themselves (none
+/// matching a planned group means concealed) and says so; without `Reports.Read.All`, or with
+/// names concealed, the review goes on without dates and says why.
+pub(crate) async fn last_activity(
+    client: &crate::graph::GraphClient,
+    planned: &std::collections::HashSet<String>,
+) -> LastActivity {
+    use crate::graph::reports::{Activity, PERIOD_DAYS, group_activity, names_concealed};
     let none = |status, note: String| LastActivity {
         dates: None,
         status,
         note,
     };
-    match group_activity(client).await {
+    const CONCEALED: &str = "this tenant conceals user, group and site names in its usage reports, so the Microsoft 365 groups activity report cannot be matched to groups. To use it, turn off \"Display concealed user, group, and site names in all reports\" (Microsoft 365 admin center, Settings, Org settings, Reports) and save the review again";
+    let settings = match names_concealed(client).await {
+        Ok(Some(true)) => {
+            return none(
+                "concealed",
+                format!(
+                    "lastActivityDate is empty (no data, not no activity): {CONCEALED} (admin/reportSettings: displayConcealedNames is true)"
+                ),
+            );
+        }
+        Ok(_) => String::new(),
+        Err(e) => {
+            tracing::info!("cannot read the report settings: {e}");
+            let why = if e.is_auth() {
+                "it needs ReportSettings.Read.All".to_string()
+            } else {
+                e.to_string()
+            };
+            format!(
+                "; whether the tenant conceals names in its reports could not be read ({why}), so it was judged from the rows"
+            )
+        }
+    };
+    let matches = |id: &str| planned.contains(&id.to_ascii_lowercase());
+    match group_activity(client, &matches).await {
         Ok(Activity::Read(dates)) => LastActivity {
             dates: Some(dates),
             status: "read",
             note: format!(
-                "lastActivityDate comes from the Microsoft 365 groups activity report over {PERIOD_DAYS} days (mail received, SharePoint files, Yammer, Teams); empty where a group had no activity in that time or is too new to be in the report"
+                "lastActivityDate comes from the Microsoft 365 groups activity report over {PERIOD_DAYS} days (mail received, SharePoint files, Yammer, Teams); empty where a group had no activity in that time or is too new to be in the report{settings}"
             ),
         },
-        Ok(Activity::Concealed) => none(
+        Ok(Activity::Concealed(why)) => none(
             "concealed",
-            "lastActivityDate is empty: this tenant conceals user, group and site names in its usage reports, so the Microsoft 365 groups activity report cannot be matched to groups. To use it, turn off \"Display concealed user, group, and site names in all reports\" (Microsoft 365 admin center, Settings, Org settings, Reports) and save the review again".into(),
+            format!("lastActivityDate is empty (no data, not no activity): {why}: {CONCEALED}{settings}"),
         ),
         Err(e) if e.is_auth() => none(
             "notPermitted",
