@@ -559,6 +559,11 @@ pub struct EmulatorArgs {
     /// Store setting values true/false as True/False, as Graph is known to.
     #[arg(long)]
     pub capitalise_booleans: bool,
+    /// With --delegated-admin: the sync features say group writeback v2 is on
+    /// (groupWriteBackEnabled: true). Without it v1 runs alone and writes every Microsoft 365
+    /// group back whatever its flag.
+    #[arg(long, requires = "delegated_admin")]
+    pub group_writeback_v2: bool,
     /// The tenant conceals user, group and site names in its usage reports: reportSettings says
     /// displayConcealedNames true, and the groups activity report's ids are hashes shaped like
     /// GUIDs.

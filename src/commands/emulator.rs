@@ -14,6 +14,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
     }
     let cfg = EmulatorConfig {
         sync_features_readable: args.delegated_admin,
+        group_writeback_v2: args.group_writeback_v2,
         write_quirks: Default::default(),
         storm: args.storm.map(|n| (n, args.storm_retry_after.clone())),
         batch_424: args.batch_424,

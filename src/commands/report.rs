@@ -239,6 +239,18 @@ async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
 /// on: Graph says written back, and the row says why AD may never see it.
 fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
     use crate::output::ActedOnBy;
+    use crate::writeback::summary::SourceOfAuthority;
+    // Writeback v1 alone writes every cloud Microsoft 365 group back, whatever its flag
+    // (isEnabled stays raw in the row; writtenBack says what AD receives).
+    if verdict.v1_alone
+        && row.kind == crate::writeback::Kind::Microsoft365
+        && row.source_of_authority == SourceOfAuthority::Cloud
+    {
+        row.written_back = true;
+        row.written_back_as = Some(crate::graph::model::UNIVERSAL_DISTRIBUTION);
+        row.reason = crate::writeback::Reason::V1WritesAll;
+        return;
+    }
     if row.kind != crate::writeback::Kind::Security || !row.written_back {
         return;
     }
@@ -601,6 +613,7 @@ mod tests {
 
     fn verdict(by: ActedOnBy) -> Option<SecurityWriteback> {
         Some(SecurityWriteback {
+            v1_alone: false,
             acted_on_by: by,
             cloud_sync_jobs: Vec::new(),
             explanation: String::new(),

@@ -42,6 +42,9 @@ pub struct EmulatorConfig {
     /// Serve `/directory/onPremisesSynchronization` as to a delegated Global Administrator.
     /// `false` (the default): 403, as Graph answers an app-only token.
     pub sync_features_readable: bool,
+    /// The sync features say group writeback v2 is on (`groupWriteBackEnabled: true`); off, as
+    /// by default, v1 runs alone and writes every Microsoft 365 group back.
+    pub group_writeback_v2: bool,
     /// Graph's read-after-write lag for groups: for this long after a write, reads of the group
     /// still show its previous state. Zero: reads see writes at once.
     pub read_lag: Duration,
@@ -178,6 +181,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             write_limit: None,
             sync_features_readable: false,
+            group_writeback_v2: false,
             read_lag: Duration::ZERO,
             read_lag_reads: 0,
             write_quirks: BTreeMap::new(),

@@ -307,7 +307,7 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
                     "configuration": {"synchronizationInterval": "PT30M"},
                     "features": {
                         "unifiedGroupWritebackEnabled": true,
-                        "groupWriteBackEnabled": false,
+                        "groupWriteBackEnabled": shared.cfg.group_writeback_v2,
                         "passwordSyncEnabled": true
                     }
                 }]}),

@@ -353,6 +353,12 @@ pub(crate) const FLAG_NOTHING: &str = "writeback enabled, but nothing acts on th
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SecurityWriteback {
+    /// Entra Connect runs group writeback v1 without v2 (the sync features say
+    /// `unifiedGroupWritebackEnabled: true`, `groupWriteBackEnabled: false`): every cloud
+    /// Microsoft 365 group is written back whatever its flag. Not in the JSON here: each row says
+    /// it (`reason: v1WritesAll`).
+    #[serde(skip)]
+    pub v1_alone: bool,
     pub acted_on_by: ActedOnBy,
     /// The Cloud Sync jobs whose scope uses the flag.
     pub cloud_sync_jobs: Vec<String>,
@@ -385,6 +391,7 @@ impl SecurityWriteback {
     ) -> Self {
         const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
         let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
+            v1_alone: features.is_some_and(SyncFeatures::v1_alone),
             acted_on_by: by,
             cloud_sync_jobs: jobs,
             explanation,
@@ -508,6 +515,21 @@ pub(crate) struct SyncFeatures {
     pub group_write_back_enabled: Option<bool>,
     /// Why they could not be read.
     pub error: Option<String>,
+}
+
+impl SyncFeatures {
+    /// Group writeback v1 runs without v2, as far as the features show it. The mapping rests on
+    /// the onPremisesDirectorySynchronizationFeature resource page: `unifiedGroupWritebackEnabled`
+    /// "Microsoft 365 Group write-back is enabled" (v1, Microsoft 365 groups as distribution
+    /// groups), `groupWriteBackEnabled` "object-level group writeback feature for additional
+    /// group types" (v2's two additions: the per-group flag, and group types beyond Microsoft
+    /// 365). No page names `GroupWritebackV2` for it in so many words; unreadable features are
+    /// "unknown", never v1.
+    pub(crate) fn v1_alone(&self) -> bool {
+        self.readable
+            && self.unified_group_writeback_enabled == Some(true)
+            && self.group_write_back_enabled == Some(false)
+    }
 }
 
 impl TenantSection {

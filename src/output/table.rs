@@ -61,7 +61,7 @@ fn as_label(r: &ReportRow) -> String {
             Reason::DefaultDisabled => "- (off by default)",
             Reason::Unsupported => "- (not supported)",
             Reason::SyncedFromOnPremises => "- (from AD)",
-            Reason::Enabled | Reason::DefaultEnabled => "-",
+            Reason::Enabled | Reason::DefaultEnabled | Reason::V1WritesAll => "-",
         }
         .into(),
     }

@@ -69,6 +69,10 @@ pub(crate) enum Reason {
     Unsupported,
     /// `onPremisesSyncEnabled: true`: the group is mastered in AD.
     SyncedFromOnPremises,
+    /// A cloud Microsoft 365 group while Entra Connect's group writeback v1 runs without v2:
+    /// v1 writes every Microsoft 365 group back "independently of the Writeback Enabled
+    /// setting" (Microsoft's migrate-group-writeback article), whatever `isEnabled` says.
+    V1WritesAll,
 }
 
 impl Reason {
@@ -80,6 +84,7 @@ impl Reason {
             Reason::DefaultDisabled => "defaultDisabled",
             Reason::Unsupported => "unsupported",
             Reason::SyncedFromOnPremises => "syncedFromOnPremises",
+            Reason::V1WritesAll => "v1WritesAll",
         }
     }
 }

@@ -10,7 +10,9 @@ pub(crate) const DISABLE: &str = concat!(
     "and SoftDelete'), each group disabled here is deleted from Active Directory at the next sync; ",
     "without it the AD copy stays, no longer updated. Turning writeback on again later creates a new ",
     "AD group unless the old one is first restored from the AD Recycle Bin. Check the Connect ",
-    "server's rules (Get-ADSyncRule) first. ",
+    "server's rules (Get-ADSyncRule) first. The flag takes effect only while Entra Connect's group ",
+    "writeback v2 (GroupWritebackV2) is on: with v1 alone every Microsoft 365 group is written back ",
+    "whatever its flag, and setting it first is Microsoft's own preparation step. ",
     "https://learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-modify-group-writeback"
 );
 

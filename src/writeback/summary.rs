@@ -242,6 +242,7 @@ pub(crate) fn caveats() -> Vec<&'static str> {
         "Writeback v2 of security groups in Entra Connect Sync was retired on 30 June 2024; Cloud Sync's Group Provision to AD reads a group's writeback flag only when its scoping filter uses it (isWritebackEnabled). Writeback v1 of Microsoft 365 groups still runs.",
         "Disabling writeback does not delete the AD copy unless the custom 'delete when out of scope' sync rule exists.",
         "isEnabled null means written back for Microsoft 365 groups (writeback v1 compatibility) and not written back for security groups.",
+        "isEnabled false on a Microsoft 365 group is honoured only while Entra Connect's group writeback v2 (GroupWritebackV2) runs: with v1 alone every Microsoft 365 group is written back whatever its flag. Where Entra Connect's sync features are readable, such rows say so (reason v1WritesAll); otherwise which version runs is unknown to gwb.",
     ]
 }
 

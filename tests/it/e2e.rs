@@ -685,11 +685,47 @@ async fn sync_features_are_shown_to_a_delegated_global_administrator() {
     assert_eq!(f["readable"], true);
     assert_eq!(f["unifiedGroupWritebackEnabled"], true);
     assert_eq!(f["groupWriteBackEnabled"], false);
+    // v1 alone writes every cloud Microsoft 365 group back, whatever its flag: rows say so
+    // (isEnabled stays raw), and none is called not written back.
+    let rows = v["groups"].as_array().unwrap();
+    let m365: Vec<&Value> = rows
+        .iter()
+        .filter(|g| g["kind"] == "microsoft365" && g["sourceOfAuthority"] == "cloud")
+        .collect();
+    assert!(
+        m365.iter().any(|g| g["isEnabled"] == false),
+        "the sample has disabled ones"
+    );
+    for g in &m365 {
+        assert_eq!(g["writtenBack"], true, "{g}");
+        assert_eq!(g["reason"], "v1WritesAll", "{g}");
+    }
     let out = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
     assert!(
         stdout(&out).contains("unifiedGroupWritebackEnabled = true"),
         "{}",
         stdout(&out)
+    );
+    // With v2 on, the flag counts again.
+    let cfg = gwb::emulator::EmulatorConfig {
+        sync_features_readable: true,
+        group_writeback_v2: true,
+        ..Default::default()
+    };
+    let emu = crate::support::emulator_with(gwb::emulator::Tenant::generate(20, 1), cfg).await;
+    let out = run_gwb(&emu.url(), &["report", "-o", "json"]).await;
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let disabled = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["kind"] == "microsoft365" && g["isEnabled"] == false)
+        .collect::<Vec<_>>();
+    assert!(!disabled.is_empty());
+    assert!(
+        disabled
+            .iter()
+            .all(|g| g["writtenBack"] == false && g["reason"] == "disabled")
     );
 }
 
