@@ -296,10 +296,13 @@ fn write_junit(
             .collect::<Vec<_>>()
     };
     if policy.m365_writeback != Rule::Any {
-        rule(
-            "m365_writeback = disabled".into(),
-            of_kind(Kind::Microsoft365),
+        let mut d = of_kind(Kind::Microsoft365);
+        d.extend(
+            c.drift
+                .iter()
+                .filter(|d| d.target == DriftTarget::SyncEngine),
         );
+        rule("m365_writeback = disabled".into(), d);
     }
     if policy.security_writeback != Rule::Any {
         rule(
@@ -500,6 +503,22 @@ pub(crate) async fn policy_checker<'p>(
     Ok((checker, Some(verdict)))
 }
 
+/// With `m365_writeback = "disabled"`: when Entra Connect's sync features are readable (a
+/// delegated Global Administrator) and say writeback v1 runs alone, one tenant-level drift item
+/// (`syncEngine`): v1 writes every Microsoft 365 group back whatever its flag, so per-group
+/// changes cannot meet the policy until v2 is on. `--fix` does not try; an exception with
+/// `target = "syncEngine"` accepts it. Unreadable features (the usual case for an app) are no
+/// drift: which version runs is unknown, and the on-premises note says the flag needs v2.
+async fn sync_engine(client: &crate::graph::GraphClient, policy: &Policy) -> Option<Drift> {
+    if policy.m365_writeback == crate::writeback::policy::Rule::Any {
+        return None;
+    }
+    let features = super::report::read_sync_features(client).await;
+    features
+        .v1_alone()
+        .then(crate::writeback::policy::v1_alone_drift)
+}
+
 /// Read the tenant and compare it with the policy.
 pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Comparison> {
     let client = &ctx.client;
@@ -510,9 +529,10 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
         anyhow::Ok(checker)
     };
     let settings = policy_settings(client, policy);
-    let (checker, settings) = tokio::join!(groups, settings);
+    let (checker, settings, engine) = tokio::join!(groups, settings, sync_engine(client, policy));
     let mut checker = checker?;
     let tenant = settings?.map(|s| check_default(&mut checker, &s));
+    checker.drift.extend(engine);
     let today = &crate::journal::now_rfc3339()[..10];
     let e = apply_exceptions(checker.drift, &policy.exceptions, today);
     for w in &e.expired {
@@ -1103,6 +1123,7 @@ fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
     )?;
     let name = |id: Option<&str>, target: DriftTarget, display: Option<&str>| match target {
         DriftTarget::TenantDefault => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        DriftTarget::SyncEngine => "Entra Connect's group writeback engine".to_string(),
         DriftTarget::Group => format!(
             "group {} \"{}\"",
             crate::output::safe(id.unwrap_or("")),

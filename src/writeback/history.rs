@@ -38,6 +38,7 @@ impl Seen {
 pub(crate) fn key(target: DriftTarget, id: Option<&str>) -> String {
     match target {
         DriftTarget::TenantDefault => "tenantDefault".into(),
+        DriftTarget::SyncEngine => "syncEngine".into(),
         DriftTarget::Group => format!("group:{}", id.unwrap_or("").to_ascii_lowercase()),
     }
 }

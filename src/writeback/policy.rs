@@ -107,13 +107,17 @@ impl Exception {
         match (&self.id, &self.target) {
             (Some(_), Some(_)) => return Some("set id or target, not both".into()),
             (None, None) => {
-                return Some("set id (a group id) or target = \"tenantDefault\"".into());
+                return Some(
+                    "set id (a group id) or target = \"tenantDefault\" or \"syncEngine\"".into(),
+                );
             }
             (Some(id), None) if !is_guid(id) => {
                 return Some(format!("id {id:?} is not a group id (a GUID)"));
             }
-            (None, Some(t)) if t != "tenantDefault" => {
-                return Some(format!("target {t:?} is not \"tenantDefault\""));
+            (None, Some(t)) if t != "tenantDefault" && t != "syncEngine" => {
+                return Some(format!(
+                    "target {t:?} is not \"tenantDefault\" or \"syncEngine\""
+                ));
             }
             _ => {}
         }
@@ -143,7 +147,8 @@ impl Exception {
             (DriftTarget::Group, Some(id), _) => {
                 d.id.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(id))
             }
-            (DriftTarget::TenantDefault, None, Some(_)) => true,
+            (DriftTarget::TenantDefault, None, Some(t)) => t == "tenantDefault",
+            (DriftTarget::SyncEngine, None, Some(t)) => t == "syncEngine",
             _ => false,
         }
     }
@@ -310,6 +315,9 @@ impl Policy {}
 pub(crate) enum DriftTarget {
     Group,
     TenantDefault,
+    /// Entra Connect's writeback engine: v1 alone writes every Microsoft 365 group back, so a
+    /// policy that disables them cannot be met by per-group changes until v2 is on.
+    SyncEngine,
 }
 
 impl DriftTarget {
@@ -317,7 +325,23 @@ impl DriftTarget {
         match self {
             DriftTarget::Group => "group",
             DriftTarget::TenantDefault => "tenantDefault",
+            DriftTarget::SyncEngine => "syncEngine",
         }
+    }
+}
+
+/// The drift of a tenant whose Entra Connect runs group writeback v1 alone, under a policy that
+/// disables Microsoft 365 groups' writeback: per-group changes cannot meet it until v2 is on.
+pub(crate) fn v1_alone_drift() -> Drift {
+    Drift {
+        target: DriftTarget::SyncEngine,
+        id: None,
+        display_name: Some("Entra Connect group writeback".into()),
+        kind: None,
+        expected: "group writeback v2 on (GroupWritebackV2), so that each Microsoft 365 group's writeback flag takes effect".into(),
+        actual: "v1 alone (unifiedGroupWritebackEnabled true, groupWriteBackEnabled false): every Microsoft 365 group is written back whatever its flag; the policy cannot be met by per-group changes until v2 is enabled on the Connect server (Set-ADSyncAADCompanyFeature -GroupWritebackV2 $true)".into(),
+        change: None,
+        role_assignable: false,
     }
 }
 

@@ -589,3 +589,60 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     assert_eq!(code, Some(3), "{err}");
     assert_eq!(drift_ids(&v["before"]), security);
 }
+
+/// Entra Connect running group writeback v1 alone writes every Microsoft 365 group back,
+/// whatever its flag: under `m365_writeback = "disabled"` that is one tenant-level drift item
+/// (`syncEngine`) that per-group changes cannot fix, `--fix` leaves it (exit 3), and an
+/// exception with `target = "syncEngine"` accepts it. With v2 on there is no such item.
+#[tokio::test(flavor = "multi_thread")]
+async fn v1_alone_is_one_sync_engine_drift_that_fix_cannot_meet() {
+    let tenant = plain_tenant(60, 7);
+    let config = policy_file("v1-alone", "m365_writeback = \"disabled\"\n");
+    let engine = |v: &Value| -> Vec<Value> {
+        v["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["target"] == "syncEngine")
+            .cloned()
+            .collect()
+    };
+    let emu = emulator_with(
+        tenant.clone(),
+        EmulatorConfig {
+            sync_features_readable: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, v, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(3), "{err}");
+    let items = engine(&v["before"]);
+    assert_eq!(items.len(), 1, "{v}");
+    assert!(items[0]["actual"].as_str().unwrap().contains("v1 alone"));
+    // --fix disables the groups (what takes effect once v2 is on) but cannot meet the policy.
+    let (code, v, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
+    assert_eq!(code, Some(3), "{err}");
+    assert_eq!(drift_ids(&v["after"]), Vec::<String>::new());
+    assert_eq!(engine(&v["after"]).len(), 1);
+    // Accepted as an exception: compliant.
+    let accepted = policy_file(
+        "v1-alone-excepted",
+        "m365_writeback = \"disabled\"\n\n[[policy.exception]]\ntarget = \"syncEngine\"\nreason = \"v2 is enabled at the next maintenance window\"\n",
+    );
+    let (code, v, err) = check(&emu.url(), &accepted, &[]).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(v["before"]["excepted"][0]["target"], "syncEngine");
+    // v2 on: the flag counts, nothing drifts at the engine.
+    let emu = emulator_with(
+        tenant,
+        EmulatorConfig {
+            sync_features_readable: true,
+            group_writeback_v2: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (_, v, err) = check(&emu.url(), &config, &[]).await;
+    assert!(engine(&v["before"]).is_empty(), "{err}");
+}

@@ -39,7 +39,7 @@ fn policy_facts(policy: &Policy) -> String {
 fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
     let name = match d.target {
         DriftTarget::TenantDefault => Some("NewUnifiedGroupWritebackDefault"),
-        DriftTarget::Group => d.display_name.as_deref(),
+        DriftTarget::Group | DriftTarget::SyncEngine => d.display_name.as_deref(),
     };
     grid.push(&[
         Cell::Text(Some(state)),
@@ -178,7 +178,7 @@ pub(super) async fn write(
             for s in &c.resolved {
                 let name = match s.target {
                     DriftTarget::TenantDefault => Some("NewUnifiedGroupWritebackDefault"),
-                    DriftTarget::Group => s.display_name.as_deref(),
+                    DriftTarget::Group | DriftTarget::SyncEngine => s.display_name.as_deref(),
                 };
                 grid.push(&[
                     Cell::Text(Some("resolved")),
