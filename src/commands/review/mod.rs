@@ -162,17 +162,24 @@ pub(crate) async fn last_activity(
         },
         Ok(Activity::Concealed(why)) => none(
             "concealed",
-            format!("lastActivityDate is empty (no data, not no activity): {why}: {CONCEALED}{settings}"),
+            format!(
+                "lastActivityDate is empty (no data, not no activity): {why}: {CONCEALED}{settings}"
+            ),
         ),
         Err(e) if e.is_auth() => none(
             "notPermitted",
-            "lastActivityDate is empty: reading the Microsoft 365 groups activity report needs Reports.Read.All".into(),
+            format!(
+                "lastActivityDate is empty: reading the Microsoft 365 groups activity report needs {}",
+                crate::permissions::READ_REPORTS
+            ),
         ),
         Err(e) => {
             tracing::info!("cannot read the groups activity report: {e}");
             none(
                 "unreadable",
-                format!("lastActivityDate is empty: the Microsoft 365 groups activity report could not be read: {e}"),
+                format!(
+                    "lastActivityDate is empty: the Microsoft 365 groups activity report could not be read: {e}"
+                ),
             )
         }
     }
