@@ -116,7 +116,10 @@ pub fn schema_scoped_on_writeback() -> serde_json::Value {
 
 /// The sample's Cloud Sync, for `--emulator` and `gwb emulator`: one agent (its service
 /// principal named after the AD domain, as the portal names it) with a user/group job from AD
-/// and a group provisioning job to AD that scopes on the writeback flag.
+/// and a group provisioning job to AD that scopes on the writeback flag. As Microsoft's pages
+/// show them (and gwb must find them): the agent's principal carries Cloud Sync's id only in
+/// `servicePrincipalNames` (applicationTemplateId null), and the group job's `templateId`
+/// differs from its id's `AAD2ADGroupProvisioning.` prefix.
 pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
     const GROUP_JOB: &str = "AAD2ADGroupProvisioning.3c1e0f5a4b2d4e6f8a9b0c1d2e3f4a5b.sample";
     vec![CloudSyncAgent {
@@ -132,7 +135,7 @@ pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
             }),
             serde_json::json!({
                 "id": GROUP_JOB,
-                "templateId": "AAD2ADGroupProvisioning",
+                "templateId": "GroupProvisioningToAD",
                 "schedule": {"interval": "PT20M", "state": "Active"},
                 "status": {"code": "Active", "quarantine": null,
                     "lastExecution": {"timeEnded": "2026-11-28T23:40:00Z", "state": "Succeeded"}}
@@ -140,7 +143,7 @@ pub fn sample_cloud_sync() -> Vec<CloudSyncAgent> {
         ],
         schemas: [(GROUP_JOB.to_string(), schema_scoped_on_writeback())].into(),
         by_app_id: false,
-        by_service_principal_names: false,
+        by_service_principal_names: true,
     }]
 }
 
