@@ -182,10 +182,20 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// The attributes of the default scoping clause that always applies to group provisioning
+/// (`securityEnabled IS TRUE AND dirSyncEnabled IS FALSE AND mailEnabled IS FALSE`, GRAPH.md
+/// section 6): a scope made only of these (and the writeback flag) is one gwb understands.
+const DEFAULT_CLAUSE_ATTRIBUTES: [&str; 3] = ["securityEnabled", "dirSyncEnabled", "mailEnabled"];
+
 impl Schema {
-    /// Whether an enabled mapping of groups has a scoping clause on the writeback flag.
-    pub(crate) fn scopes_on_writeback(&self) -> bool {
-        self.synchronization_rules
+    /// Whether an enabled mapping of groups scopes on the writeback flag: `Some(true)` when a
+    /// clause is on it (matched without regard to case), `Some(false)` when every clause is one
+    /// of the default clause's, `None` when a clause is on anything else: the portal's "selected
+    /// security groups" mode, or a filter gwb does not recognize, decides by its own list, and
+    /// the template's schema is not published, so gwb says "unknown" rather than "no".
+    pub(crate) fn scopes_on_writeback(&self) -> Option<bool> {
+        let clauses: Vec<&FilterClause> = self
+            .synchronization_rules
             .iter()
             .flat_map(|r| &r.object_mappings)
             .filter(|m| m.enabled != Some(false))
@@ -197,11 +207,19 @@ impl Schema {
             .filter_map(|m| m.scope.as_ref())
             .flat_map(|f| &f.groups)
             .flat_map(|g| &g.clauses)
-            .any(|c| {
-                c.source_operand_name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(WRITEBACK_ATTRIBUTE))
-            })
+            .collect();
+        let on = |c: &FilterClause, name: &str| {
+            c.source_operand_name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        };
+        if clauses.iter().any(|c| on(c, WRITEBACK_ATTRIBUTE)) {
+            return Some(true);
+        }
+        clauses
+            .iter()
+            .all(|c| DEFAULT_CLAUSE_ATTRIBUTES.iter().any(|a| on(c, a)))
+            .then_some(false)
     }
 }
 
@@ -305,7 +323,7 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
             ));
             // A schema that cannot be read leaves the question open; the jobs still show.
             match client.get_json::<Schema>(url, &[]).await {
-                Ok(schema) => j.scopes_on_writeback = Some(schema.scopes_on_writeback()),
+                Ok(schema) => j.scopes_on_writeback = schema.scopes_on_writeback(),
                 Err(e) => {
                     tracing::info!("cannot read the schema of Cloud Sync job {}: {e}", j.id);
                 }
@@ -338,21 +356,56 @@ mod tests {
                 ]}]}
             }]}]})
         };
-        assert!(schema(mapping(true, "Group", "isWritebackEnabled")).scopes_on_writeback());
-        assert!(schema(mapping(true, "group", "ISWRITEBACKENABLED")).scopes_on_writeback());
-        assert!(!schema(mapping(false, "Group", "isWritebackEnabled")).scopes_on_writeback());
-        assert!(!schema(mapping(true, "User", "isWritebackEnabled")).scopes_on_writeback());
-        assert!(!schema(mapping(true, "Group", "displayName")).scopes_on_writeback());
+        let yes = Some(true);
+        let no = Some(false);
+        assert_eq!(
+            schema(mapping(true, "Group", "isWritebackEnabled")).scopes_on_writeback(),
+            yes
+        );
+        assert_eq!(
+            schema(mapping(true, "group", "ISWRITEBACKENABLED")).scopes_on_writeback(),
+            yes
+        );
+        assert_eq!(
+            schema(mapping(false, "Group", "isWritebackEnabled")).scopes_on_writeback(),
+            no
+        );
+        assert_eq!(
+            schema(mapping(true, "User", "isWritebackEnabled")).scopes_on_writeback(),
+            no
+        );
+        // The default clause's attributes are understood: no.
+        assert_eq!(
+            schema(mapping(true, "Group", "mailEnabled")).scopes_on_writeback(),
+            no
+        );
+        assert_eq!(
+            schema(mapping(true, "Group", "SecurityEnabled")).scopes_on_writeback(),
+            no
+        );
+        // Anything else (a "selected groups" list, a custom filter): unknown, not no.
+        assert_eq!(
+            schema(mapping(true, "Group", "displayName")).scopes_on_writeback(),
+            None
+        );
+        assert_eq!(
+            schema(mapping(true, "Group", "objectId")).scopes_on_writeback(),
+            None
+        );
         // No scope, null arrays, no rules: nothing scopes on the flag.
-        assert!(
-            !schema(
+        assert_eq!(
+            schema(
                 serde_json::json!({"synchronizationRules": [{"objectMappings": [
                     {"enabled": true, "sourceObjectName": "Group", "scope": null}
                 ]}]})
             )
-            .scopes_on_writeback()
+            .scopes_on_writeback(),
+            no
         );
-        assert!(!schema(serde_json::json!({"synchronizationRules": null})).scopes_on_writeback());
+        assert_eq!(
+            schema(serde_json::json!({"synchronizationRules": null})).scopes_on_writeback(),
+            no
+        );
     }
 
     #[test]

@@ -459,7 +459,7 @@ impl SecurityWriteback {
                 ActedOnBy::Unknown,
                 Vec::new(),
                 format!(
-                    "gwb cannot tell whether Cloud Sync acts on their writeback flag: the scope of {} could not be read",
+                    "gwb cannot tell whether Cloud Sync acts on their writeback flag: the scope of {} could not be read, or uses attributes gwb does not recognize (the portal's \"selected security groups\" mode, or a custom filter, decides by its own list)",
                     name(j)
                 ),
             );

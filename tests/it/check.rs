@@ -570,6 +570,27 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("could not be read"), "{err}");
 
+    // A scope on attributes gwb does not recognize (a "selected security groups" list, a custom
+    // filter): unknown, exit 1, never a confident "no job scopes on the flag".
+    let listed = serde_json::json!({"synchronizationRules": [{"objectMappings": [{
+        "enabled": true, "sourceObjectName": "Group",
+        "scope": {"groups": [{"name": "selected", "clauses": [{
+            "operatorName": "EQUALS", "sourceOperandName": "objectId",
+            "targetOperand": {"values": ["5a0c0f0e-0000-4000-8000-000000000001"]}
+        }]}]}
+    }]}]});
+    let emu = emulator_with(
+        tenant.clone(),
+        EmulatorConfig {
+            cloud_sync: vec![agent(listed)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let (code, _, err) = check(&emu.url(), &config, &[]).await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("does not recognize"), "{err}");
+
     // No group provisioning job found at all: that proves nothing (gwb cannot be sure to find
     // every Cloud Sync configuration), so exit 1 with the reason; once the operator confirms
     // the tenant has none, the rule judges as above.
