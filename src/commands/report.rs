@@ -195,7 +195,9 @@ async fn read_sources(
     let mut error = None;
     for (key, r) in read {
         match r {
-            Ok(managed) => targets[key].set_cloud_managed(managed),
+            Ok(managed) => {
+                targets[key].set_cloud_managed(managed);
+            }
             Err(e) => {
                 let why = if e.is_auth() {
                     format!("needs {}", crate::permissions::READ_SYNC_BEHAVIOR)
@@ -211,6 +213,9 @@ async fn read_sources(
             "cannot read whether groups that came from AD are cloud-managed now: {}",
             crate::output::safe(e)
         );
+    }
+    for t in &mut targets {
+        t.settle_source();
     }
     Ok(error)
 }
@@ -250,6 +255,15 @@ fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
         row.written_back_as = Some(crate::graph::model::UNIVERSAL_DISTRIBUTION);
         row.reason = crate::writeback::Reason::V1WritesAll;
         return;
+    }
+    // A security group with an AD SID that a Cloud Sync group provisioning job may provision
+    // (its scope is the default clause, unknown, or the flag and the flag is on): its SID may
+    // be Cloud Sync's, so "came from AD" waits on isCloudManaged (see `settle_source`).
+    if row.came_from_ad() && row.kind == crate::writeback::Kind::Security {
+        row.cloud_sync_scope = verdict.group_job_scopes.iter().any(|s| match s {
+            Some(true) => row.is_enabled == Some(true),
+            _ => true,
+        });
     }
     if row.kind != crate::writeback::Kind::Security || !row.written_back {
         return;
@@ -614,6 +628,7 @@ mod tests {
     fn verdict(by: ActedOnBy) -> Option<SecurityWriteback> {
         Some(SecurityWriteback {
             v1_alone: false,
+            group_job_scopes: Vec::new(),
             acted_on_by: by,
             cloud_sync_jobs: Vec::new(),
             explanation: String::new(),
@@ -641,6 +656,7 @@ mod tests {
             member_count: None,
             source_of_authority: SourceOfAuthority::Cloud,
             is_cloud_managed: None,
+            cloud_sync_scope: false,
         }
     }
 

@@ -359,6 +359,10 @@ pub(crate) struct SecurityWriteback {
     /// it (`reason: v1WritesAll`).
     #[serde(skip)]
     pub v1_alone: bool,
+    /// How each enabled Cloud Sync group provisioning job scopes (its `scopesOnWriteback`):
+    /// which security groups it may provision, and so write an AD SID back to.
+    #[serde(skip)]
+    pub group_job_scopes: Vec<Option<bool>>,
     pub acted_on_by: ActedOnBy,
     /// The Cloud Sync jobs whose scope uses the flag.
     pub cloud_sync_jobs: Vec<String>,
@@ -390,8 +394,24 @@ impl SecurityWriteback {
         none_confirmed: bool,
     ) -> Self {
         const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
+        let scopes: Vec<Option<bool>> = cloud
+            .filter(|c| c.readable)
+            .map(|c| {
+                c.jobs
+                    .iter()
+                    .filter(|j| j.group_provisioning_to_ad)
+                    .filter(|j| {
+                        !j.schedule_state
+                            .as_deref()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("Disabled"))
+                    })
+                    .map(|j| j.scopes_on_writeback)
+                    .collect()
+            })
+            .unwrap_or_default();
         let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
             v1_alone: features.is_some_and(SyncFeatures::v1_alone),
+            group_job_scopes: scopes.clone(),
             acted_on_by: by,
             cloud_sync_jobs: jobs,
             explanation,

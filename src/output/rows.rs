@@ -153,6 +153,7 @@ mod tests {
             member_count: Some(3),
             source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
             is_cloud_managed: None,
+            cloud_sync_scope: false,
         }
     }
 

@@ -95,6 +95,7 @@ fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
             SourceOfAuthority::OnPremises => format!("{k} (AD)"),
             SourceOfAuthority::MovedToCloud => format!("{k} (moved from AD)"),
             SourceOfAuthority::FormerlySynced => format!("{k} (ex-AD)"),
+            SourceOfAuthority::Unknown => format!("{k} (AD SID?)"),
             SourceOfAuthority::Cloud => k.to_string(),
         },
         as_label(r),
@@ -359,6 +360,7 @@ mod tests {
             member_count: None,
             source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
             is_cloud_managed: None,
+            cloud_sync_scope: false,
         }
     }
 

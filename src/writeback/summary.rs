@@ -38,6 +38,10 @@ pub(crate) struct ReportRow {
     /// `onPremisesSyncBehavior.isCloudManaged`, read for groups that came from AD and are synced
     /// no more; null for the others, or when it could not be read.
     pub is_cloud_managed: Option<bool>,
+    /// In scope of a Cloud Sync group provisioning job, which may write an AD SID back to the
+    /// groups it provisions: then a SID alone does not show the group came from AD.
+    #[serde(skip)]
+    pub cloud_sync_scope: bool,
 }
 
 /// Who masters a group (see [`ReportRow::source_of_authority`]).
@@ -48,6 +52,9 @@ pub(crate) enum SourceOfAuthority {
     OnPremises,
     MovedToCloud,
     FormerlySynced,
+    /// It has an AD SID, is not cloud-managed, and is in scope of a Cloud Sync group
+    /// provisioning job, which may have written that SID back: where it came from is unknown.
+    Unknown,
 }
 
 impl SourceOfAuthority {
@@ -57,6 +64,7 @@ impl SourceOfAuthority {
             SourceOfAuthority::OnPremises => "onPremises",
             SourceOfAuthority::MovedToCloud => "movedToCloud",
             SourceOfAuthority::FormerlySynced => "formerlySynced",
+            SourceOfAuthority::Unknown => "unknown",
         }
     }
 }
@@ -102,6 +110,7 @@ impl ReportRow {
                 SourceOfAuthority::Cloud
             },
             is_cloud_managed: None,
+            cloud_sync_scope: false,
         })
     }
 
@@ -115,6 +124,19 @@ impl ReportRow {
         self.is_cloud_managed = Some(managed);
         if managed {
             self.source_of_authority = SourceOfAuthority::MovedToCloud;
+        }
+    }
+
+    /// Once `isCloudManaged` was read (or could not be): a group not cloud-managed whose SID
+    /// Cloud Sync may have written back is not called ex-AD. Cloud Sync writes the SID back for
+    /// users it provisions (for groups it is undocumented, GRAPH.md section 6), so gwb says
+    /// "unknown", and why.
+    pub(crate) fn settle_source(&mut self) {
+        if self.source_of_authority == SourceOfAuthority::FormerlySynced && self.cloud_sync_scope {
+            self.source_of_authority = SourceOfAuthority::Unknown;
+            self.add_warning(
+                "has an on-premises SID but is not cloud-managed, and is in scope of a Cloud Sync group provisioning job, which may have written that SID back: whether it came from AD is unknown".into(),
+            );
         }
     }
 }

@@ -1207,3 +1207,79 @@ async fn cloud_sync_is_found_by_service_principal_names_and_job_id_prefix() {
         "every way of finding them is asked"
     );
 }
+
+/// A cloud security group with an AD SID, not cloud-managed, in scope of a Cloud Sync group
+/// provisioning job: Cloud Sync may have written that SID back (it does for the users it
+/// provisions; for groups it is undocumented), so gwb calls its source "unknown" and says why,
+/// not "formerlySynced". Without such a job the same group is formerlySynced.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sid_that_cloud_sync_may_have_written_is_no_proof_of_ad() {
+    use gwb::emulator::{CloudSyncAgent, EmulatorConfig};
+    let mut tenant = crate::support::plain_tenant(40, 3);
+    let i = (0..tenant.groups.len())
+        .find(|&i| {
+            let g = &tenant.groups[i];
+            g.on_premises_sync_enabled != Some(true)
+                && g.group_types.is_empty()
+                && g.security_enabled
+                && !g.mail_enabled
+                && g.proxy_addresses.is_empty()
+        })
+        .expect("a cloud security group");
+    tenant.groups[i].on_premises_security_identifier = Some("S-1-5-21-1-2-3-9100".into());
+    tenant.groups[i].cloud_managed = Some(false);
+    let id = tenant.groups[i].id.clone();
+    const JOB: &str = "AAD2ADGroupProvisioning.5a0c0f0e11114222833344445555666.bbbb";
+    let agent = CloudSyncAgent {
+        id: "5a0c0f0e-1111-4222-8333-444455556666".into(),
+        display_name: "contoso.com".into(),
+        jobs: vec![serde_json::json!({
+            "id": JOB, "templateId": "AAD2ADGroupProvisioning",
+            "schedule": {"state": "Active"}, "status": {"code": "Active"}
+        })],
+        // The default schema: no scoping filter, every cloud security group in scope.
+        schemas: Default::default(),
+        by_app_id: false,
+        by_service_principal_names: false,
+    };
+    for (cloud_sync, want) in [(vec![agent], "unknown"), (Vec::new(), "formerlySynced")] {
+        let s = crate::support::Scenario::with(
+            tenant.clone(),
+            EmulatorConfig {
+                cloud_sync,
+                ..Default::default()
+            },
+        )
+        .await;
+        for format in ["json", "ndjson"] {
+            let ran = s.gwb(&["report", "-o", format]).await;
+            assert_eq!(ran.code(), 0, "{}", ran.stderr());
+            let row: Value = if format == "json" {
+                ran.json()["groups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["id"] == id)
+                    .unwrap()
+                    .clone()
+            } else {
+                ran.stdout()
+                    .lines()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                    .find(|r| r["id"] == id)
+                    .unwrap()
+            };
+            assert_eq!(row["sourceOfAuthority"], want, "{format}: {row}");
+            assert_eq!(row["isCloudManaged"], false);
+            if want == "unknown" {
+                assert!(
+                    row["warning"]
+                        .as_str()
+                        .unwrap()
+                        .contains("may have written that SID back"),
+                    "{row}"
+                );
+            }
+        }
+    }
+}
