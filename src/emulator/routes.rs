@@ -216,8 +216,25 @@ pub(crate) fn dispatch(shared: &Shared, req: &EmuRequest) -> EmuResponse {
             if shared.cfg.cloud_sync_forbidden {
                 return forbidden(shared);
             }
+            // One job a page, so a client must follow nextLink like any collection's (Graph
+            // does not document the jobs list's page size).
+            let params = query_params(req.query);
+            let from: usize = param(&params, "$skiptoken")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
             match shared.cfg.cloud_sync.iter().find(|a| a.id == *id) {
-                Some(a) => EmuResponse::json(200, json!({ "value": a.jobs })),
+                Some(a) => {
+                    let mut body =
+                        json!({ "value": a.jobs.iter().skip(from).take(1).collect::<Vec<_>>() });
+                    if from + 1 < a.jobs.len() {
+                        body["@odata.nextLink"] = json!(format!(
+                            "{}/beta/servicePrincipals/{id}/synchronization/jobs?$skiptoken={}",
+                            shared.base_url(),
+                            from + 1
+                        ));
+                    }
+                    EmuResponse::json(200, body)
+                }
                 None => not_found(shared, id),
             }
         }

@@ -555,6 +555,8 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     let (code, _, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("Synchronization.Read.All"), "{err}");
+    // Signed in as a person, a role is needed too: the hint names it.
+    assert!(err.contains("Hybrid Identity Administrator"), "{err}");
     assert_eq!(emu.shared().stat("patch_group"), 0);
 
     // A job whose scope cannot be read: exit 1, not a guess either way.

@@ -883,7 +883,9 @@ async fn the_report_shows_cloud_sync_jobs_and_a_quarantine() {
         .iter()
         .find(|j| j["templateId"] == "AD2AADProvisioning");
     assert_eq!(other.unwrap()["scopesOnWriteback"], Value::Null);
-    assert_eq!(s.count("sync_jobs"), 2, "one jobs read per agent");
+    // The emulator pages jobs one to a page: contoso's two jobs take two reads (the second
+    // holds its group job, which a single read would miss), fabrikam's one.
+    assert_eq!(s.count("sync_jobs"), 3, "every page of each agent's jobs");
     assert_eq!(s.count("sync_schemas"), 2, "one schema read per group job");
     let v = ran.json()["tenant"]["securityWriteback"].clone();
     assert_eq!(v["actedOnBy"], "cloudSync", "{v}");
@@ -1281,5 +1283,75 @@ async fn a_sid_that_cloud_sync_may_have_written_is_no_proof_of_ad() {
                 );
             }
         }
+    }
+}
+
+/// `gwb emulator` flags show each documented case without a tenant: v1 alone (the default with
+/// --delegated-admin) or v2 on (--group-writeback-v2), concealed usage reports
+/// (--concealed-reports), and the sample's Cloud Sync found as Microsoft's pages show it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_flags_show_each_documented_case() {
+    use std::io::{BufRead, BufReader};
+    for v2 in [false, true] {
+        let mut cmd = gwb_command();
+        cmd.args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--groups",
+            "60",
+            "--delegated-admin",
+            "--concealed-reports",
+        ]);
+        if v2 {
+            cmd.arg("--group-writeback-v2");
+        }
+        cmd.stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let _guard = crate::support::HangGuard::new(child.id(), 120);
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first
+            .strip_prefix("gwb emulator: listening on ")
+            .expect(&first)
+            .to_string();
+        let report = run_gwb(&url, &["report", "-o", "json"]).await;
+        let review = crate::support::temp_dir("emulator-flags").join("r.csv");
+        let plan = run_gwb(
+            &url,
+            &[
+                "disable-existing-m365",
+                "--plan-out",
+                review.to_str().unwrap(),
+            ],
+        )
+        .await;
+        std::process::Command::new("kill")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+        assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+        let v: Value = serde_json::from_str(&stdout(&report)).unwrap();
+        assert_eq!(v["tenant"]["syncFeatures"]["groupWriteBackEnabled"], v2);
+        assert_eq!(v["tenant"]["securityWriteback"]["actedOnBy"], "cloudSync");
+        let disabled_m365: Vec<&Value> = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| {
+                g["kind"] == "microsoft365"
+                    && g["isEnabled"] == false
+                    && g["sourceOfAuthority"] == "cloud"
+            })
+            .collect();
+        assert!(!disabled_m365.is_empty());
+        for g in disabled_m365 {
+            assert_eq!(g["writtenBack"], !v2, "{g}");
+        }
+        assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+        let text = std::fs::read_to_string(&review).unwrap();
+        assert!(text.contains(",lastActivity=concealed,"), "{text}");
     }
 }
