@@ -11,7 +11,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A series' labels (besides `tenant`).
@@ -19,9 +18,6 @@ type Labels = Vec<(&'static str, String)>;
 
 /// One series: name, labels, value.
 pub(crate) type Series = (&'static str, Labels, f64);
-
-/// What is recorded outside any run's recorder (unit tests).
-static RECORDED: Mutex<Vec<Series>> = Mutex::new(Vec::new());
 
 tokio::task_local! {
     /// The recorder of the run in flight (one per tenant in a fleet).
@@ -40,19 +36,16 @@ pub(crate) async fn recorded<T>(fut: impl std::future::Future<Output = T>) -> (T
     .await
 }
 
-/// Record a value (a later value of the same series replaces an earlier one).
+/// Record a value into the run's recorder (a later value of the same series replaces an
+/// earlier one). Outside a run (no recorder) there is no metrics file to write it to.
 pub(crate) fn record(name: &'static str, labels: &[(&'static str, &str)], value: f64) {
     let labels: Vec<(&'static str, String)> =
         labels.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    let put = |r: &mut Vec<Series>| {
+    let _ = RUN.try_with(|r| {
+        let mut r = r.borrow_mut();
         r.retain(|(n, l, _)| !(*n == name && *l == labels));
-        r.push((name, labels.clone(), value));
-    };
-    if RUN.try_with(|r| put(&mut r.borrow_mut())).is_err()
-        && let Ok(mut r) = RECORDED.lock()
-    {
-        put(&mut r);
-    }
+        r.push((name, labels, value));
+    });
 }
 
 /// `gwb_changes_total`: what a writing run changed and failed to change.
@@ -135,9 +128,6 @@ pub(crate) fn render(
     recorded: Vec<Series>,
 ) -> String {
     let mut series = recorded;
-    if series.is_empty() {
-        series = RECORDED.lock().map(|r| r.clone()).unwrap_or_default();
-    }
     let success = exit_code == 0 || exit_code == 3;
     let cmd = vec![("command", command.to_string())];
     series.push(("gwb_last_run_timestamp_seconds", cmd.clone(), ended_unix));
