@@ -312,3 +312,230 @@ async fn config_show_as_table_and_json() {
         assert_golden(name, &stdout(&out).replace(dir.to_str().unwrap(), "DIR"));
     }
 }
+
+/// Issue 30, step 0: every output format of every command pinned before the code is moved.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_of_merge_and_man() {
+    for sub in [["merge"], ["man"]] {
+        let mut cmd = gwb_command();
+        cmd.args(sub).arg("--help");
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(0), "{sub:?}: {}", stderr(&out));
+        assert_golden(&format!("help-{}.txt", sub[0]), &stdout(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_as_ndjson_and_html() {
+    let emu = sample().await;
+    pin(&emu.url(), "report.ndjson", &["report", "-o", "ndjson"], 0).await;
+    pin(&emu.url(), "report.html", &["report", "-o", "html"], 0).await;
+}
+
+/// The policy the check goldens use.
+fn check_config(name: &str) -> String {
+    let config = temp_dir(name).join("config.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nnew_m365_default = false\nm365_writeback = \"disabled\"\nsecurity_writeback = \"disabled\"\n",
+    )
+    .unwrap();
+    config.to_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_as_junit_ndjson_and_html() {
+    let emu = sample().await;
+    let c = check_config("golden-check-formats");
+    pin(
+        &emu.url(),
+        "check.junit.xml",
+        &["--config", &c, "check", "-o", "junit"],
+        3,
+    )
+    .await;
+    pin(
+        &emu.url(),
+        "check.ndjson",
+        &["--config", &c, "check", "-o", "ndjson"],
+        3,
+    )
+    .await;
+    pin(
+        &emu.url(),
+        "check.html",
+        &["--config", &c, "check", "-o", "html"],
+        3,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fix_as_json() {
+    let emu = emulator_with(
+        crate::support::plain_tenant(40, 7),
+        EmulatorConfig::default(),
+    )
+    .await;
+    let c = check_config("golden-check-fix");
+    pin(
+        &emu.url(),
+        "check-fix.json",
+        &[
+            "--config",
+            &c,
+            "check",
+            "--fix",
+            "--yes",
+            "--concurrency",
+            "1",
+            "-o",
+            "json",
+        ],
+        0,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_list_and_the_set_default_restore() {
+    let emu = sample().await;
+    let url = emu.url();
+    let state = temp_dir("golden-list");
+    let gwb = |args: Vec<&str>| {
+        let mut cmd = gwb_command();
+        cmd.env("GWB_GRAPH_URL", &url)
+            .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+            .env("XDG_STATE_HOME", &state)
+            .args(args);
+        run(cmd)
+    };
+    let set = gwb(vec!["set-default", "false", "-o", "json"]).await;
+    assert_eq!(set.status.code(), Some(0), "{}", stderr(&set));
+    let undo = gwb(vec!["restore", "--last", "--yes", "-o", "json"]).await;
+    assert_eq!(undo.status.code(), Some(0), "{}", stderr(&undo));
+    let here = state.to_str().unwrap().to_string();
+    assert_golden(
+        "set-default-restore.json",
+        &stdout(&undo).replace(&here, "STATE"),
+    );
+    // The table shows the start to the second, without a zone.
+    let started = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}  ").unwrap();
+    for (format, name) in [
+        ("json", "restore-list.json"),
+        ("table", "restore-list.table.txt"),
+    ] {
+        let list = gwb(vec!["restore", "--list", "-o", format]).await;
+        assert_eq!(list.status.code(), Some(0), "{}", stderr(&list));
+        let text = stdout(&list).replace(&here, "STATE");
+        let text = started.replace_all(&text, "STARTED-AT           ");
+        assert_golden(name, &text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_review_csv() {
+    let emu = emulator_with(
+        crate::support::plain_tenant(40, 7),
+        EmulatorConfig::default(),
+    )
+    .await;
+    let review = temp_dir("golden-review").join("review.csv");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan-out",
+            review.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The plan id is random, and each row's planRef is made from it.
+    let text = std::fs::read_to_string(&review).unwrap();
+    let text = regex::Regex::new(r"planId=[0-9a-f]{16}")
+        .unwrap()
+        .replace_all(&text, "planId=PLANID");
+    let text = regex::Regex::new(r",r[0-9a-f]{12},")
+        .unwrap()
+        .replace_all(&text, ",PLANREF,");
+    assert_golden("review.csv", &text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_as_json_and_table_and_merged() {
+    let dir = temp_dir("golden-fleet");
+    let token = dir.join("token");
+    std::fs::write(&token, crate::support::TOKEN).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let mut emus = Vec::new();
+    let mut toml = format!(
+        "auth = \"access-token\"\naccess_token_file = \"{}\"\n[policy]\nm365_writeback = \"disabled\"\n",
+        token.display()
+    );
+    for i in 0..3 {
+        let emu = emulator_with(Tenant::generate(12, 20 + i), EmulatorConfig::default()).await;
+        toml.push_str(&format!(
+            "\n[[tenants]]\nname = \"t{i}\"\ngraph_url = \"{}\"\n",
+            emu.url()
+        ));
+        emus.push(emu);
+    }
+    let config = dir.join("gwb.toml");
+    std::fs::write(&config, toml).unwrap();
+    let c = config.to_str().unwrap().to_string();
+    let d = dir.to_str().unwrap().to_string();
+    let gwb = |args: Vec<String>| {
+        let mut cmd = gwb_command();
+        cmd.env("XDG_STATE_HOME", dir.join("state")).args(args);
+        run(cmd)
+    };
+    let args = |rest: &[&str]| -> Vec<String> {
+        ["--config", &c, "--parallel", "1"]
+            .iter()
+            .chain(rest)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for (rest, name, code) in [
+        (
+            vec!["--all-tenants", "check", "-o", "json"],
+            "fleet-check.json",
+            3,
+        ),
+        (
+            vec!["--all-tenants", "report", "-o", "table"],
+            "fleet-report.table.txt",
+            0,
+        ),
+    ] {
+        let out = gwb(args(&rest)).await;
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        assert_golden(name, &stdout(&out).replace(&d, "DIR"));
+    }
+    let mut files = Vec::new();
+    for k in 1..=2 {
+        let path = dir.join(format!("shard-{k}.json"));
+        let shard = format!("{k}/2");
+        let out = gwb(args(&[
+            "--shard",
+            &shard,
+            "report",
+            "--out",
+            path.to_str().unwrap(),
+        ]))
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        files.push(path.to_str().unwrap().to_string());
+    }
+    let mut merge = vec!["merge".to_string()];
+    merge.extend(files);
+    let out = gwb(merge).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_golden("fleet-merge.json", &stdout(&out).replace(&d, "DIR"));
+}
