@@ -71,8 +71,10 @@ fn start() -> std::io::Result<()> {
                 _ = tokio::time::sleep(GRACE) => {}
             }
             crate::output::notice(
-                "stopped at once; the journal names every group that may have been changed (gwb restore --journal PATH undoes them)",
+                "stopped at once; the journal names every group that may have been changed",
             );
+            // The process ends here, not through main: the way back is said now.
+            crate::output::say_the_way_back(&crate::journal::this_run_id());
             std::process::exit(128 + first);
         });
         Ok(())

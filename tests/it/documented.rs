@@ -329,3 +329,101 @@ mod slow {
         }
     }
 }
+
+/// A second signal stops at once (the process exits from the signal handler, not through
+/// main): the way back is still the last thing on stderr.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_signal_stops_at_once_and_still_says_the_way_back() {
+    let tenant = plain_tenant(200, 93);
+    // Slow answers: the writes in flight when the first signal comes take a while, so the
+    // second one finds the run still finishing them.
+    let emu = emulator_with(
+        tenant,
+        EmulatorConfig {
+            latency: std::time::Duration::from_millis(3000),
+            ..Default::default()
+        },
+    )
+    .await;
+    let j = crate::support::temp_dir("second-signal").join("j.jsonl");
+    let mut cmd = crate::support::gwb_command();
+    cmd.env("GWB_GRAPH_URL", emu.url())
+        .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+        .args([
+            "disable-existing-m365",
+            "--yes",
+            "-o",
+            "json",
+            "--concurrency",
+            "1",
+            "--journal",
+            j.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let _guard = crate::support::HangGuard::new(child.id(), 120);
+    let pid = child.id().to_string();
+    let mut seen = false;
+    for _ in 0..3_000 {
+        if std::fs::read_to_string(&j).is_ok_and(|t| t.contains(r#""type":"before""#)) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(seen, "the run started writing");
+    let kill = || {
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    };
+    // The first signal; the second only once gwb has said it is finishing the writes in flight
+    // (so the two are never taken for one).
+    kill();
+    let mut child = child;
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr_pipe)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("sending no more writes") {
+                let _ = tx.send(line.clone());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let said =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(std::time::Duration::from_secs(60)))
+            .await
+            .unwrap();
+    assert!(
+        said.is_ok(),
+        "gwb said it is finishing the writes in flight"
+    );
+    kill();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let err = tokio::task::spawn_blocking(move || reader.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    assert!(err.contains("stopped at once"), "the hard stop: {err}");
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "gwb: undo with: gwb restore --journal {}\ngwb: interrupted by SIGTERM: run the same command again to finish (it plans afresh and skips what is done)",
+            j.display()
+        )),
+        "{err}"
+    );
+}
