@@ -387,6 +387,116 @@ pub(crate) fn name_matches(name: Option<&str>, now: Option<&str>, lossy: bool) -
     }
 }
 
+/// A cell as written, without surrounding blanks or a byte order mark.
+fn cell(f: &str) -> &str {
+    f.trim().trim_start_matches('\u{feff}')
+}
+
+/// The plan's own record, read: whose plan it is and its id.
+struct PlanRecord {
+    line: usize,
+    graph_root: String,
+    tenant_id: Option<String>,
+    created_at: String,
+    plan_id: Option<String>,
+}
+
+/// Find and read the plan's own record (`# gwb review plan`), wherever a sort put it: once, of
+/// a known schema, naming its Graph root, and (schema 2) its plan id.
+fn plan_record(records: &[sheet::Record], bad: &Bad) -> Result<PlanRecord, UsageError> {
+    let mut metas = records
+        .iter()
+        .filter(|(_, r)| r.first().is_some_and(|f| cell(f) == MARK));
+    let Some((line, row)) = metas.next() else {
+        return Err(bad(
+            1,
+            format!(
+                "no {MARK:?} row: this is not a review saved by gwb disable-existing-m365 --plan-out, or its last row was deleted"
+            ),
+        ));
+    };
+    if let Some((other, _)) = metas.next() {
+        return Err(bad(
+            *other,
+            format!(
+                "a second {MARK:?} row (the first is on line {line}): two reviews were joined into one file; apply each on its own"
+            ),
+        ));
+    }
+    let meta: HashMap<&str, &str> = row[1..]
+        .iter()
+        .filter_map(|f| f.trim().split_once('='))
+        .collect();
+    let at = |what: String| bad(*line, what);
+    let schema = meta.get("schemaVersion").copied();
+    if !matches!(schema, Some("1" | "2")) {
+        return Err(at(format!(
+            "a review plan of schema 1 or {SCHEMA_VERSION} is expected, not {:?}",
+            schema.unwrap_or("(none)")
+        )));
+    }
+    let graph_root = meta
+        .get("graphRoot")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| at("the plan does not say its Graph root (graphRoot=)".into()))?
+        .to_string();
+    let plan_id = meta
+        .get("planId")
+        .filter(|p| !p.is_empty())
+        .map(|p| p.to_string());
+    if schema == Some("2") && plan_id.is_none() {
+        return Err(at(
+            "the plan's record has no planId=: without it no row can be checked against the plan; save the review again with --plan-out".into(),
+        ));
+    }
+    Ok(PlanRecord {
+        line: *line,
+        graph_root,
+        tenant_id: meta
+            .get("tenantId")
+            .filter(|t| !t.is_empty())
+            .map(|t| t.to_string()),
+        created_at: meta.get("createdAt").copied().unwrap_or("").to_string(),
+        plan_id,
+    })
+}
+
+/// Where a review's columns are, found by name in its header row.
+struct Columns {
+    decision: usize,
+    id: usize,
+    name: usize,
+    enabled: usize,
+    kind: usize,
+    /// Optional: files saved before it was added have no such column.
+    role_assignable: Option<usize>,
+    /// Schema 2 only.
+    plan_ref: Option<usize>,
+}
+
+impl Columns {
+    fn of(header: &[String], line: usize, with_ref: bool, bad: &Bad) -> Result<Self, UsageError> {
+        let find = |name: &str| header.iter().position(|h| cell(h) == name);
+        let col = |name: &str| find(name).ok_or_else(|| bad(line, format!("no {name} column")));
+        Ok(Columns {
+            decision: col("decision")?,
+            id: col("id")?,
+            name: col("displayName")?,
+            enabled: col("isEnabled")?,
+            kind: col("onPremisesGroupType")?,
+            role_assignable: find("roleAssignable"),
+            plan_ref: if with_ref {
+                Some(col("planRef")?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// How an error names the line it is on.
+type Bad<'a> = dyn Fn(usize, String) -> UsageError + 'a;
+
 /// Read an edited review file as a spreadsheet saved it (see `sheet`). Every row must name a
 /// group of the plan the file was saved from (its `planRef`), once, and say `disable` or
 /// `keep`; anything else is an error naming the line, and nothing is changed.
@@ -414,122 +524,67 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
     }
     let records = sheet::records(&text.text, delimiter)
         .map_err(|(line, e)| bad(line, format!("not readable as CSV ({e})")))?;
-    let cell = |f: &String| f.trim().trim_start_matches('\u{feff}').to_string();
-    // The plan's own record, wherever a sort put it.
-    let mut metas = records
-        .iter()
-        .filter(|(_, r)| r.first().is_some_and(|f| cell(f) == MARK));
-    let Some((meta_line, meta_row)) = metas.next() else {
-        return Err(bad(
-            1,
-            format!(
-                "no {MARK:?} row: this is not a review saved by gwb disable-existing-m365 --plan-out, or its last row was deleted"
-            ),
-        ));
-    };
-    if let Some((other, _)) = metas.next() {
-        return Err(bad(
-            *other,
-            format!(
-                "a second {MARK:?} row (the first is on line {meta_line}): two reviews were joined into one file; apply each on its own"
-            ),
-        ));
-    }
-    let meta: HashMap<String, String> = meta_row[1..]
-        .iter()
-        .filter_map(|f| {
-            let (k, v) = f.trim().split_once('=')?;
-            Some((k.to_string(), v.to_string()))
-        })
-        .collect();
-    let at_meta = |what: String| bad(*meta_line, what);
-    let schema = meta.get("schemaVersion").map(String::as_str);
-    if !matches!(schema, Some("1" | "2")) {
-        return Err(at_meta(format!(
-            "a review plan of schema 1 or {SCHEMA_VERSION} is expected, not {:?}",
-            schema.unwrap_or("(none)")
-        )));
-    }
-    let graph_root = meta
-        .get("graphRoot")
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| at_meta("the plan does not say its Graph root (graphRoot=)".into()))?
-        .clone();
-    let tenant_id = meta.get("tenantId").filter(|t| !t.is_empty()).cloned();
-    let created_at = meta.get("createdAt").cloned().unwrap_or_default();
-    let plan_id = meta.get("planId").filter(|p| !p.is_empty()).cloned();
-    if schema == Some("2") && plan_id.is_none() {
-        return Err(at_meta(
-            "the plan's record has no planId=: without it no row can be checked against the plan; save the review again with --plan-out".into(),
-        ));
-    }
+    let plan = plan_record(&records, &bad)?;
     // The header, found by its column names.
-    let is_header = |r: &Vec<String>| {
-        r.iter().any(|f| cell(f) == "decision") && r.iter().any(|f| cell(f) == "id")
-    };
-    let data: Vec<&(usize, Vec<String>)> = records
+    let data: Vec<&sheet::Record> = records
         .iter()
-        .filter(|(l, r)| *l != *meta_line && r.iter().any(|f| !f.trim().is_empty()))
+        .filter(|(l, r)| *l != plan.line && r.iter().any(|f| !f.trim().is_empty()))
         .collect();
+    let is_header =
+        |r: &[String]| r.iter().any(|f| cell(f) == "decision") && r.iter().any(|f| cell(f) == "id");
     let Some(hpos) = data.iter().position(|(_, r)| is_header(r)) else {
         return Err(bad(
             1,
             "no header row (a row with the column names decision, id, displayName, ...): restore it from the file gwb saved".into(),
         ));
     };
-    let (hline, header) = (data[hpos].0, &data[hpos].1);
+    let hline = data[hpos].0;
     if hpos != 0 {
         crate::output::notice(&format!(
             "--plan {}: the header row is on line {hline}, not first (the file was sorted?); its rows are read by their column names",
             path.display()
         ));
     }
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| cell(h) == name)
-            .ok_or_else(|| bad(hline, format!("no {name} column")))
-    };
-    let (decision, id, name, enabled, kind) = (
-        col("decision")?,
-        col("id")?,
-        col("displayName")?,
-        col("isEnabled")?,
-        col("onPremisesGroupType")?,
-    );
-    // Optional: files saved before it was added have no such column.
-    let role_assignable = header.iter().position(|h| cell(h) == "roleAssignable");
-    let reference = match &plan_id {
-        Some(_) => Some(col("planRef")?),
-        None => {
-            tracing::warn!(
-                "--plan {}: a review of schema 1, saved before rows carried a planRef: its rows cannot be checked against the plan; each group is still read again and changed only if it is a cloud Microsoft 365 group as planned",
-                path.display()
-            );
-            None
-        }
-    };
+    let cols = Columns::of(&data[hpos].1, hline, plan.plan_id.is_some(), &bad)?;
+    if plan.plan_id.is_none() {
+        tracing::warn!(
+            "--plan {}: a review of schema 1, saved before rows carried a planRef: its rows cannot be checked against the plan; each group is still read again and changed only if it is a cloud Microsoft 365 group as planned",
+            path.display()
+        );
+    }
     let mut reviewed = Reviewed {
-        graph_root,
-        tenant_id,
-        created_at,
-        plan_id: plan_id.clone(),
+        graph_root: plan.graph_root,
+        tenant_id: plan.tenant_id,
+        created_at: plan.created_at,
+        plan_id: plan.plan_id,
         changes: Vec::new(),
         kept: Vec::new(),
         lines: HashMap::new(),
         lossy: text.lossy,
     };
     for (i, (line, row)) in data.iter().enumerate() {
-        if i == hpos {
-            continue;
+        if i != hpos {
+            reviewed.add(*line, row, &cols, &bad)?;
         }
-        let line = *line;
+    }
+    Ok(reviewed)
+}
+
+impl Reviewed {
+    /// One row: a group of the plan (its `planRef`), named once, to disable or keep.
+    fn add(
+        &mut self,
+        line: usize,
+        row: &[String],
+        cols: &Columns,
+        bad: &Bad,
+    ) -> Result<(), UsageError> {
         let get = |i: usize| row.get(i).map(|s| s.trim()).unwrap_or("");
-        let group = get(id).to_string();
+        let group = get(cols.id).to_string();
         if !is_guid(&group) {
             return Err(bad(line, format!("{group:?} is not a group id")));
         }
-        if let Some(first) = reviewed.lines.insert(group.to_ascii_lowercase(), line) {
+        if let Some(first) = self.lines.insert(group.to_ascii_lowercase(), line) {
             return Err(bad(
                 line,
                 format!(
@@ -537,25 +592,24 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
                 ),
             ));
         }
-        if let (Some(plan_id), Some(r)) = (&plan_id, reference) {
-            let want = plan_ref(plan_id, &group);
-            if !get(r).eq_ignore_ascii_case(&want) {
-                return Err(bad(
-                    line,
-                    format!(
-                        "group {group} was not in the plan this review was saved from (its planRef {:?} does not match): a review can only narrow its plan. Delete the row, or plan again with --plan-out to include the group",
-                        get(r)
-                    ),
-                ));
-            }
+        if let (Some(plan_id), Some(r)) = (&self.plan_id, cols.plan_ref)
+            && !get(r).eq_ignore_ascii_case(&plan_ref(plan_id, &group))
+        {
+            return Err(bad(
+                line,
+                format!(
+                    "group {group} was not in the plan this review was saved from (its planRef {:?} does not match): a review can only narrow its plan. Delete the row, or plan again with --plan-out to include the group",
+                    get(r)
+                ),
+            ));
         }
         let display =
-            Some(get(name).trim_start_matches('\'').to_string()).filter(|s| !s.is_empty());
-        match get(decision).to_ascii_lowercase().as_str() {
+            Some(get(cols.name).trim_start_matches('\'').to_string()).filter(|s| !s.is_empty());
+        match get(cols.decision).to_ascii_lowercase().as_str() {
             "disable" => {}
             "keep" => {
-                reviewed.kept.push((group, display));
-                continue;
+                self.kept.push((group, display));
+                return Ok(());
             }
             other => {
                 return Err(bad(
@@ -564,7 +618,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
                 ));
             }
         }
-        let is_enabled = match get(enabled).to_ascii_lowercase().as_str() {
+        let is_enabled = match get(cols.enabled).to_ascii_lowercase().as_str() {
             "" => None,
             "true" => Some(true),
             other => {
@@ -576,7 +630,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
                 ));
             }
         };
-        let kind = Some(get(kind).to_string()).filter(|s| !s.is_empty());
+        let kind = Some(get(cols.kind).to_string()).filter(|s| !s.is_empty());
         let before = WritebackConfiguration {
             is_enabled,
             on_premises_group_type: kind.map(Into::into),
@@ -585,17 +639,19 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<Reviewed, UsageError> {
             is_enabled: Some(false),
             on_premises_group_type: before.on_premises_group_type.clone(),
         };
-        reviewed.changes.push(Change {
+        self.changes.push(Change {
             id: group,
             display_name: display,
             before,
             after,
             // Kept so a 403 names the permission, and the plan counts them; a cleared or
             // edited cell only loses that hint, never a protection (each group is read again).
-            role_assignable: role_assignable.is_some_and(|i| get(i).eq_ignore_ascii_case("true")),
+            role_assignable: cols
+                .role_assignable
+                .is_some_and(|i| get(i).eq_ignore_ascii_case("true")),
         });
+        Ok(())
     }
-    Ok(reviewed)
 }
 
 /// A `[[policy.exception]]` per kept group, for `gwb check` to accept them: printed for the
