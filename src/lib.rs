@@ -89,7 +89,9 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
             let format = cfg.format();
             let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
             let mut w = output::pager::Paged::new(out, pager, format, cfg.out.is_none());
-            let r = commands::restore::list(cfg.state_dir.as_deref(), format, &mut w);
+            let way_back =
+                commands::WayBack::new(&cli.global, cfg.file.as_deref(), cfg.tenant.as_deref());
+            let r = commands::restore::list(cfg.state_dir.as_deref(), format, &way_back, &mut w);
             w.finish();
             r
         }

@@ -103,6 +103,7 @@ fn journals_in(dir: &Path) -> Vec<(PathBuf, Result<JournalContents, String>)> {
 pub(crate) fn list(
     state_dir: Option<&Path>,
     format: OutputFormat,
+    way_back: &super::WayBack,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     crate::output::require_format(
@@ -194,9 +195,11 @@ pub(crate) fn list(
             e.path
         )?;
     }
+    // With the flags that chose the target, so that pasted it reaches the same tenant.
     writeln!(
         out,
-        "Undo one with: gwb restore --journal PATH (or --last for the newest)"
+        "Undo one with: {} (or --last for the newest)",
+        way_back.command(&["restore", "--journal", "PATH"])
     )?;
     out.flush()?;
     Ok(ExitStatus::Ok)

@@ -91,6 +91,16 @@ async fn every_writing_command_ends_with_the_same_undo_line() {
             "{args:?}: {err}"
         );
     }
+    // restore --list's footer carries the same flags.
+    let config = s.config_path().unwrap().display().to_string();
+    let list = s.gwb(&["restore", "--list", "-o", "table"]).await;
+    assert!(
+        list.stdout().contains(&format!(
+            "Undo one with: gwb --config {config} restore --journal PATH"
+        )),
+        "{}",
+        list.stdout()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
