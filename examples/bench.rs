@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures_util::{StreamExt, pin_mut};
 use gwb::auth::StaticToken;
+use gwb::change::Context;
 use gwb::cli::{ApplyArgs, OutputFormat};
-use gwb::commands::Context;
 use gwb::emulator::{Emulator, EmulatorConfig, Tenant};
 use gwb::graph::GraphClient;
 use gwb::graph::model::{GROUP_SELECT, Group};
@@ -164,7 +164,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 way_back: Default::default(),
                 deadline: None,
                 no_cloud_sync_group_provisioning: false,
-                target: gwb::commands::Target {
+                target: gwb::change::Target {
                     name: None,
                     graph_root: url.to_string(),
                     tenant_id: None,
@@ -224,7 +224,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 way_back: Default::default(),
                 deadline: None,
                 no_cloud_sync_group_provisioning: false,
-                target: gwb::commands::Target {
+                target: gwb::change::Target {
                     name: None,
                     graph_root: url.to_string(),
                     tenant_id: None,
@@ -254,7 +254,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let r = gwb::commands::disable::run(
                 &ctx,
                 &cli_args,
-                &gwb::commands::Dirs {
+                &gwb::change::Dirs {
                     state: Some(dir.clone()),
                     lock: dir.join("locks"),
                 },
@@ -649,7 +649,7 @@ async fn run_gwb(argv: &[String]) -> Value {
     let mut out = std::io::sink();
     let code = match gwb::run(cli, &mut out).await {
         Ok(status) => status as u8,
-        Err(e) => gwb::ExitStatus::for_error(&e) as u8,
+        Err(e) => gwb::exit::for_error(&e) as u8,
     };
     let wall = started.elapsed().as_secs_f64();
     let (peak_kb, cpu) = self_usage();

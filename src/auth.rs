@@ -18,31 +18,10 @@ use azure_identity::{
     ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
     UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
-use serde::{Deserialize, Serialize};
 
 pub mod certificate;
 
-/// How gwb signs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthKind {
-    /// A bearer token obtained elsewhere, from `GWB_ACCESS_TOKEN` (also used for the emulator).
-    AccessToken,
-    /// An app registration's client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_CLIENT_SECRET`.
-    ClientSecret,
-    /// An app registration's certificate: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_CLIENT_CERTIFICATE_PATH` (PEM with the private key, or PFX), and
-    /// `AZURE_CLIENT_CERTIFICATE_PASSWORD` for an encrypted key or PFX.
-    ClientCertificate,
-    /// Workload identity federation (Kubernetes, GitHub Actions): `AZURE_TENANT_ID`,
-    /// `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
-    WorkloadIdentity,
-    /// An Azure managed identity: system-assigned, or user-assigned with `AZURE_CLIENT_ID`.
-    ManagedIdentity,
-    /// The signed-in Azure CLI (`az login`), for people at a terminal.
-    AzureCli,
-}
+pub use crate::cli::AuthKind;
 
 impl AuthKind {
     /// True for kinds that sign in and so can get a fresh token; a token given from outside

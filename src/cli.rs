@@ -6,9 +6,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::AuthKind;
-use crate::writeback::Kind;
-
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "gwb",
@@ -589,4 +586,43 @@ mod tests {
         // clap checks these only when a subcommand is used; check them all here.
         Cli::command().debug_assert();
     }
+}
+
+/// How gwb signs in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    /// A bearer token obtained elsewhere, from `GWB_ACCESS_TOKEN` (also used for the emulator).
+    AccessToken,
+    /// An app registration's client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_CLIENT_SECRET`.
+    ClientSecret,
+    /// An app registration's certificate: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+    /// `AZURE_CLIENT_CERTIFICATE_PATH` (PEM with the private key, or PFX), and
+    /// `AZURE_CLIENT_CERTIFICATE_PASSWORD` for an encrypted key or PFX.
+    ClientCertificate,
+    /// Workload identity federation (Kubernetes, GitHub Actions): `AZURE_TENANT_ID`,
+    /// `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
+    WorkloadIdentity,
+    /// An Azure managed identity: system-assigned, or user-assigned with `AZURE_CLIENT_ID`.
+    ManagedIdentity,
+    /// The signed-in Azure CLI (`az login`), for people at a terminal.
+    AzureCli,
+}
+
+/// A group's kind, as Microsoft's own tooling classifies it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "camelCase")]
+#[value(rename_all = "camelCase")]
+pub enum Kind {
+    #[value(alias = "m365", alias = "microsoft-365", alias = "unified")]
+    Microsoft365,
+    Security,
+    #[value(alias = "mail-security", alias = "mail-enabled-security")]
+    MailEnabledSecurity,
+    Distribution,
 }

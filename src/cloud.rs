@@ -3,7 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::graph::DEFAULT_GRAPH_ROOT;
+/// The public Graph root; gwb appends `/beta`.
+pub(crate) const DEFAULT_GRAPH_ROOT: &str = "https://graph.microsoft.com";
 
 /// The national clouds: each has its own Graph root and sign-in host, and a token of one is not
 /// valid in another (GRAPH.md, section 5).

@@ -6,6 +6,10 @@
 //! command prints what it did so far with the journal's path. If that takes longer than
 //! [`GRACE`], or a second signal arrives, gwb stops at once, as a kill would: the journal,
 //! synced before every batch, still names every group that may have been changed.
+//!
+//! A leaf: it says what happens through `tracing`, and the way back is printed by a hook the top
+//! installs ([`on_hard_stop`]); Graph's batches learn of the stop through a token in their
+//! options, not from here.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
@@ -30,6 +34,15 @@ pub fn name(signal: i32) -> &'static str {
         15 => "SIGTERM",
         _ => "a signal",
     }
+}
+
+type Hook = Box<dyn Fn() + Send + Sync>;
+static ON_HARD_STOP: std::sync::OnceLock<Hook> = std::sync::OnceLock::new();
+
+/// What to do just before a second signal ends the process at once (the top installs the
+/// printing of the way back; this leaf prints nothing itself). The first hook installed stays.
+pub fn on_hard_stop(hook: impl Fn() + Send + Sync + 'static) {
+    let _ = ON_HARD_STOP.set(Box::new(hook));
 }
 
 static LISTENING: std::sync::OnceLock<()> = std::sync::OnceLock::new();
@@ -60,21 +73,24 @@ fn start() -> std::io::Result<()> {
                 _ = term.recv() => 15,
             };
             SIGNAL.store(first, Ordering::SeqCst);
-            crate::output::notice(&format!(
+            tracing::warn!(
                 "{}: sending no more writes; finishing those in flight (at most {} s). Press Ctrl-C again to stop at once",
                 name(first),
                 GRACE.as_secs()
-            ));
+            );
             tokio::select! {
                 _ = int.recv() => {}
                 _ = term.recv() => {}
                 _ = tokio::time::sleep(GRACE) => {}
             }
-            crate::output::notice(
-                "stopped at once; the journal names every group that may have been changed",
+            tracing::warn!(
+                "stopped at once; the journal names every group that may have been changed"
             );
-            // The process ends here, not through main: the way back is said now.
-            crate::output::say_the_way_back(&crate::journal::this_run_id());
+            // The process ends here, not through main: the way back is said now, by whatever
+            // the top installed.
+            if let Some(say) = ON_HARD_STOP.get() {
+                say();
+            }
             std::process::exit(128 + first);
         });
         Ok(())

@@ -11,9 +11,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use azure_core::time::{OffsetDateTime, to_rfc3339};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::now_rfc3339;
 use crate::graph::batch::ItemError;
 use crate::graph::model::{SettingValue, WritebackConfiguration};
 use crate::writeback::plan::Change;
@@ -150,37 +150,6 @@ pub(crate) enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         interrupted: Option<String>,
     },
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    to_rfc3339(&OffsetDateTime::now_utc())
-}
-
-/// This process's run id (the one every log line carries), made once.
-pub fn this_run_id() -> String {
-    static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    RUN_ID.get_or_init(new_run_id).clone()
-}
-
-/// When this process started its run, as RFC 3339.
-pub(crate) fn this_run_started() -> String {
-    static STARTED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    STARTED.get_or_init(now_rfc3339).clone()
-}
-
-/// A short id for a run: UTC time plus randomness, sortable by start.
-pub fn new_run_id() -> String {
-    let now = OffsetDateTime::now_utc();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:06x}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        fastrand::u32(..0x100_0000)
-    )
 }
 
 /// An open journal being written.

@@ -4,12 +4,16 @@
 //! Data flows one way: cli -> config/auth -> commands -> (graph, writeback) -> output.
 
 pub mod auth;
+pub mod change;
 pub mod cli;
+pub mod clock;
 pub(crate) mod cloud;
 pub mod commands;
 pub mod config;
+pub(crate) mod dispatch;
 pub mod emulator;
 pub mod error;
+pub mod exit;
 pub(crate) mod files;
 pub(crate) mod fleet;
 pub mod graph;
@@ -36,6 +40,7 @@ pub use error::{ExitStatus, UsageError};
 /// (atomically: whole when the command ends, absent when it fails).
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
     output::set_csv_bom(cli.global.csv_bom);
+    interrupt::on_hard_stop(|| output::say_the_way_back(&clock::this_run_id()));
     let Some(path) = cli.global.out.clone() else {
         return run_command(cli, out).await;
     };
@@ -90,7 +95,7 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
             let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
             let mut w = output::pager::Paged::new(out, pager, format, cfg.out.is_none());
             let way_back =
-                commands::WayBack::new(&cli.global, cfg.file.as_deref(), cfg.tenant.as_deref());
+                change::WayBack::new(&cli.global, cfg.file.as_deref(), cfg.tenant.as_deref());
             let r = commands::restore::list(cfg.state_dir.as_deref(), format, &way_back, &mut w);
             w.finish();
             r
@@ -98,70 +103,8 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
         Command::Merge(args) => fleet::merge::run(args, cli.global.output, out),
         command => {
             let s = session::Session::open(&cli).await?;
-            on_tenant(&s, command, out).await
+            dispatch::on_tenant(&s, command, out).await
         }
-    }
-}
-
-/// A command that talks to Graph, run in session `s` (one tenant's), printing to `out`.
-pub(crate) async fn on_tenant(
-    s: &session::Session,
-    command: &Command,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    let pageable = match command {
-        Command::Report(_) => true,
-        Command::DisableExistingM365(a) => a.apply.dry_run,
-        Command::Restore(a) => a.apply.dry_run,
-        Command::Check(a) => !a.fix || a.apply.dry_run,
-        _ => false,
-    };
-    let mut w = s.paged(out, pageable);
-    let fut = async {
-        match command {
-            Command::Report(args) => commands::report::run(&s.ctx, args, &mut w).await,
-            Command::DisableExistingM365(args) => {
-                commands::disable::run_with(&s.ctx, args, &s.cfg.policy, s.dirs(), &mut w).await
-            }
-            Command::SetDefault(args) => {
-                commands::set_default::run(&s.ctx, args, s.dirs(), &mut w).await
-            }
-            Command::Restore(args) => commands::restore::run(&s.ctx, args, s.dirs(), &mut w).await,
-            Command::Check(args) => {
-                let policy = commands::check::PolicySource {
-                    policy: &s.cfg.policy,
-                    file: s.cfg.file.as_deref(),
-                    looked_at: s.cfg.file_looked_at.as_deref(),
-                    notify: s.cfg.notify.as_deref().map_err(Clone::clone)?,
-                };
-                commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await
-            }
-            other => unreachable!("{} does not run against a tenant", other.name()),
-        }
-    };
-    let r = s.run(command, fut).await;
-    w.finish();
-    r
-}
-
-/// A 401 or 403 from Graph, with what the command needs: the permission to grant, or a fresh
-/// token for the right cloud.
-pub(crate) fn with_permission_hint(e: anyhow::Error, command: &Command) -> anyhow::Error {
-    let status = e
-        .chain()
-        .filter_map(|c| c.downcast_ref::<graph::GraphError>())
-        .find_map(|g| g.status());
-    let Some(needs) = permissions::for_command(command) else {
-        return e;
-    };
-    match status {
-        Some(403) => e.context(format!(
-            "Graph refused the request (403): the identity gwb signed in as needs {needs}, with admin consent"
-        )),
-        Some(401) => e.context(
-            "Graph refused the token (401): it has expired or was issued for another cloud or audience; sign in again",
-        ),
-        _ => e,
     }
 }
 

@@ -105,7 +105,7 @@ impl RunLock {
                 file,
                 "pid {}, gwb {command}, started {}, tenant {}, {}",
                 std::process::id(),
-                crate::journal::now_rfc3339(),
+                crate::clock::now_rfc3339(),
                 key.tenant_id.unwrap_or("unknown"),
                 key.graph_root
             );

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gwb::{ExitStatus, cli::Cli};
+use gwb::cli::Cli;
 use tracing::Instrument as _;
 
 #[tokio::main]
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
     let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
     gwb::init_logging(log_settings);
     // Every log line of this run carries its id (in JSON logs: span.run_id).
-    let run_id = gwb::journal::this_run_id();
+    let run_id = gwb::clock::this_run_id();
     let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());
     // Buffered: a 100,000-group JSON report is millions of small writes otherwise. A reader
     // that goes away (`gwb check -o ndjson | head -1`) stops the output, not the command: the
@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
         // it) is not an error either.
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            let status = ExitStatus::for_error(&e);
+            let status = gwb::exit::for_error(&e);
             gwb::output::error_message(&span, &format!("{e:#}"), status as u8);
             status as u8
         }

@@ -1,8 +1,6 @@
 //! The Microsoft Graph permissions gwb needs, least privilege first, in one table (the README's
 //! permissions table says the same). Error messages name them from here.
 
-use crate::cli::Command;
-
 /// Listing groups (report, check, planning).
 pub(crate) const READ_GROUPS: &str = "Group.Read.All";
 /// Reading Group.Unified: Group.Read.All covers tenant-wide settings (the beta settings list and
@@ -24,19 +22,3 @@ pub(crate) const READ_SYNC_BEHAVIOR: &str = "Group-OnPremisesSyncBehavior.ReadWr
 pub(crate) const READ_REPORTS: &str = "Reports.Read.All (signed in as a person: also a role that may read usage reports, such as Reports Reader)";
 /// Changing a role-assignable group, besides [`WRITE_GROUPS`].
 pub(crate) const ROLE_ASSIGNABLE: &str = "RoleManagement.ReadWrite.Directory";
-
-/// What a command needs, for the hint after a 403; `None` for commands that name their
-/// permissions in their own messages (set-default) or talk to no tenant.
-pub(crate) fn for_command(command: &Command) -> Option<String> {
-    Some(match command {
-        Command::Report(_) => format!("{READ_GROUPS} (which also reads the tenant default)"),
-        Command::DisableExistingM365(_) | Command::Restore(_) => {
-            format!("{WRITE_GROUPS} (role-assignable groups also need {ROLE_ASSIGNABLE})")
-        }
-        Command::Check(a) if a.fix => {
-            format!("{WRITE_GROUPS}, and {WRITE_SETTINGS} when the policy sets new_m365_default")
-        }
-        Command::Check(_) => READ_GROUPS.to_string(),
-        _ => return None,
-    })
-}

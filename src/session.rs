@@ -1,7 +1,7 @@
 //! The composition root of a run against a tenant: the configuration resolved once, the
 //! built-in emulator when asked for, the credential and the Graph client, the tenant the run
 //! works on, and the deadline every command runs within. Commands get a ready
-//! [`commands::Context`] and know none of this.
+//! [`change::Context`] and know none of this.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, Config, Source};
 use crate::error::{ExitStatus, UsageError};
-use crate::{auth, commands, emulator, graph, output};
+use crate::{auth, change, emulator, graph, output};
 
 /// The configuration, resolved once from flags, environment and file (with its warnings shown).
 pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {
@@ -29,8 +29,8 @@ pub(crate) fn config_of(global: &GlobalArgs) -> anyhow::Result<Config> {
 /// Everything a command that talks to Graph runs with.
 pub(crate) struct Session {
     pub cfg: Config,
-    pub ctx: commands::Context,
-    dirs: commands::Dirs,
+    pub ctx: change::Context,
+    dirs: change::Dirs,
     /// `--emulator`: where its tenant is kept after the command.
     emulator_state: Option<(std::path::PathBuf, usize, u64)>,
     deadline: std::time::Duration,
@@ -100,21 +100,21 @@ impl Session {
         } else {
             cfg.graph_url.value.clone()
         };
-        let ctx = commands::Context {
+        let ctx = change::Context {
             client,
             format,
             out_is_file: cfg.out.is_some(),
-            way_back: commands::WayBack::new(global, cfg.file.as_deref(), cfg.tenant.as_deref()),
+            way_back: change::WayBack::new(global, cfg.file.as_deref(), cfg.tenant.as_deref()),
             deadline: std::time::Instant::now().checked_add(deadline),
             no_cloud_sync_group_provisioning: cfg.policy.cloud_sync_group_provisioning
                 == Some(crate::writeback::policy::GroupProvisioning::None),
-            target: commands::Target {
+            target: change::Target {
                 graph_root,
                 tenant_id,
                 name: cfg.tenant.clone(),
             },
         };
-        let dirs = commands::Dirs {
+        let dirs = change::Dirs {
             state: cfg.state_dir.clone(),
             lock: cfg.lock_dir.value.clone(),
         };
@@ -146,7 +146,7 @@ impl Session {
     }
 
     /// Where journals and the run lock live.
-    pub(crate) fn dirs(&self) -> &commands::Dirs {
+    pub(crate) fn dirs(&self) -> &change::Dirs {
         &self.dirs
     }
 
@@ -185,7 +185,7 @@ impl Session {
         if let Some(path) = &self.metrics_file {
             self.write_metrics(path, command, &result, recorded);
         }
-        result.map_err(|e| crate::with_permission_hint(e, command))
+        result
     }
 
     /// `--metrics-file`: the run's figures, written whether the command succeeded or not.
@@ -200,7 +200,7 @@ impl Session {
         let tenant = t.tenant_id.clone().unwrap_or_else(|| t.graph_root.clone());
         let code = match result {
             Ok(s) => *s as u8,
-            Err(e) => ExitStatus::for_error(e) as u8,
+            Err(e) => crate::exit::for_error(e) as u8,
         };
         let whose = crate::metrics::Whose {
             tenant: &tenant,
@@ -334,4 +334,25 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
         emulator,
         emulator_state,
     })
+}
+
+/// A 401 or 403 from Graph, with what the command `needs` (the dispatcher knows): the
+/// permission to grant, or a fresh token for the right cloud.
+pub(crate) fn with_permission_hint(e: anyhow::Error, needs: Option<&str>) -> anyhow::Error {
+    let status = e
+        .chain()
+        .filter_map(|c| c.downcast_ref::<graph::GraphError>())
+        .find_map(|g| g.status());
+    let Some(needs) = needs else {
+        return e;
+    };
+    match status {
+        Some(403) => e.context(format!(
+            "Graph refused the request (403): the identity gwb signed in as needs {needs}, with admin consent"
+        )),
+        Some(401) => e.context(
+            "Graph refused the token (401): it has expired or was issued for another cloud or audience; sign in again",
+        ),
+        _ => e,
+    }
 }

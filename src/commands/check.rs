@@ -7,6 +7,7 @@
 //! while Graph does not yet show what was just written (its reads lag writes).
 
 mod html;
+mod run_state;
 mod stream;
 
 use std::collections::HashSet;
@@ -17,11 +18,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 
-use super::apply::{self, ItemFailure};
-use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use super::report::read_settings;
-use super::set_default::{self, SetDefaultPlan, SettingAction};
-use super::{Context, Dirs, run_state};
+use crate::change::apply::{self, ItemFailure};
+use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::setting::{self as set_default, SetDefaultPlan, SettingAction};
+
+use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::{TenantSection, write_json};
@@ -205,7 +206,7 @@ fn record_metrics(shown: &Shown, policy: &Policy) {
         &[],
         privileged as f64,
     );
-    record_exception_expiry(policy, &crate::journal::now_rfc3339()[..10]);
+    record_exception_expiry(policy, &crate::clock::now_rfc3339()[..10]);
     crate::metrics::record(
         "gwb_drift_items",
         &[("state", "excepted")],
@@ -255,7 +256,7 @@ fn xml(s: &str) -> String {
 /// (GitHub Actions, Azure DevOps, GitLab) show it in their test tabs.
 fn write_junit(
     out: &mut dyn Write,
-    target: &super::Target,
+    target: &crate::change::Target,
     policy: &Policy,
     c: &Comparison,
 ) -> std::io::Result<()> {
@@ -344,8 +345,11 @@ fn write_junit(
             xml(&x.expires.as_deref().map(|e| format!(", until {e}")).unwrap_or_default())
         ));
     }
-    let suite =
-        super::pipeline::describe_tenant(target.tenant_id.as_deref(), None, &target.graph_root);
+    let suite = crate::change::pipeline::describe_tenant(
+        target.tenant_id.as_deref(),
+        None,
+        &target.graph_root,
+    );
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
     writeln!(
         out,
@@ -358,7 +362,7 @@ fn write_junit(
         xml(&suite),
         cases.len(),
         c.excepted.len(),
-        crate::journal::this_run_started()
+        crate::clock::this_run_started()
     )?;
     for case in &cases {
         writeln!(out, "{case}")?;
@@ -384,7 +388,7 @@ struct Memory {
 }
 
 impl Memory {
-    fn open(args: &CheckArgs, dirs: &Dirs, target: &super::Target) -> Memory {
+    fn open(args: &CheckArgs, dirs: &Dirs, target: &crate::change::Target) -> Memory {
         let path = run_state::path(args.state.as_deref(), dirs.state.as_deref(), target);
         let previous = path.as_deref().and_then(|p| run_state::load(p, target));
         Memory { path, previous }
@@ -394,7 +398,7 @@ impl Memory {
     /// `keep` is false.
     fn record(
         &self,
-        target: &super::Target,
+        target: &crate::change::Target,
         found: &[Drift],
         now: &[Drift],
         keep: bool,
@@ -419,7 +423,7 @@ async fn policy_settings(
     if policy.new_m365_default.is_none() {
         return Ok(None);
     }
-    read_settings(client)
+    crate::graph::settings::list(client)
         .await
         .map(Some)
         .map_err(settings_error)
@@ -486,7 +490,7 @@ pub(crate) async fn policy_checker<'p>(
             crate::permissions::READ_CLOUD_SYNC,
         )
     })?;
-    let cloud = super::report::cloud_sync_section(agents);
+    let cloud = super::read::cloud_sync_section(agents);
     let none_confirmed = policy.cloud_sync_group_provisioning
         == Some(crate::writeback::policy::GroupProvisioning::None);
     let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None, none_confirmed);
@@ -513,7 +517,7 @@ async fn sync_engine(client: &crate::graph::GraphClient, policy: &Policy) -> Opt
     if policy.m365_writeback == crate::writeback::policy::Rule::Any {
         return None;
     }
-    let features = super::report::read_sync_features(client).await;
+    let features = super::read::read_sync_features(client).await;
     features
         .v1_alone()
         .then(crate::writeback::policy::v1_alone_drift)
@@ -525,7 +529,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     let (checker, verdict) = policy_checker(client, policy).await?;
     let groups = async {
         let mut checker = checker;
-        super::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
+        super::read::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
         anyhow::Ok(checker)
     };
     let settings = policy_settings(client, policy);
@@ -533,7 +537,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     let mut checker = checker?;
     let tenant = settings?.map(|s| check_default(&mut checker, &s));
     checker.drift.extend(engine);
-    let today = &crate::journal::now_rfc3339()[..10];
+    let today = &crate::clock::now_rfc3339()[..10];
     let e = apply_exceptions(checker.drift, &policy.exceptions, today);
     for w in &e.expired {
         tracing::warn!("{}", crate::output::safe(w));
@@ -796,8 +800,8 @@ fn outcome(
             })
             .unwrap_or_default(),
         run: crate::notify::Run {
-            id: crate::journal::this_run_id(),
-            started_at: crate::journal::this_run_started(),
+            id: crate::clock::this_run_id(),
+            started_at: crate::clock::this_run_started(),
             command: "check".into(),
         },
         error: None,
@@ -862,7 +866,7 @@ async fn run_inner(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
-    let timeout = super::verify_timeout(args.apply.verify_timeout)?;
+    let timeout = crate::change::verify_timeout(args.apply.verify_timeout)?;
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
         return Err(UsageError(
             "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::apply::{self, Applied, Current, ItemFailure, same_state};
-use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use super::{Context, Dirs};
+use crate::change::apply::{self, Applied, Current, same_state};
+use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::run::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
+use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
+use crate::clock::now_rfc3339;
 use crate::error::{ExitStatus, UsageError};
-use crate::journal::{Journal, now_rfc3339};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
     Change, DisablePlanner, PLAN_STALE_DAYS, PlanSummary, Selection, SkipReason, Skipped,
@@ -41,7 +42,7 @@ pub(crate) struct PlanDoc {
     /// A saved plan's review (`--plan-out`): per group what an admin decides by, and the
     /// decision; a change whose entry says `keep` is not made. Absent from earlier plans.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub review: Vec<super::review::Entry>,
+    pub review: Vec<crate::change::review::Entry>,
     /// With `review`: where its `lastActivityDate`s come from, or why there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_activity: Option<String>,
@@ -57,70 +58,6 @@ pub(crate) struct PlanDoc {
     /// narrowed, never widened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan_refs: Vec<String>,
-}
-
-/// What a run did (stdout, `--output json`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RunResult {
-    pub run_id: Option<String>,
-    pub journal: Option<String>,
-    pub summary: RunSummary,
-    pub changed: Vec<String>,
-    pub deleted_meanwhile: Vec<ItemFailure>,
-    pub failed: Vec<ItemFailure>,
-    pub skipped: Vec<Skipped>,
-    /// Interrupted runs: writes sent that got no final answer.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unconfirmed: Vec<String>,
-}
-
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RunSummary {
-    pub planned: u64,
-    pub changed: u64,
-    pub already_disabled: u64,
-    pub excluded: u64,
-    pub created_on_or_after_cutoff: u64,
-    pub synced_from_on_premises: u64,
-    /// Groups the config's policy keeps (`[policy] allow`, an exception in force).
-    pub excluded_by_policy: u64,
-    pub changed_since_plan: u64,
-    /// `--plan`: groups that, read again, are no longer cloud Microsoft 365 groups (left
-    /// alone; the run fails, exit 1).
-    pub not_plannable: u64,
-    /// `--plan REVIEW.csv`: rows whose displayName is not the group's name now.
-    pub renamed_since_review: u64,
-    /// `restore`: groups changed after gwb's run, left alone (without `--force`).
-    pub changed_since_run: u64,
-    pub deleted_meanwhile: u64,
-    pub failed: u64,
-    /// Interrupted runs: planned changes never sent.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub not_sent: u64,
-    /// Interrupted runs: writes sent that got no final answer (each may have been made).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub unconfirmed: u64,
-    /// The signal that stopped the run early (SIGINT, SIGTERM), when one did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interrupted: Option<&'static str>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl RunSummary {
-    /// Count what an apply did into the summary.
-    pub(crate) fn add_applied(&mut self, applied: &Applied) {
-        self.changed = applied.changed.len() as u64;
-        self.deleted_meanwhile += applied.deleted.len() as u64;
-        self.failed = applied.failed.len() as u64;
-        self.not_sent = applied.not_sent;
-        self.unconfirmed = applied.unconfirmed.len() as u64;
-        self.interrupted = applied.signal.map(crate::interrupt::name);
-    }
 }
 
 fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
@@ -152,7 +89,7 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
 async fn plan_from_tenant(
     ctx: &Context,
     selection: Selection,
-    signals: Option<&mut HashMap<String, super::review::Signals>>,
+    signals: Option<&mut HashMap<String, crate::change::review::Signals>>,
 ) -> anyhow::Result<PlanDoc> {
     let client = &ctx.client;
     let mut planner = DisablePlanner::new(selection);
@@ -165,14 +102,14 @@ async fn plan_from_tenant(
                 let planned = planner.changes.len();
                 planner.consider(&g.group)?;
                 if planner.changes.len() > planned {
-                    signals.insert(g.group.id.clone(), super::review::Signals::of(&g));
+                    signals.insert(g.group.id.clone(), crate::change::review::Signals::of(&g));
                 }
                 Ok(())
             })
             .await?;
             spin.finish_and_clear();
         }
-        None => super::each_group(client, |g| Ok(planner.consider(&g)?)).await?,
+        None => super::read::each_group(client, |g| Ok(planner.consider(&g)?)).await?,
     }
     let absent = planner.excluded_but_absent();
     // The vectors grew by doubling: give back what they do not use (a large allocation shrinks
@@ -217,14 +154,14 @@ struct Loaded {
 /// (unless `ignore_policy`).
 fn load_plan(
     path: &Path,
-    target: &super::Target,
+    target: &crate::change::Target,
     policy: &Policy,
     ignore_policy: bool,
 ) -> anyhow::Result<Loaded> {
     let bytes =
         std::fs::read(path).map_err(|e| UsageError(format!("--plan {}: {e}", path.display())))?;
-    let mut loaded = if super::review::is_review(&bytes) {
-        let r = super::review::read(path, &bytes)?;
+    let mut loaded = if crate::change::review::is_review(&bytes) {
+        let r = crate::change::review::read(path, &bytes)?;
         let plan = PlanDoc {
             schema_version: PLAN_SCHEMA_VERSION,
             kind: PLAN_KIND.into(),
@@ -257,7 +194,7 @@ fn load_plan(
         })?;
         let mut plan = parse_plan(path, &text)?;
         only_narrowed(path, &plan)?;
-        let kept = super::review::apply_decisions(path, &plan.review, &mut plan.changes)?;
+        let kept = crate::change::review::apply_decisions(path, &plan.review, &mut plan.changes)?;
         Loaded {
             plan,
             kept,
@@ -322,7 +259,7 @@ fn only_narrowed(path: &Path, plan: &PlanDoc) -> Result<(), UsageError> {
             let refs: std::collections::HashSet<&str> =
                 plan.plan_refs.iter().map(String::as_str).collect();
             for c in &plan.changes {
-                if !refs.contains(super::review::plan_ref(plan_id, &c.id).as_str()) {
+                if !refs.contains(crate::change::review::plan_ref(plan_id, &c.id).as_str()) {
                     return Err(bad(format!(
                         "group {} was not in the plan as it was saved (no planRef for it): a plan can only be narrowed; remove the change, or plan again",
                         c.id
@@ -359,7 +296,11 @@ fn parse_plan(path: &Path, text: &str) -> anyhow::Result<PlanDoc> {
 
 /// A loaded plan is used only for its tenant and Graph root, and only if every change just
 /// disables writeback; an old plan is warned about.
-fn check_plan(path: &Path, target: &super::Target, plan: PlanDoc) -> anyhow::Result<PlanDoc> {
+fn check_plan(
+    path: &Path,
+    target: &crate::change::Target,
+    plan: PlanDoc,
+) -> anyhow::Result<PlanDoc> {
     target.check(
         &format!("--plan {}", path.display()),
         &plan.graph_root,
@@ -421,7 +362,7 @@ async fn recheck(
             note: None,
         };
         if let (Some(lossy), Some(Current::Found(_, shape))) = (names, current.get(&c.id)) {
-            match super::review::name_matches(
+            match crate::change::review::name_matches(
                 c.display_name.as_deref(),
                 shape.display_name.as_deref(),
                 lossy,
@@ -484,18 +425,12 @@ struct DisableRun {
     summary: RunSummary,
     args: ApplyArgs,
     /// A review plan's signals, by group id (`--plan-out review.csv`).
-    signals: HashMap<String, super::review::Signals>,
+    signals: HashMap<String, crate::change::review::Signals>,
     /// The groups an applied review kept (id, name).
     kept: Vec<(String, Option<String>)>,
     /// The groups the policy keeps, left out of the plan, with why: a review lists them as
     /// rows pre-filled `keep`.
     held: Vec<(Change, String)>,
-}
-
-/// What the writes did, and the journal that recorded them.
-pub(crate) struct Written {
-    pub applied: Applied,
-    pub journal: Journal,
 }
 
 #[async_trait::async_trait(?Send)]
@@ -773,7 +708,7 @@ pub(crate) async fn run_with(
         .cloned()
         .collect();
     if let (false, Some(file)) = (kept.is_empty(), &args.plan) {
-        crate::output::block(&super::review::exception_snippet(&kept, file));
+        crate::output::block(&crate::change::review::exception_snippet(&kept, file));
     }
     match stage {
         Stage::DryRun(run) => match &args.plan_out {
@@ -826,19 +761,19 @@ async fn save_review(
     rows.extend(held.iter().map(|(c, _)| c.clone()));
     let planned: HashSet<String> = rows.iter().map(|c| c.id.to_ascii_lowercase()).collect();
     let (counts, activity) = tokio::join!(
-        super::review::counts(&ctx.client, &rows),
-        super::review::last_activity(&ctx.client, &planned)
+        crate::change::review::counts(&ctx.client, &rows),
+        crate::change::review::last_activity(&ctx.client, &planned)
     );
     let counts = counts?;
-    let mut review = super::review::entries(&rows, &run.signals, &counts, &activity);
+    let mut review = crate::change::review::entries(&rows, &run.signals, &counts, &activity);
     for (e, (_, why)) in review[run.plan.changes.len()..].iter_mut().zip(&held) {
         e.decision = "keep".into();
         e.note = Some(format!("kept by the policy: {why}"));
     }
-    let plan_id = super::review::new_plan_id();
+    let plan_id = crate::change::review::new_plan_id();
     run.plan.plan_refs = rows
         .iter()
-        .map(|c| super::review::plan_ref(&plan_id, &c.id))
+        .map(|c| crate::change::review::plan_ref(&plan_id, &c.id))
         .collect();
     run.plan.plan_id = Some(plan_id.clone());
     run.plan.review = review;
@@ -847,15 +782,15 @@ async fn save_review(
     if !is_review_path(path) {
         return save_plan(ctx, path, &run.plan, force);
     }
-    let meta = super::review::Meta {
+    let meta = crate::change::review::Meta {
         graph_root: &run.plan.graph_root,
         tenant_id: run.plan.tenant_id.as_deref(),
         created_at: &run.plan.created_at,
         last_activity: activity.status,
         plan_id: &plan_id,
     };
-    let text = super::review::render(&meta, &rows, &run.plan.review);
-    super::review::save(path, &text, force)?;
+    let text = crate::change::review::render(&meta, &rows, &run.plan.review);
+    crate::change::review::save(path, &text, force)?;
     crate::output::notice(&format!(
         "saved a review of {} groups to {}{}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it",
         run.plan.changes.len(),
@@ -1009,59 +944,6 @@ fn finish(
     finish_with(out, format, done, write_run_table)
 }
 
-/// What a run that writes groups did, to print.
-pub(crate) struct Done<'j> {
-    pub journal: Option<&'j crate::journal::Journal>,
-    pub summary: RunSummary,
-    pub applied: Applied,
-    pub skipped: Vec<Skipped>,
-}
-
-/// Print a group-writing run's result (JSON, or `table` for people), record its metrics, and
-/// choose its exit code: the same for disable and restore, but for the table's words.
-pub(crate) fn finish_with(
-    out: &mut dyn Write,
-    format: OutputFormat,
-    done: Done,
-    table: fn(&mut dyn Write, &RunResult) -> std::io::Result<()>,
-) -> anyhow::Result<ExitStatus> {
-    let (result, status) = run_result(done.journal, done.summary, done.applied, done.skipped);
-    crate::metrics::record_changes(result.changed.len(), result.failed.len());
-    match format {
-        OutputFormat::Table => table(out, &result)?,
-        _ => write_json(out, &result)?,
-    }
-    Ok(status)
-}
-
-/// What a run did, as printed, and its exit code ([`Applied::exit_status`]).
-pub(crate) fn run_result(
-    journal: Option<&crate::journal::Journal>,
-    summary: RunSummary,
-    applied: Applied,
-    skipped: Vec<Skipped>,
-) -> (RunResult, ExitStatus) {
-    // Groups left alone because someone changed them after gwb's run: not done, say so.
-    let status = match (applied.signal, applied.exit_status()) {
-        (Some(signal), _) => ExitStatus::for_signal(signal),
-        (None, ExitStatus::Ok) if summary.changed_since_run > 0 || summary.not_plannable > 0 => {
-            ExitStatus::Failure
-        }
-        (None, s) => s,
-    };
-    let result = RunResult {
-        run_id: journal.map(|j| j.run_id().to_string()),
-        journal: journal.map(|j| j.path().display().to_string()),
-        summary,
-        changed: applied.changed,
-        deleted_meanwhile: applied.deleted,
-        failed: applied.failed,
-        skipped,
-        unconfirmed: applied.unconfirmed,
-    };
-    (result, status)
-}
-
 /// The result as people read it: one summary line, then what failed or was left alone.
 fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
     let s = &result.summary;
@@ -1079,76 +961,4 @@ fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<(
         s.changed_since_plan
     )?;
     write_run_details(out, result)
-}
-
-/// What failed or was left alone, an interruption, and how to undo the run: the same for every
-/// command that writes groups.
-pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
-    let s = &result.summary;
-    for f in &result.deleted_meanwhile {
-        writeln!(
-            out,
-            "  deleted meanwhile: {} {}",
-            f.id,
-            crate::output::safe(f.display_name.as_deref().unwrap_or(""))
-        )?;
-    }
-    for f in &result.failed {
-        writeln!(out, "  FAILED: {}", f.line())?;
-    }
-    for k in result
-        .skipped
-        .iter()
-        .filter(|k| k.reason == SkipReason::NotPlannable)
-    {
-        writeln!(
-            out,
-            "  NOT CHANGED: {} {}: not a cloud Microsoft 365 group now, so not one this command may change",
-            k.id,
-            crate::output::safe(k.display_name.as_deref().unwrap_or(""))
-        )?;
-    }
-    if s.excluded_by_policy > 0 {
-        writeln!(
-            out,
-            "  {} groups kept by the config's policy were left alone",
-            s.excluded_by_policy
-        )?;
-    }
-    if s.changed_since_run > 0 {
-        writeln!(
-            out,
-            "  {} groups were changed after gwb's run and were left alone (restore them too with --force):",
-            s.changed_since_run
-        )?;
-        for k in result
-            .skipped
-            .iter()
-            .filter(|k| k.reason == SkipReason::ChangedSinceRun)
-        {
-            writeln!(
-                out,
-                "    {} {}",
-                k.id,
-                crate::output::safe(k.display_name.as_deref().unwrap_or(""))
-            )?;
-        }
-    }
-    if let Some(sig) = s.interrupted {
-        writeln!(
-            out,
-            "Interrupted by {sig}: {} planned changes were not sent, {} writes got no answer.",
-            s.not_sent, s.unconfirmed
-        )?;
-        if result.journal.is_some() {
-            writeln!(
-                out,
-                "  To finish, run the same command again (it plans afresh and skips what is done)."
-            )?;
-        }
-    }
-    if let Some(j) = &result.journal {
-        crate::output::write_undo_line(out, j)?;
-    }
-    out.flush()
 }

@@ -38,7 +38,7 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         write_limit: match args.write_limit {
             Some(n) => Some((
                 n,
-                super::seconds("--write-window", args.write_window, false)?,
+                crate::change::seconds("--write-window", args.write_window, false)?,
             )),
             None => None,
         },

@@ -6,117 +6,16 @@
 
 use std::io::Write;
 
-use super::Context;
+use crate::change::Context;
 use crate::cli::{OutputFormat, ReportArgs};
 use crate::error::ExitStatus;
-use crate::graph::model::DirectorySetting;
+use crate::graph::GraphClient;
 use crate::graph::model::GroupId;
-use crate::graph::{GraphClient, GraphError};
+use crate::output;
 use crate::output::rows::RowWriter;
 use crate::output::{SyncFeatures, TenantSection, write_report};
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
-
-/// Read every directory setting.
-pub(crate) async fn read_settings(
-    client: &GraphClient,
-) -> Result<Vec<DirectorySetting>, GraphError> {
-    crate::graph::settings::list(client).await
-}
-
-/// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
-/// only; an app-only token gets 403, which is expected and said, not an error.
-pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
-    match crate::graph::settings::sync_features(client).await {
-        Ok(features) => match features {
-            Some(f) => SyncFeatures {
-                readable: true,
-                unified_group_writeback_enabled: f.unified_group_writeback_enabled,
-                group_write_back_enabled: f.group_write_back_enabled,
-                error: None,
-            },
-            None => SyncFeatures {
-                readable: false,
-                error: Some(
-                    "the tenant has no on-premises synchronization configured (Entra Connect never ran)"
-                        .into(),
-                ),
-                ..Default::default()
-            },
-        },
-        Err(e) => {
-            let why = if e.is_auth() {
-                "Graph serves them only to a delegated Global Administrator (an app-only token cannot read them)"
-                    .to_string()
-            } else {
-                e.to_string()
-            };
-            tracing::info!("cannot read the sync features: {e}");
-            SyncFeatures {
-                readable: false,
-                error: Some(why),
-                ..Default::default()
-            }
-        }
-    }
-}
-
-/// Entra Cloud Sync's jobs (see `graph::sync`). Without `Application.Read.All` and
-/// `Synchronization.Read.All` they cannot be read: said, and the report goes on.
-pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::CloudSync {
-    match crate::graph::sync::cloud_sync(client).await {
-        Ok(agents) => cloud_sync_section(agents),
-        Err(e) => {
-            tracing::info!("cannot read Cloud Sync's jobs: {e}");
-            crate::output::CloudSync {
-                readable: false,
-                jobs: Vec::new(),
-                error: Some(if e.is_auth() {
-                    format!("needs {}", crate::permissions::READ_CLOUD_SYNC)
-                } else {
-                    e.to_string()
-                }),
-            }
-        }
-    }
-}
-
-/// Cloud Sync's agents and jobs as the output shows them.
-pub(crate) fn cloud_sync_section(
-    agents: Vec<crate::graph::sync::Agent>,
-) -> crate::output::CloudSync {
-    crate::output::CloudSync {
-        readable: true,
-        jobs: agents
-            .into_iter()
-            .flat_map(|a| {
-                a.jobs.into_iter().map(move |j| {
-                    let group_provisioning_to_ad = j.provisions_groups_to_ad();
-                    let quarantined = j.quarantined();
-                    let status = j.status.unwrap_or_default();
-                    let last = status.last_execution.unwrap_or_default();
-                    let quarantine = status.quarantine;
-                    crate::output::CloudSyncJob {
-                        service_principal_id: a.id.clone(),
-                        service_principal_name: a.display_name.clone(),
-                        group_provisioning_to_ad,
-                        scopes_on_writeback: j.scopes_on_writeback,
-                        job_id: j.id,
-                        template_id: j.template_id,
-                        quarantined,
-                        status: status.code,
-                        schedule_state: j.schedule.and_then(|s| s.state),
-                        last_run: last.time_ended,
-                        last_run_state: last.state,
-                        quarantine_reason: quarantine.as_ref().and_then(|q| q.reason.clone()),
-                        quarantine_since: quarantine.and_then(|q| q.current_began),
-                    }
-                })
-            })
-            .collect(),
-        error: None,
-    }
-}
 
 /// Count the members of every written-back row, 20 `$count` requests per `$batch`.
 async fn count_members(
@@ -148,7 +47,8 @@ async fn count_members(
         let id = ids[key].as_ref().expect("only parsed ids are keys");
         crate::graph::groups::member_count(key, id)
     };
-    let outcomes = crate::graph::groups::counts(client, keys, make, "counting").await?;
+    let bar = output::progress_bar(keys.len() as u64, "counting");
+    let outcomes = crate::graph::groups::counts(client, keys, make, &bar).await?;
     for (key, counted) in outcomes {
         let row = &mut rows[key];
         let had_warning = row.warning.is_some();
@@ -184,12 +84,13 @@ async fn read_sources(
         let id = ids[key].as_ref().expect("only parsed ids are keys");
         crate::graph::groups::sync_behavior(key, id)
     };
+    let bar = output::progress_bar(keys.len() as u64, "reading sources of authority");
     let read = crate::graph::groups::reads(
         client,
         keys,
         make,
         crate::graph::groups::parse_cloud_managed,
-        "reading sources of authority",
+        &bar,
     )
     .await?;
     let mut error = None;
@@ -230,7 +131,10 @@ struct Engines {
 }
 
 async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
-    let (sync, cloud) = tokio::join!(read_sync_features(client), read_cloud_sync(client));
+    let (sync, cloud) = tokio::join!(
+        super::read::read_sync_features(client),
+        super::read::read_cloud_sync(client)
+    );
     let verdict =
         crate::output::SecurityWriteback::judge(Some(&cloud), Some(&sync), none_confirmed);
     Engines {
@@ -357,7 +261,7 @@ async fn engines_then_tell(
 /// The tenant section: the default for new Microsoft 365 groups (read here) and the engines
 /// (read before). Without the permission to read settings the report still lists the groups.
 async fn tenant_section(client: &GraphClient, engines: Engines) -> anyhow::Result<TenantSection> {
-    let mut tenant = match read_settings(client).await {
+    let mut tenant = match crate::graph::settings::list(client).await {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
         Err(e) if e.is_auth() => {
             // Group.Read.All alone cannot read settings: still report the groups.
@@ -429,7 +333,7 @@ async fn stream_rows(
         anyhow::Ok(())
     };
     let mut flagging = Flagging::new(verdict);
-    super::each_group(client, |g| {
+    super::read::each_group(client, |g| {
         flagging.pass(ReportRow::from_group(g)?, &mut emit)
     })
     .await?;
@@ -531,7 +435,7 @@ pub async fn run(
                 anyhow::Ok(())
             };
             let mut flagging = Flagging::new(verdict);
-            super::each_group(client, |g| {
+            super::read::each_group(client, |g| {
                 flagging.pass(ReportRow::from_group(g)?, &mut emit)
             })
             .await?;
@@ -556,7 +460,7 @@ pub async fn run(
         if ctx.format == Html {
             let meta = crate::output::html::Meta {
                 title: "Group writeback report".into(),
-                tenant: super::pipeline::tenant_words(ctx).await,
+                tenant: crate::change::pipeline::tenant_words(ctx).await,
                 command: command_line(args),
             };
             crate::output::html::write_report(

@@ -134,7 +134,7 @@ impl Config {
             (Some(o), _) => o.value,
             // A file is not a terminal: never a table unless asked for.
             (None, Some(_)) => OutputFormat::Json,
-            (None, None) => crate::output::default_format(),
+            (None, None) => default_format(),
         }
     }
 }
@@ -399,4 +399,15 @@ fn parse_enum<T: ValueEnum>(name: &str, v: &str) -> Result<T, ConfigError> {
 /// Kubernetes' `JOB_COMPLETION_INDEX`: the pod's index in an Indexed Job (`--shards N`).
 pub(crate) fn job_completion_index() -> Option<String> {
     std::env::var("JOB_COMPLETION_INDEX").ok()
+}
+
+/// Table on a terminal, JSON otherwise: the last layer of the output format, decided where the
+/// others are (the printer only prints what it is told).
+fn default_format() -> OutputFormat {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    }
 }

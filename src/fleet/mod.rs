@@ -321,13 +321,13 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
                 .tenant_id
                 .clone()
                 .or_else(|| s.cfg.auth_inputs.tenant_id.clone());
-            crate::on_tenant(&s, command, &mut data).await
+            crate::dispatch::on_tenant(&s, command, &mut data).await
         }
         .await;
         let (code, error) = match result {
             Ok(status) => (status as u8, None),
             Err(e) => {
-                let code = ExitStatus::for_error(&e) as u8;
+                let code = crate::exit::for_error(&e) as u8;
                 let message = format!("{e:#}");
                 tracing::error!(exit_code = code, "{}", crate::output::safe(&message));
                 (code, Some(message))

@@ -87,6 +87,9 @@ pub struct BatchOptions {
     /// Batches in flight at once.
     pub concurrency: usize,
     pub pacer: Option<Arc<Pacer>>,
+    /// Asked before each batch and each retry round: true once the run should send nothing
+    /// new (Ctrl-C). The caller decides what stopping means; Graph never reads a signal.
+    pub stop: fn() -> bool,
 }
 
 impl Default for BatchOptions {
@@ -94,8 +97,28 @@ impl Default for BatchOptions {
         Self {
             concurrency: 4,
             pacer: None,
+            stop: never,
         }
     }
+}
+
+/// The stop of a run that cannot be stopped early.
+pub fn never() -> bool {
+    false
+}
+
+/// How far a batched run got, shown by the caller (a bar on a terminal, or nothing): Graph
+/// counts, it never draws.
+pub trait Progress: Sync {
+    /// `n` more items are done.
+    fn advance(&self, n: u64);
+    /// The run is over (a bar clears itself).
+    fn done(&self) {}
+}
+
+/// No progress shown.
+impl Progress for () {
+    fn advance(&self, _: u64) {}
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,7 +196,7 @@ where
                 async move {
                     let chunk: Vec<SubRequest> = keys.iter().map(|&k| make(k)).collect();
                     // Interrupted: nothing new goes out; the batches already sent finish.
-                    if crate::interrupt::requested().is_some() {
+                    if (opts.stop)() {
                         return anyhow::Ok((chunk, None));
                     }
                     before_send(&chunk).map_err(|e| {
@@ -237,7 +260,7 @@ where
                 }
             }
         }
-        if !retry.is_empty() && crate::interrupt::requested().is_some() {
+        if !retry.is_empty() && (opts.stop)() {
             // No further rounds: each item went out at least once.
             for &k in &retry {
                 on_result(&make(k), ItemOutcome::Stopped { sent: true });

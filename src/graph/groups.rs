@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::GraphClient;
-use super::batch::SubRequest;
+use super::batch::{Progress, SubRequest};
 use serde::de::DeserializeOwned;
 
 use super::model::{
@@ -132,16 +132,16 @@ pub(crate) fn owner_count(key: usize, id: &GroupId) -> SubRequest {
     }
 }
 
-/// Run `$count` requests (`make` builds the one for each key) 20 to a `$batch`, with a
-/// progress bar saying `what`; each key's count, or why there is none (a failed item, an
+/// Run `$count` requests (`make` builds the one for each key) 20 to a `$batch`, telling
+/// `progress` as they come; each key's count, or why there is none (a failed item, an
 /// answer that is not a count, an interrupted run).
 pub(crate) async fn counts(
     client: &GraphClient,
     keys: Vec<usize>,
     make: impl Fn(usize) -> SubRequest + Sync,
-    what: &'static str,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Vec<(usize, Result<u64, String>)>> {
-    let read = reads(client, keys, make, parse_count, what).await?;
+    let read = reads(client, keys, make, parse_count, progress).await?;
     Ok(read
         .into_iter()
         .map(|(k, r)| (k, r.map_err(|e| e.to_string())))
@@ -174,17 +174,16 @@ impl ReadError {
     }
 }
 
-/// Run read requests (`make` builds the one for each key) 20 to a `$batch`, with a progress
-/// bar saying `what`; each key's answer as `parse` reads it, or why there is none.
+/// Run read requests (`make` builds the one for each key) 20 to a `$batch`, telling
+/// `progress` as they come; each key's answer as `parse` reads it, or why there is none.
 pub(crate) async fn reads<T>(
     client: &GraphClient,
     keys: Vec<usize>,
     make: impl Fn(usize) -> SubRequest + Sync,
     parse: impl Fn(&Value) -> Option<T>,
-    what: &'static str,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Vec<(usize, Result<T, ReadError>)>> {
     use super::batch::{self, BatchOptions, ItemOutcome};
-    let bar = crate::output::progress_bar(keys.len() as u64, what);
     let mut outcomes = Vec::with_capacity(keys.len());
     batch::run(
         client,
@@ -193,7 +192,7 @@ pub(crate) async fn reads<T>(
         &BatchOptions::default(),
         |_| Ok(()),
         |req, outcome| {
-            bar.inc(1);
+            progress.advance(1);
             let read = match outcome {
                 ItemOutcome::Ok { body, .. } => {
                     parse(&body).ok_or_else(|| ReadError::Unexpected(body.to_string()))
@@ -205,7 +204,7 @@ pub(crate) async fn reads<T>(
         },
     )
     .await?;
-    bar.finish_and_clear();
+    progress.done();
     Ok(outcomes)
 }
 

@@ -31,8 +31,7 @@ use url::Url;
 pub use error::GraphError;
 use retry::{RetryPolicy, Sleeper, is_retryable_status, parse_retry_after};
 
-/// The public Graph root; gwb appends `/beta`.
-pub(crate) const DEFAULT_GRAPH_ROOT: &str = "https://graph.microsoft.com";
+pub(crate) use crate::cloud::DEFAULT_GRAPH_ROOT;
 
 /// Larger than any Graph page (999 groups is about 1 MB) by a wide margin, small enough that a
 /// runaway proxy cannot exhaust memory.

@@ -296,7 +296,7 @@ pub(crate) fn head(w: &mut dyn Write, m: &Meta) -> io::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         title = esc(&m.title),
         tenant = esc(&m.tenant),
-        when = esc(&crate::journal::this_run_started()),
+        when = esc(&crate::clock::this_run_started()),
         command = esc(&m.command),
     )
 }

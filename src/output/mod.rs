@@ -129,7 +129,7 @@ pub fn say_the_way_back(run_id: &str) {
         };
         if json {
             let mut record = record;
-            record["timestamp"] = crate::journal::now_rfc3339().into();
+            record["timestamp"] = crate::clock::now_rfc3339().into();
             record["level"] = "INFO".into();
             record["span"] = serde_json::json!({"name": "gwb", "run_id": run_id});
             let _ = to_stderr(format!("{record}\n").as_bytes());
@@ -225,15 +225,6 @@ pub(crate) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
-}
-
-/// Table on a terminal, JSON otherwise.
-pub(crate) fn default_format() -> OutputFormat {
-    if io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Json
-    }
 }
 
 /// The tenant section of the report: the default for new Microsoft 365 groups, or why it could
@@ -1044,6 +1035,16 @@ pub(crate) fn bar_style(pace: Option<Pace>) -> indicatif::ProgressStyle {
 /// A progress bar on stderr when it is a terminal; hidden otherwise (logs and pipes stay clean).
 pub(crate) fn progress_bar(len: u64, what: &'static str) -> indicatif::ProgressBar {
     paced_bar(len, what, None)
+}
+
+/// A bar shows how far Graph's batches got (they only count).
+impl crate::graph::batch::Progress for indicatif::ProgressBar {
+    fn advance(&self, n: u64) {
+        self.inc(n);
+    }
+    fn done(&self) {
+        self.finish_and_clear();
+    }
 }
 
 /// [`progress_bar`] for writes that `pace` limits.

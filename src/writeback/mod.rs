@@ -17,23 +17,12 @@ pub mod tenant;
 
 use serde::Serialize;
 
+pub use crate::cli::Kind;
+
 use crate::graph::model::{
     Group, UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
     WritebackConfiguration,
 };
-
-/// A group's kind, as Microsoft's own tooling classifies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "camelCase")]
-#[value(rename_all = "camelCase")]
-pub enum Kind {
-    #[value(alias = "m365", alias = "microsoft-365", alias = "unified")]
-    Microsoft365,
-    Security,
-    #[value(alias = "mail-security", alias = "mail-enabled-security")]
-    MailEnabledSecurity,
-    Distribution,
-}
 
 impl Kind {
     pub(crate) const ALL: [Kind; 4] = [

@@ -77,6 +77,7 @@ async fn run_batch_with(
     let opts = BatchOptions {
         concurrency: 2,
         pacer: None,
+        ..Default::default()
     };
     let reqs = patches(n);
     batch::run(

@@ -418,14 +418,14 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
-    let ctx = gwb::commands::Context {
+    let ctx = gwb::change::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
-        target: gwb::commands::Target {
+        target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
             tenant_id: None,
@@ -485,14 +485,14 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         .await;
     catch_all(&server).await;
     let (c, _) = client(&base);
-    let ctx = gwb::commands::Context {
+    let ctx = gwb::change::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
-        target: gwb::commands::Target {
+        target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
             tenant_id: None,
@@ -552,14 +552,14 @@ async fn report_without_settings_permission_still_reports_groups() {
         .mount(&server)
         .await;
     let (c, _) = client(&base);
-    let ctx = gwb::commands::Context {
+    let ctx = gwb::change::Context {
         client: c,
         format: gwb::cli::OutputFormat::Json,
         out_is_file: false,
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
-        target: gwb::commands::Target {
+        target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
             tenant_id: None,

@@ -392,7 +392,7 @@ pub async fn apply_as_disable(
     client: &GraphClient,
     changes: &[gwb::writeback::plan::Change],
     journal: &gwb::journal::Journal,
-) -> gwb::commands::apply::Applied {
+) -> gwb::change::apply::Applied {
     use gwb::writeback::plan::SkipReason;
     let args = gwb::cli::ApplyArgs {
         dry_run: false,
@@ -403,12 +403,12 @@ pub async fn apply_as_disable(
         write_window: 150.0,
         verify_timeout: 0.0,
     };
-    gwb::commands::apply::apply(
+    gwb::change::apply::apply(
         client,
         changes,
         journal,
         &args,
-        gwb::commands::apply::SkipAs {
+        gwb::change::apply::SkipAs {
             changed: SkipReason::ChangedSincePlan,
             already: SkipReason::AlreadyDisabled,
             only_cloud_m365: true,

@@ -55,7 +55,7 @@ fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
 
 pub(super) async fn write(
     out: &mut dyn Write,
-    ctx: &super::Context,
+    ctx: &crate::change::Context,
     policy: &Policy,
     shown: &Shown<'_>,
     command: &str,
@@ -63,7 +63,7 @@ pub(super) async fn write(
     let last: &Comparison = shown.after.unwrap_or(shown.before);
     let mut page = Page::new(Meta {
         title: "Group writeback policy check".into(),
-        tenant: super::pipeline::tenant_words(ctx).await,
+        tenant: crate::change::pipeline::tenant_words(ctx).await,
         command: format!("{command} -o html"),
     });
     let drifted = last.drift.len();

@@ -10,9 +10,10 @@
 use std::collections::HashSet;
 use std::io::Write;
 
+use super::run_state;
 use super::{Memory, drift_row};
+use crate::change::Context;
 use crate::cli::{CheckArgs, OutputFormat};
-use crate::commands::{Context, run_state};
 use crate::error::ExitStatus;
 use crate::writeback::history::{Seen, key};
 use crate::writeback::policy::{Drift, Exception, Policy, PolicyChecker, exception_in_force};
@@ -85,7 +86,7 @@ pub(super) async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let client = &ctx.client;
-    let today = crate::journal::now_rfc3339()[..10].to_string();
+    let today = crate::clock::now_rfc3339()[..10].to_string();
     // The exceptions that expired, or expire soon, said once as the whole check says them.
     let said = crate::writeback::policy::apply_exceptions(Vec::new(), &policy.exceptions, &today);
     for w in &said.expired {
@@ -118,7 +119,7 @@ pub(super) async fn run(
     let settings = super::policy_settings(client, policy);
     let groups = async {
         let mut checker = checker;
-        super::super::each_group(client, |g| {
+        super::super::read::each_group(client, |g| {
             checker.consider(&g)?;
             items.take(&mut checker)?;
             Ok(())

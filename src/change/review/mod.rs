@@ -284,8 +284,8 @@ pub(crate) async fn counts(
         }
     };
     let mut out = vec![(None, None); changes.len()];
-    let counted =
-        crate::graph::groups::counts(client, keys, make, "counting members and owners").await?;
+    let bar = crate::output::progress_bar(keys.len() as u64, "counting members and owners");
+    let counted = crate::graph::groups::counts(client, keys, make, &bar).await?;
     for (key, n) in counted {
         let slot = &mut out[key / 2];
         if key.is_multiple_of(2) {

@@ -1,16 +1,19 @@
 //! `gwb restore --journal PATH...`: put every group a journal recorded back to its
 //! before-state, through the same apply path (consent, batching, retries, journal).
 
+mod setting;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::apply::{self, Applied, Current, same_state};
-use super::disable::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
-use super::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use super::{Context, Dirs};
+use crate::change::apply::{self, Applied, Current, same_state};
+use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::run::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
+use crate::change::undo::{RESTORE, redoing, run_words};
+use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
 use crate::error::{ExitStatus, UsageError};
 use crate::journal::{self, GroupResult, JournalContents};
@@ -103,7 +106,7 @@ fn journals_in(dir: &Path) -> Vec<(PathBuf, Result<JournalContents, String>)> {
 pub(crate) fn list(
     state_dir: Option<&Path>,
     format: OutputFormat,
-    way_back: &super::WayBack,
+    way_back: &crate::change::WayBack,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     crate::output::require_format(
@@ -210,7 +213,7 @@ pub(crate) fn list(
 /// change, which `--last` must never do by accident).
 fn last_journal(
     state_dir: Option<&Path>,
-    target: &super::Target,
+    target: &crate::change::Target,
     include_restores: bool,
 ) -> anyhow::Result<PathBuf> {
     let dir = state_dir.ok_or_else(|| {
@@ -258,38 +261,10 @@ fn last_journal(
     }
 }
 
-/// The command name a restore's journal carries (for group and setting restores alike).
-pub(crate) const RESTORE: &str = "restore";
-
-/// A run as a restore's journal records it undone: "disable-existing-m365 of 2026-12-01T…".
-pub(crate) fn run_words(j: &JournalContents) -> String {
-    // To the second: what a person reads (the journal keeps the exact instant).
-    let at = match j.started_at.get(..19) {
-        Some(s) if j.started_at.len() > 19 => format!("{s}Z"),
-        _ => j.started_at.clone(),
-    };
-    format!("{} of {at}", j.command)
-}
-
-/// What restoring `journals` redoes: the runs that the restores among them undid.
-pub(crate) fn redoing(journals: &[JournalContents]) -> Vec<String> {
-    journals
-        .iter()
-        .filter(|j| j.command == RESTORE)
-        .flat_map(|j| {
-            if j.undoes.is_empty() {
-                vec![format!("change that the restore of {} undid", j.started_at)]
-            } else {
-                j.undoes.clone()
-            }
-        })
-        .collect()
-}
-
 /// Read the journals, check they belong to this Graph root and tenant, oldest run first.
 fn read_journals(
     paths: &[std::path::PathBuf],
-    target: &super::Target,
+    target: &crate::change::Target,
 ) -> anyhow::Result<Vec<JournalContents>> {
     let mut journals: Vec<JournalContents> = Vec::new();
     for p in paths {
@@ -579,7 +554,7 @@ pub async fn run(
             )
             .into());
         }
-        return super::set_default::restore(ctx, args, journals, dirs, out).await;
+        return setting::restore(ctx, args, journals, dirs, out).await;
     }
     let undoes: Vec<String> = journals.iter().map(run_words).collect();
     let redoing = redoing(&journals);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Target;
+use crate::change::Target;
 use crate::writeback::history::Seen;
 use crate::writeback::policy::Drift;
 
@@ -89,7 +89,7 @@ pub(crate) fn save_seen(path: &Path, target: &Target, drift: Vec<Seen>) {
         kind: KIND.into(),
         graph_root: target.graph_root.clone(),
         tenant_id: target.tenant_id.clone(),
-        checked_at: crate::journal::now_rfc3339(),
+        checked_at: crate::clock::now_rfc3339(),
         drift,
     };
     let result = serde_json::to_vec_pretty(&state)

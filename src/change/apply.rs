@@ -180,6 +180,7 @@ pub async fn apply(
     let opts = BatchOptions {
         concurrency,
         pacer: Some(pacer),
+        stop: stop_asked,
     };
     // The next window's states, read while this window is written.
     let mut prefetched: Option<HashMap<String, Current>> = None;
@@ -707,6 +708,7 @@ async fn read_current_with(
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,
+        stop: stop_asked,
     };
     let mut out = HashMap::with_capacity(ids.len());
     let bar = if show {
@@ -762,4 +764,9 @@ pub(crate) fn same_state(a: &WritebackConfiguration, b: &WritebackConfiguration)
             == b.on_premises_group_type
                 .as_deref()
                 .map(str::to_ascii_lowercase)
+}
+
+/// The stop a writing run's batches ask about: Ctrl-C or SIGTERM came.
+fn stop_asked() -> bool {
+    crate::interrupt::requested().is_some()
 }

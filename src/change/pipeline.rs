@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{Context, Target};
+use crate::clock::new_run_id;
 use crate::error::UsageError;
 use crate::graph::retry::Sleeper;
-use crate::journal::{Journal, new_run_id};
+use crate::journal::Journal;
 use crate::output;
 
 /// What a writing command's plan tells the pipeline, and how it is carried out.
