@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
         let name = cli.global.tenant.first().cloned();
         (path, name, cli.command.name())
     });
+    #[allow(clippy::disallowed_methods)] // the root: hands the environment to config
     let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
     gwb::init_logging(log_settings);
     // Every log line of this run carries its id (in JSON logs: span.run_id).

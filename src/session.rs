@@ -19,6 +19,7 @@ pub(crate) fn config(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 pub(crate) fn config_of(global: &GlobalArgs) -> anyhow::Result<Config> {
+    #[allow(clippy::disallowed_methods)] // a root: hands the environment to config
     let cfg = config::resolve(global, &|k| std::env::var(k).ok())?;
     for w in &cfg.warnings {
         tracing::warn!("{w}");

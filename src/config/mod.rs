@@ -397,6 +397,7 @@ fn parse_enum<T: ValueEnum>(name: &str, v: &str) -> Result<T, ConfigError> {
 }
 
 /// Kubernetes' `JOB_COMPLETION_INDEX`: the pod's index in an Indexed Job (`--shards N`).
+#[allow(clippy::disallowed_methods)] // config: the one place that reads the environment
 pub(crate) fn job_completion_index() -> Option<String> {
     std::env::var("JOB_COMPLETION_INDEX").ok()
 }

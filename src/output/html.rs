@@ -530,7 +530,6 @@ pub(crate) fn write_report(
     summary: &crate::writeback::summary::Summary,
     member_counts: bool,
 ) -> io::Result<()> {
-    use super::table::{kind_label, type_label};
     let mut page = Page::new(meta);
     page.html(section(
         "Tenant default for new Microsoft 365 groups",
@@ -540,6 +539,26 @@ pub(crate) fn write_report(
         "Caveats",
         &list(&crate::writeback::summary::caveats(), "caveats"),
     ));
+    page.html(section(
+        "Groups",
+        &groups_figures(tenant, summary, member_counts),
+    ));
+    page.html(section(
+        "Every group",
+        "<p>Filter, search and sort in the page; rows marked ! need attention (see the Attention column).</p>",
+    ));
+    page.grid(groups_grid(rows, member_counts));
+    page.write(w)
+}
+
+/// The report's figures, its lines on security writeback and sources of authority, and its
+/// two charts.
+fn groups_figures(
+    tenant: &super::TenantSection,
+    summary: &crate::writeback::summary::Summary,
+    member_counts: bool,
+) -> String {
+    use super::table::{kind_label, type_label};
     let mut figures = vec![
         (thousands(summary.total_groups), "groups read"),
         (thousands(summary.written_back), "written back"),
@@ -598,11 +617,12 @@ pub(crate) fn write_report(
         ),
         bar_chart("Written back as (on-premises type)", &types, &[])
     );
-    page.html(section("Groups", &html));
-    page.html(section(
-        "Every group",
-        "<p>Filter, search and sort in the page; rows marked ! need attention (see the Attention column).</p>",
-    ));
+    html
+}
+
+/// Every group shown, one row each.
+fn groups_grid(rows: &[crate::writeback::summary::ReportRow], member_counts: bool) -> Grid {
+    use super::table::{kind_label, type_label};
     let mut columns = vec![
         Column::new("displayName", "Name", ColumnKind::Text)
             .searched()
@@ -654,8 +674,7 @@ pub(crate) fn write_report(
         ));
         grid.push(&cells);
     }
-    page.grid(grid);
-    page.write(w)
+    grid
 }
 
 #[cfg(test)]

@@ -374,6 +374,9 @@ pub(crate) enum ActedOnBy {
     Unknown,
 }
 
+/// Who acts on the flag when no Cloud Sync job does.
+const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
+
 impl SecurityWriteback {
     /// The verdict from what Graph shows. `none_confirmed`: the operator confirms the tenant has
     /// no Cloud Sync group provisioning (`[policy] cloud_sync_group_provisioning = "none"`);
@@ -384,21 +387,9 @@ impl SecurityWriteback {
         features: Option<&SyncFeatures>,
         none_confirmed: bool,
     ) -> Self {
-        const V2: &str = "Entra Connect Sync's group writeback v2 does, which was discontinued on 30 June 2024 (Microsoft points security groups to Cloud Sync's group provisioning to AD)";
         let scopes: Vec<Option<bool>> = cloud
             .filter(|c| c.readable)
-            .map(|c| {
-                c.jobs
-                    .iter()
-                    .filter(|j| j.group_provisioning_to_ad)
-                    .filter(|j| {
-                        !j.schedule_state
-                            .as_deref()
-                            .is_some_and(|s| s.eq_ignore_ascii_case("Disabled"))
-                    })
-                    .map(|j| j.scopes_on_writeback)
-                    .collect()
-            })
+            .map(|c| group_jobs(c).iter().map(|j| j.scopes_on_writeback).collect())
             .unwrap_or_default();
         let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
             v1_alone: features.is_some_and(SyncFeatures::v1_alone),
@@ -416,29 +407,8 @@ impl SecurityWriteback {
                 ),
             );
         };
-        let name = |j: &CloudSyncJob| {
-            let mut n = format!(
-                "{} ({})",
-                j.service_principal_name
-                    .as_deref()
-                    .unwrap_or(&j.service_principal_id),
-                j.job_id
-            );
-            if j.quarantined {
-                n.push_str(", quarantined");
-            }
-            n
-        };
-        let group_jobs: Vec<&CloudSyncJob> = cloud
-            .jobs
-            .iter()
-            .filter(|j| j.group_provisioning_to_ad)
-            .filter(|j| {
-                !j.schedule_state
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("Disabled"))
-            })
-            .collect();
+        let name = CloudSyncJob::name;
+        let group_jobs = group_jobs(cloud);
         let scoping: Vec<&CloudSyncJob> = group_jobs
             .iter()
             .copied()
@@ -475,42 +445,83 @@ impl SecurityWriteback {
                 ),
             );
         }
-        let others = if group_jobs.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({} provisions groups to AD by its own scope, whatever their flag)",
-                group_jobs
-                    .iter()
-                    .map(|j| name(j))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        };
-        match features
-            .filter(|f| f.readable)
-            .and_then(|f| f.group_write_back_enabled)
-        {
-            Some(false) => verdict(
-                ActedOnBy::Nothing,
-                Vec::new(),
-                format!(
-                    "nothing acts on their writeback flag: no Cloud Sync job scopes on it{others}, and Entra Connect's group writeback v2 is off"
-                ),
-            ),
-            on => verdict(
-                ActedOnBy::ConnectSyncV2,
-                Vec::new(),
-                format!(
-                    "no Cloud Sync job scopes on their writeback flag{others}, so only {V2}{}",
-                    if on == Some(true) {
-                        "; v2 is still on in this tenant"
-                    } else {
-                        "; whether v2 is still on could not be read"
-                    }
-                ),
-            ),
+        no_scoping_job(&group_jobs, features, verdict)
+    }
+}
+
+/// The groups-to-AD jobs of Cloud Sync whose schedule is not disabled.
+fn group_jobs(cloud: &CloudSync) -> Vec<&CloudSyncJob> {
+    cloud
+        .jobs
+        .iter()
+        .filter(|j| j.group_provisioning_to_ad)
+        .filter(|j| {
+            !j.schedule_state
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Disabled"))
+        })
+        .collect()
+}
+
+impl CloudSyncJob {
+    /// The agent and job, as the verdict names them.
+    fn name(&self) -> String {
+        let mut n = format!(
+            "{} ({})",
+            self.service_principal_name
+                .as_deref()
+                .unwrap_or(&self.service_principal_id),
+            self.job_id
+        );
+        if self.quarantined {
+            n.push_str(", quarantined");
         }
+        n
+    }
+}
+
+/// The verdict when every group job's scope is known and none scopes on the flag: Entra
+/// Connect's v2 (as far as can be read) or nothing.
+fn no_scoping_job(
+    group_jobs: &[&CloudSyncJob],
+    features: Option<&SyncFeatures>,
+    verdict: impl Fn(ActedOnBy, Vec<String>, String) -> SecurityWriteback,
+) -> SecurityWriteback {
+    let others = if group_jobs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} provisions groups to AD by its own scope, whatever their flag)",
+            group_jobs
+                .iter()
+                .map(|j| j.name())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    };
+    match features
+        .filter(|f| f.readable)
+        .and_then(|f| f.group_write_back_enabled)
+    {
+        Some(false) => verdict(
+            ActedOnBy::Nothing,
+            Vec::new(),
+            format!(
+                "nothing acts on their writeback flag: no Cloud Sync job scopes on it{others}, and Entra Connect's group writeback v2 is off"
+            ),
+        ),
+        on => verdict(
+            ActedOnBy::ConnectSyncV2,
+            Vec::new(),
+            format!(
+                "no Cloud Sync job scopes on their writeback flag{others}, so only {V2}{}",
+                if on == Some(true) {
+                    "; v2 is still on in this tenant"
+                } else {
+                    "; whether v2 is still on could not be read"
+                }
+            ),
+        ),
     }
 }
 

@@ -3,6 +3,8 @@
 
 // Tests may say on stderr what they measured or skipped; the print lints guard the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// Tests set up and read their own environment; the rule that only config reads it is gwb's.
+#![allow(clippy::disallowed_methods)]
 
 mod auth;
 mod bad_input;
@@ -22,6 +24,7 @@ mod golden;
 mod help;
 mod history;
 mod hostile;
+mod layers;
 mod metrics;
 mod notify;
 mod pipeline;

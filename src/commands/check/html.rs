@@ -66,6 +66,27 @@ pub(super) async fn write(
         tenant: crate::change::pipeline::tenant_words(ctx).await,
         command: format!("{command} -o html"),
     });
+    page.html(section("Result", &result(shown, last)));
+    page.html(section("Policy", &policy_facts(policy)));
+    if let Some(t) = &last.tenant_default {
+        page.html(section(
+            "Tenant default for new Microsoft 365 groups",
+            &tenant_facts(t),
+        ));
+    }
+    if let Some(f) = shown.fix {
+        page.html(section("Fix", &fix(f)));
+    }
+    page.html(section(
+        "Drift",
+        "<p>Each item with what the policy expects and what the tenant has. Excepted items are accepted by an exception in force and not counted.</p>",
+    ));
+    page.grid(drift_grid(shown, last));
+    page.write(out)
+}
+
+/// The verdict, the figures, and what new and resolved are counted against.
+fn result(shown: &Shown<'_>, last: &Comparison) -> String {
     let drifted = last.drift.len();
     let mut top = if last.compliant {
         "<div class=\"verdict ok\">Compliant</div>".to_string()
@@ -106,52 +127,48 @@ pub(super) async fn write(
         };
         let _ = write!(top, "<p>{}</p>", esc(&since));
     }
-    page.html(section("Result", &top));
-    page.html(section("Policy", &policy_facts(policy)));
-    if let Some(t) = &last.tenant_default {
-        page.html(section(
-            "Tenant default for new Microsoft 365 groups",
-            &tenant_facts(t),
+    top
+}
+
+/// What `--fix` did, or would do.
+fn fix(f: &super::Fix) -> String {
+    let mut lines = vec![if f.dry_run {
+        format!(
+            "Dry run: --fix would disable writeback on {} groups (no writes made).",
+            f.groups_planned
+        )
+    } else {
+        format!(
+            "Changed {} of {} groups; {} deleted meanwhile, {} failed, {} skipped; tenant default: {}.",
+            f.groups_changed.len(),
+            f.groups_planned,
+            f.deleted_meanwhile.len(),
+            f.failed.len(),
+            f.skipped.len(),
+            f.tenant_default
+                .map(|a| a.as_str())
+                .unwrap_or("not touched")
+        )
+    }];
+    lines.extend(f.failed.iter().map(|e| format!("FAILED: {}", e.line())));
+    lines.extend(
+        f.journals
+            .iter()
+            .map(|j| format!("Journal: {j} (undo with gwb restore --journal {j})")),
+    );
+    if !f.pending_read_back.is_empty() {
+        lines.push(format!(
+            "{} changes do not show in Graph's reads yet (they lag writes).",
+            f.pending_read_back.len()
         ));
     }
-    if let Some(f) = shown.fix {
-        let mut lines = vec![if f.dry_run {
-            format!(
-                "Dry run: --fix would disable writeback on {} groups (no writes made).",
-                f.groups_planned
-            )
-        } else {
-            format!(
-                "Changed {} of {} groups; {} deleted meanwhile, {} failed, {} skipped; tenant default: {}.",
-                f.groups_changed.len(),
-                f.groups_planned,
-                f.deleted_meanwhile.len(),
-                f.failed.len(),
-                f.skipped.len(),
-                f.tenant_default
-                    .map(|a| a.as_str())
-                    .unwrap_or("not touched")
-            )
-        }];
-        lines.extend(f.failed.iter().map(|e| format!("FAILED: {}", e.line())));
-        lines.extend(
-            f.journals
-                .iter()
-                .map(|j| format!("Journal: {j} (undo with gwb restore --journal {j})")),
-        );
-        if !f.pending_read_back.is_empty() {
-            lines.push(format!(
-                "{} changes do not show in Graph's reads yet (they lag writes).",
-                f.pending_read_back.len()
-            ));
-        }
-        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        page.html(section("Fix", &list(&refs, "fix")));
-    }
-    page.html(section(
-        "Drift",
-        "<p>Each item with what the policy expects and what the tenant has. Excepted items are accepted by an exception in force and not counted.</p>",
-    ));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    list(&refs, "fix")
+}
+
+/// Every drift item: new, persisting, resolved (or drifted), excepted, and those only a
+/// privileged app may change.
+fn drift_grid(shown: &Shown<'_>, last: &Comparison) -> Grid {
     let mut grid = Grid::new(vec![
         Column::new("state", "State", ColumnKind::Choice),
         Column::new("target", "Target", ColumnKind::Choice).width("7em"),
@@ -218,6 +235,5 @@ pub(super) async fn write(
             ),
         );
     }
-    page.grid(grid);
-    page.write(out)
+    grid
 }
