@@ -243,97 +243,106 @@ async fn connect(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
         )
         .into());
     }
+    if g.emulator {
+        built_in_emulator(g, cfg).await
+    } else {
+        signed_in(g, cfg)
+    }
+}
+
+/// `--emulator`: a sample tenant served in-process (kept between commands in the state
+/// directory), with its static token.
+async fn built_in_emulator(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
     let (groups, seed) = (
         g.emulator_groups.unwrap_or(250),
         g.emulator_seed.unwrap_or(1),
     );
-    let mut emulator = None;
-    let mut emulator_state = None;
-    let mut renew: Option<graph::Renew> = None;
-    let (root, credential) = if g.emulator {
-        let mut tenant = emulator::Tenant::generate(groups, seed).with_sample_sources();
-        let saved = cfg
-            .state_dir
-            .as_deref()
-            .map(|d| emulator::saved::path(d, groups, seed));
-        let kept = match &saved {
-            Some(p) if g.emulator_reset => {
-                let _ = std::fs::remove_file(p);
-                false
-            }
-            Some(p) => emulator::saved::load_into(&mut tenant, p),
-            None => false,
-        };
-        let emu = emulator::Emulator::start(
-            tenant,
-            emulator::EmulatorConfig {
-                cloud_sync: emulator::sample_cloud_sync(),
-                ..Default::default()
-            },
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        )
-        .await
-        .context("starting the built-in emulator")?;
-        tracing::warn!(
-            "using the built-in emulator at {} with a sample tenant of {} groups (seed {}){}; no real tenant is read",
-            emu.url(),
-            groups,
-            seed,
-            if kept {
-                " as earlier --emulator commands left it (--emulator-reset starts afresh)"
-            } else {
-                ""
-            }
-        );
-        emulator_state = saved.map(|p| (p, groups, seed));
-        let root = emu.url();
-        emulator = Some(emu);
-        (
-            root,
-            std::sync::Arc::new(auth::StaticToken::new("emulator-token")) as _,
-        )
-    } else {
-        let kind = cfg.auth.as_ref().ok_or_else(|| {
-            let fleet = if g.fleet_member {
-                "this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another); "
-            } else {
-                ""
-            };
-            UsageError(format!(
-                "{fleet}no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator"
-            ))
-        })?;
-        tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
-        if matches!(kind.source, Source::Inferred(_)) {
-            tracing::info!(
-                "no auth kind configured; using {} ({})",
-                kind.value.as_str(),
-                kind.source
-            );
+    let mut tenant = emulator::Tenant::generate(groups, seed).with_sample_sources();
+    let saved = cfg
+        .state_dir
+        .as_deref()
+        .map(|d| emulator::saved::path(d, groups, seed));
+    let kept = match &saved {
+        Some(p) if g.emulator_reset => {
+            let _ = std::fs::remove_file(p);
+            false
         }
-        if kind.value.signs_in() {
-            // A 401 gets one fresh token: a new credential, with an empty cache.
-            let (k, inputs) = (kind.value, cfg.auth_inputs.clone());
-            renew = Some(std::sync::Arc::new(move || {
-                auth::credential(k, &inputs).map_err(|e| e.to_string())
-            }));
-        }
-        let credential = auth::credential(kind.value, &cfg.auth_inputs).map_err(|e| {
-            let e = anyhow::Error::new(e);
-            if g.fleet_member {
-                e.context("this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another): give the [[tenants]] entry its own access_token_file or sign-in keys")
-            } else {
-                e
-            }
-        })?;
-        (cfg.graph_url.value.clone(), credential)
+        Some(p) => emulator::saved::load_into(&mut tenant, p),
+        None => false,
     };
+    let emu = emulator::Emulator::start(
+        tenant,
+        emulator::EmulatorConfig {
+            cloud_sync: emulator::sample_cloud_sync(),
+            ..Default::default()
+        },
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .await
+    .context("starting the built-in emulator")?;
+    tracing::warn!(
+        "using the built-in emulator at {} with a sample tenant of {} groups (seed {}){}; no real tenant is read",
+        emu.url(),
+        groups,
+        seed,
+        if kept {
+            " as earlier --emulator commands left it (--emulator-reset starts afresh)"
+        } else {
+            ""
+        }
+    );
     Ok(Connection {
-        root,
+        root: emu.url(),
+        credential: std::sync::Arc::new(auth::StaticToken::new("emulator-token")),
+        renew: None,
+        emulator: Some(emu),
+        emulator_state: saved.map(|p| (p, groups, seed)),
+    })
+}
+
+/// The configured Graph root with the credential the configuration chooses (and a fresh one
+/// after a 401, for the kinds that sign in).
+fn signed_in(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Connection> {
+    let mut renew: Option<graph::Renew> = None;
+    let kind = cfg.auth.as_ref().ok_or_else(|| {
+        let fleet = if g.fleet_member {
+            "this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another); "
+        } else {
+            ""
+        };
+        UsageError(format!(
+            "{fleet}no credentials: choose how to sign in with --auth / GWB_AUTH (azure-cli at a terminal after `az login`, managed-identity on Azure, workload-identity with AZURE_FEDERATED_TOKEN_FILE, client-secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, client-certificate with AZURE_CLIENT_CERTIFICATE_PATH instead of the secret, access-token with GWB_ACCESS_TOKEN), or try --emulator"
+        ))
+    })?;
+    tracing::info!(auth = kind.value.as_str(), source = %kind.source, "auth");
+    if matches!(kind.source, Source::Inferred(_)) {
+        tracing::info!(
+            "no auth kind configured; using {} ({})",
+            kind.value.as_str(),
+            kind.source
+        );
+    }
+    if kind.value.signs_in() {
+        // A 401 gets one fresh token: a new credential, with an empty cache.
+        let (k, inputs) = (kind.value, cfg.auth_inputs.clone());
+        renew = Some(std::sync::Arc::new(move || {
+            auth::credential(k, &inputs).map_err(|e| e.to_string())
+        }));
+    }
+    let credential = auth::credential(kind.value, &cfg.auth_inputs).map_err(|e| {
+        let e = anyhow::Error::new(e);
+        if g.fleet_member {
+            e.context("this tenant's entry has no credential of its own, and in a run over several tenants GWB_ACCESS_TOKEN and GWB_ACCESS_TOKEN_FILE from the environment are not used (one tenant's token must never reach another): give the [[tenants]] entry its own access_token_file or sign-in keys")
+        } else {
+            e
+        }
+    })?;
+    Ok(Connection {
+        root: cfg.graph_url.value.clone(),
         credential,
         renew,
-        emulator,
-        emulator_state,
+        emulator: None,
+        emulator_state: None,
     })
 }
 

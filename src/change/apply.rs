@@ -581,40 +581,73 @@ async fn read_back(
     if pending.is_empty() {
         return Ok(());
     }
-    let pending_set: std::collections::HashSet<&str> = pending.iter().map(String::as_str).collect();
-    applied
-        .changed
-        .retain(|id| !pending_set.contains(id.as_str()));
-    for id in &pending {
-        let Some(c) = find(id).map(|i| &changes[i]) else {
-            continue;
-        };
-        let shows = match last.get(id) {
-            Some(Current::Found(now, _)) => format!(
-                "isEnabled={} type={}",
-                now.is_enabled.map_or("null".into(), |b| b.to_string()),
-                now.on_premises_group_type.as_deref().unwrap_or("null")
-            ),
-            Some(Current::Deleted(_)) => "no group (deleted)".into(),
-            Some(Current::Unreadable(e)) => format!("an unreadable answer ({e})"),
-            None => "nothing".into(),
-        };
-        let e = ItemError {
-            status: 0,
-            code: "notApplied".into(),
-            message: format!(
-                "Graph accepted the write, but after {} s of reading back the group shows {shows}; the change did not take (or Graph's reads still lag: check again with gwb report)",
-                timeout.as_secs_f64()
-            ),
-            request_id: None,
-        };
-        output::item_failed(&c.id, &e.message);
-        journal
-            .record_outcome(&c.id, GroupResult::NotApplied, Some(&e))
-            .map_err(|io| journal_stop(journal, &io))?;
-        applied.failed.push(ItemFailure::new(c, &e));
+    let not_shown = NotShown {
+        changes,
+        find: &find,
+        last: &last,
+        timeout,
+    };
+    not_shown.record(&pending, journal, applied)
+}
+
+/// The changes Graph accepted that never showed in a read-back, and what the last read saw.
+struct NotShown<'a> {
+    changes: &'a [Change],
+    find: &'a dyn Fn(&str) -> Option<usize>,
+    last: &'a HashMap<String, Current>,
+    timeout: Duration,
+}
+
+impl NotShown<'_> {
+    /// Each `pending` change failed as `notApplied`: said, journaled, counted.
+    fn record(
+        &self,
+        pending: &[String],
+        journal: &Journal,
+        applied: &mut Applied,
+    ) -> anyhow::Result<()> {
+        let NotShown {
+            changes,
+            find,
+            last,
+            timeout,
+        } = *self;
+        let pending_set: std::collections::HashSet<&str> =
+            pending.iter().map(String::as_str).collect();
+        applied
+            .changed
+            .retain(|id| !pending_set.contains(id.as_str()));
+        for id in pending {
+            let Some(c) = find(id).map(|i| &changes[i]) else {
+                continue;
+            };
+            let shows = match last.get(id) {
+                Some(Current::Found(now, _)) => format!(
+                    "isEnabled={} type={}",
+                    now.is_enabled.map_or("null".into(), |b| b.to_string()),
+                    now.on_premises_group_type.as_deref().unwrap_or("null")
+                ),
+                Some(Current::Deleted(_)) => "no group (deleted)".into(),
+                Some(Current::Unreadable(e)) => format!("an unreadable answer ({e})"),
+                None => "nothing".into(),
+            };
+            let e = ItemError {
+                status: 0,
+                code: "notApplied".into(),
+                message: format!(
+                    "Graph accepted the write, but after {} s of reading back the group shows {shows}; the change did not take (or Graph's reads still lag: check again with gwb report)",
+                    timeout.as_secs_f64()
+                ),
+                request_id: None,
+            };
+            output::item_failed(&c.id, &e.message);
+            journal
+                .record_outcome(&c.id, GroupResult::NotApplied, Some(&e))
+                .map_err(|io| journal_stop(journal, &io))?;
+            applied.failed.push(ItemFailure::new(c, &e));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Read back by id up to this many changes; by listing beyond.

@@ -260,6 +260,38 @@ fn write_junit(
     policy: &Policy,
     c: &Comparison,
 ) -> std::io::Result<()> {
+    let (mut cases, mut failures) = junit_rule_cases(policy, c);
+    failures += junit_group_cases(c, &mut cases);
+    let suite = crate::change::pipeline::describe_tenant(
+        target.tenant_id.as_deref(),
+        None,
+        &target.graph_root,
+    );
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    writeln!(
+        out,
+        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{failures}\">",
+        cases.len()
+    )?;
+    writeln!(
+        out,
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\" timestamp=\"{}\">",
+        xml(&suite),
+        cases.len(),
+        c.excepted.len(),
+        crate::clock::this_run_started()
+    )?;
+    for case in &cases {
+        writeln!(out, "{case}")?;
+    }
+    writeln!(out, "  </testsuite>")?;
+    writeln!(out, "</testsuites>")?;
+    out.flush()
+}
+
+/// One JUnit test case per policy rule checked (failing when anything drifted from it), and
+/// how many failed.
+fn junit_rule_cases(policy: &Policy, c: &Comparison) -> (Vec<String>, usize) {
     use crate::writeback::Kind;
     use crate::writeback::policy::Rule;
     let mut cases: Vec<String> = Vec::new();
@@ -324,6 +356,13 @@ fn write_junit(
             .collect();
         rule(format!("new_m365_default = {want}"), d);
     }
+    (cases, failures)
+}
+
+/// One JUnit test case per drifted group (failing) and per excepted item (skipped), added to
+/// `cases`; how many failed.
+fn junit_group_cases(c: &Comparison, cases: &mut Vec<String>) -> usize {
+    let mut failures = 0;
     for d in c.drift.iter().filter(|d| d.target == DriftTarget::Group) {
         failures += 1;
         cases.push(format!(
@@ -345,31 +384,7 @@ fn write_junit(
             xml(&x.expires.as_deref().map(|e| format!(", until {e}")).unwrap_or_default())
         ));
     }
-    let suite = crate::change::pipeline::describe_tenant(
-        target.tenant_id.as_deref(),
-        None,
-        &target.graph_root,
-    );
-    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(
-        out,
-        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{failures}\">",
-        cases.len()
-    )?;
-    writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\" timestamp=\"{}\">",
-        xml(&suite),
-        cases.len(),
-        c.excepted.len(),
-        crate::clock::this_run_started()
-    )?;
-    for case in &cases {
-        writeln!(out, "{case}")?;
-    }
-    writeln!(out, "  </testsuite>")?;
-    writeln!(out, "</testsuites>")?;
-    out.flush()
+    failures
 }
 
 /// What [`print`] prints.
@@ -867,15 +882,52 @@ async fn run_inner(
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
     let timeout = crate::change::verify_timeout(args.apply.verify_timeout)?;
+    refuse_bad_use(args, &source)?;
+    let policy = source.policy;
+    let memory = Memory::open(args, dirs, &ctx.target);
+    if stream::wanted(args, ctx.format, source.notify) {
+        return stream::run(ctx, policy, &memory, out).await;
+    }
+    if !args.fix {
+        let before = compare(ctx, policy).await?;
+        let changes = memory.record(&ctx.target, &before.drift, &before.drift, true);
+        let shown = Shown {
+            before: &before,
+            fix: None,
+            after: None,
+            changes: Some(&changes),
+        };
+        emit(ctx, out, policy, &shown, source.notify, "gwb check").await?;
+        return Ok(drift_status(&before));
+    }
+    let fixing = Fixing {
+        args,
+        source: &source,
+        memory: &memory,
+        dirs,
+        timeout,
+    };
+    run_fix(ctx, fixing, out).await
+}
+
+/// Exit 3 when the state checked drifted from the policy.
+fn drift_status(c: &Comparison) -> ExitStatus {
+    if c.compliant {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Drift
+    }
+}
+
+/// Flags that need --fix without it, or no policy to check: exit 2, nothing read.
+fn refuse_bad_use(args: &CheckArgs, source: &PolicySource<'_>) -> Result<(), UsageError> {
     if !args.fix && (args.apply.dry_run || args.apply.yes || args.apply.max_changes.is_some()) {
         return Err(UsageError(
             "--dry-run, --yes and --max-changes apply to --fix only; add --fix, or leave them out"
                 .into(),
-        )
-        .into());
+        ));
     }
-    let policy = source.policy;
-    if policy.is_empty() {
+    if source.policy.is_empty() {
         let file = match (source.file, source.looked_at) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(p)) => format!(
@@ -886,37 +938,35 @@ async fn run_inner(
         };
         return Err(UsageError(format!(
             "no policy to check in {file}: add a [policy] table with new_m365_default, m365_writeback or security_writeback (see config.example.toml)"
-        ))
-        .into());
+        )));
     }
-    let drift_status = |c: &Comparison| {
-        if c.compliant {
-            ExitStatus::Ok
-        } else {
-            ExitStatus::Drift
-        }
+    Ok(())
+}
+
+/// What `check --fix` runs with.
+struct Fixing<'a> {
+    args: &'a CheckArgs,
+    source: &'a PolicySource<'a>,
+    memory: &'a Memory,
+    dirs: &'a Dirs,
+    timeout: std::time::Duration,
+}
+
+/// `check --fix`: plan the fix, run it through the change pipeline, check again, and print.
+async fn run_fix(ctx: &Context, f: Fixing<'_>, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    let Fixing {
+        args,
+        source,
+        memory,
+        dirs,
+        timeout,
+    } = f;
+    let policy = source.policy;
+    let command = if args.apply.dry_run {
+        "gwb check --fix --dry-run"
+    } else {
+        "gwb check --fix"
     };
-    let memory = Memory::open(args, dirs, &ctx.target);
-    if stream::wanted(args, ctx.format, source.notify) {
-        return stream::run(ctx, policy, &memory, out).await;
-    }
-    let command = match (args.fix, args.apply.dry_run) {
-        (false, _) => "gwb check",
-        (true, false) => "gwb check --fix",
-        (true, true) => "gwb check --fix --dry-run",
-    };
-    if !args.fix {
-        let before = compare(ctx, policy).await?;
-        let changes = memory.record(&ctx.target, &before.drift, &before.drift, true);
-        let shown = Shown {
-            before: &before,
-            fix: None,
-            after: None,
-            changes: Some(&changes),
-        };
-        emit(ctx, out, policy, &shown, source.notify, command).await?;
-        return Ok(drift_status(&before));
-    }
     let opts = Options {
         command: "check --fix",
         dry_run: args.apply.dry_run,

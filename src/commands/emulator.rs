@@ -12,68 +12,14 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         ))
         .into());
     }
-    let cfg = EmulatorConfig {
-        sync_features_readable: args.delegated_admin,
-        group_writeback_v2: args.group_writeback_v2,
-        write_quirks: Default::default(),
-        storm: args.storm.map(|n| (n, args.storm_retry_after.clone())),
-        batch_424: args.batch_424,
-        capitalise_booleans: args.capitalise_booleans,
-        hold_pages: None,
-        only_token: None,
-        cloud_sync: crate::emulator::sample_cloud_sync(),
-        cloud_sync_forbidden: false,
-        report_settings_forbidden: false,
-        sync_behavior_forbidden: false,
-        activity_report: if args.concealed_reports {
-            crate::emulator::ActivityReport::ConcealedGuidLike
-        } else {
-            Default::default()
-        },
-        read_lag: std::time::Duration::from_millis(args.read_lag_ms),
-        read_lag_reads: args.read_lag_reads,
-        latency: std::time::Duration::from_millis(args.latency_ms),
-        fault_rate: args.fault_rate,
-        seed: args.seed,
-        write_limit: match args.write_limit {
-            Some(n) => Some((
-                n,
-                crate::change::seconds("--write-window", args.write_window, false)?,
-            )),
-            None => None,
-        },
-    };
+    let cfg = config(args)?;
     if args.tenants == 0 {
         return Err(crate::error::UsageError(
             "--tenants 0: give 1 or more (nothing was done)".into(),
         )
         .into());
     }
-    let mut emus = Vec::new();
-    for i in 0..args.tenants {
-        let mut addr = args.listen;
-        if addr.port() != 0 {
-            let port = u16::try_from(usize::from(addr.port()) + i).map_err(|_| {
-                crate::error::UsageError(format!(
-                    "--tenants {}: ports from {} run past 65535; give a lower port or port 0",
-                    args.tenants,
-                    args.listen.port()
-                ))
-            })?;
-            addr.set_port(port);
-        }
-        let seed = args.seed + i as u64;
-        let mut cfg = cfg.clone();
-        cfg.seed = seed;
-        let emu = Emulator::start(
-            Tenant::generate(args.groups, seed).with_sample_sources(),
-            cfg,
-            addr,
-        )
-        .await
-        .map_err(|e| crate::error::UsageError(format!("cannot listen on {addr}: {e}")))?;
-        emus.push(emu);
-    }
+    let emus = start(args, &cfg).await?;
     let urls: Vec<String> = emus.iter().map(Emulator::url).collect();
     // The first line is stable ("listening on URL") so scripts and tests can read the port.
     if args.tenants == 1 {
@@ -104,6 +50,71 @@ pub async fn run(args: &EmulatorArgs) -> anyhow::Result<ExitStatus> {
         emu.stop().await;
     }
     Ok(ExitStatus::Ok)
+}
+
+/// The emulator's behaviour from the flags.
+fn config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
+    Ok(EmulatorConfig {
+        sync_features_readable: args.delegated_admin,
+        group_writeback_v2: args.group_writeback_v2,
+        write_quirks: Default::default(),
+        storm: args.storm.map(|n| (n, args.storm_retry_after.clone())),
+        batch_424: args.batch_424,
+        capitalise_booleans: args.capitalise_booleans,
+        hold_pages: None,
+        only_token: None,
+        cloud_sync: crate::emulator::sample_cloud_sync(),
+        cloud_sync_forbidden: false,
+        report_settings_forbidden: false,
+        sync_behavior_forbidden: false,
+        activity_report: if args.concealed_reports {
+            crate::emulator::ActivityReport::ConcealedGuidLike
+        } else {
+            Default::default()
+        },
+        read_lag: std::time::Duration::from_millis(args.read_lag_ms),
+        read_lag_reads: args.read_lag_reads,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        write_limit: match args.write_limit {
+            Some(n) => Some((
+                n,
+                crate::change::seconds("--write-window", args.write_window, false)?,
+            )),
+            None => None,
+        },
+    })
+}
+
+/// One emulator per tenant, on consecutive ports (or each on a free one with port 0).
+async fn start(args: &EmulatorArgs, cfg: &EmulatorConfig) -> anyhow::Result<Vec<Emulator>> {
+    let mut emus = Vec::new();
+    for i in 0..args.tenants {
+        let mut addr = args.listen;
+        if addr.port() != 0 {
+            let port = u16::try_from(usize::from(addr.port()) + i).map_err(|_| {
+                crate::error::UsageError(format!(
+                    "--tenants {}: ports from {} run past 65535; give a lower port or port 0",
+                    args.tenants,
+                    args.listen.port()
+                ))
+            })?;
+            addr.set_port(port);
+        }
+        let seed = args.seed + i as u64;
+        let mut cfg = cfg.clone();
+        cfg.seed = seed;
+        let emu = Emulator::start(
+            Tenant::generate(args.groups, seed).with_sample_sources(),
+            cfg,
+            addr,
+        )
+        .await
+        .map_err(|e| crate::error::UsageError(format!("cannot listen on {addr}: {e}")))?;
+        emus.push(emu);
+    }
+    Ok(emus)
 }
 
 /// A config file naming each emulated tenant, with the token they accept in a file beside it

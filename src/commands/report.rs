@@ -384,6 +384,45 @@ fn streams(ctx: &Context, args: &ReportArgs) -> bool {
         }
 }
 
+/// Every group's row (those the filters show, and those from AD they hide, for the summary's
+/// counts), flagged once the engines' verdict is known, with sources of authority read.
+async fn read_all_rows(
+    client: &GraphClient,
+    args: &ReportArgs,
+    verdict: tokio::sync::watch::Receiver<Option<crate::output::SecurityWriteback>>,
+) -> anyhow::Result<(Vec<ReportRow>, Summary)> {
+    let mut rows = Vec::new();
+    // Groups from AD that the filters hide: read too, for the summary's counts.
+    let mut hidden = Vec::new();
+    let mut summary = Summary::default();
+    let mut emit = |row: ReportRow| {
+        let show = shown(args, &row);
+        summary.add(&row, show);
+        if show {
+            rows.push(row);
+        } else if row.came_from_ad() {
+            hidden.push(row);
+        }
+        anyhow::Ok(())
+    };
+    let mut flagging = Flagging::new(verdict);
+    super::read::each_group(client, |g| {
+        flagging.pass(ReportRow::from_group(g)?, &mut emit)
+    })
+    .await?;
+    flagging.finish(&mut emit).await?;
+    let targets = rows
+        .iter_mut()
+        .filter(|r| r.came_from_ad())
+        .chain(hidden.iter_mut())
+        .collect();
+    summary.is_cloud_managed_error = read_sources(client, targets).await?;
+    for r in rows.iter().chain(&hidden) {
+        summary.add_source(r);
+    }
+    Ok((rows, summary))
+}
+
 pub async fn run(
     ctx: &Context,
     args: &ReportArgs,
@@ -419,38 +458,7 @@ pub async fn run(
         }
         (tenant, counted.all)
     } else {
-        let groups = async {
-            let mut rows = Vec::new();
-            // Groups from AD that the filters hide: read too, for the summary's counts.
-            let mut hidden = Vec::new();
-            let mut summary = Summary::default();
-            let mut emit = |row: ReportRow| {
-                let show = shown(args, &row);
-                summary.add(&row, show);
-                if show {
-                    rows.push(row);
-                } else if row.came_from_ad() {
-                    hidden.push(row);
-                }
-                anyhow::Ok(())
-            };
-            let mut flagging = Flagging::new(verdict);
-            super::read::each_group(client, |g| {
-                flagging.pass(ReportRow::from_group(g)?, &mut emit)
-            })
-            .await?;
-            flagging.finish(&mut emit).await?;
-            let targets = rows
-                .iter_mut()
-                .filter(|r| r.came_from_ad())
-                .chain(hidden.iter_mut())
-                .collect();
-            summary.is_cloud_managed_error = read_sources(client, targets).await?;
-            for r in rows.iter().chain(&hidden) {
-                summary.add_source(r);
-            }
-            anyhow::Ok((rows, summary))
-        };
+        let groups = read_all_rows(client, args, verdict);
         let (tenant, groups) = tokio::join!(tenant, groups);
         let (mut rows, mut summary) = groups?;
         let tenant = tenant?;

@@ -195,22 +195,8 @@ where
                 let (make, before_send) = (&make, &before_send);
                 async move {
                     let chunk: Vec<SubRequest> = keys.iter().map(|&k| make(k)).collect();
-                    // Interrupted: nothing new goes out; the batches already sent finish.
-                    if (opts.stop)() {
-                        return anyhow::Ok((chunk, None));
-                    }
-                    before_send(&chunk).map_err(|e| {
-                        anyhow::anyhow!("cannot record the batch before sending it: {e}")
-                    })?;
-                    let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
-                    if writes > 0 {
-                        if let Some(p) = &opts.pacer {
-                            p.acquire(writes).await;
-                        }
-                        client.shared_write_permit(writes).await;
-                    }
-                    let outcome = send_batch(client, &chunk).await;
-                    anyhow::Ok((chunk, Some(outcome)))
+                    let outcome = send_paced(client, opts, &chunk, before_send).await?;
+                    anyhow::Ok((chunk, outcome))
                 }
             }))
             .buffer_unordered(opts.concurrency.max(1));
@@ -232,27 +218,13 @@ where
                         Some(Round::Retry(ra, e))
                             if policy.allows_another(attempt, Some(e.status), ra.is_some()) =>
                         {
-                            let w = ra.unwrap_or_else(|| policy.backoff(attempt - 1));
-                            // Never sleep past the budget (a Retry-After of a day, or a date in
-                            // 2100, would hold the run lock for that long): give up now, say why.
-                            if waited + w > policy.budget {
-                                let left = policy.budget.saturating_sub(waited);
-                                let e = ItemError {
-                                    message: format!(
-                                        "Graph asked to wait {:.1} s before retrying (Retry-After), more than the {:.1} s left of the retry budget ({} s); gave up at once: {}",
-                                        w.as_secs_f64(),
-                                        left.as_secs_f64(),
-                                        policy.budget.as_secs(),
-                                        e.message
-                                    ),
-                                    ..e
-                                };
-                                tracing::warn!("{}", e.message);
-                                on_result(&req, ItemOutcome::Failed(e));
-                                continue;
+                            match next_round(&policy, attempt, waited, ra, e) {
+                                Ok(w) => {
+                                    wait = wait.max(w);
+                                    retry.push(req.key);
+                                }
+                                Err(e) => on_result(&req, ItemOutcome::Failed(e)),
                             }
-                            wait = wait.max(w);
-                            retry.push(req.key);
                         }
                         Some(Round::Retry(_, e)) => on_result(&req, ItemOutcome::Failed(e)),
                         None => unreachable!("send_batch answers every key once"),
@@ -283,6 +255,61 @@ where
         pending = retry;
     }
     Ok(())
+}
+
+/// Send one batch once the pacers allow its writes, after `before_send` recorded it; `None`
+/// when the run was asked to stop (nothing new goes out; the batches already sent finish).
+async fn send_paced<B>(
+    client: &GraphClient,
+    opts: &BatchOptions,
+    chunk: &[SubRequest],
+    before_send: &B,
+) -> anyhow::Result<Option<HashMap<usize, Round>>>
+where
+    B: Fn(&[SubRequest]) -> std::io::Result<()> + Sync,
+{
+    if (opts.stop)() {
+        return Ok(None);
+    }
+    before_send(chunk)
+        .map_err(|e| anyhow::anyhow!("cannot record the batch before sending it: {e}"))?;
+    let writes = chunk.iter().filter(|r| r.is_write()).count() as u32;
+    if writes > 0 {
+        if let Some(p) = &opts.pacer {
+            p.acquire(writes).await;
+        }
+        client.shared_write_permit(writes).await;
+    }
+    Ok(Some(send_batch(client, chunk).await))
+}
+
+/// How long to wait before retrying an item Graph asked to retry, or its failure now: never
+/// sleep past the budget (a Retry-After of a day, or a date in 2100, would hold the run lock
+/// for that long), give up at once and say why.
+fn next_round(
+    policy: &super::retry::RetryPolicy,
+    attempt: u32,
+    waited: Duration,
+    retry_after: Option<Duration>,
+    e: ItemError,
+) -> Result<Duration, ItemError> {
+    let w = retry_after.unwrap_or_else(|| policy.backoff(attempt - 1));
+    if waited + w <= policy.budget {
+        return Ok(w);
+    }
+    let left = policy.budget.saturating_sub(waited);
+    let e = ItemError {
+        message: format!(
+            "Graph asked to wait {:.1} s before retrying (Retry-After), more than the {:.1} s left of the retry budget ({} s); gave up at once: {}",
+            w.as_secs_f64(),
+            left.as_secs_f64(),
+            policy.budget.as_secs(),
+            e.message
+        ),
+        ..e
+    };
+    tracing::warn!("{}", e.message);
+    Err(e)
 }
 
 /// Send one batch (with the client's envelope retry) and classify every item.

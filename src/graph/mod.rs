@@ -442,23 +442,7 @@ impl GraphClient {
                         .load(std::sync::atomic::Ordering::Relaxed) =>
                 {
                     unreachable += 1;
-                    if unreachable >= MAX_UNREACHABLE_AT_START {
-                        return Err(GraphError::Unreachable {
-                            host: self.inner.origin.ascii_serialization(),
-                            attempts: unreachable,
-                            last: Box::new(e),
-                        });
-                    }
-                    // Quick: a second, then two.
-                    let wait = Duration::from_secs(u64::from(unreachable));
-                    tracing::warn!(
-                        method = %method,
-                        path = url.path(),
-                        attempt = unreachable,
-                        wait_ms = wait.as_millis() as u64,
-                        "cannot connect to graph; trying again: {e}"
-                    );
-                    self.inner.sleeper.sleep(wait).await;
+                    self.wait_unreachable(unreachable, e, &method, &url).await?;
                     continue;
                 }
                 Err(Attempt::Unreachable(e)) => (e, None),
@@ -475,46 +459,16 @@ impl GraphClient {
                     (e, None)
                 }
                 Err(Attempt::Final(e)) if e.status() == Some(401) && !renewed => {
-                    let Some(renew) = &self.inner.renew else {
-                        return Err(e);
-                    };
                     renewed = true;
-                    tracing::warn!(
-                        method = %method,
-                        path = url.path(),
-                        "Graph answered 401; getting a fresh token and retrying once: {e}"
-                    );
-                    match renew() {
-                        Ok(fresh) => {
-                            *self.inner.credential.write().expect("credential lock") = fresh;
-                            continue;
-                        }
-                        Err(why) => {
-                            tracing::error!("could not renew the credential: {why}");
-                            return Err(e);
-                        }
-                    }
+                    self.renew_after_401(e, &method, &url)?;
+                    continue;
                 }
                 Err(Attempt::Final(e)) => return Err(e),
                 Err(Attempt::Retryable(e, ra)) => (e, ra),
             };
             attempt += 1;
-            // Slept, not only charged: `Retry-After: 0` (or a few milliseconds) waits a quarter
-            // second, so a throttling Graph is never asked again at once, round after round.
-            let wait = retry_after
-                .map(RetryPolicy::charge)
-                .unwrap_or_else(|| policy.backoff(attempt - 1));
-            // Throttling that says how long to wait is waited out for as long as the budget
-            // allows, whatever the number of attempts (Graph's guidance: keep honouring
-            // Retry-After); other failures get at most max_attempts.
-            let over_count = !policy.allows_another(attempt, err.status(), retry_after.is_some());
-            if over_count || charged + spent_in_attempts + wait > policy.budget {
-                return Err(GraphError::RetriesExhausted {
-                    attempts: attempt,
-                    waited_secs: waited.as_secs_f64(),
-                    last: Box::new(err),
-                });
-            }
+            let spent = charged + spent_in_attempts;
+            let (wait, err) = next_wait(policy, attempt, err, retry_after, spent, waited)?;
             tracing::warn!(
                 method = %method,
                 path = url.path(),
@@ -527,6 +481,90 @@ impl GraphClient {
             waited += wait;
             charged += RetryPolicy::charge(wait);
         }
+    }
+
+    /// Graph was never reached and a connection failed (the `unreachable`th time): wait a
+    /// little (a second, then two) before trying again, or give up with what was tried.
+    async fn wait_unreachable(
+        &self,
+        unreachable: u32,
+        e: GraphError,
+        method: &Method,
+        url: &Url,
+    ) -> Result<(), GraphError> {
+        if unreachable >= MAX_UNREACHABLE_AT_START {
+            return Err(GraphError::Unreachable {
+                host: self.inner.origin.ascii_serialization(),
+                attempts: unreachable,
+                last: Box::new(e),
+            });
+        }
+        let wait = Duration::from_secs(u64::from(unreachable));
+        tracing::warn!(
+            method = %method,
+            path = url.path(),
+            attempt = unreachable,
+            wait_ms = wait.as_millis() as u64,
+            "cannot connect to graph; trying again: {e}"
+        );
+        self.inner.sleeper.sleep(wait).await;
+        Ok(())
+    }
+
+    /// The first 401 of a request: a fresh credential for the kinds that sign in (then the
+    /// request is sent again, once), or the 401 as it came.
+    fn renew_after_401(&self, e: GraphError, method: &Method, url: &Url) -> Result<(), GraphError> {
+        let Some(renew) = &self.inner.renew else {
+            return Err(e);
+        };
+        tracing::warn!(
+            method = %method,
+            path = url.path(),
+            "Graph answered 401; getting a fresh token and retrying once: {e}"
+        );
+        match renew() {
+            Ok(fresh) => {
+                *self.inner.credential.write().expect("credential lock") = fresh;
+                Ok(())
+            }
+            Err(why) => {
+                tracing::error!("could not renew the credential: {why}");
+                Err(e)
+            }
+        }
+    }
+
+    /// The request, with the bearer token in a header marked sensitive (never logged).
+    async fn request(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &[(HeaderName, &str)],
+        body: Option<Bytes>,
+    ) -> Result<reqwest::RequestBuilder, Attempt> {
+        let token = self
+            .token()
+            .await
+            .map_err(|e| Attempt::Final(GraphError::Token(crate::auth::explain(&e.to_string()))))?;
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", token.token.secret())).map_err(|_| {
+                Attempt::Final(GraphError::Token(
+                    "the token holds characters not allowed in a header".into(),
+                ))
+            })?;
+        auth.set_sensitive(true);
+        let mut req = self
+            .inner
+            .http
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, auth);
+        for (name, value) in headers {
+            req = req.header(name, *value);
+        }
+        if let Some(body) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        Ok(req)
     }
 
     /// One request and its answer, classified: the send, the read timeout and the request
@@ -543,29 +581,7 @@ impl GraphClient {
     ) -> Result<GraphResponse, Attempt> {
         let path = url.path().to_string();
         let m = method.as_str();
-        let token = self
-            .token()
-            .await
-            .map_err(|e| Attempt::Final(GraphError::Token(crate::auth::explain(&e.to_string()))))?;
-        let mut auth =
-            HeaderValue::from_str(&format!("Bearer {}", token.token.secret())).map_err(|_| {
-                Attempt::Final(GraphError::Token(
-                    "the token holds characters not allowed in a header".into(),
-                ))
-            })?;
-        auth.set_sensitive(true);
-
-        let mut req = self
-            .inner
-            .http
-            .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, auth);
-        for (name, value) in headers {
-            req = req.header(name, *value);
-        }
-        if let Some(body) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(body);
-        }
+        let req = self.request(method, url, headers, body).await?;
         let started = Instant::now();
         let resp = match req.send().await {
             Ok(r) => r,
@@ -650,6 +666,34 @@ impl GraphClient {
         }
         Err(Attempt::Final(err))
     }
+}
+
+/// How long to wait before the next attempt after `attempt` failed with `err`, or the error
+/// that ends the retries. Slept, not only charged: `Retry-After: 0` (or a few milliseconds)
+/// waits a quarter second, so a throttling Graph is never asked again at once, round after
+/// round. Throttling that says how long to wait is waited out for as long as the budget allows
+/// (`spent` so far), whatever the number of attempts (Graph's guidance: keep honouring
+/// Retry-After); other failures get at most max_attempts.
+fn next_wait(
+    policy: &RetryPolicy,
+    attempt: u32,
+    err: GraphError,
+    retry_after: Option<Duration>,
+    spent: Duration,
+    waited: Duration,
+) -> Result<(Duration, GraphError), GraphError> {
+    let wait = retry_after
+        .map(RetryPolicy::charge)
+        .unwrap_or_else(|| policy.backoff(attempt - 1));
+    let over_count = !policy.allows_another(attempt, err.status(), retry_after.is_some());
+    if over_count || spent + wait > policy.budget {
+        return Err(GraphError::RetriesExhausted {
+            attempts: attempt,
+            waited_secs: waited.as_secs_f64(),
+            last: Box::new(err),
+        });
+    }
+    Ok((wait, err))
 }
 
 enum Attempt {

@@ -389,7 +389,12 @@ impl SecurityWriteback {
     ) -> Self {
         let scopes: Vec<Option<bool>> = cloud
             .filter(|c| c.readable)
-            .map(|c| group_jobs(c).iter().map(|j| j.scopes_on_writeback).collect())
+            .map(|c| {
+                group_jobs(c)
+                    .iter()
+                    .map(|j| j.scopes_on_writeback)
+                    .collect()
+            })
             .unwrap_or_default();
         let verdict = |by: ActedOnBy, jobs, explanation: String| SecurityWriteback {
             v1_alone: features.is_some_and(SyncFeatures::v1_alone),

@@ -82,44 +82,10 @@ struct JournalEntry {
     error: Option<String>,
 }
 
-/// The journals (`*.jsonl`) in `dir`, newest first; unreadable ones are listed as such.
-fn journals_in(dir: &Path) -> Vec<(PathBuf, Result<JournalContents, String>)> {
-    let mut found: Vec<(PathBuf, Result<JournalContents, String>)> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-                .map(|p| {
-                    let read = journal::read(&p).map_err(|e| e.to_string());
-                    (p, read)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let started = |r: &Result<JournalContents, String>| {
-        r.as_ref().map(|j| j.started_at.clone()).unwrap_or_default()
-    };
-    found.sort_by(|a, b| started(&b.1).cmp(&started(&a.1)).then(b.0.cmp(&a.0)));
-    found
-}
-
-/// `gwb restore --list`: what each journal in the state directory recorded. Reads no tenant.
-pub(crate) fn list(
-    state_dir: Option<&Path>,
-    format: OutputFormat,
-    way_back: &crate::change::WayBack,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    crate::output::require_format(
-        format,
-        "restore --list",
-        &[OutputFormat::Table, OutputFormat::Json],
-    )?;
-    let dir = state_dir.ok_or_else(|| {
-        UsageError("no state directory (neither XDG_STATE_HOME nor HOME is set)".into())
-    })?;
-    let entries: Vec<JournalEntry> = journals_in(dir)
-        .into_iter()
-        .map(|(path, read)| match read {
+impl JournalEntry {
+    /// A journal as `--list` shows it, or why it could not be read.
+    fn new(path: &Path, read: Result<JournalContents, String>) -> Self {
+        match read {
             Ok(j) => JournalEntry {
                 path: path.display().to_string(),
                 command: Some(j.command.clone()),
@@ -158,7 +124,48 @@ pub(crate) fn list(
                 state: "unreadable",
                 error: Some(e),
             },
+        }
+    }
+}
+
+/// The journals (`*.jsonl`) in `dir`, newest first; unreadable ones are listed as such.
+fn journals_in(dir: &Path) -> Vec<(PathBuf, Result<JournalContents, String>)> {
+    let mut found: Vec<(PathBuf, Result<JournalContents, String>)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .map(|p| {
+                    let read = journal::read(&p).map_err(|e| e.to_string());
+                    (p, read)
+                })
+                .collect()
         })
+        .unwrap_or_default();
+    let started = |r: &Result<JournalContents, String>| {
+        r.as_ref().map(|j| j.started_at.clone()).unwrap_or_default()
+    };
+    found.sort_by(|a, b| started(&b.1).cmp(&started(&a.1)).then(b.0.cmp(&a.0)));
+    found
+}
+
+/// `gwb restore --list`: what each journal in the state directory recorded. Reads no tenant.
+pub(crate) fn list(
+    state_dir: Option<&Path>,
+    format: OutputFormat,
+    way_back: &crate::change::WayBack,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    crate::output::require_format(
+        format,
+        "restore --list",
+        &[OutputFormat::Table, OutputFormat::Json],
+    )?;
+    let dir = state_dir.ok_or_else(|| {
+        UsageError("no state directory (neither XDG_STATE_HOME nor HOME is set)".into())
+    })?;
+    let entries: Vec<JournalEntry> = journals_in(dir)
+        .into_iter()
+        .map(|(path, read)| JournalEntry::new(&path, read))
         .collect();
     if format == OutputFormat::Json {
         write_json(
