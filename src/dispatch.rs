@@ -40,7 +40,14 @@ pub(crate) async fn on_tenant(
                     looked_at: s.cfg.file_looked_at.as_deref(),
                     notify: s.cfg.notify.as_deref().map_err(Clone::clone)?,
                 };
-                commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await
+                let to = crate::notify::Sending {
+                    destinations: policy.notify,
+                    client: &s.ctx.client,
+                    deadline: s.ctx.deadline,
+                    tenant: s.ctx.target.as_notified(),
+                };
+                let checked = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await;
+                crate::notify::after_check(to, checked).await
             }
             other => unreachable!("{} does not run against a tenant", other.name()),
         }

@@ -144,6 +144,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// The tenant as notifications name it.
+    pub(crate) fn as_notified(&self) -> crate::notify::Tenant {
+        crate::notify::Tenant {
+            id: self.tenant_id.clone(),
+            graph_root: self.graph_root.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     /// The run lock's key, which names the check's state file too. A token that does not say
     /// its tenant (an opaque access token) is keyed by the entry's name, so the tenants of a
     /// fleet on one Graph root never share a lock.

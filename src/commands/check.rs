@@ -120,10 +120,10 @@ struct CheckDoc<'a> {
     changes: Option<&'a Changes>,
 }
 
-/// Print the result (the run state is already saved), then tell the destinations (a real run
-/// only: a dry run of --fix changes nothing, and tells no one) within what is left of the
-/// deadline. The output comes first so that a webhook that never answers cannot take it, or the
-/// exit code, with it; what became of each notification is logged.
+/// Print the result (the run state is already saved) and return what there is to tell: the
+/// result as notifications carry it, for a real run with destinations (a dry run of --fix
+/// changes nothing, and tells no one). The caller sends it, after the output, so that a webhook
+/// that never answers cannot take the output, or the exit code, with it.
 async fn emit(
     ctx: &Context,
     out: &mut dyn Write,
@@ -131,7 +131,7 @@ async fn emit(
     shown: &Shown<'_>,
     destinations: &[crate::notify::Destination],
     command: &str,
-) -> std::io::Result<()> {
+) -> std::io::Result<News> {
     record_metrics(shown, policy);
     let last = shown.after.unwrap_or(shown.before);
     match ctx.format {
@@ -141,46 +141,11 @@ async fn emit(
     }
     out.flush()?;
     let dry = shown.fix.is_some_and(|f| f.dry_run);
-    if !dry && !destinations.is_empty() {
-        let o = outcome(ctx, Some(last), shown.changes);
-        notify_in_time(ctx, destinations, &o).await;
-    }
-    Ok(())
+    Ok((!dry && !destinations.is_empty()).then(|| outcome(ctx, Some(last), shown.changes)))
 }
 
-/// What is kept back from the deadline for ending the run after the notifications.
-const NOTIFY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Send `o` to `destinations`, given only what is left of the run's deadline less a margin: a
-/// receiver that accepts and never answers cannot turn the check's exit code into a timeout.
-async fn notify_in_time(
-    ctx: &Context,
-    destinations: &[crate::notify::Destination],
-    o: &crate::notify::Outcome,
-) {
-    let left = ctx.deadline.map(|d| {
-        d.saturating_duration_since(std::time::Instant::now())
-            .saturating_sub(NOTIFY_MARGIN)
-    });
-    let send = crate::notify::deliver::send_all(destinations, o, &ctx.client);
-    let sent = match left {
-        Some(left) => match tokio::time::timeout(left, send).await {
-            Ok(sent) => sent,
-            Err(_) => {
-                tracing::error!(
-                    "notifications were not all sent within what is left of --deadline ({} s); the check's result and exit code stand",
-                    left.as_secs()
-                );
-                return;
-            }
-        },
-        None => send.await,
-    };
-    // Failures are logged as errors where they happen; the rest is said for people.
-    for d in sent.iter().filter(|d| d.delivered) {
-        crate::output::notice(&format!("notified {}", d.kind.as_str()));
-    }
-}
+/// What a check leaves to tell the `[[notify]]` destinations, if anything.
+pub(crate) type News = Option<crate::notify::Outcome>;
 
 /// `--metrics-file`: the drift by state, the groups that need the privileged permission, the
 /// nearest exception expiry, the tenant default, and what a fix changed.
@@ -754,27 +719,19 @@ impl FixRun<'_> {
     }
 }
 
+/// `gwb check`: the exit code and what there is to tell (sent by the dispatcher through
+/// `notify::after_check`, never from here).
 pub async fn run(
     ctx: &Context,
     args: &CheckArgs,
     source: PolicySource<'_>,
     dirs: &Dirs,
     out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    let destinations = source.notify;
+) -> anyhow::Result<(ExitStatus, News)> {
     if args.notify_test {
-        return notify_test(ctx, destinations, out).await;
+        return Ok((notify_test(ctx, source.notify, out).await?, None));
     }
-    let result = run_inner(ctx, args, source, dirs, out).await;
-    if let Err(e) = &result
-        && !destinations.is_empty()
-    {
-        // A failed run is news too (event "error"); the error itself stays the run's result.
-        let mut o = outcome(ctx, None, None);
-        o.error = Some(crate::output::safe(&format!("{e:#}")).into_owned());
-        notify_in_time(ctx, destinations, &o).await;
-    }
-    result
+    run_inner(ctx, args, source, dirs, out).await
 }
 
 /// The check's result as notifications carry it (`None`: the run failed before it had one).
@@ -790,11 +747,7 @@ fn outcome(
             .collect()
     };
     crate::notify::Outcome {
-        tenant: crate::notify::Tenant {
-            id: ctx.target.tenant_id.clone(),
-            graph_root: ctx.target.graph_root.clone(),
-            name: ctx.target.name.clone(),
-        },
+        tenant: ctx.target.as_notified(),
         compliant: last.is_some_and(|c| c.compliant),
         new: changes.map(|c| values(&c.new)).unwrap_or_default(),
         persisting: changes.map(|c| values(&c.persisting)).unwrap_or_default(),
@@ -814,11 +767,7 @@ fn outcome(
                     .collect()
             })
             .unwrap_or_default(),
-        run: crate::notify::Run {
-            id: crate::clock::this_run_id(),
-            started_at: crate::clock::this_run_started(),
-            command: "check".into(),
-        },
+        run: crate::notify::Run::this("check"),
         error: None,
     }
 }
@@ -879,14 +828,14 @@ async fn run_inner(
     source: PolicySource<'_>,
     dirs: &Dirs,
     out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
+) -> anyhow::Result<(ExitStatus, News)> {
     apply::check_args(&args.apply)?;
     let timeout = crate::change::verify_timeout(args.apply.verify_timeout)?;
     refuse_bad_use(args, &source)?;
     let policy = source.policy;
     let memory = Memory::open(args, dirs, &ctx.target);
     if stream::wanted(args, ctx.format, source.notify) {
-        return stream::run(ctx, policy, &memory, out).await;
+        return Ok((stream::run(ctx, policy, &memory, out).await?, None));
     }
     if !args.fix {
         let before = compare(ctx, policy).await?;
@@ -897,8 +846,8 @@ async fn run_inner(
             after: None,
             changes: Some(&changes),
         };
-        emit(ctx, out, policy, &shown, source.notify, "gwb check").await?;
-        return Ok(drift_status(&before));
+        let news = emit(ctx, out, policy, &shown, source.notify, "gwb check").await?;
+        return Ok((drift_status(&before), news));
     }
     let fixing = Fixing {
         args,
@@ -953,7 +902,11 @@ struct Fixing<'a> {
 }
 
 /// `check --fix`: plan the fix, run it through the change pipeline, check again, and print.
-async fn run_fix(ctx: &Context, f: Fixing<'_>, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+async fn run_fix(
+    ctx: &Context,
+    f: Fixing<'_>,
+    out: &mut dyn Write,
+) -> anyhow::Result<(ExitStatus, News)> {
     let Fixing {
         args,
         source,
@@ -991,9 +944,9 @@ async fn run_fix(ctx: &Context, f: Fixing<'_>, out: &mut dyn Write) -> anyhow::R
                 after: None,
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify, command).await?;
+            let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
-            Ok(ExitStatus::Drift)
+            Ok((ExitStatus::Drift, news))
         }
         Stage::DryRun(run) | Stage::NothingToDo(run) => {
             let keep = !args.apply.dry_run;
@@ -1004,8 +957,8 @@ async fn run_fix(ctx: &Context, f: Fixing<'_>, out: &mut dyn Write) -> anyhow::R
                 after: None,
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify, command).await?;
-            Ok(drift_status(&run.before))
+            let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
+            Ok((drift_status(&run.before), news))
         }
         Stage::Done(run, (fix, after)) => {
             // What this run fixed is resolved in this run (an interrupted fix keeps the drift
@@ -1018,14 +971,15 @@ async fn run_fix(ctx: &Context, f: Fixing<'_>, out: &mut dyn Write) -> anyhow::R
                 after: after.as_ref(),
                 changes: Some(&changes),
             };
-            emit(ctx, out, policy, &shown, source.notify, command).await?;
+            let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
             pipeline::note_on_premises(out, ctx.format, args.apply.yes, run.on_premises())?;
-            Ok(match (fix.signal, &after) {
+            let status = match (fix.signal, &after) {
                 (Some(signal), _) => ExitStatus::for_signal(signal),
                 (None, Some(after)) => fix_status(&fix, after),
                 (None, None) => ExitStatus::Failure,
-            })
+            };
+            Ok((status, news))
         }
     }
 }

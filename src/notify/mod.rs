@@ -113,7 +113,32 @@ pub(crate) struct Run {
     pub command: String,
 }
 
+impl Run {
+    /// This process's run of `command`.
+    pub(crate) fn this(command: &str) -> Run {
+        Run {
+            id: crate::clock::this_run_id(),
+            started_at: crate::clock::this_run_started(),
+            command: command.into(),
+        }
+    }
+}
+
 impl Outcome {
+    /// The news of a check that failed before it had a result.
+    pub(crate) fn failed(tenant: Tenant, error: String) -> Outcome {
+        Outcome {
+            tenant,
+            compliant: false,
+            new: Vec::new(),
+            persisting: Vec::new(),
+            resolved: Vec::new(),
+            excepted: Vec::new(),
+            run: Run::this("check"),
+            error: Some(error),
+        }
+    }
+
     /// The event this outcome is, for a destination told `on`; `None`: say nothing.
     pub(crate) fn event(&self, on: On) -> Option<Event> {
         let drift = !self.new.is_empty() || !self.persisting.is_empty();
@@ -312,6 +337,74 @@ pub(crate) struct Delivery {
     pub delivered: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// Where and how a check's news goes: the destinations, the client that sends mail, what is
+/// left of the run's `--deadline`, and the tenant (for the news of a run that failed).
+pub(crate) struct Sending<'a> {
+    pub destinations: &'a [Destination],
+    pub client: &'a crate::graph::GraphClient,
+    pub deadline: Option<std::time::Instant>,
+    pub tenant: Tenant,
+}
+
+/// After `gwb check`: tell the destinations what it found (its `news`, built after the output
+/// was printed), or that it failed (event "error"; the error itself stays the run's result).
+/// The only place a check's notifications are sent from: the command returns its result and
+/// never sends.
+pub(crate) async fn after_check(
+    to: Sending<'_>,
+    checked: anyhow::Result<(crate::error::ExitStatus, Option<Outcome>)>,
+) -> anyhow::Result<crate::error::ExitStatus> {
+    if to.destinations.is_empty() {
+        return checked.map(|(status, _)| status);
+    }
+    match checked {
+        Ok((status, news)) => {
+            if let Some(o) = news {
+                send_in_time(&to, &o).await;
+            }
+            Ok(status)
+        }
+        Err(e) => {
+            let o = Outcome::failed(
+                to.tenant.clone(),
+                crate::output::safe(&format!("{e:#}")).into_owned(),
+            );
+            send_in_time(&to, &o).await;
+            Err(e)
+        }
+    }
+}
+
+/// What is kept back from the deadline for ending the run after the notifications.
+const NOTIFY_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Send `o` to `destinations`, given only what is left of the run's deadline less a margin: a
+/// receiver that accepts and never answers cannot turn the check's exit code into a timeout.
+async fn send_in_time(to: &Sending<'_>, o: &Outcome) {
+    let left = to.deadline.map(|d| {
+        d.saturating_duration_since(std::time::Instant::now())
+            .saturating_sub(NOTIFY_MARGIN)
+    });
+    let send = deliver::send_all(to.destinations, o, to.client);
+    let sent = match left {
+        Some(left) => match tokio::time::timeout(left, send).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                tracing::error!(
+                    "notifications were not all sent within what is left of --deadline ({} s); the check's result and exit code stand",
+                    left.as_secs()
+                );
+                return;
+            }
+        },
+        None => send.await,
+    };
+    // Failures are logged as errors where they happen; the rest is said for people.
+    for d in sent.iter().filter(|d| d.delivered) {
+        crate::output::notice(&format!("notified {}", d.kind.as_str()));
+    }
 }
 
 #[cfg(test)]
