@@ -11,6 +11,7 @@ use crate::cli::ApplyArgs;
 use crate::error::UsageError;
 use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
+use crate::graph::groups::GroupRead;
 use crate::graph::model::guid_bits;
 use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 use crate::graph::pace::Pacer;
@@ -362,29 +363,26 @@ impl Run<'_> {
         writes: &[(GroupId, Change)],
         opts: &BatchOptions,
     ) -> anyhow::Result<()> {
-        // Permits are taken per batch right before it is sent (inside batch::run), not before
+        // Permits are taken per batch right before it is sent (inside patch_writeback), not before
         // the read: Graph counts a write when it arrives, so a permit taken a read earlier
         // would let two windows' writes land within one of Graph's windows.
-        let make = |key: usize| {
-            let (id, c) = &writes[key];
-            crate::graph::groups::patch_writeback(key, id, &c.after)
-        };
         let journal = self.journal;
         let journal_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
-        batch::run(
-            client,
-            (0..writes.len()).collect(),
-            make,
-            opts,
-            |chunk| {
-                if let Some(e) = journal_error.lock().expect("lock").as_ref() {
-                    return Err(std::io::Error::new(e.kind(), e.to_string()));
-                }
-                let cs: Vec<&Change> = chunk.iter().map(|r| &writes[r.key].1).collect();
-                journal.record_before(&cs)
-            },
-            |req, outcome| {
-                let c = &writes[req.key].1;
+        client
+            .groups()
+            .patch_writeback(
+                writes.len(),
+                |key| (&writes[key].0, &writes[key].1.after),
+                opts,
+                |keys| {
+                    if let Some(e) = journal_error.lock().expect("lock").as_ref() {
+                        return Err(std::io::Error::new(e.kind(), e.to_string()));
+                    }
+                    let cs: Vec<&Change> = keys.iter().map(|&k| &writes[k].1).collect();
+                    journal.record_before(&cs)
+                },
+                |key, outcome| {
+                    let c = &writes[key].1;
                 if let Some((result, err)) = self.outcome(c, &outcome)
                     && let Err(e) = journal.record_outcome(&c.id, result, err)
                 {
@@ -737,55 +735,30 @@ async fn read_current_with(
             })
         })
         .collect::<Result<_, _>>()?;
-    let make = |key: usize| crate::graph::groups::get(key, &parsed[key]);
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,
         stop: stop_asked,
     };
-    let mut out = HashMap::with_capacity(ids.len());
     let bar = if show {
         output::progress_bar(ids.len() as u64, "reading")
     } else {
         indicatif::ProgressBar::hidden()
     };
-    batch::run(
-        client,
-        (0..ids.len()).collect(),
-        make,
-        &opts,
-        |_| Ok(()),
-        |req, outcome| {
-            let id = ids[req.key].clone();
-            let cur = match outcome {
-                ItemOutcome::Ok { body, .. } => match serde_json::from_value::<Group>(body) {
-                    Ok(g) if g.writeback_configuration.is_some() => {
-                        Current::Found(g.writeback().unwrap_or_default(), Shape::of(&g))
-                    }
-                    Ok(_) | Err(_) => Current::Unreadable(ItemError {
-                        status: 200,
-                        code: "malformedGroup".into(),
-                        message: "the group came back without a readable writebackConfiguration"
-                            .into(),
-                        request_id: None,
-                    }),
-                },
-                ItemOutcome::Failed(e) if e.status == 404 => Current::Deleted(e),
-                ItemOutcome::Failed(e) => Current::Unreadable(e),
-                ItemOutcome::Stopped { .. } => Current::Unreadable(ItemError {
-                    status: 0,
-                    code: "interrupted".into(),
-                    message: "not read: the run was interrupted".into(),
-                    request_id: None,
-                }),
+    let read = client.groups().read_writeback(&parsed, &opts, &bar).await?;
+    Ok(read
+        .into_iter()
+        .map(|(key, r)| {
+            let cur = match r {
+                GroupRead::Found(g) => {
+                    Current::Found(g.writeback().unwrap_or_default(), Shape::of(&g))
+                }
+                GroupRead::Deleted(e) => Current::Deleted(e),
+                GroupRead::Unreadable(e) => Current::Unreadable(e),
             };
-            out.insert(id, cur);
-            bar.inc(1);
-        },
-    )
-    .await?;
-    bar.finish_and_clear();
-    Ok(out)
+            (ids[key].clone(), cur)
+        })
+        .collect())
 }
 
 /// Compare writeback states the way Graph stores them.

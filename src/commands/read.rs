@@ -23,7 +23,7 @@ pub(crate) async fn each_group(
 /// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
 /// only; an app-only token gets 403, which is expected and said, not an error.
 pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
-    match crate::graph::settings::sync_features(client).await {
+    match crate::graph::sync::sync_features(client).await {
         Ok(features) => match features {
             Some(f) => SyncFeatures {
                 readable: true,

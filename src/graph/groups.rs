@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::GraphClient;
-use super::batch::{Progress, SubRequest};
+use super::batch::{self, BatchOptions, ItemError, ItemOutcome, Progress, SubRequest};
 use serde::de::DeserializeOwned;
 
 use super::model::{
@@ -51,7 +51,20 @@ async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
     select: &str,
     mut each: impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stream = client.listed_pages::<T>(list_url_selecting(client, select));
+    each_in(
+        client.listed_pages::<T>(list_url_selecting(client, select)),
+        &mut each,
+    )
+    .await
+}
+
+/// The one page loop of group listings: each group of each page handed to `each`; the first
+/// error (Graph's, as "listing groups", or the callback's) ends the listing, Graph's keeping
+/// their type for the exit code.
+async fn each_in<T>(
+    stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
+    each: &mut impl FnMut(T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     futures_util::pin_mut!(stream);
     let mut pages = 0u64;
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
@@ -73,15 +86,112 @@ pub(crate) async fn for_each_listed(
     client: &GraphClient,
     mut each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stream = client.pages::<Group>(list_url(client), Vec::new());
-    futures_util::pin_mut!(stream);
-    while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
-        let page = page.map_err(|e| anyhow::Error::new(e).context("listing groups"))?;
-        for g in page {
-            each(g)?;
+    each_in(
+        client.pages::<Group>(list_url(client), Vec::new()),
+        &mut each,
+    )
+    .await
+}
+
+/// The groups endpoints as a handler (`client.groups()`): the `$batch`ing of reads and writes
+/// and the parsing of their answers live here; callers name groups by [`GroupId`] and get
+/// typed answers, and never build a sub-request or call `batch::run`.
+pub(crate) struct Groups<'c> {
+    client: &'c GraphClient,
+}
+
+impl GraphClient {
+    pub(crate) fn groups(&self) -> Groups<'_> {
+        Groups { client: self }
+    }
+}
+
+/// One group as a batched read found it.
+#[derive(Debug)]
+pub(crate) enum GroupRead {
+    /// The group, with a readable `writebackConfiguration`.
+    Found(Box<Group>),
+    /// Graph answered 404.
+    Deleted(ItemError),
+    /// Any other failure, an answer without a readable writeback, or a stopped run.
+    Unreadable(ItemError),
+}
+
+impl Groups<'_> {
+    /// Read each of `ids` (its writeback and kind), 20 to a `$batch`, telling `progress`; the
+    /// answer for each, by its index in `ids`.
+    pub(crate) async fn read_writeback(
+        &self,
+        ids: &[GroupId],
+        opts: &BatchOptions,
+        progress: &dyn Progress,
+    ) -> anyhow::Result<Vec<(usize, GroupRead)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        batch::run(
+            self.client,
+            (0..ids.len()).collect(),
+            |key| get(key, &ids[key]),
+            opts,
+            |_| Ok(()),
+            |req, outcome| {
+                out.push((req.key, GroupRead::of(outcome)));
+                progress.advance(1);
+            },
+        )
+        .await?;
+        progress.done();
+        Ok(out)
+    }
+
+    /// PATCH the writeback of `count` groups (`target(k)` names the k-th and its new state),
+    /// 20 to a `$batch`. `before_send` sees the keys of each batch just before it goes (where
+    /// the journal records them); an error from it sends nothing more. `on_result` gets each
+    /// answer.
+    pub(crate) async fn patch_writeback<'t>(
+        &self,
+        count: usize,
+        target: impl Fn(usize) -> (&'t GroupId, &'t WritebackConfiguration) + Sync,
+        opts: &BatchOptions,
+        before_send: impl Fn(&[usize]) -> std::io::Result<()> + Sync,
+        mut on_result: impl FnMut(usize, ItemOutcome),
+    ) -> anyhow::Result<()> {
+        batch::run(
+            self.client,
+            (0..count).collect(),
+            |key| {
+                let (id, to) = target(key);
+                patch_writeback(key, id, to)
+            },
+            opts,
+            |chunk| before_send(&chunk.iter().map(|r| r.key).collect::<Vec<_>>()),
+            |req, outcome| on_result(req.key, outcome),
+        )
+        .await
+    }
+}
+
+impl GroupRead {
+    fn of(outcome: ItemOutcome) -> GroupRead {
+        match outcome {
+            ItemOutcome::Ok { body, .. } => match serde_json::from_value::<Group>(body) {
+                Ok(g) if g.writeback_configuration.is_some() => GroupRead::Found(Box::new(g)),
+                Ok(_) | Err(_) => GroupRead::Unreadable(ItemError {
+                    status: 200,
+                    code: "malformedGroup".into(),
+                    message: "the group came back without a readable writebackConfiguration".into(),
+                    request_id: None,
+                }),
+            },
+            ItemOutcome::Failed(e) if e.status == 404 => GroupRead::Deleted(e),
+            ItemOutcome::Failed(e) => GroupRead::Unreadable(e),
+            ItemOutcome::Stopped { .. } => GroupRead::Unreadable(ItemError {
+                status: 0,
+                code: "interrupted".into(),
+                message: "not read: the run was interrupted".into(),
+                request_id: None,
+            }),
         }
     }
-    Ok(())
 }
 
 /// `$batch` item: read one group (its writeback and kind).
@@ -183,7 +293,6 @@ pub(crate) async fn reads<T>(
     parse: impl Fn(&Value) -> Option<T>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Vec<(usize, Result<T, ReadError>)>> {
-    use super::batch::{self, BatchOptions, ItemOutcome};
     let mut outcomes = Vec::with_capacity(keys.len());
     batch::run(
         client,

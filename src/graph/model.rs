@@ -5,12 +5,22 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// What gwb reads of every group, as a literal for `concat!`.
+macro_rules! group_select {
+    () => {
+        "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration"
+    };
+}
+
 /// The `$select` gwb sends when listing groups: everything the pure core needs, nothing more.
-pub const GROUP_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration";
+pub const GROUP_SELECT: &str = group_select!();
 
 /// [`GROUP_SELECT`] and what an admin reviews before disabling a group's writeback: its mail
 /// address, visibility, renewal and expiry, and whether it is a Team (`resourceProvisioningOptions`).
-pub const REVIEW_SELECT: &str = "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration,mail,visibility,renewedDateTime,expirationDateTime,resourceProvisioningOptions";
+pub const REVIEW_SELECT: &str = concat!(
+    group_select!(),
+    ",mail,visibility,renewedDateTime,expirationDateTime,resourceProvisioningOptions"
+);
 
 /// The Group.Unified directory setting template.
 pub const GROUP_UNIFIED_TEMPLATE_ID: &str = "62375ab9-6b52-47ed-826b-58e47e0e304b";
@@ -38,6 +48,24 @@ impl GroupId {
 }
 
 impl std::fmt::Display for GroupId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A directory setting's id, checked once to be a GUID: only a `SettingId` goes into a
+/// `settings/{id}` URL, whatever a journal or an answer held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingId(String);
+
+impl SettingId {
+    /// The id, when `s` is a GUID.
+    pub fn parse(s: &str) -> Option<SettingId> {
+        is_guid(s).then(|| SettingId(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for SettingId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }

@@ -6,7 +6,7 @@ use futures_util::{StreamExt, pin_mut};
 use reqwest::Method;
 use serde_json::json;
 
-use super::model::{DirectorySetting, SettingTemplate, SettingValue};
+use super::model::{DirectorySetting, SettingId, SettingTemplate, SettingValue};
 use super::{GraphClient, GraphError, GraphResponse};
 
 /// Every directory setting (one page in practice; nextLinks are followed anyway).
@@ -35,6 +35,7 @@ pub(crate) async fn update(
     id: &str,
     values: &[SettingValue],
 ) -> Result<GraphResponse, GraphError> {
+    let id = checked(id, "PATCH")?;
     let url = client.url(&format!("settings/{id}"));
     client.shared_write_permit(1).await;
     client
@@ -64,34 +65,51 @@ pub(crate) fn created_id(resp: &GraphResponse) -> Option<String> {
 
 /// Delete setting `id`.
 pub(crate) async fn delete(client: &GraphClient, id: &str) -> Result<GraphResponse, GraphError> {
+    let id = checked(id, "DELETE")?;
     let url = client.url(&format!("settings/{id}"));
     client.send(Method::DELETE, url, &[], None).await
 }
 
-/// Entra Connect's writeback features (`features` of `onPremisesDirectorySynchronization`).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SyncFeatures {
-    pub unified_group_writeback_enabled: Option<bool>,
-    pub group_write_back_enabled: Option<bool>,
+/// `id` as a [`SettingId`], or the refusal to put it in a URL (nothing is sent).
+fn checked(id: &str, method: &str) -> Result<SettingId, GraphError> {
+    SettingId::parse(id).ok_or_else(|| GraphError::Malformed {
+        method: method.into(),
+        path: "/settings".into(),
+        detail: format!(
+            "{id:?} is not a directory setting id (a GUID); refusing to use it in a request"
+        ),
+        request_id: None,
+    })
 }
 
-/// `GET /beta/directory/onPremisesSynchronization`: the features, or `None` when the tenant has
-/// no synchronization configured. Graph serves it to a delegated Global Administrator only.
-pub(crate) async fn sync_features(
-    client: &GraphClient,
-) -> Result<Option<SyncFeatures>, GraphError> {
-    #[derive(serde::Deserialize)]
-    struct Sync {
-        #[serde(default)]
-        value: Vec<Item>,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Port 9 on loopback: were a request sent, it would fail as unreachable, not as malformed.
+    fn client() -> GraphClient {
+        GraphClient::builder(
+            "http://127.0.0.1:9",
+            std::sync::Arc::new(crate::auth::StaticToken::new("t")),
+        )
+        .build()
+        .unwrap()
     }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        #[serde(default)]
-        features: Option<SyncFeatures>,
+
+    #[tokio::test]
+    async fn a_setting_id_that_is_not_a_guid_never_goes_into_a_url() {
+        for id in [
+            "x/../../users",
+            "",
+            "62375ab9-6b52-47ed-826b-58e47e0e304b/../x",
+        ] {
+            let e = update(&client(), id, &[]).await.unwrap_err();
+            assert!(
+                matches!(&e, GraphError::Malformed { detail, .. } if detail.contains("not a directory setting id")),
+                "{e}"
+            );
+            let e = delete(&client(), id).await.unwrap_err();
+            assert!(matches!(e, GraphError::Malformed { .. }), "{e}");
+        }
     }
-    let url = client.url("directory/onPremisesSynchronization");
-    let s: Sync = client.get_json(url, &[]).await?;
-    Ok(s.value.into_iter().find_map(|i| i.features))
 }

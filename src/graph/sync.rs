@@ -338,6 +338,34 @@ pub(crate) async fn cloud_sync(client: &GraphClient) -> Result<Vec<Agent>, Graph
     Ok(agents)
 }
 
+/// Entra Connect's writeback features (`features` of `onPremisesDirectorySynchronization`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SyncFeatures {
+    pub unified_group_writeback_enabled: Option<bool>,
+    pub group_write_back_enabled: Option<bool>,
+}
+
+/// `GET /beta/directory/onPremisesSynchronization`: the features, or `None` when the tenant has
+/// no synchronization configured. Graph serves it to a delegated Global Administrator only.
+pub(crate) async fn sync_features(
+    client: &GraphClient,
+) -> Result<Option<SyncFeatures>, GraphError> {
+    #[derive(serde::Deserialize)]
+    struct Sync {
+        #[serde(default)]
+        value: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        features: Option<SyncFeatures>,
+    }
+    let url = client.url("directory/onPremisesSynchronization");
+    let s: Sync = client.get_json(url, &[]).await?;
+    Ok(s.value.into_iter().find_map(|i| i.features))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
