@@ -11,6 +11,7 @@ pub(crate) mod cloud;
 pub mod commands;
 pub mod config;
 pub(crate) mod dispatch;
+pub(crate) mod doc;
 pub mod emulator;
 pub mod error;
 pub mod exit;

@@ -19,12 +19,12 @@ use serde_json::json;
 
 use super::Context;
 use super::pipeline::{self, ChangeSet, Journals};
+use crate::doc::TenantSection;
 use crate::graph::model::{
     DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingTemplate, SettingValue,
 };
 use crate::graph::{GraphClient, GraphError, settings};
 use crate::journal::{Journal, JournalWriteError, SettingResult};
-use crate::output::TenantSection;
 use crate::writeback::setting::{self, SettingPlan};
 use crate::writeback::tenant::tenant_default;
 

@@ -24,8 +24,9 @@ use crate::change::setting::{self as set_default, SetDefaultPlan, SettingAction}
 
 use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
+use crate::doc::TenantSection;
 use crate::error::{ExitStatus, UsageError};
-use crate::output::{TenantSection, write_json};
+use crate::output::write_json;
 use crate::writeback::history::{Changes, classify};
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 use crate::writeback::policy::{
@@ -67,7 +68,7 @@ pub(crate) struct Comparison {
     pub excepted: Vec<Excepted>,
     /// With `security_writeback_needs_cloud_sync`: who acts on security groups' writeback flag.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_writeback: Option<crate::output::SecurityWriteback>,
+    pub security_writeback: Option<crate::writeback::engines::SecurityWriteback>,
 }
 
 fn signal_name<S: serde::Serializer>(signal: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
@@ -455,7 +456,10 @@ fn read_error(
 pub(crate) async fn policy_checker<'p>(
     client: &crate::graph::GraphClient,
     policy: &'p Policy,
-) -> anyhow::Result<(PolicyChecker<'p>, Option<crate::output::SecurityWriteback>)> {
+) -> anyhow::Result<(
+    PolicyChecker<'p>,
+    Option<crate::writeback::engines::SecurityWriteback>,
+)> {
     let mut checker = PolicyChecker::new(policy);
     if !policy.security_writeback_needs_cloud_sync
         || policy.security_writeback != crate::writeback::policy::Rule::Any
@@ -473,8 +477,9 @@ pub(crate) async fn policy_checker<'p>(
     let cloud = super::read::cloud_sync_section(agents);
     let none_confirmed = policy.cloud_sync_group_provisioning
         == Some(crate::writeback::policy::GroupProvisioning::None);
-    let verdict = crate::output::SecurityWriteback::judge(Some(&cloud), None, none_confirmed);
-    use crate::output::ActedOnBy;
+    let verdict =
+        crate::writeback::engines::SecurityWriteback::judge(Some(&cloud), None, none_confirmed);
+    use crate::writeback::engines::ActedOnBy;
     match verdict.acted_on_by {
         ActedOnBy::CloudSync => {}
         ActedOnBy::Unknown => anyhow::bail!(

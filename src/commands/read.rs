@@ -2,7 +2,7 @@
 //! writeback features, Cloud Sync's jobs. Commands share reads here, never each other.
 
 use crate::graph::GraphClient;
-use crate::output::SyncFeatures;
+use crate::writeback::engines::SyncFeatures;
 
 /// Every group of the tenant, handed to `each`, with a spinner counting them on a terminal
 /// ("reading groups… 12,000"): a listing of 30,000 groups is a quarter of a minute.
@@ -59,12 +59,12 @@ pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {
 
 /// Entra Cloud Sync's jobs (see `graph::sync`). Without `Application.Read.All` and
 /// `Synchronization.Read.All` they cannot be read: said, and the report goes on.
-pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::CloudSync {
+pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::writeback::engines::CloudSync {
     match crate::graph::sync::cloud_sync(client).await {
         Ok(agents) => cloud_sync_section(agents),
         Err(e) => {
             tracing::info!("cannot read Cloud Sync's jobs: {e}");
-            crate::output::CloudSync {
+            crate::writeback::engines::CloudSync {
                 readable: false,
                 jobs: Vec::new(),
                 error: Some(if e.is_auth() {
@@ -80,8 +80,8 @@ pub(crate) async fn read_cloud_sync(client: &GraphClient) -> crate::output::Clou
 /// Cloud Sync's agents and jobs as the output shows them.
 pub(crate) fn cloud_sync_section(
     agents: Vec<crate::graph::sync::Agent>,
-) -> crate::output::CloudSync {
-    crate::output::CloudSync {
+) -> crate::writeback::engines::CloudSync {
+    crate::writeback::engines::CloudSync {
         readable: true,
         jobs: agents
             .into_iter()
@@ -92,7 +92,7 @@ pub(crate) fn cloud_sync_section(
                     let status = j.status.unwrap_or_default();
                     let last = status.last_execution.unwrap_or_default();
                     let quarantine = status.quarantine;
-                    crate::output::CloudSyncJob {
+                    crate::writeback::engines::CloudSyncJob {
                         service_principal_id: a.id.clone(),
                         service_principal_name: a.display_name.clone(),
                         group_provisioning_to_ad,

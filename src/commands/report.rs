@@ -8,12 +8,14 @@ use std::io::Write;
 
 use crate::change::Context;
 use crate::cli::{OutputFormat, ReportArgs};
+use crate::doc::TenantSection;
 use crate::error::ExitStatus;
 use crate::graph::GraphClient;
 use crate::graph::model::GroupId;
 use crate::output;
 use crate::output::rows::RowWriter;
-use crate::output::{SyncFeatures, TenantSection, write_report};
+use crate::output::write_report;
+use crate::writeback::engines::SyncFeatures;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
 
@@ -126,8 +128,8 @@ async fn read_sources(
 /// groups, so each security group with writeback enabled can say it as it is listed.
 struct Engines {
     sync: SyncFeatures,
-    cloud: crate::output::CloudSync,
-    verdict: crate::output::SecurityWriteback,
+    cloud: crate::writeback::engines::CloudSync,
+    verdict: crate::writeback::engines::SecurityWriteback,
 }
 
 async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
@@ -135,8 +137,11 @@ async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
         super::read::read_sync_features(client),
         super::read::read_cloud_sync(client)
     );
-    let verdict =
-        crate::output::SecurityWriteback::judge(Some(&cloud), Some(&sync), none_confirmed);
+    let verdict = crate::writeback::engines::SecurityWriteback::judge(
+        Some(&cloud),
+        Some(&sync),
+        none_confirmed,
+    );
     Engines {
         sync,
         cloud,
@@ -146,8 +151,8 @@ async fn engines(client: &GraphClient, none_confirmed: bool) -> Engines {
 
 /// Flag a security group with writeback enabled that nothing (but a discontinued engine) acts
 /// on: Graph says written back, and the row says why AD may never see it.
-fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
-    use crate::output::ActedOnBy;
+fn flag(verdict: &crate::writeback::engines::SecurityWriteback, row: &mut ReportRow) {
+    use crate::writeback::engines::ActedOnBy;
     use crate::writeback::summary::SourceOfAuthority;
     // Writeback v1 alone writes every cloud Microsoft 365 group back, whatever its flag
     // (isEnabled stays raw in the row; writtenBack says what AD receives).
@@ -173,21 +178,21 @@ fn flag(verdict: &crate::output::SecurityWriteback, row: &mut ReportRow) {
         return;
     }
     match verdict.acted_on_by {
-        ActedOnBy::ConnectSyncV2 => row.add_warning(crate::output::FLAG_ONLY_V2.into()),
-        ActedOnBy::Nothing => row.add_warning(crate::output::FLAG_NOTHING.into()),
+        ActedOnBy::ConnectSyncV2 => row.add_warning(crate::writeback::engines::FLAG_ONLY_V2.into()),
+        ActedOnBy::Nothing => row.add_warning(crate::writeback::engines::FLAG_NOTHING.into()),
         ActedOnBy::CloudSync | ActedOnBy::Unknown => {}
     }
 }
 
 /// The verdict on security groups' flag, as it becomes known: the engines are read while the
 /// groups are listed, so a report waits for them no longer than their own requests take.
-type Verdict = tokio::sync::watch::Receiver<Option<crate::output::SecurityWriteback>>;
+type Verdict = tokio::sync::watch::Receiver<Option<crate::writeback::engines::SecurityWriteback>>;
 
 /// Rows wait here until the verdict is known (the first page or two), then go on flagged, in
 /// the order they were listed.
 struct Flagging {
     verdict: Verdict,
-    known: Option<crate::output::SecurityWriteback>,
+    known: Option<crate::writeback::engines::SecurityWriteback>,
     pending: Vec<ReportRow>,
 }
 
@@ -251,7 +256,7 @@ impl Flagging {
 async fn engines_then_tell(
     client: &GraphClient,
     none_confirmed: bool,
-    tx: tokio::sync::watch::Sender<Option<crate::output::SecurityWriteback>>,
+    tx: tokio::sync::watch::Sender<Option<crate::writeback::engines::SecurityWriteback>>,
 ) -> Engines {
     let e = engines(client, none_confirmed).await;
     let _ = tx.send(Some(e.verdict.clone()));
@@ -389,7 +394,7 @@ fn streams(ctx: &Context, args: &ReportArgs) -> bool {
 async fn read_all_rows(
     client: &GraphClient,
     args: &ReportArgs,
-    verdict: tokio::sync::watch::Receiver<Option<crate::output::SecurityWriteback>>,
+    verdict: tokio::sync::watch::Receiver<Option<crate::writeback::engines::SecurityWriteback>>,
 ) -> anyhow::Result<(Vec<ReportRow>, Summary)> {
     let mut rows = Vec::new();
     // Groups from AD that the filters hide: read too, for the summary's counts.
@@ -533,7 +538,7 @@ fn command_line(args: &ReportArgs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{ActedOnBy, SecurityWriteback};
+    use crate::writeback::engines::{ActedOnBy, SecurityWriteback};
     use crate::writeback::summary::SourceOfAuthority;
     use crate::writeback::{Kind, Reason};
 
@@ -593,7 +598,7 @@ mod tests {
         assert_eq!(ids, ["a", "b", "c"]);
         let flagged: Vec<bool> = out
             .iter()
-            .map(|r| r.warning.as_deref() == Some(crate::output::FLAG_ONLY_V2))
+            .map(|r| r.warning.as_deref() == Some(crate::writeback::engines::FLAG_ONLY_V2))
             .collect();
         assert_eq!(flagged, [true, false, true]);
     }

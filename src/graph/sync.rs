@@ -11,7 +11,7 @@
 //!   id in `appId` (older text) or in `servicePrincipalNames` (current text)), and
 //!   `applicationTemplateId eq` [`THIRD_PARTY_AAD2AD_TEMPLATE`]. No Microsoft page gives the
 //!   template of an Entra-to-AD configuration, so finding no group provisioning job proves
-//!   nothing (see `output::SecurityWriteback::judge`).
+//!   nothing (see `writeback::engines::SecurityWriteback::judge`).
 //! - Jobs: `GET /servicePrincipals/{id}/synchronization/jobs` (`Synchronization.Read.All`),
 //!   paged like any collection: `synchronizationJob` with `templateId`, `schedule.state`, and
 //!   `status` (`code`, compared without regard to case, `lastExecution`, `quarantine`).

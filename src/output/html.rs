@@ -478,7 +478,7 @@ pub(crate) fn bar_chart(caption: &str, bars: &[Bar], legend: &[(&str, &'static s
 }
 
 /// The tenant default and the sync features, as facts.
-pub(crate) fn tenant_facts(tenant: &super::TenantSection) -> String {
+pub(crate) fn tenant_facts(tenant: &crate::doc::TenantSection) -> String {
     let mut pairs = vec![(
         "NewUnifiedGroupWritebackDefault",
         match tenant.new_unified_group_writeback_default {
@@ -525,7 +525,7 @@ pub(crate) fn tenant_facts(tenant: &super::TenantSection) -> String {
 pub(crate) fn write_report(
     w: &mut dyn Write,
     meta: Meta,
-    tenant: &super::TenantSection,
+    tenant: &crate::doc::TenantSection,
     rows: &[crate::writeback::summary::ReportRow],
     summary: &crate::writeback::summary::Summary,
     member_counts: bool,
@@ -554,7 +554,7 @@ pub(crate) fn write_report(
 /// The report's figures, its lines on security writeback and sources of authority, and its
 /// two charts.
 fn groups_figures(
-    tenant: &super::TenantSection,
+    tenant: &crate::doc::TenantSection,
     summary: &crate::writeback::summary::Summary,
     member_counts: bool,
 ) -> String {

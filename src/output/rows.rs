@@ -5,8 +5,9 @@
 
 use std::io::{self, Write};
 
-use super::{CSV_COLUMNS, REPORT_SCHEMA_VERSION, TenantSection, csv_start, opt_bool};
+use super::{CSV_COLUMNS, REPORT_SCHEMA_VERSION, csv_start, opt_bool};
 use crate::cli::OutputFormat;
+use crate::doc::TenantSection;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
 
 /// Writes a report row by row; [`RowWriter::finish`] ends the document.

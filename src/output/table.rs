@@ -133,7 +133,7 @@ pub(crate) struct TableWriter<'a> {
     widths: Option<(usize, Vec<usize>)>,
     warned: Vec<String>,
     /// Rows whose only warning is the tenant-wide one about security groups' flag
-    /// ([`super::FLAG_ONLY_V2`], [`super::FLAG_NOTHING`]): counted, said once.
+    /// ([`crate::writeback::engines::FLAG_ONLY_V2`], [`crate::writeback::engines::FLAG_NOTHING`]): counted, said once.
     shared: [u64; 2],
 }
 
@@ -151,9 +151,12 @@ impl<'a> TableWriter<'a> {
     }
 
     pub(crate) fn row(&mut self, r: &ReportRow) -> io::Result<()> {
-        let shared = [super::FLAG_ONLY_V2, super::FLAG_NOTHING]
-            .into_iter()
-            .position(|w| r.warning.as_deref() == Some(w));
+        let shared = [
+            crate::writeback::engines::FLAG_ONLY_V2,
+            crate::writeback::engines::FLAG_NOTHING,
+        ]
+        .into_iter()
+        .position(|w| r.warning.as_deref() == Some(w));
         if let Some(i) = shared {
             self.shared[i] += 1;
         } else if r.warning.is_some() {
@@ -241,11 +244,10 @@ impl<'a> TableWriter<'a> {
         if !self.warned.is_empty() || self.shared.iter().any(|&n| n > 0) {
             writeln!(self.w)?;
             writeln!(self.w, "Needs attention [!]:")?;
-            for (n, text) in self
-                .shared
-                .iter()
-                .zip([super::FLAG_ONLY_V2, super::FLAG_NOTHING])
-            {
+            for (n, text) in self.shared.iter().zip([
+                crate::writeback::engines::FLAG_ONLY_V2,
+                crate::writeback::engines::FLAG_NOTHING,
+            ]) {
                 if *n == 0 {
                     continue;
                 }

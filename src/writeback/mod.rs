@@ -5,6 +5,7 @@
 //! security groups it means not written back; other kinds and groups mastered on-premises are
 //! never written back.
 
+pub(crate) mod engines;
 pub(crate) mod history;
 pub(crate) mod onprem;
 pub mod plan;

@@ -31,6 +31,10 @@ const FLOORS: &[(&str, &[&str])] = &[
         &["writeback", "emulator"],
     ),
     (
+        "documents: plain serialisable data, the JSON contract; no I/O",
+        &["doc"],
+    ),
+    (
         "records and the printer: never read a tenant",
         &["journal", "output"],
     ),
