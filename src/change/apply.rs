@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::cli::ApplyArgs;
+use crate::doc::ItemFailure;
 use crate::error::UsageError;
 use crate::graph::GraphClient;
 use crate::graph::batch::{self, BatchOptions, ItemError, ItemOutcome};
@@ -19,37 +18,8 @@ use crate::journal::{GroupResult, Journal};
 use crate::output;
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 
-/// A group that could not be changed, or was gone.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
-    pub id: String,
-    pub display_name: Option<String>,
-    pub status: u16,
-    pub code: String,
-    pub message: String,
-    pub request_id: Option<String>,
-}
-
 impl ItemFailure {
-    /// The failure as one line for people, with Graph's text made safe to print.
-    pub(crate) fn line(&self) -> String {
-        let text = format!(
-            "{} {}: {} {}: {}{}",
-            self.id,
-            self.display_name.as_deref().unwrap_or(""),
-            self.status,
-            self.code,
-            self.message,
-            self.request_id
-                .as_deref()
-                .map(|r| format!(" (request-id: {r})"))
-                .unwrap_or_default()
-        );
-        output::safe(&text).into_owned()
-    }
-
-    fn new(c: &Change, e: &ItemError) -> Self {
+    pub(crate) fn new(c: &Change, e: &ItemError) -> Self {
         ItemFailure {
             id: c.id.clone(),
             display_name: c.display_name.clone(),

@@ -6,7 +6,6 @@
 //! their code (journal, `--max-changes`, consent, run lock), then checks again, reading again
 //! while Graph does not yet show what was just written (its reads lag writes).
 
-mod html;
 mod run_state;
 mod stream;
 
@@ -15,28 +14,22 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::json;
 
-use crate::change::apply::{self, ItemFailure};
+use crate::change::apply;
 use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
 use crate::change::setting::{self as set_default, SetDefaultPlan, SettingAction};
 
 use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::doc::TenantSection;
+use crate::doc::check::{Comparison, Fix, Shown};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::write_json;
 use crate::writeback::history::{Changes, classify};
-use crate::writeback::plan::{Change, SkipReason, Skipped};
-use crate::writeback::policy::{
-    Drift, DriftTarget, Excepted, Policy, PolicyChecker, apply_exceptions,
-};
+use crate::writeback::plan::{Change, SkipReason};
+use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker, apply_exceptions};
 use crate::writeback::tenant::tenant_default;
-
-/// 2: `fix.planned` and `fix.changed` (were `groupsPlanned`, `groupsChanged`, unlike every other
-/// command's), and the policy's keys in camelCase (were the config file's snake_case).
-pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// The policy and the file it came from (for messages).
 pub(crate) struct PolicySource<'a> {
@@ -46,79 +39,6 @@ pub(crate) struct PolicySource<'a> {
     pub looked_at: Option<&'a Path>,
     /// Where to send notifications (`[[notify]]`).
     pub notify: &'a [crate::notify::Destination],
-}
-
-/// The tenant compared with the policy once.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Comparison {
-    pub compliant: bool,
-    pub groups_checked: u64,
-    /// Groups written back that the policy's `allow` list permits.
-    pub allowed: u64,
-    /// `null` when the policy does not check the tenant default.
-    pub tenant_default: Option<TenantSection>,
-    pub drift: Vec<Drift>,
-    /// With `role_assignable_drift = "report"`: drift on role-assignable groups, which only an
-    /// app with RoleManagement.ReadWrite.Directory can fix; listed, not counted, not fixed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub needs_privileged_permission: Vec<Drift>,
-    /// Drift that an exception in force accepts (`[[policy.exception]]`): not counted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub excepted: Vec<Excepted>,
-    /// With `security_writeback_needs_cloud_sync`: who acts on security groups' writeback flag.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub security_writeback: Option<crate::writeback::engines::SecurityWriteback>,
-}
-
-fn signal_name<S: serde::Serializer>(signal: &Option<i32>, s: S) -> Result<S::Ok, S::Error> {
-    match signal {
-        Some(sig) => s.serialize_str(crate::interrupt::name(*sig)),
-        None => s.serialize_none(),
-    }
-}
-
-/// What `--fix` did.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Fix {
-    pub dry_run: bool,
-    #[serde(rename = "planned")]
-    pub groups_planned: u64,
-    #[serde(rename = "changed")]
-    pub groups_changed: Vec<String>,
-    pub deleted_meanwhile: Vec<ItemFailure>,
-    pub failed: Vec<ItemFailure>,
-    /// Drifted groups left alone: read right before the write, they had changed since the
-    /// check (someone else is managing them) or were already fixed.
-    pub skipped: Vec<Skipped>,
-    /// The tenant default's change.
-    pub tenant_default: Option<SettingAction>,
-    pub journals: Vec<String>,
-    /// Changed by this run, but Graph did not show it yet when checked again.
-    pub pending_read_back: Vec<String>,
-    /// The signal that stopped the fix early, when one did (the tenant was not checked again).
-    /// In JSON as `interrupted`: the signal's name (SIGINT, SIGTERM).
-    #[serde(
-        rename = "interrupted",
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "signal_name"
-    )]
-    pub signal: Option<i32>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CheckDoc<'a> {
-    schema_version: u32,
-    policy: &'a Policy,
-    before: &'a Comparison,
-    fix: Option<&'a Fix>,
-    /// After `--fix`: the tenant checked again.
-    after: Option<&'a Comparison>,
-    /// Against the last run (see `run_state`): new, persisting and resolved drift.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    changes: Option<&'a Changes>,
 }
 
 /// Print the result (the run state is already saved) and return what there is to tell: the
@@ -136,9 +56,16 @@ async fn emit(
     record_metrics(shown, policy);
     let last = shown.after.unwrap_or(shown.before);
     match ctx.format {
-        OutputFormat::Junit => write_junit(out, &ctx.target, policy, last)?,
-        OutputFormat::Html => html::write(out, ctx, policy, shown, command).await?,
-        format => print(out, format, policy, shown)?,
+        OutputFormat::Junit => {
+            let t = &ctx.target;
+            let suite = pipeline::describe_tenant(t.tenant_id.as_deref(), None, &t.graph_root);
+            crate::output::junit::write_check(out, &suite, policy, last)?
+        }
+        OutputFormat::Html => {
+            let tenant = pipeline::tenant_words(ctx).await;
+            crate::output::check_html::write(out, tenant, policy, shown, command)?
+        }
+        format => crate::output::check::print(out, format, policy, shown)?,
     }
     out.flush()?;
     let dry = shown.fix.is_some_and(|f| f.dry_run);
@@ -200,165 +127,6 @@ fn record_exception_expiry(policy: &Policy, today: &str) {
     if let Some(at) = nearest.and_then(crate::metrics::end_of_day_unix) {
         crate::metrics::record("gwb_exception_expiry_timestamp_seconds", &[], at);
     }
-}
-
-/// Text for XML: the five entities escaped, and the control characters XML 1.0 cannot carry
-/// (even as entities) replaced, so any group name makes a well-formed file.
-fn xml(s: &str) -> String {
-    let carried: String = s
-        .chars()
-        .map(|c| match c {
-            '\t' | '\n' | '\r' => c,
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => '\u{fffd}',
-            c => c,
-        })
-        .collect();
-    crate::output::markup(&carried)
-}
-
-/// `check -o junit`: one test suite for the tenant; one test case per policy rule that is
-/// checked (failing when anything drifted from it) and one per drifted group (failing, with
-/// expected and actual); excepted groups as skipped test cases with their reason. CI systems
-/// (GitHub Actions, Azure DevOps, GitLab) show it in their test tabs.
-fn write_junit(
-    out: &mut dyn Write,
-    target: &crate::change::Target,
-    policy: &Policy,
-    c: &Comparison,
-) -> std::io::Result<()> {
-    let (mut cases, mut failures) = junit_rule_cases(policy, c);
-    failures += junit_group_cases(c, &mut cases);
-    let suite = crate::change::pipeline::describe_tenant(
-        target.tenant_id.as_deref(),
-        None,
-        &target.graph_root,
-    );
-    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-    writeln!(
-        out,
-        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{failures}\">",
-        cases.len()
-    )?;
-    writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\" timestamp=\"{}\">",
-        xml(&suite),
-        cases.len(),
-        c.excepted.len(),
-        crate::clock::this_run_started()
-    )?;
-    for case in &cases {
-        writeln!(out, "{case}")?;
-    }
-    writeln!(out, "  </testsuite>")?;
-    writeln!(out, "</testsuites>")?;
-    out.flush()
-}
-
-/// One JUnit test case per policy rule checked (failing when anything drifted from it), and
-/// how many failed.
-fn junit_rule_cases(policy: &Policy, c: &Comparison) -> (Vec<String>, usize) {
-    use crate::writeback::Kind;
-    use crate::writeback::policy::Rule;
-    let mut cases: Vec<String> = Vec::new();
-    let mut failures = 0usize;
-    let mut rule = |name: String, failed: Vec<&Drift>| {
-        let body = if failed.is_empty() {
-            String::new()
-        } else {
-            failures += 1;
-            format!(
-                "\n      <failure type=\"drift\" message=\"{} drifted\">{}</failure>\n    ",
-                failed.len(),
-                xml(&failed
-                    .iter()
-                    .map(|d| format!(
-                        "{} {}: expected {}, actual {}",
-                        d.id.as_deref().unwrap_or(""),
-                        d.display_name.as_deref().unwrap_or(""),
-                        d.expected,
-                        d.actual
-                    ))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            )
-        };
-        cases.push(format!(
-            "    <testcase classname=\"gwb.policy\" name=\"{}\">{body}</testcase>",
-            xml(&name)
-        ));
-    };
-    let of_kind = |k: Kind| {
-        c.drift
-            .iter()
-            .filter(|d| d.kind == Some(k))
-            .collect::<Vec<_>>()
-    };
-    if policy.m365_writeback != Rule::Any {
-        let mut d = of_kind(Kind::Microsoft365);
-        d.extend(
-            c.drift
-                .iter()
-                .filter(|d| d.target == DriftTarget::SyncEngine),
-        );
-        rule("m365_writeback = disabled".into(), d);
-    }
-    if policy.security_writeback != Rule::Any {
-        rule(
-            "security_writeback = disabled".into(),
-            of_kind(Kind::Security),
-        );
-    } else if policy.security_writeback_needs_cloud_sync {
-        rule(
-            "security_writeback_needs_cloud_sync = true".into(),
-            of_kind(Kind::Security),
-        );
-    }
-    if let Some(want) = policy.new_m365_default {
-        let d: Vec<&Drift> = c
-            .drift
-            .iter()
-            .filter(|d| d.target == DriftTarget::TenantDefault)
-            .collect();
-        rule(format!("new_m365_default = {want}"), d);
-    }
-    (cases, failures)
-}
-
-/// One JUnit test case per drifted group (failing) and per excepted item (skipped), added to
-/// `cases`; how many failed.
-fn junit_group_cases(c: &Comparison, cases: &mut Vec<String>) -> usize {
-    let mut failures = 0;
-    for d in c.drift.iter().filter(|d| d.target == DriftTarget::Group) {
-        failures += 1;
-        cases.push(format!(
-            "    <testcase classname=\"gwb.group\" name=\"{} ({})\">\n      <failure type=\"drift\" message=\"expected {}, actual {}\">expected: {}\nactual: {}</failure>\n    </testcase>",
-            xml(d.display_name.as_deref().unwrap_or("")),
-            xml(d.id.as_deref().unwrap_or("")),
-            xml(&d.expected),
-            xml(&d.actual),
-            xml(&d.expected),
-            xml(&d.actual)
-        ));
-    }
-    for x in &c.excepted {
-        cases.push(format!(
-            "    <testcase classname=\"gwb.group\" name=\"{} ({})\">\n      <skipped message=\"excepted: {}{}\"/>\n    </testcase>",
-            xml(x.drift.display_name.as_deref().unwrap_or("")),
-            xml(x.drift.id.as_deref().unwrap_or(x.drift.target.as_str())),
-            xml(&x.reason),
-            xml(&x.expires.as_deref().map(|e| format!(", until {e}")).unwrap_or_default())
-        ));
-    }
-    failures
-}
-
-/// What [`print`] prints.
-struct Shown<'a> {
-    before: &'a Comparison,
-    fix: Option<&'a Fix>,
-    after: Option<&'a Comparison>,
-    changes: Option<&'a Changes>,
 }
 
 /// The run state: the last run's drift, and where this run's goes (`None`: not kept, as for a
@@ -1003,239 +771,4 @@ fn fix_status(fix: &Fix, after: &Comparison) -> ExitStatus {
     } else {
         ExitStatus::Ok
     }
-}
-
-/// The columns of drift as CSV.
-const DRIFT_COLUMNS: [&str; 7] = [
-    "target",
-    "id",
-    "displayName",
-    "kind",
-    "expected",
-    "actual",
-    "roleAssignable",
-];
-
-fn drift_row(d: &Drift) -> [String; 7] {
-    [
-        d.target.as_str().to_string(),
-        d.id.clone().unwrap_or_default(),
-        d.display_name.clone().unwrap_or_default(),
-        d.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
-        d.expected.clone(),
-        d.actual.clone(),
-        d.role_assignable.to_string(),
-    ]
-}
-
-fn print(
-    out: &mut dyn Write,
-    format: OutputFormat,
-    policy: &Policy,
-    shown: &Shown,
-) -> std::io::Result<()> {
-    let Shown {
-        before,
-        fix,
-        after,
-        changes,
-    } = *shown;
-    let doc = CheckDoc {
-        schema_version: SCHEMA_VERSION,
-        policy,
-        before,
-        fix,
-        after,
-        changes,
-    };
-    match format {
-        OutputFormat::Table => {}
-        OutputFormat::Ndjson => {
-            // One drift item per line: the state as last checked.
-            for d in &after.unwrap_or(before).drift {
-                serde_json::to_writer(&mut *out, d)?;
-                writeln!(out)?;
-            }
-            return out.flush();
-        }
-        OutputFormat::Csv => {
-            // One drift item per row: the state as last checked.
-            let drift = &after.unwrap_or(before).drift;
-            return crate::output::write_csv_rows(out, DRIFT_COLUMNS, drift.iter().map(drift_row));
-        }
-        _ => return write_json(out, &doc),
-    }
-    write_comparison(out, "Policy check", before)?;
-    if let Some(f) = fix {
-        if f.dry_run {
-            writeln!(
-                out,
-                "Dry run: --fix would disable writeback on {} groups{} (no writes made)",
-                f.groups_planned,
-                if f.tenant_default.is_some() {
-                    " and set the tenant default"
-                } else {
-                    ""
-                }
-            )?;
-        } else {
-            writeln!(
-                out,
-                "Fix: changed {} of {} groups; {} deleted meanwhile, {} failed; tenant default: {}",
-                f.groups_changed.len(),
-                f.groups_planned,
-                f.deleted_meanwhile.len(),
-                f.failed.len(),
-                f.tenant_default
-                    .map(|a| a.as_str())
-                    .unwrap_or("not touched")
-            )?;
-            for e in &f.failed {
-                writeln!(out, "  FAILED: {}", e.line())?;
-            }
-            for j in &f.journals {
-                crate::output::write_undo_line(out, j)?;
-            }
-            if let Some(sig) = f.signal.map(crate::interrupt::name) {
-                writeln!(
-                    out,
-                    "Interrupted by {sig}: run gwb check --fix again to finish, or undo with gwb restore --journal {}",
-                    f.journals.first().map(String::as_str).unwrap_or("PATH")
-                )?;
-            }
-            if !f.pending_read_back.is_empty() {
-                writeln!(
-                    out,
-                    "{} changes made do not show in Graph's reads yet (they lag writes); check again in a minute",
-                    f.pending_read_back.len()
-                )?;
-            }
-        }
-    }
-    if let Some(a) = after {
-        write_comparison(out, "Checked again", a)?;
-    }
-    if let Some(c) = changes {
-        write_changes(out, c)?;
-    }
-    out.flush()
-}
-
-/// New, persisting and resolved drift since the last check, as people read it.
-fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
-    let since = match &c.since {
-        Some(at) => format!("Since the last check ({at})"),
-        None => "First check (no earlier state)".into(),
-    };
-    writeln!(
-        out,
-        "{since}: {} new, {} persisting, {} resolved",
-        c.new.len(),
-        c.persisting.len(),
-        c.resolved.len()
-    )?;
-    let name = |id: Option<&str>, target: DriftTarget, display: Option<&str>| match target {
-        DriftTarget::TenantDefault => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
-        DriftTarget::SyncEngine => "Entra Connect's group writeback engine".to_string(),
-        DriftTarget::Group => format!(
-            "group {} \"{}\"",
-            crate::output::safe(id.unwrap_or("")),
-            crate::output::safe(display.unwrap_or(""))
-        ),
-    };
-    for d in &c.new {
-        writeln!(
-            out,
-            "  new: {}",
-            name(d.id.as_deref(), d.target, d.display_name.as_deref())
-        )?;
-    }
-    for s in &c.resolved {
-        writeln!(
-            out,
-            "  resolved: {}",
-            name(s.id.as_deref(), s.target, s.display_name.as_deref())
-        )?;
-    }
-    Ok(())
-}
-
-fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io::Result<()> {
-    if !c.needs_privileged_permission.is_empty() {
-        writeln!(
-            out,
-            "{title}: {} role-assignable groups are written back; fixing them needs RoleManagement.ReadWrite.Directory (reported apart, not counted: policy.role_assignable_drift = \"report\"):",
-            c.needs_privileged_permission.len()
-        )?;
-        for d in &c.needs_privileged_permission {
-            writeln!(
-                out,
-                "  group {} \"{}\": {}",
-                crate::output::safe(d.id.as_deref().unwrap_or("")),
-                crate::output::safe(d.display_name.as_deref().unwrap_or("")),
-                d.actual
-            )?;
-        }
-    }
-    if !c.excepted.is_empty() {
-        writeln!(
-            out,
-            "{title}: {} accepted by [[policy.exception]] (not counted):",
-            c.excepted.len()
-        )?;
-        for x in &c.excepted {
-            writeln!(
-                out,
-                "  {} \"{}\": {}{}{}",
-                crate::output::safe(x.drift.id.as_deref().unwrap_or(x.drift.target.as_str())),
-                crate::output::safe(x.drift.display_name.as_deref().unwrap_or("")),
-                crate::output::safe(&x.reason),
-                x.owner
-                    .as_deref()
-                    .map(|o| format!(" (owner {})", crate::output::safe(o)))
-                    .unwrap_or_default(),
-                x.expires
-                    .as_deref()
-                    .map(|d| format!(", until {d}"))
-                    .unwrap_or_default(),
-            )?;
-        }
-    }
-    if c.compliant {
-        writeln!(
-            out,
-            "{title}: compliant ({} groups checked, {} allowed by policy.allow)",
-            c.groups_checked, c.allowed
-        )?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{title}: {} drifted ({} groups checked, {} allowed by policy.allow)",
-        c.drift.len(),
-        c.groups_checked,
-        c.allowed
-    )?;
-    for d in &c.drift {
-        let what = match (d.target.as_str(), &d.kind) {
-            ("group", Some(k)) => format!(
-                "group {} \"{}\" ({})",
-                crate::output::safe(d.id.as_deref().unwrap_or("")),
-                crate::output::safe(d.display_name.as_deref().unwrap_or("")),
-                k.as_str()
-            ),
-            _ => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
-        };
-        let what = if d.role_assignable {
-            format!("{what} [role-assignable: fixing needs RoleManagement.ReadWrite.Directory]")
-        } else {
-            what
-        };
-        writeln!(
-            out,
-            "  {what}: expected {}, actual {}",
-            d.expected, d.actual
-        )?;
-    }
-    Ok(())
 }

@@ -5,14 +5,14 @@ use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::change::apply::{self, Applied, Current, same_state};
 use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use crate::change::run::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
+use crate::change::run::{Done, Written, finish_with, write_run_details};
 use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
 use crate::clock::now_rfc3339;
+use crate::doc::plan::{PLAN_KIND, PLAN_SCHEMA_VERSION, PlanDoc};
+use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
@@ -20,45 +20,6 @@ use crate::writeback::plan::{
     age_in_days, is_guid, parse_cutoff, parse_exclude_file,
 };
 use crate::writeback::policy::Policy;
-
-pub(crate) const PLAN_KIND: &str = "gwb.disable-existing-m365.plan";
-pub(crate) const PLAN_SCHEMA_VERSION: u32 = 1;
-
-/// A plan as printed by `--dry-run` and saved by `--plan-out`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PlanDoc {
-    pub schema_version: u32,
-    pub kind: String,
-    /// The Graph root the plan was made against; a plan is applied only there.
-    pub graph_root: String,
-    /// The tenant the plan was made for (the token's `tid`), when the token said.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-    pub created_at: String,
-    pub changes: Vec<Change>,
-    pub skipped: Vec<Skipped>,
-    pub summary: PlanSummary,
-    /// A saved plan's review (`--plan-out`): per group what an admin decides by, and the
-    /// decision; a change whose entry says `keep` is not made. Absent from earlier plans.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub review: Vec<crate::change::review::Entry>,
-    /// With `review`: where its `lastActivityDate`s come from, or why there are none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_activity: Option<String>,
-    /// The groups the config's policy keeps, left out of `changes` (each is in `skipped` with
-    /// its reason as `note`).
-    #[serde(default)]
-    pub excluded_by_policy_ids: Vec<String>,
-    /// A saved plan's id (`--plan-out`): `planRefs` are made from it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan_id: Option<String>,
-    /// A saved plan: the `planRef` of every group it planned (the changes and the groups the
-    /// policy keeps). Applied, it writes only groups whose reference is here: a plan can be
-    /// narrowed, never widened.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub plan_refs: Vec<String>,
-}
 
 fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
     let mut exclude = HashSet::new();

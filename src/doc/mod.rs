@@ -2,6 +2,11 @@
 //! JSON contract lives in their field names and schema versions). Nothing here reads a tenant,
 //! writes a file or prints.
 
+pub(crate) mod check;
+pub(crate) mod plan;
+pub(crate) mod run;
+pub(crate) mod setting;
 pub(crate) mod tenant;
 
+pub(crate) use run::{ItemFailure, RunResult, RunSummary};
 pub(crate) use tenant::TenantSection;

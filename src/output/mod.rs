@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+pub(crate) mod check;
+pub(crate) mod check_html;
 pub(crate) mod html;
+pub(crate) mod junit;
 pub(crate) mod pager;
 pub(crate) mod rows;
 pub(crate) mod table;
@@ -822,6 +825,25 @@ pub(crate) fn write_plan_table(
         writeln!(w, "{l}")?;
     }
     w.flush()
+}
+
+impl crate::doc::ItemFailure {
+    /// The failure as one line for people, with Graph's text made safe to print.
+    pub(crate) fn line(&self) -> String {
+        let text = format!(
+            "{} {}: {} {}: {}{}",
+            self.id,
+            self.display_name.as_deref().unwrap_or(""),
+            self.status,
+            self.code,
+            self.message,
+            self.request_id
+                .as_deref()
+                .map(|r| format!(" (request-id: {r})"))
+                .unwrap_or_default()
+        );
+        safe(&text).into_owned()
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::Path;
 
+pub(crate) use crate::doc::plan::Entry;
 use crate::error::UsageError;
 use crate::graph::model::{GroupId, ReviewedGroup, WritebackConfiguration, is_guid};
 use crate::output::csv_field;
@@ -75,30 +76,6 @@ impl Signals {
             expiration: g.expiration_date_time.clone(),
         }
     }
-}
-
-/// One group of a review: what an admin decides by, and the decision (`disable` until the
-/// admin writes `keep`). The JSON plan carries these as `review`; the CSV as its rows.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Entry {
-    pub id: String,
-    pub decision: String,
-    pub mail: Option<String>,
-    pub visibility: Option<String>,
-    pub is_team: bool,
-    pub created_date_time: Option<String>,
-    pub renewed_date_time: Option<String>,
-    pub expiration_date_time: Option<String>,
-    pub member_count: Option<u64>,
-    pub owner_count: Option<u64>,
-    /// From the Microsoft 365 groups activity report (see [`LastActivity`]); null when the
-    /// group had none in its period, or the report was not available.
-    #[serde(default)]
-    pub last_activity_date: Option<String>,
-    /// Why the row is pre-filled `keep`: the policy entry that keeps the group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
 }
 
 /// What a review says of last activity, once for the whole file.

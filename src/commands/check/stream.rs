@@ -10,11 +10,12 @@
 use std::collections::HashSet;
 use std::io::Write;
 
+use super::Memory;
 use super::run_state;
-use super::{Memory, drift_row};
 use crate::change::Context;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::ExitStatus;
+use crate::output::check::drift_row;
 use crate::writeback::history::{Seen, key};
 use crate::writeback::policy::{Drift, Exception, Policy, PolicyChecker, exception_in_force};
 
@@ -79,6 +80,37 @@ impl Items<'_> {
     }
 }
 
+impl Items<'_> {
+    /// What was found, logged and recorded for `--metrics-file`.
+    fn record(&self, resolved: usize, groups_checked: u64) {
+        tracing::info!(
+            new = self.new,
+            persisting = self.persisting,
+            resolved,
+            excepted = self.excepted,
+            "checked {} groups",
+            groups_checked
+        );
+        crate::metrics::record("gwb_drift_items", &[("state", "new")], self.new as f64);
+        crate::metrics::record(
+            "gwb_drift_items",
+            &[("state", "persisting")],
+            self.persisting as f64,
+        );
+        crate::metrics::record(
+            "gwb_drift_items",
+            &[("state", "excepted")],
+            self.excepted as f64,
+        );
+        crate::metrics::record("gwb_drift_items", &[("state", "resolved")], resolved as f64);
+        crate::metrics::record(
+            "gwb_groups_needing_privileged_permission",
+            &[],
+            self.privileged as f64,
+        );
+    }
+}
+
 pub(super) async fn run(
     ctx: &Context,
     policy: &Policy,
@@ -113,7 +145,11 @@ pub(super) async fn run(
     };
     if ctx.format == OutputFormat::Csv {
         crate::output::csv_start(items.out)?;
-        writeln!(items.out, "{}", super::DRIFT_COLUMNS.join(","))?;
+        writeln!(
+            items.out,
+            "{}",
+            crate::output::check::DRIFT_COLUMNS.join(",")
+        )?;
     }
     let (checker, _) = super::policy_checker(client, policy).await?;
     let settings = super::policy_settings(client, policy);
@@ -141,31 +177,7 @@ pub(super) async fn run(
         .iter()
         .filter(|k| !found.contains(*k))
         .count();
-    tracing::info!(
-        new = items.new,
-        persisting = items.persisting,
-        resolved,
-        excepted = items.excepted,
-        "checked {} groups",
-        checker.groups_checked
-    );
-    crate::metrics::record("gwb_drift_items", &[("state", "new")], items.new as f64);
-    crate::metrics::record(
-        "gwb_drift_items",
-        &[("state", "persisting")],
-        items.persisting as f64,
-    );
-    crate::metrics::record(
-        "gwb_drift_items",
-        &[("state", "excepted")],
-        items.excepted as f64,
-    );
-    crate::metrics::record("gwb_drift_items", &[("state", "resolved")], resolved as f64);
-    crate::metrics::record(
-        "gwb_groups_needing_privileged_permission",
-        &[],
-        items.privileged as f64,
-    );
+    items.record(resolved, checker.groups_checked);
     super::record_exception_expiry(policy, &items.today);
     let drifted = !items.seen.is_empty();
     if let Some(p) = &memory.path {

@@ -11,10 +11,11 @@ use serde::Serialize;
 
 use crate::change::apply::{self, Applied, Current, same_state};
 use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
-use crate::change::run::{Done, RunResult, RunSummary, Written, finish_with, write_run_details};
+use crate::change::run::{Done, Written, finish_with, write_run_details};
 use crate::change::undo::{RESTORE, redoing, run_words};
 use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
+use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
 use crate::journal::{self, GroupResult, JournalContents};
 use crate::output::{write_json, write_plan_table};

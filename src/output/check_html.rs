@@ -1,14 +1,14 @@
-//! `check -o html`: compliant or not at a glance, the policy and what a fix did, then every
+//! `check -o html`, a renderer of the check's document (`doc::check`): compliant or not at a glance, the policy and what a fix did, then every
 //! drift item (new, persisting, resolved, excepted) with what was expected and what was found.
 
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{Comparison, Shown};
-use crate::output::html::{
+use super::html::{
     Cell, Column, ColumnKind, Grid, Meta, Page, cards, esc, facts, list, section, tenant_facts,
     thousands,
 };
+use crate::doc::check::{Comparison, Fix, Shown};
 use crate::writeback::policy::{Drift, DriftTarget, Policy};
 
 /// The policy's rules in words, as the config file's keys name them.
@@ -46,16 +46,16 @@ fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
         Cell::Text(Some(d.target.as_str())),
         Cell::Text(name),
         Cell::Text(d.id.as_deref()),
-        Cell::Text(d.kind.map(crate::output::table::kind_label)),
+        Cell::Text(d.kind.map(super::table::kind_label)),
         Cell::Text(Some(&d.expected)),
         Cell::Text(Some(&d.actual)),
         Cell::Text(note),
     ]);
 }
 
-pub(super) async fn write(
+pub(crate) fn write(
     out: &mut dyn Write,
-    ctx: &crate::change::Context,
+    tenant: String,
     policy: &Policy,
     shown: &Shown<'_>,
     command: &str,
@@ -63,7 +63,7 @@ pub(super) async fn write(
     let last: &Comparison = shown.after.unwrap_or(shown.before);
     let mut page = Page::new(Meta {
         title: "Group writeback policy check".into(),
-        tenant: crate::change::pipeline::tenant_words(ctx).await,
+        tenant,
         command: format!("{command} -o html"),
     });
     page.html(section("Result", &result(shown, last)));
@@ -131,7 +131,7 @@ fn result(shown: &Shown<'_>, last: &Comparison) -> String {
 }
 
 /// What `--fix` did, or would do.
-fn fix(f: &super::Fix) -> String {
+fn fix(f: &Fix) -> String {
     let mut lines = vec![if f.dry_run {
         format!(
             "Dry run: --fix would disable writeback on {} groups (no writes made).",

@@ -1,0 +1,245 @@
+//! `check` as a table for people, or as JSON, NDJSON and CSV: renderers of the check's
+//! document (`doc::check`).
+
+use std::io::Write;
+
+use crate::cli::OutputFormat;
+use crate::doc::check::{CheckDoc, Comparison, SCHEMA_VERSION, Shown};
+use crate::writeback::history::Changes;
+use crate::writeback::policy::{Drift, DriftTarget, Policy};
+
+/// The columns of drift as CSV.
+pub(crate) const DRIFT_COLUMNS: [&str; 7] = [
+    "target",
+    "id",
+    "displayName",
+    "kind",
+    "expected",
+    "actual",
+    "roleAssignable",
+];
+
+/// One drift item as a CSV row.
+pub(crate) fn drift_row(d: &Drift) -> [String; 7] {
+    [
+        d.target.as_str().to_string(),
+        d.id.clone().unwrap_or_default(),
+        d.display_name.clone().unwrap_or_default(),
+        d.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        d.expected.clone(),
+        d.actual.clone(),
+        d.role_assignable.to_string(),
+    ]
+}
+
+pub(crate) fn print(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    policy: &Policy,
+    shown: &Shown,
+) -> std::io::Result<()> {
+    let Shown {
+        before,
+        fix,
+        after,
+        changes,
+    } = *shown;
+    let doc = CheckDoc {
+        schema_version: SCHEMA_VERSION,
+        policy,
+        before,
+        fix,
+        after,
+        changes,
+    };
+    match format {
+        OutputFormat::Table => {}
+        OutputFormat::Ndjson => {
+            // One drift item per line: the state as last checked.
+            for d in &after.unwrap_or(before).drift {
+                serde_json::to_writer(&mut *out, d)?;
+                writeln!(out)?;
+            }
+            return out.flush();
+        }
+        OutputFormat::Csv => {
+            // One drift item per row: the state as last checked.
+            let drift = &after.unwrap_or(before).drift;
+            return super::write_csv_rows(out, DRIFT_COLUMNS, drift.iter().map(drift_row));
+        }
+        _ => return super::write_json(out, &doc),
+    }
+    write_comparison(out, "Policy check", before)?;
+    if let Some(f) = fix {
+        if f.dry_run {
+            writeln!(
+                out,
+                "Dry run: --fix would disable writeback on {} groups{} (no writes made)",
+                f.groups_planned,
+                if f.tenant_default.is_some() {
+                    " and set the tenant default"
+                } else {
+                    ""
+                }
+            )?;
+        } else {
+            writeln!(
+                out,
+                "Fix: changed {} of {} groups; {} deleted meanwhile, {} failed; tenant default: {}",
+                f.groups_changed.len(),
+                f.groups_planned,
+                f.deleted_meanwhile.len(),
+                f.failed.len(),
+                f.tenant_default
+                    .map(|a| a.as_str())
+                    .unwrap_or("not touched")
+            )?;
+            for e in &f.failed {
+                writeln!(out, "  FAILED: {}", e.line())?;
+            }
+            for j in &f.journals {
+                super::write_undo_line(out, j)?;
+            }
+            if let Some(sig) = f.signal.map(crate::interrupt::name) {
+                writeln!(
+                    out,
+                    "Interrupted by {sig}: run gwb check --fix again to finish, or undo with gwb restore --journal {}",
+                    f.journals.first().map(String::as_str).unwrap_or("PATH")
+                )?;
+            }
+            if !f.pending_read_back.is_empty() {
+                writeln!(
+                    out,
+                    "{} changes made do not show in Graph's reads yet (they lag writes); check again in a minute",
+                    f.pending_read_back.len()
+                )?;
+            }
+        }
+    }
+    if let Some(a) = after {
+        write_comparison(out, "Checked again", a)?;
+    }
+    if let Some(c) = changes {
+        write_changes(out, c)?;
+    }
+    out.flush()
+}
+
+/// New, persisting and resolved drift since the last check, as people read it.
+fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
+    let since = match &c.since {
+        Some(at) => format!("Since the last check ({at})"),
+        None => "First check (no earlier state)".into(),
+    };
+    writeln!(
+        out,
+        "{since}: {} new, {} persisting, {} resolved",
+        c.new.len(),
+        c.persisting.len(),
+        c.resolved.len()
+    )?;
+    let name = |id: Option<&str>, target: DriftTarget, display: Option<&str>| match target {
+        DriftTarget::TenantDefault => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        DriftTarget::SyncEngine => "Entra Connect's group writeback engine".to_string(),
+        DriftTarget::Group => format!(
+            "group {} \"{}\"",
+            super::safe(id.unwrap_or("")),
+            super::safe(display.unwrap_or(""))
+        ),
+    };
+    for d in &c.new {
+        writeln!(
+            out,
+            "  new: {}",
+            name(d.id.as_deref(), d.target, d.display_name.as_deref())
+        )?;
+    }
+    for s in &c.resolved {
+        writeln!(
+            out,
+            "  resolved: {}",
+            name(s.id.as_deref(), s.target, s.display_name.as_deref())
+        )?;
+    }
+    Ok(())
+}
+
+fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io::Result<()> {
+    if !c.needs_privileged_permission.is_empty() {
+        writeln!(
+            out,
+            "{title}: {} role-assignable groups are written back; fixing them needs RoleManagement.ReadWrite.Directory (reported apart, not counted: policy.role_assignable_drift = \"report\"):",
+            c.needs_privileged_permission.len()
+        )?;
+        for d in &c.needs_privileged_permission {
+            writeln!(
+                out,
+                "  group {} \"{}\": {}",
+                super::safe(d.id.as_deref().unwrap_or("")),
+                super::safe(d.display_name.as_deref().unwrap_or("")),
+                d.actual
+            )?;
+        }
+    }
+    if !c.excepted.is_empty() {
+        writeln!(
+            out,
+            "{title}: {} accepted by [[policy.exception]] (not counted):",
+            c.excepted.len()
+        )?;
+        for x in &c.excepted {
+            writeln!(
+                out,
+                "  {} \"{}\": {}{}{}",
+                super::safe(x.drift.id.as_deref().unwrap_or(x.drift.target.as_str())),
+                super::safe(x.drift.display_name.as_deref().unwrap_or("")),
+                super::safe(&x.reason),
+                x.owner
+                    .as_deref()
+                    .map(|o| format!(" (owner {})", super::safe(o)))
+                    .unwrap_or_default(),
+                x.expires
+                    .as_deref()
+                    .map(|d| format!(", until {d}"))
+                    .unwrap_or_default(),
+            )?;
+        }
+    }
+    if c.compliant {
+        writeln!(
+            out,
+            "{title}: compliant ({} groups checked, {} allowed by policy.allow)",
+            c.groups_checked, c.allowed
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{title}: {} drifted ({} groups checked, {} allowed by policy.allow)",
+        c.drift.len(),
+        c.groups_checked,
+        c.allowed
+    )?;
+    for d in &c.drift {
+        let what = match (d.target.as_str(), &d.kind) {
+            ("group", Some(k)) => format!(
+                "group {} \"{}\" ({})",
+                super::safe(d.id.as_deref().unwrap_or("")),
+                super::safe(d.display_name.as_deref().unwrap_or("")),
+                k.as_str()
+            ),
+            _ => "tenant default NewUnifiedGroupWritebackDefault".to_string(),
+        };
+        let what = if d.role_assignable {
+            format!("{what} [role-assignable: fixing needs RoleManagement.ReadWrite.Directory]")
+        } else {
+            what
+        };
+        writeln!(
+            out,
+            "  {what}: expected {}, actual {}",
+            d.expected, d.actual
+        )?;
+    }
+    Ok(())
+}
