@@ -81,6 +81,49 @@ pub(crate) struct Options<'a> {
     pub journal: Option<&'a Path>,
 }
 
+impl<'a> Options<'a> {
+    /// The one constructor: a run of `command` that writes (no dry run), asks consent (on a
+    /// terminal; `--yes` otherwise) and has no `--max-changes`; the setters say what differs.
+    pub(crate) fn new(command: &'static str, dirs: &'a super::Dirs) -> Self {
+        Options {
+            command,
+            dry_run: false,
+            consent: Consent::Ask { yes: false },
+            max_changes: None,
+            dirs,
+            journal: None,
+        }
+    }
+
+    /// The write flags every group-writing command shares: `--dry-run`, `--yes`,
+    /// `--max-changes`.
+    pub(crate) fn apply_flags(mut self, apply: &crate::cli::ApplyArgs) -> Self {
+        self.dry_run = apply.dry_run;
+        self.consent = Consent::Ask { yes: apply.yes };
+        self.max_changes = apply.max_changes;
+        self
+    }
+
+    /// `--journal PATH` (or `--record`): where the first journal goes.
+    pub(crate) fn journal(mut self, path: Option<&'a Path>) -> Self {
+        self.journal = path;
+        self
+    }
+
+    /// A run that stops before the first write (`--dry-run`, or saving a plan with
+    /// `--plan-out`).
+    pub(crate) fn stop_before_writing(mut self, stop: bool) -> Self {
+        self.dry_run |= stop;
+        self
+    }
+
+    /// Never ask: one idempotent change printed in full and undone from its journal.
+    pub(crate) fn not_asked(mut self) -> Self {
+        self.consent = Consent::NotAsked;
+        self
+    }
+}
+
 /// Run a writing command's plan through lock, guard, dry-run stop, consent and journal.
 pub async fn run<P, F>(ctx: &Context, opts: Options<'_>, plan: F) -> anyhow::Result<Stage<P>>
 where
@@ -139,6 +182,21 @@ where
 /// A plan's on-premises note (its [`ChangeSet::on_premises`]) under what a person reads in a
 /// table: a dry run's plan, or the summary of a run confirmed at the prompt. A `--yes` run
 /// logged it once instead (pass `yes`); data formats carry no prose.
+/// A dry run as the group-writing commands show it: the header naming the target (in a
+/// table), the plan (`print`), then what the writes would do on-premises.
+pub(crate) async fn show_dry_run(
+    ctx: &Context,
+    out: &mut dyn std::io::Write,
+    on_premises: Option<&str>,
+    print: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    if ctx.format == crate::cli::OutputFormat::Table {
+        writeln!(out, "{}", plan_header(ctx).await)?;
+    }
+    print(out)?;
+    note_on_premises(out, ctx.format, false, on_premises)
+}
+
 pub(crate) fn note_on_premises(
     out: &mut dyn std::io::Write,
     format: crate::cli::OutputFormat,

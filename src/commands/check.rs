@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::change::apply;
-use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::setting::{self as set_default, SetDefaultPlan, SettingAction};
 
 use crate::change::{Context, Dirs};
@@ -693,16 +693,7 @@ async fn run_fix(
     } else {
         "gwb check --fix"
     };
-    let opts = Options {
-        command: "check --fix",
-        dry_run: args.apply.dry_run,
-        consent: Consent::Ask {
-            yes: args.apply.yes,
-        },
-        max_changes: args.apply.max_changes,
-        dirs,
-        journal: None,
-    };
+    let opts = Options::new("check --fix", dirs).apply_flags(&args.apply);
     let plan = plan_fix(ctx, policy, &args.apply, timeout);
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(run) if run.change_count() > 0 => {

@@ -6,7 +6,7 @@ use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
 use crate::change::apply::{self, Applied, Current, same_state};
-use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::run::{Done, Written, finish_with, write_run_details};
 use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
@@ -646,16 +646,10 @@ pub(crate) async fn run_with(
         )?;
     }
     // `--plan-out` is a dry run whose plan is saved rather than printed.
-    let opts = Options {
-        command: "disable-existing-m365",
-        dry_run: args.apply.dry_run || args.plan_out.is_some(),
-        consent: Consent::Ask {
-            yes: args.apply.yes,
-        },
-        max_changes: args.apply.max_changes,
-        dirs,
-        journal: args.journal.as_deref(),
-    };
+    let opts = Options::new("disable-existing-m365", dirs)
+        .apply_flags(&args.apply)
+        .stop_before_writing(args.plan_out.is_some())
+        .journal(args.journal.as_deref());
     let stage = pipeline::run(ctx, opts, plan(ctx, args, policy)).await?;
     let kept = match &stage {
         Stage::DryRun(r) | Stage::NothingToDo(r) | Stage::Done(r, _) => &r.kept,
@@ -675,11 +669,8 @@ pub(crate) async fn run_with(
         Stage::DryRun(run) => match &args.plan_out {
             Some(path) => save_review(ctx, path, run, args.force).await,
             None => {
-                if ctx.format == OutputFormat::Table {
-                    writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
-                }
-                print_plan(out, ctx.format, &run.plan)?;
-                pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
+                let print = |out: &mut dyn Write| print_plan(out, ctx.format, &run.plan);
+                pipeline::show_dry_run(ctx, out, run.on_premises(), print).await?;
                 Ok(ExitStatus::Ok)
             }
         },

@@ -13,7 +13,7 @@
 
 use std::io::Write;
 
-use crate::change::pipeline::{self, Consent, Options, Stage};
+use crate::change::pipeline::{self, Options, Stage};
 use crate::change::setting::{Outcome, SetDefaultPlan, SettingAction, outcome};
 use crate::change::{Context, Dirs};
 use crate::cli::{OutputFormat, SetDefaultArgs};
@@ -32,14 +32,10 @@ pub async fn run(
         "set-default",
         &[OutputFormat::Table, OutputFormat::Json],
     )?;
-    let opts = Options {
-        command: "set-default",
-        dry_run: args.dry_run,
-        consent: Consent::NotAsked,
-        max_changes: None,
-        dirs,
-        journal: args.journal.as_deref(),
-    };
+    let opts = Options::new("set-default", dirs)
+        .not_asked()
+        .stop_before_writing(args.dry_run)
+        .journal(args.journal.as_deref());
     let stage = pipeline::run(
         ctx,
         opts,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::change::apply::{self, Applied, Current, same_state};
-use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::run::{Done, Written, finish_with, write_run_details};
 use crate::change::undo::{RESTORE, redoing, run_words};
 use crate::change::{Context, Dirs};
@@ -567,16 +567,9 @@ pub async fn run(
     let undoes: Vec<String> = journals.iter().map(run_words).collect();
     let redoing = redoing(&journals);
     let recorded = recorded_states(journals)?;
-    let opts = Options {
-        command: "restore",
-        dry_run: args.apply.dry_run,
-        consent: Consent::Ask {
-            yes: args.apply.yes,
-        },
-        max_changes: args.apply.max_changes,
-        dirs,
-        journal: args.record.as_deref(),
-    };
+    let opts = Options::new("restore", dirs)
+        .apply_flags(&args.apply)
+        .journal(args.record.as_deref());
     let plan = async {
         let mut plan = GroupRestore::read(ctx, recorded, args.force, &args.apply).await?;
         plan.undoes = undoes;
@@ -585,11 +578,8 @@ pub async fn run(
     };
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
-            if ctx.format == OutputFormat::Table {
-                writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
-            }
-            print_plan(out, ctx.format, &paths, &p)?;
-            pipeline::note_on_premises(out, ctx.format, false, p.on_premises())?;
+            let print = |out: &mut dyn Write| print_plan(out, ctx.format, &paths, &p);
+            pipeline::show_dry_run(ctx, out, p.on_premises(), print).await?;
             Ok(ExitStatus::Ok)
         }
         Stage::NothingToDo(p) => finish(

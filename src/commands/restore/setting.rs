@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::change::pipeline::{self, ChangeSet, Consent, Journals, Options, Stage};
+use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::setting::{WRITE_PERMISSION, graph_error, read, record};
 use crate::change::{Context, Dirs};
 use crate::cli::OutputFormat;
@@ -259,16 +259,9 @@ pub(crate) async fn restore(
         write_json_or_line(out, ctx.format, &doc)?;
         return Ok(ExitStatus::Ok);
     };
-    let opts = Options {
-        command: "restore",
-        dry_run: args.apply.dry_run,
-        consent: Consent::Ask {
-            yes: args.apply.yes,
-        },
-        max_changes: args.apply.max_changes,
-        dirs,
-        journal: args.record.as_deref(),
-    };
+    let opts = Options::new("restore", dirs)
+        .apply_flags(&args.apply)
+        .journal(args.record.as_deref());
     let plan = async {
         let mut plan = SettingRestore::read(&ctx.client, rec, args.force).await?;
         plan.undoes = undoes;
