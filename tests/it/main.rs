@@ -6,35 +6,17 @@
 // Tests set up and read their own environment; the rule that only config reads it is gwb's.
 #![allow(clippy::disallowed_methods)]
 
-mod auth;
-mod bad_input;
-mod batch;
-mod browser;
 mod check;
-mod cli;
 mod client;
+mod config;
 mod disable;
-mod documented;
-mod e2e;
 mod emulator;
-mod examples;
 mod fleet;
 mod formats;
-mod golden;
-mod help;
-mod history;
-mod hostile;
 mod layers;
-mod metrics;
 mod notify;
-mod pipeline;
-mod plans;
-mod promises;
-mod reliability;
+mod report;
+mod restore;
 mod review;
-mod screens;
 mod set_default;
-mod streaming;
 mod support;
-mod undo;
-mod walkthrough;

@@ -417,3 +417,62 @@ pub async fn apply_as_disable(
     .await
     .unwrap()
 }
+
+// Shared by the tests of several features (moved here when the tests were grouped by feature).
+use std::collections::BTreeMap;
+
+use gwb::emulator::{EmuGroup, WriteQuirk};
+use serde_json::Value;
+
+/// The ids of `n` groups the disable would change.
+pub(crate) fn to_change(t: &Tenant, n: usize) -> Vec<String> {
+    t.groups
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role != Some(true))
+        .take(n)
+        .map(|g| g.id.clone())
+        .collect()
+}
+
+pub(crate) fn quirks(ids: &[String], q: WriteQuirk) -> BTreeMap<String, WriteQuirk> {
+    ids.iter().map(|i| (i.clone(), q)).collect()
+}
+
+pub(crate) fn ids_of(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().or(x["id"].as_str()).unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub(crate) const GU: &str = gwb::graph::model::GROUP_UNIFIED_TEMPLATE_ID;
+
+/// GRAPH.md's table, written out again on the emulator's raw data.
+pub(crate) fn expected(g: &EmuGroup) -> (bool, Option<String>) {
+    if g.on_premises_sync_enabled == Some(true) {
+        return (false, None);
+    }
+    let unified = g.group_types.iter().any(|t| t == "Unified");
+    let plain_security = g.security_enabled && !g.mail_enabled && g.proxy_addresses.is_empty();
+    let wb = &g.writeback;
+    if unified {
+        if wb.is_enabled == Some(false) {
+            (false, None)
+        } else {
+            let t: String = wb
+                .on_premises_group_type
+                .as_deref()
+                .unwrap_or("universalDistributionGroup")
+                .into();
+            (true, Some(t))
+        }
+    } else if plain_security && wb.is_enabled == Some(true) {
+        (true, Some("universalSecurityGroup".into()))
+    } else {
+        (false, None)
+    }
+}

@@ -1,6 +1,14 @@
 //! `disable-existing-m365` and `restore` against the emulator: the plan, the apply path, the
 //! journal, crash recovery and restore.
 
+mod compare_and_set;
+mod files_written;
+mod pipeline;
+mod plans;
+mod read_back;
+mod role_assignable;
+mod signals;
+
 use std::time::Duration;
 
 use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
@@ -649,10 +657,10 @@ async fn golden_on_premises_notes_in_the_prompt_and_the_summary() {
     let last = prompt.last_mut().unwrap();
     let end = last.find("[y/N]").unwrap() + "[y/N]".len();
     last.truncate(end);
-    crate::golden::assert_golden("disable-prompt.txt", &(prompt.join("\n") + "\n"));
+    crate::formats::golden::assert_golden("disable-prompt.txt", &(prompt.join("\n") + "\n"));
     let summary = &lines[from("Changed ")..];
     let summary = summary.join("\n").trim_end().to_string() + "\n";
-    crate::golden::assert_golden("disable-interactive-summary.txt", &summary);
+    crate::formats::golden::assert_golden("disable-interactive-summary.txt", &summary);
 }
 
 /// A scheduled run (--yes) logs what disabling does in AD once, at info level, and the

@@ -111,7 +111,7 @@ async fn each_kind_posts_its_own_payload() {
         let sent = posts(&server).await;
         assert_eq!(sent.len(), 1, "{kind}");
         let text = serde_json::to_string_pretty(&sent[0]).unwrap() + "\n";
-        crate::golden::assert_golden(&format!("notify-{kind}.json"), &text);
+        crate::formats::golden::assert_golden(&format!("notify-{kind}.json"), &text);
         match kind {
             "teams" => {
                 assert_eq!(sent[0]["type"], "message");

@@ -2,6 +2,12 @@
 //! drift, which a change board asks for; a format a command cannot print is refused before
 //! anything is read, never answered with JSON.
 
+mod browser;
+mod closed_stdout;
+pub(crate) mod golden;
+mod metrics;
+mod terminal_safety;
+
 use crate::support::Scenario;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,8 @@
 //! `gwb check`: exit codes against the emulator, `--fix` converging, the run lock.
 
+mod fix_exit;
+mod history;
+
 use gwb::emulator::{EmulatorConfig, Tenant};
 use serde_json::Value;
 

@@ -1,5 +1,15 @@
 //! The Graph client against wiremock: paging, retries, the token rule, error mapping.
 
+mod auth;
+mod auth_refusals;
+mod batch;
+mod hostile;
+mod paging_bounds;
+mod reliability;
+mod stalls;
+mod throttling;
+mod transport;
+
 use std::time::{Duration, SystemTime};
 
 use futures_util::{StreamExt, pin_mut};

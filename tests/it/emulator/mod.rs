@@ -1,5 +1,8 @@
 //! The emulator keeps Graph's rules (GRAPH.md), checked over HTTP with a plain client.
 
+mod serve;
+mod walkthrough;
+
 use serde_json::{Value, json};
 
 use crate::support::{TOKEN, emulator};

@@ -1,6 +1,8 @@
 //! `set-default` against the emulator and wiremock: create from the template, update without
 //! clobbering, idempotence, casing, dry run, the create race, read-after-write lag, restore.
 
+mod unsafe_settings;
+
 use gwb::emulator::{EmulatorConfig, Tenant};
 use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
 use serde_json::{Value, json};

@@ -1,6 +1,9 @@
 //! Undo that is easy to find (issue 15, item 5): `restore --last`, `restore --list`, the same
 //! undo line after every writing command, restore's own words. One scenario per test.
 
+mod later_changes;
+mod setting;
+
 use crate::support::{Scenario, snapshot};
 
 #[tokio::test(flavor = "multi_thread")]

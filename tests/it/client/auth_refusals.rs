@@ -1,0 +1,175 @@
+//! Refusals of sign-in and permission: exit 4, the permission the reference names, and never the
+//! token or a secret in the output, at any log level.
+
+use crate::support::{emulator, gwb_command, json_of, run, run_gwb, stderr, stdout};
+use serde_json::{Value, json};
+
+/// B7: every batch item answered 401 is an authentication failure: exit 4, as documented.
+/// (Issue 12, item B7.)
+#[tokio::test(flavor = "multi_thread")]
+async fn every_item_answered_401_is_exit_4() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let groups: Vec<Value> = (1..=3)
+        .map(|i| {
+            json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"),
+                "displayName": format!("G{i}"), "groupTypes": ["Unified"],
+                "securityEnabled": false, "mailEnabled": true,
+                "createdDateTime": "2021-01-01T00:00:00Z",
+                "writebackConfiguration": {"isEnabled": null, "onPremisesGroupType": null}})
+        })
+        .collect();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .respond_with(crate::support::json(json!({ "value": groups }).to_string()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/beta/$batch"))
+        .respond_with(crate::support::EveryItem {
+            status: 401,
+            retry_after: None,
+            code: "InvalidAuthenticationToken",
+        })
+        .mount(&server)
+        .await;
+    crate::support::catch_all(&server).await;
+    let out = run_gwb(
+        &server.uri(),
+        &["disable-existing-m365", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["failed"].as_array().unwrap().len(), 3, "{v}");
+    assert!(v["changed"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorisation_failures_exit_4_and_never_print_the_token() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(crate::support::json_status(
+            403,
+            crate::support::fixture("error-403-denied.json", &server.uri(), ""),
+        ))
+        .mount(&server)
+        .await;
+    let out = run_gwb(&server.uri(), &["-vvv", "report", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Authorization_RequestDenied")
+            && err.contains("5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"),
+        "{err}"
+    );
+    assert!(
+        err.contains("needs Group.Read.All"),
+        "the error names the permission: {err}"
+    );
+    assert!(
+        !err.contains(crate::support::TOKEN) && !stdout(&out).contains(crate::support::TOKEN),
+        "token leaked at trace level"
+    );
+}
+
+/// Item 7: the permission hints say what Microsoft's reference says: Group.Read.All reads the
+/// tenant-wide settings too; nothing about "older tenants".
+/// (Issue 13.)
+#[tokio::test(flavor = "multi_thread")]
+async fn permission_hints_follow_the_reference() {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    let denied = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/groups"))
+        .respond_with(crate::support::json_status(403, denied.into()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/settings"))
+        .respond_with(crate::support::json_status(403, denied.into()))
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/beta/directory/onPremisesSynchronization"))
+        .respond_with(wiremock::ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    let out = run_gwb(&server.uri(), &["report", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Group.Read.All (which also reads the tenant default)"),
+        "{err}"
+    );
+    assert!(!err.contains("plus GroupSettings.Read.All"), "{err}");
+    let out = run_gwb(&server.uri(), &["set-default", "false", "-o", "json"]).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("Group.Read.All"), "{err}");
+    assert!(!err.contains("older tenants"), "{err}");
+}
+
+mod slow {
+    #[allow(unused_imports)]
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn no_secret_appears_at_the_most_verbose_log_level() {
+        // Sign-in that fails (nothing listens at the sign-in host) after the credential has used
+        // every secret it was given; the run logs at trace level throughout.
+        let emu = emulator(5, 1, 0.0).await;
+        let dir = crate::support::temp_dir("redaction");
+        let secret_file = dir.join("secret");
+        std::fs::write(&secret_file, "file-secret-should-never-appear-5d1e\n").unwrap();
+        for (auth, extra) in [
+            (
+                "client-secret",
+                ("AZURE_CLIENT_SECRET", "env-secret-should-never-appear-4c0d"),
+            ),
+            (
+                "client-secret",
+                ("GWB_CLIENT_SECRET_FILE", secret_file.to_str().unwrap()),
+            ),
+            (
+                "access-token",
+                ("GWB_ACCESS_TOKEN", "token-should-never-appear-8e2f"),
+            ),
+        ] {
+            let mut cmd = gwb_command();
+            cmd.env_remove("GWB_ACCESS_TOKEN")
+                .env("GWB_GRAPH_URL", emu.url())
+                .env("GWB_AUTH", auth)
+                .env("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+                .env("AZURE_CLIENT_ID", "00000000-0000-0000-0000-0000000000c1")
+                .env("AZURE_AUTHORITY_HOST", "https://127.0.0.1:9")
+                .env(extra.0, extra.1)
+                .args(["-vvv", "report", "-o", "json"]);
+            let out = run(cmd).await;
+            let (so, se) = (stdout(&out), stderr(&out));
+            if auth == "client-secret" {
+                assert_eq!(out.status.code(), Some(4), "{se}");
+                assert!(se.contains("could not get an access token"), "{se}");
+            } else {
+                // The emulator takes any token: the run succeeds, having sent it on every request.
+                assert_eq!(out.status.code(), Some(0), "{se}");
+            }
+            assert!(
+                se.contains("TRACE") || se.contains("DEBUG"),
+                "verbose logging was on"
+            );
+            for s in [
+                "should-never-appear",
+                "env-secret",
+                "file-secret",
+                "token-should",
+            ] {
+                assert!(
+                    !so.contains(s) && !se.contains(s),
+                    "{s} leaked with {extra:?}:\n{se}"
+                );
+            }
+        }
+    }
+}

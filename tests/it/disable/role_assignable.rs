@@ -1,0 +1,106 @@
+//! Role-assignable groups: marked, named, and reported apart when the policy says so.
+
+use crate::support::{emulator_with, json_of, run_gwb, should_change, stderr, stdout};
+use gwb::emulator::EmulatorConfig;
+
+/// Item 6: role-assignable groups are marked in the plan and in drift; a 403 on one names the
+/// permission; `role_assignable_drift = "report"` gives a scheduled job an honest green run.
+/// (Issue 13.)
+#[tokio::test(flavor = "multi_thread")]
+async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
+    // The generated tenant has role-assignable Microsoft 365 groups, which the emulator refuses
+    // to write without the privileged permission (403), as Graph does.
+    let tenant = gwb::emulator::Tenant::generate(250, 1);
+    let privileged: Vec<String> = tenant
+        .groups
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!privileged.is_empty());
+    let emu = emulator_with(tenant, EmulatorConfig::default()).await;
+
+    let plan = json_of(
+        &run_gwb(
+            &emu.url(),
+            &["disable-existing-m365", "--dry-run", "-o", "json"],
+        )
+        .await,
+    );
+    let marked: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["roleAssignable"] == true)
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(marked.len(), privileged.len(), "{plan}");
+    let table = run_gwb(
+        &emu.url(),
+        &["disable-existing-m365", "--dry-run", "-o", "table"],
+    )
+    .await;
+    assert!(stdout(&table).contains("RoleManagement.ReadWrite.Directory"));
+
+    let dir = crate::support::temp_dir("privileged");
+    let strict = dir.join("strict.toml");
+    std::fs::write(&strict, "[policy]\nm365_writeback = \"disabled\"\n").unwrap();
+    let relaxed = dir.join("relaxed.toml");
+    std::fs::write(
+        &relaxed,
+        "[policy]\nm365_writeback = \"disabled\"\nrole_assignable_drift = \"report\"\n",
+    )
+    .unwrap();
+    let (s, r) = (strict.to_str().unwrap(), relaxed.to_str().unwrap());
+
+    // Strict: marked drift; --fix fails on them with the permission named.
+    let out = run_gwb(
+        &emu.url(),
+        &["--config", s, "check", "--fix", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json_of(&out);
+    let failed = v["fix"]["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), privileged.len(), "{v}");
+    for f in failed {
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("RoleManagement.ReadWrite.Directory"),
+            "{f}"
+        );
+    }
+    assert!(
+        v["after"]["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["roleAssignable"] == true),
+        "{v}"
+    );
+
+    // Report: the same tenant is compliant, the groups listed apart, nothing tried.
+    let writes = emu.shared().stat("patch_group_attempt");
+    let out = run_gwb(
+        &emu.url(),
+        &["--config", r, "check", "--fix", "--yes", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json_of(&out);
+    assert_eq!(v["before"]["compliant"], true, "{v}");
+    assert_eq!(
+        v["before"]["needsPrivilegedPermission"]
+            .as_array()
+            .unwrap()
+            .len(),
+        privileged.len()
+    );
+    assert_eq!(
+        emu.shared().stat("patch_group_attempt"),
+        writes,
+        "nothing tried"
+    );
+}
