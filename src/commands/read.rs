@@ -20,6 +20,23 @@ pub(crate) async fn each_group(
     r
 }
 
+/// [`each_group`], waiting for `ready` before the second page's groups are handed on (see
+/// `graph::groups::for_each_when`).
+pub(crate) async fn each_group_when(
+    client: &GraphClient,
+    ready: impl std::future::Future<Output = ()>,
+    mut each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let spin = crate::output::spinner("reading groups");
+    let r = crate::graph::groups::for_each_when(client, ready, |g| {
+        spin.inc(1);
+        each(g)
+    })
+    .await;
+    spin.finish_and_clear();
+    r
+}
+
 /// Entra Connect's writeback features. Graph serves them to a delegated Global Administrator
 /// only; an app-only token gets 403, which is expected and said, not an error.
 pub(crate) async fn read_sync_features(client: &GraphClient) -> SyncFeatures {

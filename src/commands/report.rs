@@ -188,6 +188,11 @@ fn flag(verdict: &crate::writeback::engines::SecurityWriteback, row: &mut Report
 /// groups are listed, so a report waits for them no longer than their own requests take.
 type Verdict = tokio::sync::watch::Receiver<Option<crate::writeback::engines::SecurityWriteback>>;
 
+/// Once the verdict is known (or its sender is gone: then `Flagging::finish` says so).
+async fn known(mut verdict: Verdict) {
+    let _ = verdict.wait_for(Option::is_some).await;
+}
+
 /// Rows wait here until the verdict is known (the first page or two), then go on flagged, in
 /// the order they were listed.
 struct Flagging {
@@ -337,8 +342,9 @@ async fn stream_rows(
         }
         anyhow::Ok(())
     };
-    let mut flagging = Flagging::new(verdict);
-    super::read::each_group(client, |g| {
+    let mut flagging = Flagging::new(verdict.clone());
+    // At most a page waits for the verdict: the second page is handed on once it is known.
+    super::read::each_group_when(client, known(verdict), |g| {
         flagging.pass(ReportRow::from_group(g)?, &mut emit)
     })
     .await?;
@@ -410,8 +416,9 @@ async fn read_all_rows(
         }
         anyhow::Ok(())
     };
-    let mut flagging = Flagging::new(verdict);
-    super::read::each_group(client, |g| {
+    let mut flagging = Flagging::new(verdict.clone());
+    // At most a page waits for the verdict: the second page is handed on once it is known.
+    super::read::each_group_when(client, known(verdict), |g| {
         flagging.pass(ReportRow::from_group(g)?, &mut emit)
     })
     .await?;

@@ -38,6 +38,18 @@ pub(crate) async fn for_each(
     for_each_of(client, GROUP_SELECT, each).await
 }
 
+/// [`for_each`], waiting for `ready` (once) before the groups of the second page are handed
+/// on: for a caller that holds the first page's groups until something else is known, so that
+/// it never holds more than a page, whatever the order the answers come in.
+pub(crate) async fn for_each_when(
+    client: &GraphClient,
+    ready: impl std::future::Future<Output = ()>,
+    mut each: impl FnMut(Group) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let stream = client.listed_pages::<Group>(list_url_selecting(client, GROUP_SELECT));
+    each_in_when(stream, Some(ready), &mut each).await
+}
+
 /// [`for_each`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
 pub(crate) async fn for_each_reviewed(
     client: &GraphClient,
@@ -65,10 +77,25 @@ async fn each_in<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
     each: &mut impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    each_in_when(stream, None::<std::future::Ready<()>>, each).await
+}
+
+/// [`each_in`], awaiting `ready` before the second page's items are handed on.
+async fn each_in_when<T>(
+    stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
+    ready: Option<impl std::future::Future<Output = ()>>,
+    each: &mut impl FnMut(T) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     futures_util::pin_mut!(stream);
+    let mut ready = ready.map(Box::pin);
     let mut pages = 0u64;
     while let Some(page) = futures_util::StreamExt::next(&mut stream).await {
         let page = page.map_err(|e| anyhow::Error::new(e).context("listing groups"))?;
+        if pages == 1
+            && let Some(r) = ready.take()
+        {
+            r.await;
+        }
         pages += 1;
         tracing::debug!(pages, groups = page.len(), "read a page of groups");
         for g in page {
@@ -354,6 +381,34 @@ pub(crate) fn parse_count(body: &Value) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The second page is handed on only once `ready` is done, and the first before it: a
+    /// caller holding the first page's items until then holds at most a page.
+    #[tokio::test]
+    async fn the_second_page_waits_for_ready() {
+        let pages: Vec<Result<Vec<u32>, super::super::GraphError>> =
+            vec![Ok(vec![1, 2]), Ok(vec![3]), Ok(vec![4])];
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let ready = async {
+            // When ready is first polled, exactly the first page has been handed on.
+            assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
+            rx.await.unwrap();
+        };
+        let mut each = |n| {
+            seen.lock().unwrap().push(n);
+            Ok(())
+        };
+        let listing = each_in_when(futures_util::stream::iter(pages), Some(ready), &mut each);
+        let release = async {
+            tokio::task::yield_now().await;
+            assert_eq!(*seen.lock().unwrap(), vec![1, 2], "page 2 waits");
+            tx.send(()).unwrap();
+        };
+        let (r, ()) = tokio::join!(listing, release);
+        r.unwrap();
+        assert_eq!(*seen.lock().unwrap(), vec![1, 2, 3, 4]);
+    }
 
     #[test]
     fn is_cloud_managed_reads_bare_or_wrapped() {
