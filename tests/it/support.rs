@@ -476,3 +476,120 @@ pub(crate) fn expected(g: &EmuGroup) -> (bool, Option<String>) {
         (false, None)
     }
 }
+
+/// A wiremock Graph for tests that need answers the emulator does not give: each answer one
+/// chained line, and [`GraphMock::strict`] mounts the catch-all that fails the test on any
+/// request nobody expected.
+///
+/// ```ignore
+/// let g = GraphMock::start().await;
+/// g.on("GET", "/beta/settings").once().priority(1).json(json!({"value": []})).await;
+/// g.on("PATCH", "/beta/settings/ID").expect(1).status(204).await;
+/// let g = g.strict().await;
+/// ```
+pub struct GraphMock {
+    pub server: MockServer,
+}
+
+impl GraphMock {
+    pub async fn start() -> GraphMock {
+        GraphMock {
+            server: MockServer::start().await,
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// An answer to `method` on `path` (the whole path, `/beta/...`), to be given.
+    pub fn on(&self, method: &str, path: impl Into<String>) -> Answer<'_> {
+        Answer {
+            mock: self,
+            method: method.to_string(),
+            path: path.into(),
+            up_to: None,
+            expect: None,
+            priority: None,
+        }
+    }
+
+    /// Every request nobody expected now fails the test.
+    pub async fn strict(self) -> GraphMock {
+        catch_all(&self.server).await;
+        self
+    }
+}
+
+/// One answer of a [`GraphMock`]: how often, how sure, and what.
+pub struct Answer<'m> {
+    mock: &'m GraphMock,
+    method: String,
+    path: String,
+    up_to: Option<u64>,
+    expect: Option<u64>,
+    priority: Option<u8>,
+}
+
+impl Answer<'_> {
+    /// Given once; the next request goes to the next answer by priority.
+    pub fn once(self) -> Self {
+        self.times(1)
+    }
+
+    /// Given at most `n` times.
+    pub fn times(mut self, n: u64) -> Self {
+        self.up_to = Some(n);
+        self
+    }
+
+    /// The test fails unless it is asked for exactly `n` times.
+    pub fn expect(mut self, n: u64) -> Self {
+        self.expect = Some(n);
+        self
+    }
+
+    /// Answers with a lower number are tried first (wiremock's priority).
+    pub fn priority(mut self, p: u8) -> Self {
+        self.priority = Some(p);
+        self
+    }
+
+    /// A 200 with this JSON body.
+    pub async fn json(self, body: Value) {
+        self.with(ResponseTemplate::new(200).set_body_json(body))
+            .await
+    }
+
+    /// An empty answer with this status (204 for a PATCH Graph accepted).
+    pub async fn status(self, status: u16) {
+        self.with(ResponseTemplate::new(status)).await
+    }
+
+    /// A Graph error: `status`, with Graph's error body (`code`, `message`, and the request id
+    /// `r-STATUS`, which gwb must carry into its message).
+    pub async fn error(self, status: u16, code: &str, message: &str) {
+        let body = serde_json::json!({"error": {
+            "code": code, "message": message,
+            "innerError": {"request-id": format!("r-{status}")}}});
+        self.with(ResponseTemplate::new(status).set_body_json(body))
+            .await
+    }
+
+    /// Any other answer.
+    pub async fn with(self, template: ResponseTemplate) {
+        let mut mock = Mock::given(wiremock::matchers::method(self.method.as_str()))
+            .and(wiremock::matchers::path(self.path.as_str()))
+            .respond_with(template);
+        if let Some(n) = self.up_to {
+            mock = mock.up_to_n_times(n);
+        }
+        if let Some(n) = self.expect {
+            mock = mock.expect(n);
+        }
+        if let Some(p) = self.priority {
+            mock = mock.with_priority(p);
+        }
+        mock.mount(&self.mock.server).await;
+    }
+}

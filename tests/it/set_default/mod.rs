@@ -6,10 +6,9 @@ mod unsafe_settings;
 use gwb::emulator::{EmulatorConfig, Tenant};
 use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-use crate::support::{catch_all, emulator_with, fixture_path, run_gwb, stderr, stdout, temp_dir};
+use crate::support::{GraphMock, emulator_with, fixture_path, run_gwb, stderr, stdout, temp_dir};
 
 fn sv(name: &str, value: &str) -> SettingValue {
     SettingValue {
@@ -274,57 +273,49 @@ fn template() -> ResponseTemplate {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_that_loses_the_race_reads_again_and_updates() {
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     // First read: no setting. Then someone else's setting, then ours after the PATCH.
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![]))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .once()
+        .priority(1)
+        .with(settings_page(vec![]))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![setting_json("True")]))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .once()
+        .priority(2)
+        .with(settings_page(vec![setting_json("True")]))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![setting_json("false")]))
-        .with_priority(3)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .priority(3)
+        .with(settings_page(vec![setting_json("false")]))
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!(
-            "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
-        )))
-        .respond_with(template())
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/beta/settings"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+    g.on(
+        "GET",
+        format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
+    )
+    .with(template())
+    .await;
+    g.on("POST", "/beta/settings")
+        .expect(1)
+        .with(ResponseTemplate::new(400).set_body_json(json!({"error": {
             "code": "Request_BadRequest",
             "message": "Another object with the same value for property templateId already exists.",
             "innerError": {"request-id": "r-1"}}})))
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    g.on(
+        "PATCH",
+        "/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd",
+    )
+    .expect(1)
+    .status(204)
+    .await;
+    let g = g.strict().await;
 
     let dir = temp_dir("setdef-race");
     let j = dir.join("j.jsonl");
     let v = json_out(
         &run_gwb(
-            &server.uri(),
+            &g.uri(),
             &[
                 "set-default",
                 "false",
@@ -339,7 +330,8 @@ async fn a_create_that_loses_the_race_reads_again_and_updates() {
     assert_eq!(v["action"], "updated");
     assert_eq!(v["verified"], true);
     // The PATCH carried the other tenant's whole array with only the key changed.
-    let patch = server
+    let patch = g
+        .server
         .received_requests()
         .await
         .unwrap()
@@ -355,40 +347,36 @@ async fn a_create_that_loses_the_race_reads_again_and_updates() {
     assert_eq!(rec.before, Some(customised("True")));
 }
 
-async fn lagging_server(lagging_reads: u64) -> MockServer {
-    let server = MockServer::start().await;
+async fn lagging_server(lagging_reads: u64) -> GraphMock {
+    let g = GraphMock::start().await;
     // The first read (plan) and `lagging_reads` read-backs still show the old value.
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![setting_json("true")]))
-        .up_to_n_times(1 + lagging_reads)
-        .with_priority(1)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .times(1 + lagging_reads)
+        .priority(1)
+        .with(settings_page(vec![setting_json("true")]))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![setting_json("false")]))
-        .with_priority(2)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .priority(2)
+        .with(settings_page(vec![setting_json("false")]))
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
-    server
+    g.on(
+        "PATCH",
+        "/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd",
+    )
+    .expect(1)
+    .status(204)
+    .await;
+    g.strict().await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_converge() {
     let dir = temp_dir("setdef-lag");
-    let server = lagging_server(1).await;
+    let g = lagging_server(1).await;
     let j = dir.join("a.jsonl");
     let v = json_out(
         &run_gwb(
-            &server.uri(),
+            &g.uri(),
             &[
                 "set-default",
                 "false",
@@ -402,10 +390,10 @@ async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_conver
     );
     assert_eq!(v["verified"], true, "one stale read, then the new value");
 
-    let server = lagging_server(100).await;
+    let g = lagging_server(100).await;
     let j = dir.join("b.jsonl");
     let out = run_gwb(
-        &server.uri(),
+        &g.uri(),
         &[
             "set-default",
             "false",
@@ -429,25 +417,25 @@ async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_conver
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_write_names_the_permission_and_exits_4() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![setting_json("true")]))
-        .mount(&server)
+    let g = GraphMock::start().await;
+    g.on("GET", "/beta/settings")
+        .with(settings_page(vec![setting_json("true")]))
         .await;
-    Mock::given(method("PATCH"))
-        .and(path("/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd"))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
-            "code": "Authorization_RequestDenied",
-            "message": "Insufficient privileges to complete the operation.",
-            "innerError": {"request-id": "r-403"}}})))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    g.on(
+        "PATCH",
+        "/beta/settings/8f1c2d3e-0000-4000-8000-00000000abcd",
+    )
+    .error(
+        403,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
+    .await;
+    let g = g.strict().await;
     let dir = temp_dir("setdef-403");
     let j = dir.join("j.jsonl");
     let out = run_gwb(
-        &server.uri(),
+        &g.uri(),
         &["set-default", "false", "--journal", j.to_str().unwrap()],
     )
     .await;
@@ -459,7 +447,7 @@ async fn a_refused_write_names_the_permission_and_exits_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     let ours: Vec<SettingValue> = gwb::emulator::group_unified_template()
         .values
         .iter()
@@ -474,48 +462,36 @@ async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
         .collect();
     let created = json!({"id": "11111111-2222-4333-8444-555555555555",
         "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": ours});
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![]))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .once()
+        .priority(1)
+        .with(settings_page(vec![]))
         .await;
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![created]))
-        .with_priority(2)
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .priority(2)
+        .with(settings_page(vec![created]))
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!(
-            "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
-        )))
-        .respond_with(template())
-        .mount(&server)
-        .await;
+    g.on(
+        "GET",
+        format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
+    )
+    .with(template())
+    .await;
     // The create lands, but its answer is a 503; the retry then meets our own setting.
-    Mock::given(method("POST"))
-        .and(path("/beta/settings"))
-        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
+    g.on("POST", "/beta/settings")
+        .once()
+        .priority(1)
+        .with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
         .await;
-    Mock::given(method("POST"))
-        .and(path("/beta/settings"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+    g.on("POST", "/beta/settings").priority(2).with(ResponseTemplate::new(400).set_body_json(json!({"error": {
             "code": "Request_BadRequest",
-            "message": "Another object with the same value for property templateId already exists."}})))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+            "message": "Another object with the same value for property templateId already exists."}}))).await;
+    let g = g.strict().await;
     let dir = temp_dir("setdef-lost");
     let j = dir.join("j.jsonl");
     let v = json_out(
         &run_gwb(
-            &server.uri(),
+            &g.uri(),
             &[
                 "set-default",
                 "false",
@@ -536,7 +512,8 @@ async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
         Some("11111111-2222-4333-8444-555555555555"),
         "restore can remove it"
     );
-    let patches = server
+    let patches = g
+        .server
         .received_requests()
         .await
         .unwrap()
@@ -555,7 +532,7 @@ async fn a_lost_create_is_recognised_in_either_wording_and_any_casing() {
         "A conflicting object with one or more of the specified property values is present in the directory.",
     ];
     for wording in wordings {
-        let server = MockServer::start().await;
+        let g = GraphMock::start().await;
         // What Graph holds after our lost create: our values, booleans capitalised.
         let stored: Vec<SettingValue> = gwb::emulator::group_unified_template()
             .values
@@ -575,35 +552,28 @@ async fn a_lost_create_is_recognised_in_either_wording_and_any_casing() {
             .collect();
         let created = json!({"id": "11111111-2222-4333-8444-555555555555",
             "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": stored});
-        Mock::given(method("GET"))
-            .and(path("/beta/settings"))
-            .respond_with(settings_page(vec![]))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
+        g.on("GET", "/beta/settings")
+            .once()
+            .priority(1)
+            .with(settings_page(vec![]))
             .await;
-        Mock::given(method("GET"))
-            .and(path("/beta/settings"))
-            .respond_with(settings_page(vec![created]))
-            .with_priority(2)
-            .mount(&server)
+        g.on("GET", "/beta/settings")
+            .priority(2)
+            .with(settings_page(vec![created]))
             .await;
-        Mock::given(method("GET"))
-            .and(path(format!(
-                "/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"
-            )))
-            .respond_with(template())
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/beta/settings"))
-            .respond_with(ResponseTemplate::new(400).set_body_json(
+        g.on(
+            "GET",
+            format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
+        )
+        .with(template())
+        .await;
+        g.on("POST", "/beta/settings")
+            .with(ResponseTemplate::new(400).set_body_json(
                 json!({"error": {"code": "Request_BadRequest", "message": wording}}),
             ))
-            .mount(&server)
             .await;
-        catch_all(&server).await;
-        let out = run_gwb(&server.uri(), &["set-default", "false", "-o", "json"]).await;
+        let g = g.strict().await;
+        let out = run_gwb(&g.uri(), &["set-default", "false", "-o", "json"]).await;
         let v = json_out(&out);
         assert_eq!(v["action"], "created", "{wording}: {v}");
         assert_eq!(v["settingId"], "11111111-2222-4333-8444-555555555555");
@@ -652,28 +622,22 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
 
     // The same restore against a Graph whose DELETE lands but whose answer is lost: the retry
     // meets 404, which is what was asked.
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     let id = stored.id.clone();
-    Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(settings_page(vec![serde_json::to_value(&stored).unwrap()]))
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .with(settings_page(vec![serde_json::to_value(&stored).unwrap()]))
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/beta/settings/{id}")))
-        .respond_with(ResponseTemplate::new(504))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
+    g.on("DELETE", format!("/beta/settings/{id}"))
+        .once()
+        .priority(1)
+        .status(504)
         .await;
-    Mock::given(method("DELETE"))
-        .and(path(format!("/beta/settings/{id}")))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": {
+    g.on("DELETE", format!("/beta/settings/{id}"))
+        .priority(2)
+        .with(ResponseTemplate::new(404).set_body_json(json!({"error": {
             "code": "Request_ResourceNotFound", "message": "Resource does not exist."}})))
-        .with_priority(2)
-        .mount(&server)
         .await;
-    catch_all(&server).await;
+    let g = g.strict().await;
     // The set-default journal as gwb writes it, made against this server.
     let sent: Vec<Value> = stored
         .values
@@ -682,7 +646,7 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
         .collect();
     let lines = [
         json!({"type": "run", "schemaVersion": 1, "runId": "r", "command": "set-default",
-            "graphRoot": server.uri(), "startedAt": "2026-11-29T00:00:00Z", "gwbVersion": "0.1.0"}),
+            "graphRoot": g.uri(), "startedAt": "2026-11-29T00:00:00Z", "gwbVersion": "0.1.0"}),
         json!({"type": "settingBefore", "settingId": null, "templateId": GROUP_UNIFIED_TEMPLATE_ID,
             "before": null, "after": sent, "at": "2026-11-29T00:00:01Z"}),
         json!({"type": "settingOutcome", "settingId": id, "result": "created",
@@ -696,7 +660,7 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
     )
     .unwrap();
     let out = run_gwb(
-        &server.uri(),
+        &g.uri(),
         &[
             "restore",
             "--journal",
@@ -713,7 +677,8 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
         (Some("restored"), Some("delete")),
         "{r}"
     );
-    let deletes = server
+    let deletes = g
+        .server
         .received_requests()
         .await
         .unwrap()

@@ -1,40 +1,26 @@
 //! Settings gwb cannot be sure of (values not read, two Group.Unified settings) are reported and
 //! never written; a write whose read-back fails is still reported.
 
-use crate::support::{json_of, run_gwb, stderr, stdout, temp_dir};
+use crate::support::{GraphMock, json_of, run_gwb, stderr, stdout, temp_dir};
 use serde_json::{Value, json};
 
 use crate::support::GU;
 
 /// A wiremock Graph whose `/settings` answers `settings` (and whose groups list is empty).
-async fn settings_server(settings: Value) -> wiremock::MockServer {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(crate::support::json(
-            json!({ "value": settings }).to_string(),
-        ))
-        .mount(&server)
+async fn settings_server(settings: Value) -> GraphMock {
+    let g = GraphMock::start().await;
+    g.on("GET", "/beta/settings")
+        .json(json!({ "value": settings }))
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
-        .respond_with(crate::support::json(r#"{"value":[]}"#.into()))
-        .mount(&server)
+    g.on("GET", "/beta/groups")
+        .with(crate::support::json(r#"{"value":[]}"#.into()))
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
+    g.on("GET", "/beta/directory/onPremisesSynchronization")
+        .status(403)
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/servicePrincipals"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
+    g.on("GET", "/beta/servicePrincipals").status(403).await;
     // Any write reaches the catch-all and fails the test.
-    crate::support::catch_all(&server).await;
-    server
+    g.strict().await
 }
 
 /// A1: a Group.Unified whose values are absent or null is never written from.
@@ -45,9 +31,9 @@ async fn a_setting_whose_values_were_not_read_is_never_written() {
         json!({"id": "8f1c2d3e-0000-4000-8000-00000000abcd", "templateId": GU, "values": null}),
         json!({"id": "8f1c2d3e-0000-4000-8000-00000000abcd", "templateId": GU}),
     ] {
-        let server = settings_server(json!([setting])).await;
+        let g = settings_server(json!([setting])).await;
         for value in ["false", "true"] {
-            let out = run_gwb(&server.uri(), &["set-default", value, "-o", "json"]).await;
+            let out = run_gwb(&g.uri(), &["set-default", value, "-o", "json"]).await;
             assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
             assert!(
                 stderr(&out).contains("without its values"),
@@ -55,7 +41,7 @@ async fn a_setting_whose_values_were_not_read_is_never_written() {
                 stderr(&out)
             );
         }
-        let out = run_gwb(&server.uri(), &["report", "-o", "json"]).await;
+        let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let v = json_of(&out);
         assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], Value::Null);
@@ -86,12 +72,12 @@ async fn ambiguous_settings_are_reported_and_never_written() {
             "2 NewUnifiedGroupWritebackDefault entries",
         ),
     ] {
-        let server = settings_server(settings).await;
-        let out = run_gwb(&server.uri(), &["set-default", "true", "-o", "json"]).await;
+        let g = settings_server(settings).await;
+        let out = run_gwb(&g.uri(), &["set-default", "true", "-o", "json"]).await;
         assert_eq!(out.status.code(), Some(1), "{case}: {}", stderr(&out));
         assert!(stderr(&out).contains(want), "{case}: {}", stderr(&out));
         assert!(!stdout(&out).contains("unchanged"), "{case}");
-        let out = run_gwb(&server.uri(), &["report", "-o", "json"]).await;
+        let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
         let v = json_of(&out);
         assert!(
             v["tenant"]["problem"].as_str().unwrap().contains(want),
@@ -105,40 +91,27 @@ async fn ambiguous_settings_are_reported_and_never_written() {
 /// (Issue 12, item B8.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_read_back_still_reports_the_write() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
+    let g = GraphMock::start().await;
     let id = "8f1c2d3e-0000-4000-8000-00000000abcd";
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(crate::support::json(
-            json!({"value": [{"id": id, "templateId": GU, "values": [
+    g.on("GET", "/beta/settings")
+        .once()
+        .priority(1)
+        .json(json!({"value": [{"id": id, "templateId": GU, "values": [
                 {"name": "NewUnifiedGroupWritebackDefault", "value": "true"},
-                {"name": "AllowToAddGuests", "value": "false"}]}]})
-            .to_string(),
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
+                {"name": "AllowToAddGuests", "value": "false"}]}]}))
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(crate::support::json_status(
+    g.on("GET", "/beta/settings").priority(2).with(crate::support::json_status(
             403,
             r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#.into(),
-        ))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    wiremock::Mock::given(method("PATCH"))
-        .and(path(format!("/beta/settings/{id}")))
-        .respond_with(wiremock::ResponseTemplate::new(204))
+        )).await;
+    g.on("PATCH", format!("/beta/settings/{id}"))
         .expect(1)
-        .mount(&server)
+        .status(204)
         .await;
-    crate::support::catch_all(&server).await;
+    let g = g.strict().await;
     let j = temp_dir("b8").join("j.jsonl");
     let out = run_gwb(
-        &server.uri(),
+        &g.uri(),
         &[
             "set-default",
             "false",
