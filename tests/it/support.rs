@@ -504,14 +504,14 @@ impl GraphMock {
 
     /// An answer to `method` on `path` (the whole path, `/beta/...`), to be given.
     pub fn on(&self, method: &str, path: impl Into<String>) -> Answer<'_> {
-        Answer {
-            mock: self,
-            method: method.to_string(),
-            path: path.into(),
-            up_to: None,
-            expect: None,
-            priority: None,
-        }
+        let given = Mock::given(wiremock::matchers::method(method))
+            .and(wiremock::matchers::path(path.into()));
+        Answer::new(self, given)
+    }
+
+    /// An answer to any method on `path`.
+    pub fn at(&self, path: impl Into<String>) -> Answer<'_> {
+        Answer::new(self, Mock::given(wiremock::matchers::path(path.into())))
     }
 
     /// Every request nobody expected now fails the test.
@@ -524,14 +524,29 @@ impl GraphMock {
 /// One answer of a [`GraphMock`]: how often, how sure, and what.
 pub struct Answer<'m> {
     mock: &'m GraphMock,
-    method: String,
-    path: String,
+    given: wiremock::MockBuilder,
     up_to: Option<u64>,
     expect: Option<u64>,
     priority: Option<u8>,
 }
 
-impl Answer<'_> {
+impl<'m> Answer<'m> {
+    fn new(mock: &'m GraphMock, given: wiremock::MockBuilder) -> Self {
+        Answer {
+            mock,
+            given,
+            up_to: None,
+            expect: None,
+            priority: None,
+        }
+    }
+
+    /// Only for requests that also match `m` (a query parameter, a header, the token).
+    pub fn and(mut self, m: impl wiremock::Match + 'static) -> Self {
+        self.given = self.given.and(m);
+        self
+    }
+
     /// Given once; the next request goes to the next answer by priority.
     pub fn once(self) -> Self {
         self.times(1)
@@ -577,10 +592,8 @@ impl Answer<'_> {
     }
 
     /// Any other answer.
-    pub async fn with(self, template: ResponseTemplate) {
-        let mut mock = Mock::given(wiremock::matchers::method(self.method.as_str()))
-            .and(wiremock::matchers::path(self.path.as_str()))
-            .respond_with(template);
+    pub async fn with(self, template: impl wiremock::Respond + 'static) {
+        let mut mock = self.given.respond_with(template);
         if let Some(n) = self.up_to {
             mock = mock.up_to_n_times(n);
         }

@@ -1,15 +1,14 @@
 //! Refusals of sign-in and permission: exit 4, the permission the reference names, and never the
 //! token or a secret in the output, at any log level.
 
-use crate::support::{emulator, gwb_command, json_of, run, run_gwb, stderr, stdout};
+use crate::support::{GraphMock, emulator, gwb_command, json_of, run, run_gwb, stderr, stdout};
 use serde_json::{Value, json};
 
 /// B7: every batch item answered 401 is an authentication failure: exit 4, as documented.
 /// (Issue 12, item B7.)
 #[tokio::test(flavor = "multi_thread")]
 async fn every_item_answered_401_is_exit_4() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
+    let g = GraphMock::start().await;
     let groups: Vec<Value> = (1..=3)
         .map(|i| {
             json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"),
@@ -19,26 +18,18 @@ async fn every_item_answered_401_is_exit_4() {
                 "writebackConfiguration": {"isEnabled": null, "onPremisesGroupType": null}})
         })
         .collect();
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
-        .respond_with(crate::support::json(json!({ "value": groups }).to_string()))
-        .mount(&server)
+    g.on("GET", "/beta/groups")
+        .with(crate::support::json(json!({ "value": groups }).to_string()))
         .await;
-    wiremock::Mock::given(method("POST"))
-        .and(path("/beta/$batch"))
-        .respond_with(crate::support::EveryItem {
+    g.on("POST", "/beta/$batch")
+        .with(crate::support::EveryItem {
             status: 401,
             retry_after: None,
             code: "InvalidAuthenticationToken",
         })
-        .mount(&server)
         .await;
-    crate::support::catch_all(&server).await;
-    let out = run_gwb(
-        &server.uri(),
-        &["disable-existing-m365", "--yes", "-o", "json"],
-    )
-    .await;
+    let g = g.strict().await;
+    let out = run_gwb(&g.uri(), &["disable-existing-m365", "--yes", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["failed"].as_array().unwrap().len(), 3, "{v}");
@@ -47,15 +38,15 @@ async fn every_item_answered_401_is_exit_4() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authorisation_failures_exit_4_and_never_print_the_token() {
-    let server = wiremock::MockServer::start().await;
+    let g = GraphMock::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(crate::support::json_status(
             403,
-            crate::support::fixture("error-403-denied.json", &server.uri(), ""),
+            crate::support::fixture("error-403-denied.json", &g.uri(), ""),
         ))
-        .mount(&server)
+        .mount(&g.server)
         .await;
-    let out = run_gwb(&server.uri(), &["-vvv", "report", "-o", "json"]).await;
+    let out = run_gwb(&g.uri(), &["-vvv", "report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -78,25 +69,18 @@ async fn authorisation_failures_exit_4_and_never_print_the_token() {
 /// (Issue 13.)
 #[tokio::test(flavor = "multi_thread")]
 async fn permission_hints_follow_the_reference() {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
+    let g = GraphMock::start().await;
     let denied = r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
-        .respond_with(crate::support::json_status(403, denied.into()))
-        .mount(&server)
+    g.on("GET", "/beta/groups")
+        .with(crate::support::json_status(403, denied.into()))
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/settings"))
-        .respond_with(crate::support::json_status(403, denied.into()))
-        .mount(&server)
+    g.on("GET", "/beta/settings")
+        .with(crate::support::json_status(403, denied.into()))
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
+    g.on("GET", "/beta/directory/onPremisesSynchronization")
+        .status(403)
         .await;
-    let out = run_gwb(&server.uri(), &["report", "-o", "json"]).await;
+    let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -104,7 +88,7 @@ async fn permission_hints_follow_the_reference() {
         "{err}"
     );
     assert!(!err.contains("plus GroupSettings.Read.All"), "{err}");
-    let out = run_gwb(&server.uri(), &["set-default", "false", "-o", "json"]).await;
+    let out = run_gwb(&g.uri(), &["set-default", "false", "-o", "json"]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("Group.Read.All"), "{err}");

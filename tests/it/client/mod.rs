@@ -17,12 +17,10 @@ use gwb::graph::model::Group;
 use gwb::graph::retry::RetryPolicy;
 use gwb::graph::{GraphClient, GraphError};
 use reqwest::header::HeaderName;
-use wiremock::matchers::{
-    any, bearer_token, header, method, path, query_param, query_param_is_missing,
-};
+use wiremock::matchers::{any, bearer_token, header, method, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{TOKEN, catch_all, client, client_with, fixture, json, json_status};
+use crate::support::{GraphMock, TOKEN, client, client_with, fixture, json, json_status};
 
 const PAGE2_TOKEN: &str = "RFNwdAIAAQAAACpHcm91cF8x";
 
@@ -41,29 +39,25 @@ async fn collect(
 
 #[tokio::test]
 async fn pages_to_the_last_page_and_no_further() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(method("GET"))
-        .and(path("/beta/groups"))
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.on("GET", "/beta/groups")
         .and(query_param_is_missing("$skiptoken"))
         .and(bearer_token(TOKEN))
         .and(header("ConsistencyLevel", "eventual"))
-        .respond_with(json(fixture("groups-page1.json", &base, "")))
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page1.json", &base, "")))
         .await;
     // The nextLink is followed whole (its $select and $top too), with the header sent again.
-    Mock::given(method("GET"))
-        .and(path("/beta/groups"))
+    g.on("GET", "/beta/groups")
         .and(query_param("$skiptoken", PAGE2_TOKEN))
         .and(query_param("$top", "999"))
         .and(bearer_token(TOKEN))
         .and(header("ConsistencyLevel", "eventual"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    catch_all(&server).await;
+    let _g = g.strict().await;
 
     let (c, waits) = client(&base);
     let groups = collect(
@@ -85,53 +79,46 @@ async fn pages_to_the_last_page_and_no_further() {
 
 #[tokio::test]
 async fn an_empty_page_with_a_next_link_is_not_the_end() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
         .and(query_param_is_missing("$skiptoken"))
-        .respond_with(json(
+        .expect(1)
+        .with(json(
             r#"{"value":[],"@odata.nextLink":"{{BASE}}/beta/groups?$skiptoken=p2"}"#
                 .replace("{{BASE}}", &base),
         ))
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(path("/beta/groups"))
+    g.at("/beta/groups")
         .and(query_param("$skiptoken", "p2"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
     // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
-    Mock::given(path("/beta/servicePrincipals"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    g.at("/beta/servicePrincipals").status(403).await;
+    let _g = g.strict().await;
     let (c, _) = client(&base);
     assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn throttled_with_fractional_retry_after_waits_exactly_that() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .times(1)
+        .priority(1)
+        .expect(1)
+        .with(
             json_status(429, fixture("error-429-throttled.json", &base, ""))
                 .insert_header("Retry-After", "2.128"),
         )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .expect(1)
-        .mount(&server)
         .await;
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
+    g.at("/beta/groups")
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    catch_all(&server).await;
+    let _g = g.strict().await;
     let (c, waits) = client(&base);
     assert_eq!(collect(&c, vec![]).await.unwrap().len(), 2);
     assert_eq!(*waits.lock().unwrap(), vec![Duration::from_millis(2128)]);
@@ -139,24 +126,22 @@ async fn throttled_with_fractional_retry_after_waits_exactly_that() {
 
 #[tokio::test]
 async fn throttled_with_an_http_date_waits_until_then() {
-    let server = MockServer::start().await;
-    let base = server.uri();
+    let g = GraphMock::start().await;
+    let base = g.uri();
     let when = SystemTime::now() + Duration::from_secs(90);
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    g.at("/beta/groups")
+        .times(1)
+        .priority(1)
+        .with(
             json_status(429, fixture("error-429-throttled.json", &base, ""))
                 .insert_header("retry-after", httpdate::fmt_http_date(when).as_str()),
         )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
         .await;
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
+    g.at("/beta/groups")
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    catch_all(&server).await;
+    let _g = g.strict().await;
     let (c, waits) = client(&base);
     collect(&c, vec![]).await.unwrap();
     let w = waits.lock().unwrap().clone();
@@ -172,26 +157,24 @@ async fn throttled_with_an_http_date_waits_until_then() {
 
 #[tokio::test]
 async fn service_unavailable_then_success_backs_off() {
-    let server = MockServer::start().await;
-    let base = server.uri();
+    let g = GraphMock::start().await;
+    let base = g.uri();
     for status in [503u16, 504] {
-        Mock::given(path("/beta/groups"))
-            .respond_with(json_status(
+        g.at("/beta/groups")
+            .times(1)
+            .priority(if status == 503 { 1 } else { 2 })
+            .expect(1)
+            .with(json_status(
                 status,
                 fixture("error-503-unavailable.json", &base, ""),
             ))
-            .up_to_n_times(1)
-            .with_priority(if status == 503 { 1 } else { 2 })
-            .expect(1)
-            .mount(&server)
             .await;
     }
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
+    g.at("/beta/groups")
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    catch_all(&server).await;
+    let _g = g.strict().await;
     let policy = RetryPolicy {
         base_delay: Duration::from_millis(100),
         ..RetryPolicy::default()
@@ -212,15 +195,14 @@ async fn service_unavailable_then_success_backs_off() {
 
 #[tokio::test]
 async fn retries_stop_at_the_attempt_limit_with_the_last_error() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(json_status(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .expect(4)
+        .with(json_status(
             503,
             fixture("error-503-unavailable.json", &base, ""),
         ))
-        .expect(4)
-        .mount(&server)
         .await;
     let policy = RetryPolicy {
         max_attempts: 4,
@@ -242,15 +224,14 @@ async fn retries_stop_at_the_attempt_limit_with_the_last_error() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_budget_gives_up_without_sleeping() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .expect(1)
+        .with(
             json_status(429, fixture("error-429-throttled.json", &base, ""))
                 .insert_header("Retry-After", "3600"),
         )
-        .expect(1)
-        .mount(&server)
         .await;
     let (c, waits) = client(&base);
     let e = collect(&c, vec![]).await.unwrap_err();
@@ -263,24 +244,23 @@ async fn a_retry_after_beyond_the_budget_gives_up_without_sleeping() {
 
 #[tokio::test]
 async fn a_next_link_to_another_origin_is_refused_and_gets_no_token() {
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     let foreign = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&foreign)
         .await;
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture(
+    g.at("/beta/groups")
+        .expect(1)
+        .with(json(fixture(
             "groups-foreign-nextlink.json",
-            &server.uri(),
+            &g.uri(),
             &foreign.uri(),
         )))
-        .expect(1)
-        .mount(&server)
         .await;
-    catch_all(&server).await;
-    let (c, _) = client(&server.uri());
+    let g = g.strict().await;
+    let (c, _) = client(&g.uri());
     let e = collect(&c, vec![]).await.unwrap_err();
     assert!(matches!(e, GraphError::ForeignOrigin { .. }), "{e}");
     assert!(e.to_string().contains(&foreign.uri()), "{e}");
@@ -288,35 +268,33 @@ async fn a_next_link_to_another_origin_is_refused_and_gets_no_token() {
 
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     let foreign = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&foreign)
         .await;
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    g.at("/beta/groups")
+        .expect(1)
+        .with(
             ResponseTemplate::new(302)
                 .insert_header("Location", format!("{}/steal", foreign.uri()).as_str()),
         )
-        .expect(1)
-        .mount(&server)
         .await;
-    catch_all(&server).await;
-    let (c, _) = client(&server.uri());
+    let g = g.strict().await;
+    let (c, _) = client(&g.uri());
     let e = collect(&c, vec![]).await.unwrap_err();
     assert!(matches!(e, GraphError::Redirect { status: 302, .. }), "{e}");
 }
 
 #[tokio::test]
 async fn a_repeating_next_link_is_a_loop_not_a_hang() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-self-nextlink.json", &base, "")))
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
         .expect(2)
-        .mount(&server)
+        .with(json(fixture("groups-self-nextlink.json", &base, "")))
         .await;
     let (c, _) = client(&base);
     let e = collect(&c, vec![]).await.unwrap_err();
@@ -325,15 +303,14 @@ async fn a_repeating_next_link_is_a_loop_not_a_hang() {
 
 #[tokio::test]
 async fn graph_errors_keep_status_code_message_and_request_id() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .expect(1)
+        .with(
             json_status(404, fixture("error-404-not-found.json", &base, ""))
                 .insert_header("request-id", "7d1a4c2e-8f3b-4a6d-9c5e-2b1f0a9e8d7c"),
         )
-        .expect(1)
-        .mount(&server)
         .await;
     let (c, waits) = client(&base);
     let e = collect(&c, vec![]).await.unwrap_err();
@@ -360,22 +337,18 @@ async fn graph_errors_keep_status_code_message_and_request_id() {
 
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_clear_errors() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
         .and(query_param("case", "html"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw("<html>proxy login</html>", "text/html"),
-        )
-        .mount(&server)
+        .with(ResponseTemplate::new(200).set_body_raw("<html>proxy login</html>", "text/html"))
         .await;
-    Mock::given(path("/beta/groups"))
+    g.at("/beta/groups")
         .and(query_param("case", "big"))
-        .respond_with(json(format!(
+        .with(json(format!(
             "{{\"value\":[],\"pad\":\"{}\"}}",
             "x".repeat(10_000)
         )))
-        .mount(&server)
         .await;
     let (sleeper, _) = gwb::graph::retry::Sleeper::recording();
     let c = GraphClient::builder(
@@ -403,30 +376,24 @@ async fn malformed_and_oversized_bodies_are_clear_errors() {
 
 #[tokio::test]
 async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-v1-shaped.json", &base, "")))
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-v1-shaped.json", &base, "")))
         .await;
-    Mock::given(path("/beta/settings"))
-        .respond_with(json(fixture("settings-empty.json", &base, "")))
-        .mount(&server)
+    g.at("/beta/settings")
+        .with(json(fixture("settings-empty.json", &base, "")))
         .await;
-    Mock::given(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(crate::support::json_status(
+    g.at("/beta/directory/onPremisesSynchronization")
+        .with(crate::support::json_status(
             403,
             fixture("error-403-denied.json", &base, ""),
         ))
-        .mount(&server)
         .await;
     // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
-    Mock::given(path("/beta/servicePrincipals"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    g.at("/beta/servicePrincipals").status(403).await;
+    let _g = g.strict().await;
     let (c, _) = client(&base);
     let ctx = gwb::change::Context {
         client: c,
@@ -455,45 +422,32 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
 
 #[tokio::test]
 async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .and(query_param_is_missing("$skiptoken"))
-        .and(query_param("$top", "999"))
-        .and(query_param(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups").and(query_param_is_missing("$skiptoken")).and(query_param("$top", "999")).and(query_param(
             "$select",
             "id,displayName,groupTypes,securityEnabled,mailEnabled,onPremisesSyncEnabled,onPremisesSecurityIdentifier,isAssignableToRole,proxyAddresses,createdDateTime,writebackConfiguration",
-        ))
-        .respond_with(json(fixture("groups-page1.json", &base, "")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/beta/groups"))
+        )).expect(1).with(json(fixture("groups-page1.json", &base, ""))).await;
+    g.at("/beta/groups")
         .and(query_param("$skiptoken", PAGE2_TOKEN))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    Mock::given(path("/beta/settings"))
-        .respond_with(json(fixture("settings-group-unified.json", &base, "")))
+    g.at("/beta/settings")
         .expect(1)
-        .mount(&server)
+        .with(json(fixture("settings-group-unified.json", &base, "")))
         .await;
-    Mock::given(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(json(fixture(
+    g.at("/beta/directory/onPremisesSynchronization")
+        .expect(1)
+        .with(json(fixture(
             "directory-onpremises-synchronization.json",
             &base,
             "",
         )))
-        .expect(1)
-        .mount(&server)
         .await;
     // Cloud Sync's jobs: not readable without Application.Read.All; the report carries on.
-    Mock::given(path("/beta/servicePrincipals"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    catch_all(&server).await;
+    g.at("/beta/servicePrincipals").status(403).await;
+    let _g = g.strict().await;
     let (c, _) = client(&base);
     let ctx = gwb::change::Context {
         client: c,
@@ -547,19 +501,17 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
 
 #[tokio::test]
 async fn report_without_settings_permission_still_reports_groups() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(fixture("groups-page2.json", &base, "")))
-        .mount(&server)
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .with(json(fixture("groups-page2.json", &base, "")))
         .await;
-    Mock::given(path("/beta/settings"))
-        .respond_with(json_status(
+    g.at("/beta/settings")
+        .expect(1)
+        .with(json_status(
             403,
             fixture("error-403-denied.json", &base, ""),
         ))
-        .expect(1)
-        .mount(&server)
         .await;
     let (c, _) = client(&base);
     let ctx = gwb::change::Context {
@@ -634,27 +586,23 @@ async fn paging_prefetches_one_page_and_stops_when_dropped() {
 async fn a_401_gets_one_fresh_token_and_one_retry() {
     use gwb::auth::StaticToken;
     use wiremock::matchers::header;
-    let server = MockServer::start().await;
+    let g = GraphMock::start().await;
     Mock::given(method("GET"))
         .and(header("authorization", "Bearer fresh"))
-        .respond_with(json(fixture(
-            "groups-empty-last-page.json",
-            &server.uri(),
-            "",
-        )))
-        .mount(&server)
+        .respond_with(json(fixture("groups-empty-last-page.json", &g.uri(), "")))
+        .mount(&g.server)
         .await;
     Mock::given(method("GET"))
         .respond_with(json_status(
             401,
             r#"{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}"#.into(),
         ))
-        .mount(&server)
+        .mount(&g.server)
         .await;
     let renewals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let build = |fresh: &'static str| {
         let n = renewals.clone();
-        GraphClient::builder(server.uri(), std::sync::Arc::new(StaticToken::new("stale")))
+        GraphClient::builder(g.uri(), std::sync::Arc::new(StaticToken::new("stale")))
             .renew_with(std::sync::Arc::new(move || {
                 n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 Ok(std::sync::Arc::new(StaticToken::new(fresh)) as _)
@@ -682,7 +630,7 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
     assert!(e.is_auth());
     assert!(e.to_string().contains("token is expired"), "{e}");
     assert_eq!(renewals.load(std::sync::atomic::Ordering::SeqCst), 2);
-    let requests = server.received_requests().await.unwrap().len();
+    let requests = g.server.received_requests().await.unwrap().len();
     assert_eq!(requests, 2 + 1 + 2, "two, one, then two requests");
 }
 
@@ -691,14 +639,13 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
 /// nothing here depends on the clock.
 #[tokio::test]
 async fn retry_after_zero_still_waits_a_quarter_second_every_time() {
-    let server = MockServer::start().await;
-    let base = server.uri();
-    Mock::given(path("/beta/groups"))
-        .respond_with(
+    let g = GraphMock::start().await;
+    let base = g.uri();
+    g.at("/beta/groups")
+        .with(
             json_status(429, fixture("error-429-throttled.json", &base, ""))
                 .insert_header("Retry-After", "0"),
         )
-        .mount(&server)
         .await;
     let (c, waits) = client_with(
         &base,
@@ -715,7 +662,7 @@ async fn retry_after_zero_still_waits_a_quarter_second_every_time() {
         "{waits:?}"
     );
     // 5 s of budget at a quarter second a wait: about 20 requests, not thousands.
-    let sent = server.received_requests().await.unwrap().len();
+    let sent = g.server.received_requests().await.unwrap().len();
     assert!(sent <= 21, "{sent} requests");
 }
 
@@ -723,19 +670,18 @@ async fn retry_after_zero_still_waits_a_quarter_second_every_time() {
 /// string cannot hold) is one odd name, not a failed run: read with U+FFFD in its place.
 #[tokio::test]
 async fn a_name_with_invalid_utf16_is_read_lossily_not_a_failed_page() {
-    let server = MockServer::start().await;
-    let base = server.uri();
+    let g = GraphMock::start().await;
+    let base = g.uri();
     let body = r#"{"value":[{"id":"0b1f5a6e-1111-4c1e-9e4f-000000000001","displayName":"Bad \ud800 name","groupTypes":["Unified"],"securityEnabled":false,"mailEnabled":true,"writebackConfiguration":{"isEnabled":null,"onPremisesGroupType":null}},{"id":"0b1f5a6e-1111-4c1e-9e4f-000000000002","displayName":"Fine","groupTypes":[],"securityEnabled":true,"mailEnabled":false,"writebackConfiguration":{"isEnabled":true,"onPremisesGroupType":null}}]}"#;
     assert!(
         serde_json::from_str::<serde_json::Value>(body).is_err(),
         "serde refuses it"
     );
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(body.to_string()))
+    g.at("/beta/groups")
         .expect(1)
-        .mount(&server)
+        .with(json(body.to_string()))
         .await;
-    catch_all(&server).await;
+    let _g = g.strict().await;
     let (c, _) = client(&base);
     let groups = collect(&c, vec![]).await.unwrap();
     assert_eq!(groups.len(), 2);

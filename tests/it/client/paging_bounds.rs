@@ -1,6 +1,6 @@
 //! Paging that never ends is bounded, and a group listed twice is counted once.
 
-use crate::support::{bounded, json_of, run_gwb, stderr, stdout};
+use crate::support::{GraphMock, bounded, json_of, run_gwb, stderr, stdout};
 use serde_json::json;
 
 use crate::support::ids_of;
@@ -35,32 +35,24 @@ impl wiremock::Respond for Endless {
     }
 }
 
-async fn endless(fresh: bool) -> wiremock::MockServer {
-    use wiremock::matchers::{method, path};
-    let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
-        .respond_with(Endless {
-            base: server.uri(),
+async fn endless(fresh: bool) -> GraphMock {
+    let g = GraphMock::start().await;
+    g.on("GET", "/beta/groups")
+        .with(Endless {
+            base: g.uri(),
             served: Default::default(),
             fresh,
         })
-        .mount(&server)
         .await;
-    wiremock::Mock::given(path("/beta/settings"))
-        .respond_with(crate::support::json(r#"{"value":[]}"#.into()))
-        .mount(&server)
+    g.at("/beta/settings")
+        .with(crate::support::json(r#"{"value":[]}"#.into()))
         .await;
-    wiremock::Mock::given(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
+    g.at("/beta/directory/onPremisesSynchronization")
+        .status(403)
         .await;
     // Cloud Sync's jobs: an app without Application.Read.All (the report carries on).
-    wiremock::Mock::given(path("/beta/servicePrincipals"))
-        .respond_with(wiremock::ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
-    server
+    g.at("/beta/servicePrincipals").status(403).await;
+    g
 }
 
 /// C10: a listing that never ends is stopped: new groups under new links by the page cap,
@@ -68,12 +60,8 @@ async fn endless(fresh: bool) -> wiremock::MockServer {
 /// (Issue 12, item C10.)
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_paging_is_bounded() {
-    let server = endless(true).await;
-    let out = bounded(
-        &server.uri(),
-        &["report", "-o", "json", "--max-pages", "40"],
-    )
-    .await;
+    let g = endless(true).await;
+    let out = bounded(&g.uri(), &["report", "-o", "json", "--max-pages", "40"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("paging did not end"),
@@ -81,7 +69,8 @@ async fn endless_paging_is_bounded() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("--max-pages"), "{}", stderr(&out));
-    let listed = server
+    let listed = g
+        .server
         .received_requests()
         .await
         .unwrap()
@@ -91,9 +80,9 @@ async fn endless_paging_is_bounded() {
     assert!(listed <= 41, "{listed} pages requested");
     assert!(stdout(&out).is_empty(), "no partial report");
 
-    let server = endless(false).await;
+    let g = endless(false).await;
     let out = bounded(
-        &server.uri(),
+        &g.uri(),
         &["disable-existing-m365", "--dry-run", "-o", "json"],
     )
     .await;
@@ -109,35 +98,31 @@ async fn endless_paging_is_bounded() {
 /// (Issue 12, item E20.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_listed_twice_is_counted_once() {
-    use wiremock::matchers::{method, path, query_param_contains, query_param_is_missing};
-    let server = wiremock::MockServer::start().await;
+    use wiremock::matchers::{query_param_contains, query_param_is_missing};
+    let g = GraphMock::start().await;
     let group = |i: u32| {
         json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"), "displayName": format!("G{i}"),
             "groupTypes": ["Unified"], "securityEnabled": false, "mailEnabled": true,
             "createdDateTime": "2021-01-01T00:00:00Z",
             "writebackConfiguration": {"isEnabled": true, "onPremisesGroupType": null}})
     };
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
+    g.on("GET", "/beta/groups")
         .and(query_param_is_missing("$skiptoken"))
-        .respond_with(crate::support::json(
+        .with(crate::support::json(
             json!({"value": [group(1), group(2)],
-                "@odata.nextLink": format!("{}/beta/groups?$skiptoken=P2", server.uri())})
+                "@odata.nextLink": format!("{}/beta/groups?$skiptoken=P2", g.uri())})
             .to_string(),
         ))
-        .mount(&server)
         .await;
-    wiremock::Mock::given(method("GET"))
-        .and(path("/beta/groups"))
+    g.on("GET", "/beta/groups")
         .and(query_param_contains("$skiptoken", "P2"))
-        .respond_with(crate::support::json(
+        .with(crate::support::json(
             json!({"value": [group(2), group(3)]}).to_string(),
         ))
-        .mount(&server)
         .await;
-    crate::support::catch_all(&server).await;
+    let g = g.strict().await;
     let out = run_gwb(
-        &server.uri(),
+        &g.uri(),
         &["disable-existing-m365", "--dry-run", "-o", "json"],
     )
     .await;

@@ -2,7 +2,7 @@
 //! and a storm of 424s is waited out without sending successes again.
 
 use crate::support::{
-    bounded, emulator_with, json_of, plain_tenant, should_change, snapshot, stderr,
+    GraphMock, bounded, emulator_with, json_of, plain_tenant, should_change, snapshot, stderr,
 };
 use gwb::emulator::EmulatorConfig;
 use serde_json::{Value, json};
@@ -11,9 +11,8 @@ use serde_json::{Value, json};
 /// (Issue 12, item C11.)
 #[tokio::test(flavor = "multi_thread")]
 async fn an_absurd_retry_after_inside_a_batch_is_not_slept() {
-    use wiremock::matchers::{method, path};
     for retry_after in ["999999", "86400", "Fri, 31 Dec 2100 23:59:59 GMT"] {
-        let server = wiremock::MockServer::start().await;
+        let g = GraphMock::start().await;
         let groups: Vec<Value> = (1..=3)
             .map(|i| {
                 json!({"id": format!("0b1f5a6e-1111-4c1e-9e4f-00000000000{i}"),
@@ -23,38 +22,29 @@ async fn an_absurd_retry_after_inside_a_batch_is_not_slept() {
                     "writebackConfiguration": {"isEnabled": true, "onPremisesGroupType": null}})
             })
             .collect();
-        wiremock::Mock::given(method("GET"))
-            .and(path("/beta/groups"))
-            .respond_with(crate::support::json(json!({ "value": groups }).to_string()))
-            .mount(&server)
+        g.on("GET", "/beta/groups")
+            .with(crate::support::json(json!({ "value": groups }).to_string()))
             .await;
-        wiremock::Mock::given(path("/beta/settings"))
-            .respond_with(crate::support::json(r#"{"value":[]}"#.into()))
-            .mount(&server)
+        g.at("/beta/settings")
+            .with(crate::support::json(r#"{"value":[]}"#.into()))
             .await;
-        wiremock::Mock::given(path("/beta/directory/onPremisesSynchronization"))
-            .respond_with(wiremock::ResponseTemplate::new(403))
-            .mount(&server)
+        g.at("/beta/directory/onPremisesSynchronization")
+            .status(403)
             .await;
         // Cloud Sync's jobs: an app without Application.Read.All (the report carries on).
-        wiremock::Mock::given(path("/beta/servicePrincipals"))
-            .respond_with(wiremock::ResponseTemplate::new(403))
-            .mount(&server)
-            .await;
-        wiremock::Mock::given(method("POST"))
-            .and(path("/beta/$batch"))
-            .respond_with(crate::support::EveryItem {
+        g.at("/beta/servicePrincipals").status(403).await;
+        g.on("POST", "/beta/$batch")
+            .with(crate::support::EveryItem {
                 status: 429,
                 retry_after: Some(retry_after),
                 code: "TooManyRequests",
             })
-            .mount(&server)
             .await;
         for args in [
             vec!["disable-existing-m365", "--yes", "-o", "json"],
             vec!["report", "--member-counts", "-o", "json"],
         ] {
-            let out = bounded(&server.uri(), &args).await;
+            let out = bounded(&g.uri(), &args).await;
             assert!(
                 stderr(&out).contains("Retry-After") && stderr(&out).contains("retry budget"),
                 "{retry_after} {args:?}: {}",
