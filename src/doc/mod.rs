@@ -10,3 +10,6 @@ pub(crate) mod tenant;
 
 pub(crate) use run::{ItemFailure, RunResult, RunSummary};
 pub(crate) use tenant::TenantSection;
+
+/// Version of the JSON report schema; bumped only on incompatible changes.
+pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;

@@ -10,9 +10,6 @@ use crate::cli::OutputFormat;
 use crate::doc::TenantSection;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
 
-/// Version of the JSON report schema; bumped only on incompatible changes.
-pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
-
 /// The summary under the table, in lines that fit 80 columns. With a filter (`--kind`,
 /// `--written-back`) it counts what is shown (`shown`: a summary of the rows shown), and says of
 /// how many.

@@ -5,8 +5,9 @@
 
 use std::io::{self, Write};
 
-use super::{CSV_COLUMNS, REPORT_SCHEMA_VERSION, csv_start, opt_bool};
+use super::{CSV_COLUMNS, csv_start, opt_bool};
 use crate::cli::OutputFormat;
+use crate::doc::REPORT_SCHEMA_VERSION;
 use crate::doc::TenantSection;
 use crate::writeback::summary::{ReportRow, Summary, caveats};
 
