@@ -464,7 +464,7 @@ async fn the_review_csv() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fleet_as_json_and_table_and_merged() {
+async fn a_fleet_in_every_format_and_merged() {
     let dir = temp_dir("golden-fleet");
     let token = dir.join("token");
     std::fs::write(&token, crate::support::TOKEN).unwrap();
@@ -511,6 +511,21 @@ async fn a_fleet_as_json_and_table_and_merged() {
         (
             vec!["--all-tenants", "report", "-o", "table"],
             "fleet-report.table.txt",
+            0,
+        ),
+        (
+            vec!["--all-tenants", "check", "-o", "junit"],
+            "fleet-check.junit.xml",
+            3,
+        ),
+        (
+            vec!["--all-tenants", "check", "-o", "ndjson"],
+            "fleet-check.ndjson",
+            3,
+        ),
+        (
+            vec!["--all-tenants", "report", "-o", "csv"],
+            "fleet-report.csv",
             0,
         ),
     ] {
