@@ -1,7 +1,9 @@
 //! gwb: keep a Microsoft Entra tenant's group writeback configuration under control through
 //! Microsoft Graph beta.
 //!
-//! Data flows one way: cli -> config/auth -> commands -> (graph, writeback) -> output.
+//! Every import points down a floor (ARCHITECTURE.md; `tests/it/layers.rs` checks it): leaves,
+//! then graph, the pure core, documents, the printer, config, the change layer, commands, the
+//! session, the dispatcher, the fleet, and this entry, which nothing imports.
 
 pub mod auth;
 pub mod change;

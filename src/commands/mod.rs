@@ -1,5 +1,6 @@
-//! One file per subcommand. Commands are thin: fetch through `graph`, decide with the pure
-//! `writeback` core, print through `output`.
+//! One module per subcommand. Commands are thin: read through `graph` (shared reads in
+//! `read.rs`), decide with the pure `writeback` core, write only through `change`, and print
+//! documents (`doc`) through `output`. No command imports another (`tests/it/layers.rs`).
 
 pub(crate) mod check;
 pub(crate) mod config_show;
