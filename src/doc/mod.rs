@@ -13,3 +13,8 @@ pub(crate) use tenant::TenantSection;
 
 /// Version of the JSON report schema; bumped only on incompatible changes.
 pub(crate) const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// The fleet document (`--all-tenants ... -o json`, and what `gwb merge` reads and writes): its
+/// kind and schema version. Each tenant's entry carries that tenant's own document.
+pub(crate) const FLEET_KIND: &str = "gwb.fleet";
+pub(crate) const FLEET_SCHEMA_VERSION: u32 = 1;

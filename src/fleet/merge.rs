@@ -28,8 +28,7 @@ use crate::cli::{MergeArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::{html::esc, safe};
 
-pub(crate) const FLEET_KIND: &str = "gwb.fleet";
-pub(crate) const FLEET_SCHEMA_VERSION: u32 = 1;
+pub(crate) use crate::doc::{FLEET_KIND, FLEET_SCHEMA_VERSION};
 
 /// What the summary says about one tenant.
 struct Line {
