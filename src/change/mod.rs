@@ -2,7 +2,7 @@
 //! The pipeline (plan, print, consent, lock, journal, apply, verify: one stop for `--dry-run`),
 //! the apply engine for group writes, the Group.Unified write and its restore, the review CSV
 //! a plan is narrowed by, and the run's context every command gets. Commands build change sets
-//! and hand them to [`pipeline::run`]; nothing here imports a command.
+//! and hand them to `pipeline::run`; nothing here imports a command.
 
 pub mod apply;
 pub(crate) mod pipeline;

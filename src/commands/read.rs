@@ -8,16 +8,9 @@ use crate::writeback::engines::SyncFeatures;
 /// ("reading groups… 12,000"): a listing of 30,000 groups is a quarter of a minute.
 pub(crate) async fn each_group(
     client: &GraphClient,
-    mut each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
+    each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let spin = crate::output::spinner("reading groups");
-    let r = crate::graph::groups::for_each(client, |g| {
-        spin.inc(1);
-        each(g)
-    })
-    .await;
-    spin.finish_and_clear();
-    r
+    each_group_when(client, std::future::ready(()), each).await
 }
 
 /// [`each_group`], waiting for `ready` before the second page's groups are handed on (see

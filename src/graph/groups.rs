@@ -31,16 +31,10 @@ pub(crate) fn list_url_selecting(client: &GraphClient, select: &str) -> Url {
 /// Every group, page by page as Graph sends them (the next page is fetched while this one is
 /// handled), each handed to `each`; the first error (Graph's, as "listing groups", or the
 /// callback's) ends the listing. Graph's errors keep their type for the exit code.
-pub(crate) async fn for_each(
-    client: &GraphClient,
-    each: impl FnMut(Group) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    for_each_of(client, GROUP_SELECT, each).await
-}
-
-/// [`for_each`], waiting for `ready` (once) before the groups of the second page are handed
-/// on: for a caller that holds the first page's groups until something else is known, so that
-/// it never holds more than a page, whatever the order the answers come in.
+///
+/// `ready` is awaited (once) before the groups of the second page are handed on: a caller that
+/// holds the first page's groups until something else is known never holds more than a page,
+/// whatever the order the answers come in (`std::future::ready(())` for none).
 pub(crate) async fn for_each_when(
     client: &GraphClient,
     ready: impl std::future::Future<Output = ()>,
@@ -50,7 +44,7 @@ pub(crate) async fn for_each_when(
     each_in_when(stream, Some(ready), &mut each).await
 }
 
-/// [`for_each`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
+/// [`for_each_when`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
 pub(crate) async fn for_each_reviewed(
     client: &GraphClient,
     each: impl FnMut(ReviewedGroup) -> anyhow::Result<()>,

@@ -263,6 +263,26 @@ fn settings_page(items: Vec<Value>) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "value": items }))
 }
 
+/// A tenant without Group.Unified at the first read, and with `created` from the second on
+/// (a create that landed); the template gwb creates it from.
+async fn created_on_the_second_read(g: &GraphMock, created: Value) {
+    g.on("GET", "/beta/settings")
+        .once()
+        .priority(1)
+        .with(settings_page(vec![]))
+        .await;
+    g.on("GET", "/beta/settings")
+        .priority(2)
+        .with(settings_page(vec![created]))
+        .await;
+    g.on(
+        "GET",
+        format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
+    )
+    .with(template())
+    .await;
+}
+
 fn template() -> ResponseTemplate {
     let t = std::fs::read_to_string(fixture_path(
         "directory-setting-template-group-unified.json",
@@ -462,21 +482,7 @@ async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
         .collect();
     let created = json!({"id": "11111111-2222-4333-8444-555555555555",
         "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": ours});
-    g.on("GET", "/beta/settings")
-        .once()
-        .priority(1)
-        .with(settings_page(vec![]))
-        .await;
-    g.on("GET", "/beta/settings")
-        .priority(2)
-        .with(settings_page(vec![created]))
-        .await;
-    g.on(
-        "GET",
-        format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
-    )
-    .with(template())
-    .await;
+    created_on_the_second_read(&g, created).await;
     // The create lands, but its answer is a 503; the retry then meets our own setting.
     g.on("POST", "/beta/settings")
         .once()
@@ -552,21 +558,7 @@ async fn a_lost_create_is_recognised_in_either_wording_and_any_casing() {
             .collect();
         let created = json!({"id": "11111111-2222-4333-8444-555555555555",
             "templateId": GROUP_UNIFIED_TEMPLATE_ID, "values": stored});
-        g.on("GET", "/beta/settings")
-            .once()
-            .priority(1)
-            .with(settings_page(vec![]))
-            .await;
-        g.on("GET", "/beta/settings")
-            .priority(2)
-            .with(settings_page(vec![created]))
-            .await;
-        g.on(
-            "GET",
-            format!("/beta/directorySettingTemplates/{GROUP_UNIFIED_TEMPLATE_ID}"),
-        )
-        .with(template())
-        .await;
+        created_on_the_second_read(&g, created).await;
         g.on("POST", "/beta/settings")
             .with(ResponseTemplate::new(400).set_body_json(
                 json!({"error": {"code": "Request_BadRequest", "message": wording}}),
