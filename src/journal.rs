@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::now_rfc3339;
 use crate::graph::batch::ItemError;
+use crate::graph::model::GroupId;
 use crate::graph::model::{SettingValue, WritebackConfiguration};
 use crate::writeback::plan::Change;
 
@@ -266,7 +267,7 @@ impl Journal {
         let records: Vec<Record> = changes
             .iter()
             .map(|c| Record::Before {
-                group_id: c.id.clone(),
+                group_id: c.id.to_string(),
                 display_name: c.display_name.clone(),
                 before: c.before.clone(),
                 after: c.after.clone(),
@@ -574,10 +575,15 @@ impl Contents {
                 after,
                 ..
             } => {
-                if self.seen.insert(group_id.clone()) {
+                // Only a GUID goes back into a request: a tampered id stops the read here,
+                // naming its line.
+                let Some(id) = GroupId::parse(&group_id) else {
+                    return Err(format!("{group_id:?} is not a group id (a GUID)"));
+                };
+                if self.seen.insert(group_id) {
                     self.befores.push(Change {
                         role_assignable: false,
-                        id: group_id,
+                        id,
                         display_name,
                         before,
                         after,
@@ -647,6 +653,9 @@ mod tests {
         dir.join(name)
     }
 
+    const A: &str = "0b1f5a6e-1111-4c1e-9e4f-00000000000a";
+    const B: &str = "0b1f5a6e-1111-4c1e-9e4f-00000000000b";
+
     fn change(id: &str, en: Option<bool>) -> Change {
         Change {
             role_assignable: false,
@@ -674,10 +683,10 @@ mod tests {
             None,
         )
         .unwrap();
-        j.record_before(&[&change("a", None), &change("b", Some(true))])
+        j.record_before(&[&change(A, None), &change(B, Some(true))])
             .unwrap();
-        j.record_outcome("a", GroupResult::Changed, None).unwrap();
-        j.record_before(&[&change("a", Some(false))]).unwrap();
+        j.record_outcome(A, GroupResult::Changed, None).unwrap();
+        j.record_before(&[&change(A, Some(false))]).unwrap();
         j.finish(serde_json::json!({"changed": 1})).unwrap();
         let c = read(&p).unwrap();
         assert_eq!(c.run_id, "run1");
@@ -686,7 +695,7 @@ mod tests {
             c.befores[0].before.is_enabled, None,
             "the first before-state is the original"
         );
-        assert_eq!(c.outcomes["a"], "changed");
+        assert_eq!(c.outcomes[A], "changed");
         assert!(c.finished && !c.truncated_tail);
         // Never overwrites an existing journal.
         assert!(Journal::create(&p, "run2", "x", "y", None).is_err());
@@ -703,23 +712,37 @@ mod tests {
             None,
         )
         .unwrap();
-        j.record_before(&[&change("a", None)]).unwrap();
+        j.record_before(&[&change(A, None)]).unwrap();
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-        f.write_all(b"{\"type\":\"before\",\"groupId\":\"b\",\"disp")
+        f.write_all(format!("{{\"type\":\"before\",\"groupId\":\"{B}\",\"disp").as_bytes())
             .unwrap();
         let c = read(&p).unwrap();
         assert!(c.truncated_tail);
         assert_eq!(c.befores.len(), 1);
 
         let q = tmp("bad.jsonl");
-        let text = std::fs::read_to_string(&p).unwrap().replace(
-            "\"type\":\"before\",\"groupId\":\"a\"",
+        let text = std::fs::read_to_string(&p).unwrap();
+        let bogus = text.replace(
+            &format!("\"type\":\"before\",\"groupId\":\"{A}\""),
             "\"type\":\"bogus\"",
         );
-        std::fs::write(&q, text + "\n").unwrap();
+        std::fs::write(&q, bogus + "\n").unwrap();
         let e = read(&q).unwrap_err().to_string();
         assert!(e.contains("line 2"), "{e}");
+        // A tampered id never reaches a request: the read stops, naming the line.
+        let tampered = text
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace(A, "x/../../users");
+        std::fs::write(&q, tampered + "\n").unwrap();
+        let e = read(&q).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("\"x/../../users\" is not a group id"),
+            "{e}"
+        );
         std::fs::write(&q, "not json\n").unwrap();
         assert!(read(&q).is_err());
     }

@@ -16,12 +16,12 @@ use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 use crate::graph::pace::Pacer;
 use crate::journal::{GroupResult, Journal};
 use crate::output;
-use crate::writeback::plan::{Change, SkipReason, Skipped};
+use crate::writeback::plan::{Change, SkipReason, Skipped, Unaddressable};
 
 impl ItemFailure {
     pub(crate) fn new(c: &Change, e: &ItemError) -> Self {
         ItemFailure {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             display_name: c.display_name.clone(),
             status: e.status,
             code: e.code.clone(),
@@ -120,6 +120,7 @@ pub struct SkipAs {
 pub async fn apply(
     client: &GraphClient,
     changes: &[Change],
+    unaddressable: &[Unaddressable],
     journal: &Journal,
     args: &ApplyArgs,
     skip_as: SkipAs,
@@ -133,7 +134,7 @@ pub async fn apply(
         applied: Applied::default(),
         not_found: Vec::new(),
         bar: output::paced_bar(
-            changes.len() as u64,
+            (changes.len() + unaddressable.len()) as u64,
             "writing",
             Some(output::Pace {
                 limit: args.write_limit,
@@ -141,20 +142,21 @@ pub async fn apply(
             }),
         ),
     };
-    let valid = run.valid_ids(changes)?;
+    run.fail_unaddressable(unaddressable)?;
+    let valid: Vec<&Change> = changes.iter().collect();
     // A window is never more than the pacer admits at once.
     let window_size = (batch::MAX_BATCH * concurrency)
         .min(args.write_limit as usize)
         .max(1);
     let windows: Vec<&[&Change]> = valid.chunks(window_size).collect();
-    let ids_of = |w: &[&Change]| -> Vec<String> { w.iter().map(|c| c.id.clone()).collect() };
+    let ids_of = |w: &[&Change]| -> Vec<GroupId> { w.iter().map(|c| c.id.clone()).collect() };
     let opts = BatchOptions {
         concurrency,
         pacer: Some(pacer),
         stop: stop_asked,
     };
     // The next window's states, read while this window is written.
-    let mut prefetched: Option<HashMap<String, Current>> = None;
+    let mut prefetched: Option<HashMap<GroupId, Current>> = None;
     for (w, &window) in windows.iter().enumerate() {
         let current = match prefetched.take() {
             Some(c) => c,
@@ -210,17 +212,10 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// The changes whose id is a GUID. Any other goes into no URL: that group fails (journaled),
-    /// the rest carry on.
-    /// The changes whose id is a GUID (only those go into a request); the others are failed
-    /// and journaled here.
-    fn valid_ids<'c>(&mut self, changes: &'c [Change]) -> anyhow::Result<Vec<&'c Change>> {
-        let mut valid = Vec::with_capacity(changes.len());
-        for c in changes {
-            if GroupId::parse(&c.id).is_some() {
-                valid.push(c);
-                continue;
-            }
+    /// Groups Graph listed with an id that is not a GUID go into no URL: each fails
+    /// (journaled), the rest carry on.
+    fn fail_unaddressable(&mut self, unaddressable: &[Unaddressable]) -> anyhow::Result<()> {
+        for c in unaddressable {
             let e = ItemError {
                 status: 0,
                 code: "invalidId".into(),
@@ -231,10 +226,17 @@ impl Run<'_> {
             self.journal
                 .record_outcome(&c.id, GroupResult::Failed, Some(&e))
                 .map_err(|io| journal_stop(self.journal, &io))?;
-            self.applied.failed.push(ItemFailure::new(c, &e));
+            self.applied.failed.push(ItemFailure {
+                id: c.id.clone(),
+                display_name: c.display_name.clone(),
+                status: e.status,
+                code: e.code,
+                message: e.message,
+                request_id: None,
+            });
             self.bar.inc(1);
         }
-        Ok(valid)
+        Ok(())
     }
 
     /// Ctrl-C or SIGTERM arrived: count the `unsent` changes left and stop.
@@ -255,16 +257,12 @@ impl Run<'_> {
     fn still_as_planned(
         &mut self,
         window: &[&Change],
-        current: &HashMap<String, Current>,
-    ) -> anyhow::Result<Vec<(GroupId, Change)>> {
+        current: &HashMap<GroupId, Current>,
+    ) -> anyhow::Result<Vec<Change>> {
         let mut writes = Vec::with_capacity(window.len());
-        // Checked by `valid_ids`: every id parses.
-        for (id, c) in window
-            .iter()
-            .filter_map(|c| GroupId::parse(&c.id).map(|id| (id, *c)))
-        {
+        for &c in window {
             let skip = |reason| Skipped {
-                id: c.id.clone(),
+                id: c.id.to_string(),
                 display_name: c.display_name.clone(),
                 reason,
                 note: None,
@@ -278,7 +276,7 @@ impl Run<'_> {
                         "the group is not a cloud Microsoft 365 group now; leaving it alone"
                     );
                     self.journal
-                        .record_outcome(&c.id, GroupResult::NotPlannable, None)
+                        .record_outcome(c.id.as_str(), GroupResult::NotPlannable, None)
                         .map_err(|io| journal_stop(self.journal, &io))?;
                     self.applied.skipped.push(skip(SkipReason::NotPlannable));
                 }
@@ -293,19 +291,16 @@ impl Run<'_> {
                     self.applied.skipped.push(skip(self.skip_as.changed));
                 }
                 Some(Current::Found(now, _)) => {
-                    writes.push((
-                        id.clone(),
-                        Change {
-                            before: now.clone(),
-                            ..(*c).clone()
-                        },
-                    ));
+                    writes.push(Change {
+                        before: now.clone(),
+                        ..c.clone()
+                    });
                     continue;
                 }
                 Some(Current::Deleted(e)) => self.applied.deleted.push(ItemFailure::new(c, e)),
                 Some(Current::Unreadable(e)) => {
                     output::item_failed(
-                        &c.id,
+                        c.id.as_str(),
                         &format!("could not read the group before changing it: {e}"),
                     );
                     self.applied.failed.push(ItemFailure::new(c, e));
@@ -330,7 +325,7 @@ impl Run<'_> {
     async fn write(
         &mut self,
         client: &GraphClient,
-        writes: &[(GroupId, Change)],
+        writes: &[Change],
         opts: &BatchOptions,
     ) -> anyhow::Result<()> {
         // Permits are taken per batch right before it is sent (inside patch_writeback), not before
@@ -342,19 +337,19 @@ impl Run<'_> {
             .groups()
             .patch_writeback(
                 writes.len(),
-                |key| (&writes[key].0, &writes[key].1.after),
+                |key| (&writes[key].id, &writes[key].after),
                 opts,
                 |keys| {
                     if let Some(e) = journal_error.lock().expect("lock").as_ref() {
                         return Err(std::io::Error::new(e.kind(), e.to_string()));
                     }
-                    let cs: Vec<&Change> = keys.iter().map(|&k| &writes[k].1).collect();
+                    let cs: Vec<&Change> = keys.iter().map(|&k| &writes[k]).collect();
                     journal.record_before(&cs)
                 },
                 |key, outcome| {
-                    let c = &writes[key].1;
+                    let c = &writes[key];
                 if let Some((result, err)) = self.outcome(c, &outcome)
-                    && let Err(e) = journal.record_outcome(&c.id, result, err)
+                    && let Err(e) = journal.record_outcome(c.id.as_str(), result, err)
                 {
                     journal_error.lock().expect("lock").get_or_insert(e);
                 }
@@ -383,7 +378,7 @@ impl Run<'_> {
     ) -> Option<(GroupResult, Option<&'o ItemError>)> {
         Some(match outcome {
             ItemOutcome::Ok { .. } => {
-                self.applied.changed.push(c.id.clone());
+                self.applied.changed.push(c.id.to_string());
                 (GroupResult::Changed, None)
             }
             ItemOutcome::Failed(e) if e.status == 404 => {
@@ -391,7 +386,7 @@ impl Run<'_> {
                 (GroupResult::NotFound, Some(e))
             }
             ItemOutcome::Failed(e) => {
-                output::item_failed(&c.id, &format!("failed: {e}"));
+                output::item_failed(c.id.as_str(), &format!("failed: {e}"));
                 let mut f = ItemFailure::new(c, e);
                 if e.status == 403 && c.role_assignable {
                     f.message.push_str(ROLE_ASSIGNABLE_403);
@@ -400,7 +395,7 @@ impl Run<'_> {
                 (GroupResult::Failed, Some(e))
             }
             ItemOutcome::Stopped { sent: true } => {
-                self.applied.unconfirmed.push(c.id.clone());
+                self.applied.unconfirmed.push(c.id.to_string());
                 (GroupResult::Interrupted, None)
             }
             ItemOutcome::Stopped { sent: false } => {
@@ -430,7 +425,7 @@ async fn confirm_not_found(
     if not_found.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = not_found.iter().map(|(c, _)| c.id.clone()).collect();
+    let ids: Vec<GroupId> = not_found.iter().map(|(c, _)| c.id.clone()).collect();
     let current = read_current_quiet(client, &ids).await?;
     for (c, e) in not_found {
         let (result, failure) = match current.get(&c.id) {
@@ -446,13 +441,13 @@ async fn confirm_not_found(
                     ),
                     ..e
                 };
-                output::item_failed(&c.id, &e.message);
+                output::item_failed(c.id.as_str(), &e.message);
                 applied.failed.push(ItemFailure::new(&c, &e));
                 (GroupResult::Failed, Some(e))
             }
         };
         journal
-            .record_outcome(&c.id, result, failure.as_ref())
+            .record_outcome(c.id.as_str(), result, failure.as_ref())
             .map_err(|io| journal_stop(journal, &io))?;
     }
     Ok(())
@@ -478,7 +473,7 @@ async fn read_back(
     let mut index: Vec<(u128, u32)> = changes
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| Some((guid_bits(&c.id)?, u32::try_from(i).ok()?)))
+        .filter_map(|(i, c)| Some((guid_bits(c.id.as_str())?, u32::try_from(i).ok()?)))
         .collect();
     index.sort_unstable();
     let find = |id: &str| -> Option<usize> {
@@ -486,9 +481,9 @@ async fn read_back(
         let k = index.binary_search_by_key(&bits, |e| e.0).ok()?;
         Some(index[k].1 as usize)
     };
-    let shows = |cur: &Current, id: &str| {
+    let shows = |cur: &Current, id: &GroupId| {
         matches!(cur, Current::Found(now, _)
-            if find(id).is_some_and(|i| same_state(now, &changes[i].after)))
+            if find(id.as_str()).is_some_and(|i| same_state(now, &changes[i].after)))
     };
     let waiting: Vec<u32> = applied
         .changed
@@ -499,11 +494,11 @@ async fn read_back(
     // id (20 per `$batch`) for a few, by paging the whole listing (999 per request) for many,
     // whichever costs Graph fewer requests and resource units.
     let waiting = std::cell::RefCell::new(waiting);
-    let last: HashMap<String, Current> =
+    let last: HashMap<GroupId, Current> =
         super::pipeline::read_back(client.sleeper(), timeout, || async {
             let now: Vec<u32> = waiting.borrow().clone();
             let lagging = if now.len() <= READ_BY_ID_AT_MOST {
-                let ids: Vec<String> = now
+                let ids: Vec<GroupId> = now
                     .iter()
                     .map(|&i| changes[i as usize].id.clone())
                     .collect();
@@ -517,13 +512,14 @@ async fn read_back(
                     wanted[i as usize] = true;
                 }
                 let mut listed = vec![false; changes.len()];
-                let mut lagging: HashMap<String, Current> = HashMap::new();
+                let mut lagging: HashMap<GroupId, Current> = HashMap::new();
                 crate::graph::groups::for_each_listed(client, |g| {
                     if let Some(i) = find(&g.id).filter(|&i| wanted[i] && !listed[i]) {
                         listed[i] = true;
                         let cur = current_of(&g);
-                        if !shows(&cur, &g.id) {
-                            lagging.insert(g.id, cur);
+                        let id = &changes[i].id;
+                        if !shows(&cur, id) {
+                            lagging.insert(id.clone(), cur);
                         }
                     }
                     Ok(())
@@ -537,14 +533,14 @@ async fn read_back(
                 lagging
             };
             let mut w = waiting.borrow_mut();
-            w.retain(|&i| lagging.contains_key(changes[i as usize].id.as_str()));
+            w.retain(|&i| lagging.contains_key(&changes[i as usize].id));
             Ok((lagging, w.len()))
         })
         .await?;
     let pending: Vec<String> = waiting
         .into_inner()
         .into_iter()
-        .map(|i| changes[i as usize].id.clone())
+        .map(|i| changes[i as usize].id.to_string())
         .collect();
     if pending.is_empty() {
         return Ok(());
@@ -562,7 +558,7 @@ async fn read_back(
 struct NotShown<'a> {
     changes: &'a [Change],
     find: &'a dyn Fn(&str) -> Option<usize>,
-    last: &'a HashMap<String, Current>,
+    last: &'a HashMap<GroupId, Current>,
     timeout: Duration,
 }
 
@@ -589,7 +585,7 @@ impl NotShown<'_> {
             let Some(c) = find(id).map(|i| &changes[i]) else {
                 continue;
             };
-            let shows = match last.get(id) {
+            let shows = match last.get(&c.id) {
                 Some(Current::Found(now, _)) => format!(
                     "isEnabled={} type={}",
                     now.is_enabled.map_or("null".into(), |b| b.to_string()),
@@ -608,9 +604,9 @@ impl NotShown<'_> {
                 ),
                 request_id: None,
             };
-            output::item_failed(&c.id, &e.message);
+            output::item_failed(c.id.as_str(), &e.message);
             journal
-                .record_outcome(&c.id, GroupResult::NotApplied, Some(&e))
+                .record_outcome(c.id.as_str(), GroupResult::NotApplied, Some(&e))
                 .map_err(|io| journal_stop(journal, &io))?;
             applied.failed.push(ItemFailure::new(c, &e));
         }
@@ -677,34 +673,24 @@ impl Shape {
 /// Read the current state of `ids` (20 per `$batch`), with a progress bar.
 pub(crate) async fn read_current(
     client: &GraphClient,
-    ids: &[String],
-) -> anyhow::Result<HashMap<String, Current>> {
+    ids: &[GroupId],
+) -> anyhow::Result<HashMap<GroupId, Current>> {
     read_current_with(client, ids, true).await
 }
 
 /// [`read_current`] without a progress bar (inside another operation's bar).
 async fn read_current_quiet(
     client: &GraphClient,
-    ids: &[String],
-) -> anyhow::Result<HashMap<String, Current>> {
+    ids: &[GroupId],
+) -> anyhow::Result<HashMap<GroupId, Current>> {
     read_current_with(client, ids, false).await
 }
 
 async fn read_current_with(
     client: &GraphClient,
-    ids: &[String],
+    ids: &[GroupId],
     show: bool,
-) -> anyhow::Result<HashMap<String, Current>> {
-    let parsed: Vec<GroupId> = ids
-        .iter()
-        .map(|id| {
-            GroupId::parse(id).ok_or_else(|| {
-                UsageError(format!(
-                    "{id:?} is not a group id; refusing to use it in a request"
-                ))
-            })
-        })
-        .collect::<Result<_, _>>()?;
+) -> anyhow::Result<HashMap<GroupId, Current>> {
     let opts = BatchOptions {
         concurrency: 4,
         pacer: None,
@@ -715,7 +701,7 @@ async fn read_current_with(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let read = client.groups().read_writeback(&parsed, &opts, &bar).await?;
+    let read = client.groups().read_writeback(ids, &opts, &bar).await?;
     Ok(read
         .into_iter()
         .map(|(key, r)| {

@@ -27,7 +27,7 @@ use crate::doc::check::{Comparison, Fix, Shown};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::write_json;
 use crate::writeback::history::{Changes, classify};
-use crate::writeback::plan::{Change, SkipReason};
+use crate::writeback::plan::{Change, SkipReason, Unaddressable};
 use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker, apply_exceptions};
 use crate::writeback::tenant::tenant_default;
 
@@ -316,6 +316,8 @@ struct FixRun<'p> {
     policy: &'p Policy,
     before: Comparison,
     changes: Vec<Change>,
+    /// Drifted groups Graph listed with an id that is not a GUID: the write fails them.
+    unaddressable: Vec<Unaddressable>,
     /// The tenant default to set, when it drifted.
     default_target: Option<bool>,
     /// What setting it would do (planned for a dry run only; the real run reads it again right
@@ -326,11 +328,16 @@ struct FixRun<'p> {
 }
 
 impl FixRun<'_> {
+    /// The drifted groups the fix writes (or fails, for an id that is not a GUID).
+    fn groups(&self) -> usize {
+        self.changes.len() + self.unaddressable.len()
+    }
+
     /// What the fix did (or, for a dry run, would do), before any write.
     fn fix(&self) -> Fix {
         Fix {
             dry_run: self.args.dry_run,
-            groups_planned: self.changes.len() as u64,
+            groups_planned: (self.changes.len() + self.unaddressable.len()) as u64,
             tenant_default: self.default_planned,
             ..Default::default()
         }
@@ -349,6 +356,11 @@ async fn plan_fix<'p>(
         .iter()
         .filter_map(|d| d.change.clone())
         .collect();
+    let unaddressable: Vec<Unaddressable> = before
+        .drift
+        .iter()
+        .filter_map(|d| d.unaddressable())
+        .collect();
     let default_target = before
         .drift
         .iter()
@@ -366,6 +378,7 @@ async fn plan_fix<'p>(
         policy,
         before,
         changes,
+        unaddressable,
         default_target,
         default_planned,
         args: args.clone(),
@@ -379,16 +392,13 @@ impl ChangeSet for FixRun<'_> {
     type Done = (Fix, Option<Comparison>);
 
     fn change_count(&self) -> usize {
-        self.changes.len() + usize::from(self.default_target.is_some())
+        self.groups() + usize::from(self.default_target.is_some())
     }
 
     fn question(&self) -> String {
         let mut question = Vec::new();
-        if !self.changes.is_empty() {
-            question.push(format!(
-                "disable writeback on {} groups",
-                self.changes.len()
-            ));
+        if self.groups() > 0 {
+            question.push(format!("disable writeback on {} groups", self.groups()));
         }
         if let Some(t) = self.default_target {
             question.push(format!("set NewUnifiedGroupWritebackDefault to {t}"));
@@ -397,7 +407,7 @@ impl ChangeSet for FixRun<'_> {
     }
 
     fn on_premises(&self) -> Option<&'static str> {
-        (!self.changes.is_empty()).then_some(crate::writeback::onprem::DISABLE)
+        (self.groups() > 0).then_some(crate::writeback::onprem::DISABLE)
     }
 
     async fn write(
@@ -406,11 +416,12 @@ impl ChangeSet for FixRun<'_> {
         journals: &mut Journals<'_>,
     ) -> anyhow::Result<(Fix, Option<Comparison>)> {
         let mut fix = self.fix();
-        if !self.changes.is_empty() {
+        if self.groups() > 0 {
             let journal = journals.open("check-fix")?;
             let applied = apply::apply(
                 &ctx.client,
                 &self.changes,
+                &self.unaddressable,
                 &journal,
                 &self.args,
                 apply::SkipAs {
@@ -423,7 +434,7 @@ impl ChangeSet for FixRun<'_> {
             let interrupted = applied.signal.map(crate::interrupt::name);
             journal.finish_as(
                 json!({
-                    "planned": self.changes.len(),
+                    "planned": self.groups(),
                     "changed": applied.changed.len(),
                     "deletedMeanwhile": applied.deleted.len(),
                     "failed": applied.failed.len(),

@@ -14,20 +14,21 @@ use crate::clock::now_rfc3339;
 use crate::doc::plan::{PLAN_KIND, PLAN_SCHEMA_VERSION, PlanDoc};
 use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
+use crate::graph::model::GroupId;
 use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
     Change, DisablePlanner, PLAN_STALE_DAYS, PlanSummary, Selection, SkipReason, Skipped,
-    age_in_days, is_guid, parse_cutoff, parse_exclude_file,
+    Unaddressable, age_in_days, parse_cutoff, parse_exclude_file,
 };
 use crate::writeback::policy::Policy;
 
 fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
     let mut exclude = HashSet::new();
     for id in &args.exclude {
-        if !is_guid(id) {
+        let Some(id) = GroupId::parse_lowercase(id) else {
             return Err(UsageError(format!("--exclude {id:?} is not a group id (a GUID)")).into());
-        }
-        exclude.insert(id.to_lowercase());
+        };
+        exclude.insert(id);
     }
     for path in &args.exclude_file {
         let text = std::fs::read_to_string(path)
@@ -51,7 +52,7 @@ async fn plan_from_tenant(
     ctx: &Context,
     selection: Selection,
     signals: Option<&mut HashMap<String, crate::change::review::Signals>>,
-) -> anyhow::Result<PlanDoc> {
+) -> anyhow::Result<(PlanDoc, Vec<Unaddressable>)> {
     let client = &ctx.client;
     let mut planner = DisablePlanner::new(selection);
     match signals {
@@ -84,7 +85,19 @@ async fn plan_from_tenant(
             absent.join(", ")
         );
     }
-    Ok(PlanDoc {
+    if !planner.unaddressable.is_empty() {
+        tracing::warn!(
+            "{} groups to disable were listed by Graph with an id that is not a GUID; gwb puts no such id in a request, so a run fails them (invalidId) and a saved plan leaves them out: {}",
+            planner.unaddressable.len(),
+            planner
+                .unaddressable
+                .iter()
+                .map(|u| crate::output::safe(&u.id).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let plan = PlanDoc {
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
         graph_root: ctx.target.graph_root.clone(),
@@ -98,14 +111,15 @@ async fn plan_from_tenant(
         excluded_by_policy_ids: Vec::new(),
         plan_id: None,
         plan_refs: Vec::new(),
-    })
+    };
+    Ok((plan, planner.unaddressable))
 }
 
 /// A saved plan as loaded: the plan, the groups a review kept, and what a review file says
 /// of its rows.
 struct Loaded {
     plan: PlanDoc,
-    kept: Vec<(String, Option<String>)>,
+    kept: Vec<(GroupId, Option<String>)>,
     /// A review file: each group's line, and whether its names were decoded lossily.
     rows: Option<(HashMap<String, usize>, bool)>,
 }
@@ -174,7 +188,10 @@ fn load_plan(
         let at = match &loaded.rows {
             Some((lines, _)) => format!(
                 "line {}: ",
-                lines.get(&c.id.to_ascii_lowercase()).copied().unwrap_or(0)
+                lines
+                    .get(&c.id.as_str().to_ascii_lowercase())
+                    .copied()
+                    .unwrap_or(0)
             ),
             None => String::new(),
         };
@@ -197,9 +214,9 @@ fn only_narrowed(path: &Path, plan: &PlanDoc) -> Result<(), UsageError> {
             path.display()
         ))
     };
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<GroupId, usize> = HashMap::new();
     for (i, c) in plan.changes.iter().enumerate() {
-        if let Some(first) = seen.insert(c.id.to_ascii_lowercase(), i) {
+        if let Some(first) = seen.insert(c.id.clone(), i) {
             return Err(bad(format!(
                 "group {} is in changes[{first}] and again in changes[{i}]: one group, one change",
                 c.id
@@ -277,14 +294,6 @@ fn check_plan(
         );
     }
     for c in &plan.changes {
-        if !is_guid(&c.id) {
-            return Err(UsageError(format!(
-                "--plan {}: {:?} is not a group id",
-                path.display(),
-                c.id
-            ))
-            .into());
-        }
         if c.after.is_enabled != Some(false)
             || c.after.on_premises_group_type != c.before.on_premises_group_type
         {
@@ -311,13 +320,13 @@ async fn recheck(
     summary: &mut RunSummary,
     names: Option<bool>,
 ) -> anyhow::Result<(Vec<Renamed>, usize)> {
-    let ids: Vec<String> = plan.changes.iter().map(|c| c.id.clone()).collect();
+    let ids: Vec<GroupId> = plan.changes.iter().map(|c| c.id.clone()).collect();
     let current = apply::read_current(&ctx.client, &ids).await?;
     let mut keep = Vec::new();
     let (mut renamed, mut unverifiable) = (Vec::new(), 0);
     for c in std::mem::take(&mut plan.changes) {
         let skip = |reason| Skipped {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             display_name: c.display_name.clone(),
             reason,
             note: None,
@@ -330,7 +339,7 @@ async fn recheck(
             ) {
                 Some(true) => {}
                 Some(false) => renamed.push((
-                    c.id.clone(),
+                    c.id.to_string(),
                     c.display_name.clone(),
                     shape.display_name.clone(),
                 )),
@@ -388,7 +397,9 @@ struct DisableRun {
     /// A review plan's signals, by group id (`--plan-out review.csv`).
     signals: HashMap<String, crate::change::review::Signals>,
     /// The groups an applied review kept (id, name).
-    kept: Vec<(String, Option<String>)>,
+    kept: Vec<(GroupId, Option<String>)>,
+    /// Groups to disable that Graph listed with an id that is not a GUID: the write fails them.
+    unaddressable: Vec<Unaddressable>,
     /// The groups the policy keeps, left out of the plan, with why: a review lists them as
     /// rows pre-filled `keep`.
     held: Vec<(Change, String)>,
@@ -399,13 +410,13 @@ impl ChangeSet for DisableRun {
     type Done = Written;
 
     fn change_count(&self) -> usize {
-        self.plan.changes.len()
+        self.plan.changes.len() + self.unaddressable.len()
     }
 
     fn question(&self) -> String {
         format!(
             "disable writeback on {} Microsoft 365 groups",
-            self.plan.changes.len()
+            self.change_count()
         )
     }
 
@@ -435,6 +446,7 @@ impl ChangeSet for DisableRun {
         let mut applied = apply::apply(
             &ctx.client,
             &self.plan.changes,
+            &self.unaddressable,
             &journal,
             &self.args,
             apply::SkipAs {
@@ -465,6 +477,7 @@ async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Res
     let mut kept = Vec::new();
     let mut signals = HashMap::new();
     let mut held = Vec::new();
+    let mut unaddressable = Vec::new();
     let mut plan = match &args.plan {
         Some(path) => {
             let loaded = load_plan(path, &ctx.target, policy, args.ignore_policy)?;
@@ -482,19 +495,20 @@ async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Res
         None => {
             // A saved plan is the review step: it carries what an admin decides by.
             let review = args.plan_out.is_some();
-            let mut plan =
+            let (mut plan, bad_ids) =
                 plan_from_tenant(ctx, selection(args)?, review.then_some(&mut signals)).await?;
             held = hold_for_policy(&mut plan, policy, args.ignore_policy);
+            unaddressable = bad_ids;
             plan
         }
     };
     summary.excluded_by_policy = plan.summary.excluded_by_policy;
-    summary.planned = plan.changes.len() as u64;
+    summary.planned = (plan.changes.len() + unaddressable.len()) as u64;
     summary.already_disabled += plan.summary.already_disabled;
     summary.excluded = plan.summary.excluded;
     summary.created_on_or_after_cutoff = plan.summary.created_on_or_after_cutoff;
     summary.synced_from_on_premises = plan.summary.synced_from_on_premises;
-    plan.summary.changes = plan.changes.len() as u64;
+    plan.summary.changes = summary.planned;
     plan.summary.already_disabled = summary.already_disabled;
     Ok(DisableRun {
         plan,
@@ -503,6 +517,7 @@ async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Res
         signals,
         kept,
         held,
+        unaddressable,
     })
 }
 
@@ -531,9 +546,9 @@ fn hold_for_policy(plan: &mut PlanDoc, policy: &Policy, ignore: bool) -> Vec<(Ch
     plan.changes = changes;
     plan.summary.excluded_by_policy = held.len() as u64;
     for (c, why) in &held {
-        plan.excluded_by_policy_ids.push(c.id.clone());
+        plan.excluded_by_policy_ids.push(c.id.to_string());
         plan.skipped.push(Skipped {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             display_name: c.display_name.clone(),
             reason: SkipReason::ExcludedByPolicy,
             note: Some(why.clone()),
@@ -657,7 +672,7 @@ pub(crate) async fn run_with(
     // The groups a review kept: printed as exceptions, for gwb check to accept them (but for
     // those the config already allows or excepts).
     let today = &now_rfc3339()[..10];
-    let kept: Vec<(String, Option<String>)> = kept
+    let kept: Vec<(GroupId, Option<String>)> = kept
         .iter()
         .filter(|(id, _)| policy.keeps(id, today).is_none())
         .cloned()
@@ -711,7 +726,10 @@ async fn save_review(
     let held = std::mem::take(&mut run.held);
     let mut rows = run.plan.changes.clone();
     rows.extend(held.iter().map(|(c, _)| c.clone()));
-    let planned: HashSet<String> = rows.iter().map(|c| c.id.to_ascii_lowercase()).collect();
+    let planned: HashSet<String> = rows
+        .iter()
+        .map(|c| c.id.as_str().to_ascii_lowercase())
+        .collect();
     let (counts, activity) = tokio::join!(
         crate::change::review::counts(&ctx.client, &rows),
         crate::change::review::last_activity(&ctx.client, &planned)
@@ -860,7 +878,7 @@ pub(crate) const CHANGE_COLUMNS: [&str; 7] = [
 pub(crate) fn change_row(c: &Change) -> [String; 7] {
     let b = |v: Option<bool>| v.map_or(String::new(), |b| b.to_string());
     [
-        c.id.clone(),
+        c.id.to_string(),
         c.display_name.clone().unwrap_or_default(),
         b(c.before.is_enabled),
         c.before

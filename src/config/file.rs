@@ -65,13 +65,20 @@ pub(super) struct TenantPolicy {
     new_m365_default: Option<AnyOr<bool>>,
     m365_writeback: Option<crate::writeback::policy::Rule>,
     security_writeback: Option<crate::writeback::policy::Rule>,
-    allow: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "some_allow_ids")]
+    allow: Option<Vec<crate::graph::model::GroupId>>,
     role_assignable_drift: Option<crate::writeback::policy::PrivilegedDrift>,
     cloud_sync_group_provisioning: Option<crate::writeback::policy::GroupProvisioning>,
     /// `[[tenants.policy.exception]]`: this tenant's exceptions, added to the top level's (an
     /// exception names a group of one tenant).
     #[serde(default, rename = "exception")]
     exceptions: Vec<crate::writeback::policy::Exception>,
+}
+
+fn some_allow_ids<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<crate::graph::model::GroupId>>, D::Error> {
+    crate::writeback::policy::allow_ids(d).map(Some)
 }
 
 /// A value, or `"any"`: not checked.

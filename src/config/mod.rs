@@ -238,10 +238,6 @@ pub(crate) fn resolve(
     let endpoint = endpoint::resolve(global, &layers)?;
     let signin = signin::resolve(global, &layers, &endpoint.authority_host.value)?;
     let policy = layers.file.policy.clone().unwrap_or_default();
-    policy.validate().map_err(|detail| ConfigError::File {
-        path: layers.file_path.clone().unwrap_or_default(),
-        detail,
-    })?;
     let output = pick([
         flag(global.output, "--output"),
         global

@@ -33,7 +33,10 @@ pub(crate) const UNIVERSAL_MAIL_ENABLED_SECURITY: &str = "universalMailEnabledSe
 /// A group's id, checked once to be a GUID. Only a `GroupId` goes into a URL (see
 /// `graph::groups`): Graph's own listing, a plan file or a journal may hold anything, and an id
 /// like `x/../../users` must never become a request path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// Two ids are the same group whatever their case (a GUID's hex digits name one number), so a
+/// `GroupId` compares and hashes by its 128 bits, and shows the text it was given.
+#[derive(Debug, Clone)]
 pub struct GroupId(String);
 
 impl GroupId {
@@ -42,8 +45,81 @@ impl GroupId {
         is_guid(s).then(|| GroupId(s.to_string()))
     }
 
+    /// The id in lowercase, when `s` is a GUID: for ids people type (`--exclude`, an exclude
+    /// file), shown back as Graph writes them.
+    pub fn parse_lowercase(s: &str) -> Option<GroupId> {
+        is_guid(s).then(|| GroupId(s.to_ascii_lowercase()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The GUID's 128 bits.
+    fn bits(&self) -> u128 {
+        guid_bits(&self.0).expect("a GroupId is a GUID")
+    }
+
+    /// True when `s` names this group (any case).
+    pub fn is(&self, s: &str) -> bool {
+        self.0.eq_ignore_ascii_case(s)
+    }
+}
+
+impl PartialEq for GroupId {
+    fn eq(&self, other: &GroupId) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for GroupId {}
+
+impl PartialEq<str> for GroupId {
+    fn eq(&self, other: &str) -> bool {
+        self.is(other)
+    }
+}
+
+impl PartialEq<&str> for GroupId {
+    fn eq(&self, other: &&str) -> bool {
+        self.is(other)
+    }
+}
+
+/// Tests name groups by literal GUIDs.
+#[cfg(test)]
+impl From<&str> for GroupId {
+    fn from(s: &str) -> GroupId {
+        GroupId::parse(s).expect("a test's group id is a GUID")
+    }
+}
+
+#[cfg(test)]
+impl From<String> for GroupId {
+    fn from(s: String) -> GroupId {
+        GroupId::from(s.as_str())
+    }
+}
+
+impl std::hash::Hash for GroupId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bits().hash(state);
+    }
+}
+
+impl Serialize for GroupId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Read from a file gwb or a person wrote (a plan, a journal, a config): anything but a GUID is
+/// refused there, by the reader that knows the file and line, before it can reach a request.
+impl<'de> Deserialize<'de> for GroupId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<GroupId, D::Error> {
+        let s = String::deserialize(d)?;
+        GroupId::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("{s:?} is not a group id (a GUID)")))
     }
 }
 

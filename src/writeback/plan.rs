@@ -7,13 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::summary::MissingWriteback;
 use super::{Kind, classify, effective, is_synced_from_on_premises};
-use crate::graph::model::{Group, WritebackConfiguration};
+use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 
 /// One group's change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
-    pub id: String,
+    pub id: GroupId,
     pub display_name: Option<String>,
     pub before: WritebackConfiguration,
     pub after: WritebackConfiguration,
@@ -77,11 +77,29 @@ pub struct PlanSummary {
     pub excluded_by_policy: u64,
 }
 
+/// A group a plan would change that Graph listed with an id that is not a GUID. No such id
+/// goes into a request: the write fails it (`invalidId`, journaled) and the rest go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unaddressable {
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+impl Unaddressable {
+    /// The group `g`, when its id is not a GUID.
+    pub(crate) fn of(g: &Group) -> Option<Unaddressable> {
+        GroupId::parse(&g.id).is_none().then(|| Unaddressable {
+            id: g.id.clone(),
+            display_name: g.display_name.clone(),
+        })
+    }
+}
+
 /// Which Microsoft 365 groups `disable-existing-m365` leaves alone.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    /// Lowercase group ids.
-    pub exclude: HashSet<String>,
+    /// Group ids (`--exclude`, `--exclude-file`), lowercase as typed ones are shown back.
+    pub exclude: HashSet<GroupId>,
     /// `YYYY-MM-DDTHH:MM:SSZ`: only groups created strictly before this are changed.
     pub created_before: Option<String>,
 }
@@ -90,9 +108,12 @@ pub struct Selection {
 #[derive(Debug, Default)]
 pub struct DisablePlanner {
     selection: Selection,
-    /// The `--exclude` ids met in the listing (lowercase).
-    excluded_seen: HashSet<String>,
+    /// The `--exclude` ids met in the listing.
+    excluded_seen: HashSet<GroupId>,
     pub changes: Vec<Change>,
+    /// Would be changes, but Graph listed them with an id that is not a GUID (counted in
+    /// `summary.changes`: the run fails them).
+    pub unaddressable: Vec<Unaddressable>,
     pub skipped: Vec<Skipped>,
     pub summary: PlanSummary,
 }
@@ -112,7 +133,7 @@ impl DisablePlanner {
             .selection
             .exclude
             .difference(&self.excluded_seen)
-            .cloned()
+            .map(|id| id.as_str().to_string())
             .collect();
         ids.sort();
         ids
@@ -124,9 +145,12 @@ impl DisablePlanner {
         let wb = g
             .writeback()
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
-        let lower = g.id.to_lowercase();
-        if self.selection.exclude.contains(&lower) {
-            self.excluded_seen.insert(lower);
+        let id = GroupId::parse(&g.id);
+        let excluded = id
+            .as_ref()
+            .is_some_and(|i| self.selection.exclude.contains(i));
+        if let Some(i) = id.as_ref().filter(|_| excluded) {
+            self.excluded_seen.insert(i.clone());
         }
         let kind = classify(g);
         if kind != Kind::Microsoft365 {
@@ -146,7 +170,7 @@ impl DisablePlanner {
         } else if !effective(kind, synced, &wb).written_back {
             self.summary.already_disabled += 1;
             Some(SkipReason::AlreadyDisabled)
-        } else if self.selection.exclude.contains(&g.id.to_lowercase()) {
+        } else if excluded {
             self.summary.excluded += 1;
             Some(SkipReason::Excluded)
         } else if let Some(cutoff) = &self.selection.created_before {
@@ -163,13 +187,17 @@ impl DisablePlanner {
         } else {
             None
         };
-        match reason {
-            Some(r) => self.skipped.push(skip(r)),
-            None => {
+        match (reason, id) {
+            (Some(r), _) => self.skipped.push(skip(r)),
+            (None, None) => {
+                self.summary.changes += 1;
+                self.unaddressable.extend(Unaddressable::of(g));
+            }
+            (None, Some(id)) => {
                 self.summary.changes += 1;
                 self.changes.push(Change {
                     role_assignable: g.is_assignable_to_role == Some(true),
-                    id: g.id.clone(),
+                    id,
                     display_name: g.display_name.clone(),
                     after: WritebackConfiguration {
                         is_enabled: Some(false),
@@ -263,20 +291,20 @@ pub(crate) fn parse_cutoff(s: &str) -> Result<String, String> {
 }
 
 /// Parse an exclude file: one group id per line, `#` starts a comment, blank lines ignored.
-pub(crate) fn parse_exclude_file(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn parse_exclude_file(text: &str) -> Result<Vec<GroupId>, String> {
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
         }
-        if !is_guid(line) {
+        let Some(id) = GroupId::parse_lowercase(line) else {
             return Err(format!(
                 "line {}: {line:?} is not a group id (a GUID)",
                 n + 1
             ));
-        }
-        ids.push(line.to_lowercase());
+        };
+        ids.push(id);
     }
     Ok(ids)
 }
@@ -288,10 +316,20 @@ mod tests {
     use super::*;
     use crate::graph::model::{UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY};
 
-    fn g(id: &str, unified: bool, en: Option<bool>, ty: Option<&str>, created: &str) -> Group {
+    /// A group named `name` (upper-cased), with a GUID made from the name (or `name` itself
+    /// when it is one).
+    fn g(name: &str, unified: bool, en: Option<bool>, ty: Option<&str>, created: &str) -> Group {
+        let id = if is_guid(name) {
+            name.to_string()
+        } else {
+            let h = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            format!("00000000-0000-4000-8000-{:012x}", h & 0xffff_ffff_ffff)
+        };
         Group {
-            id: id.into(),
-            display_name: Some(id.to_uppercase()),
+            id,
+            display_name: Some(name.to_uppercase()),
             group_types: if unified {
                 vec!["Unified".into()]
             } else {
@@ -337,8 +375,7 @@ mod tests {
         let mut synced = g("e", true, None, None, "2020-01-01T00:00:00Z");
         synced.on_premises_sync_enabled = Some(true);
         p.consider(&synced).unwrap();
-        let ids: Vec<_> = p.changes.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(names(&p.changes), ["A", "B"]);
         assert_eq!(
             p.changes[1].after,
             WritebackConfiguration {
@@ -360,22 +397,50 @@ mod tests {
         let reasons: Vec<_> = p
             .skipped
             .iter()
-            .map(|s| (s.id.as_str(), s.reason))
+            .map(|s| (s.display_name.as_deref().unwrap(), s.reason))
             .collect();
         assert_eq!(
             reasons,
             [
-                ("c", SkipReason::AlreadyDisabled),
-                ("e", SkipReason::SyncedFromOnPremises)
+                ("C", SkipReason::AlreadyDisabled),
+                ("E", SkipReason::SyncedFromOnPremises)
             ]
         );
+    }
+
+    fn names(changes: &[Change]) -> Vec<&str> {
+        changes
+            .iter()
+            .map(|c| c.display_name.as_deref().unwrap())
+            .collect()
+    }
+
+    /// A group Graph lists with an id that is not a GUID is planned apart: counted as a
+    /// change (the run fails it), never a `Change` whose id could reach a URL.
+    #[test]
+    fn a_listed_id_that_is_not_a_guid_is_planned_apart() {
+        let mut p = DisablePlanner::new(Selection::default());
+        let mut odd = g("odd", true, None, None, "2020-01-01T00:00:00Z");
+        odd.id = "x/../../users".into();
+        p.consider(&odd).unwrap();
+        p.consider(&g("a", true, None, None, "2020-01-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(names(&p.changes), ["A"]);
+        assert_eq!(
+            p.unaddressable,
+            [Unaddressable {
+                id: "x/../../users".into(),
+                display_name: Some("ODD".into())
+            }]
+        );
+        assert_eq!(p.summary.changes, 2);
     }
 
     #[test]
     fn exclusions_and_cutoff() {
         let id1 = "0b1f5a6e-1111-4c1e-9e4f-000000000001";
         let sel = Selection {
-            exclude: [id1.to_string()].into(),
+            exclude: [id1.into()].into(),
             created_before: Some(parse_cutoff("2021-01-01").unwrap()),
         };
         let mut p = DisablePlanner::new(sel);
@@ -391,10 +456,7 @@ mod tests {
             .unwrap();
         p.consider(&g("new", true, None, None, "2021-01-01T00:00:00Z"))
             .unwrap();
-        assert_eq!(
-            p.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-            ["old"]
-        );
+        assert_eq!(names(&p.changes), ["OLD"]);
         assert_eq!(
             (p.summary.excluded, p.summary.created_on_or_after_cutoff),
             (1, 1)
@@ -422,10 +484,7 @@ mod tests {
             .unwrap();
         p.consider(&g("old", true, None, None, "2020-12-31T23:59:59.123Z"))
             .unwrap();
-        assert_eq!(
-            p.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-            ["old"]
-        );
+        assert_eq!(names(&p.changes), ["OLD"]);
     }
 
     #[test]
@@ -466,7 +525,7 @@ mod tests {
         let here = "0b1f5a6e-1111-4c1e-9e4f-000000000001";
         let absent = "0b1f5a6e-1111-4c1e-9e4f-00000000000f";
         let mut p = DisablePlanner::new(Selection {
-            exclude: [here.to_string(), absent.to_string()].into(),
+            exclude: [here.into(), absent.into()].into(),
             created_before: None,
         });
         // Excluded and already disabled: still met, so not reported.

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{Change, is_guid};
+use super::plan::{Change, Unaddressable, is_guid};
 use super::summary::MissingWriteback;
 use super::{Kind, classify, effective, is_synced_from_on_premises};
-use crate::graph::model::{Group, WritebackConfiguration};
+use crate::graph::model::{Group, GroupId, WritebackConfiguration};
 
 /// What a kind of group may be.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,8 +58,8 @@ pub(crate) struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_sync_group_provisioning: Option<GroupProvisioning>,
     /// Group ids that may stay written back whatever the rules say.
-    #[serde(default)]
-    pub allow: Vec<String>,
+    #[serde(default, deserialize_with = "allow_ids")]
+    pub allow: Vec<GroupId>,
     /// Drift on role-assignable groups: `"fail"` (the default) or `"report"`.
     #[serde(default, skip_serializing_if = "is_fail")]
     pub role_assignable_drift: PrivilegedDrift,
@@ -249,12 +249,12 @@ impl Policy {
     /// Why the policy keeps group `id` written back on `today` (`YYYY-MM-DD`), if it does: it
     /// is in `allow`, or an exception in force names it. What a person decided binds every
     /// command, `disable-existing-m365` as much as `check`.
-    pub(crate) fn keeps(&self, id: &str, today: &str) -> Option<String> {
-        if self.allow.iter().any(|a| a.eq_ignore_ascii_case(id)) {
+    pub(crate) fn keeps(&self, id: &GroupId, today: &str) -> Option<String> {
+        if self.allow.contains(id) {
             return Some("in [policy] allow".into());
         }
         let e = self.exceptions.iter().find(|e| {
-            e.id.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(id))
+            e.id.as_deref().is_some_and(|x| id.is(x))
                 && e.expires.as_deref().is_none_or(|x| x >= today)
         })?;
         let mut why = format!("[[policy.exception]]: {}", e.reason);
@@ -269,6 +269,23 @@ impl Policy {
     }
 }
 
+/// Every `allow` entry must be a group id: a display name there would silently allow nothing.
+/// (Read from the config file, whose reader names the line and blanks every `"`-quoted value
+/// in case it is a secret; an allow entry is not one, so it is quoted with ‘ ’ and shown.)
+pub(crate) fn allow_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<GroupId>, D::Error> {
+    let ids = Vec::<String>::deserialize(d)?;
+    ids.iter()
+        .map(|s| {
+            GroupId::parse(s).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "policy.allow: ‘{}’ is not a group id (a GUID); list group ids, not names",
+                    s.replace('"', "")
+                ))
+            })
+        })
+        .collect()
+}
+
 fn is_fail(p: &PrivilegedDrift) -> bool {
     *p == PrivilegedDrift::Fail
 }
@@ -280,17 +297,6 @@ impl Policy {
             && self.m365_writeback == Rule::Any
             && self.security_writeback == Rule::Any
             && !self.security_writeback_needs_cloud_sync
-    }
-
-    /// Every `allow` entry must be a group id: a display name there would silently allow
-    /// nothing.
-    pub(crate) fn validate(&self) -> Result<(), String> {
-        match self.allow.iter().find(|id| !is_guid(id)) {
-            Some(bad) => Err(format!(
-                "policy.allow: {bad:?} is not a group id (a GUID); list group ids, not names"
-            )),
-            None => Ok(()),
-        }
     }
 
     fn rule(&self, kind: Kind) -> Rule {
@@ -364,11 +370,25 @@ pub(crate) struct Drift {
     pub role_assignable: bool,
 }
 
+impl Drift {
+    /// A group's drift that no change can put right because Graph listed the group with an
+    /// id that is not a GUID: `check --fix` fails it rather than leave it silently.
+    pub(crate) fn unaddressable(&self) -> Option<Unaddressable> {
+        match (self.target, &self.id, &self.change) {
+            (DriftTarget::Group, Some(id), None) if !is_guid(id) => Some(Unaddressable {
+                id: id.clone(),
+                display_name: self.display_name.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Compares groups with the policy one at a time, keeping only what drifted.
 #[derive(Debug)]
 pub(crate) struct PolicyChecker<'a> {
     policy: &'a Policy,
-    allow: HashSet<String>,
+    allow: HashSet<GroupId>,
     pub groups_checked: u64,
     pub allowed: u64,
     pub drift: Vec<Drift>,
@@ -383,7 +403,7 @@ impl<'a> PolicyChecker<'a> {
     pub fn new(policy: &'a Policy) -> Self {
         Self {
             policy,
-            allow: policy.allow.iter().map(|s| s.to_lowercase()).collect(),
+            allow: policy.allow.iter().cloned().collect(),
             groups_checked: 0,
             allowed: 0,
             drift: Vec::new(),
@@ -410,7 +430,8 @@ impl<'a> PolicyChecker<'a> {
         if synced || !eff.written_back {
             return Ok(());
         }
-        if self.allow.contains(&g.id.to_lowercase()) {
+        let id = GroupId::parse(&g.id);
+        if id.as_ref().is_some_and(|i| self.allow.contains(i)) {
             self.allowed += 1;
             return Ok(());
         }
@@ -440,9 +461,11 @@ impl<'a> PolicyChecker<'a> {
                 "not written back".into()
             },
             actual,
-            change: Some(Change {
+            // A group listed with an id that is not a GUID has no change: `check --fix` fails
+            // it (see [`Drift::unaddressable`]).
+            change: id.map(|id| Change {
                 role_assignable,
-                id: g.id.clone(),
+                id,
                 display_name: g.display_name.clone(),
                 after: WritebackConfiguration {
                     is_enabled: Some(false),
@@ -516,7 +539,7 @@ mod tests {
         let a = "11111111-1111-4111-8111-111111111111";
         let b = "22222222-2222-4222-8222-222222222222";
         let policy = Policy {
-            allow: vec![a.to_uppercase()],
+            allow: vec![a.to_uppercase().into()],
             exceptions: vec![Exception {
                 id: Some(b.into()),
                 reason: "HR shares".into(),
@@ -527,21 +550,21 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            policy.keeps(a, "2026-12-02").as_deref(),
+            policy.keeps(&a.into(), "2026-12-02").as_deref(),
             Some("in [policy] allow")
         );
-        let why = policy.keeps(b, "2026-12-31").unwrap();
+        let why = policy.keeps(&b.into(), "2026-12-31").unwrap();
         assert!(
             why.contains("HR shares") && why.contains("ana") && why.contains("2026-12-31"),
             "{why}"
         );
         assert_eq!(
-            policy.keeps(b, "2027-01-01"),
+            policy.keeps(&b.into(), "2027-01-01"),
             None,
             "an expired exception keeps nothing"
         );
         assert_eq!(
-            policy.keeps("33333333-3333-4333-8333-333333333333", "2026-12-02"),
+            policy.keeps(&"33333333-3333-4333-8333-333333333333".into(), "2026-12-02"),
             None
         );
     }
@@ -655,7 +678,7 @@ mod tests {
     fn written_back_m365_groups_drift_unless_allowed() {
         let policy = Policy {
             m365_writeback: Rule::Disabled,
-            allow: vec![B.to_uppercase()],
+            allow: vec![B.to_uppercase().into()],
             ..Default::default()
         };
         let mut c = PolicyChecker::new(&policy);
@@ -717,10 +740,13 @@ mod tests {
         c.consider(&g).unwrap();
         assert!(c.drift.is_empty());
         assert!(Policy::default().is_empty() && !policy.is_empty());
-        let bad = Policy {
-            allow: vec!["Finance Team".into()],
-            ..Default::default()
-        };
-        assert!(bad.validate().unwrap_err().contains("Finance Team"));
+        let bad = toml::from_str::<Policy>("allow = [\"Finance Team\"]").unwrap_err();
+        assert!(
+            bad.to_string()
+                .contains("‘Finance Team’ is not a group id (a GUID); list group ids, not names"),
+            "{bad}"
+        );
+        let good: Policy = toml::from_str(&format!("allow = [\"{A}\"]")).unwrap();
+        assert_eq!(good.allow, [A]);
     }
 }

@@ -406,6 +406,7 @@ pub async fn apply_as_disable(
     gwb::change::apply::apply(
         client,
         changes,
+        &[],
         journal,
         &args,
         gwb::change::apply::SkipAs {

@@ -22,7 +22,7 @@ use std::path::Path;
 
 pub(crate) use crate::doc::plan::Entry;
 use crate::error::UsageError;
-use crate::graph::model::{GroupId, ReviewedGroup, WritebackConfiguration, is_guid};
+use crate::graph::model::{GroupId, ReviewedGroup, WritebackConfiguration};
 use crate::output::csv_field;
 use crate::writeback::plan::Change;
 
@@ -44,9 +44,10 @@ pub(crate) fn new_plan_id() -> String {
 /// plan id and the group id. It shows that the row came from that plan (it is not a secret: it
 /// guards against pasted and concatenated rows, not against someone who computes it). The
 /// letter keeps a spreadsheet from reading it as a number.
-pub(crate) fn plan_ref(plan_id: &str, group_id: &str) -> String {
-    let digest =
-        openssl::sha::sha256(format!("{plan_id}:{}", group_id.to_ascii_lowercase()).as_bytes());
+pub(crate) fn plan_ref(plan_id: &str, group_id: &GroupId) -> String {
+    let digest = openssl::sha::sha256(
+        format!("{plan_id}:{}", group_id.as_str().to_ascii_lowercase()).as_bytes(),
+    );
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("r{hex}")
 }
@@ -174,10 +175,10 @@ pub(crate) fn entries(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let s = signals.get(&c.id).unwrap_or(&empty);
+            let s = signals.get(c.id.as_str()).unwrap_or(&empty);
             let (member_count, owner_count) = counts.get(i).copied().unwrap_or((None, None));
             Entry {
-                id: c.id.clone(),
+                id: c.id.to_string(),
                 decision: "disable".into(),
                 mail: s.mail.clone(),
                 visibility: s.visibility.clone(),
@@ -187,10 +188,11 @@ pub(crate) fn entries(
                 expiration_date_time: s.expiration.clone(),
                 member_count,
                 owner_count,
-                last_activity_date: activity
-                    .dates
-                    .as_ref()
-                    .and_then(|d| d.get(&c.id.to_ascii_lowercase()).cloned().flatten()),
+                last_activity_date: activity.dates.as_ref().and_then(|d| {
+                    d.get(&c.id.as_str().to_ascii_lowercase())
+                        .cloned()
+                        .flatten()
+                }),
                 note: None,
             }
         })
@@ -203,7 +205,7 @@ pub(crate) fn apply_decisions(
     path: &Path,
     review: &[Entry],
     changes: &mut Vec<Change>,
-) -> Result<Vec<(String, Option<String>)>, UsageError> {
+) -> Result<Vec<(GroupId, Option<String>)>, UsageError> {
     let mut keep = std::collections::HashSet::new();
     for e in review {
         match e.decision.to_ascii_lowercase().as_str() {
@@ -222,7 +224,7 @@ pub(crate) fn apply_decisions(
     }
     let mut kept = Vec::new();
     changes.retain(|c| {
-        let k = keep.contains(&c.id.to_ascii_lowercase());
+        let k = keep.contains(&c.id.as_str().to_ascii_lowercase());
         if k {
             kept.push((c.id.clone(), c.display_name.clone()));
         }
@@ -248,12 +250,9 @@ pub(crate) async fn counts(
     client: &crate::graph::GraphClient,
     changes: &[Change],
 ) -> anyhow::Result<Vec<(Option<u64>, Option<u64>)>> {
-    let ids: Vec<Option<GroupId>> = changes.iter().map(|c| GroupId::parse(&c.id)).collect();
-    let keys: Vec<usize> = (0..changes.len() * 2)
-        .filter(|k| ids[k / 2].is_some())
-        .collect();
+    let keys: Vec<usize> = (0..changes.len() * 2).collect();
     let make = |key: usize| {
-        let id = ids[key / 2].as_ref().expect("only parsed ids are keys");
+        let id = &changes[key / 2].id;
         if key.is_multiple_of(2) {
             crate::graph::groups::member_count(key, id)
         } else {
@@ -283,7 +282,7 @@ pub(crate) fn render(meta: &Meta, changes: &[Change], entries: &[Entry]) -> Stri
     for (c, e) in changes.iter().zip(entries) {
         let fields = [
             cell(Some(&e.decision)),
-            cell(Some(&c.id)),
+            cell(Some(c.id.as_str())),
             cell(c.display_name.as_deref()),
             cell(e.mail.as_deref()),
             cell(e.visibility.as_deref()),
@@ -340,7 +339,7 @@ pub(crate) struct Reviewed {
     pub plan_id: Option<String>,
     pub changes: Vec<Change>,
     /// (id, display name) of each row marked `keep`.
-    pub kept: Vec<(String, Option<String>)>,
+    pub kept: Vec<(GroupId, Option<String>)>,
     /// The line of each group's row, by lowercase id.
     pub lines: HashMap<String, usize>,
     /// The file was not UTF-8 and was read as Windows-1252: its names may differ from Graph's
@@ -557,11 +556,10 @@ impl Reviewed {
         bad: &Bad,
     ) -> Result<(), UsageError> {
         let get = |i: usize| row.get(i).map(|s| s.trim()).unwrap_or("");
-        let group = get(cols.id).to_string();
-        if !is_guid(&group) {
-            return Err(bad(line, format!("{group:?} is not a group id")));
-        }
-        if let Some(first) = self.lines.insert(group.to_ascii_lowercase(), line) {
+        let Some(group) = GroupId::parse(get(cols.id)) else {
+            return Err(bad(line, format!("{:?} is not a group id", get(cols.id))));
+        };
+        if let Some(first) = self.lines.insert(group.as_str().to_ascii_lowercase(), line) {
             return Err(bad(
                 line,
                 format!(
@@ -633,7 +631,7 @@ impl Reviewed {
 
 /// A `[[policy.exception]]` per kept group, for `gwb check` to accept them: printed for the
 /// admin to paste into the config file.
-pub(crate) fn exception_snippet(kept: &[(String, Option<String>)], file: &Path) -> String {
+pub(crate) fn exception_snippet(kept: &[(GroupId, Option<String>)], file: &Path) -> String {
     let mut s = format!(
         "# {} groups kept on review ({}): add to the config file so gwb check accepts them\n",
         kept.len(),
@@ -757,10 +755,7 @@ mod tests {
         );
         assert_eq!(r.changes[0].before, changes[0].before);
         assert!(r.changes[0].role_assignable, "the flag survives the file");
-        assert_eq!(
-            r.kept,
-            vec![(B.to_string(), Some("=HYPERLINK(1)".to_string()))]
-        );
+        assert_eq!(r.kept, vec![(B.into(), Some("=HYPERLINK(1)".to_string()))]);
         assert_eq!(
             r.lines[&B.to_string()],
             4,
@@ -888,7 +883,7 @@ mod tests {
         let mut review = entries(&changes, &HashMap::new(), &[], &none);
         review[1].decision = "keep".into();
         let kept = apply_decisions(Path::new("p.json"), &review, &mut changes).unwrap();
-        assert_eq!(kept, vec![(B.to_string(), Some("b".to_string()))]);
+        assert_eq!(kept, vec![(B.into(), Some("b".to_string()))]);
         assert_eq!(changes.len(), 1);
         review[0].decision = "later".into();
         assert!(apply_decisions(Path::new("p.json"), &review, &mut changes).is_err());

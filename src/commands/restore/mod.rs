@@ -17,9 +17,10 @@ use crate::change::{Context, Dirs};
 use crate::cli::{ApplyArgs, OutputFormat, RestoreArgs};
 use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
+use crate::graph::model::GroupId;
 use crate::journal::{self, GroupResult, JournalContents};
 use crate::output::{write_json, write_plan_table};
-use crate::writeback::plan::{Change, SkipReason, Skipped, is_guid};
+use crate::writeback::plan::{Change, SkipReason, Skipped};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -302,14 +303,14 @@ fn restorable(j: JournalContents) -> (Vec<Change>, Vec<String>) {
     let mut keep = Vec::new();
     let mut ignored = Vec::new();
     for c in j.befores {
-        let sent = match j.outcomes.get(&c.id) {
+        let sent = match j.outcomes.get(c.id.as_str()) {
             Some(result) => result.was_sent(),
             None => !j.finished,
         };
         if sent {
             keep.push(c);
-        } else if !j.outcomes.contains_key(&c.id) {
-            ignored.push(c.id);
+        } else if !j.outcomes.contains_key(c.id.as_str()) {
+            ignored.push(c.id.to_string());
         }
     }
     (keep, ignored)
@@ -318,7 +319,7 @@ fn restorable(j: JournalContents) -> (Vec<Change>, Vec<String>) {
 /// For a group in several journals, the earliest run's before-state wins, and what the latest
 /// run wrote is what must still hold for gwb to put it back.
 fn recorded_states(journals: Vec<JournalContents>) -> anyhow::Result<Vec<Change>> {
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<GroupId, usize> = HashMap::new();
     let mut out: Vec<Change> = Vec::new();
     for j in journals {
         let path = j.path.clone();
@@ -335,15 +336,9 @@ fn recorded_states(journals: Vec<JournalContents>) -> anyhow::Result<Vec<Change>
                     .join(", ")
             );
         }
+        // Every id was checked to be a GUID when the journal was read (a tampered one is
+        // refused there, naming its line).
         for c in keep {
-            if !is_guid(&c.id) {
-                return Err(UsageError(format!(
-                    "journal {}: {:?} is not a group id",
-                    path.display(),
-                    c.id
-                ))
-                .into());
-            }
             match index.get(&c.id) {
                 Some(&i) => out[i].after = c.after,
                 None => {
@@ -377,7 +372,7 @@ impl GroupRestore {
         force: bool,
         args: &ApplyArgs,
     ) -> anyhow::Result<Self> {
-        let ids: Vec<String> = recorded.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<GroupId> = recorded.iter().map(|c| c.id.clone()).collect();
         let current = apply::read_current(&ctx.client, &ids).await?;
         let mut plan = GroupRestore {
             changes: Vec::new(),
@@ -390,7 +385,7 @@ impl GroupRestore {
         let mut unreadable = Vec::new();
         for r in recorded {
             let skip = |reason| Skipped {
-                id: r.id.clone(),
+                id: r.id.to_string(),
                 display_name: r.display_name.clone(),
                 reason,
                 note: None,
@@ -492,6 +487,8 @@ impl ChangeSet for GroupRestore {
         let mut applied = apply::apply(
             &ctx.client,
             &self.changes,
+            // Every journaled id is a GUID (checked when the journal was read).
+            &[],
             &journal,
             &self.args,
             apply::SkipAs {
@@ -512,7 +509,7 @@ impl ChangeSet for GroupRestore {
                 && self
                     .changes
                     .iter()
-                    .any(|c| c.id == f.id && c.after.is_enabled.is_none())
+                    .any(|c| c.id.is(&f.id) && c.after.is_enabled.is_none())
             {
                 f.message.push_str(
                     " (the recorded state has isEnabled null, which Graph may refuse to write back; set isEnabled to true or false by hand if this persists)",

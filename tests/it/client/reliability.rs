@@ -284,14 +284,15 @@ mod slow {
         assert!(changed.len() > 100, "{}", changed.len());
         let j = gwb::journal::read(&journals[1]).unwrap();
         assert!(j.finished);
-        let journaled: HashSet<String> = j.befores.iter().map(|c| c.id.clone()).collect();
+        let journaled: HashSet<String> = j.befores.iter().map(|c| c.id.to_string()).collect();
         assert_eq!(journaled, changed, "every change journaled, nothing else");
         for c in &j.befores {
             assert_eq!(
-                c.before, original[&c.id],
+                c.before,
+                original[c.id.as_str()],
                 "the journal has the true before-state"
             );
-            assert_eq!(j.outcomes[&c.id], "changed");
+            assert_eq!(j.outcomes[c.id.as_str()], "changed");
         }
 
         // set-default: the same values array afterwards (ids may differ), every other value kept.

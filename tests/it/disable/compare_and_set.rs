@@ -35,7 +35,7 @@ async fn a_group_changed_after_the_listing_is_left_alone() {
     }
     assert!(planner.changes.len() > 3);
     // An admin changes the type of one planned group after the listing.
-    let moved = planner.changes[1].id.clone();
+    let moved = planner.changes[1].id.to_string();
     let admins = WritebackConfiguration {
         is_enabled: Some(true),
         on_premises_group_type: Some("universalMailEnabledSecurityGroup".into()),
@@ -62,7 +62,7 @@ async fn a_group_changed_after_the_listing_is_left_alone() {
     assert_eq!(applied.changed.len(), planner.changes.len() - 1);
     let read = gwb::journal::read(&j).unwrap();
     assert!(
-        read.befores.iter().all(|b| b.id != moved),
+        read.befores.iter().all(|b| b.id != moved.as_str()),
         "no stale journal entry"
     );
 }
@@ -109,6 +109,24 @@ async fn a_group_id_that_is_not_a_guid_fails_only_that_group() {
         "{odd}"
     );
     assert!(rows.iter().any(|r| r["memberCount"].is_u64()));
+
+    // A saved plan leaves it out (and says so), so the plan can still be applied.
+    let plan = crate::support::temp_dir("not-a-guid").join("plan.json");
+    let out = run_gwb(
+        &emu.url(),
+        &[
+            "disable-existing-m365",
+            "--plan-out",
+            plan.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a GUID"), "{}", stderr(&out));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let planned = saved["changes"].as_array().unwrap();
+    assert!(!planned.is_empty() && planned.iter().all(|c| c["id"] != "a/b"));
 
     let out = run_gwb(
         &emu.url(),

@@ -114,7 +114,7 @@ async fn apply_changes_exactly_the_plan_and_a_second_run_writes_nothing() {
     let j = gwb::journal::read(&journal).unwrap();
     assert_eq!(j.befores.len(), planned);
     assert!(j.finished);
-    assert!(j.befores.iter().all(|c| c.before == before[&c.id]));
+    assert!(j.befores.iter().all(|c| c.before == before[c.id.as_str()]));
     assert!(
         !std::fs::read_to_string(&journal)
             .unwrap()
@@ -239,7 +239,7 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
             .consider(&serde_json::from_value(json).unwrap())
             .unwrap();
     }
-    let gone = planner.changes[3].id.clone();
+    let gone = planner.changes[3].id.to_string();
     emu.shared().tenant().remove_group(&gone);
     let (client, _) = crate::support::client(&emu.url());
     let dir = temp_dir("deleted");

@@ -334,7 +334,7 @@ async fn a_group_converted_before_its_write_is_skipped_as_not_plannable() {
             .map(|id| {
                 let g = t.group(id).unwrap();
                 Change {
-                    id: id.clone(),
+                    id: gwb::graph::model::GroupId::parse(id).unwrap(),
                     display_name: Some(g.display_name.clone()),
                     before: g.writeback.clone(),
                     after: WritebackConfiguration {
