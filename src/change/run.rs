@@ -48,11 +48,33 @@ pub(crate) fn finish_with(
 ) -> anyhow::Result<ExitStatus> {
     let (result, status) = run_result(done.journal, done.summary, done.applied, done.skipped);
     crate::metrics::record_changes(result.changed.len(), result.failed.len());
-    match format {
-        OutputFormat::Table => table(out, &result)?,
-        _ => write_json(out, &result)?,
-    }
+    crate::output::render(
+        &Printed {
+            result: &result,
+            table,
+        },
+        format,
+        out,
+    )?;
     Ok(status)
+}
+
+/// A writing run's result as printed: the JSON contract, or a table in the command's words.
+pub(crate) struct Printed<'a> {
+    pub result: &'a RunResult,
+    pub table: fn(&mut dyn Write, &RunResult) -> std::io::Result<()>,
+}
+
+impl crate::output::Render for Printed<'_> {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        (self.table)(out, self.result)
+    }
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_json(out, self.result)
+    }
 }
 
 /// What a run did, as printed, and its exit code ([`Applied::exit_status`]).

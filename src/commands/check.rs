@@ -55,18 +55,24 @@ async fn emit(
 ) -> std::io::Result<News> {
     record_metrics(shown, policy);
     let last = shown.after.unwrap_or(shown.before);
-    match ctx.format {
-        OutputFormat::Junit => {
-            let t = &ctx.target;
-            let suite = pipeline::describe_tenant(t.tenant_id.as_deref(), None, &t.graph_root);
-            crate::output::junit::write_check(out, &suite, policy, last)?
-        }
-        OutputFormat::Html => {
-            let tenant = pipeline::tenant_words(ctx).await;
-            crate::output::check_html::write(out, tenant, policy, shown, command)?
-        }
-        format => crate::output::check::print(out, format, policy, shown)?,
-    }
+    let t = &ctx.target;
+    let about = crate::output::About {
+        tenant: match ctx.format {
+            // The suite is named by the tenant's id and Graph root only.
+            OutputFormat::Junit => {
+                pipeline::describe_tenant(t.tenant_id.as_deref(), None, &t.graph_root)
+            }
+            OutputFormat::Html => pipeline::tenant_words(ctx).await,
+            _ => String::new(),
+        },
+        command: command.to_string(),
+    };
+    let view = crate::output::check::CheckView {
+        policy,
+        shown: *shown,
+        about,
+    };
+    crate::output::render(&view, ctx.format, out)?;
     out.flush()?;
     let dry = shown.fix.is_some_and(|f| f.dry_run);
     Ok((!dry && !destinations.is_empty()).then(|| outcome(ctx, Some(last), shown.changes)))

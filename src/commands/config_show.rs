@@ -40,11 +40,7 @@ fn secret(key: &'static str, set: bool, source: Option<&Source>) -> Entry {
 }
 
 pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
-    crate::output::require_format(
-        format,
-        "config show",
-        &[OutputFormat::Table, OutputFormat::Json],
-    )?;
+    crate::output::require::<Shown>(format, "config show")?;
     let mut entries = connection(cfg);
     entries.extend(sign_in(cfg));
     entries.extend(rest(cfg));
@@ -61,25 +57,40 @@ pub fn run(cfg: &Config, format: OutputFormat, out: &mut dyn Write) -> anyhow::R
             "{e}; gwb check (and --notify-test) will refuse to run until it is fixed; every other command runs"
         )),
     }
-    if format != OutputFormat::Table {
+    crate::output::render(&Shown { entries, warnings }, format, out)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// What `config show` prints: each setting with its value and where it came from, then the
+/// warnings.
+struct Shown {
+    entries: Vec<Entry>,
+    warnings: Vec<String>,
+}
+
+impl crate::output::Render for Shown {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
         write_json(
             out,
-            &serde_json::json!({ "settings": entries, "warnings": warnings }),
-        )?;
-        return Ok(ExitStatus::Ok);
+            &serde_json::json!({ "settings": self.entries, "warnings": self.warnings }),
+        )
     }
-    for e in &entries {
-        let value = e.value.as_deref().unwrap_or("(not set)");
-        match &e.source {
-            Some(s) => writeln!(out, "{:<27} {value}  ({s})", e.key)?,
-            None => writeln!(out, "{:<27} {value}", e.key)?,
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for e in &self.entries {
+            let value = e.value.as_deref().unwrap_or("(not set)");
+            match &e.source {
+                Some(s) => writeln!(out, "{:<27} {value}  ({s})", e.key)?,
+                None => writeln!(out, "{:<27} {value}", e.key)?,
+            }
         }
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        Ok(())
     }
-    for w in &warnings {
-        writeln!(out, "warning: {w}")?;
-    }
-    out.flush()?;
-    Ok(ExitStatus::Ok)
 }
 
 /// Where gwb connects: the config file, the cloud, Graph, the sign-in host, the credential kind

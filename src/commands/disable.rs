@@ -15,7 +15,6 @@ use crate::doc::plan::{PLAN_KIND, PLAN_SCHEMA_VERSION, PlanDoc};
 use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
 use crate::graph::model::GroupId;
-use crate::output::{write_json, write_plan_table};
 use crate::writeback::plan::{
     Change, DisablePlanner, PLAN_STALE_DAYS, PlanSummary, Selection, SkipReason, Skipped,
     Unaddressable, age_in_days, parse_cutoff, parse_exclude_file,
@@ -646,18 +645,12 @@ pub(crate) async fn run_with(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
-    use OutputFormat::{Csv, Json, Ndjson, Table};
     if args.apply.dry_run {
-        crate::output::require_format(
-            ctx.format,
-            "disable-existing-m365 --dry-run",
-            &[Table, Json, Ndjson, Csv],
-        )?;
+        crate::output::require::<PlanDoc>(ctx.format, "disable-existing-m365 --dry-run")?;
     } else if args.plan_out.is_none() {
-        crate::output::require_format(
+        crate::output::require::<crate::change::run::Printed>(
             ctx.format,
             "disable-existing-m365 (add --dry-run for ndjson or csv)",
-            &[Table, Json],
         )?;
     }
     // `--plan-out` is a dry run whose plan is saved rather than printed.
@@ -684,7 +677,7 @@ pub(crate) async fn run_with(
         Stage::DryRun(run) => match &args.plan_out {
             Some(path) => save_review(ctx, path, run, args.force).await,
             None => {
-                let print = |out: &mut dyn Write| print_plan(out, ctx.format, &run.plan);
+                let print = |out: &mut dyn Write| crate::output::render(&run.plan, ctx.format, out);
                 pipeline::show_dry_run(ctx, out, run.on_premises(), print).await?;
                 Ok(ExitStatus::Ok)
             }
@@ -824,76 +817,6 @@ fn print_plan_summary(plan: &PlanDoc) {
             s.excluded_by_policy
         ));
     }
-}
-
-fn print_plan(out: &mut dyn Write, format: OutputFormat, plan: &PlanDoc) -> std::io::Result<()> {
-    match format {
-        OutputFormat::Table => {
-            let s = &plan.summary;
-            write_plan_table(
-                out,
-                &format!(
-                    "Dry run: would disable writeback on {} Microsoft 365 groups (no writes made):",
-                    plan.changes.len()
-                ),
-                &plan.changes,
-                &plan.skipped,
-                &[format!(
-                    "Summary: {} changes; {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} groups of other kinds",
-                    plan.changes.len(),
-                    s.already_disabled,
-                    s.excluded,
-                    s.created_on_or_after_cutoff,
-                    s.synced_from_on_premises,
-                    s.other_kinds
-                )],
-            )
-        }
-        OutputFormat::Ndjson => {
-            for c in &plan.changes {
-                serde_json::to_writer(&mut *out, c)?;
-                writeln!(out)?;
-            }
-            out.flush()
-        }
-        OutputFormat::Csv => {
-            crate::output::write_csv_rows(out, CHANGE_COLUMNS, plan.changes.iter().map(change_row))
-        }
-        // Refused before anything is read (require_format): JUnit and HTML are for reports.
-        OutputFormat::Json | OutputFormat::Junit | OutputFormat::Html => write_json(out, plan),
-    }
-}
-
-/// The columns of a plan as CSV: one change a row, what a change board reviews.
-pub(crate) const CHANGE_COLUMNS: [&str; 7] = [
-    "id",
-    "displayName",
-    "beforeIsEnabled",
-    "beforeOnPremisesGroupType",
-    "afterIsEnabled",
-    "afterOnPremisesGroupType",
-    "roleAssignable",
-];
-
-pub(crate) fn change_row(c: &Change) -> [String; 7] {
-    let b = |v: Option<bool>| v.map_or(String::new(), |b| b.to_string());
-    [
-        c.id.to_string(),
-        c.display_name.clone().unwrap_or_default(),
-        b(c.before.is_enabled),
-        c.before
-            .on_premises_group_type
-            .as_deref()
-            .unwrap_or_default()
-            .to_string(),
-        b(c.after.is_enabled),
-        c.after
-            .on_premises_group_type
-            .as_deref()
-            .unwrap_or_default()
-            .to_string(),
-        c.role_assignable.to_string(),
-    ]
 }
 
 /// Print the result and choose the exit code ([`Applied::exit_status`]).

@@ -14,7 +14,6 @@ use crate::graph::GraphClient;
 use crate::graph::model::GroupId;
 use crate::output;
 use crate::output::rows::RowWriter;
-use crate::output::write_report;
 use crate::writeback::engines::SyncFeatures;
 use crate::writeback::summary::{ReportRow, Summary};
 use crate::writeback::tenant::tenant_default;
@@ -441,7 +440,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     use OutputFormat::{Csv, Html, Json, Ndjson, Table};
-    crate::output::require_format(ctx.format, "report", &[Table, Json, Ndjson, Csv, Html])?;
+    crate::output::require::<crate::output::ReportView>(ctx.format, "report")?;
     let client = &ctx.client;
     let (tx, verdict) = tokio::sync::watch::channel(None);
     let none_confirmed = ctx.no_cloud_sync_group_provisioning;
@@ -477,23 +476,22 @@ pub async fn run(
         if args.member_counts {
             count_members(client, &mut rows, &mut summary).await?;
         }
-        if ctx.format == Html {
-            let meta = crate::output::html::Meta {
-                title: "Group writeback report".into(),
-                tenant: crate::change::pipeline::tenant_words(ctx).await,
-                command: command_line(args),
-            };
-            crate::output::html::write_report(
-                out,
-                meta,
-                &tenant,
-                &rows,
-                &summary,
-                args.member_counts,
-            )?;
-        } else {
-            write_report(out, ctx.format, &tenant, &rows, &summary, layout(args))?;
-        }
+        let about = crate::output::About {
+            tenant: match ctx.format {
+                Html => crate::change::pipeline::tenant_words(ctx).await,
+                _ => String::new(),
+            },
+            command: command_line(args),
+        };
+        let view = crate::output::ReportView {
+            tenant: &tenant,
+            rows: &rows,
+            summary: &summary,
+            layout: layout(args),
+            member_counts: args.member_counts,
+            about,
+        };
+        crate::output::render(&view, ctx.format, out)?;
         (tenant, summary)
     };
     record_metrics(&tenant, &summary);

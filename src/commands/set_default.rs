@@ -27,11 +27,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let timeout = crate::change::verify_timeout(args.verify_timeout)?;
-    crate::output::require_format(
-        ctx.format,
-        "set-default",
-        &[OutputFormat::Table, OutputFormat::Json],
-    )?;
+    crate::output::require::<Outcome>(ctx.format, "set-default")?;
     let opts = Options::new("set-default", dirs)
         .not_asked()
         .stop_before_writing(args.dry_run)
@@ -54,7 +50,7 @@ pub async fn run(
         ),
         Stage::Done(_, doc) => doc,
     };
-    print(out, ctx.format, &doc)?;
+    crate::output::render(&doc, ctx.format, out)?;
     // The write was made and is reported; a read-back that failed means it is not verified.
     Ok(if doc.verification_error.is_some() {
         ExitStatus::Failure
@@ -63,78 +59,83 @@ pub async fn run(
     })
 }
 
-fn print(out: &mut dyn Write, format: OutputFormat, doc: &Outcome) -> std::io::Result<()> {
-    if format != OutputFormat::Table {
-        return write_json(out, doc);
+impl crate::output::Render for Outcome {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_json(out, self)
     }
-    writeln!(out, "{}", tenant_default_line(&doc.before))?;
-    let t = doc.target;
-    match doc.action {
-        SettingAction::Unchanged => writeln!(
-            out,
-            "Nothing to do: NewUnifiedGroupWritebackDefault is already {t}; no change was made."
-        )?,
-        SettingAction::WouldUpdate | SettingAction::Updated => {
-            let raw_before = doc
-                .values_before
-                .as_ref()
-                .and_then(|v| {
-                    v.iter().find(|x| {
-                        x.name
-                            .eq_ignore_ascii_case("NewUnifiedGroupWritebackDefault")
-                    })
-                })
-                .and_then(|x| x.value.clone())
-                .unwrap_or_else(|| "(no entry)".into());
-            let verb = if doc.dry_run {
-                "Would change"
-            } else {
-                "Changed"
-            };
-            writeln!(
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "{}", tenant_default_line(&self.before))?;
+        let t = self.target;
+        match self.action {
+            SettingAction::Unchanged => writeln!(
                 out,
-                "{verb} NewUnifiedGroupWritebackDefault in Group.Unified ({}): {raw_before} -> {t}; the other {} values are kept as they are.",
-                doc.setting_id.as_deref().unwrap_or("?"),
-                doc.values_after
+                "Nothing to do: NewUnifiedGroupWritebackDefault is already {t}; no change was made."
+            )?,
+            SettingAction::WouldUpdate | SettingAction::Updated => {
+                let raw_before = self
+                    .values_before
                     .as_ref()
-                    .map_or(0, |v| v.len().saturating_sub(1))
-            )?;
-        }
-        _ => {
-            let verb = if doc.dry_run {
-                "Would create"
-            } else {
-                "Created"
-            };
-            let values = doc.values_after.as_deref().unwrap_or(&[]);
-            writeln!(
-                out,
-                "{verb} Group.Unified from the template with these {} values:",
-                values.len()
-            )?;
-            for v in values {
-                writeln!(out, "  {} = {:?}", v.name, v.value.as_deref().unwrap_or(""))?;
+                    .and_then(|v| {
+                        v.iter().find(|x| {
+                            x.name
+                                .eq_ignore_ascii_case("NewUnifiedGroupWritebackDefault")
+                        })
+                    })
+                    .and_then(|x| x.value.clone())
+                    .unwrap_or_else(|| "(no entry)".into());
+                let verb = if self.dry_run {
+                    "Would change"
+                } else {
+                    "Changed"
+                };
+                writeln!(
+                    out,
+                    "{verb} NewUnifiedGroupWritebackDefault in Group.Unified ({}): {raw_before} -> {t}; the other {} values are kept as they are.",
+                    self.setting_id.as_deref().unwrap_or("?"),
+                    self.values_after
+                        .as_ref()
+                        .map_or(0, |v| v.len().saturating_sub(1))
+                )?;
+            }
+            _ => {
+                let verb = if self.dry_run {
+                    "Would create"
+                } else {
+                    "Created"
+                };
+                let values = self.values_after.as_deref().unwrap_or(&[]);
+                writeln!(
+                    out,
+                    "{verb} Group.Unified from the template with these {} values:",
+                    values.len()
+                )?;
+                for v in values {
+                    writeln!(out, "  {} = {:?}", v.name, v.value.as_deref().unwrap_or(""))?;
+                }
             }
         }
+        match self.verified {
+            Some(false) if self.verification_error.is_some() => writeln!(
+                out,
+                "Read back: FAILED, the change was written but could not be read back: {}",
+                crate::output::safe(self.verification_error.as_deref().unwrap_or(""))
+            )?,
+            Some(true) => writeln!(out, "Read back: the tenant now shows {t}.")?,
+            Some(false) => writeln!(
+                out,
+                "Read back: NOT yet showing {t} (Graph's reads lag writes); check again with `gwb report`."
+            )?,
+            None => {}
+        }
+        if self.dry_run {
+            writeln!(out, "Dry run: no change was made.")?;
+        }
+        if let Some(j) = &self.journal {
+            crate::output::write_undo_line(out, j)?;
+        }
+        Ok(())
     }
-    match doc.verified {
-        Some(false) if doc.verification_error.is_some() => writeln!(
-            out,
-            "Read back: FAILED, the change was written but could not be read back: {}",
-            crate::output::safe(doc.verification_error.as_deref().unwrap_or(""))
-        )?,
-        Some(true) => writeln!(out, "Read back: the tenant now shows {t}.")?,
-        Some(false) => writeln!(
-            out,
-            "Read back: NOT yet showing {t} (Graph's reads lag writes); check again with `gwb report`."
-        )?,
-        None => {}
-    }
-    if doc.dry_run {
-        writeln!(out, "Dry run: no change was made.")?;
-    }
-    if let Some(j) = &doc.journal {
-        crate::output::write_undo_line(out, j)?;
-    }
-    Ok(())
 }

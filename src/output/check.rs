@@ -32,43 +32,92 @@ pub(crate) fn drift_row(d: &Drift) -> [String; 7] {
     ]
 }
 
-pub(crate) fn print(
-    out: &mut dyn Write,
-    format: OutputFormat,
-    policy: &Policy,
-    shown: &Shown,
-) -> std::io::Result<()> {
+/// The check as printed: its result, the policy it was checked against, and what an HTML
+/// page or a JUnit suite says of the run.
+pub(crate) struct CheckView<'a> {
+    pub policy: &'a Policy,
+    pub shown: Shown<'a>,
+    pub about: super::About,
+}
+
+impl CheckView<'_> {
+    /// The state as last checked (after a fix, the check after it).
+    fn last(&self) -> &Comparison {
+        self.shown.after.unwrap_or(self.shown.before)
+    }
+}
+
+impl super::Render for CheckView<'_> {
+    const FORMATS: &'static [OutputFormat] = &[
+        OutputFormat::Table,
+        OutputFormat::Json,
+        OutputFormat::Ndjson,
+        OutputFormat::Csv,
+        OutputFormat::Junit,
+        OutputFormat::Html,
+    ];
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_table(out, &self.shown)
+    }
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let Shown {
+            before,
+            fix,
+            after,
+            changes,
+        } = self.shown;
+        let doc = CheckDoc {
+            schema_version: SCHEMA_VERSION,
+            policy: self.policy,
+            before,
+            fix,
+            after,
+            changes,
+        };
+        super::write_json(out, &doc)
+    }
+
+    /// One drift item per line: the state as last checked.
+    fn ndjson(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for d in &self.last().drift {
+            serde_json::to_writer(&mut *out, d)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// One drift item per row: the state as last checked.
+    fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let drift = &self.last().drift;
+        super::write_csv_rows(out, DRIFT_COLUMNS, drift.iter().map(drift_row))
+    }
+
+    fn junit(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        super::junit::write_check(out, &self.about.tenant, self.policy, self.last())
+    }
+
+    fn html(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        super::check_html::write(
+            out,
+            self.about.tenant.clone(),
+            self.policy,
+            &self.shown,
+            &self.about.command,
+        )
+    }
+}
+
+/// The check for people: the comparison, what a fix did, the check after it, and the drift
+/// against the last check.
+fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
     let Shown {
         before,
         fix,
         after,
         changes,
     } = *shown;
-    let doc = CheckDoc {
-        schema_version: SCHEMA_VERSION,
-        policy,
-        before,
-        fix,
-        after,
-        changes,
-    };
-    match format {
-        OutputFormat::Table => {}
-        OutputFormat::Ndjson => {
-            // One drift item per line: the state as last checked.
-            for d in &after.unwrap_or(before).drift {
-                serde_json::to_writer(&mut *out, d)?;
-                writeln!(out)?;
-            }
-            return out.flush();
-        }
-        OutputFormat::Csv => {
-            // One drift item per row: the state as last checked.
-            let drift = &after.unwrap_or(before).drift;
-            return super::write_csv_rows(out, DRIFT_COLUMNS, drift.iter().map(drift_row));
-        }
-        _ => return super::write_json(out, &doc),
-    }
     write_comparison(out, "Policy check", before)?;
     if let Some(f) = fix {
         if f.dry_run {

@@ -23,6 +23,8 @@ pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod pager;
+pub(crate) mod plan;
+pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod rows;
 pub(crate) mod table;
@@ -30,6 +32,7 @@ pub(crate) mod terminal;
 
 pub(crate) use csv::*;
 pub(crate) use json::*;
+pub(crate) use render::{About, Render, render, require};
 pub(crate) use report::*;
 pub(crate) use table::TableLayout;
 pub(crate) use terminal::*;

@@ -102,33 +102,68 @@ pub(crate) struct ReportDoc<'a> {
     pub caveats: Vec<&'static str>,
 }
 
-/// Print a whole report, from rows kept in memory (the table, `--member-counts`, JSON to
-/// stdout); see [`rows::RowWriter`] for the rows written as they are read.
-pub(crate) fn write_report(
-    w: &mut dyn Write,
-    format: OutputFormat,
-    tenant: &TenantSection,
-    rows: &[ReportRow],
-    summary: &Summary,
-    layout: TableLayout,
-) -> io::Result<()> {
-    match format {
-        OutputFormat::Table => {
-            write_table(w, tenant, rows, summary, layout)?;
-            w.flush()
+/// A whole report, from rows kept in memory (the table, `--member-counts`, JSON to stdout,
+/// HTML); see [`rows::RowWriter`] for the rows written as they are read.
+pub(crate) struct ReportView<'a> {
+    pub tenant: &'a TenantSection,
+    pub rows: &'a [ReportRow],
+    pub summary: &'a Summary,
+    pub layout: TableLayout,
+    /// The HTML page shows member counts (`--member-counts`).
+    pub member_counts: bool,
+    pub about: super::About,
+}
+
+impl ReportView<'_> {
+    /// JSON, NDJSON and CSV are written row by row, as when streaming.
+    fn rows(&self, w: &mut dyn Write, format: OutputFormat) -> io::Result<()> {
+        let mut rw = rows::RowWriter::start(w, format, Some(self.tenant))?;
+        for r in self.rows {
+            rw.row(r)?;
         }
-        // JUnit is check's; report refuses it before reading (require_format). HTML has a
-        // header about the run, so report writes it with `html::write_report`.
-        OutputFormat::Junit | OutputFormat::Html => Err(io::Error::other(
-            "report prints JUnit never, and HTML through html::write_report",
-        )),
-        f => {
-            let mut rw = rows::RowWriter::start(w, f, Some(tenant))?;
-            for r in rows {
-                rw.row(r)?;
-            }
-            rw.finish(summary)
-        }
+        rw.finish(self.summary)
+    }
+}
+
+impl super::Render for ReportView<'_> {
+    const FORMATS: &'static [OutputFormat] = &[
+        OutputFormat::Table,
+        OutputFormat::Json,
+        OutputFormat::Ndjson,
+        OutputFormat::Csv,
+        OutputFormat::Html,
+    ];
+
+    fn table(&self, w: &mut dyn Write) -> io::Result<()> {
+        write_table(w, self.tenant, self.rows, self.summary, self.layout)
+    }
+
+    fn json(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.rows(w, OutputFormat::Json)
+    }
+
+    fn ndjson(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.rows(w, OutputFormat::Ndjson)
+    }
+
+    fn csv(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.rows(w, OutputFormat::Csv)
+    }
+
+    fn html(&self, w: &mut dyn Write) -> io::Result<()> {
+        let meta = super::html::Meta {
+            title: "Group writeback report".into(),
+            tenant: self.about.tenant.clone(),
+            command: self.about.command.clone(),
+        };
+        super::html::write_report(
+            w,
+            meta,
+            self.tenant,
+            self.rows,
+            self.summary,
+            self.member_counts,
+        )
     }
 }
 

@@ -19,7 +19,7 @@ use crate::doc::{RunResult, RunSummary};
 use crate::error::{ExitStatus, UsageError};
 use crate::graph::model::GroupId;
 use crate::journal::{self, GroupResult, JournalContents};
-use crate::output::{write_json, write_plan_table};
+use crate::output::write_json;
 use crate::writeback::plan::{Change, SkipReason, Skipped};
 
 #[derive(Debug, Serialize)]
@@ -29,6 +29,34 @@ struct RestorePlan<'a> {
     summary: RestoreSummary,
     changes: &'a [Change],
     skipped: &'a [Skipped],
+    /// A restore of a restore: what it would do, in words (the table says it).
+    #[serde(skip)]
+    redoes: Option<String>,
+}
+
+impl crate::output::Render for RestorePlan<'_> {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut lines = vec![format!("Summary: {}", self.summary.line())];
+        if let Some(q) = &self.redoes {
+            lines.push(format!("This restores a restore: it would {q}."));
+        }
+        crate::output::write_plan_table(
+            out,
+            &format!(
+                "Dry run: would restore {} groups to their recorded state (no writes made):",
+                self.changes.len()
+            ),
+            self.changes,
+            self.skipped,
+            &lines,
+        )
+    }
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_json(out, self)
+    }
 }
 
 /// A restore in numbers, as `--dry-run` and the prompt say it.
@@ -157,11 +185,7 @@ pub(crate) fn list(
     way_back: &crate::change::WayBack,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
-    crate::output::require_format(
-        format,
-        "restore --list",
-        &[OutputFormat::Table, OutputFormat::Json],
-    )?;
+    crate::output::require::<JournalList>(format, "restore --list")?;
     let dir = state_dir.ok_or_else(|| {
         UsageError("no state directory (neither XDG_STATE_HOME nor HOME is set)".into())
     })?;
@@ -169,52 +193,71 @@ pub(crate) fn list(
         .into_iter()
         .map(|(path, read)| JournalEntry::new(&path, read))
         .collect();
-    if format == OutputFormat::Json {
+    let list = JournalList {
+        dir,
+        entries,
+        way_back,
+    };
+    crate::output::render(&list, format, out)?;
+    Ok(ExitStatus::Ok)
+}
+
+/// `restore --list` as printed: the journals of a state directory.
+struct JournalList<'a> {
+    dir: &'a Path,
+    entries: Vec<JournalEntry>,
+    way_back: &'a crate::change::WayBack,
+}
+
+impl crate::output::Render for JournalList<'_> {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
         write_json(
             out,
-            &serde_json::json!({ "stateDir": dir.display().to_string(), "journals": entries }),
-        )?;
-        return Ok(ExitStatus::Ok);
+            &serde_json::json!({ "stateDir": self.dir.display().to_string(), "journals": self.entries }),
+        )
     }
-    if entries.is_empty() {
-        writeln!(out, "No journals in {}.", dir.display())?;
-        return Ok(ExitStatus::Ok);
-    }
-    writeln!(
-        out,
-        "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} PATH",
-        "STARTED", "COMMAND", "GROUPS", "CHANGED", "FAILED", "STATE"
-    )?;
-    for e in &entries {
-        let command = match (&e.command, e.setting) {
-            (Some(c), true) => format!("{c} (setting)"),
-            (Some(c), false) => c.clone(),
-            (None, _) => "?".into(),
-        };
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.entries.is_empty() {
+            return writeln!(out, "No journals in {}.", self.dir.display());
+        }
         writeln!(
             out,
-            "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} {}",
-            e.started_at
-                .as_deref()
-                .unwrap_or("?")
-                .get(..19)
-                .unwrap_or("?"),
-            command,
-            e.groups,
-            e.changed,
-            e.failed,
-            e.state,
-            e.path
+            "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} PATH",
+            "STARTED", "COMMAND", "GROUPS", "CHANGED", "FAILED", "STATE"
         )?;
+        for e in &self.entries {
+            let command = match (&e.command, e.setting) {
+                (Some(c), true) => format!("{c} (setting)"),
+                (Some(c), false) => c.clone(),
+                (None, _) => "?".into(),
+            };
+            writeln!(
+                out,
+                "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} {}",
+                e.started_at
+                    .as_deref()
+                    .unwrap_or("?")
+                    .get(..19)
+                    .unwrap_or("?"),
+                command,
+                e.groups,
+                e.changed,
+                e.failed,
+                e.state,
+                e.path
+            )?;
+        }
+        // With the flags that chose the target, so that pasted it reaches the same tenant.
+        writeln!(
+            out,
+            "Undo one with: {} (or --last for the newest)",
+            self.way_back.command(&["restore", "--journal", "PATH"])
+        )?;
+        Ok(())
     }
-    // With the flags that chose the target, so that pasted it reaches the same tenant.
-    writeln!(
-        out,
-        "Undo one with: {} (or --last for the newest)",
-        way_back.command(&["restore", "--journal", "PATH"])
-    )?;
-    out.flush()?;
-    Ok(ExitStatus::Ok)
 }
 
 /// `--last`: the newest readable journal in the state directory made against this Graph root
@@ -532,11 +575,7 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     apply::check_args(&args.apply)?;
-    crate::output::require_format(
-        ctx.format,
-        "restore",
-        &[OutputFormat::Table, OutputFormat::Json],
-    )?;
+    crate::output::require::<RestorePlan>(ctx.format, "restore")?;
     let paths = if args.last {
         vec![last_journal(
             dirs.state.as_deref(),
@@ -575,7 +614,8 @@ pub async fn run(
     };
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
-            let print = |out: &mut dyn Write| print_plan(out, ctx.format, &paths, &p);
+            let print =
+                |out: &mut dyn Write| crate::output::render(&plan_doc(&paths, &p), ctx.format, out);
             pipeline::show_dry_run(ctx, out, p.on_premises(), print).await?;
             Ok(ExitStatus::Ok)
         }
@@ -604,42 +644,13 @@ pub async fn run(
     }
 }
 
-fn print_plan(
-    out: &mut dyn Write,
-    format: OutputFormat,
-    journals: &[PathBuf],
-    plan: &GroupRestore,
-) -> std::io::Result<()> {
-    let summary = RestoreSummary::of(&plan.changes, &plan.skipped);
-    match format {
-        OutputFormat::Table => {
-            let mut lines = vec![format!("Summary: {}", summary.line())];
-            if !plan.redoing.is_empty() {
-                lines.push(format!(
-                    "This restores a restore: it would {}.",
-                    plan.question()
-                ));
-            }
-            write_plan_table(
-                out,
-                &format!(
-                    "Dry run: would restore {} groups to their recorded state (no writes made):",
-                    plan.changes.len()
-                ),
-                &plan.changes,
-                &plan.skipped,
-                &lines,
-            )
-        }
-        _ => write_json(
-            out,
-            &RestorePlan {
-                journals: journals.iter().map(|p| p.display().to_string()).collect(),
-                summary,
-                changes: &plan.changes,
-                skipped: &plan.skipped,
-            },
-        ),
+fn plan_doc<'p>(journals: &[PathBuf], plan: &'p GroupRestore) -> RestorePlan<'p> {
+    RestorePlan {
+        journals: journals.iter().map(|p| p.display().to_string()).collect(),
+        summary: RestoreSummary::of(&plan.changes, &plan.skipped),
+        changes: &plan.changes,
+        skipped: &plan.skipped,
+        redoes: (!plan.redoing.is_empty()).then(|| plan.question()),
     }
 }
 

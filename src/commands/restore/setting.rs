@@ -256,7 +256,7 @@ pub(crate) async fn restore(
     let Some(rec) = journals.into_iter().find_map(|j| j.setting) else {
         crate::output::notice("the journals record no change to Group.Unified; nothing to restore");
         let doc = RestoreOutcome::nothing(RestoreAction::AlreadyInRecordedState, None);
-        write_json_or_line(out, ctx.format, &doc)?;
+        crate::output::render(&doc, ctx.format, out)?;
         return Ok(ExitStatus::Ok);
     };
     let opts = Options::new("restore", dirs)
@@ -273,45 +273,48 @@ pub(crate) async fn restore(
         Stage::NothingToDo(p) => p.unwritten(false),
         Stage::Done(_, doc) => (doc, ExitStatus::Ok),
     };
-    write_json_or_line(out, ctx.format, &doc)?;
+    crate::output::render(&doc, ctx.format, out)?;
     Ok(status)
 }
 
-fn write_json_or_line(
-    out: &mut dyn Write,
-    format: OutputFormat,
-    doc: &RestoreOutcome,
-) -> std::io::Result<()> {
-    if format != OutputFormat::Table {
-        return write_json(out, doc);
+impl crate::output::Render for RestoreOutcome {
+    const FORMATS: &'static [OutputFormat] = &[OutputFormat::Table, OutputFormat::Json];
+
+    fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_json(out, self)
     }
-    let what = match doc.method {
-        RestoreMethod::Patch => {
-            "put NewUnifiedGroupWritebackDefault back to its recorded value, every other value kept as it is now (PATCH)"
-        }
-        RestoreMethod::Create => {
-            "create Group.Unified again with the recorded values (it was deleted meanwhile)"
-        }
-        RestoreMethod::Delete => {
-            "delete Group.Unified, which gwb had created (the template defaults apply again)"
-        }
-        _ => "nothing to do",
-    };
-    match doc.action {
-        RestoreAction::ChangedSinceRun => writeln!(
-            out,
-            "Group.Unified was changed after gwb's run; left alone, no change was made (add --force to restore it anyway)."
-        ),
-        RestoreAction::AlreadyInRecordedState => {
-            writeln!(
+
+    fn table(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let what = match self.method {
+            RestoreMethod::Patch => {
+                "put NewUnifiedGroupWritebackDefault back to its recorded value, every other value kept as it is now (PATCH)"
+            }
+            RestoreMethod::Create => {
+                "create Group.Unified again with the recorded values (it was deleted meanwhile)"
+            }
+            RestoreMethod::Delete => {
+                "delete Group.Unified, which gwb had created (the template defaults apply again)"
+            }
+            _ => "nothing to do",
+        };
+        match self.action {
+            RestoreAction::ChangedSinceRun => writeln!(
                 out,
-                "Group.Unified is already in its recorded state; no change was made."
-            )
-        }
-        RestoreAction::WouldRestore => writeln!(out, "Dry run: would {what}; no change was made."),
-        _ => {
-            writeln!(out, "Restored Group.Unified: {what}.")?;
-            crate::output::write_undo_line(out, doc.journal.as_deref().unwrap_or(""))
+                "Group.Unified was changed after gwb's run; left alone, no change was made (add --force to restore it anyway)."
+            ),
+            RestoreAction::AlreadyInRecordedState => {
+                writeln!(
+                    out,
+                    "Group.Unified is already in its recorded state; no change was made."
+                )
+            }
+            RestoreAction::WouldRestore => {
+                writeln!(out, "Dry run: would {what}; no change was made.")
+            }
+            _ => {
+                writeln!(out, "Restored Group.Unified: {what}.")?;
+                crate::output::write_undo_line(out, self.journal.as_deref().unwrap_or(""))
+            }
         }
     }
 }
