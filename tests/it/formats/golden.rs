@@ -528,6 +528,11 @@ async fn a_fleet_in_every_format_and_merged() {
             "fleet-report.csv",
             0,
         ),
+        (
+            vec!["--all-tenants", "check", "-o", "html"],
+            "fleet-check.html",
+            3,
+        ),
     ] {
         let out = gwb(args(&rest)).await;
         assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
