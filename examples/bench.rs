@@ -164,6 +164,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 way_back: Default::default(),
                 deadline: None,
                 no_cloud_sync_group_provisioning: false,
+                documents: None,
                 target: gwb::change::Target {
                     name: None,
                     graph_root: url.to_string(),
@@ -224,6 +225,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 way_back: Default::default(),
                 deadline: None,
                 no_cloud_sync_group_provisioning: false,
+                documents: None,
                 target: gwb::change::Target {
                     name: None,
                     graph_root: url.to_string(),

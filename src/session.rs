@@ -114,6 +114,7 @@ impl Session {
                 tenant_id,
                 name: cfg.tenant.clone(),
             },
+            documents: None,
         };
         let dirs = change::Dirs {
             state: cfg.state_dir.clone(),

@@ -40,6 +40,41 @@ pub struct Context {
     /// no Cloud Sync group provisioning, so not finding a job means there is none (otherwise it
     /// proves nothing: gwb cannot be sure to find every Cloud Sync configuration).
     pub no_cloud_sync_group_provisioning: bool,
+    /// In a fleet run printing JUnit or HTML: the run hands its suite or page to the fleet
+    /// here instead of printing a file, and the fleet renders one file from every tenant's.
+    pub documents: Option<Documents>,
+}
+
+/// The documents a fleet's tenant hands in ([`Context::documents`]).
+#[derive(Default)]
+pub(crate) struct Handed {
+    pub suites: Vec<crate::output::junit::Suite>,
+    pub pages: Vec<crate::output::html::Page>,
+}
+
+/// Where a fleet collects a tenant's documents ([`Context::documents`]).
+#[derive(Clone, Default)]
+pub struct Documents(std::sync::Arc<std::sync::Mutex<Handed>>);
+
+impl std::fmt::Debug for Documents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Documents")
+    }
+}
+
+impl Documents {
+    pub(crate) fn suite(&self, suite: crate::output::junit::Suite) {
+        self.0.lock().expect("documents").suites.push(suite);
+    }
+
+    pub(crate) fn page(&self, page: crate::output::html::Page) {
+        self.0.lock().expect("documents").pages.push(page);
+    }
+
+    /// The suites handed in so far.
+    pub(crate) fn take(&self) -> Handed {
+        std::mem::take(&mut *self.0.lock().expect("documents"))
+    }
 }
 
 /// The follow-up commands a run prints ("undo with", "apply it with") carry the global flags

@@ -72,7 +72,12 @@ async fn emit(
         shown: *shown,
         about,
     };
-    crate::output::render(&view, ctx.format, out)?;
+    match (&ctx.documents, ctx.format) {
+        // A fleet renders one file from its tenants' documents.
+        (Some(docs), OutputFormat::Junit) => docs.suite(view.suite()),
+        (Some(docs), OutputFormat::Html) => docs.page(view.page()),
+        _ => crate::output::render(&view, ctx.format, out)?,
+    }
     out.flush()?;
     let dry = shown.fix.is_some_and(|f| f.dry_run);
     Ok((!dry && !destinations.is_empty()).then(|| outcome(ctx, Some(last), shown.changes)))

@@ -491,7 +491,11 @@ pub async fn run(
             member_counts: args.member_counts,
             about,
         };
-        crate::output::render(&view, ctx.format, out)?;
+        match (&ctx.documents, ctx.format) {
+            // A fleet page holds every tenant's page.
+            (Some(docs), Html) => docs.page(view.page()),
+            _ => crate::output::render(&view, ctx.format, out)?,
+        }
         (tenant, summary)
     };
     record_metrics(&tenant, &summary);

@@ -26,7 +26,8 @@ use serde_json::value::RawValue;
 use super::{Outcome, Shard, exit_code};
 use crate::cli::{MergeArgs, OutputFormat};
 use crate::error::{ExitStatus, UsageError};
-use crate::output::{html::esc, safe};
+use crate::output::junit::Suite;
+use crate::output::safe;
 
 pub(crate) use crate::doc::{FLEET_KIND, FLEET_SCHEMA_VERSION};
 
@@ -49,7 +50,8 @@ pub(crate) struct Merged<'a> {
     csv_header: bool,
     /// The table's and JUnit's details, until the summary that goes first is known.
     spill: Option<File>,
-    junit: (u64, u64, u64),
+    /// JUnit's totals: tests, failures, errors.
+    junit: (usize, usize, usize),
 }
 
 impl<'a> Merged<'a> {
@@ -99,8 +101,8 @@ impl<'a> Merged<'a> {
             OutputFormat::Json => self.json(&mut line, &o.data)?,
             OutputFormat::Ndjson => self.ndjson(&line, &o.data)?,
             OutputFormat::Csv => self.csv(&line, &o.data)?,
-            OutputFormat::Junit => self.junit(&line, &o.data)?,
-            OutputFormat::Html => self.html(&line, &o.data)?,
+            OutputFormat::Junit => self.junit(&line, o.docs.suites)?,
+            OutputFormat::Html => self.html(&line, o.docs.pages)?,
             _ => self.table(&line, &o.data)?,
         }
         self.lines.push(line);
@@ -148,16 +150,10 @@ impl<'a> Merged<'a> {
                 crate::output::html::foot(self.out)?;
             }
             OutputFormat::Junit => {
-                let (tests, failures, errors) = self.junit;
-                writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
-                writeln!(
-                    self.out,
-                    "<testsuites name=\"gwb {} (fleet of {})\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">",
-                    self.command,
-                    self.lines.len()
-                )?;
+                let title = format!("gwb {} (fleet of {})", self.command, self.lines.len());
+                crate::output::junit::open_fleet(self.out, &title, self.junit)?;
                 self.copy_spill()?;
-                writeln!(self.out, "</testsuites>")?;
+                crate::output::junit::close(self.out)?;
             }
             _ => {}
         }
@@ -251,50 +247,36 @@ impl<'a> Merged<'a> {
         Ok(())
     }
 
-    fn junit(&mut self, line: &Line, data: &[u8]) -> anyhow::Result<()> {
+    /// A tenant's suites, from its documents, named by the tenant; a tenant that failed (or
+    /// gave none) is one suite in error. Written to the spill: the totals go first.
+    fn junit(&mut self, line: &Line, suites: Vec<Suite>) -> anyhow::Result<()> {
         let spill = self.spill.as_mut().expect("JUnit spills");
-        let text = std::str::from_utf8(data).unwrap_or("");
-        let suites = text.find("<testsuites").and_then(|start| {
-            let open_end = start + text[start..].find('>')?;
-            let close = text.rfind("</testsuites>")?;
-            Some((&text[start..open_end], &text[open_end + 1..close]))
-        });
-        match (suites, &line.error) {
-            (Some((open, inner)), None) => {
-                self.junit.0 += attr(open, "tests");
-                self.junit.1 += attr(open, "failures");
-                self.junit.2 += attr(open, "errors");
-                let named = inner.replace(
-                    "<testsuite name=\"",
-                    &format!("<testsuite name=\"{}: ", esc(&line.name)),
-                );
-                spill.write_all(named.trim_matches('\n').as_bytes())?;
-                spill.write_all(b"\n")?;
-            }
+        let suites = match (&line.error, suites.is_empty()) {
+            (None, false) => suites
+                .into_iter()
+                .map(|s| s.named(&format!("{}: ", line.name)))
+                .collect(),
             _ => {
                 let message = line
                     .error
                     .clone()
                     .unwrap_or_else(|| "the command printed no JUnit report".into());
-                self.junit.0 += 1;
-                self.junit.2 += 1;
-                writeln!(
-                    spill,
-                    "  <testsuite name=\"{n}\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase classname=\"gwb.fleet\" name=\"{n}\">\n      <error type=\"exit {c}\" message=\"{m}\"/>\n    </testcase>\n  </testsuite>",
-                    n = esc(&line.name),
-                    c = line.code,
-                    m = esc(&message)
-                )?;
+                vec![Suite::of_error(&line.name, line.code, &message)]
             }
+        };
+        for s in &suites {
+            self.junit.0 += s.tests;
+            self.junit.1 += s.failures;
+            self.junit.2 += s.errors;
+            s.write(spill)?;
         }
         Ok(())
     }
 
-    fn html(&mut self, line: &Line, data: &[u8]) -> anyhow::Result<()> {
+    /// A tenant's page, from its document, in a section of the fleet's page.
+    fn html(&mut self, line: &Line, pages: Vec<crate::output::html::Page>) -> anyhow::Result<()> {
         let spill = self.spill.as_mut().expect("the page spills");
-        let page = std::str::from_utf8(data)
-            .ok()
-            .filter(|_| line.error.is_none());
+        let page = pages.first().filter(|_| line.error.is_none());
         let id = line.tenant_id.as_deref().unwrap_or("tenant id unknown");
         let headline = format!("{id}: {}", headline(line));
         crate::output::html::fleet_section(spill, self.lines.len(), &line.name, &headline, page)?;
@@ -391,17 +373,6 @@ fn summary(lines: &[Line], code: u8, shard: Option<Shard>) -> serde_json::Value 
         s["shard"] = json!({"index": sh.index, "count": sh.count});
     }
     s
-}
-
-/// The value of attribute `name` in an XML start tag, as a count (0 when absent).
-fn attr(tag: &str, name: &str) -> u64 {
-    let key = format!(" {name}=\"");
-    tag.find(&key)
-        .and_then(|i| {
-            let v = &tag[i + key.len()..];
-            v[..v.find('"')?].parse().ok()
-        })
-        .unwrap_or(0)
 }
 
 /// CSV records: split at line ends outside quoted fields (a group name may hold a newline).
@@ -649,6 +620,7 @@ mod tests {
             code,
             error: error.map(String::from),
             data: data.as_bytes().to_vec(),
+            docs: Default::default(),
         }
     }
 
@@ -747,13 +719,17 @@ mod tests {
 
     #[test]
     fn junit_sums_the_suites_and_counts_a_failed_tenant_as_an_error() {
-        let one = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gwb check\" tests=\"2\" failures=\"1\">\n  <testsuite name=\"tenant x\" tests=\"2\" failures=\"1\"></testsuite>\n</testsuites>\n";
+        // The tenants hand in their suites as documents; nothing is parsed from text.
+        let a = Outcome {
+            docs: crate::change::Handed {
+                suites: vec![Suite::counted("tenant x", 2, 1)],
+                pages: Vec::new(),
+            },
+            ..outcome("a", 3, None, "")
+        };
         let (text, _) = merged(
             OutputFormat::Junit,
-            vec![
-                outcome("a", 3, None, one),
-                outcome("b", 1, Some("<unreachable & gone>"), ""),
-            ],
+            vec![a, outcome("b", 1, Some("<unreachable & gone>"), "")],
         );
         let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
         let root = doc.root_element();

@@ -152,6 +152,9 @@ pub(crate) struct Outcome {
     pub error: Option<String>,
     /// What the command printed, in the fleet's format.
     pub data: Vec<u8>,
+    /// `-o junit` and `-o html`: the tenant's suites and pages, as documents (the fleet
+    /// renders one file of them).
+    pub docs: crate::change::Handed,
 }
 
 impl Outcome {
@@ -307,13 +310,18 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
                 )),
                 name,
                 data,
+                docs: Default::default(),
             };
         }
         let mut tenant_id = None;
         let mut opened = false;
+        use crate::cli::OutputFormat::{Html, Junit};
+        let docs: Option<crate::change::Documents> =
+            matches!(args.output, Some(Junit | Html)).then(Default::default);
         let started = std::time::Instant::now();
         let result = async {
-            let s = crate::session::Session::open_for(&args, command, Some(pacer)).await?;
+            let mut s = crate::session::Session::open_for(&args, command, Some(pacer)).await?;
+            s.ctx.documents = docs.clone();
             opened = true;
             tenant_id = s
                 .ctx
@@ -353,6 +361,7 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
             code,
             error,
             data,
+            docs: docs.map(|d| d.take()).unwrap_or_default(),
         }
     }
     .instrument(span)

@@ -42,8 +42,23 @@ pub(crate) struct CheckView<'a> {
 
 impl CheckView<'_> {
     /// The state as last checked (after a fix, the check after it).
-    fn last(&self) -> &Comparison {
+    pub(crate) fn last(&self) -> &Comparison {
         self.shown.after.unwrap_or(self.shown.before)
+    }
+
+    /// The check's HTML page, as a document (a fleet page holds many).
+    pub(crate) fn page(&self) -> super::html::Page {
+        super::check_html::page(
+            self.about.tenant.clone(),
+            self.policy,
+            &self.shown,
+            &self.about.command,
+        )
+    }
+
+    /// The check's JUnit suite, named by `about.tenant`.
+    pub(crate) fn suite(&self) -> super::junit::Suite {
+        super::junit::Suite::of_check(&self.about.tenant, self.policy, self.last())
     }
 }
 
@@ -95,17 +110,11 @@ impl super::Render for CheckView<'_> {
     }
 
     fn junit(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        super::junit::write_check(out, &self.about.tenant, self.policy, self.last())
+        super::junit::write_suite(out, &self.suite())
     }
 
     fn html(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        super::check_html::write(
-            out,
-            self.about.tenant.clone(),
-            self.policy,
-            &self.shown,
-            &self.about.command,
-        )
+        self.page().write(out)
     }
 }
 

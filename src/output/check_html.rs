@@ -2,7 +2,6 @@
 //! drift item (new, persisting, resolved, excepted) with what was expected and what was found.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use super::html::{
     Cell, Column, ColumnKind, Grid, Meta, Page, cards, esc, facts, list, section, tenant_facts,
@@ -53,13 +52,7 @@ fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
     ]);
 }
 
-pub(crate) fn write(
-    out: &mut dyn Write,
-    tenant: String,
-    policy: &Policy,
-    shown: &Shown<'_>,
-    command: &str,
-) -> std::io::Result<()> {
+pub(crate) fn page(tenant: String, policy: &Policy, shown: &Shown<'_>, command: &str) -> Page {
     let last: &Comparison = shown.after.unwrap_or(shown.before);
     let mut page = Page::new(Meta {
         title: "Group writeback policy check".into(),
@@ -82,7 +75,7 @@ pub(crate) fn write(
         "<p>Each item with what the policy expects and what the tenant has. Excepted items are accepted by an exception in force and not counted.</p>",
     ));
     page.grid(drift_grid(shown, last));
-    page.write(out)
+    page
 }
 
 /// The verdict, the figures, and what new and resolved are counted against.

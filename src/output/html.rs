@@ -259,6 +259,13 @@ impl Page {
 
     pub(crate) fn write(self, w: &mut dyn Write) -> io::Result<()> {
         head(w, &self.meta)?;
+        self.write_content(w, "")?;
+        foot(w)
+    }
+
+    /// The page's content, between its title block and its footer; its grids' ids start
+    /// with `prefix` (a fleet page holds many tenants' pages).
+    fn write_content(&self, w: &mut dyn Write, prefix: &str) -> io::Result<()> {
         let mut grids = 0;
         for part in &self.parts {
             match part {
@@ -267,15 +274,15 @@ impl Page {
                     grids += 1;
                     writeln!(
                         w,
-                        "<div class=\"gridbox\" data-grid=\"grid-{grids}\"></div>\n\
-                         <script type=\"application/json\" id=\"grid-{grids}\">"
+                        "<div class=\"gridbox\" data-grid=\"{prefix}grid-{grids}\"></div>\n\
+                         <script type=\"application/json\" id=\"{prefix}grid-{grids}\">"
                     )?;
                     g.write_data(w)?;
                     writeln!(w, "</script>")?;
                 }
             }
         }
-        foot(w)
+        Ok(())
     }
 }
 
@@ -314,13 +321,13 @@ pub(crate) fn foot(w: &mut dyn Write) -> io::Result<()> {
 
 /// One tenant of a fleet page: the content of the page gwb made for it (between its title
 /// block and its footer), its tables' ids made the tenant's own, in a section the tenant
-/// selector shows and hides; or what went wrong. `page` is gwb's own page for the tenant.
+/// selector shows and hides; or what went wrong.
 pub(crate) fn fleet_section(
     w: &mut dyn Write,
     index: usize,
     name: &str,
     headline: &str,
-    page: Option<&str>,
+    page: Option<&Page>,
 ) -> io::Result<()> {
     writeln!(
         w,
@@ -329,18 +336,8 @@ pub(crate) fn fleet_section(
         esc(name),
         esc(headline)
     )?;
-    let content = page.and_then(|p| {
-        let start = p.find("</dl>\n")? + "</dl>\n".len();
-        let end = p.rfind("<footer>")?;
-        (start <= end).then(|| &p[start..end])
-    });
-    if let Some(c) = content {
-        // Values are escaped (`"` as &quot; in HTML, \" in JSON blocks), so only gwb's own
-        // attributes read `data-grid="grid-` or `id="grid-`.
-        let c = c
-            .replace("data-grid=\"grid-", &format!("data-grid=\"t{index}-grid-"))
-            .replace("id=\"grid-", &format!("id=\"t{index}-grid-"));
-        w.write_all(c.as_bytes())?;
+    if let Some(p) = page {
+        p.write_content(w, &format!("t{index}-"))?;
     }
     writeln!(w, "</section>")
 }
@@ -522,14 +519,13 @@ pub(crate) fn tenant_facts(tenant: &crate::doc::TenantSection) -> String {
 
 /// `report -o html`: the header, the tenant default, figures and charts, the caveats, then
 /// every group shown in a table that filters, searches and sorts.
-pub(crate) fn write_report(
-    w: &mut dyn Write,
+pub(crate) fn report_page(
     meta: Meta,
     tenant: &crate::doc::TenantSection,
     rows: &[crate::writeback::summary::ReportRow],
     summary: &crate::writeback::summary::Summary,
     member_counts: bool,
-) -> io::Result<()> {
+) -> Page {
     let mut page = Page::new(meta);
     page.html(section(
         "Tenant default for new Microsoft 365 groups",
@@ -548,7 +544,7 @@ pub(crate) fn write_report(
         "<p>Filter, search and sort in the page; rows marked ! need attention (see the Attention column).</p>",
     ));
     page.grid(groups_grid(rows, member_counts));
-    page.write(w)
+    page
 }
 
 /// The report's figures, its lines on security writeback and sources of authority, and its

@@ -20,38 +20,133 @@ fn xml(s: &str) -> String {
     super::markup(&carried)
 }
 
-/// `check -o junit`: one test suite for the tenant; one test case per policy rule that is
-/// checked (failing when anything drifted from it) and one per drifted group (failing, with
-/// expected and actual); excepted groups as skipped test cases with their reason. CI systems
-/// (GitHub Actions, Azure DevOps, GitLab) show it in their test tabs.
-pub(crate) fn write_check(
-    out: &mut dyn Write,
-    suite: &str,
-    policy: &Policy,
-    c: &Comparison,
-) -> std::io::Result<()> {
-    let (mut cases, mut failures) = junit_rule_cases(policy, c);
-    failures += junit_group_cases(c, &mut cases);
+/// One test suite: a tenant checked against its policy. The document a JUnit file is made
+/// of: `check -o junit` writes one, a fleet's one file a suite per tenant.
+#[derive(Debug, Clone)]
+pub(crate) struct Suite {
+    pub name: String,
+    pub tests: usize,
+    pub failures: usize,
+    /// 1 for a tenant whose run failed (its one test case is an error).
+    pub errors: usize,
+    skipped: usize,
+    /// The test cases, as XML.
+    cases: Vec<String>,
+}
+
+impl Suite {
+    /// The check of one tenant: one test case per policy rule that is checked (failing when
+    /// anything drifted from it) and one per drifted group (failing, with expected and
+    /// actual); excepted groups as skipped test cases with their reason.
+    pub(crate) fn of_check(name: &str, policy: &Policy, c: &Comparison) -> Suite {
+        let (mut cases, mut failures) = junit_rule_cases(policy, c);
+        failures += junit_group_cases(c, &mut cases);
+        Suite {
+            name: name.to_string(),
+            tests: cases.len(),
+            failures,
+            errors: 0,
+            skipped: c.excepted.len(),
+            cases,
+        }
+    }
+
+    /// A tenant whose run failed before it could be checked: one test case in error.
+    pub(crate) fn of_error(name: &str, exit_code: u8, message: &str) -> Suite {
+        Suite {
+            name: name.to_string(),
+            tests: 1,
+            failures: 0,
+            errors: 1,
+            skipped: 0,
+            cases: vec![format!(
+                "    <testcase classname=\"gwb.fleet\" name=\"{n}\">\n      <error type=\"exit {exit_code}\" message=\"{m}\"/>\n    </testcase>",
+                n = xml(name),
+                m = xml(message)
+            )],
+        }
+    }
+
+    /// A suite of `tests` cases, `failures` of them failing (for tests of what holds suites).
+    #[cfg(test)]
+    pub(crate) fn counted(name: &str, tests: usize, failures: usize) -> Suite {
+        Suite {
+            name: name.to_string(),
+            tests,
+            failures,
+            errors: 0,
+            skipped: 0,
+            cases: (0..tests)
+                .map(|i| format!("    <testcase classname=\"gwb.policy\" name=\"rule {i}\"/>"))
+                .collect(),
+        }
+    }
+
+    /// The suite named `prefix` + its name (a fleet names each by its tenant).
+    pub(crate) fn named(mut self, prefix: &str) -> Suite {
+        self.name = format!("{prefix}{}", self.name);
+        self
+    }
+
+    pub(crate) fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        if self.errors > 0 {
+            writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+                xml(&self.name),
+                self.tests,
+                self.failures,
+                self.errors
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" timestamp=\"{}\">",
+                xml(&self.name),
+                self.tests,
+                self.failures,
+                self.skipped,
+                crate::clock::this_run_started()
+            )?;
+        }
+        for case in &self.cases {
+            writeln!(out, "{case}")?;
+        }
+        writeln!(out, "  </testsuite>")
+    }
+}
+
+/// `check -o junit`: the tenant's one suite. CI systems (GitHub Actions, Azure DevOps,
+/// GitLab) show it in their test tabs.
+pub(crate) fn write_suite(out: &mut dyn Write, s: &Suite) -> std::io::Result<()> {
     writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
     writeln!(
         out,
-        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{failures}\">",
-        cases.len()
+        "<testsuites name=\"gwb check\" tests=\"{}\" failures=\"{}\">",
+        s.tests, s.failures
     )?;
+    s.write(out)?;
+    close(out)
+}
+
+/// A fleet's one JUnit file opens with the fleet's totals (tests, failures, errors), summed
+/// over its suites; the suites follow ([`Suite::write`]), then [`close`].
+pub(crate) fn open_fleet(
+    out: &mut dyn Write,
+    title: &str,
+    totals: (usize, usize, usize),
+) -> std::io::Result<()> {
+    let (tests, failures, errors) = totals;
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
     writeln!(
         out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\" timestamp=\"{}\">",
-        xml(suite),
-        cases.len(),
-        c.excepted.len(),
-        crate::clock::this_run_started()
-    )?;
-    for case in &cases {
-        writeln!(out, "{case}")?;
-    }
-    writeln!(out, "  </testsuite>")?;
-    writeln!(out, "</testsuites>")?;
-    out.flush()
+        "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">",
+        xml(title)
+    )
+}
+
+pub(crate) fn close(out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "</testsuites>")
 }
 
 /// One JUnit test case per policy rule checked (failing when anything drifted from it), and

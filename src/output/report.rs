@@ -115,6 +115,22 @@ pub(crate) struct ReportView<'a> {
 }
 
 impl ReportView<'_> {
+    /// The report's HTML page, as a document (a fleet page holds many).
+    pub(crate) fn page(&self) -> super::html::Page {
+        let meta = super::html::Meta {
+            title: "Group writeback report".into(),
+            tenant: self.about.tenant.clone(),
+            command: self.about.command.clone(),
+        };
+        super::html::report_page(
+            meta,
+            self.tenant,
+            self.rows,
+            self.summary,
+            self.member_counts,
+        )
+    }
+
     /// JSON, NDJSON and CSV are written row by row, as when streaming.
     fn rows(&self, w: &mut dyn Write, format: OutputFormat) -> io::Result<()> {
         let mut rw = rows::RowWriter::start(w, format, Some(self.tenant))?;
@@ -151,19 +167,7 @@ impl super::Render for ReportView<'_> {
     }
 
     fn html(&self, w: &mut dyn Write) -> io::Result<()> {
-        let meta = super::html::Meta {
-            title: "Group writeback report".into(),
-            tenant: self.about.tenant.clone(),
-            command: self.about.command.clone(),
-        };
-        super::html::write_report(
-            w,
-            meta,
-            self.tenant,
-            self.rows,
-            self.summary,
-            self.member_counts,
-        )
+        self.page().write(w)
     }
 }
 

@@ -402,6 +402,7 @@ async fn a_v1_shaped_group_fails_the_report_instead_of_reading_as_null() {
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
+        documents: None,
         target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
@@ -456,6 +457,7 @@ async fn report_sends_select_and_top_and_reads_the_fixture_tenant() {
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
+        documents: None,
         target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
@@ -521,6 +523,7 @@ async fn report_without_settings_permission_still_reports_groups() {
         way_back: Default::default(),
         deadline: None,
         no_cloud_sync_group_provisioning: false,
+        documents: None,
         target: gwb::change::Target {
             name: None,
             graph_root: base.clone(),
