@@ -278,22 +278,23 @@ impl Scenario {
 
     /// [`Scenario::gwb`] with extra environment variables (set last: they win).
     pub async fn gwb_with(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
-        let mut cmd = gwb_command();
-        cmd.env("GWB_GRAPH_URL", self.emu.url())
-            .env("GWB_ACCESS_TOKEN", TOKEN)
-            .env("XDG_STATE_HOME", &self.state)
-            .env("GWB_LOCK_DIR", self.lock_dir())
-            .args(args);
-        if let Some(c) = &self.config {
-            cmd.env("GWB_CONFIG", c);
+        gwb_in(
+            &self.emu.url(),
+            &self.state,
+            self.config.as_deref(),
+            env,
+            args,
+        )
+        .await
+    }
+
+    /// A generated tenant (`Tenant::generate`), `fault_rate` of its requests failing.
+    pub async fn generated(groups: usize, seed: u64, fault_rate: f64) -> Scenario {
+        Scenario {
+            emu: emulator(groups, seed, fault_rate).await,
+            state: temp_dir("scenario-state"),
+            config: None,
         }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let out = tokio::time::timeout(Duration::from_secs(120), run(cmd))
-            .await
-            .expect("gwb ends by itself");
-        Ran(out)
     }
 
     /// The config file every run of the scenario reads, if any.
@@ -332,8 +333,42 @@ impl Scenario {
     }
 }
 
-/// What one gwb run printed, and how it exited.
+/// Run gwb against `graph_url` with the test token, one state and lock directory for every
+/// run of a test, the config file if any and `env` last (bounded: a hang fails the test).
+async fn gwb_in(
+    graph_url: &str,
+    state: &std::path::Path,
+    config: Option<&std::path::Path>,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Ran {
+    let mut cmd = gwb_command();
+    cmd.env("GWB_GRAPH_URL", graph_url)
+        .env("GWB_ACCESS_TOKEN", TOKEN)
+        .env("XDG_STATE_HOME", state)
+        .env("GWB_LOCK_DIR", state.join("locks"))
+        .args(args);
+    if let Some(c) = config {
+        cmd.env("GWB_CONFIG", c);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), run(cmd))
+        .await
+        .expect("gwb ends by itself");
+    Ran(out)
+}
+
+/// What one gwb run printed, and how it exited (and, through `Deref`, the process output).
 pub struct Ran(pub Output);
+
+impl std::ops::Deref for Ran {
+    type Target = Output;
+    fn deref(&self) -> &Output {
+        &self.0
+    }
+}
 
 impl Ran {
     pub fn code(&self) -> i32 {
@@ -490,13 +525,26 @@ pub(crate) fn expected(g: &EmuGroup) -> (bool, Option<String>) {
 /// ```
 pub struct GraphMock {
     pub server: MockServer,
+    /// One state directory for every gwb run against this Graph.
+    state: PathBuf,
 }
 
 impl GraphMock {
     pub async fn start() -> GraphMock {
         GraphMock {
             server: MockServer::start().await,
+            state: temp_dir("graph-mock-state"),
         }
+    }
+
+    /// Run gwb against this Graph (bounded: a hang fails the test).
+    pub async fn gwb(&self, args: &[&str]) -> Ran {
+        self.gwb_with(&[], args).await
+    }
+
+    /// [`GraphMock::gwb`] with extra environment variables (set last: they win).
+    pub async fn gwb_with(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
+        gwb_in(&self.uri(), &self.state, None, env, args).await
     }
 
     pub fn uri(&self) -> String {

@@ -1,6 +1,7 @@
 //! The exit code of `check --fix` follows the state checked after the fix.
 
-use crate::support::{emulator_with, json_of, plain_tenant, run_gwb, stderr, temp_dir};
+use crate::support::Scenario;
+use crate::support::{json_of, plain_tenant, stderr, temp_dir};
 use gwb::emulator::{EmulatorConfig, WriteQuirk};
 
 use crate::support::{quirks, to_change};
@@ -15,12 +16,12 @@ async fn check_fix_exit_code_follows_the_after_state() {
         write_quirks: quirks(&ignored, WriteQuirk::Ignored),
         ..Default::default()
     };
-    let emu = emulator_with(tenant, cfg).await;
+    let s = Scenario::with(tenant, cfg).await;
+    let _emu = &s.emu;
     let config = temp_dir("b5").join("config.toml");
     std::fs::write(&config, "[policy]\nm365_writeback = \"disabled\"\n").unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "--config",
             config.to_str().unwrap(),
             "check",
@@ -30,9 +31,8 @@ async fn check_fix_exit_code_follows_the_after_state() {
             "0",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let v = json_of(&out);
     assert_eq!(v["after"]["compliant"], false, "{v}");
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -6,9 +6,7 @@ mod history;
 use gwb::emulator::{EmulatorConfig, Tenant};
 use serde_json::Value;
 
-use crate::support::{
-    Scenario, emulator_with, gwb_command, plain_tenant, run, run_gwb, stderr, stdout, temp_dir,
-};
+use crate::support::{Scenario, gwb_command, plain_tenant, run, run_gwb, stderr, stdout, temp_dir};
 
 fn policy_file(name: &str, policy: &str) -> String {
     let p = temp_dir(name).join("config.toml");
@@ -61,7 +59,8 @@ fn drift_ids(c: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
-    let emu = emulator_with(plain_tenant(600, 5), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(600, 5), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let truth = emu.shared().tenant().clone();
     let m365 = written_back(&truth, true);
     let security = written_back(&truth, false);
@@ -167,7 +166,7 @@ async fn drift_is_listed_fixed_and_then_the_tenant_is_compliant() {
         })
         .map(|g| g.id.clone())
         .collect();
-    let out = run_gwb(&emu.url(), &args).await;
+    let out = s.gwb(&args).await;
     let want_code = if invalid.is_empty() { 0 } else { 1 };
     assert_eq!(out.status.code(), Some(want_code), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -299,7 +298,8 @@ async fn a_second_mutating_run_is_refused_while_the_first_holds_the_lock() {
             keep.lock().unwrap().push(sock);
         }
     });
-    let emu = emulator_with(plain_tenant(300, 2), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(300, 2), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let state = temp_dir("lock-state");
     let spawn = |url: &str, args: &[&str]| {
         let mut cmd = gwb_command();
@@ -383,7 +383,8 @@ mod slow {
                 read_lag_reads: 2,
                 ..Default::default()
             };
-            let emu = emulator_with(plain_tenant(300, 47), cfg).await;
+            let s = Scenario::with(plain_tenant(300, 47), cfg).await;
+            let emu = &s.emu;
             let drifted = written_back(&emu.shared().tenant(), true);
             assert!(!drifted.is_empty());
             let (code, v, err) = check(
@@ -505,7 +506,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     }]}]});
 
     // A job that scopes on the flag: compliant.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             cloud_sync: vec![agent(scoped)],
@@ -513,13 +514,14 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, v, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(v["before"]["securityWriteback"]["actedOnBy"], "cloudSync");
 
     // A job that provisions by its own scope: every enabled security group drifts, and --fix
     // disables them.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             cloud_sync: vec![agent(unscoped)],
@@ -527,6 +529,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, v, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(3), "{err}");
     assert_eq!(drift_ids(&v["before"]), security);
@@ -547,7 +550,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     );
 
     // Without the permission: exit 4, naming it; nothing written.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             cloud_sync_forbidden: true,
@@ -555,6 +558,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, _, err) = check(&emu.url(), &config, &["--fix", "--yes"]).await;
     assert_eq!(code, Some(4), "{err}");
     assert!(err.contains("Synchronization.Read.All"), "{err}");
@@ -563,7 +567,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     assert_eq!(emu.shared().stat("patch_group"), 0);
 
     // A job whose scope cannot be read: exit 1, not a guess either way.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             cloud_sync: vec![agent(serde_json::Value::Null)],
@@ -571,6 +575,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, _, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("could not be read"), "{err}");
@@ -584,7 +589,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
             "targetOperand": {"values": ["5a0c0f0e-0000-4000-8000-000000000001"]}
         }]}]}
     }]}]});
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             cloud_sync: vec![agent(listed)],
@@ -592,6 +597,7 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, _, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("does not recognize"), "{err}");
@@ -599,7 +605,8 @@ async fn security_writeback_needs_a_cloud_sync_job_that_scopes_on_the_flag() {
     // No group provisioning job found at all: that proves nothing (gwb cannot be sure to find
     // every Cloud Sync configuration), so exit 1 with the reason; once the operator confirms
     // the tenant has none, the rule judges as above.
-    let emu = emulator_with(tenant.clone(), EmulatorConfig::default()).await;
+    let s = Scenario::with(tenant.clone(), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let (code, _, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(1), "{err}");
     assert!(
@@ -633,7 +640,7 @@ async fn v1_alone_is_one_sync_engine_drift_that_fix_cannot_meet() {
             .cloned()
             .collect()
     };
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant.clone(),
         EmulatorConfig {
             sync_features_readable: true,
@@ -641,6 +648,7 @@ async fn v1_alone_is_one_sync_engine_drift_that_fix_cannot_meet() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (code, v, err) = check(&emu.url(), &config, &[]).await;
     assert_eq!(code, Some(3), "{err}");
     let items = engine(&v["before"]);
@@ -660,7 +668,7 @@ async fn v1_alone_is_one_sync_engine_drift_that_fix_cannot_meet() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(v["before"]["excepted"][0]["target"], "syncEngine");
     // v2 on: the flag counts, nothing drifts at the engine.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant,
         EmulatorConfig {
             sync_features_readable: true,
@@ -669,6 +677,7 @@ async fn v1_alone_is_one_sync_engine_drift_that_fix_cannot_meet() {
         },
     )
     .await;
+    let emu = &s.emu;
     let (_, v, err) = check(&emu.url(), &config, &[]).await;
     assert!(engine(&v["before"]).is_empty(), "{err}");
 }

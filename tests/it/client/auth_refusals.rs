@@ -1,7 +1,8 @@
 //! Refusals of sign-in and permission: exit 4, the permission the reference names, and never the
 //! token or a secret in the output, at any log level.
 
-use crate::support::{GraphMock, emulator, gwb_command, json_of, run, run_gwb, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{GraphMock, gwb_command, json_of, run, stderr, stdout};
 use serde_json::{Value, json};
 
 /// B7: every batch item answered 401 is an authentication failure: exit 4, as documented.
@@ -29,7 +30,9 @@ async fn every_item_answered_401_is_exit_4() {
         })
         .await;
     let g = g.strict().await;
-    let out = run_gwb(&g.uri(), &["disable-existing-m365", "--yes", "-o", "json"]).await;
+    let out = g
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["failed"].as_array().unwrap().len(), 3, "{v}");
@@ -46,7 +49,7 @@ async fn authorisation_failures_exit_4_and_never_print_the_token() {
         ))
         .mount(&g.server)
         .await;
-    let out = run_gwb(&g.uri(), &["-vvv", "report", "-o", "json"]).await;
+    let out = g.gwb(&["-vvv", "report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -80,7 +83,7 @@ async fn permission_hints_follow_the_reference() {
     g.on("GET", "/beta/directory/onPremisesSynchronization")
         .status(403)
         .await;
-    let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
+    let out = g.gwb(&["report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -88,7 +91,7 @@ async fn permission_hints_follow_the_reference() {
         "{err}"
     );
     assert!(!err.contains("plus GroupSettings.Read.All"), "{err}");
-    let out = run_gwb(&g.uri(), &["set-default", "false", "-o", "json"]).await;
+    let out = g.gwb(&["set-default", "false", "-o", "json"]).await;
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("Group.Read.All"), "{err}");
@@ -103,7 +106,8 @@ mod slow {
     async fn no_secret_appears_at_the_most_verbose_log_level() {
         // Sign-in that fails (nothing listens at the sign-in host) after the credential has used
         // every secret it was given; the run logs at trace level throughout.
-        let emu = emulator(5, 1, 0.0).await;
+        let s = Scenario::generated(5, 1, 0.0).await;
+        let emu = &s.emu;
         let dir = crate::support::temp_dir("redaction");
         let secret_file = dir.join("secret");
         std::fs::write(&secret_file, "file-secret-should-never-appear-5d1e\n").unwrap();

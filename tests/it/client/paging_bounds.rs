@@ -1,6 +1,6 @@
 //! Paging that never ends is bounded, and a group listed twice is counted once.
 
-use crate::support::{GraphMock, bounded, json_of, run_gwb, stderr, stdout};
+use crate::support::{GraphMock, bounded, json_of, stderr, stdout};
 use serde_json::json;
 
 use crate::support::ids_of;
@@ -121,11 +121,9 @@ async fn a_group_listed_twice_is_counted_once() {
         ))
         .await;
     let g = g.strict().await;
-    let out = run_gwb(
-        &g.uri(),
-        &["disable-existing-m365", "--dry-run", "-o", "json"],
-    )
-    .await;
+    let out = g
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(ids_of(&v["changes"]).len(), 3, "{v}");

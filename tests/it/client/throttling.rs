@@ -1,9 +1,8 @@
 //! Throttling: a Retry-After inside a batch is honoured within the budget, never slept for a day,
 //! and a storm of 424s is waited out without sending successes again.
 
-use crate::support::{
-    GraphMock, bounded, emulator_with, json_of, plain_tenant, should_change, snapshot, stderr,
-};
+use crate::support::Scenario;
+use crate::support::{GraphMock, bounded, json_of, plain_tenant, should_change, snapshot, stderr};
 use gwb::emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
@@ -75,11 +74,11 @@ async fn a_storm_of_424_batches_is_waited_out_and_successes_are_not_resent() {
         seed: 91,
         ..Default::default()
     };
-    let emu = emulator_with(tenant, cfg).await;
+    let s = Scenario::with(tenant, cfg).await;
+    let emu = &s.emu;
     let j = crate::support::temp_dir("storm").join("j.jsonl");
-    let out = bounded(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "-o",
@@ -88,9 +87,8 @@ async fn a_storm_of_424_batches_is_waited_out_and_successes_are_not_resent() {
             "2",
             "--journal",
             j.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["summary"]["changed"], planned, "{v}");
@@ -101,18 +99,16 @@ async fn a_storm_of_424_batches_is_waited_out_and_successes_are_not_resent() {
         stats["patch_group_attempt"], planned,
         "a write that succeeded inside a 424 batch was sent again: {stats:?}"
     );
-    let out = bounded(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "restore",
             "--journal",
             j.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(snapshot(&emu.shared().tenant()), original);
 }

@@ -1,16 +1,16 @@
 //! Values no one means (huge seconds, unknown flags, broken config) are usage errors (exit 2) that
 //! create nothing and send nothing.
 
-use crate::support::{
-    emulator, emulator_with, gwb_command, plain_tenant, run, run_gwb, stderr, temp_dir,
-};
+use crate::support::Scenario;
+use crate::support::{gwb_command, plain_tenant, run, run_gwb, stderr, temp_dir};
 use gwb::emulator::EmulatorConfig;
 
 /// B9: huge seconds are a usage error, checked before anything is created.
 /// (Issue 12, item B9.)
 #[tokio::test(flavor = "multi_thread")]
 async fn huge_seconds_are_usage_errors_that_create_nothing() {
-    let emu = emulator_with(plain_tenant(60, 79), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(60, 79), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let dir = temp_dir("b9");
     let j = dir.join("j.jsonl");
     let config = dir.join("config.toml");
@@ -61,7 +61,7 @@ async fn huge_seconds_are_usage_errors_that_create_nothing() {
         ],
         vec!["restore", "--journal", jp, "--yes", "--write-window", "inf"],
     ] {
-        let out = run_gwb(&emu.url(), &args).await;
+        let out = s.gwb(&args).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("seconds"),
@@ -76,7 +76,8 @@ async fn huge_seconds_are_usage_errors_that_create_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn usage_and_configuration_errors_exit_2_and_send_nothing() {
-    let emu = emulator(10, 6, 0.0).await;
+    let s = Scenario::generated(10, 6, 0.0).await;
+    let emu = &s.emu;
     // No credentials at all.
     let mut cmd = gwb_command();
     cmd.env("GWB_GRAPH_URL", emu.url()).args(["report"]);
@@ -88,17 +89,17 @@ async fn usage_and_configuration_errors_exit_2_and_send_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("loopback"), "{}", stderr(&out));
     // A bad flag value.
-    let out = run_gwb(&emu.url(), &["report", "--kind", "bogus"]).await;
+    let out = s.gwb(&["report", "--kind", "bogus"]).await;
     assert_eq!(out.status.code(), Some(2));
     // --emulator-groups without --emulator.
-    let out = run_gwb(&emu.url(), &["report", "--emulator-groups", "5"]).await;
+    let out = s.gwb(&["report", "--emulator-groups", "5"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // A config file with an unknown key.
     let dir = std::env::temp_dir().join(format!("gwb-e2e-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("bad.toml");
     std::fs::write(&cfg, "graph_ulr = \"https://graph.microsoft.com\"\n").unwrap();
-    let out = run_gwb(&emu.url(), &["--config", cfg.to_str().unwrap(), "report"]).await;
+    let out = s.gwb(&["--config", cfg.to_str().unwrap(), "report"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("graph_ulr"), "{}", stderr(&out));
     assert_eq!(emu.shared().stat("requests"), 0, "no request was made");

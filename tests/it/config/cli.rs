@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use crate::support::{TOKEN, emulator, gwb_command, run, run_gwb, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{TOKEN, gwb_command, run, stderr, stdout};
 
 fn cmd(args: &[&str]) -> std::process::Command {
     let mut c = gwb_command();
@@ -23,12 +24,11 @@ async fn an_error_is_a_json_line_too_and_quiet_is_quiet() {
     assert!(line["message"].as_str().unwrap().contains("no credentials"));
 
     // --quiet: a dry run that would print notices and warnings prints nothing on stderr.
-    let emu = emulator(300, 3, 0.0).await;
-    let out = run_gwb(
-        &emu.url(),
-        &["-q", "disable-existing-m365", "--dry-run", "-o", "json"],
-    )
-    .await;
+    let s = Scenario::generated(300, 3, 0.0).await;
+    let _emu = &s.emu;
+    let out = s
+        .gwb(&["-q", "disable-existing-m365", "--dry-run", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stderr(&out), "");
     assert!(!stdout(&out).is_empty());
@@ -113,12 +113,11 @@ mod slow {
     #[tokio::test(flavor = "multi_thread")]
     async fn json_logs_are_one_object_per_line_with_run_id_and_every_request() {
         // Faults, so retries and throttling show up in the log too.
-        let emu = emulator(5_000, 4, 0.3).await;
-        let out = run_gwb(
-            &emu.url(),
-            &["--log-format", "json", "report", "-o", "json"],
-        )
-        .await;
+        let s = Scenario::generated(5_000, 4, 0.3).await;
+        let _emu = &s.emu;
+        let out = s
+            .gwb(&["--log-format", "json", "report", "-o", "json"])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let err = stderr(&out);
         let lines: Vec<Value> = err

@@ -1,9 +1,8 @@
 //! Compare-and-set: a group changed after the listing, gone (404), or listed with an id that is
 //! not a GUID is left alone or failed, never written blindly.
 
-use crate::support::{
-    emulator_with, json_of, plain_tenant, run_gwb, should_change, stderr, temp_dir,
-};
+use crate::support::Scenario;
+use crate::support::{json_of, plain_tenant, should_change, stderr, temp_dir};
 use gwb::emulator::{EmulatorConfig, Tenant, WriteQuirk};
 use gwb::graph::model::WritebackConfiguration;
 
@@ -15,7 +14,8 @@ use crate::support::{ids_of, quirks, to_change};
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_changed_after_the_listing_is_left_alone() {
     use gwb::writeback::plan::{DisablePlanner, Selection, SkipReason};
-    let emu = emulator_with(plain_tenant(120, 73), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(120, 73), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let mut planner = DisablePlanner::new(Selection::default());
     for g in emu.shared().tenant().groups.clone() {
         let group = serde_json::from_value(g.to_json(&[
@@ -77,12 +77,11 @@ async fn a_404_for_a_group_that_exists_is_a_failure() {
         write_quirks: quirks(&odd, WriteQuirk::NotFound),
         ..Default::default()
     };
-    let emu = emulator_with(tenant, cfg).await;
-    let out = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--yes", "-o", "json"],
-    )
-    .await;
+    let s = Scenario::with(tenant, cfg).await;
+    let _emu = &s.emu;
+    let out = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(ids_of(&v["failed"]), odd, "{v}");
@@ -97,9 +96,10 @@ async fn a_group_id_that_is_not_a_guid_fails_only_that_group() {
     let mut t = plain_tenant(80, 77);
     let i = t.groups.iter().position(should_change).unwrap();
     t.groups[i].id = "a/b".into();
-    let emu = emulator_with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    let s = Scenario::with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     // report --member-counts counts the others and marks that one.
-    let out = run_gwb(&emu.url(), &["report", "--member-counts", "-o", "json"]).await;
+    let out = s.gwb(&["report", "--member-counts", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_of(&out);
     let rows = v["groups"].as_array().unwrap();
@@ -112,15 +112,13 @@ async fn a_group_id_that_is_not_a_guid_fails_only_that_group() {
 
     // A saved plan leaves it out (and says so), so the plan can still be applied.
     let plan = crate::support::temp_dir("not-a-guid").join("plan.json");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan-out",
             plan.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("not a GUID"), "{}", stderr(&out));
     let saved: serde_json::Value =
@@ -128,11 +126,9 @@ async fn a_group_id_that_is_not_a_guid_fails_only_that_group() {
     let planned = saved["changes"].as_array().unwrap();
     assert!(!planned.is_empty() && planned.iter().all(|c| c["id"] != "a/b"));
 
-    let out = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--yes", "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(ids_of(&v["failed"]), ["a/b"]);

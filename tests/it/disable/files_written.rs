@@ -1,9 +1,8 @@
 //! The files a writing run leaves (plans, locks, journals) are never written through links or over
 //! other files, and a journal that cannot be written stops the run.
 
-use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run, run_gwb, snapshot, stderr, temp_dir,
-};
+use crate::support::Scenario;
+use crate::support::{gwb_command, plain_tenant, run, run_gwb, snapshot, stderr, temp_dir};
 use gwb::emulator::EmulatorConfig;
 
 /// D14, D15: --plan-out never overwrites a file or writes through a symlink (without --force),
@@ -13,7 +12,8 @@ use gwb::emulator::EmulatorConfig;
 #[tokio::test(flavor = "multi_thread")]
 async fn plans_and_locks_are_never_written_through_links_or_over_files() {
     use std::os::unix::fs::PermissionsExt;
-    let emu = emulator_with(plain_tenant(60, 80), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(60, 80), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let dir = temp_dir("d14");
     let journal = dir.join("journal.jsonl");
     std::fs::write(&journal, "precious undo record\n").unwrap();
@@ -95,7 +95,8 @@ async fn plans_and_locks_are_never_written_through_links_or_over_files() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_journal_that_cannot_be_written_stops_the_run_and_still_restores() {
-    let emu = emulator_with(plain_tenant(400, 83), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(400, 83), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let original = snapshot(&emu.shared().tenant());
     let planned = original.len();
     let dir = temp_dir("d13");
@@ -151,18 +152,16 @@ async fn a_journal_that_cannot_be_written_stops_the_run_and_still_restores() {
             "{id} changed but not journaled"
         );
     }
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "restore",
             "--journal",
             j.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(snapshot(&emu.shared().tenant()), original);
 }

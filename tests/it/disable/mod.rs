@@ -14,19 +14,18 @@ use std::time::Duration;
 use gwb::emulator::{EmuGroup, EmulatorConfig, Tenant};
 use serde_json::Value;
 
+use crate::support::Scenario;
 use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr,
-    stdout, temp_dir,
+    gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr, stdout, temp_dir,
 };
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_run_lists_exactly_the_right_groups_and_writes_nothing() {
-    let emu = emulator_with(Tenant::generate(700, 21), EmulatorConfig::default()).await;
-    let out = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--dry-run", "-o", "json"],
-    )
-    .await;
+    let s = Scenario::with(Tenant::generate(700, 21), EmulatorConfig::default()).await;
+    let emu = &s.emu;
+    let out = s
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let mut got: Vec<String> = v["changes"]
@@ -68,23 +67,22 @@ async fn dry_run_lists_exactly_the_right_groups_and_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_changes_exactly_the_plan_and_a_second_run_writes_nothing() {
-    let emu = emulator_with(plain_tenant(800, 22), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(800, 22), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let before = snapshot(&emu.shared().tenant());
     let truth = emu.shared().tenant().groups.clone();
     let dir = temp_dir("apply");
     let journal = dir.join("j.jsonl");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "-o",
             "json",
             "--journal",
             journal.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let planned = truth.iter().filter(|g| should_change(g)).count();
@@ -122,11 +120,9 @@ async fn apply_changes_exactly_the_plan_and_a_second_run_writes_nothing() {
     );
 
     let writes = emu.shared().stat("patch_group_attempt");
-    let out = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--yes", "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["summary"]["planned"], 0);
@@ -139,7 +135,8 @@ async fn apply_changes_exactly_the_plan_and_a_second_run_writes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
-    let emu = emulator_with(Tenant::generate(800, 24), EmulatorConfig::default()).await;
+    let s = Scenario::with(Tenant::generate(800, 24), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let truth = emu.shared().tenant().groups.clone();
     let role: Vec<String> = truth
         .iter()
@@ -150,15 +147,13 @@ async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
     // Plan first, then delete a planned group behind gwb's back: --plan re-reads and reports it.
     let dir = temp_dir("refused");
     let plan = dir.join("plan.json");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan-out",
             plan.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         emu.shared().stat("patch_group_attempt"),
@@ -172,18 +167,16 @@ async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
         .id
         .clone();
     emu.shared().tenant().remove_group(&gone).unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan",
             plan.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -219,7 +212,8 @@ async fn refused_and_deleted_groups_are_named_and_the_rest_is_done() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
-    let emu = emulator_with(plain_tenant(100, 25), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(100, 25), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let truth = emu.shared().tenant().groups.clone();
     let mut planner = gwb::writeback::plan::DisablePlanner::new(Default::default());
     for g in &truth {
@@ -260,15 +254,14 @@ async fn a_group_deleted_between_plan_and_write_is_reported_not_failed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_terminal_or_over_the_guard_nothing_is_written() {
-    let emu = emulator_with(plain_tenant(300, 26), EmulatorConfig::default()).await;
-    let out = run_gwb(&emu.url(), &["disable-existing-m365"]).await;
+    let s = Scenario::with(plain_tenant(300, 26), EmulatorConfig::default()).await;
+    let emu = &s.emu;
+    let out = s.gwb(&["disable-existing-m365"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
-    let out = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--yes", "--max-changes", "3"],
-    )
-    .await;
+    let out = s
+        .gwb(&["disable-existing-m365", "--yes", "--max-changes", "3"])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--max-changes 3"), "{}", stderr(&out));
     for bad in [
@@ -299,7 +292,7 @@ async fn without_a_terminal_or_over_the_guard_nothing_is_written() {
             "0b1f5a6e-1111-4c1e-9e4f-000000000001",
         ],
     ] {
-        let out = run_gwb(&emu.url(), &bad).await;
+        let out = s.gwb(&bad).await;
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
     }
     assert_eq!(emu.shared().stat("patch_group_attempt"), 0);
@@ -307,7 +300,8 @@ async fn without_a_terminal_or_over_the_guard_nothing_is_written() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exclusions_and_the_creation_cutoff_are_honoured() {
-    let emu = emulator_with(plain_tenant(400, 27), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(400, 27), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let truth = emu.shared().tenant().groups.clone();
     let candidates: Vec<&EmuGroup> = truth.iter().filter(|g| should_change(g)).collect();
     let dir = temp_dir("exclude");
@@ -317,9 +311,8 @@ async fn exclusions_and_the_creation_cutoff_are_honoured() {
         format!("# keep\n{}  # finance\n", candidates[1].id.to_uppercase()),
     )
     .unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--dry-run",
             "-o",
@@ -330,9 +323,8 @@ async fn exclusions_and_the_creation_cutoff_are_honoured() {
             file.to_str().unwrap(),
             "--created-before",
             "2020-01-01",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let got: Vec<&str> = v["changes"]
@@ -353,18 +345,17 @@ async fn exclusions_and_the_creation_cutoff_are_honoured() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_or_foreign_plan_is_caught() {
-    let emu = emulator_with(plain_tenant(300, 28), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(300, 28), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let dir = temp_dir("stale");
     let plan = dir.join("plan.json");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan-out",
             plan.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
     let changed_id = doc["changes"][0]["id"].as_str().unwrap().to_string();
@@ -376,18 +367,16 @@ async fn a_stale_or_foreign_plan_is_caught() {
         .writeback
         .on_premises_group_type = Some("universalSecurityGroup".into());
     let writes_before = emu.shared().stat("patch_group_attempt");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan",
             plan.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["summary"]["changedSincePlan"], 1);
@@ -416,42 +405,36 @@ async fn a_stale_or_foreign_plan_is_caught() {
     let mut foreign = doc.clone();
     foreign["graphRoot"] = "https://graph.microsoft.us".into();
     std::fs::write(&plan, foreign.to_string()).unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan",
             plan.to_str().unwrap(),
             "--yes",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let mut edited = doc.clone();
     edited["changes"][0]["after"]["isEnabled"] = true.into();
     std::fs::write(&plan, edited.to_string()).unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan",
             plan.to_str().unwrap(),
             "--yes",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     std::fs::write(&plan, "{\"truncated\": ").unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan",
             plan.to_str().unwrap(),
             "--yes",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
@@ -463,7 +446,8 @@ async fn pacing_keeps_a_run_under_the_write_limit_without_being_slower_than_it()
         seed: 31,
         ..Default::default()
     };
-    let emu = emulator_with(plain_tenant(1_000, 31), cfg).await;
+    let s = Scenario::with(plain_tenant(1_000, 31), cfg).await;
+    let emu = &s.emu;
     let planned = emu
         .shared()
         .tenant()
@@ -472,18 +456,16 @@ async fn pacing_keeps_a_run_under_the_write_limit_without_being_slower_than_it()
         .filter(|g| should_change(g))
         .count() as f64;
     let started = std::time::Instant::now();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "--write-limit",
             "60",
             "--write-window",
             "0.4",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // That the pacer never admits more than the limit in any window is pinned exactly, on a
@@ -511,15 +493,14 @@ async fn pacing_keeps_a_run_under_the_write_limit_without_being_slower_than_it()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_refuses_corrupt_or_foreign_journals() {
-    let emu = emulator_with(plain_tenant(50, 30), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(50, 30), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let dir = temp_dir("badjournal");
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"type\":\"before\"}\n").unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", bad.to_str().unwrap(), "--yes"],
-    )
-    .await;
+    let out = s
+        .gwb(&["restore", "--journal", bad.to_str().unwrap(), "--yes"])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let foreign = dir.join("foreign.jsonl");
     gwb::journal::Journal::create(
@@ -530,11 +511,9 @@ async fn restore_refuses_corrupt_or_foreign_journals() {
         None,
     )
     .unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", foreign.to_str().unwrap(), "--yes"],
-    )
-    .await;
+    let out = s
+        .gwb(&["restore", "--journal", foreign.to_str().unwrap(), "--yes"])
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("graph.microsoft.us"),
@@ -595,7 +574,8 @@ async fn answer_on_a_terminal_as(url: &str, answer: &str, format: &str) -> std::
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_a_terminal_it_asks_and_no_means_nothing_changes() {
-    let emu = emulator_with(plain_tenant(200, 32), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(200, 32), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let out = answer_on_a_terminal(&emu.url(), "n\n").await;
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();
     // The prompt names the tenant (id and default domain from GET /organization) and the
@@ -640,7 +620,8 @@ fn settled_screen(raw: &[u8]) -> Vec<String> {
 /// the question, and under the summary of the run the admin said yes to.
 #[tokio::test(flavor = "multi_thread")]
 async fn golden_on_premises_notes_in_the_prompt_and_the_summary() {
-    let emu = emulator_with(plain_tenant(30, 34), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(30, 34), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let out = answer_on_a_terminal_as(&emu.url(), "y\n", "table").await;
     assert_eq!(out.status.code(), Some(0));
     let lines = settled_screen(&out.stdout);
@@ -713,13 +694,12 @@ mod slow {
             seed: 23,
             ..Default::default()
         };
-        let emu = emulator_with(plain_tenant(600, 23), cfg).await;
+        let s = Scenario::with(plain_tenant(600, 23), cfg).await;
+        let emu = &s.emu;
         let truth = emu.shared().tenant().groups.clone();
-        let out = run_gwb(
-            &emu.url(),
-            &["disable-existing-m365", "--yes", "-o", "json"],
-        )
-        .await;
+        let out = s
+            .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let t = emu.shared().tenant();
         for g in truth.iter().filter(|g| should_change(g)) {
@@ -747,7 +727,8 @@ mod slow {
             seed: 29,
             ..Default::default()
         };
-        let emu = emulator_with(plain_tenant(1_000, 29), cfg).await;
+        let s = Scenario::with(plain_tenant(1_000, 29), cfg).await;
+        let emu = &s.emu;
         let original = snapshot(&emu.shared().tenant());
         let truth = emu.shared().tenant().groups.clone();
         let planned = truth.iter().filter(|g| should_change(g)).count();

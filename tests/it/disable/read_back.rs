@@ -1,7 +1,8 @@
 //! Writes that Graph accepted but that never show in a read-back are failures, found by id or by
 //! listing, whichever costs Graph less.
 
-use crate::support::{emulator_with, json_of, plain_tenant, run_gwb, stderr, temp_dir};
+use crate::support::Scenario;
+use crate::support::{json_of, plain_tenant, stderr, temp_dir};
 use gwb::emulator::{EmulatorConfig, WriteQuirk};
 
 use crate::support::{ids_of, quirks, to_change};
@@ -14,12 +15,12 @@ async fn a4_with(groups: usize, seed: u64) {
         write_quirks: quirks(&ignored, WriteQuirk::Ignored),
         ..Default::default()
     };
-    let emu = emulator_with(tenant, cfg).await;
+    let s = Scenario::with(tenant, cfg).await;
+    let emu = &s.emu;
     let dir = temp_dir("a4");
     let j = dir.join("j.jsonl");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "-o",
@@ -28,9 +29,8 @@ async fn a4_with(groups: usize, seed: u64) {
             "0",
             "--journal",
             j.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(ids_of(&v["failed"]), ignored, "{v}");

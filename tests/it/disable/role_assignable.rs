@@ -1,6 +1,7 @@
 //! Role-assignable groups: marked, named, and reported apart when the policy says so.
 
-use crate::support::{emulator_with, json_of, run_gwb, should_change, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{json_of, should_change, stderr, stdout};
 use gwb::emulator::EmulatorConfig;
 
 /// Item 6: role-assignable groups are marked in the plan and in drift; a 403 on one names the
@@ -18,14 +19,12 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
         .map(|g| g.id.clone())
         .collect();
     assert!(!privileged.is_empty());
-    let emu = emulator_with(tenant, EmulatorConfig::default()).await;
+    let s = Scenario::with(tenant, EmulatorConfig::default()).await;
+    let emu = &s.emu;
 
     let plan = json_of(
-        &run_gwb(
-            &emu.url(),
-            &["disable-existing-m365", "--dry-run", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["disable-existing-m365", "--dry-run", "-o", "json"])
+            .await,
     );
     let marked: Vec<&str> = plan["changes"]
         .as_array()
@@ -35,11 +34,9 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(marked.len(), privileged.len(), "{plan}");
-    let table = run_gwb(
-        &emu.url(),
-        &["disable-existing-m365", "--dry-run", "-o", "table"],
-    )
-    .await;
+    let table = s
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "table"])
+        .await;
     assert!(stdout(&table).contains("RoleManagement.ReadWrite.Directory"));
 
     let dir = crate::support::temp_dir("privileged");
@@ -51,14 +48,12 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
         "[policy]\nm365_writeback = \"disabled\"\nrole_assignable_drift = \"report\"\n",
     )
     .unwrap();
-    let (s, r) = (strict.to_str().unwrap(), relaxed.to_str().unwrap());
+    let (strict, r) = (strict.to_str().unwrap(), relaxed.to_str().unwrap());
 
     // Strict: marked drift; --fix fails on them with the permission named.
-    let out = run_gwb(
-        &emu.url(),
-        &["--config", s, "check", "--fix", "--yes", "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["--config", strict, "check", "--fix", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     let failed = v["fix"]["failed"].as_array().unwrap();
@@ -83,11 +78,9 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
 
     // Report: the same tenant is compliant, the groups listed apart, nothing tried.
     let writes = emu.shared().stat("patch_group_attempt");
-    let out = run_gwb(
-        &emu.url(),
-        &["--config", r, "check", "--fix", "--yes", "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["--config", r, "check", "--fix", "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["before"]["compliant"], true, "{v}");

@@ -1,7 +1,8 @@
 //! Ctrl-C and SIGTERM in a writing run: stop cleanly, journal what was sent, and on a second
 //! signal stop at once, still saying the way back.
 
-use crate::support::{bounded, emulator_with, json_of, plain_tenant, snapshot, stderr};
+use crate::support::Scenario;
+use crate::support::{json_of, plain_tenant, snapshot, stderr};
 use gwb::emulator::EmulatorConfig;
 
 /// Item 4: SIGTERM or Ctrl-C mid-run: no new writes, the ones in flight finish and are recorded,
@@ -14,7 +15,8 @@ async fn a_signal_mid_run_stops_cleanly_and_the_journal_restores_exactly() {
     for (signal, name, code) in [("-TERM", "SIGTERM", 143), ("-INT", "SIGINT", 130)] {
         let tenant = plain_tenant(400, 92);
         let original = snapshot(&tenant);
-        let emu = emulator_with(tenant, EmulatorConfig::default()).await;
+        let s = Scenario::with(tenant, EmulatorConfig::default()).await;
+        let emu = &s.emu;
         let j = crate::support::temp_dir("signal").join("j.jsonl");
         let mut cmd = crate::support::gwb_command();
         // Paced at 20 writes per half second: the run takes seconds, and the signal is sent
@@ -88,18 +90,16 @@ async fn a_signal_mid_run_stops_cleanly_and_the_journal_restores_exactly() {
                 );
             }
         }
-        let out = bounded(
-            &emu.url(),
-            &[
+        let out = s
+            .gwb(&[
                 "restore",
                 "--journal",
                 j.to_str().unwrap(),
                 "--yes",
                 "-o",
                 "json",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(snapshot(&emu.shared().tenant()), original, "{name}");
     }
@@ -114,7 +114,7 @@ async fn a_second_signal_stops_at_once_and_still_says_the_way_back() {
     let tenant = plain_tenant(200, 93);
     // Slow answers: the writes in flight when the first signal comes take a while, so the
     // second one finds the run still finishing them.
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant,
         EmulatorConfig {
             latency: std::time::Duration::from_millis(3000),
@@ -122,6 +122,7 @@ async fn a_second_signal_stops_at_once_and_still_says_the_way_back() {
         },
     )
     .await;
+    let emu = &s.emu;
     let j = crate::support::temp_dir("second-signal").join("j.jsonl");
     let mut cmd = crate::support::gwb_command();
     cmd.env("GWB_GRAPH_URL", emu.url())

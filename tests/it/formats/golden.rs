@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use gwb::emulator::{EmulatorConfig, Tenant};
 
+use crate::support::Scenario;
 use crate::support::{emulator_with, gwb_command, run, run_gwb, stderr, stdout, temp_dir};
 
 fn golden_dir() -> PathBuf {
@@ -373,11 +374,12 @@ async fn check_as_junit_ndjson_and_html() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_fix_as_json() {
-    let emu = emulator_with(
+    let s = Scenario::with(
         crate::support::plain_tenant(40, 7),
         EmulatorConfig::default(),
     )
     .await;
+    let emu = &s.emu;
     let c = check_config("golden-check-fix");
     pin(
         &emu.url(),
@@ -436,21 +438,20 @@ async fn restore_list_and_the_set_default_restore() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_review_csv() {
-    let emu = emulator_with(
+    let s = Scenario::with(
         crate::support::plain_tenant(40, 7),
         EmulatorConfig::default(),
     )
     .await;
+    let _emu = &s.emu;
     let review = temp_dir("golden-review").join("review.csv");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--plan-out",
             review.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // The plan id is random, and each row's planRef is made from it.
     let text = std::fs::read_to_string(&review).unwrap();

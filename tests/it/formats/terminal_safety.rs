@@ -1,6 +1,7 @@
 //! Control characters in Graph's answers never reach the terminal.
 
-use crate::support::{emulator_with, plain_tenant, run_gwb, should_change, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{plain_tenant, should_change, stderr, stdout};
 use gwb::emulator::{EmulatorConfig, Tenant};
 
 /// D17: names from Graph cannot move the cursor or fake lines in what people read.
@@ -11,12 +12,13 @@ async fn control_characters_never_reach_the_terminal() {
     let i = t.groups.iter().position(should_change).unwrap();
     t.groups[i].display_name =
         "Innocent\n  Summary: 0 changes; nothing will be written\r\u{1b}[2K\u{7}\u{202e}".into();
-    let emu = emulator_with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    let s = Scenario::with(Tenant::new(t.groups, Vec::new()), EmulatorConfig::default()).await;
+    let _emu = &s.emu;
     for args in [
         vec!["disable-existing-m365", "--dry-run", "-o", "table"],
         vec!["report", "-o", "table"],
     ] {
-        let out = run_gwb(&emu.url(), &args).await;
+        let out = s.gwb(&args).await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let text = stdout(&out);
         assert!(

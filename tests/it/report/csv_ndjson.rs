@@ -1,6 +1,7 @@
 //! The report as CSV (quoting, non-ASCII) and NDJSON, with filters.
 
-use crate::support::{emulator, run_gwb, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{stderr, stdout};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -33,8 +34,9 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_quotes_commas_quotes_and_keeps_non_ascii() {
-    let emu = emulator(300, 3, 0.0).await;
-    let out = run_gwb(&emu.url(), &["report", "-o", "csv"]).await;
+    let s = Scenario::generated(300, 3, 0.0).await;
+    let emu = &s.emu;
+    let out = s.gwb(&["report", "-o", "csv"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = parse_csv(&stdout(&out));
     assert_eq!(rows[0][0..3], ["id", "displayName", "kind"]);
@@ -60,19 +62,18 @@ async fn csv_quotes_commas_quotes_and_keeps_non_ascii() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ndjson_and_filters() {
-    let emu = emulator(500, 4, 0.0).await;
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let s = Scenario::generated(500, 4, 0.0).await;
+    let emu = &s.emu;
+    let out = s
+        .gwb(&[
             "report",
             "-o",
             "ndjson",
             "--kind",
             "security",
             "--written-back",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows: Vec<Value> = stdout(&out)
         .lines()
@@ -93,11 +94,9 @@ async fn ndjson_and_filters() {
     );
 
     // JSON with a filter: the summary still counts the whole tenant.
-    let out = run_gwb(
-        &emu.url(),
-        &["report", "-o", "json", "--kind", "distribution"],
-    )
-    .await;
+    let out = s
+        .gwb(&["report", "-o", "json", "--kind", "distribution"])
+        .await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["summary"]["totalGroups"], 500);
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The report against the emulator, checked against an independent statement of GRAPH.md's
 //! effective-writeback table, with and without injected faults.
 
+use crate::support::Scenario;
 use crate::support::{emulator, run_gwb, stderr, stdout};
 use gwb::emulator::EmuGroup;
 use serde_json::Value;
@@ -53,8 +54,9 @@ fn check_against_tenant(report: &Value, truth: &[EmuGroup]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn report_json_2345_groups_in_three_list_requests() {
-    let emu = emulator(2_345, 1, 0.0).await;
-    let out = run_gwb(&emu.url(), &["report", "--output", "json"]).await;
+    let s = Scenario::generated(2_345, 1, 0.0).await;
+    let emu = &s.emu;
+    let out = s.gwb(&["report", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let truth = emu.shared().tenant().groups.clone();
@@ -93,8 +95,9 @@ async fn report_under_ten_percent_faults_matches_the_table() {
     // Fault decisions are one deterministic sequence per seed, whatever the request order; with
     // seed 21 two of the first four draws are dropped connections, so this run is never
     // accidentally fault-free.
-    let emu = emulator(2_345, 21, 0.10).await;
-    let out = run_gwb(&emu.url(), &["report", "--output", "json"]).await;
+    let s = Scenario::generated(2_345, 21, 0.10).await;
+    let emu = &s.emu;
+    let out = s.gwb(&["report", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let truth = emu.shared().tenant().groups.clone();

@@ -1,14 +1,16 @@
 //! Entra Connect's sync features and the member limit: shown when Graph serves them, said why
 //! not when it does not.
 
-use crate::support::{emulator, run_gwb, stderr, stdout};
+use crate::support::Scenario;
+use crate::support::{stderr, stdout};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn member_counts_flag_groups_the_sync_rule_skips_and_sync_features_say_why_not() {
-    let emu = emulator(1_500, 8, 0.0).await;
+    let s = Scenario::generated(1_500, 8, 0.0).await;
+    let emu = &s.emu;
     let truth = emu.shared().tenant().clone();
-    let out = run_gwb(&emu.url(), &["report", "--member-counts", "-o", "json"]).await;
+    let out = s.gwb(&["report", "--member-counts", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let mut over = 0;
@@ -58,7 +60,7 @@ async fn member_counts_flag_groups_the_sync_rule_skips_and_sync_features_say_why
 
     // Without --member-counts, no count is asked for.
     let before = emu.shared().stat("batch");
-    let out = run_gwb(&emu.url(), &["report", "-o", "csv"]).await;
+    let out = s.gwb(&["report", "-o", "csv"]).await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(emu.shared().stat("batch"), before);
     assert!(
@@ -77,8 +79,8 @@ async fn sync_features_are_shown_to_a_delegated_global_administrator() {
         sync_features_readable: true,
         ..Default::default()
     };
-    let emu = crate::support::emulator_with(gwb::emulator::Tenant::generate(20, 1), cfg).await;
-    let out = run_gwb(&emu.url(), &["report", "-o", "json"]).await;
+    let s = Scenario::with(gwb::emulator::Tenant::generate(20, 1), cfg).await;
+    let out = s.gwb(&["report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let f = &v["tenant"]["syncFeatures"];
@@ -100,7 +102,7 @@ async fn sync_features_are_shown_to_a_delegated_global_administrator() {
         assert_eq!(g["writtenBack"], true, "{g}");
         assert_eq!(g["reason"], "v1WritesAll", "{g}");
     }
-    let out = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
+    let out = s.gwb(&["report", "-o", "table"]).await;
     assert!(
         stdout(&out).contains("unifiedGroupWritebackEnabled = true"),
         "{}",
@@ -112,8 +114,8 @@ async fn sync_features_are_shown_to_a_delegated_global_administrator() {
         group_writeback_v2: true,
         ..Default::default()
     };
-    let emu = crate::support::emulator_with(gwb::emulator::Tenant::generate(20, 1), cfg).await;
-    let out = run_gwb(&emu.url(), &["report", "-o", "json"]).await;
+    let s = Scenario::with(gwb::emulator::Tenant::generate(20, 1), cfg).await;
+    let out = s.gwb(&["report", "-o", "json"]).await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let disabled = v["groups"]
         .as_array()

@@ -1,12 +1,14 @@
 //! The tenant default comes from Group.Unified, whatever the casing of its name and values.
 
-use crate::support::{emulator, run_gwb, stdout};
+use crate::support::Scenario;
+use crate::support::stdout;
 use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tenant_default_comes_from_group_unified_case_insensitively() {
-    let emu = emulator(10, 5, 0.0).await;
+    let s = Scenario::generated(10, 5, 0.0).await;
+    let emu = &s.emu;
     emu.shared().tenant().settings.push(DirectorySetting {
         values_unread: false,
         id: "setting-1".into(),
@@ -23,12 +25,12 @@ async fn tenant_default_comes_from_group_unified_case_insensitively() {
             },
         ],
     });
-    let out = run_gwb(&emu.url(), &["report", "-o", "json"]).await;
+    let out = s.gwb(&["report", "-o", "json"]).await;
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], false);
     assert_eq!(v["tenant"]["source"], "setting");
     assert_eq!(v["tenant"]["settingId"], "setting-1");
-    let table = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
+    let table = s.gwb(&["report", "-o", "table"]).await;
     assert!(
         stdout(&table).contains("NewUnifiedGroupWritebackDefault = false (set in the tenant's Group.Unified directory setting)"),
         "{}",

@@ -8,7 +8,8 @@ use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValu
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;
 
-use crate::support::{GraphMock, emulator_with, fixture_path, run_gwb, stderr, stdout, temp_dir};
+use crate::support::Scenario;
+use crate::support::{GraphMock, fixture_path, stderr, stdout, temp_dir};
 
 fn sv(name: &str, value: &str) -> SettingValue {
     SettingValue {
@@ -85,17 +86,15 @@ const WRITES: [&str; 3] = [
 
 #[tokio::test(flavor = "multi_thread")]
 async fn absent_setting_is_created_with_all_fifteen_values_and_restore_removes_it() {
-    let emu = emulator_with(tenant_with(None), EmulatorConfig::default()).await;
+    let s = Scenario::with(tenant_with(None), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let dir = temp_dir("setdef-create");
     let j = dir.join("j.jsonl");
     let j = j.to_str().unwrap();
 
     let dry = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["set-default", "false", "--dry-run", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["set-default", "false", "--dry-run", "-o", "json"])
+            .await,
     );
     assert_eq!(dry["action"], "wouldCreate");
     assert_eq!(dry["valuesAfter"].as_array().unwrap().len(), 15);
@@ -104,19 +103,16 @@ async fn absent_setting_is_created_with_all_fifteen_values_and_restore_removes_i
     }
 
     let v = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["set-default", "false", "--journal", j, "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["set-default", "false", "--journal", j, "-o", "json"])
+            .await,
     );
     assert_eq!(v["action"], "created");
     assert_eq!(v["verified"], true);
-    let s = unified(&emu.shared().tenant()).expect("created");
-    assert_eq!(s.values.len(), 15);
+    let created = unified(&emu.shared().tenant()).expect("created");
+    assert_eq!(created.values.len(), 15);
     let template = gwb::emulator::group_unified_template();
     for t in &template.values {
-        let got = s.values.iter().find(|v| v.name == t.name).unwrap();
+        let got = created.values.iter().find(|v| v.name == t.name).unwrap();
         let want = if t.name == "NewUnifiedGroupWritebackDefault" {
             "false".to_string()
         } else {
@@ -124,15 +120,12 @@ async fn absent_setting_is_created_with_all_fifteen_values_and_restore_removes_i
         };
         assert_eq!(got.value.as_deref(), Some(want.as_str()), "{}", t.name);
     }
-    assert_eq!(v["settingId"], s.id.as_str());
+    assert_eq!(v["settingId"], created.id.as_str());
 
     // Restore: gwb created it, nobody changed it since, so it goes away again.
     let r = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["restore", "--journal", j, "--yes", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["restore", "--journal", j, "--yes", "-o", "json"])
+            .await,
     );
     assert_eq!(r["method"], "delete");
     assert!(unified(&emu.shared().tenant()).is_none());
@@ -141,21 +134,19 @@ async fn absent_setting_is_created_with_all_fifteen_values_and_restore_removes_i
 #[tokio::test(flavor = "multi_thread")]
 async fn present_setting_keeps_every_other_value_byte_for_byte_and_restores_exactly() {
     let original = customised("True");
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant_with(Some(original.clone())),
         EmulatorConfig::default(),
     )
     .await;
+    let emu = &s.emu;
     let dir = temp_dir("setdef-update");
     let j = dir.join("j.jsonl");
     let j = j.to_str().unwrap();
 
     let v = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["set-default", "false", "--journal", j, "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["set-default", "false", "--journal", j, "-o", "json"])
+            .await,
     );
     assert_eq!(v["action"], "updated");
     assert_eq!(v["before"]["rawValue"], "True");
@@ -172,17 +163,14 @@ async fn present_setting_keeps_every_other_value_byte_for_byte_and_restores_exac
     assert_eq!(emu.shared().stat("create_setting_attempt"), 0);
 
     // A second run writes nothing.
-    let again = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    let again = json_out(&*s.gwb(&["set-default", "false", "-o", "json"]).await);
     assert_eq!(again["action"], "unchanged");
     assert_eq!(emu.shared().stat("patch_setting_attempt"), 1);
 
     // Restore puts the previous array back exactly, casing and all.
     let dry = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["restore", "--journal", j, "--dry-run", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["restore", "--journal", j, "--dry-run", "-o", "json"])
+            .await,
     );
     assert_eq!(dry["action"], "wouldRestore");
     assert_eq!(
@@ -191,37 +179,32 @@ async fn present_setting_keeps_every_other_value_byte_for_byte_and_restores_exac
         "dry run wrote"
     );
     let r = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["restore", "--journal", j, "--yes", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["restore", "--journal", j, "--yes", "-o", "json"])
+            .await,
     );
     assert_eq!(r["method"], "patch");
     assert_eq!(unified(&emu.shared().tenant()).unwrap().values, original);
     let again = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["restore", "--journal", j, "--yes", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["restore", "--journal", j, "--yes", "-o", "json"])
+            .await,
     );
     assert_eq!(again["action"], "alreadyInRecordedState");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn casing_is_compared_case_insensitively_and_true_follows_false() {
-    let emu = emulator_with(
+    let s = Scenario::with(
         tenant_with(Some(customised("False"))),
         EmulatorConfig::default(),
     )
     .await;
-    let v = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    let emu = &s.emu;
+    let v = json_out(&*s.gwb(&["set-default", "false", "-o", "json"]).await);
     assert_eq!(v["action"], "unchanged", "False equals false");
     for w in WRITES {
         assert_eq!(emu.shared().stat(w), 0);
     }
-    let v = json_out(&run_gwb(&emu.url(), &["set-default", "true", "-o", "json"]).await);
+    let v = json_out(&*s.gwb(&["set-default", "true", "-o", "json"]).await);
     assert_eq!(v["action"], "updated");
     let now = unified(&emu.shared().tenant()).unwrap().values;
     assert_eq!(
@@ -229,7 +212,7 @@ async fn casing_is_compared_case_insensitively_and_true_follows_false() {
         &sv("NewUnifiedGroupWritebackDefault", "true")
     );
     // The report says the same, in the same words.
-    let out = run_gwb(&emu.url(), &["report", "-o", "table"]).await;
+    let out = s.gwb(&["report", "-o", "table"]).await;
     assert!(
         stdout(&out).contains("NewUnifiedGroupWritebackDefault = true (set in the tenant's Group.Unified directory setting)"),
         "{}",
@@ -239,8 +222,9 @@ async fn casing_is_compared_case_insensitively_and_true_follows_false() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_value_is_a_usage_error_and_sends_nothing() {
-    let emu = emulator_with(tenant_with(None), EmulatorConfig::default()).await;
-    let out = run_gwb(&emu.url(), &["set-default", "maybe"]).await;
+    let s = Scenario::with(tenant_with(None), EmulatorConfig::default()).await;
+    let emu = &s.emu;
+    let out = s.gwb(&["set-default", "maybe"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("possible values: true, false"),
@@ -334,17 +318,14 @@ async fn a_create_that_loses_the_race_reads_again_and_updates() {
     let dir = temp_dir("setdef-race");
     let j = dir.join("j.jsonl");
     let v = json_out(
-        &run_gwb(
-            &g.uri(),
-            &[
-                "set-default",
-                "false",
-                "--journal",
-                j.to_str().unwrap(),
-                "-o",
-                "json",
-            ],
-        )
+        &*g.gwb(&[
+            "set-default",
+            "false",
+            "--journal",
+            j.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .await,
     );
     assert_eq!(v["action"], "updated");
@@ -395,26 +376,22 @@ async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_conver
     let g = lagging_server(1).await;
     let j = dir.join("a.jsonl");
     let v = json_out(
-        &run_gwb(
-            &g.uri(),
-            &[
-                "set-default",
-                "false",
-                "--journal",
-                j.to_str().unwrap(),
-                "-o",
-                "json",
-            ],
-        )
+        &*g.gwb(&[
+            "set-default",
+            "false",
+            "--journal",
+            j.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .await,
     );
     assert_eq!(v["verified"], true, "one stale read, then the new value");
 
     let g = lagging_server(100).await;
     let j = dir.join("b.jsonl");
-    let out = run_gwb(
-        &g.uri(),
-        &[
+    let out = g
+        .gwb(&[
             "set-default",
             "false",
             "--journal",
@@ -423,9 +400,8 @@ async fn read_after_write_lag_is_waited_out_and_reported_when_it_does_not_conver
             "0",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let v = json_out(&out);
     assert_eq!(v["verified"], false);
     assert!(
@@ -454,11 +430,9 @@ async fn a_refused_write_names_the_permission_and_exits_4() {
     let g = g.strict().await;
     let dir = temp_dir("setdef-403");
     let j = dir.join("j.jsonl");
-    let out = run_gwb(
-        &g.uri(),
-        &["set-default", "false", "--journal", j.to_str().unwrap()],
-    )
-    .await;
+    let out = g
+        .gwb(&["set-default", "false", "--journal", j.to_str().unwrap()])
+        .await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("GroupSettings.ReadWrite.All"), "{err}");
@@ -496,17 +470,14 @@ async fn a_create_whose_answer_was_lost_is_recognised_as_our_own() {
     let dir = temp_dir("setdef-lost");
     let j = dir.join("j.jsonl");
     let v = json_out(
-        &run_gwb(
-            &g.uri(),
-            &[
-                "set-default",
-                "false",
-                "--journal",
-                j.to_str().unwrap(),
-                "-o",
-                "json",
-            ],
-        )
+        &*g.gwb(&[
+            "set-default",
+            "false",
+            "--journal",
+            j.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
         .await,
     );
     assert_eq!(v["action"], "created");
@@ -565,7 +536,7 @@ async fn a_lost_create_is_recognised_in_either_wording_and_any_casing() {
             ))
             .await;
         let g = g.strict().await;
-        let out = run_gwb(&g.uri(), &["set-default", "false", "-o", "json"]).await;
+        let out = g.gwb(&["set-default", "false", "-o", "json"]).await;
         let v = json_out(&out);
         assert_eq!(v["action"], "created", "{wording}: {v}");
         assert_eq!(v["settingId"], "11111111-2222-4333-8444-555555555555");
@@ -581,15 +552,13 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
         capitalise_booleans: true,
         ..Default::default()
     };
-    let emu = emulator_with(tenant_with(None), cfg).await;
+    let s = Scenario::with(tenant_with(None), cfg).await;
+    let emu = &s.emu;
     let j = temp_dir("setdef-caps").join("j.jsonl");
     let j = j.to_str().unwrap();
     let v = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["set-default", "false", "--journal", j, "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["set-default", "false", "--journal", j, "-o", "json"])
+            .await,
     );
     assert_eq!(v["action"], "created");
     let stored = unified(&emu.shared().tenant()).unwrap();
@@ -600,14 +569,11 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
             .any(|v| v.value.as_deref() == Some("False"))
     );
     // Idempotent in any casing.
-    let again = json_out(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+    let again = json_out(&*s.gwb(&["set-default", "false", "-o", "json"]).await);
     assert_eq!(again["action"], "unchanged");
     let r = json_out(
-        &run_gwb(
-            &emu.url(),
-            &["restore", "--journal", j, "--yes", "-o", "json"],
-        )
-        .await,
+        &*s.gwb(&["restore", "--journal", j, "--yes", "-o", "json"])
+            .await,
     );
     assert_eq!(r["method"], "delete", "{r}");
     assert!(unified(&emu.shared().tenant()).is_none());
@@ -651,18 +617,16 @@ async fn restore_deletes_our_capitalised_setting_and_a_lost_delete_answer_is_suc
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .unwrap();
-    let out = run_gwb(
-        &g.uri(),
-        &[
+    let out = g
+        .gwb(&[
             "restore",
             "--journal",
             j2.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let r = json_out(&out);
     assert_eq!(
         (r["action"].as_str(), r["method"].as_str()),

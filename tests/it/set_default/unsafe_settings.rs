@@ -1,7 +1,7 @@
 //! Settings gwb cannot be sure of (values not read, two Group.Unified settings) are reported and
 //! never written; a write whose read-back fails is still reported.
 
-use crate::support::{GraphMock, json_of, run_gwb, stderr, stdout, temp_dir};
+use crate::support::{GraphMock, json_of, stderr, stdout, temp_dir};
 use serde_json::{Value, json};
 
 use crate::support::GU;
@@ -33,7 +33,7 @@ async fn a_setting_whose_values_were_not_read_is_never_written() {
     ] {
         let g = settings_server(json!([setting])).await;
         for value in ["false", "true"] {
-            let out = run_gwb(&g.uri(), &["set-default", value, "-o", "json"]).await;
+            let out = g.gwb(&["set-default", value, "-o", "json"]).await;
             assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
             assert!(
                 stderr(&out).contains("without its values"),
@@ -41,7 +41,7 @@ async fn a_setting_whose_values_were_not_read_is_never_written() {
                 stderr(&out)
             );
         }
-        let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
+        let out = g.gwb(&["report", "-o", "json"]).await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let v = json_of(&out);
         assert_eq!(v["tenant"]["newUnifiedGroupWritebackDefault"], Value::Null);
@@ -73,11 +73,11 @@ async fn ambiguous_settings_are_reported_and_never_written() {
         ),
     ] {
         let g = settings_server(settings).await;
-        let out = run_gwb(&g.uri(), &["set-default", "true", "-o", "json"]).await;
+        let out = g.gwb(&["set-default", "true", "-o", "json"]).await;
         assert_eq!(out.status.code(), Some(1), "{case}: {}", stderr(&out));
         assert!(stderr(&out).contains(want), "{case}: {}", stderr(&out));
         assert!(!stdout(&out).contains("unchanged"), "{case}");
-        let out = run_gwb(&g.uri(), &["report", "-o", "json"]).await;
+        let out = g.gwb(&["report", "-o", "json"]).await;
         let v = json_of(&out);
         assert!(
             v["tenant"]["problem"].as_str().unwrap().contains(want),
@@ -110,18 +110,16 @@ async fn a_failed_read_back_still_reports_the_write() {
         .await;
     let g = g.strict().await;
     let j = temp_dir("b8").join("j.jsonl");
-    let out = run_gwb(
-        &g.uri(),
-        &[
+    let out = g
+        .gwb(&[
             "set-default",
             "false",
             "-o",
             "json",
             "--journal",
             j.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["action"], "updated", "{v}");
