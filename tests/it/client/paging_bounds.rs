@@ -1,6 +1,6 @@
 //! Paging that never ends is bounded, and a group listed twice is counted once.
 
-use crate::support::{GraphMock, bounded, json_of, stderr, stdout};
+use crate::support::{GraphMock, json_of, stderr, stdout};
 use serde_json::json;
 
 use crate::support::ids_of;
@@ -61,7 +61,7 @@ async fn endless(fresh: bool) -> GraphMock {
 #[tokio::test(flavor = "multi_thread")]
 async fn endless_paging_is_bounded() {
     let g = endless(true).await;
-    let out = bounded(&g.uri(), &["report", "-o", "json", "--max-pages", "40"]).await;
+    let out = g.gwb(&["report", "-o", "json", "--max-pages", "40"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("paging did not end"),
@@ -81,11 +81,9 @@ async fn endless_paging_is_bounded() {
     assert!(stdout(&out).is_empty(), "no partial report");
 
     let g = endless(false).await;
-    let out = bounded(
-        &g.uri(),
-        &["disable-existing-m365", "--dry-run", "-o", "json"],
-    )
-    .await;
+    let out = g
+        .gwb(&["disable-existing-m365", "--dry-run", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("only groups already listed"),

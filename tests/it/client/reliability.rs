@@ -8,9 +8,9 @@ use gwb::emulator::{EmulatorConfig, Tenant};
 use gwb::graph::model::{DirectorySetting, GROUP_UNIFIED_TEMPLATE_ID, SettingValue};
 use serde_json::Value;
 
+use crate::support::Scenario;
 use crate::support::{
-    emulator_with, gwb_command, plain_tenant, run_gwb, should_change, snapshot, stderr, stdout,
-    temp_dir,
+    gwb_command, plain_tenant, should_change, snapshot, stderr, stdout, temp_dir,
 };
 
 fn json_of(out: &std::process::Output) -> Value {
@@ -90,7 +90,8 @@ mod slow {
                 seed: round as u64,
                 ..Default::default()
             };
-            let emu = emulator_with(tenant.clone(), cfg).await;
+            let s = Scenario::with(tenant.clone(), cfg).await;
+            let emu = &s.emu;
             let original = snapshot(&emu.shared().tenant());
             let dir = temp_dir(&format!("crash-{round}"));
             let j1 = dir.join("killed.jsonl");
@@ -149,9 +150,8 @@ mod slow {
             }
 
             // The rerun converges: every group that should be disabled is, and nothing else moved.
-            let out = run_gwb(
-                &emu.url(),
-                &[
+            let out = s
+                .gwb(&[
                     "disable-existing-m365",
                     "--yes",
                     "-o",
@@ -162,9 +162,8 @@ mod slow {
                     limit[1],
                     limit[2],
                     limit[3],
-                ],
-            )
-            .await;
+                ])
+                .await;
             assert_eq!(
                 out.status.code(),
                 Some(0),
@@ -214,7 +213,7 @@ mod slow {
                 args.len() > 4,
                 "round {round}: some journal records the changes"
             );
-            let out = run_gwb(&emu.url(), &args).await;
+            let out = s.gwb(&args).await;
             assert_eq!(
                 out.status.code(),
                 Some(0),
@@ -236,45 +235,44 @@ mod slow {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn ten_percent_faults_change_nothing_in_the_results() {
-        let calm = emulator_with(soak_tenant(), EmulatorConfig::default()).await;
+        let calm = Scenario::with(soak_tenant(), EmulatorConfig::default()).await;
         let faulty_cfg = EmulatorConfig {
             fault_rate: 0.10,
             seed: 31,
             ..Default::default()
         };
-        let faulty = emulator_with(soak_tenant(), faulty_cfg).await;
-        let original = snapshot(&calm.shared().tenant());
+        let faulty = Scenario::with(soak_tenant(), faulty_cfg).await;
+        let original = snapshot(&calm.emu.shared().tenant());
         let dir = temp_dir("soak");
 
         // report: the same document, fault or no fault.
-        let a = json_of(&run_gwb(&calm.url(), &["report", "-o", "json"]).await);
-        let b = json_of(&run_gwb(&faulty.url(), &["report", "-o", "json"]).await);
+        let a = json_of(&*calm.gwb(&["report", "-o", "json"]).await);
+        let b = json_of(&*faulty.gwb(&["report", "-o", "json"]).await);
         assert_eq!(a["groups"], b["groups"]);
         assert_eq!(a["summary"], b["summary"]);
         assert_eq!(a["tenant"], b["tenant"]);
 
         // disable: the same tenant afterwards, and every change journaled.
         let mut journals = Vec::new();
-        for (emu, name) in [(&calm, "calm"), (&faulty, "faulty")] {
+        for (sc, name) in [(&calm, "calm"), (&faulty, "faulty")] {
+            let _emu = &sc.emu;
             let j = dir.join(format!("{name}.jsonl"));
-            let out = run_gwb(
-                &emu.url(),
-                &[
+            let out = sc
+                .gwb(&[
                     "disable-existing-m365",
                     "--yes",
                     "-o",
                     "json",
                     "--journal",
                     j.to_str().unwrap(),
-                ],
-            )
-            .await;
+                ])
+                .await;
             let v = json_of(&out);
             assert_eq!(v["summary"]["failed"], 0, "{v}");
             journals.push(j);
         }
-        let after_calm = snapshot(&calm.shared().tenant());
-        let after_faulty = snapshot(&faulty.shared().tenant());
+        let after_calm = snapshot(&calm.emu.shared().tenant());
+        let after_faulty = snapshot(&faulty.emu.shared().tenant());
         assert_eq!(after_calm, after_faulty);
         let changed: HashSet<String> = original
             .iter()
@@ -296,8 +294,8 @@ mod slow {
         }
 
         // set-default: the same values array afterwards (ids may differ), every other value kept.
-        for emu in [&calm, &faulty] {
-            let v = json_of(&run_gwb(&emu.url(), &["set-default", "false", "-o", "json"]).await);
+        for sc in [&calm, &faulty] {
+            let v = json_of(&*sc.gwb(&["set-default", "false", "-o", "json"]).await);
             assert_eq!(v["action"], "updated");
         }
         let values = |emu: &gwb::emulator::Emulator| {
@@ -306,8 +304,8 @@ mod slow {
             v.sort_by(|a, b| a.name.cmp(&b.name));
             v
         };
-        assert_eq!(values(&calm), values(&faulty));
-        let faulty_values = values(&faulty);
+        assert_eq!(values(&calm.emu), values(&faulty.emu));
+        let faulty_values = values(&faulty.emu);
         let get = |n: &str| {
             faulty_values
                 .iter()
@@ -325,12 +323,12 @@ mod slow {
         assert_eq!(get("AllowToAddGuests").as_deref(), Some("false"));
 
         // Faults hit whole requests and single batch items.
-        let stats = faulty.shared().stats();
+        let stats = faulty.emu.shared().stats();
         let hit = |k: &str| stats.get(k).copied().unwrap_or(0);
         assert!(
             hit("faults") > 0 && hit("faults") + hit("item_faults") > 20,
             "{stats:?}"
         );
-        assert_eq!(calm.shared().stat("faults"), 0);
+        assert_eq!(calm.emu.shared().stat("faults"), 0);
     }
 }

@@ -2,7 +2,7 @@
 //! and a storm of 424s is waited out without sending successes again.
 
 use crate::support::Scenario;
-use crate::support::{GraphMock, bounded, json_of, plain_tenant, should_change, snapshot, stderr};
+use crate::support::{GraphMock, json_of, plain_tenant, should_change, snapshot, stderr};
 use gwb::emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ async fn an_absurd_retry_after_inside_a_batch_is_not_slept() {
             vec!["disable-existing-m365", "--yes", "-o", "json"],
             vec!["report", "--member-counts", "-o", "json"],
         ] {
-            let out = bounded(&g.uri(), &args).await;
+            let out = g.gwb(&args).await;
             assert!(
                 stderr(&out).contains("Retry-After") && stderr(&out).contains("retry budget"),
                 "{retry_after} {args:?}: {}",

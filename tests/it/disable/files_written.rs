@@ -2,7 +2,7 @@
 //! other files, and a journal that cannot be written stops the run.
 
 use crate::support::Scenario;
-use crate::support::{gwb_command, plain_tenant, run, run_gwb, snapshot, stderr, temp_dir};
+use crate::support::{gwb_command, plain_tenant, run, snapshot, stderr, temp_dir};
 use gwb::emulator::EmulatorConfig;
 
 /// D14, D15: --plan-out never overwrites a file or writes through a symlink (without --force),
@@ -30,10 +30,10 @@ async fn plans_and_locks_are_never_written_through_links_or_over_files() {
         a
     };
     let run_args = |a: Vec<String>| {
-        let url = emu.url();
+        let s = &s;
         async move {
             let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-            run_gwb(&url, &refs).await
+            s.gwb(&refs).await
         }
     };
     // Over an existing file: refused, the file intact.

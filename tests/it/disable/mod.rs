@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::support::Scenario;
 use crate::support::{
-    gwb_command, plain_tenant, run, run_gwb, should_change, snapshot, stderr, stdout, temp_dir,
+    gwb_command, plain_tenant, run, should_change, snapshot, stderr, stdout, temp_dir,
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -786,9 +786,8 @@ mod slow {
             );
         }
 
-        let out = run_gwb(
-            &url,
-            &[
+        let out = s
+            .gwb(&[
                 "disable-existing-m365",
                 "--yes",
                 "-o",
@@ -799,9 +798,8 @@ mod slow {
                 "40",
                 "--write-window",
                 "0.5",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(
@@ -821,9 +819,8 @@ mod slow {
             );
         }
 
-        let out = run_gwb(
-            &url,
-            &[
+        let out = s
+            .gwb(&[
                 "restore",
                 "--journal",
                 j1.to_str().unwrap(),
@@ -832,15 +829,13 @@ mod slow {
                 "--dry-run",
                 "-o",
                 "json",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(v["changes"].as_array().unwrap().len(), planned);
-        let out = run_gwb(
-            &url,
-            &[
+        let out = s
+            .gwb(&[
                 "restore",
                 "--journal",
                 j1.to_str().unwrap(),
@@ -853,9 +848,8 @@ mod slow {
                 "40",
                 "--write-window",
                 "0.5",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(
             snapshot(&emu.shared().tenant()),
@@ -864,18 +858,16 @@ mod slow {
         );
         // And restoring again changes nothing.
         let writes = emu.shared().stat("patch_group_attempt");
-        let out = run_gwb(
-            &url,
-            &[
+        let out = s
+            .gwb(&[
                 "restore",
                 "--journal",
                 j1.to_str().unwrap(),
                 "--journal",
                 j2.to_str().unwrap(),
                 "--yes",
-            ],
-        )
-        .await;
+            ])
+            .await;
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(emu.shared().stat("patch_group_attempt"), writes);
     }

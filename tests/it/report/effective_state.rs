@@ -2,7 +2,7 @@
 //! effective-writeback table, with and without injected faults.
 
 use crate::support::Scenario;
-use crate::support::{emulator, run_gwb, stderr, stdout};
+use crate::support::{stderr, stdout};
 use gwb::emulator::EmuGroup;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -111,10 +111,10 @@ async fn report_under_ten_percent_faults_matches_the_table() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn report_is_identical_under_injected_faults() {
-    let clean = emulator(2_345, 1, 0.0).await;
-    let faulty = emulator(2_345, 1, 0.25).await;
-    let a = run_gwb(&clean.url(), &["report", "-o", "json"]).await;
-    let b = run_gwb(&faulty.url(), &["report", "-o", "json"]).await;
+    let clean = Scenario::generated(2_345, 1, 0.0).await;
+    let faulty = Scenario::generated(2_345, 1, 0.25).await;
+    let a = clean.gwb(&["report", "-o", "json"]).await;
+    let b = faulty.gwb(&["report", "-o", "json"]).await;
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
     assert_eq!(
@@ -122,13 +122,13 @@ async fn report_is_identical_under_injected_faults() {
         stdout(&b),
         "faults change nothing in the result"
     );
-    let faults = faulty.shared().stat("faults");
+    let faults = faulty.emu.shared().stat("faults");
     assert!(
         faults >= 1,
         "the faulty emulator injected faults: {:?}",
-        faulty.shared().stats()
+        faulty.emu.shared().stats()
     );
-    assert!(faulty.shared().stat("requests") > clean.shared().stat("requests"));
+    assert!(faulty.emu.shared().stat("requests") > clean.emu.shared().stat("requests"));
     assert!(
         stderr(&b).contains("retrying"),
         "each retry is logged: {}",

@@ -1,7 +1,8 @@
 //! Restore puts back only what gwb changed: later changes are left alone unless forced, and lines
 //! the run never wrote are ignored.
 
-use crate::support::{emulator_with, json_of, plain_tenant, run_gwb, snapshot, stderr, temp_dir};
+use crate::support::Scenario;
+use crate::support::{json_of, plain_tenant, snapshot, stderr, temp_dir};
 use gwb::emulator::EmulatorConfig;
 use gwb::graph::model::WritebackConfiguration;
 use serde_json::json;
@@ -13,27 +14,26 @@ use crate::support::ids_of;
 async fn disabled_then_changed(
     seed: u64,
 ) -> (
-    gwb::emulator::Emulator,
+    Scenario,
     std::path::PathBuf,
     String,
     WritebackConfiguration,
     std::collections::HashMap<String, WritebackConfiguration>,
 ) {
-    let emu = emulator_with(plain_tenant(150, seed), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(150, seed), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let original = snapshot(&emu.shared().tenant());
     let j = temp_dir("restore-cas").join("j.jsonl");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "-o",
             "json",
             "--journal",
             j.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let changed = ids_of(&json_of(&out)["changed"]);
     let touched = changed[0].clone();
@@ -43,7 +43,7 @@ async fn disabled_then_changed(
     };
     assert_ne!(original[&touched], admins);
     emu.shared().tenant().group_mut(&touched).unwrap().writeback = admins.clone();
-    (emu, j, touched, admins, original)
+    (s, j, touched, admins, original)
 }
 
 /// A3: restore is compare-and-set: a group changed after gwb's run is left alone and reported
@@ -51,19 +51,18 @@ async fn disabled_then_changed(
 /// (Issue 12, item A3.)
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_leaves_later_changes_alone_unless_forced() {
-    let (emu, j, touched, admins, original) = disabled_then_changed(74).await;
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let (s, j, touched, admins, original) = disabled_then_changed(74).await;
+    let emu = &s.emu;
+    let out = s
+        .gwb(&[
             "restore",
             "--journal",
             j.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let v = json_of(&out);
     assert_eq!(v["summary"]["changedSinceRun"], 1, "{v}");
@@ -82,15 +81,12 @@ async fn restore_leaves_later_changes_alone_unless_forced() {
         }
     }
     // The table says what was left alone and how to include it.
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", j.to_str().unwrap(), "--dry-run"],
-    )
-    .await;
+    let out = s
+        .gwb(&["restore", "--journal", j.to_str().unwrap(), "--dry-run"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "restore",
             "--journal",
             j.to_str().unwrap(),
@@ -98,9 +94,8 @@ async fn restore_leaves_later_changes_alone_unless_forced() {
             "--force",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(snapshot(&emu.shared().tenant()), original);
 }
@@ -110,18 +105,17 @@ async fn restore_leaves_later_changes_alone_unless_forced() {
 /// (Issue 12, item D19.)
 #[tokio::test(flavor = "multi_thread")]
 async fn restore_ignores_lines_the_run_never_wrote() {
-    let emu = emulator_with(plain_tenant(150, 75), EmulatorConfig::default()).await;
+    let s = Scenario::with(plain_tenant(150, 75), EmulatorConfig::default()).await;
+    let emu = &s.emu;
     let j = temp_dir("d19").join("j.jsonl");
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "disable-existing-m365",
             "--yes",
             "--journal",
             j.to_str().unwrap(),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // A security group that is not written back, and a forged line that would enable it.
     let victim = emu
@@ -138,18 +132,16 @@ async fn restore_ignores_lines_the_run_never_wrote() {
     let mut text = std::fs::read_to_string(&j).unwrap();
     text.push_str(&format!("{forged}\n"));
     std::fs::write(&j, text).unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &[
+    let out = s
+        .gwb(&[
             "restore",
             "--journal",
             j.to_str().unwrap(),
             "--yes",
             "-o",
             "json",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         emu.shared().tenant().group(&victim.0).unwrap().writeback,

@@ -1,6 +1,6 @@
 //! Restoring Group.Unified puts back only the value gwb changed.
 
-use crate::support::{emulator_with, json_of, run_gwb, stderr, temp_dir};
+use crate::support::{Scenario, json_of, stderr, temp_dir};
 use gwb::emulator::{EmulatorConfig, Tenant};
 
 use crate::support::GU;
@@ -42,7 +42,7 @@ async fn setting_restore_puts_back_only_the_value_gwb_changed() {
             values,
             values_unread: false,
         };
-        emulator_with(
+        Scenario::with(
             Tenant::new(Tenant::generate(10, 1).groups, vec![setting]),
             EmulatorConfig::default(),
         )
@@ -54,24 +54,21 @@ async fn setting_restore_puts_back_only_the_value_gwb_changed() {
         sv("AllowToAddGuests", "True"),
         sv("NewUnifiedGroupWritebackDefault", "True"),
     ];
-    let emu = start(original.clone()).await;
+    let s = start(original.clone()).await;
+    let emu = &s.emu;
     let j = temp_dir("a3s").join("j.jsonl");
     let jp = j.to_str().unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &["set-default", "false", "--journal", jp, "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["set-default", "false", "--journal", jp, "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    set_value(&emu, "AllowToAddGuests", "false");
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", jp, "--yes", "-o", "json"],
-    )
-    .await;
+    set_value(emu, "AllowToAddGuests", "false");
+    let out = s
+        .gwb(&["restore", "--journal", jp, "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
-        unified(&emu),
+        unified(emu),
         vec![
             sv("AllowToAddGuests", "false"),
             sv("NewUnifiedGroupWritebackDefault", "True")
@@ -80,29 +77,24 @@ async fn setting_restore_puts_back_only_the_value_gwb_changed() {
     );
 
     // The key itself changed since: left alone (exit 1) unless --force.
-    let emu = start(original.clone()).await;
+    let s = start(original.clone()).await;
+    let emu = &s.emu;
     let j = temp_dir("a3s2").join("j.jsonl");
     let jp = j.to_str().unwrap();
-    let out = run_gwb(
-        &emu.url(),
-        &["set-default", "false", "--journal", jp, "-o", "json"],
-    )
-    .await;
+    let out = s
+        .gwb(&["set-default", "false", "--journal", jp, "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    set_value(&emu, "NewUnifiedGroupWritebackDefault", "maybe");
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", jp, "--yes", "-o", "json"],
-    )
-    .await;
+    set_value(emu, "NewUnifiedGroupWritebackDefault", "maybe");
+    let out = s
+        .gwb(&["restore", "--journal", jp, "--yes", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(json_of(&out)["action"], "changedSinceRun");
-    assert_eq!(unified(&emu)[1].value.as_deref(), Some("maybe"));
-    let out = run_gwb(
-        &emu.url(),
-        &["restore", "--journal", jp, "--yes", "--force", "-o", "json"],
-    )
-    .await;
+    assert_eq!(unified(emu)[1].value.as_deref(), Some("maybe"));
+    let out = s
+        .gwb(&["restore", "--journal", jp, "--yes", "--force", "-o", "json"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(unified(&emu), original);
+    assert_eq!(unified(emu), original);
 }
