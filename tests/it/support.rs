@@ -563,6 +563,16 @@ impl GraphMock {
         Answer::new(self, Mock::given(wiremock::matchers::path(path.into())))
     }
 
+    /// An answer to `method` on any path (a sign-in host's token endpoint).
+    pub fn method(&self, method: &str) -> Answer<'_> {
+        Answer::new(self, Mock::given(wiremock::matchers::method(method)))
+    }
+
+    /// An answer to every request (a host that must never be asked: `.expect(0)`).
+    pub fn any(&self) -> Answer<'_> {
+        Answer::new(self, Mock::given(wiremock::matchers::any()))
+    }
+
     /// Every request nobody expected now fails the test.
     pub async fn strict(self) -> GraphMock {
         catch_all(&self.server).await;
@@ -577,6 +587,7 @@ pub struct Answer<'m> {
     up_to: Option<u64>,
     expect: Option<u64>,
     priority: Option<u8>,
+    name: Option<String>,
 }
 
 impl<'m> Answer<'m> {
@@ -587,6 +598,7 @@ impl<'m> Answer<'m> {
             up_to: None,
             expect: None,
             priority: None,
+            name: None,
         }
     }
 
@@ -610,6 +622,12 @@ impl<'m> Answer<'m> {
     /// The test fails unless it is asked for exactly `n` times.
     pub fn expect(mut self, n: u64) -> Self {
         self.expect = Some(n);
+        self
+    }
+
+    /// What a failed expectation calls it.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -651,6 +669,9 @@ impl<'m> Answer<'m> {
         }
         if let Some(p) = self.priority {
             mock = mock.with_priority(p);
+        }
+        if let Some(name) = self.name {
+            mock = mock.named(name);
         }
         mock.mount(&self.mock.server).await;
     }

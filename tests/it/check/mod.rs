@@ -3,6 +3,7 @@
 mod fix_exit;
 mod history;
 
+use crate::support::GraphMock;
 use gwb::emulator::{EmulatorConfig, Tenant};
 use serde_json::Value;
 
@@ -236,10 +237,11 @@ async fn check_fix_says_the_on_premises_cost_under_its_plan() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn graph_failing_on_every_request_exits_1_not_0_or_3() {
-    let server = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("{}"))
-        .mount(&server)
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    server_mock
+        .any()
+        .with(wiremock::ResponseTemplate::new(500).set_body_string("{}"))
         .await;
     let config = policy_file("check-500", "m365_writeback = \"disabled\"\n");
     let (code, _, err) = check(&server.uri(), &config, &[]).await;
@@ -248,13 +250,14 @@ async fn graph_failing_on_every_request_exits_1_not_0_or_3() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn not_allowed_to_read_the_groups_exits_4_naming_the_permission() {
-    let denied = wiremock::MockServer::start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(crate::support::json_status(
+    let denied_mock = GraphMock::start().await;
+    let denied = &denied_mock.server;
+    denied_mock
+        .any()
+        .with(crate::support::json_status(
             403,
             crate::support::fixture("error-403-denied.json", &denied.uri(), ""),
         ))
-        .mount(&denied)
         .await;
     let config = policy_file("check-403", "m365_writeback = \"disabled\"\n");
     let (code, _, err) = check(&denied.uri(), &config, &[]).await;

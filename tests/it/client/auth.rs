@@ -2,14 +2,15 @@
 //! https, so the credential's requests go through a transport that records where they were
 //! meant to go and sends them to the local mock instead.
 
+use crate::support::GraphMock;
 use std::sync::{Arc, Mutex};
 
 use azure_core::credentials::Secret;
 use azure_core::http::{AsyncRawResponse, HttpClient, Request, Transport, new_http_client};
 use gwb::auth::{AuthInputs, AuthKind, credential};
 use serde_json::json;
-use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::matchers::body_string_contains;
+use wiremock::{MockServer, ResponseTemplate};
 
 /// Sends every request to `to`, remembering the URL it was meant for.
 #[derive(Debug)]
@@ -54,18 +55,18 @@ fn inputs(server: &MockServer, authority: &str, secret: &str) -> (AuthInputs, Ar
 
 #[tokio::test]
 async fn client_secret_signs_in_at_the_clouds_authority_for_the_graph_scope() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/contoso.onmicrosoft.us/oauth2/v2.0/token"))
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    server_mock
+        .on("POST", "/contoso.onmicrosoft.us/oauth2/v2.0/token")
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains("graph.microsoft.us%2F.default"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .expect(1)
+        .with(ResponseTemplate::new(200).set_body_json(json!({
             "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
             "access_token": "issued-token"})))
-        .expect(1)
-        .mount(&server)
         .await;
-    let (inputs, redirect) = inputs(&server, "https://login.microsoftonline.us", "right");
+    let (inputs, redirect) = inputs(server, "https://login.microsoftonline.us", "right");
     let cred = credential(AuthKind::ClientSecret, &inputs).unwrap();
     let t = cred
         .get_token(&["https://graph.microsoft.us/.default"], None)
@@ -85,15 +86,13 @@ async fn client_secret_signs_in_at_the_clouds_authority_for_the_graph_scope() {
 
 #[tokio::test]
 async fn a_bad_secret_is_explained() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    server_mock.method("POST").with(ResponseTemplate::new(401).set_body_json(json!({
             "error": "invalid_client",
             "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID. Trace ID: 1 Correlation ID: 2",
-            "error_codes": [7000215]})))
-        .mount(&server)
-        .await;
-    let (inputs, _) = inputs(&server, "https://login.microsoftonline.com", "wrong");
+            "error_codes": [7000215]}))).await;
+    let (inputs, _) = inputs(server, "https://login.microsoftonline.com", "wrong");
     let cred = credential(AuthKind::ClientSecret, &inputs).unwrap();
     let e = cred
         .get_token(&["https://graph.microsoft.com/.default"], None)
@@ -110,22 +109,16 @@ async fn a_bad_secret_is_explained() {
 
 #[tokio::test]
 async fn workload_identity_sends_the_federated_token_file_as_the_assertion() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/contoso.onmicrosoft.us/oauth2/v2.0/token"))
-        .and(body_string_contains("client_assertion=eyJhbGciOi.k8s-sa-token.sig"))
-        .and(body_string_contains(
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    server_mock.on("POST", "/contoso.onmicrosoft.us/oauth2/v2.0/token").and(body_string_contains("client_assertion=eyJhbGciOi.k8s-sa-token.sig")).and(body_string_contains(
             "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "federated-token"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )).expect(1).with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "federated-token"}))).await;
     let dir = crate::support::temp_dir("wi");
     let file = dir.join("token");
     std::fs::write(&file, "eyJhbGciOi.k8s-sa-token.sig").unwrap();
-    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.us", "unused");
+    let (mut inputs, redirect) = inputs(server, "https://login.microsoftonline.us", "unused");
     inputs.client_secret = None;
     inputs.federated_token_file = Some(file);
     let cred = credential(AuthKind::WorkloadIdentity, &inputs).unwrap();
@@ -144,13 +137,14 @@ async fn workload_identity_sends_the_federated_token_file_as_the_assertion() {
 
 #[tokio::test]
 async fn managed_identity_asks_the_instance_metadata_service() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let expires = (std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    Mock::given(method("GET"))
-        .and(path("/metadata/identity/oauth2/token"))
+    server_mock
+        .on("GET", "/metadata/identity/oauth2/token")
         .and(wiremock::matchers::header("metadata", "true"))
         .and(wiremock::matchers::query_param(
             "resource",
@@ -160,12 +154,11 @@ async fn managed_identity_asks_the_instance_metadata_service() {
             "client_id",
             "00000000-0000-0000-0000-0000000000c1",
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        .with(ResponseTemplate::new(200).set_body_json(json!({
             "access_token": "mi-token", "expires_on": expires.to_string(),
             "resource": "https://graph.microsoft.com", "token_type": "Bearer"})))
-        .mount(&server)
         .await;
-    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.com", "unused");
+    let (mut inputs, redirect) = inputs(server, "https://login.microsoftonline.com", "unused");
     inputs.client_secret = None;
     inputs.tenant_id = None;
     // AZURE_CLIENT_ID selects a user-assigned identity.
@@ -274,14 +267,14 @@ async fn client_certificate_signs_an_assertion_the_certificate_verifies() {
     std::fs::write(&pfx_path, pfx(&key, &cert, "pfx-pass")).unwrap();
 
     for (file, password) in [(pem_path, None), (pfx_path, Some("pfx-pass"))] {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/contoso.onmicrosoft.us/oauth2/v2.0/token"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+        let server_mock = GraphMock::start().await;
+        let server = &server_mock.server;
+        server_mock
+            .on("POST", "/contoso.onmicrosoft.us/oauth2/v2.0/token")
+            .with(ResponseTemplate::new(200).set_body_json(json!({
                 "token_type": "Bearer", "expires_in": 3599, "access_token": "cert-token"})))
-            .mount(&server)
             .await;
-        let (mut inputs, _) = inputs(&server, "https://login.microsoftonline.us", "unused");
+        let (mut inputs, _) = inputs(server, "https://login.microsoftonline.us", "unused");
         inputs.client_secret = None;
         inputs.client_certificate = Some(file.clone());
         inputs.client_certificate_password = password.map(Secret::new);
@@ -292,7 +285,7 @@ async fn client_certificate_signs_an_assertion_the_certificate_verifies() {
             .unwrap();
         assert_eq!(t.token.secret(), "cert-token");
 
-        let form = token_request_form(&server).await;
+        let form = token_request_form(server).await;
         assert_eq!(form["grant_type"], "client_credentials");
         assert_eq!(form["scope"], "https://graph.microsoft.us/.default");
         assert!(!form.contains_key("client_secret"));
@@ -333,8 +326,9 @@ async fn an_unusable_certificate_is_refused_before_any_request() {
     let dir = crate::support::temp_dir("cert-expired");
     let p = dir.join("old.pem");
     std::fs::write(&p, pem(&key, &cert, None)).unwrap();
-    let server = MockServer::start().await;
-    let (mut inputs, redirect) = inputs(&server, "https://login.microsoftonline.com", "unused");
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    let (mut inputs, redirect) = inputs(server, "https://login.microsoftonline.com", "unused");
     inputs.client_certificate = Some(p.clone());
     let e = credential(AuthKind::ClientCertificate, &inputs)
         .unwrap_err()
@@ -367,15 +361,13 @@ async fn a_rejected_certificate_is_explained() {
     let dir = crate::support::temp_dir("cert-rejected");
     let p = dir.join("app.pem");
     std::fs::write(&p, pem(&key, &cert, None)).unwrap();
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    server_mock.method("POST").with(ResponseTemplate::new(401).set_body_json(json!({
             "error": "invalid_client",
             "error_description": "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application. Trace ID: 1",
-            "error_codes": [700027]})))
-        .mount(&server)
-        .await;
-    let (mut inputs, _) = inputs(&server, "https://login.microsoftonline.com", "unused");
+            "error_codes": [700027]}))).await;
+    let (mut inputs, _) = inputs(server, "https://login.microsoftonline.com", "unused");
     inputs.client_certificate = Some(p);
     let cred = credential(AuthKind::ClientCertificate, &inputs).unwrap();
     let e = cred
@@ -400,12 +392,13 @@ mod slow {
     #[tokio::test]
     async fn a_failing_sign_in_host_is_given_up_on_after_four_requests() {
         // azure_core's default would try 9 times over about 80 seconds.
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(503))
-            .mount(&server)
+        let server_mock = GraphMock::start().await;
+        let server = &server_mock.server;
+        server_mock
+            .method("POST")
+            .with(ResponseTemplate::new(503))
             .await;
-        let (inputs, _) = inputs(&server, "https://login.microsoftonline.com", "s");
+        let (inputs, _) = inputs(server, "https://login.microsoftonline.com", "s");
         let cred = credential(AuthKind::ClientSecret, &inputs).unwrap();
         let e = cred
             .get_token(&["https://graph.microsoft.com/.default"], None)

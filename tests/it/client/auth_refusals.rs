@@ -42,12 +42,11 @@ async fn every_item_answered_401_is_exit_4() {
 #[tokio::test(flavor = "multi_thread")]
 async fn authorisation_failures_exit_4_and_never_print_the_token() {
     let g = GraphMock::start().await;
-    wiremock::Mock::given(wiremock::matchers::any())
-        .respond_with(crate::support::json_status(
+    g.any()
+        .with(crate::support::json_status(
             403,
             crate::support::fixture("error-403-denied.json", &g.uri(), ""),
         ))
-        .mount(&g.server)
         .await;
     let out = g.gwb(&["-vvv", "report", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));

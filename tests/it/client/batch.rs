@@ -1,14 +1,14 @@
 //! `$batch` edge cases against wiremock: per-item throttling with its own Retry-After, failed
 //! envelopes, missing, unknown and duplicate ids, and answers in any order.
 
+use crate::support::GraphMock;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use gwb::graph::batch::{self, BatchOptions, ItemOutcome, SubRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::{catch_all, json_status};
 
@@ -97,7 +97,8 @@ async fn run_batch_with(
 
 #[tokio::test]
 async fn throttled_items_are_retried_after_their_own_retry_after_and_order_does_not_matter() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -119,14 +120,13 @@ async fn throttled_items_are_retried_after_their_own_retry_after_and_order_does_
             ok(rs)
         },
     };
-    Mock::given(method("POST"))
-        .and(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .on("POST", "/beta/$batch")
         .expect(2)
-        .mount(&server)
+        .with(responder)
         .await;
-    catch_all(&server).await;
-    let (results, waits) = run_batch(&server, 5).await;
+    catch_all(server).await;
+    let (results, waits) = run_batch(server, 5).await;
     assert_eq!(results.len(), 5);
     assert!(
         results
@@ -143,20 +143,21 @@ async fn throttled_items_are_retried_after_their_own_retry_after_and_order_does_
 
 #[tokio::test]
 async fn a_failed_envelope_is_retried_whole() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     for status in [424u16, 503] {
-        Mock::given(path("/beta/$batch"))
-            .respond_with(
+        server_mock
+            .at("/beta/$batch")
+            .times(1)
+            .priority(if status == 424 { 1 } else { 2 })
+            .expect(1)
+            .with(
                 json_status(
                     status,
                     r#"{"error":{"code":"x","message":"envelope"}}"#.into(),
                 )
                 .insert_header("Retry-After", "0.25"),
             )
-            .up_to_n_times(1)
-            .with_priority(if status == 424 { 1 } else { 2 })
-            .expect(1)
-            .mount(&server)
             .await;
     }
     let responder = Scripted {
@@ -164,13 +165,13 @@ async fn a_failed_envelope_is_retried_whole() {
         seen: Mutex::new(vec![]),
         f: |_, ids: &[String]| ok(ids.iter().map(|id| item(id, 204)).collect()),
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .at("/beta/$batch")
         .expect(1)
-        .mount(&server)
+        .with(responder)
         .await;
-    catch_all(&server).await;
-    let (results, waits) = run_batch(&server, 3).await;
+    catch_all(server).await;
+    let (results, waits) = run_batch(server, 3).await;
     assert!(
         results
             .iter()
@@ -181,7 +182,8 @@ async fn a_failed_envelope_is_retried_whole() {
 
 #[tokio::test]
 async fn missing_unknown_and_duplicate_ids() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -200,13 +202,13 @@ async fn missing_unknown_and_duplicate_ids() {
             }
         },
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .at("/beta/$batch")
         .expect(2)
-        .mount(&server)
+        .with(responder)
         .await;
-    catch_all(&server).await;
-    let (results, _) = run_batch(&server, 3).await;
+    catch_all(server).await;
+    let (results, _) = run_batch(server, 3).await;
     assert_eq!(results.len(), 3, "every item gets exactly one outcome");
     assert!(
         results
@@ -218,7 +220,8 @@ async fn missing_unknown_and_duplicate_ids() {
 
 #[tokio::test]
 async fn final_item_errors_keep_code_message_and_request_id() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -233,12 +236,12 @@ async fn final_item_errors_keep_code_message_and_request_id() {
                 .collect())
         },
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .at("/beta/$batch")
         .expect(2)
-        .mount(&server)
+        .with(responder)
         .await;
-    let (all, _) = run_batch(&server, 25).await;
+    let (all, _) = run_batch(server, 25).await;
     assert_eq!(all.len(), 25);
     assert!(
         all[2..]
@@ -267,7 +270,8 @@ async fn final_item_errors_keep_code_message_and_request_id() {
 async fn items_that_stay_throttled_are_retried_until_the_budget_is_spent() {
     // Issue 13: a 429 with Retry-After is waited out for as long as the budget lasts, not for a
     // count of attempts: 10 s of budget and Retry-After 1 make 10 waits, 11 rounds.
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -278,16 +282,16 @@ async fn items_that_stay_throttled_are_retried_until_the_budget_is_spent() {
                 .collect())
         },
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .at("/beta/$batch")
         .expect(11)
-        .mount(&server)
+        .with(responder)
         .await;
     let policy = gwb::graph::retry::RetryPolicy {
         budget: Duration::from_secs(10),
         ..Default::default()
     };
-    let (results, waits) = run_batch_with(&server, 2, policy).await;
+    let (results, waits) = run_batch_with(server, 2, policy).await;
     assert!(
         results.iter().all(
             |(_, o)| matches!(o, ItemOutcome::Failed(e) if e.status == 429 && e.message.contains("retry budget"))
@@ -300,7 +304,8 @@ async fn items_that_stay_throttled_are_retried_until_the_budget_is_spent() {
 #[tokio::test]
 async fn a_storm_longer_than_the_attempt_limit_is_waited_out() {
     // Throttled 25 rounds (more than the 10 attempts), then answered: every item succeeds.
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -317,12 +322,12 @@ async fn a_storm_longer_than_the_attempt_limit_is_waited_out() {
                 .collect())
         },
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
+    server_mock
+        .at("/beta/$batch")
         .expect(26)
-        .mount(&server)
+        .with(responder)
         .await;
-    let (results, waits) = run_batch(&server, 3).await;
+    let (results, waits) = run_batch(server, 3).await;
     assert!(
         results
             .iter()
@@ -337,7 +342,8 @@ async fn a_424_envelope_is_read_item_by_item() {
     // Graph's "Throttling and batching": the batch answers 424, each request's own answer in
     // the body. The successes are kept (never sent again); only the throttled one is retried,
     // after its own Retry-After.
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -358,15 +364,15 @@ async fn a_424_envelope_is_read_item_by_item() {
         },
     };
     let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
-    Mock::given(path("/beta/$batch"))
-        .respond_with(ScriptedShared {
+    server_mock
+        .at("/beta/$batch")
+        .expect(2)
+        .with(ScriptedShared {
             inner: responder,
             seen: seen.clone(),
         })
-        .expect(2)
-        .mount(&server)
         .await;
-    let (results, waits) = run_batch(&server, 3).await;
+    let (results, waits) = run_batch(server, 3).await;
     assert!(
         results
             .iter()
@@ -399,7 +405,8 @@ impl<F: Fn(usize, &[String]) -> ResponseTemplate + Send + Sync> Respond for Scri
 
 #[tokio::test]
 async fn items_throttled_with_retry_after_zero_wait_a_quarter_second_a_round() {
-    let server = MockServer::start().await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
     let responder = Scripted {
         calls: Mutex::new(0),
         seen: Mutex::new(vec![]),
@@ -410,15 +417,12 @@ async fn items_throttled_with_retry_after_zero_wait_a_quarter_second_a_round() {
                 .collect())
         },
     };
-    Mock::given(path("/beta/$batch"))
-        .respond_with(responder)
-        .mount(&server)
-        .await;
+    server_mock.at("/beta/$batch").with(responder).await;
     let policy = gwb::graph::retry::RetryPolicy {
         budget: Duration::from_secs(3),
         ..Default::default()
     };
-    let (_, waits) = run_batch_with(&server, 2, policy).await;
+    let (_, waits) = run_batch_with(server, 2, policy).await;
     assert!(!waits.is_empty());
     assert!(
         waits.iter().all(|w| *w >= Duration::from_millis(250)),

@@ -1,10 +1,10 @@
 //! Hostile and broken answers: each a clear error and a documented exit code, never a panic,
 //! never a hang, and never the token sent anywhere but the Graph origin.
 
+use crate::support::GraphMock;
 use std::time::Duration;
 
-use wiremock::matchers::{any, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{MockServer, ResponseTemplate};
 
 use crate::support::{TOKEN, gwb_command, json, run, stderr, stdout};
 
@@ -19,14 +19,12 @@ async fn report(server: &MockServer, args: &[&str]) -> std::process::Output {
         .expect("gwb does not hang")
 }
 
-async fn settings_ok(server: &MockServer) {
-    Mock::given(path("/beta/settings"))
-        .respond_with(json(r#"{"value":[]}"#.into()))
-        .mount(server)
+async fn settings_ok(g: &GraphMock) {
+    g.at("/beta/settings")
+        .with(json(r#"{"value":[]}"#.into()))
         .await;
-    Mock::given(path("/beta/directory/onPremisesSynchronization"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(server)
+    g.at("/beta/directory/onPremisesSynchronization")
+        .status(403)
         .await;
 }
 
@@ -103,66 +101,65 @@ async fn broken_group_pages_are_clear_errors() {
         ),
     ];
     for (case, status, ctype, body, want) in cases {
-        let server = MockServer::start().await;
-        settings_ok(&server).await;
-        Mock::given(path("/beta/groups"))
-            .respond_with(ResponseTemplate::new(status).set_body_raw(body.clone(), ctype))
-            .mount(&server)
+        let server_mock = GraphMock::start().await;
+        let server = &server_mock.server;
+        settings_ok(&server_mock).await;
+        server_mock
+            .at("/beta/groups")
+            .with(ResponseTemplate::new(status).set_body_raw(body.clone(), ctype))
             .await;
-        let out = report(&server, &["report", "-o", "json"]).await;
+        let out = report(server, &["report", "-o", "json"]).await;
         assert_clear_failure(&out, want, case);
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_far_larger_than_any_page_is_not_read() {
-    let server = MockServer::start().await;
-    settings_ok(&server).await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    settings_ok(&server_mock).await;
     // 80 MiB: more than the 64 MiB bound.
     let huge = format!("{{\"value\":[],\"pad\":\"{}\"}}", "x".repeat(80 << 20));
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(huge))
-        .mount(&server)
-        .await;
-    let out = report(&server, &["report", "-o", "json"]).await;
+    server_mock.at("/beta/groups").with(json(huge)).await;
+    let out = report(server, &["report", "-o", "json"]).await;
     assert_clear_failure(&out, "far larger than any Graph page", "huge body");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn redirects_and_foreign_next_links_never_get_the_token() {
-    let foreign = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
+    let foreign_mock = GraphMock::start().await;
+    let foreign = &foreign_mock.server;
+    foreign_mock
+        .any()
         .expect(0)
         .named("the foreign host is never asked")
-        .mount(&foreign)
+        .with(ResponseTemplate::new(200))
         .await;
     for status in [301, 302, 303, 307, 308] {
-        let server = MockServer::start().await;
-        settings_ok(&server).await;
-        Mock::given(path("/beta/groups"))
-            .respond_with(ResponseTemplate::new(status).insert_header(
+        let server_mock = GraphMock::start().await;
+        let server = &server_mock.server;
+        settings_ok(&server_mock).await;
+        server_mock
+            .at("/beta/groups")
+            .with(ResponseTemplate::new(status).insert_header(
                 "Location",
                 format!("{}/beta/groups", foreign.uri()).as_str(),
             ))
-            .mount(&server)
             .await;
-        let out = report(&server, &["report", "-o", "json"]).await;
+        let out = report(server, &["report", "-o", "json"]).await;
         assert_clear_failure(&out, "redirect", &format!("{status}"));
     }
     // A nextLink to another port of the same host (another origin), and to plain http where
     // the root is https, are refused before any request.
-    let server = MockServer::start().await;
-    settings_ok(&server).await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    settings_ok(&server_mock).await;
     let page = format!(
         r#"{{"value":[],"@odata.nextLink":"{}/beta/groups?$skiptoken=x"}}"#,
         foreign.uri()
     );
-    Mock::given(path("/beta/groups"))
-        .respond_with(json(page))
-        .mount(&server)
-        .await;
-    let out = report(&server, &["report", "-o", "json"]).await;
+    server_mock.at("/beta/groups").with(json(page)).await;
+    let out = report(server, &["report", "-o", "json"]).await;
     assert_clear_failure(&out, &foreign.uri(), "foreign nextLink");
 
     let c = gwb::graph::GraphClient::builder(
@@ -192,30 +189,28 @@ async fn redirects_and_foreign_next_links_never_get_the_token() {
 async fn a_broken_batch_answer_fails_the_items_not_the_run() {
     // The groups list is fine; every $batch answer is garbage. Each planned group is reported
     // as failed (exit 1), none is reported changed, and the journal records them.
-    let server = MockServer::start().await;
-    settings_ok(&server).await;
+    let server_mock = GraphMock::start().await;
+    let server = &server_mock.server;
+    settings_ok(&server_mock).await;
     for (skiptoken, page) in [(false, "groups-page1.json"), (true, "groups-page2.json")] {
-        let m = Mock::given(path("/beta/groups"));
-        let m = if skiptoken {
-            m.and(wiremock::matchers::query_param_contains("$skiptoken", "R"))
+        let groups = server_mock.at("/beta/groups");
+        let groups = if skiptoken {
+            groups.and(wiremock::matchers::query_param_contains("$skiptoken", "R"))
         } else {
-            m.and(wiremock::matchers::query_param_is_missing("$skiptoken"))
+            groups.and(wiremock::matchers::query_param_is_missing("$skiptoken"))
         };
-        m.respond_with(json(crate::support::fixture(page, &server.uri(), "")))
-            .mount(&server)
+        groups
+            .with(json(crate::support::fixture(page, &server.uri(), "")))
             .await;
     }
-    Mock::given(method("POST"))
-        .and(path("/beta/$batch"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw("{\"responses\":7}", "application/json"),
-        )
-        .mount(&server)
+    server_mock
+        .on("POST", "/beta/$batch")
+        .with(ResponseTemplate::new(200).set_body_raw("{\"responses\":7}", "application/json"))
         .await;
     let dir = crate::support::temp_dir("hostile-batch");
     let j = dir.join("j.jsonl");
     let out = report(
-        &server,
+        server,
         &[
             "disable-existing-m365",
             "--yes",

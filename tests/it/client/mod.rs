@@ -17,8 +17,8 @@ use gwb::graph::model::Group;
 use gwb::graph::retry::RetryPolicy;
 use gwb::graph::{GraphClient, GraphError};
 use reqwest::header::HeaderName;
-use wiremock::matchers::{any, bearer_token, header, method, query_param, query_param_is_missing};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
+use wiremock::matchers::{bearer_token, header, query_param, query_param_is_missing};
 
 use crate::support::{GraphMock, TOKEN, client, client_with, fixture, json, json_status};
 
@@ -245,11 +245,12 @@ async fn a_retry_after_beyond_the_budget_gives_up_without_sleeping() {
 #[tokio::test]
 async fn a_next_link_to_another_origin_is_refused_and_gets_no_token() {
     let g = GraphMock::start().await;
-    let foreign = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
+    let foreign_mock = GraphMock::start().await;
+    let foreign = &foreign_mock.server;
+    foreign_mock
+        .any()
         .expect(0)
-        .mount(&foreign)
+        .with(ResponseTemplate::new(200))
         .await;
     g.at("/beta/groups")
         .expect(1)
@@ -269,11 +270,12 @@ async fn a_next_link_to_another_origin_is_refused_and_gets_no_token() {
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
     let g = GraphMock::start().await;
-    let foreign = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
+    let foreign_mock = GraphMock::start().await;
+    let foreign = &foreign_mock.server;
+    foreign_mock
+        .any()
         .expect(0)
-        .mount(&foreign)
+        .with(ResponseTemplate::new(200))
         .await;
     g.at("/beta/groups")
         .expect(1)
@@ -590,18 +592,14 @@ async fn a_401_gets_one_fresh_token_and_one_retry() {
     use gwb::auth::StaticToken;
     use wiremock::matchers::header;
     let g = GraphMock::start().await;
-    Mock::given(method("GET"))
+    g.method("GET")
         .and(header("authorization", "Bearer fresh"))
-        .respond_with(json(fixture("groups-empty-last-page.json", &g.uri(), "")))
-        .mount(&g.server)
+        .with(json(fixture("groups-empty-last-page.json", &g.uri(), "")))
         .await;
-    Mock::given(method("GET"))
-        .respond_with(json_status(
+    g.method("GET").with(json_status(
             401,
             r#"{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}"#.into(),
-        ))
-        .mount(&g.server)
-        .await;
+        )).await;
     let renewals = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let build = |fresh: &'static str| {
         let n = renewals.clone();

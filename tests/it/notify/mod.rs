@@ -5,28 +5,28 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::ResponseTemplate;
 
-use crate::support::Scenario;
+use crate::support::{GraphMock, Scenario};
 
 const POLICY: &str = "[policy]\nm365_writeback = \"disabled\"\n";
 
 /// A scenario whose config sends `kind` notifications to `server` (URL from GWB_HOOK_URL).
-async fn with_receiver(kind: &str, extra: &str) -> (Scenario, MockServer) {
-    let server = MockServer::start().await;
+async fn with_receiver(kind: &str, extra: &str) -> (Scenario, GraphMock) {
+    let server = GraphMock::start().await;
     let s = Scenario::groups(40, 21).await.config(&format!(
         "[[notify]]\nkind = \"{kind}\"\nurl_env = \"GWB_HOOK_URL\"\n{extra}\n{POLICY}"
     ));
     (s, server)
 }
 
-fn hook(server: &MockServer) -> String {
+fn hook(server: &GraphMock) -> String {
     format!("{}/hooks/s3cr3t-sig", server.uri())
 }
 
-async fn posts(server: &MockServer) -> Vec<Value> {
+async fn posts(server: &GraphMock) -> Vec<Value> {
     server
+        .server
         .received_requests()
         .await
         .unwrap_or_default()
@@ -35,7 +35,7 @@ async fn posts(server: &MockServer) -> Vec<Value> {
         .collect()
 }
 
-async fn check(s: &Scenario, server: &MockServer, args: &[&str]) -> crate::support::Ran {
+async fn check(s: &Scenario, server: &GraphMock, args: &[&str]) -> crate::support::Ran {
     let url = hook(server);
     let mut all = vec!["check", "-o", "json"];
     all.extend_from_slice(args);
@@ -45,10 +45,9 @@ async fn check(s: &Scenario, server: &MockServer, args: &[&str]) -> crate::suppo
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_then_nothing_then_resolved_then_error() {
     let (s, server) = with_receiver("webhook", "").await;
-    Mock::given(method("POST"))
-        .and(path("/hooks/s3cr3t-sig"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&server)
+    server
+        .on("POST", "/hooks/s3cr3t-sig")
+        .with(ResponseTemplate::new(202))
         .await;
     let first = check(&s, &server, &[]).await;
     assert_eq!(first.code(), 3, "{}", first.stderr());
@@ -102,10 +101,7 @@ async fn drift_then_nothing_then_resolved_then_error() {
 async fn each_kind_posts_its_own_payload() {
     for kind in ["webhook", "teams", "slack"] {
         let (s, server) = with_receiver(kind, "").await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        server.method("POST").with(ResponseTemplate::new(200)).await;
         let run = check(&s, &server, &[]).await;
         assert_eq!(run.code(), 3, "{kind}: {}", run.stderr());
         let sent = posts(&server).await;
@@ -131,15 +127,12 @@ async fn each_kind_posts_its_own_payload() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_receiver_answering_500_then_200_gets_it_the_second_time() {
     let (s, server) = with_receiver("webhook", "").await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .mount(&server)
+    server
+        .method("POST")
+        .times(1)
+        .with(ResponseTemplate::new(500))
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    server.method("POST").with(ResponseTemplate::new(200)).await;
     let run = check(&s, &server, &[]).await;
     assert_eq!(
         run.code(),
@@ -154,10 +147,7 @@ async fn a_receiver_answering_500_then_200_gets_it_the_second_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refusing_receiver_never_changes_the_exit_code_and_the_url_is_never_shown() {
     let (s, server) = with_receiver("webhook", "").await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(403))
-        .mount(&server)
-        .await;
+    server.method("POST").with(ResponseTemplate::new(403)).await;
     let url = hook(&server);
     let run = s
         .gwb_with(
@@ -212,10 +202,7 @@ async fn a_bad_or_missing_url_is_a_usage_error_that_does_not_echo_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn notify_test_sends_a_sample_to_every_destination() {
     let (s, server) = with_receiver("slack", "on = \"drift\"").await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    server.method("POST").with(ResponseTemplate::new(200)).await;
     let url = hook(&server);
     let run = s
         .gwb_with(
@@ -240,9 +227,9 @@ mod slow {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_receiver_that_hangs_is_given_up_on_in_bounded_time() {
         let (s, server) = with_receiver("webhook", "timeout_seconds = 0.3").await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
-            .mount(&server)
+        server
+            .method("POST")
+            .with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
             .await;
         let run = tokio::time::timeout(Duration::from_secs(60), check(&s, &server, &[]))
             .await
@@ -259,9 +246,9 @@ mod slow {
     #[tokio::test(flavor = "multi_thread")]
     async fn a_hanging_receiver_never_outlives_the_deadline_or_the_result() {
         let (s, server) = with_receiver("webhook", "timeout_seconds = 5").await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-            .mount(&server)
+        server
+            .method("POST")
+            .with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
             .await;
         let run = tokio::time::timeout(
             Duration::from_secs(60),
@@ -297,10 +284,7 @@ async fn a_group_named_like_a_phishing_link_posts_no_link() {
     let bait = "[Sign in again](https://evil.example/login) *now*";
     for kind in ["teams", "slack"] {
         let (s, server) = with_receiver(kind, "").await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        server.method("POST").with(ResponseTemplate::new(200)).await;
         {
             let mut t = s.emu.shared().tenant();
             let g = t
