@@ -5,8 +5,9 @@
 //! `pager.rs`), and one renderer per format and document: `table.rs` and `report.rs` (the
 //! report for people and spreadsheets), `rows.rs` (report rows as they are read), `check.rs`
 //! (the check's table, JSON and CSV), `junit.rs`, `html.rs` and `check_html.rs`, with `csv.rs`
-//! and `json.rs` underneath. Renderers read documents (`doc/`) and the pure core's types; they
-//! never read a tenant.
+//! and `json.rs` underneath, `plan.rs` (a disable plan). Renderers read documents (`doc/`) and
+//! the pure core's types; they never read a tenant. `render.rs` is the way in: a command hands
+//! its document (an `output::Render`) to `render(doc, format, out)`.
 //!
 //! The JSON shapes are a contract documented in the README; the table is for people and may
 //! change.
