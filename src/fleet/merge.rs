@@ -161,49 +161,40 @@ impl<'a> Merged<'a> {
         Ok(code)
     }
 
+    /// A tenant's entry: the fleet's fields about it, then its own document's members, from
+    /// the document (parsed, never edited as text).
     fn json(&mut self, line: &mut Line, data: &[u8]) -> anyhow::Result<()> {
         if !self.lines.is_empty() {
             self.out.write_all(b",")?;
         }
         // A run that ended printed its whole document (gwb's own writer); one that failed may
         // have printed part of one, which is used only if it parses.
-        let doc = std::str::from_utf8(data).ok().map(str::trim).filter(|d| {
-            d.starts_with('{')
-                && d.ends_with('}')
-                && (line.error.is_none()
-                    || serde_json::from_str::<serde::de::IgnoredAny>(d).is_ok())
-        });
+        let doc = serde_json::from_slice::<Members>(data).ok();
         if doc.is_none() && line.error.is_none() {
             line.ok = false;
             line.error = Some("the command printed no JSON document".into());
         }
-        let mut head = serde_json::Map::new();
-        head.insert("name".into(), json!(line.name));
-        head.insert("tenantId".into(), json!(line.tenant_id));
-        head.insert("ok".into(), json!(line.ok));
-        head.insert("exitCode".into(), json!(line.code));
+        let mut head: Vec<(&str, serde_json::Value)> = Vec::new();
         if !line.ok {
-            head.insert("error".into(), error_object(line));
+            head.push(("error", error_object(line)));
         }
-        let head = serde_json::to_string(&serde_json::Value::Object(head))?;
-        let head = &head[..head.len() - 1];
-        match doc {
-            Some(d) => {
-                let rest = d[1..].trim_start();
-                let sep = if rest.starts_with('}') { "" } else { "," };
-                write!(self.out, "{head}{sep}{rest}")?;
-            }
-            None => write!(self.out, "{head}}}")?,
-        }
-        Ok(())
+        head.push(("exitCode", json!(line.code)));
+        head.push(("name", json!(line.name)));
+        head.push(("ok", json!(line.ok)));
+        head.push(("tenantId", json!(line.tenant_id)));
+        let head: Vec<(String, String)> = head
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Ok(write_object(self.out, &head, doc.as_ref())?)
     }
 
+    /// Each of a tenant's NDJSON documents with `"tenant": NAME` first.
     fn ndjson(&mut self, line: &Line, data: &[u8]) -> anyhow::Result<()> {
-        let tag = format!("{{\"tenant\":{},", json!(line.name));
+        let tag = vec![("tenant".to_string(), json!(line.name).to_string())];
         for l in data.split(|&b| b == b'\n') {
-            if let Some(rest) = l.strip_prefix(b"{") {
-                self.out.write_all(tag.as_bytes())?;
-                self.out.write_all(rest)?;
+            if let Ok(doc) = serde_json::from_slice::<Members>(l) {
+                write_object(self.out, &tag, Some(&doc))?;
                 self.out.write_all(b"\n")?;
             }
         }
@@ -328,6 +319,58 @@ impl<'a> Merged<'a> {
         }
         Ok(())
     }
+}
+
+/// A JSON object's members in the order written, each value as written: a tenant's document
+/// as the fleet composes it.
+struct Members(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push(kv);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// One object: `head`'s members (key, JSON text), then `doc`'s.
+fn write_object(
+    out: &mut dyn Write,
+    head: &[(String, String)],
+    doc: Option<&Members>,
+) -> io::Result<()> {
+    let from_doc = doc
+        .into_iter()
+        .flat_map(|d| d.0.iter().map(|(k, v)| (k.as_str(), v.get())));
+    let members = head
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(from_doc);
+    out.write_all(b"{")?;
+    for (i, (k, v)) in members.enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, k)?;
+        out.write_all(b":")?;
+        out.write_all(v.as_bytes())?;
+    }
+    out.write_all(b"}")
 }
 
 /// A tenant's result in a few words: ok, drift, or how it failed.
