@@ -408,7 +408,8 @@ pub enum ConfigAction {
     /// Print every setting, its value and its source; secrets show only whether they are set.
     Show,
     /// Write a commented starting config file (every key, with what it does) to the default
-    /// path, or to --path; never over an existing file unless --force.
+    /// path, or to --path; never over an existing file unless --force. With --from-tenant, the
+    /// tenant as it stands as a starting policy, under which gwb check is compliant today.
     Init {
         /// Where to write it [default: $XDG_CONFIG_HOME/gwb/config.toml].
         #[arg(long, value_name = "PATH")]
@@ -416,6 +417,11 @@ pub enum ConfigAction {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+        /// Read the tenant and write its baseline: new_m365_default as read, both kinds'
+        /// writeback "disabled" with every group written back today in allow. The policy
+        /// binds disable-existing-m365 too (trim allow, or --ignore-policy, to disable them).
+        #[arg(long)]
+        from_tenant: bool,
     },
 }
 

@@ -49,6 +49,17 @@ pub(crate) async fn on_tenant(
                 let checked = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await;
                 crate::notify::after_check(to, checked).await
             }
+            Command::Config(crate::cli::ConfigArgs {
+                action:
+                    crate::cli::ConfigAction::Init {
+                        path,
+                        force,
+                        from_tenant: true,
+                    },
+            }) => {
+                let path = path.as_deref().or(s.cfg.file_looked_at.as_deref());
+                commands::check::baseline::write(&s.ctx, path, *force).await
+            }
             other => unreachable!("{} does not run against a tenant", other.name()),
         }
     };
@@ -72,6 +83,7 @@ fn for_command(command: &Command) -> Option<String> {
             format!("{WRITE_GROUPS}, and {WRITE_SETTINGS} when the policy sets new_m365_default")
         }
         Command::Check(_) => READ_GROUPS.to_string(),
+        Command::Config(_) => format!("{READ_GROUPS} (which also reads the tenant default)"),
         _ => return None,
     })
 }

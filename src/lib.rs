@@ -82,7 +82,15 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
         }
         Command::Man(args) => commands::man::run(args, out),
         Command::Config(cli::ConfigArgs {
-            action: cli::ConfigAction::Init { path, force },
+            action: cli::ConfigAction::Init {
+                from_tenant: true, ..
+            },
+        }) => {
+            let s = session::Session::open(&cli).await?;
+            dispatch::on_tenant(&s, &cli.command, out).await
+        }
+        Command::Config(cli::ConfigArgs {
+            action: cli::ConfigAction::Init { path, force, .. },
         }) => {
             let cfg = session::config(&cli)?;
             commands::config_show::init(path.as_deref().or(cfg.file_looked_at.as_deref()), *force)

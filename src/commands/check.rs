@@ -6,6 +6,7 @@
 //! their code (journal, `--max-changes`, consent, run lock), then checks again, reading again
 //! while Graph does not yet show what was just written (its reads lag writes).
 
+pub(crate) mod baseline;
 mod run_state;
 mod stream;
 

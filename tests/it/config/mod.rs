@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bad_values;
+mod baseline;
 mod cli;
 mod examples;
 mod help;
