@@ -1,5 +1,6 @@
 //! Long output through a pager on a terminal, as `gh` and `git` do: `GWB_PAGER`, else `PAGER`,
-//! else `less -FRX` (which leaves output shorter than a screen on it, as if printed). Only for
+//! else `less -FRX` (which leaves output shorter than a screen on it, as if printed); any pager
+//! gets `LESS=FRX` and `LV=-c` when they are unset, so `PAGER=less` behaves too. Only for
 //! commands that read (report, check without --fix, dry runs, restore --list): a command that
 //! may prompt keeps the terminal. Off when stdout is not a terminal, with `--no-pager`, or when
 //! the pager is `cat`. A pager that cannot start is no pager: the output is printed.
@@ -8,6 +9,13 @@ use std::io::{self, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use super::PipeTolerant;
+
+/// `command` with `LESS=FRX` and `LV=-c` when they are unset, as git and gh do: `less` then
+/// leaves output shorter than a screen on it, passes colours, and does not clear the screen.
+/// The shell decides what is unset, so gwb reads no environment variable for it.
+fn script(command: &str) -> String {
+    format!("export LESS=\"${{LESS-FRX}}\" LV=\"${{LV--c}}\"; {command}")
+}
 
 /// The pager's standard input, while it runs.
 pub(crate) struct Pager {
@@ -23,7 +31,7 @@ impl Pager {
             return None;
         }
         let mut child = match Command::new("sh")
-            .args(["-c", command])
+            .args(["-c", &script(command)])
             .stdin(Stdio::piped())
             .spawn()
         {
@@ -111,5 +119,32 @@ impl Write for Paged<'_> {
             Paged::Pager(p) => p.flush(),
             Paged::Direct(w) => w.flush(),
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn less_gets_frx_and_lv_c_only_when_unset() {
+        let run = |env: &[(&str, &str)]| {
+            let mut c = Command::new("sh");
+            c.env_remove("LESS").env_remove("LV");
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            let out = c
+                .args(["-c", &script("echo \"$LESS|$LV\"")])
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(run(&[]), "FRX|-c\n");
+        assert_eq!(
+            run(&[("LESS", "R"), ("LV", "")]),
+            "R|\n",
+            "a person's own stay"
+        );
     }
 }
