@@ -246,6 +246,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 exclude: vec![],
                 exclude_file: vec![],
                 created_before: None,
+                skip_role_assignable: false,
                 force: false,
                 plan_out: None,
                 plan: None,

@@ -375,6 +375,10 @@ pub struct DisableArgs {
     /// Only groups created before this date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ; UTC).
     #[arg(long, value_name = "DATE", conflicts_with = "plan")]
     pub created_before: Option<String>,
+    /// Leave role-assignable groups alone (Graph changes them only for an app that also holds
+    /// RoleManagement.ReadWrite.Directory); they are listed as skipped and counted.
+    #[arg(long, conflicts_with = "plan")]
+    pub skip_role_assignable: bool,
     /// Save the plan to PATH and stop (review it, then apply it with --plan).
     #[arg(long, value_name = "PATH", conflicts_with = "plan")]
     pub plan_out: Option<PathBuf>,

@@ -139,6 +139,13 @@ pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std:
             s.excluded_by_policy
         )?;
     }
+    if s.role_assignable_skipped > 0 {
+        writeln!(
+            out,
+            "  {} role-assignable groups were left alone (--skip-role-assignable)",
+            s.role_assignable_skipped
+        )?;
+    }
     if s.changed_since_run > 0 {
         writeln!(
             out,

@@ -43,6 +43,7 @@ fn selection(args: &DisableArgs) -> anyhow::Result<Selection> {
     Ok(Selection {
         exclude,
         created_before,
+        skip_role_assignable: args.skip_role_assignable,
     })
 }
 
@@ -502,6 +503,7 @@ async fn plan(ctx: &Context, args: &DisableArgs, policy: &Policy) -> anyhow::Res
         }
     };
     summary.excluded_by_policy = plan.summary.excluded_by_policy;
+    summary.role_assignable_skipped = plan.summary.role_assignable_skipped;
     summary.planned = (plan.changes.len() + unaddressable.len()) as u64;
     summary.already_disabled += plan.summary.already_disabled;
     summary.excluded = plan.summary.excluded;
@@ -815,6 +817,12 @@ fn print_plan_summary(plan: &PlanDoc) {
         crate::output::notice(&format!(
             "{} groups kept by the config's policy ([policy] allow, [[policy.exception]]) are left out; --ignore-policy to include them",
             s.excluded_by_policy
+        ));
+    }
+    if s.role_assignable_skipped > 0 {
+        crate::output::notice(&format!(
+            "{} role-assignable groups are left out (--skip-role-assignable)",
+            s.role_assignable_skipped
         ));
     }
 }

@@ -44,6 +44,9 @@ pub(crate) struct RunSummary {
     pub synced_from_on_premises: u64,
     /// Groups the config's policy keeps (`[policy] allow`, an exception in force).
     pub excluded_by_policy: u64,
+    /// `--skip-role-assignable`: role-assignable groups left alone (absent when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub role_assignable_skipped: u64,
     pub changed_since_plan: u64,
     /// `--plan`: groups that, read again, are no longer cloud Microsoft 365 groups (left
     /// alone; the run fails, exit 1).

@@ -49,6 +49,8 @@ pub enum SkipReason {
     /// Read right before the write, the group is no longer one the command plans (not a cloud
     /// Microsoft 365 group): a saved plan or review named a group it may not change.
     NotPlannable,
+    /// `--skip-role-assignable`: the group is role-assignable.
+    RoleAssignable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +77,13 @@ pub struct PlanSummary {
     /// Groups the config's policy keeps (`[policy] allow`, an exception in force).
     #[serde(default)]
     pub excluded_by_policy: u64,
+    /// `--skip-role-assignable`: role-assignable groups left alone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub role_assignable_skipped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A group a plan would change that Graph listed with an id that is not a GUID. No such id
@@ -102,6 +111,8 @@ pub struct Selection {
     pub exclude: HashSet<GroupId>,
     /// `YYYY-MM-DDTHH:MM:SSZ`: only groups created strictly before this are changed.
     pub created_before: Option<String>,
+    /// `--skip-role-assignable`: role-assignable groups are skipped, not changed.
+    pub skip_role_assignable: bool,
 }
 
 /// Collects a plan to disable writeback on existing Microsoft 365 groups.
@@ -186,6 +197,15 @@ impl DisablePlanner {
             }
         } else {
             None
+        };
+        let reason = match reason {
+            None if self.selection.skip_role_assignable
+                && g.is_assignable_to_role == Some(true) =>
+            {
+                self.summary.role_assignable_skipped += 1;
+                Some(SkipReason::RoleAssignable)
+            }
+            r => r,
         };
         match (reason, id) {
             (Some(r), _) => self.skipped.push(skip(r)),
@@ -442,6 +462,7 @@ mod tests {
         let sel = Selection {
             exclude: [id1.into()].into(),
             created_before: Some(parse_cutoff("2021-01-01").unwrap()),
+            ..Default::default()
         };
         let mut p = DisablePlanner::new(sel);
         p.consider(&g(
@@ -477,6 +498,7 @@ mod tests {
         let mut p = DisablePlanner::new(Selection {
             exclude: Default::default(),
             created_before: Some(k),
+            ..Default::default()
         });
         p.consider(&g("offset", true, None, None, "2020-12-31T23:00:00-02:00"))
             .unwrap();
@@ -527,6 +549,7 @@ mod tests {
         let mut p = DisablePlanner::new(Selection {
             exclude: [here.into(), absent.into()].into(),
             created_before: None,
+            ..Default::default()
         });
         // Excluded and already disabled: still met, so not reported.
         p.consider(&g(here, true, Some(false), None, "2020-01-01T00:00:00Z"))

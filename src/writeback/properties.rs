@@ -148,7 +148,7 @@ proptest! {
         for g in groups.iter().step_by(exclude_every) {
             exclude.extend(GroupId::parse_lowercase(&g.id));
         }
-        let mut planner = DisablePlanner::new(Selection { exclude: exclude.clone(), created_before: None });
+        let mut planner = DisablePlanner::new(Selection { exclude: exclude.clone(), ..Default::default() });
         for g in &groups {
             planner.consider(g).unwrap();
         }

@@ -97,3 +97,63 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
         "nothing tried"
     );
 }
+
+/// `--skip-role-assignable` leaves role-assignable groups alone, lists and counts them, and so
+/// a showcase run against the sample tenant (whose role-assignable groups Graph refuses to
+/// write without the privileged permission) ends clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn skip_role_assignable_leaves_them_listed_and_counted_and_the_run_ends_clean() {
+    let tenant = gwb::emulator::Tenant::generate(250, 1);
+    let privileged: std::collections::BTreeSet<String> = tenant
+        .groups
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!privileged.is_empty());
+    let s = Scenario::with(tenant, EmulatorConfig::default()).await;
+    let run = s
+        .gwb(&[
+            "disable-existing-m365",
+            "--yes",
+            "--skip-role-assignable",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let v = run.json();
+    assert_eq!(
+        v["summary"]["roleAssignableSkipped"],
+        privileged.len(),
+        "{v}"
+    );
+    assert!(v["failed"].as_array().unwrap().is_empty(), "{v}");
+    let skipped: std::collections::BTreeSet<String> = v["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["reason"] == "roleAssignable")
+        .map(|k| k["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(skipped, privileged);
+    let untouched = s
+        .emu
+        .shared()
+        .tenant()
+        .groups
+        .iter()
+        .filter(|g| privileged.contains(&g.id))
+        .all(|g| g.writeback.is_enabled != Some(false));
+    assert!(untouched, "no role-assignable group was written");
+    // Without the flag, the same tenant's run fails on them (exit 1): the reason for the flag.
+    let again = Scenario::with(
+        gwb::emulator::Tenant::generate(250, 1),
+        EmulatorConfig::default(),
+    )
+    .await;
+    let plain = again
+        .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
+        .await;
+    assert_eq!(plain.code(), 1, "{}", plain.stderr());
+}
