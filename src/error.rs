@@ -2,7 +2,7 @@
 //! all and importing nothing of the crate. Which error ends with which code is decided at the
 //! top, in `exit.rs`, where the error types of every layer may be named.
 
-/// gwb's exit codes (documented in the README).
+/// gwb's exit codes (documented in docs/exit-codes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Everything asked for was done.

@@ -109,7 +109,7 @@ pub(crate) fn select(
     }
     if inventory.is_empty() {
         return Err(UsageError(
-            "the config file has no [[tenants]] entries to run; add one per tenant (name = \"...\", tenant_id = \"...\"), see the README's \"Many tenants\" (nothing was done)".into(),
+            "the config file has no [[tenants]] entries to run; add one per tenant (name = \"...\", tenant_id = \"...\"), see docs/fleet.md (nothing was done)".into(),
         ));
     }
     let mut names: Vec<String> = if asked.is_empty() {

@@ -9,7 +9,7 @@
 //! the pure core's types; they never read a tenant. `render.rs` is the way in: a command hands
 //! its document (an `output::Render`) to `render(doc, format, out)`.
 //!
-//! The JSON shapes are a contract documented in the README; the table is for people and may
+//! The JSON shapes are a contract documented in docs/output.md; the table is for people and may
 //! change.
 
 // The one printer: the crate denies print_stdout and print_stderr everywhere else.

@@ -10,6 +10,7 @@ mod check;
 mod client;
 mod config;
 mod disable;
+mod docs;
 mod emulator;
 mod fleet;
 mod formats;

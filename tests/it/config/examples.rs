@@ -283,11 +283,12 @@ fn the_job_examples_use_the_image_not_placeholders_of_someone_elses() {
             "the image built from the Dockerfile"
         );
     }
-    // The federated credential's subject in the README is the one this workflow's token has.
+    // The federated credential's subject in the sign-in guide is the one this workflow's token
+    // has.
     assert!(gha.contains("environment: tenant"));
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains("repo:<org>/<repo>:environment:tenant"));
+    let guide =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sign-in.md")).unwrap();
+    assert!(guide.contains("repo:<org>/<repo>:environment:tenant"));
 }
 
 /// Parse a fleet command line as gwb would: a sharded check --fix with a guard, a per-pod
