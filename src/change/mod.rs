@@ -77,6 +77,18 @@ impl Documents {
     }
 }
 
+impl Context {
+    /// What this run's documents say they describe ([`crate::doc::Meta`]).
+    pub(crate) fn meta(&self, command: &str) -> crate::doc::Meta {
+        crate::doc::Meta {
+            tenant_id: self.target.tenant_id.clone(),
+            tenant_name: self.target.name.clone(),
+            graph_root: self.target.graph_root.clone(),
+            ..crate::doc::Meta::this_run(&format!("gwb {command}"))
+        }
+    }
+}
+
 /// The follow-up commands a run prints ("undo with", "apply it with") carry the global flags
 /// that chose its target, so that pasted they reach the same tenant: `--config`, `--tenant`,
 /// `--emulator` (with its sample's size and seed), `--cloud`, `--graph-url`, `--auth`. What

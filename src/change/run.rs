@@ -32,6 +32,8 @@ pub(crate) struct Written {
 
 /// What a run that writes groups did, to print.
 pub(crate) struct Done<'j> {
+    /// What the result describes ([`crate::doc::Meta`]).
+    pub meta: crate::doc::Meta,
     pub journal: Option<&'j crate::journal::Journal>,
     pub summary: RunSummary,
     pub applied: Applied,
@@ -46,11 +48,13 @@ pub(crate) fn finish_with(
     done: Done,
     table: fn(&mut dyn Write, &RunResult) -> std::io::Result<()>,
 ) -> anyhow::Result<ExitStatus> {
+    let done_meta = done.meta;
     let (result, status) = run_result(done.journal, done.summary, done.applied, done.skipped);
     crate::metrics::record_changes(result.changed.len(), result.failed.len());
     crate::output::render(
         &Printed {
             result: &result,
+            meta: &done_meta,
             table,
         },
         format,
@@ -62,6 +66,7 @@ pub(crate) fn finish_with(
 /// A writing run's result as printed: the JSON contract, or a table in the command's words.
 pub(crate) struct Printed<'a> {
     pub result: &'a RunResult,
+    pub meta: &'a crate::doc::Meta,
     pub table: fn(&mut dyn Write, &RunResult) -> std::io::Result<()>,
 }
 
@@ -73,7 +78,13 @@ impl crate::output::Render for Printed<'_> {
     }
 
     fn json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        write_json(out, self.result)
+        write_json(
+            out,
+            &crate::doc::WithMeta {
+                doc: self.result,
+                meta: self.meta,
+            },
+        )
     }
 }
 

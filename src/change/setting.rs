@@ -419,5 +419,6 @@ pub(crate) fn outcome(
         verified,
         verification_error: None,
         journal,
+        meta: None,
     }
 }

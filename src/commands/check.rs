@@ -72,6 +72,7 @@ async fn emit(
         policy,
         shown: *shown,
         about,
+        meta: ctx.meta("check"),
     };
     match (&ctx.documents, ctx.format) {
         // A fleet renders one file from its tenants' documents.

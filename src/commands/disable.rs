@@ -9,7 +9,7 @@ use crate::change::apply::{self, Applied, Current, same_state};
 use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::run::{Done, Written, finish_with, write_run_details};
 use crate::change::{Context, Dirs};
-use crate::cli::{ApplyArgs, DisableArgs, OutputFormat};
+use crate::cli::{ApplyArgs, DisableArgs};
 use crate::clock::now_rfc3339;
 use crate::doc::plan::{PLAN_KIND, PLAN_SCHEMA_VERSION, PlanDoc};
 use crate::doc::{RunResult, RunSummary};
@@ -98,6 +98,7 @@ async fn plan_from_tenant(
         );
     }
     let plan = PlanDoc {
+        meta: Some(ctx.meta("disable-existing-m365")),
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
         graph_root: ctx.target.graph_root.clone(),
@@ -138,6 +139,7 @@ fn load_plan(
     let mut loaded = if crate::change::review::is_review(&bytes) {
         let r = crate::change::review::read(path, &bytes)?;
         let plan = PlanDoc {
+            meta: None,
             schema_version: PLAN_SCHEMA_VERSION,
             kind: PLAN_KIND.into(),
             graph_root: r.graph_root,
@@ -686,7 +688,7 @@ pub(crate) async fn run_with(
         },
         Stage::NothingToDo(run) => finish(
             out,
-            ctx.format,
+            ctx,
             None,
             run.summary,
             Applied::default(),
@@ -697,7 +699,7 @@ pub(crate) async fn run_with(
             let note = run.on_premises();
             let status = finish(
                 out,
-                ctx.format,
+                ctx,
                 Some(&w.journal),
                 run.summary,
                 w.applied,
@@ -830,19 +832,20 @@ fn print_plan_summary(plan: &PlanDoc) {
 /// Print the result and choose the exit code ([`Applied::exit_status`]).
 fn finish(
     out: &mut dyn Write,
-    format: OutputFormat,
+    ctx: &Context,
     journal: Option<&crate::journal::Journal>,
     summary: RunSummary,
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
     let done = Done {
+        meta: ctx.meta("disable-existing-m365"),
         journal,
         summary,
         applied,
         skipped,
     };
-    finish_with(out, format, done, write_run_table)
+    finish_with(out, ctx.format, done, write_run_table)
 }
 
 /// The result as people read it: one summary line, then what failed or was left alone.

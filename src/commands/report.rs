@@ -309,6 +309,7 @@ async fn stream_rows(
     args: &ReportArgs,
     format: OutputFormat,
     tenant: Option<&TenantSection>,
+    meta: &crate::doc::Meta,
     verdict: Verdict,
     out: &mut dyn Write,
 ) -> anyhow::Result<Counted> {
@@ -321,7 +322,7 @@ async fn stream_rows(
             layout(args),
             999,
         )),
-        f => Sink::Data(RowWriter::start(out, f, tenant)?),
+        f => Sink::Data(RowWriter::start(out, f, tenant, Some(meta))?),
     };
     // Groups that came from AD are written last, once their source of authority is read.
     let mut from_ad: Vec<(ReportRow, bool)> = Vec::new();
@@ -442,6 +443,7 @@ pub async fn run(
     use OutputFormat::{Csv, Html, Json, Ndjson, Table};
     crate::output::require::<crate::output::ReportView>(ctx.format, "report")?;
     let client = &ctx.client;
+    let meta = ctx.meta("report");
     let (tx, verdict) = tokio::sync::watch::channel(None);
     let none_confirmed = ctx.no_cloud_sync_group_provisioning;
     let tenant =
@@ -449,12 +451,13 @@ pub async fn run(
     let (tenant, summary) = if streams(ctx, args) && ctx.format == Json {
         // JSON names the tenant before the groups: read it first (a few requests' time).
         let tenant = tenant.await?;
-        let counted = stream_rows(client, args, ctx.format, Some(&tenant), verdict, out).await?;
+        let counted =
+            stream_rows(client, args, ctx.format, Some(&tenant), &meta, verdict, out).await?;
         (tenant, counted.all)
     } else if streams(ctx, args) {
         let (tenant, counted) = tokio::join!(
             tenant,
-            stream_rows(client, args, ctx.format, None, verdict, out)
+            stream_rows(client, args, ctx.format, None, &meta, verdict, out)
         );
         let (tenant, counted) = (tenant?, counted?);
         if ctx.format == Table {
@@ -490,6 +493,7 @@ pub async fn run(
             layout: layout(args),
             member_counts: args.member_counts,
             about,
+            meta: meta.clone(),
         };
         match (&ctx.documents, ctx.format) {
             // A fleet page holds every tenant's page.

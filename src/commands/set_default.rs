@@ -38,7 +38,7 @@ pub async fn run(
         SetDefaultPlan::read(&ctx.client, args.value, timeout),
     )
     .await?;
-    let doc = match stage {
+    let mut doc = match stage {
         Stage::DryRun(p) | Stage::NothingToDo(p) => outcome(
             p.planned(),
             args.dry_run,
@@ -50,6 +50,7 @@ pub async fn run(
         ),
         Stage::Done(_, doc) => doc,
     };
+    doc.meta = Some(ctx.meta("set-default"));
     crate::output::render(&doc, ctx.format, out)?;
     // The write was made and is reported; a read-back that failed means it is not verified.
     Ok(if doc.verification_error.is_some() {

@@ -84,6 +84,8 @@ pub(crate) struct CheckDoc<'a> {
     /// Against the last run (see `run_state`): new, persisting and resolved drift.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub changes: Option<&'a Changes>,
+    /// What the result describes.
+    pub meta: &'a crate::doc::Meta,
 }
 
 /// What a check shows: the comparison, what a fix did, the comparison after it, and the

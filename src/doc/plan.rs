@@ -42,6 +42,9 @@ pub(crate) struct PlanDoc {
     /// narrowed, never widened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan_refs: Vec<String>,
+    /// What the plan describes (absent in plans saved by an earlier gwb).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::doc::Meta>,
 }
 
 /// One group of a review: what an admin decides by, and the decision (`disable` until the

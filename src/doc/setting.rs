@@ -61,4 +61,7 @@ pub(crate) struct Outcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_error: Option<String>,
     pub journal: Option<String>,
+    /// What the outcome describes (set by the command that prints it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::doc::Meta>,
 }

@@ -1,6 +1,7 @@
 //! One output for a fleet: each tenant's output, as it finishes, joined into the fleet's.
 //!
-//! - JSON: `{"schemaVersion", "kind": "gwb.fleet", "command", "tenants": [...], "summary"}`.
+//! - JSON: `{"schemaVersion", "kind": "gwb.fleet", "command", "tenants": [...], "summary",
+//!   "meta"}` (`meta`: when, which command, which gwb).
 //!   A tenant's entry is `{"name", "tenantId", "ok", "exitCode", ...its own document's
 //!   fields}`, or `{"name", "tenantId", "ok": false, "exitCode", "error": {"message",
 //!   "exitCode"}}` when it printed none. Entries come in the order the tenants finished.
@@ -117,7 +118,8 @@ impl<'a> Merged<'a> {
             OutputFormat::Json => {
                 let mut summary = summary(&self.lines, code, self.shard);
                 summary["writes"] = json!(writes);
-                writeln!(self.out, "],\"summary\":{summary}}}")?;
+                let meta = fleet_meta(&format!("gwb {}", self.command));
+                writeln!(self.out, "],\"summary\":{summary},\"meta\":{meta}}}")?;
             }
             OutputFormat::Table => {
                 self.summary_table(code)?;
@@ -373,6 +375,17 @@ fn write_object(
     out.write_all(b"}")
 }
 
+/// What a fleet document says of its own run: when, which command, which gwb (each tenant's
+/// entry says which tenant and Graph root in its own `meta`).
+fn fleet_meta(command: &str) -> serde_json::Value {
+    let meta = crate::doc::Meta::this_run(command);
+    json!({
+        "generatedAt": meta.generated_at,
+        "command": meta.command,
+        "gwbVersion": meta.gwb_version,
+    })
+}
+
 /// A tenant's result in a few words: ok, drift, or how it failed.
 fn headline(l: &Line) -> String {
     match (l.code, &l.error) {
@@ -570,7 +583,11 @@ pub(crate) fn run(
             s["shardCounts"] = json!(c.counts_disagree);
         }
     }
-    writeln!(out, "],\"summary\":{s}}}")?;
+    writeln!(
+        out,
+        "],\"summary\":{s},\"meta\":{}}}",
+        fleet_meta("gwb merge")
+    )?;
     out.flush()?;
     Ok(super::status_of(code))
 }

@@ -38,6 +38,7 @@ pub(crate) struct CheckView<'a> {
     pub policy: &'a Policy,
     pub shown: Shown<'a>,
     pub about: super::About,
+    pub meta: crate::doc::Meta,
 }
 
 impl CheckView<'_> {
@@ -90,6 +91,7 @@ impl super::Render for CheckView<'_> {
             fix,
             after,
             changes,
+            meta: &self.meta,
         };
         super::write_json(out, &doc)
     }

@@ -112,6 +112,7 @@ pub(crate) struct ReportView<'a> {
     /// The HTML page shows member counts (`--member-counts`).
     pub member_counts: bool,
     pub about: super::About,
+    pub meta: crate::doc::Meta,
 }
 
 impl ReportView<'_> {
@@ -133,7 +134,7 @@ impl ReportView<'_> {
 
     /// JSON, NDJSON and CSV are written row by row, as when streaming.
     fn rows(&self, w: &mut dyn Write, format: OutputFormat) -> io::Result<()> {
-        let mut rw = rows::RowWriter::start(w, format, Some(self.tenant))?;
+        let mut rw = rows::RowWriter::start(w, format, Some(self.tenant), Some(&self.meta))?;
         for r in self.rows {
             rw.row(r)?;
         }

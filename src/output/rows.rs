@@ -17,6 +17,8 @@ pub(crate) struct RowWriter<'a> {
     format: OutputFormat,
     rows: u64,
     buf: Vec<u8>,
+    /// JSON: what the document describes, written last.
+    meta: Option<&'a crate::doc::Meta>,
 }
 
 /// `bytes` with `pad` spaces after every line break: a pretty-printed value nested `pad` deep.
@@ -41,12 +43,14 @@ impl<'a> RowWriter<'a> {
         w: &'a mut dyn Write,
         format: OutputFormat,
         tenant: Option<&TenantSection>,
+        meta: Option<&'a crate::doc::Meta>,
     ) -> io::Result<Self> {
         let mut me = RowWriter {
             w,
             format,
             rows: 0,
             buf: Vec::with_capacity(1024),
+            meta,
         };
         match format {
             OutputFormat::Csv => {
@@ -101,6 +105,10 @@ impl<'a> RowWriter<'a> {
             self.pretty(summary, PAD2)?;
             write!(self.w, ",\n  \"caveats\": ")?;
             self.pretty(&caveats(), PAD2)?;
+            if let Some(m) = self.meta {
+                write!(self.w, ",\n  \"meta\": ")?;
+                self.pretty(m, PAD2)?;
+            }
             write!(self.w, "\n}}\n")?;
         }
         self.w.flush()
@@ -178,7 +186,8 @@ mod tests {
             .unwrap();
             want.push(b'\n');
             let mut got = Vec::new();
-            let mut w = RowWriter::start(&mut got, OutputFormat::Json, Some(&tenant)).unwrap();
+            let mut w =
+                RowWriter::start(&mut got, OutputFormat::Json, Some(&tenant), None).unwrap();
             for r in rows {
                 w.row(r).unwrap();
             }

@@ -32,6 +32,7 @@ struct RestorePlan<'a> {
     /// A restore of a restore: what it would do, in words (the table says it).
     #[serde(skip)]
     redoes: Option<String>,
+    meta: crate::doc::Meta,
 }
 
 impl crate::output::Render for RestorePlan<'_> {
@@ -614,43 +615,35 @@ pub async fn run(
     };
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
-            let print =
-                |out: &mut dyn Write| crate::output::render(&plan_doc(&paths, &p), ctx.format, out);
+            let print = |out: &mut dyn Write| {
+                crate::output::render(&plan_doc(&paths, &p, ctx.meta("restore")), ctx.format, out)
+            };
             pipeline::show_dry_run(ctx, out, p.on_premises(), print).await?;
             Ok(ExitStatus::Ok)
         }
-        Stage::NothingToDo(p) => finish(
-            out,
-            ctx.format,
-            None,
-            p.summary,
-            Applied::default(),
-            p.skipped,
-        ),
+        Stage::NothingToDo(p) => finish(out, ctx, None, p.summary, Applied::default(), p.skipped),
         Stage::Done(p, w) => {
             // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
             let note = p.on_premises();
-            let status = finish(
-                out,
-                ctx.format,
-                Some(&w.journal),
-                p.summary,
-                w.applied,
-                p.skipped,
-            )?;
+            let status = finish(out, ctx, Some(&w.journal), p.summary, w.applied, p.skipped)?;
             pipeline::note_on_premises(out, ctx.format, args.apply.yes, note)?;
             Ok(status)
         }
     }
 }
 
-fn plan_doc<'p>(journals: &[PathBuf], plan: &'p GroupRestore) -> RestorePlan<'p> {
+fn plan_doc<'p>(
+    journals: &[PathBuf],
+    plan: &'p GroupRestore,
+    meta: crate::doc::Meta,
+) -> RestorePlan<'p> {
     RestorePlan {
         journals: journals.iter().map(|p| p.display().to_string()).collect(),
         summary: RestoreSummary::of(&plan.changes, &plan.skipped),
         changes: &plan.changes,
         skipped: &plan.skipped,
         redoes: (!plan.redoing.is_empty()).then(|| plan.question()),
+        meta,
     }
 }
 
@@ -673,19 +666,20 @@ fn write_restore_table(out: &mut dyn Write, result: &RunResult) -> std::io::Resu
 /// Print a restore's result and choose its exit code.
 fn finish(
     out: &mut dyn Write,
-    format: OutputFormat,
+    ctx: &Context,
     journal: Option<&crate::journal::Journal>,
     summary: RunSummary,
     applied: Applied,
     skipped: Vec<Skipped>,
 ) -> anyhow::Result<ExitStatus> {
     let done = Done {
+        meta: ctx.meta("restore"),
         journal,
         summary,
         applied,
         skipped,
     };
-    finish_with(out, format, done, write_restore_table)
+    finish_with(out, ctx.format, done, write_restore_table)
 }
 
 /// How many changes turn a group's writeback off (to `isEnabled: false`), and how many turn it

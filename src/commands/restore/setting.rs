@@ -38,6 +38,8 @@ struct RestoreOutcome {
     values_now: Option<Vec<SettingValue>>,
     values_restored: Option<Vec<SettingValue>>,
     journal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<crate::doc::Meta>,
 }
 
 impl RestoreOutcome {
@@ -49,6 +51,7 @@ impl RestoreOutcome {
             values_now: None,
             values_restored: None,
             journal: None,
+            meta: None,
         }
     }
 }
@@ -113,6 +116,7 @@ impl SettingRestore {
                     values_now: now.clone(),
                     values_restored: (*method != RestoreMethod::Delete).then(|| restored.clone()),
                     journal: None,
+                    meta: None,
                 };
                 (doc, ExitStatus::Ok)
             }
@@ -268,11 +272,12 @@ pub(crate) async fn restore(
         plan.redoing = redoing;
         Ok(plan)
     };
-    let (doc, status) = match pipeline::run(ctx, opts, plan).await? {
+    let (mut doc, status) = match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => p.unwritten(true),
         Stage::NothingToDo(p) => p.unwritten(false),
         Stage::Done(_, doc) => (doc, ExitStatus::Ok),
     };
+    doc.meta = Some(ctx.meta("restore"));
     crate::output::render(&doc, ctx.format, out)?;
     Ok(status)
 }

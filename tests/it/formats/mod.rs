@@ -332,3 +332,41 @@ async fn a_filtered_html_report_says_so() {
         "the header names the filter by its full value"
     );
 }
+
+/// Every document says what it describes: `meta` with the tenant, the Graph root, when, the
+/// command and gwb's version (report, check, a plan, a run's result, set-default's outcome).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_json_document_carries_meta() {
+    let s = crate::support::Scenario::groups(30, 12)
+        .await
+        .config("[policy]\nm365_writeback = \"disabled\"\n");
+    for (args, command) in [
+        (vec!["report", "-o", "json"], "gwb report"),
+        (vec!["check", "-o", "json"], "gwb check"),
+        (
+            vec!["disable-existing-m365", "--dry-run", "-o", "json"],
+            "gwb disable-existing-m365",
+        ),
+        (
+            vec!["disable-existing-m365", "--yes", "-o", "json"],
+            "gwb disable-existing-m365",
+        ),
+        (
+            vec!["set-default", "false", "--dry-run", "-o", "json"],
+            "gwb set-default",
+        ),
+    ] {
+        let run = s.gwb(&args).await;
+        assert!(matches!(run.code(), 0 | 3), "{args:?}: {}", run.stderr());
+        let meta = &run.json()["meta"];
+        assert_eq!(meta["command"], command, "{args:?}: {meta}");
+        assert_eq!(meta["graphRoot"], s.emu.url(), "{meta}");
+        assert_eq!(meta["gwbVersion"], env!("CARGO_PKG_VERSION"));
+        let at = meta["generatedAt"].as_str().unwrap();
+        assert!(
+            at.len() >= 20 && at.ends_with('Z') && at.contains('T'),
+            "{at}"
+        );
+        assert!(meta.get("tenantId").is_some(), "{meta}");
+    }
+}
