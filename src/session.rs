@@ -281,17 +281,13 @@ async fn built_in_emulator(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Conne
     )
     .await
     .context("starting the built-in emulator")?;
-    tracing::warn!(
-        "using the built-in emulator at {} with a sample tenant of {} groups (seed {}){}; no real tenant is read",
-        emu.url(),
-        groups,
-        seed,
-        if kept {
-            " as earlier --emulator commands left it (--emulator-reset starts afresh)"
-        } else {
-            ""
-        }
-    );
+    tracing::info!(url = %emu.url(), groups, seed, "the built-in emulator listens");
+    // One short line: what a person reads is that no real tenant is touched.
+    crate::output::notice(&if kept {
+        "the built-in emulator's sample tenant, as earlier --emulator commands left it (--emulator-reset starts afresh); no real tenant".to_string()
+    } else {
+        format!("the built-in emulator: a sample tenant of {groups} groups (seed {seed}); no real tenant")
+    });
     Ok(Connection {
         root: emu.url(),
         credential: std::sync::Arc::new(auth::StaticToken::new("emulator-token")),

@@ -265,8 +265,6 @@ pub(super) struct NotifyEntry {
     pub(super) timeout_seconds: Option<f64>,
 }
 
-pub(super) const FILE_KEYS: &str = "cloud, graph_url, authority_host, auth, output, tenant_id, client_id, client_secret, client_secret_file, client_certificate_path, client_certificate_password, client_certificate_password_file, lock_dir, access_token_file, [[tenants]] (name, tenant_id, cloud, graph_url, authority_host, auth, client_id, client_secret_file, client_certificate_path, client_certificate_password_file, access_token_file, [tenants.policy] (the [policy] keys; its [[tenants.policy.exception]] add to the top level's)), [[notify]] (kind, url_env or url_file, on, to, sender, timeout_seconds), [policy] (new_m365_default, m365_writeback, security_writeback, allow, role_assignable_drift, cloud_sync_group_provisioning, [[policy.exception]] (id or target, reason, owner, expires))";
-
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     let base = env("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -290,10 +288,7 @@ pub(super) fn read_file(path: &Path, explicit: bool) -> Result<Option<FileConfig
     let file: FileConfig =
         toml::from_str(&text).map_err(|e: toml::de::Error| ConfigError::File {
             path: path.to_path_buf(),
-            detail: format!(
-                "{}; allowed keys: {FILE_KEYS} (see config.example.toml)",
-                parse_error_without_source(&text, &e)
-            ),
+            detail: explain(&text, &e),
         })?;
     check_exceptions(path, &text, &file)?;
     check_tenants(path, &file)?;
@@ -379,25 +374,100 @@ fn twice<'e>(
     None
 }
 
+/// A TOML error said so that a person can fix it: where, what, and for an unknown key the keys
+/// its table allows (serde's message lists them) or, for a top-level key written after a
+/// table header, that it belongs above the header (TOML's classic trap).
+fn explain(text: &str, e: &toml::de::Error) -> String {
+    let mut detail = parse_error_without_source(text, e);
+    let unknown = e
+        .message()
+        .strip_prefix("unknown field `")
+        .and_then(|m| m.split('`').next());
+    if let Some(key) = unknown {
+        let table = e.span().and_then(|span| table_at(text, span.start));
+        if let Some(table) = table.filter(|_| TOP_LEVEL_KEYS.contains(&key)) {
+            detail.push_str(&format!(
+                "; {key} is a top-level key: move it above {table} (in TOML, every key after a [table] header belongs to that table)"
+            ));
+        }
+        detail.push_str(" (see config.example.toml)");
+    }
+    detail
+}
+
+/// The keys of the file's top level, before any table.
+pub(super) const TOP_LEVEL_KEYS: &[&str] = &[
+    "cloud",
+    "graph_url",
+    "authority_host",
+    "auth",
+    "output",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "client_secret_file",
+    "client_certificate_path",
+    "client_certificate_password",
+    "client_certificate_password_file",
+    "lock_dir",
+    "access_token_file",
+];
+
+/// The `[table]` or `[[table]]` header above byte `at`, if any.
+fn table_at(text: &str, at: usize) -> Option<String> {
+    text[..at.min(text.len())]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.split('#').next().unwrap_or(l).trim().to_string())
+}
+
+/// The key written on the line of byte `at` (`key = ...`), if any.
+fn key_at(text: &str, at: usize) -> Option<String> {
+    let start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"').to_string())
+}
+
+/// Whether a value of `key` may be shown in an error: never a secret's, and never a long one (a
+/// secret pasted under the wrong key is long; what people type for the others is short).
+fn may_show(key: Option<&str>, value: &str) -> bool {
+    let secretive = |k: &str| {
+        ["secret", "password", "token"]
+            .iter()
+            .any(|s| k.contains(s))
+    };
+    key.is_some_and(|k| !secretive(k)) && value.chars().count() <= 24
+}
+
 /// A TOML error as its position and message only. toml's own rendering quotes the offending
 /// source line, and the file may hold a client secret on that very line (a typo in the key, a
 /// wrong type, an unterminated string, a secret under the wrong table): it must never reach
-/// stderr. Quoted values in the message (`invalid type: string "..."`) are blanked too.
+/// stderr. A quoted value in the message (`invalid type: string "..."`) is shown only where
+/// [`may_show`] says so, else blanked.
 fn parse_error_without_source(text: &str, e: &toml::de::Error) -> String {
+    let key = e.span().and_then(|span| key_at(text, span.start));
     let mut msg = String::new();
-    let mut quoted = false;
+    let mut value: Option<String> = None;
     for c in e.message().trim().chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                msg.push_str(if quoted { "\"(value hidden" } else { ")\"" });
+        match (c, &mut value) {
+            ('"', None) => value = Some(String::new()),
+            ('"', Some(v)) => {
+                if may_show(key.as_deref(), v) {
+                    msg.push_str(&format!("\"{v}\""));
+                } else {
+                    msg.push_str("\"(value hidden)\"");
+                }
+                value = None;
             }
-            _ if quoted => {}
-            _ => msg.push(c),
+            (c, Some(v)) => v.push(c),
+            (c, None) => msg.push(c),
         }
     }
-    if quoted {
-        msg.push_str(")\"");
+    if value.is_some() {
+        msg.push_str("\"(value hidden)\"");
     }
     match e.span() {
         Some(span) => {

@@ -1,6 +1,6 @@
 //! The precedence rules, the file format and the secret rules, each pinned.
 
-use super::file::{FILE_KEYS, read_file};
+use super::file::{TOP_LEVEL_KEYS, read_file};
 use super::*;
 use crate::graph::DEFAULT_GRAPH_ROOT;
 use std::collections::HashMap;
@@ -22,8 +22,13 @@ fn a_broken_config_file_never_echoes_its_lines() {
         ),
         (
             "bool",
-            "[policy]\nnew_m365_default = \"s3cr3t-b\"\n",
+            "[policy]\nnew_m365_default = \"s3cr3t-b0123456789abcdefghijklmnop\"\n",
             "line 2",
+        ),
+        (
+            "secret key",
+            "[policy]\nclient_secret = 5\nnew_m365_default = \"s3cr3t\"\n",
+            "client_secret",
         ),
     ] {
         let p = temp_file(&format!("secret-{name}"), text);
@@ -32,6 +37,36 @@ fn a_broken_config_file_never_echoes_its_lines() {
         assert!(e.contains(expect), "{name}: {e}");
         assert!(e.contains(&p.display().to_string()), "{name}: {e}");
     }
+}
+
+#[test]
+fn config_errors_say_what_to_do() {
+    // A value people type for a key that is not secret is shown.
+    let p = temp_file("shown", "[policy]\nnew_m365_default = \"no\"\n");
+    let e = read_file(&p, true).unwrap_err().to_string();
+    assert!(e.contains("\"no\"") && e.contains("line 2"), "{e}");
+    assert!(
+        !e.contains("allowed keys"),
+        "no key list for a wrong value: {e}"
+    );
+    // A top-level key after a table header belongs to the table: said, with the fix.
+    let p = temp_file(
+        "trap",
+        "[policy]\nm365_writeback = \"disabled\"\nlock_dir = \"/tmp/l\"\n",
+    );
+    let e = read_file(&p, true).unwrap_err().to_string();
+    assert!(
+        e.contains("lock_dir is a top-level key: move it above [policy]"),
+        "{e}"
+    );
+    // An unknown key: that table's keys only.
+    let p = temp_file("unknown", "[policy]\nm365_writebak = \"disabled\"\n");
+    let e = read_file(&p, true).unwrap_err().to_string();
+    assert!(
+        e.contains("m365_writebak") && e.contains("m365_writeback"),
+        "{e}"
+    );
+    assert!(!e.contains("graph_url"), "only [policy]'s keys: {e}");
 }
 
 fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
@@ -477,15 +512,16 @@ fn the_example_config_documents_every_key_and_parses_uncommented() {
     assert!(parsed.client_certificate_path.is_some());
     assert!(parsed.client_certificate_password.is_some());
     assert!(parsed.client_certificate_password_file.is_some());
-    // FILE_KEYS, shown when a key is unknown, names every key.
-    let listed: Vec<&str> = FILE_KEYS.split(", ").collect();
+    // TOP_LEVEL_KEYS, which says a top-level key after a table header belongs above it,
+    // names every top-level key.
+    let listed: Vec<&str> = TOP_LEVEL_KEYS.to_vec();
     let top: Vec<&str> = uncommented
         .lines()
         .take_while(|l| !l.starts_with('['))
         .filter_map(|l| l.split(" = ").next())
         .collect();
     for key in &top {
-        assert!(listed.contains(key), "{key} missing from FILE_KEYS");
+        assert!(listed.contains(key), "{key} missing from TOP_LEVEL_KEYS");
     }
     let policy = parsed.policy.expect("the example documents [policy]");
     assert!(policy.new_m365_default.is_some() && !policy.allow.is_empty());
@@ -493,14 +529,6 @@ fn the_example_config_documents_every_key_and_parses_uncommented() {
         policy.m365_writeback != crate::writeback::policy::Rule::Any
             && policy.security_writeback != crate::writeback::policy::Rule::Any
     );
-    for key in [
-        "new_m365_default",
-        "m365_writeback",
-        "security_writeback",
-        "allow",
-    ] {
-        assert!(FILE_KEYS.contains(key), "{key}");
-    }
 }
 
 #[test]
