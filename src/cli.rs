@@ -35,40 +35,46 @@ pub struct GlobalArgs {
     pub tenant: Vec<String>,
 
     /// Run every [[tenants]] entry of the config file as one fleet run.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub all_tenants: bool,
 
     /// Fleet runs: this many tenants at once, each with its own client, pacing, lock and
     /// journal. [default: 4]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N")]
     pub parallel: Option<usize>,
 
     /// Fleet runs: only shard K of N (1-based), by a stable rule: the tenant at index i of the
     /// sorted names is in shard (i mod N) + 1. Without --tenant, shards every [[tenants]] entry.
-    #[arg(long, global = true, value_name = "K/N", conflicts_with = "shards")]
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        value_name = "K/N",
+        conflicts_with = "shards"
+    )]
     pub shard: Option<String>,
 
     /// Fleet runs in a Kubernetes Indexed Job: N shards, this one named by JOB_COMPLETION_INDEX
     /// (0-based), as --shard (JOB_COMPLETION_INDEX + 1)/N.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N")]
     pub shards: Option<usize>,
 
     /// Fleet runs: writes allowed per 5 minutes across all tenants in this process (Graph's
     /// identity and access limit: 35,000 writes per 5 minutes per app across all tenants).
     /// [default: 35000]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N")]
     pub fleet_write_limit: Option<u32>,
 
     /// National cloud: sets the Graph root and the sign-in host together. Env GWB_CLOUD.
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, hide_short_help = true, value_enum)]
     pub cloud: Option<crate::cloud::Cloud>,
 
     /// Graph root, without the version (gwb appends /beta). Env GWB_GRAPH_URL.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "URL")]
     pub graph_url: Option<String>,
 
     /// How to sign in. Env GWB_AUTH. Default: chosen from the credentials present.
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, hide_short_help = true, value_enum)]
     pub auth: Option<AuthKind>,
 
     /// Output format. Default: table on a terminal, json otherwise. Env GWB_OUTPUT.
@@ -87,76 +93,82 @@ pub struct GlobalArgs {
     pub verbose: u8,
 
     /// Only errors on stderr.
-    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    #[arg(
+        long,
+        short = 'q',
+        global = true,
+        hide_short_help = true,
+        conflicts_with = "verbose"
+    )]
     pub quiet: bool,
 
     /// Log format on stderr: text for people, json (one object per line, with the run id and
     /// every Graph request) for machines. Env GWB_LOG_FORMAT. [default: text]
-    #[arg(long, global = true, value_enum)]
+    #[arg(long, global = true, hide_short_help = true, value_enum)]
     pub log_format: Option<LogFormat>,
 
     /// Colour in logs: auto (a terminal, and NO_COLOR unset), always or never.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, hide_short_help = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
     /// Give up on an answer that sends nothing for this many seconds (a server that accepted
     /// the connection and went silent). Env GWB_READ_TIMEOUT. [default: 30]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "SECONDS")]
     pub read_timeout: Option<f64>,
 
     /// The longest one request may take, answer included, in seconds (a server that trickles).
     /// Env GWB_REQUEST_TIMEOUT. [default: 120]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "SECONDS")]
     pub request_timeout: Option<f64>,
 
     /// Stop the whole run after this many seconds, whatever Graph does (a write run that is
     /// stopped can be undone from its journal like any interrupted run). Env GWB_DEADLINE. [default: 86400]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "SECONDS")]
     pub deadline: Option<f64>,
 
     /// How long one request may keep retrying (throttling waits and attempts together), in
     /// seconds. Throttling that names its wait (Retry-After) is waited out for as long as this
     /// allows. Env GWB_RETRY_BUDGET. [default: 900]
-    #[arg(long, global = true, value_name = "SECONDS")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "SECONDS")]
     pub retry_budget: Option<f64>,
 
     /// At most this many pages per listing: a chain of nextLinks that never ends is an error.
     /// 20,000 pages of 999 is 20 million groups. Env GWB_MAX_PAGES. [default: 20000]
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N")]
     pub max_pages: Option<u64>,
 
     /// Run against a built-in sample tenant served by an in-process emulator (no tenant, no
     /// credentials needed).
-    #[arg(long, global = true, conflicts_with_all = ["graph_url", "auth"])]
+    #[arg(long, global = true, hide_short_help = true, conflicts_with_all = ["graph_url", "auth"])]
     pub emulator: bool,
 
     /// Number of groups in the --emulator sample tenant [default: 250].
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N")]
     pub emulator_groups: Option<usize>,
 
     /// Seed of the --emulator sample tenant [default: 1].
-    #[arg(long, global = true, value_name = "S")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "S")]
     pub emulator_seed: Option<u64>,
 
     /// Write the run's figures (groups, drift, changes, Graph requests, success, duration) in
     /// the Prometheus text format to PATH when the command ends, atomically, for
     /// node_exporter's textfile collector.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, hide_short_help = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
     /// Start CSV output with a UTF-8 byte order mark, so Excel shows non-ASCII names (Équipe,
     /// Zürich, 東京) as written.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub csv_bom: bool,
 
     /// Print long output as it is, not through the pager (GWB_PAGER, else PAGER, else
     /// less -FRX) that gwb uses on a terminal for report, check and dry runs.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub no_pager: bool,
 
     /// Start the --emulator sample tenant afresh. Without it, what earlier --emulator commands
     /// changed is kept (in the state directory), so a walkthrough shows its own changes.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, hide_short_help = true)]
     pub emulator_reset: bool,
 
     /// Set by a fleet run for each of its tenants when it selects more than one: a bearer token

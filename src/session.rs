@@ -286,7 +286,9 @@ async fn built_in_emulator(g: &GlobalArgs, cfg: &Config) -> anyhow::Result<Conne
     crate::output::notice(&if kept {
         "the built-in emulator's sample tenant, as earlier --emulator commands left it (--emulator-reset starts afresh); no real tenant".to_string()
     } else {
-        format!("the built-in emulator: a sample tenant of {groups} groups (seed {seed}); no real tenant")
+        format!(
+            "the built-in emulator: a sample tenant of {groups} groups (seed {seed}); no real tenant"
+        )
     });
     Ok(Connection {
         root: emu.url(),

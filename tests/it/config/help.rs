@@ -124,3 +124,42 @@ async fn kind_aliases_and_pwsh_are_accepted() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Register-ArgumentCompleter"));
 }
+
+/// `-h` shows a command's own options and the five global ones people use; `--help` all.
+#[test]
+fn short_help_keeps_to_the_command_and_five_global_options() {
+    let help = |flag: &str| {
+        let out = crate::support::gwb_command()
+            .args(["check", flag])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let short = help("-h");
+    for own in [
+        "--fix",
+        "--max-changes",
+        "--config",
+        "--tenant",
+        "--output",
+        "--out",
+        "--verbose",
+    ] {
+        assert!(short.contains(own), "-h lacks {own}:\n{short}");
+    }
+    for rare in [
+        "--read-timeout",
+        "--emulator-seed",
+        "--csv-bom",
+        "--fleet-write-limit",
+    ] {
+        assert!(!short.contains(rare), "-h shows {rare}:\n{short}");
+    }
+    let long = help("--help");
+    assert!(long.contains("--read-timeout") && long.contains("--emulator-seed"));
+    assert!(
+        short.lines().count() * 3 < long.lines().count(),
+        "-h is a summary"
+    );
+}
