@@ -120,15 +120,34 @@ pub fn explain(error: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(
-        "auth = {kind} needs {what}; set it in the environment (secrets are never read from flags)"
-    )]
-    Missing {
-        kind: &'static str,
-        what: &'static str,
-    },
+    #[error("auth = {kind} needs {what}; secrets are never read from flags")]
+    Missing { kind: &'static str, what: String },
     #[error("cannot build the {kind} credential: {detail}")]
     Build { kind: &'static str, detail: String },
+}
+
+/// Each input a sign-in kind reads, by every name it can be given.
+const TENANT: &str = "AZURE_TENANT_ID (or tenant_id in the config file)";
+const CLIENT: &str = "AZURE_CLIENT_ID (or client_id)";
+const CLIENT_SECRET: &str =
+    "AZURE_CLIENT_SECRET (or GWB_CLIENT_SECRET_FILE, or client_secret or client_secret_file)";
+const CERTIFICATE: &str = "AZURE_CLIENT_CERTIFICATE_PATH (or client_certificate_path)";
+const FEDERATED_TOKEN: &str = "AZURE_FEDERATED_TOKEN_FILE";
+const ACCESS_TOKEN: &str = "GWB_ACCESS_TOKEN (or GWB_ACCESS_TOKEN_FILE, or access_token_file)";
+
+/// Every input `kind` lacks, said at once (not one per attempt).
+fn need(kind: &'static str, inputs: &[(bool, &str)]) -> Result<(), AuthError> {
+    let missing: Vec<&str> = inputs
+        .iter()
+        .filter(|(present, _)| !present)
+        .map(|(_, name)| *name)
+        .collect();
+    let what = match missing.as_slice() {
+        [] => return Ok(()),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    Err(AuthError::Missing { kind, what })
 }
 
 /// Build the credential for `kind`.
@@ -138,25 +157,29 @@ pub fn credential(
 ) -> Result<Arc<dyn TokenCredential>, AuthError> {
     match kind {
         AuthKind::AccessToken => {
-            let token = inputs.access_token.clone().ok_or(AuthError::Missing {
-                kind: "access-token",
-                what: "GWB_ACCESS_TOKEN",
-            })?;
+            need(
+                "access-token",
+                &[(inputs.access_token.is_some(), ACCESS_TOKEN)],
+            )?;
+            let Some(token) = inputs.access_token.clone() else {
+                unreachable!("need() checked it");
+            };
             Ok(Arc::new(StaticToken::new(token)))
         }
-        AuthKind::ClientSecret => client_secret(inputs),
-        AuthKind::ClientCertificate => client_certificate(inputs),
+        AuthKind::ClientSecret => client_secret(inputs).map(|c| at_host(c, inputs)),
+        AuthKind::ClientCertificate => client_certificate(inputs).map(|c| at_host(c, inputs)),
         AuthKind::WorkloadIdentity => {
-            let missing = |what| AuthError::Missing {
-                kind: "workload-identity",
-                what,
-            };
-            let tenant = inputs.tenant_id.clone().ok_or(missing("AZURE_TENANT_ID"))?;
-            let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
-            let file = inputs
-                .federated_token_file
-                .clone()
-                .ok_or(missing("AZURE_FEDERATED_TOKEN_FILE"))?;
+            need(
+                "workload-identity",
+                &[
+                    (inputs.tenant_id.is_some(), TENANT),
+                    (inputs.client_id.is_some(), CLIENT),
+                    (inputs.federated_token_file.is_some(), FEDERATED_TOKEN),
+                ],
+            )?;
+            let tenant = inputs.tenant_id.clone().unwrap_or_default();
+            let client = inputs.client_id.clone().unwrap_or_default();
+            let file = inputs.federated_token_file.clone().unwrap_or_default();
             let options = WorkloadIdentityCredentialOptions {
                 credential_options: ClientAssertionCredentialOptions {
                     client_options: client_options(inputs),
@@ -170,7 +193,7 @@ pub fn credential(
                     kind: "workload-identity",
                     detail: e.to_string(),
                 })?;
-            Ok(cred)
+            Ok(at_host(cred, inputs))
         }
         AuthKind::ManagedIdentity => {
             let options = ManagedIdentityCredentialOptions {
@@ -201,19 +224,21 @@ pub fn credential(
 
 /// A client-secret credential.
 fn client_secret(inputs: &AuthInputs) -> Result<Arc<dyn TokenCredential>, AuthError> {
-    let missing = |what| AuthError::Missing {
-        kind: "client-secret",
-        what,
+    need(
+        "client-secret",
+        &[
+            (inputs.tenant_id.is_some(), TENANT),
+            (inputs.client_id.is_some(), CLIENT),
+            (inputs.client_secret.is_some(), CLIENT_SECRET),
+        ],
+    )?;
+    let (Some(tenant), Some(client), Some(secret)) = (
+        inputs.tenant_id.as_deref(),
+        inputs.client_id.clone(),
+        inputs.client_secret.clone(),
+    ) else {
+        unreachable!("need() checked every input");
     };
-    let tenant = inputs
-        .tenant_id
-        .as_deref()
-        .ok_or(missing("AZURE_TENANT_ID"))?;
-    let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
-    let secret = inputs
-        .client_secret
-        .clone()
-        .ok_or(missing("AZURE_CLIENT_SECRET"))?;
     let options = ClientSecretCredentialOptions {
         client_options: client_options(inputs),
     };
@@ -230,13 +255,21 @@ fn client_secret(inputs: &AuthInputs) -> Result<Arc<dyn TokenCredential>, AuthEr
 /// PKCS#12 azure_identity takes.
 fn client_certificate(inputs: &AuthInputs) -> Result<Arc<dyn TokenCredential>, AuthError> {
     const KIND: &str = "client-certificate";
-    let missing = |what| AuthError::Missing { kind: KIND, what };
-    let tenant = inputs.tenant_id.clone().ok_or(missing("AZURE_TENANT_ID"))?;
-    let client = inputs.client_id.clone().ok_or(missing("AZURE_CLIENT_ID"))?;
-    let path = inputs
-        .client_certificate
-        .as_deref()
-        .ok_or(missing("AZURE_CLIENT_CERTIFICATE_PATH"))?;
+    need(
+        KIND,
+        &[
+            (inputs.tenant_id.is_some(), TENANT),
+            (inputs.client_id.is_some(), CLIENT),
+            (inputs.client_certificate.is_some(), CERTIFICATE),
+        ],
+    )?;
+    let (Some(tenant), Some(client), Some(path)) = (
+        inputs.tenant_id.clone(),
+        inputs.client_id.clone(),
+        inputs.client_certificate.as_deref(),
+    ) else {
+        unreachable!("need() checked every input");
+    };
     let build = |detail: String| AuthError::Build { kind: KIND, detail };
     let bytes =
         std::fs::read(path).map_err(|e| build(format!("cannot read {}: {e}", path.display())))?;
@@ -304,6 +337,38 @@ impl std::fmt::Debug for StaticToken {
     }
 }
 
+/// A credential that signs in at the authority host, whose failures name that host: a sign-in
+/// host that cannot be reached (a proxy, a firewall, a typo in authority_host) is then said.
+#[derive(Debug)]
+struct AtHost {
+    inner: Arc<dyn TokenCredential>,
+    host: String,
+}
+
+fn at_host(inner: Arc<dyn TokenCredential>, inputs: &AuthInputs) -> Arc<dyn TokenCredential> {
+    let host = match inputs.authority_host.as_str() {
+        "" => "https://login.microsoftonline.com".to_string(),
+        h => h.trim_end_matches('/').to_string(),
+    };
+    Arc::new(AtHost { inner, host })
+}
+
+#[async_trait::async_trait]
+impl TokenCredential for AtHost {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.inner.get_token(scopes, options).await.map_err(|e| {
+            azure_core::Error::with_message(
+                e.kind().clone(),
+                format!("signing in at {}: {e}", self.host),
+            )
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl TokenCredential for StaticToken {
     async fn get_token(
@@ -322,6 +387,34 @@ impl TokenCredential for StaticToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_missing_input_is_named_at_once_by_variable_and_config_key() {
+        let e = credential(AuthKind::ClientSecret, &AuthInputs::default())
+            .unwrap_err()
+            .to_string();
+        for name in [
+            "AZURE_TENANT_ID (or tenant_id in the config file)",
+            "AZURE_CLIENT_ID (or client_id)",
+            "AZURE_CLIENT_SECRET (or GWB_CLIENT_SECRET_FILE, or client_secret or client_secret_file)",
+        ] {
+            assert!(e.contains(name), "{name}: {e}");
+        }
+        let only = credential(
+            AuthKind::ClientCertificate,
+            &AuthInputs {
+                tenant_id: Some("t".into()),
+                client_id: Some("c".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            only.contains("needs AZURE_CLIENT_CERTIFICATE_PATH (or client_certificate_path);"),
+            "{only}"
+        );
+    }
 
     #[test]
     fn missing_inputs_name_the_variable() {

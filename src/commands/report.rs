@@ -272,6 +272,8 @@ async fn engines_then_tell(
 async fn tenant_section(client: &GraphClient, engines: Engines) -> anyhow::Result<TenantSection> {
     let mut tenant = match crate::graph::settings::list(client).await {
         Ok(s) => TenantSection::known(&tenant_default(&s)),
+        // Sign-in itself failed: the listing fails with the same error, said once.
+        Err(e @ crate::graph::GraphError::Token(_)) => TenantSection::unreadable(e.to_string()),
         Err(e) if e.is_auth() => {
             // Group.Read.All alone cannot read settings: still report the groups.
             tracing::warn!("cannot read the tenant default: {e}");

@@ -134,8 +134,14 @@ pub fn error_message(span: &tracing::Span, error: &str, exit_code: u8) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         span.in_scope(|| tracing::error!(exit_code, "{error}"));
     } else {
-        // The chain can quote Graph's own error text: never let it reach the terminal raw.
-        eprintln!("gwb: error: {}", safe(error));
+        // The chain can quote Graph's own error text: never let it reach the terminal raw. A
+        // cause of several lines (the sign-in SDK's) reads as indented lines.
+        let lines: Vec<String> = error
+            .lines()
+            .map(|l| safe(l.trim_end()).into_owned())
+            .filter(|l| !l.is_empty())
+            .collect();
+        eprintln!("gwb: error: {}", lines.join("\n  "));
     }
 }
 

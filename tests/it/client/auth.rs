@@ -100,6 +100,10 @@ async fn a_bad_secret_is_explained() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("AADSTS7000215"), "{e}");
+    assert!(
+        e.starts_with("signing in at https://login.microsoftonline.com: "),
+        "the sign-in host is named: {e}"
+    );
     let explained = gwb::auth::explain(&e);
     assert!(
         explained.contains("the client secret is wrong"),
@@ -408,5 +412,35 @@ mod slow {
         let explained = gwb::auth::explain(&e.to_string());
         assert!(explained.contains("try again later"), "{explained}");
         assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    }
+    /// A sign-in host that cannot be reached is named, the SDK's several lines read as indented
+    /// lines (never a literal `\u{a}`), and nothing is said twice: no tenant-default warning
+    /// repeats the sign-in failure.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_unreachable_sign_in_host_is_named_once_in_readable_lines() {
+        let mut cmd = crate::support::gwb_command();
+        cmd.env("AZURE_TENANT_ID", "contoso.onmicrosoft.com")
+            .env("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001")
+            .env("AZURE_CLIENT_SECRET", "not-a-real-secret")
+            .env("AZURE_AUTHORITY_HOST", "https://127.0.0.1:1")
+            .args(["--auth", "client-secret", "report", "-o", "json"]);
+        let out =
+            tokio::time::timeout(std::time::Duration::from_secs(60), crate::support::run(cmd))
+                .await
+                .expect("gwb gives up on its own");
+        let err = crate::support::stderr(&out);
+        assert_ne!(out.status.code(), Some(0), "{err}");
+        assert!(err.contains("signing in at https://127.0.0.1:1"), "{err}");
+        assert!(!err.contains("\\u{a}"), "{err}");
+        assert!(!err.contains("cannot read the tenant default"), "{err}");
+        assert!(!err.contains("not-a-real-secret"), "{err}");
+        let error_lines = err
+            .lines()
+            .skip_while(|l| !l.starts_with("gwb: error:"))
+            .count();
+        assert!(
+            error_lines >= 2,
+            "the cause's second line is its own line: {err}"
+        );
     }
 }
