@@ -146,15 +146,29 @@ pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std:
     if s.excluded_by_policy > 0 {
         writeln!(
             out,
-            "  {} groups kept by the config's policy were left alone",
-            s.excluded_by_policy
+            "  {} kept by the config's policy {} left alone",
+            crate::output::table::groups(s.excluded_by_policy),
+            if s.excluded_by_policy == 1 {
+                "was"
+            } else {
+                "were"
+            }
         )?;
     }
     if s.role_assignable_skipped > 0 {
         writeln!(
             out,
-            "  {} role-assignable groups were left alone (--skip-role-assignable)",
-            s.role_assignable_skipped
+            "  {} {} left alone (--skip-role-assignable)",
+            crate::output::table::count(
+                s.role_assignable_skipped,
+                "role-assignable group",
+                "role-assignable groups"
+            ),
+            if s.role_assignable_skipped == 1 {
+                "was"
+            } else {
+                "were"
+            }
         )?;
     }
     if s.changed_since_run > 0 {

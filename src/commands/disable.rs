@@ -853,9 +853,9 @@ fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<(
     let s = &result.summary;
     writeln!(
         out,
-        "Changed {} of {} planned groups; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
+        "Changed {} of {}; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
         s.changed,
-        s.planned,
+        crate::output::table::count(s.planned, "planned group", "planned groups"),
         s.deleted_meanwhile,
         s.failed,
         s.already_disabled,

@@ -305,8 +305,8 @@ impl<'a> Merged<'a> {
         let drifted = lines.iter().filter(|l| l.ok && l.code == 3).count();
         writeln!(
             self.out,
-            "\n{} tenants: {} ok, {} drifted, {} failed; exit {code}",
-            lines.len(),
+            "\n{}: {} ok, {} drifted, {} failed; exit {code}",
+            crate::output::table::count(lines.len() as u64, "tenant", "tenants"),
             lines.len() - failed - drifted,
             drifted,
             failed

@@ -134,8 +134,8 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
         if f.dry_run {
             writeln!(
                 out,
-                "Dry run: --fix would disable writeback on {} groups{} (no writes made)",
-                f.groups_planned,
+                "Dry run: --fix would disable writeback on {}{} (no writes made)",
+                super::table::groups(f.groups_planned),
                 if f.tenant_default.is_some() {
                     " and set the tenant default"
                 } else {
@@ -145,9 +145,9 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
         } else {
             writeln!(
                 out,
-                "Fix: changed {} of {} groups; {} deleted meanwhile, {} failed; tenant default: {}",
+                "Fix: changed {} of {}; {} deleted meanwhile, {} failed; tenant default: {}",
                 f.groups_changed.len(),
-                f.groups_planned,
+                super::table::groups(f.groups_planned),
                 f.deleted_meanwhile.len(),
                 f.failed.len(),
                 f.tenant_default
@@ -268,16 +268,17 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
     if c.compliant {
         writeln!(
             out,
-            "{title}: compliant ({} groups checked, {} allowed by policy.allow)",
-            c.groups_checked, c.allowed
+            "{title}: compliant ({} checked, {} allowed by policy.allow)",
+            super::table::groups(c.groups_checked),
+            c.allowed
         )?;
         return Ok(());
     }
     writeln!(
         out,
-        "{title}: {} drifted ({} groups checked, {} allowed by policy.allow)",
+        "{title}: {} drifted ({} checked, {} allowed by policy.allow)",
         c.drift.len(),
-        c.groups_checked,
+        super::table::groups(c.groups_checked),
         c.allowed
     )?;
     for d in &c.drift {

@@ -19,19 +19,23 @@ impl super::Render for PlanDoc {
         super::write_plan_table(
             out,
             &format!(
-                "Dry run: would disable writeback on {} Microsoft 365 groups (no writes made):",
-                self.changes.len()
+                "Dry run: would disable writeback on {} (no writes made):",
+                super::table::count(
+                    self.changes.len() as u64,
+                    "Microsoft 365 group",
+                    "Microsoft 365 groups"
+                )
             ),
             &self.changes,
             &self.skipped,
             &[format!(
-                "Summary: {} changes; {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} groups of other kinds",
-                self.changes.len(),
+                "Summary: {}; {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} of other kinds",
+                super::table::count(self.changes.len() as u64, "change", "changes"),
                 s.already_disabled,
                 s.excluded,
                 s.created_on_or_after_cutoff,
                 s.synced_from_on_premises,
-                s.other_kinds
+                super::table::groups(s.other_kinds)
             )],
         )
     }

@@ -54,8 +54,9 @@ pub(crate) fn write_summary(w: &mut dyn Write, shown: &Summary, s: &Summary) -> 
     if c.warnings > 0 {
         writeln!(
             w,
-            "  {} need attention (marked [!], listed above)",
-            table::groups(c.warnings)
+            "  {} {} attention (marked [!], listed above)",
+            table::groups(c.warnings),
+            if c.warnings == 1 { "needs" } else { "need" }
         )?;
     }
     Ok(())

@@ -292,10 +292,14 @@ pub(crate) fn write_groups(
 
 /// "1 group", "2 groups".
 pub(crate) fn groups(n: u64) -> String {
-    if n == 1 {
-        "1 group".into()
-    } else {
-        format!("{n} groups")
+    count(n, "group", "groups")
+}
+
+/// `n` and the noun that goes with it: "1 change", "2 changes", "0 changes".
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
     }
 }
 
@@ -343,6 +347,8 @@ mod tests {
         assert_eq!(groups(1), "1 group");
         assert_eq!(groups(0), "0 groups");
         assert_eq!(groups(2), "2 groups");
+        assert_eq!(count(1_u64, "change", "changes"), "1 change");
+        assert_eq!(count(0_u64, "tenant", "tenants"), "0 tenants");
     }
 
     fn row(name: &str) -> ReportRow {

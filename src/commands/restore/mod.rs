@@ -46,8 +46,8 @@ impl crate::output::Render for RestorePlan<'_> {
         crate::output::write_plan_table(
             out,
             &format!(
-                "Dry run: would restore {} groups to their recorded state (no writes made):",
-                self.changes.len()
+                "Dry run: would restore {} to their recorded state (no writes made):",
+                crate::output::table::groups(self.changes.len() as u64)
             ),
             self.changes,
             self.skipped,
@@ -657,8 +657,13 @@ fn write_restore_table(out: &mut dyn Write, result: &RunResult) -> std::io::Resu
         .count();
     writeln!(
         out,
-        "Restored {} of {} groups; {} already as recorded, {} changed since gwb's run, {} deleted meanwhile, {} failed",
-        s.changed, s.planned, already, s.changed_since_run, s.deleted_meanwhile, s.failed
+        "Restored {} of {}; {} already as recorded, {} changed since gwb's run, {} deleted meanwhile, {} failed",
+        s.changed,
+        crate::output::table::groups(s.planned),
+        already,
+        s.changed_since_run,
+        s.deleted_meanwhile,
+        s.failed
     )?;
     write_run_details(out, result)
 }
