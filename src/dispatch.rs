@@ -57,7 +57,11 @@ pub(crate) async fn on_tenant(
                         from_tenant: true,
                     },
             }) => {
-                let path = path.as_deref().or(s.cfg.file_looked_at.as_deref());
+                // A fleet tenant's baseline goes into the file that holds its entry.
+                let path = path
+                    .as_deref()
+                    .or(s.cfg.file.as_deref().filter(|_| s.cfg.tenant.is_some()))
+                    .or(s.cfg.file_looked_at.as_deref());
                 commands::check::baseline::write(&s.ctx, path, *force).await
             }
             other => unreachable!("{} does not run against a tenant", other.name()),

@@ -20,6 +20,9 @@ pub(crate) async fn write(
     path: Option<&Path>,
     force: bool,
 ) -> anyhow::Result<ExitStatus> {
+    if let Some(name) = ctx.target.name.as_deref() {
+        return write_tenant(ctx, path, name, force).await;
+    }
     let path = path.ok_or_else(|| {
         UsageError(
             "no default config path (neither XDG_CONFIG_HOME nor HOME is set): give --path".into(),
@@ -33,13 +36,7 @@ pub(crate) async fn write(
         ))
         .into());
     }
-    let strictest = Policy {
-        new_m365_default: Some(false),
-        m365_writeback: Rule::Disabled,
-        security_writeback: Rule::Disabled,
-        ..Default::default()
-    };
-    let found = super::compare(ctx, &strictest).await?;
+    let found = super::compare(ctx, &strictest()).await?;
     let tenant = crate::change::pipeline::tenant_words(ctx).await;
     let baseline = Baseline::of(&found);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -49,21 +46,61 @@ pub(crate) async fn write(
     let text = baseline.toml(&tenant, &crate::clock::now_rfc3339());
     crate::files::write_new(path, text.as_bytes(), force)
         .map_err(|e| UsageError(format!("{}: {e}; nothing was written", path.display())))?;
-    for w in &baseline.cannot_allow {
-        tracing::warn!("{}", crate::output::safe(w));
-    }
-    if baseline.allow.len() > LONG_ALLOW {
-        tracing::warn!(
-            "{} groups are written back today and all are in allow: a list that long is hard to review; consider disabling writeback on those nobody needs in AD, then trimming allow",
-            baseline.allow.len()
-        );
-    }
+    baseline.warn();
     crate::output::notice(&format!(
         "wrote {}: a baseline of {tenant}: {} groups written back today are allowed, and gwb check is compliant under it. The policy binds disable-existing-m365 too: it leaves those groups alone (trim allow, or add --ignore-policy, to disable them)",
         path.display(),
         baseline.allow.len()
     ));
     Ok(ExitStatus::Ok)
+}
+
+/// `--tenant NAME`: the baseline as that `[[tenants]]` entry's `[tenants.policy]`, written into
+/// the config file that holds the entry (checked to parse before it replaces the file).
+async fn write_tenant(
+    ctx: &Context,
+    path: Option<&Path>,
+    name: &str,
+    force: bool,
+) -> anyhow::Result<ExitStatus> {
+    let path = path.ok_or_else(|| {
+        UsageError("--tenant needs the config file that holds its entry: give --config".into())
+    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: {e}; nothing was written", path.display())))?;
+    let refused = |e: String| UsageError(format!("{}: {e}; nothing was written", path.display()));
+    // Refused before the tenant is read, as a whole file is.
+    with_tenant_policy(&text, name, "[tenants.policy]\n", force).map_err(refused)?;
+    let found = super::compare(ctx, &strictest()).await?;
+    let tenant = crate::change::pipeline::tenant_words(ctx).await;
+    let baseline = Baseline::of(&found);
+    let table = baseline.table("tenants.policy", &tenant, &crate::clock::now_rfc3339());
+    let new = with_tenant_policy(&text, name, &table, force).map_err(refused)?;
+    toml::from_str::<toml::Table>(&new).map_err(|e| {
+        refused(format!(
+            "the file would not parse after the edit ({})",
+            e.message()
+        ))
+    })?;
+    crate::files::write_atomic(path, new.as_bytes())
+        .map_err(|e| refused(format!("cannot replace it: {e}")))?;
+    baseline.warn();
+    crate::output::notice(&format!(
+        "wrote [tenants.policy] of {name:?} in {}: a baseline of {tenant}: {} groups written back today are allowed, and gwb --tenant {name} check is compliant under it. It binds disable-existing-m365 too (trim allow, or add --ignore-policy)",
+        path.display(),
+        baseline.allow.len()
+    ));
+    Ok(ExitStatus::Ok)
+}
+
+/// The policy the tenant is read under: everything checked, nothing allowed.
+fn strictest() -> Policy {
+    Policy {
+        new_m365_default: Some(false),
+        m365_writeback: Rule::Disabled,
+        security_writeback: Rule::Disabled,
+        ..Default::default()
+    }
 }
 
 /// What the tenant is today, as a policy.
@@ -78,6 +115,19 @@ struct Baseline {
 }
 
 impl Baseline {
+    /// What a person should know of the list: what it cannot accept, and when it is long.
+    fn warn(&self) {
+        for w in &self.cannot_allow {
+            tracing::warn!("{}", crate::output::safe(w));
+        }
+        if self.allow.len() > LONG_ALLOW {
+            tracing::warn!(
+                "{} groups are written back today and all are in allow: a list that long is hard to review; consider disabling writeback on those nobody needs in AD, then trimming allow",
+                self.allow.len()
+            );
+        }
+    }
+
     fn of(c: &Comparison) -> Baseline {
         let mut b = Baseline {
             new_m365_default: c
@@ -128,11 +178,6 @@ impl Baseline {
     /// commented exception to copy.
     fn toml(&self, tenant: &str, at: &str) -> String {
         let mut t = String::new();
-        let one_line = |s: &str| -> String {
-            s.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect()
-        };
         let _ = writeln!(
             t,
             "# gwb configuration: a baseline of {}, written by `gwb config init --from-tenant` at {at}.",
@@ -145,8 +190,24 @@ impl Baseline {
             "# The policy binds disable-existing-m365 too: it leaves every group in allow alone. To\n",
             "# disable writeback on them, trim allow first (or run it with --ignore-policy).\n",
             "# Every other key (sign-in, clouds, notifications): `gwb config init --path FILE` writes\n",
-            "# them all, commented, to copy from.\n\n[policy]\n",
+            "# them all, commented, to copy from.\n\n",
         ));
+        t.push_str(&self.table("policy", tenant, at));
+        t
+    }
+
+    /// The policy as the table `name` (`policy`, or `tenants.policy` inside a fleet's
+    /// `[[tenants]]` entry), with the commented exception template.
+    fn table(&self, name: &str, tenant: &str, at: &str) -> String {
+        let mut t = String::new();
+        if name != "policy" {
+            let _ = writeln!(
+                t,
+                "# A baseline of {}, written by `gwb config init --from-tenant` at {at}: gwb check is\n# compliant under it today; it binds disable-existing-m365 too (trim allow, or --ignore-policy).",
+                one_line(tenant)
+            );
+        }
+        let _ = writeln!(t, "[{name}]");
         match self.new_m365_default {
             Some(v) => {
                 let _ = writeln!(
@@ -180,7 +241,9 @@ impl Baseline {
         t.push_str(concat!(
             "\n# An accepted exception: a group (or target = \"tenantDefault\" or \"syncEngine\") that may\n",
             "# stay as it is, with why, who owns it and until when (gwb check warns before it expires).\n",
-            "# [[policy.exception]]\n",
+        ));
+        let _ = writeln!(t, "# [[{name}.exception]]");
+        t.push_str(concat!(
             "# id = \"00000000-0000-0000-0000-000000000000\"\n",
             "# reason = \"why it stays written back\"\n",
             "# owner = \"someone@example.com\"\n",
@@ -190,9 +253,114 @@ impl Baseline {
     }
 }
 
+/// Text on one line: a name with a line break must not end a TOML comment early.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// `text` (a config file) with `table` as the `[tenants.policy]` of its `[[tenants]]` entry
+/// named `name`: added after the entry's keys, or, with `force`, in place of the one it has.
+fn with_tenant_policy(text: &str, name: &str, table: &str, force: bool) -> Result<String, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| {
+        let l = l.split('#').next().unwrap_or("").trim();
+        l.starts_with('[').then(|| l.replace(' ', ""))
+    };
+    // The entry: from its [[tenants]] line to the next header outside it.
+    let mut entry: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        if header(lines[i]).as_deref() == Some("[[tenants]]") {
+            let end = (i + 1..lines.len())
+                .find(|&j| {
+                    header(lines[j]).is_some_and(|h| {
+                        !(h.starts_with("[tenants.") || h.starts_with("[[tenants."))
+                    })
+                })
+                .unwrap_or(lines.len());
+            let named = lines[i + 1..end].iter().any(|l| {
+                let l = l.split('#').next().unwrap_or("");
+                l.split_once('=')
+                    .is_some_and(|(k, v)| k.trim() == "name" && v.trim().trim_matches('"') == name)
+            });
+            if named {
+                entry = Some((i, end));
+                break;
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    let (start, end) = entry.ok_or_else(|| {
+        format!("no [[tenants]] entry named {name:?} in the config file; add one (name = \"{name}\") first")
+    })?;
+    // Its policy, if it has one: [tenants.policy] and its exceptions.
+    let policy =
+        (start + 1..end).find(|&j| header(lines[j]).as_deref() == Some("[tenants.policy]"));
+    let (cut_from, cut_to) = match policy {
+        Some(_) if !force => {
+            return Err(format!(
+                "the [[tenants]] entry {name:?} has a [tenants.policy] already: edit it, or add --force to replace it"
+            ));
+        }
+        Some(p) => (p, end),
+        None => {
+            // After the entry's own keys, before any sub-table it has.
+            let first_sub = (start + 1..end)
+                .find(|&j| header(lines[j]).is_some())
+                .unwrap_or(end);
+            (first_sub, first_sub)
+        }
+    };
+    let mut out: Vec<String> = lines[..cut_from].iter().map(|l| l.to_string()).collect();
+    if out.last().is_some_and(|l| !l.trim().is_empty()) {
+        out.push(String::new());
+    }
+    out.push(table.trim_end().to_string());
+    if cut_to < lines.len() {
+        out.push(String::new());
+    }
+    out.extend(lines[cut_to..].iter().map(|l| l.to_string()));
+    Ok(out.join("\n") + "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FLEET: &str = "auth = \"access-token\"\n\n[[tenants]]\nname = \"a\"\ngraph_url = \"http://127.0.0.1:1\"\n\n[[tenants]]\nname = \"b\" # the second\ntenant_id = \"x\"\n[tenants.policy]\nm365_writeback = \"any\"\n\n[[notify]]\nkind = \"webhook\"\n";
+
+    #[test]
+    fn a_tenants_policy_goes_into_its_own_entry_and_replaces_one_only_with_force() {
+        let table = "[tenants.policy]\nallow = []\n";
+        let added = with_tenant_policy(FLEET, "a", table, false).unwrap();
+        let parsed: toml::Table = toml::from_str(&added).unwrap();
+        let tenants = parsed["tenants"].as_array().unwrap();
+        assert!(
+            tenants[0]["policy"]["allow"].as_array().unwrap().is_empty(),
+            "{added}"
+        );
+        assert_eq!(tenants[1]["policy"]["m365_writeback"].as_str(), Some("any"));
+        assert!(parsed["notify"].is_array(), "what follows is kept: {added}");
+
+        let e = with_tenant_policy(FLEET, "b", table, false).unwrap_err();
+        assert!(
+            e.contains("has a [tenants.policy] already") && e.contains("--force"),
+            "{e}"
+        );
+        let replaced = with_tenant_policy(FLEET, "b", table, true).unwrap();
+        let parsed: toml::Table = toml::from_str(&replaced).unwrap();
+        let b = &parsed["tenants"].as_array().unwrap()[1];
+        assert!(b["policy"].get("m365_writeback").is_none(), "{replaced}");
+        assert_eq!(b["tenant_id"].as_str(), Some("x"));
+        assert!(parsed["notify"].is_array(), "{replaced}");
+
+        let e = with_tenant_policy(FLEET, "c", table, false).unwrap_err();
+        assert!(e.contains("no [[tenants]] entry named \"c\""), "{e}");
+    }
 
     const A: &str = "0b1f5a6e-1111-4c1e-9e4f-00000000000a";
 

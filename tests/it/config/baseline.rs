@@ -67,3 +67,66 @@ async fn a_baseline_from_the_tenant_is_compliant_today_and_binds_the_bulk_disabl
     assert_eq!(forced.code(), 0, "{}", forced.stderr());
     assert!(std::fs::read_to_string(&file).unwrap().contains("[policy]"));
 }
+
+/// In a fleet, `--tenant NAME` writes the baseline as that entry's `[tenants.policy]`, in the
+/// config file that holds it; `check` on that tenant is then compliant.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_tenants_baseline_is_its_tenants_policy() {
+    let s = Scenario::groups(60, 45).await;
+    let dir = temp_dir("baseline-fleet");
+    let token = dir.join("token");
+    std::fs::write(&token, crate::support::TOKEN).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = dir.join("gwb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "auth = \"access-token\"\naccess_token_file = \"{}\"\n\n[[tenants]]\nname = \"t1\"\ngraph_url = \"{}\"\n",
+            token.display(),
+            s.emu.url()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let run = s
+        .gwb(&[
+            "--config",
+            c,
+            "--tenant",
+            "t1",
+            "config",
+            "init",
+            "--from-tenant",
+        ])
+        .await;
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("[tenants.policy]") && text.contains("m365_writeback = \"disabled\""),
+        "{text}"
+    );
+    let checked = s
+        .gwb(&["--config", c, "--tenant", "t1", "check", "-o", "json"])
+        .await;
+    assert_eq!(checked.code(), 0, "{}", checked.stderr());
+    assert!(checked.json()["before"]["allowed"].as_u64().unwrap() > 0);
+    // A second time: refused without --force, the file as it was.
+    let again = s
+        .gwb(&[
+            "--config",
+            c,
+            "--tenant",
+            "t1",
+            "config",
+            "init",
+            "--from-tenant",
+        ])
+        .await;
+    assert_eq!(again.code(), 2);
+    again.assert_stderr_has("has a [tenants.policy] already");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+}
