@@ -92,17 +92,16 @@ async fn a_fleet_tenants_baseline_is_its_tenants_policy() {
     )
     .unwrap();
     let c = config.to_str().unwrap();
-    let run = s
-        .gwb(&[
-            "--config",
-            c,
-            "--tenant",
-            "t1",
-            "config",
-            "init",
-            "--from-tenant",
-        ])
-        .await;
+    let init = [
+        "--config",
+        c,
+        "--tenant",
+        "t1",
+        "config",
+        "init",
+        "--from-tenant",
+    ];
+    let run = s.gwb(&init).await;
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
@@ -115,17 +114,7 @@ async fn a_fleet_tenants_baseline_is_its_tenants_policy() {
     assert_eq!(checked.code(), 0, "{}", checked.stderr());
     assert!(checked.json()["before"]["allowed"].as_u64().unwrap() > 0);
     // A second time: refused without --force, the file as it was.
-    let again = s
-        .gwb(&[
-            "--config",
-            c,
-            "--tenant",
-            "t1",
-            "config",
-            "init",
-            "--from-tenant",
-        ])
-        .await;
+    let again = s.gwb(&init).await;
     assert_eq!(again.code(), 2);
     again.assert_stderr_has("has a [tenants.policy] already");
     assert_eq!(std::fs::read_to_string(&config).unwrap(), text);

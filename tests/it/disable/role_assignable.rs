@@ -12,13 +12,7 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
     // The generated tenant has role-assignable Microsoft 365 groups, which the emulator refuses
     // to write without the privileged permission (403), as Graph does.
     let tenant = gwb::emulator::Tenant::generate(250, 1);
-    let privileged: Vec<String> = tenant
-        .groups
-        .iter()
-        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
-        .map(|g| g.id.clone())
-        .collect();
-    assert!(!privileged.is_empty());
+    let privileged: Vec<String> = privileged(&tenant).into_iter().collect();
     let s = Scenario::with(tenant, EmulatorConfig::default()).await;
     let emu = &s.emu;
 
@@ -104,13 +98,7 @@ async fn role_assignable_groups_are_marked_named_and_can_be_reported_apart() {
 #[tokio::test(flavor = "multi_thread")]
 async fn skip_role_assignable_leaves_them_listed_and_counted_and_the_run_ends_clean() {
     let tenant = gwb::emulator::Tenant::generate(250, 1);
-    let privileged: std::collections::BTreeSet<String> = tenant
-        .groups
-        .iter()
-        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
-        .map(|g| g.id.clone())
-        .collect();
-    assert!(!privileged.is_empty());
+    let privileged = privileged(&tenant);
     let s = Scenario::with(tenant, EmulatorConfig::default()).await;
     let run = s
         .gwb(&[
@@ -156,4 +144,17 @@ async fn skip_role_assignable_leaves_them_listed_and_counted_and_the_run_ends_cl
         .gwb(&["disable-existing-m365", "--yes", "-o", "json"])
         .await;
     assert_eq!(plain.code(), 1, "{}", plain.stderr());
+}
+
+/// The role-assignable groups a disable would change (the emulator refuses to write them
+/// without the privileged permission, as Graph does).
+fn privileged(tenant: &gwb::emulator::Tenant) -> std::collections::BTreeSet<String> {
+    let ids: std::collections::BTreeSet<String> = tenant
+        .groups
+        .iter()
+        .filter(|g| should_change(g) && g.is_assignable_to_role == Some(true))
+        .map(|g| g.id.clone())
+        .collect();
+    assert!(!ids.is_empty(), "the sample has role-assignable groups");
+    ids
 }
