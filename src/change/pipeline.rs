@@ -204,7 +204,9 @@ pub(crate) fn note_on_premises(
     note: Option<&str>,
 ) -> std::io::Result<()> {
     match note {
-        Some(note) if format == crate::cli::OutputFormat::Table && !yes => writeln!(out, "{note}"),
+        Some(note) if format == crate::cli::OutputFormat::Table && !yes => {
+            writeln!(out, "{}", crate::output::table::fitted(note, "", ""))
+        }
         _ => Ok(()),
     }
 }

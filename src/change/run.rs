@@ -129,7 +129,11 @@ pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std:
         )?;
     }
     for f in &result.failed {
-        writeln!(out, "  FAILED: {}", f.line())?;
+        writeln!(
+            out,
+            "{}",
+            crate::output::table::fitted(&f.line(), "  FAILED: ", "      ")
+        )?;
     }
     for k in result
         .skipped

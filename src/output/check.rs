@@ -155,7 +155,11 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
                     .unwrap_or("not touched")
             )?;
             for e in &f.failed {
-                writeln!(out, "  FAILED: {}", e.line())?;
+                writeln!(
+                    out,
+                    "{}",
+                    super::table::fitted(&e.line(), "  FAILED: ", "      ")
+                )?;
             }
             for j in &f.journals {
                 super::write_undo_line(out, j)?;
@@ -296,11 +300,8 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
         } else {
             what
         };
-        writeln!(
-            out,
-            "  {what}: expected {}, actual {}",
-            d.expected, d.actual
-        )?;
+        let line = format!("{what}: expected {}, actual {}", d.expected, d.actual);
+        writeln!(out, "{}", super::table::fitted(&line, "  ", "    "))?;
     }
     Ok(())
 }

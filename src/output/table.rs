@@ -303,6 +303,20 @@ pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     }
 }
 
+/// `text` after `first`, as one line, or, on a terminal of known width, wrapped to it with the
+/// lines after the first starting with `indent`: prose people read before they approve (the
+/// on-premises note, FAILED lines, drift lines) is never broken mid-word by the terminal.
+pub(crate) fn fitted(text: &str, first: &str, indent: &str) -> String {
+    fitted_to(terminal_width(), text, first, indent)
+}
+
+fn fitted_to(width: Option<usize>, text: &str, first: &str, indent: &str) -> String {
+    match width {
+        Some(w) if w >= 40 => wrap(text, w, first, indent).join("\n"),
+        _ => format!("{first}{text}"),
+    }
+}
+
 /// `text` in lines of at most `width` columns, broken at spaces (a word longer than a line
 /// stays whole); lines after the first start with `indent`.
 pub(crate) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> Vec<String> {
@@ -328,6 +342,29 @@ pub(crate) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prose_is_wrapped_only_at_a_known_width() {
+        let text = "the group is role-assignable: Graph changes such groups only for an app that also holds RoleManagement.ReadWrite.Directory";
+        assert_eq!(
+            fitted_to(None, text, "  FAILED: ", "    "),
+            format!("  FAILED: {text}")
+        );
+        let at80 = fitted_to(Some(80), text, "  FAILED: ", "    ");
+        assert!(at80.lines().count() > 1, "{at80}");
+        assert!(at80.lines().all(|l| measure_text_width(l) <= 80), "{at80}");
+        assert!(
+            at80.lines().skip(1).all(|l| l.starts_with("    ")),
+            "{at80}"
+        );
+        assert_eq!(
+            at80.split_whitespace().collect::<Vec<_>>(),
+            format!("FAILED: {text}")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            "every word kept, none broken"
+        );
+    }
 
     #[test]
     fn wrapped_lines_fit_and_keep_every_word() {
