@@ -247,6 +247,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 exclude_file: vec![],
                 created_before: None,
                 skip_role_assignable: false,
+                wide: false,
                 force: false,
                 plan_out: None,
                 plan: None,

@@ -391,6 +391,9 @@ pub struct DisableArgs {
     /// RoleManagement.ReadWrite.Directory); they are listed as skipped and counted.
     #[arg(long, conflicts_with = "plan")]
     pub skip_role_assignable: bool,
+    /// The plan's table also shows each group's id.
+    #[arg(long)]
+    pub wide: bool,
     /// Save the plan to PATH and stop (review it, then apply it with --plan).
     #[arg(long, value_name = "PATH", conflicts_with = "plan")]
     pub plan_out: Option<PathBuf>,
@@ -508,6 +511,9 @@ pub struct RestoreArgs {
     /// any restore, unless --yes.
     #[arg(long)]
     pub force: bool,
+    /// The dry run's table also shows each group's id.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -19,6 +19,10 @@ async fn main() -> ExitCode {
     #[allow(clippy::disallowed_methods)] // the root: hands the environment to config
     let (log_settings, log_error) = gwb::config::logging(&cli.global, &|k| std::env::var(k).ok());
     gwb::init_logging(log_settings);
+    // Output that is not a terminal is fitted to COLUMNS when it is set, as ls does.
+    #[allow(clippy::disallowed_methods)] // the root: the one terminal setting read here
+    let columns = std::env::var("COLUMNS").ok();
+    gwb::output::set_columns(columns.and_then(|c| c.trim().parse().ok()));
     // Every log line of this run carries its id (in JSON logs: span.run_id).
     let run_id = gwb::clock::this_run_id();
     let span = tracing::info_span!("gwb", run_id = %run_id, command = cli.command.name());

@@ -191,7 +191,8 @@ pub(crate) async fn show_dry_run(
     print: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     if ctx.format == crate::cli::OutputFormat::Table {
-        writeln!(out, "{}", plan_header(ctx).await)?;
+        let header = plan_header(ctx).await;
+        writeln!(out, "{}", crate::output::table::fitted(&header, "", "  "))?;
     }
     print(out)?;
     note_on_premises(out, ctx.format, false, on_premises)

@@ -722,7 +722,8 @@ async fn run_fix(
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(run) if run.change_count() > 0 => {
             if ctx.format == OutputFormat::Table {
-                writeln!(out, "{}", pipeline::plan_header(ctx).await)?;
+                let header = pipeline::plan_header(ctx).await;
+                writeln!(out, "{}", crate::output::table::fitted(&header, "", "  "))?;
             }
             let changes = memory.record(&ctx.target, &run.before.drift, &run.before.drift, false);
             let fix = run.fix();

@@ -98,6 +98,7 @@ async fn plan_from_tenant(
         );
     }
     let plan = PlanDoc {
+        wide: false,
         meta: Some(ctx.meta("disable-existing-m365")),
         schema_version: PLAN_SCHEMA_VERSION,
         kind: PLAN_KIND.into(),
@@ -139,6 +140,7 @@ fn load_plan(
     let mut loaded = if crate::change::review::is_review(&bytes) {
         let r = crate::change::review::read(path, &bytes)?;
         let plan = PlanDoc {
+            wide: false,
             meta: None,
             schema_version: PLAN_SCHEMA_VERSION,
             kind: PLAN_KIND.into(),
@@ -678,9 +680,10 @@ pub(crate) async fn run_with(
         crate::output::block(&crate::change::review::exception_snippet(&kept, file));
     }
     match stage {
-        Stage::DryRun(run) => match &args.plan_out {
+        Stage::DryRun(mut run) => match &args.plan_out {
             Some(path) => save_review(ctx, path, run, args.force).await,
             None => {
+                run.plan.wide = args.wide;
                 let print = |out: &mut dyn Write| crate::output::render(&run.plan, ctx.format, out);
                 pipeline::show_dry_run(ctx, out, run.on_premises(), print).await?;
                 Ok(ExitStatus::Ok)

@@ -42,6 +42,9 @@ pub(crate) struct PlanDoc {
     /// narrowed, never widened.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan_refs: Vec<String>,
+    /// `--wide`: the table shows ids (how it is printed, not part of the plan).
+    #[serde(skip)]
+    pub wide: bool,
     /// What the plan describes (absent in plans saved by an earlier gwb).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<crate::doc::Meta>,

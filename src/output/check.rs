@@ -211,19 +211,14 @@ fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
             super::safe(display.unwrap_or(""))
         ),
     };
+    let fit = |text: String, first: &str| super::table::fitted(&text, first, "    ");
     for d in &c.new {
-        writeln!(
-            out,
-            "  new: {}",
-            name(d.id.as_deref(), d.target, d.display_name.as_deref())
-        )?;
+        let n = name(d.id.as_deref(), d.target, d.display_name.as_deref());
+        writeln!(out, "{}", fit(n, "  new: "))?;
     }
     for s in &c.resolved {
-        writeln!(
-            out,
-            "  resolved: {}",
-            name(s.id.as_deref(), s.target, s.display_name.as_deref())
-        )?;
+        let n = name(s.id.as_deref(), s.target, s.display_name.as_deref());
+        writeln!(out, "{}", fit(n, "  resolved: "))?;
     }
     Ok(())
 }
@@ -236,13 +231,13 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
             c.needs_privileged_permission.len()
         )?;
         for d in &c.needs_privileged_permission {
-            writeln!(
-                out,
-                "  group {} \"{}\": {}",
+            let line = format!(
+                "group {} \"{}\": {}",
                 super::safe(d.id.as_deref().unwrap_or("")),
                 super::safe(d.display_name.as_deref().unwrap_or("")),
                 d.actual
-            )?;
+            );
+            writeln!(out, "{}", super::table::fitted(&line, "  ", "    "))?;
         }
     }
     if !c.excepted.is_empty() {

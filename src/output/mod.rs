@@ -36,6 +36,7 @@ pub(crate) use json::*;
 pub(crate) use render::{About, Render, render, require};
 pub(crate) use report::*;
 pub(crate) use table::TableLayout;
+pub use table::set_columns;
 pub(crate) use terminal::*;
 pub use terminal::{PipeTolerant, error_message, say_the_way_back};
 
@@ -97,38 +98,18 @@ pub(crate) fn require_format(
     )))
 }
 
-/// A bulk-change plan for people: one line per change, the skips counted, then the summary.
+/// A bulk-change plan for people: a table of the changes (NAME, NOW, CHANGE; the id with
+/// `--wide`), fitted to the terminal, the skips counted, then the summary.
 pub(crate) fn write_plan_table(
     w: &mut dyn Write,
     title: &str,
     changes: &[crate::writeback::plan::Change],
     skipped: &[crate::writeback::plan::Skipped],
     summary_lines: &[String],
+    layout: TableLayout,
 ) -> io::Result<()> {
-    let show = |wb: &crate::graph::model::WritebackConfiguration| {
-        format!(
-            "isEnabled={} type={}",
-            show_bool(wb.is_enabled),
-            safe(wb.on_premises_group_type.as_deref().unwrap_or("null"))
-        )
-    };
     writeln!(w, "{title}")?;
-    for c in changes {
-        writeln!(
-            w,
-            "  {}  {}  ->  {}  {}",
-            c.id,
-            show(&c.before),
-            show(&c.after),
-            safe(c.display_name.as_deref().unwrap_or(""))
-        )?;
-        if c.role_assignable {
-            writeln!(
-                w,
-                "      (role-assignable: Graph changes it only for an app that also holds RoleManagement.ReadWrite.Directory)"
-            )?;
-        }
-    }
+    plan_rows(w, changes, layout)?;
     let mut by_reason: std::collections::BTreeMap<String, u64> = Default::default();
     for s in skipped {
         *by_reason
@@ -156,9 +137,199 @@ pub(crate) fn write_plan_table(
         }
     }
     for l in summary_lines {
-        writeln!(w, "{l}")?;
+        writeln!(w, "{}", table::fitted_to(layout.width, l, "", "  "))?;
     }
     w.flush()
+}
+
+/// A writeback state in words: on, off or unset (isEnabled null: written back for a Microsoft
+/// 365 group, not for a security group), and the type when set.
+fn state_words(wb: &crate::graph::model::WritebackConfiguration) -> String {
+    let on = match wb.is_enabled {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "unset",
+    };
+    match wb.on_premises_group_type.as_deref() {
+        Some(t) => format!("{on}, {}", safe(table::type_label(t))),
+        None => on.to_string(),
+    }
+}
+
+/// The changes as a table: the name (marked `[role]` for a role-assignable group), the state
+/// now, the change (the type said again only when it changes), and the id with `--wide`. On
+/// a terminal the name gets the width the other columns leave, cut in the middle.
+fn plan_rows(
+    w: &mut dyn Write,
+    changes: &[crate::writeback::plan::Change],
+    layout: TableLayout,
+) -> io::Result<()> {
+    use console::{Alignment, measure_text_width, pad_str};
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<[String; 4]> = changes
+        .iter()
+        .map(|c| {
+            let name = safe(c.display_name.as_deref().unwrap_or("")).into_owned();
+            let name = if c.role_assignable {
+                format!("{name} [role]")
+            } else {
+                name
+            };
+            let after = if c.after.on_premises_group_type == c.before.on_premises_group_type {
+                state_words(&crate::graph::model::WritebackConfiguration {
+                    on_premises_group_type: None,
+                    ..c.after.clone()
+                })
+            } else {
+                state_words(&c.after)
+            };
+            [
+                name,
+                state_words(&c.before),
+                format!("-> {after}"),
+                c.id.to_string(),
+            ]
+        })
+        .collect();
+    let widest = |i: usize, title: &str| {
+        rows.iter()
+            .map(|r| measure_text_width(&r[i]))
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (now_w, change_w) = (widest(1, "NOW"), widest(2, "CHANGE"));
+    let id_w = if layout.wide { 2 + widest(3, "ID") } else { 0 };
+    let name_w = match layout.width {
+        Some(width) => width
+            .saturating_sub(2 + 2 + now_w + 2 + change_w + id_w)
+            .clamp(12, widest(0, "NAME").max(12)),
+        None => widest(0, "NAME"),
+    };
+    let line = |cells: [&str; 4]| {
+        let mut l = format!(
+            "  {}  {}  {}",
+            pad_str(
+                &truncate_middle(cells[0], name_w),
+                name_w,
+                Alignment::Left,
+                None
+            ),
+            pad_str(cells[1], now_w, Alignment::Left, None),
+            if layout.wide {
+                pad_str(cells[2], change_w, Alignment::Left, None)
+            } else {
+                cells[2].into()
+            },
+        );
+        if layout.wide {
+            l.push_str("  ");
+            l.push_str(cells[3]);
+        }
+        l.trim_end().to_string()
+    };
+    writeln!(w, "{}", line(["NAME", "NOW", "CHANGE", "ID"]))?;
+    for r in &rows {
+        writeln!(w, "{}", line([&r[0], &r[1], &r[2], &r[3]]))?;
+    }
+    if changes.iter().any(|c| c.role_assignable) {
+        writeln!(
+            w,
+            "{}",
+            table::fitted_to(
+                layout.width,
+                "[role]: role-assignable; Graph changes it only for an app that also holds RoleManagement.ReadWrite.Directory",
+                "  ",
+                "    "
+            )
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod plan_table {
+    use super::*;
+
+    #[test]
+    fn a_long_name_is_cut_in_the_middle_to_its_width() {
+        assert_eq!(
+            truncate_middle("Finance Team 00016", 40),
+            "Finance Team 00016"
+        );
+        let cut = truncate_middle("Équipe Engineering Zürich 東京 00011", 16);
+        assert!(console::measure_text_width(&cut) <= 16, "{cut}");
+        assert!(
+            cut.starts_with("Équipe") && cut.ends_with("00011") && cut.contains('…'),
+            "{cut}"
+        );
+    }
+
+    #[test]
+    fn the_plan_fits_its_terminal_and_says_the_type_once() {
+        use crate::graph::model::WritebackConfiguration as Wb;
+        let change = |name: &str, role: bool| crate::writeback::plan::Change {
+            id: "0b1f5a6e-1111-4c1e-9e4f-00000000000a".into(),
+            display_name: Some(name.into()),
+            before: Wb {
+                is_enabled: None,
+                on_premises_group_type: Some("universalSecurityGroup".into()),
+            },
+            after: Wb {
+                is_enabled: Some(false),
+                on_premises_group_type: Some("universalSecurityGroup".into()),
+            },
+            role_assignable: role,
+        };
+        let changes = [
+            change(&"A very long group name ".repeat(6), false),
+            change("HR 00004", true),
+        ];
+        let mut out = Vec::new();
+        let layout = TableLayout {
+            width: Some(80),
+            wide: false,
+            members: false,
+        };
+        write_plan_table(&mut out, "Plan:", &changes, &[], &[], layout).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.lines().all(|l| console::measure_text_width(l) <= 80),
+            "{text}"
+        );
+        assert!(
+            text.contains("unset, security") && text.contains("-> off\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("HR 00004 [role]") && text.contains("RoleManagement.ReadWrite.Directory")
+        );
+        assert!(!text.contains("0b1f5a6e"), "ids only with --wide");
+    }
+}
+
+/// `s` in at most `width` columns, cut in the middle ("Finance…Staff"), so that both the
+/// start and the end of a name (often a number) stay.
+fn truncate_middle(s: &str, width: usize) -> String {
+    use console::measure_text_width;
+    if measure_text_width(s) <= width || width < 5 {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let keep = width - 1;
+    let (head, tail) = (keep - keep / 2, keep / 2);
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    // Wide characters may still overflow: cut from the front of the tail until it fits.
+    while measure_text_width(&out) > width && out.chars().count() > 1 {
+        let mut cs: Vec<char> = out.chars().collect();
+        cs.remove(head.min(cs.len() - 1) + 1);
+        out = cs.into_iter().collect();
+    }
+    out
 }
 
 impl crate::doc::ItemFailure {

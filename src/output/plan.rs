@@ -37,6 +37,11 @@ impl super::Render for PlanDoc {
                 s.synced_from_on_premises,
                 super::table::groups(s.other_kinds)
             )],
+            super::TableLayout {
+                width: super::table::terminal_width(),
+                wide: self.wide,
+                members: false,
+            },
         )
     }
 

@@ -23,12 +23,22 @@ pub(crate) struct TableLayout {
     pub members: bool,
 }
 
-/// The terminal's width, when stdout is one.
+/// `COLUMNS`, for output that is not a terminal (0: unset).
+static COLUMNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The width to fit output that is not a terminal to (`COLUMNS`, read by the binary's root).
+pub fn set_columns(columns: Option<usize>) {
+    COLUMNS.store(columns.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The terminal's width, when stdout is one; else `COLUMNS`, when set.
 pub(crate) fn terminal_width() -> Option<usize> {
     let term = console::Term::stdout();
+    let columns = COLUMNS.load(std::sync::atomic::Ordering::Relaxed);
     term.is_term()
         .then(|| term.size_checked().map(|(_, cols)| usize::from(cols)))
         .flatten()
+        .or((columns > 0).then_some(columns))
 }
 
 /// The kind as people say it.
@@ -310,7 +320,8 @@ pub(crate) fn fitted(text: &str, first: &str, indent: &str) -> String {
     fitted_to(terminal_width(), text, first, indent)
 }
 
-fn fitted_to(width: Option<usize>, text: &str, first: &str, indent: &str) -> String {
+/// [`fitted`] at `width`.
+pub(crate) fn fitted_to(width: Option<usize>, text: &str, first: &str, indent: &str) -> String {
     match width {
         Some(w) if w >= 40 => wrap(text, w, first, indent).join("\n"),
         _ => format!("{first}{text}"),

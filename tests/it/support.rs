@@ -132,7 +132,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub fn gwb_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gwb"));
     for (k, _) in std::env::vars() {
-        if k.starts_with("GWB_") || k.starts_with("AZURE_") {
+        if k.starts_with("GWB_") || k.starts_with("AZURE_") || k == "COLUMNS" {
             cmd.env_remove(k);
         }
     }

@@ -33,6 +33,9 @@ struct RestorePlan<'a> {
     #[serde(skip)]
     redoes: Option<String>,
     meta: crate::doc::Meta,
+    /// `--wide`: the table shows ids.
+    #[serde(skip)]
+    wide: bool,
 }
 
 impl crate::output::Render for RestorePlan<'_> {
@@ -52,6 +55,11 @@ impl crate::output::Render for RestorePlan<'_> {
             self.changes,
             self.skipped,
             &lines,
+            crate::output::TableLayout {
+                width: crate::output::table::terminal_width(),
+                wide: self.wide,
+                members: false,
+            },
         )
     }
 
@@ -616,7 +624,11 @@ pub async fn run(
     match pipeline::run(ctx, opts, plan).await? {
         Stage::DryRun(p) => {
             let print = |out: &mut dyn Write| {
-                crate::output::render(&plan_doc(&paths, &p, ctx.meta("restore")), ctx.format, out)
+                crate::output::render(
+                    &plan_doc(&paths, &p, ctx.meta("restore"), args.wide),
+                    ctx.format,
+                    out,
+                )
             };
             pipeline::show_dry_run(ctx, out, p.on_premises(), print).await?;
             Ok(ExitStatus::Ok)
@@ -636,6 +648,7 @@ fn plan_doc<'p>(
     journals: &[PathBuf],
     plan: &'p GroupRestore,
     meta: crate::doc::Meta,
+    wide: bool,
 ) -> RestorePlan<'p> {
     RestorePlan {
         journals: journals.iter().map(|p| p.display().to_string()).collect(),
@@ -644,6 +657,7 @@ fn plan_doc<'p>(
         skipped: &plan.skipped,
         redoes: (!plan.redoing.is_empty()).then(|| plan.question()),
         meta,
+        wide,
     }
 }
 

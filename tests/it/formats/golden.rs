@@ -560,3 +560,50 @@ async fn a_fleet_in_every_format_and_merged() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_golden("fleet-merge.json", &stdout(&out).replace(&d, "DIR"));
 }
+
+/// What people approve fits an 80-column terminal (COLUMNS=80 stands in for one): the plan
+/// table with its names cut in the middle, the report table, and check's drift lines wrapped.
+#[tokio::test(flavor = "multi_thread")]
+async fn tables_at_80_columns() {
+    let emu = sample().await;
+    let dir = temp_dir("golden-80");
+    let config = dir.join("gwb.toml");
+    std::fs::write(
+        &config,
+        "[policy]\nm365_writeback = \"disabled\"\nsecurity_writeback = \"disabled\"\n",
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    for (name, args, code) in [
+        (
+            "disable-dry-run.80.txt",
+            vec!["disable-existing-m365", "--dry-run", "-o", "table"],
+            0,
+        ),
+        ("report.80.txt", vec!["report", "-o", "table"], 0),
+        (
+            "check.80.txt",
+            vec!["--config", c, "check", "-o", "table"],
+            3,
+        ),
+    ] {
+        let mut cmd = gwb_command();
+        cmd.env("GWB_GRAPH_URL", emu.url())
+            .env("GWB_ACCESS_TOKEN", crate::support::TOKEN)
+            .env("COLUMNS", "80")
+            .args(&args);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        let text = stdout(&out);
+        // A line wider than 80 is one word nothing can break (a URL).
+        let over: Vec<&str> = text
+            .lines()
+            .filter(|l| console::measure_text_width(l) > 80 && l.trim().contains(' '))
+            .collect();
+        assert!(
+            over.is_empty(),
+            "{name}: lines over 80 columns: {over:#?}\n{text}"
+        );
+        assert_golden(name, &text);
+    }
+}
