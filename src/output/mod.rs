@@ -312,7 +312,7 @@ mod plan_table {
 
 /// `s` in at most `width` columns, cut in the middle ("Finance…Staff"), so that both the
 /// start and the end of a name (often a number) stay.
-fn truncate_middle(s: &str, width: usize) -> String {
+pub(crate) fn truncate_middle(s: &str, width: usize) -> String {
     use console::measure_text_width;
     if measure_text_width(s) <= width || width < 5 {
         return s.to_string();

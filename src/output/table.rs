@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use console::{Alignment, measure_text_width, pad_str, truncate_str};
+use console::{Alignment, measure_text_width, pad_str};
 
 use super::safe;
 use crate::writeback::summary::ReportRow;
@@ -49,6 +49,70 @@ pub(crate) fn kind_label(kind: Kind) -> &'static str {
         Kind::MailEnabledSecurity => "mail security",
         Kind::Distribution => "distribution",
     }
+}
+
+/// The kind as the table's KIND column says it: short, so the name keeps the width.
+fn short_kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Microsoft365 => "M365",
+        Kind::Security => "security",
+        Kind::MailEnabledSecurity => "mail sec",
+        Kind::Distribution => "distrib",
+    }
+}
+
+/// Every KIND cell the table can hold, for its fixed width.
+fn kind_cells() -> Vec<String> {
+    let kinds = [
+        Kind::Microsoft365,
+        Kind::Security,
+        Kind::MailEnabledSecurity,
+        Kind::Distribution,
+    ];
+    let suffixes = ["", " (AD)", " (moved)", " (ex-AD)", " (AD?)"];
+    kinds
+        .iter()
+        .flat_map(|k| {
+            suffixes
+                .iter()
+                .map(move |s| format!("{}{s}", short_kind_label(*k)))
+        })
+        .collect()
+}
+
+/// The width of a column whose cells are one of a fixed set of labels: the longest label or
+/// the title, never measured on the rows (a million rows stream).
+fn label_width(title: &str) -> usize {
+    let longest = |labels: &[&str]| {
+        labels
+            .iter()
+            .map(|l| measure_text_width(l))
+            .max()
+            .unwrap_or(0)
+    };
+    let labels = match title {
+        "WRITTEN BACK" => longest(&["yes", "no"]),
+        "KIND" => kind_cells()
+            .iter()
+            .map(|k| measure_text_width(k))
+            .max()
+            .unwrap_or(0),
+        "AS" => longest(&[
+            "distribution",
+            "security",
+            "mail security",
+            "- (disabled)",
+            "- (off by default)",
+            "- (not supported)",
+            "- (from AD)",
+        ]),
+        "MEMBERS" => 7,
+        "ISENABLED" => longest(&["true", "false", "null"]),
+        "RAW TYPE" => longest(&[crate::graph::model::UNIVERSAL_MAIL_ENABLED_SECURITY, "null"]),
+        "ID" => 36,
+        _ => 0,
+    };
+    labels.max(title.len())
 }
 
 /// An on-premises group type as people say it.
@@ -98,14 +162,14 @@ fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
     } else {
         n
     };
-    let k = kind_label(r.kind);
+    let k = short_kind_label(r.kind);
     let mut c = vec![
         if r.written_back { "yes" } else { "no" }.to_string(),
         match r.source_of_authority {
             SourceOfAuthority::OnPremises => format!("{k} (AD)"),
-            SourceOfAuthority::MovedToCloud => format!("{k} (moved from AD)"),
+            SourceOfAuthority::MovedToCloud => format!("{k} (moved)"),
             SourceOfAuthority::FormerlySynced => format!("{k} (ex-AD)"),
-            SourceOfAuthority::Unknown => format!("{k} (AD SID?)"),
+            SourceOfAuthority::Unknown => format!("{k} (AD?)"),
             SourceOfAuthority::Cloud => k.to_string(),
         },
         as_label(r),
@@ -191,18 +255,8 @@ impl<'a> TableWriter<'a> {
     /// Measure the rows held, write the header and them.
     fn start(&mut self) -> io::Result<()> {
         let cols = columns(self.layout);
-        let widths: Vec<usize> = cols
-            .iter()
-            .enumerate()
-            .map(|(i, (title, _))| {
-                self.pending
-                    .iter()
-                    .map(|(_, c)| measure_text_width(&c[i]))
-                    .chain([title.len()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        // Fixed widths from the labels a column can hold; the name gets the rest.
+        let widths: Vec<usize> = cols.iter().map(|(title, _)| label_width(title)).collect();
         let longest = self
             .pending
             .iter()
@@ -229,7 +283,7 @@ impl<'a> TableWriter<'a> {
             return Ok(());
         };
         let name = if self.layout.width.is_some() {
-            truncate_str(name, *name_width, "…")
+            std::borrow::Cow::Owned(super::truncate_middle(name, *name_width))
         } else {
             name.into()
         };

@@ -333,7 +333,7 @@ async fn groups_moved_from_ad_are_their_own_kind_of_row() {
     assert_eq!(j["summary"]["formerlySynced"], 1);
     let table = s.gwb(&["report", "-o", "table", "--no-pager"]).await;
     let out = table.stdout();
-    assert!(out.contains("(moved from AD)"), "{out}");
+    assert!(out.contains(" (moved)  "), "{out}");
     assert!(out.contains("(ex-AD)"), "{out}");
     assert!(
         out.contains("Groups from AD no longer synced: 2 moved to the cloud"),
