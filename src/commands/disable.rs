@@ -854,8 +854,7 @@ fn finish(
 /// The result as people read it: one summary line, then what failed or was left alone.
 fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<()> {
     let s = &result.summary;
-    writeln!(
-        out,
+    let line = format!(
         "Changed {} of {}; {} deleted meanwhile, {} failed; skipped: {} already disabled, {} excluded, {} created on or after the cutoff, {} synced from AD, {} changed since the plan",
         s.changed,
         crate::output::table::count(s.planned, "planned group", "planned groups"),
@@ -866,6 +865,7 @@ fn write_run_table(out: &mut dyn Write, result: &RunResult) -> std::io::Result<(
         s.created_on_or_after_cutoff,
         s.synced_from_on_premises,
         s.changed_since_plan
-    )?;
+    );
+    writeln!(out, "{}", crate::output::table::fitted(&line, "", "  "))?;
     write_run_details(out, result)
 }

@@ -291,14 +291,19 @@ impl<'a> Merged<'a> {
             "{:name_w$}  {:id_w$}  RESULT",
             "TENANT", "TENANT ID"
         )?;
+        // A long result (a failure's message) wraps under its column on a terminal.
+        let indent = " ".repeat(name_w + 2 + id_w + 2);
         for l in &lines {
-            let result = headline(l);
+            let first = format!(
+                "{:name_w$}  {:id_w$}  ",
+                l.name,
+                safe(l.tenant_id.as_deref().unwrap_or("-"))
+            );
+            let result = safe(&headline(l)).into_owned();
             writeln!(
                 self.out,
-                "{:name_w$}  {:id_w$}  {}",
-                l.name,
-                safe(l.tenant_id.as_deref().unwrap_or("-")),
-                safe(&result)
+                "{}",
+                crate::output::table::fitted(&result, &first, &indent)
             )?;
         }
         let failed = lines.iter().filter(|l| !l.ok).count();

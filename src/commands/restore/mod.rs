@@ -232,20 +232,23 @@ impl crate::output::Render for JournalList<'_> {
         if self.entries.is_empty() {
             return writeln!(out, "No journals in {}.", self.dir.display());
         }
-        writeln!(
-            out,
-            "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} PATH",
+        let width = crate::output::table::terminal_width();
+        let header = format!(
+            "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11}",
             "STARTED", "COMMAND", "GROUPS", "CHANGED", "FAILED", "STATE"
-        )?;
+        );
+        match width {
+            Some(w) if header.len() + 5 > w => writeln!(out, "{}\n    PATH", header.trim_end())?,
+            _ => writeln!(out, "{header} PATH")?,
+        }
         for e in &self.entries {
             let command = match (&e.command, e.setting) {
                 (Some(c), true) => format!("{c} (setting)"),
                 (Some(c), false) => c.clone(),
                 (None, _) => "?".into(),
             };
-            writeln!(
-                out,
-                "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11} {}",
+            let row = format!(
+                "{:<20} {:<21} {:>6} {:>7} {:>6}  {:<11}",
                 e.started_at
                     .as_deref()
                     .unwrap_or("?")
@@ -256,8 +259,15 @@ impl crate::output::Render for JournalList<'_> {
                 e.changed,
                 e.failed,
                 e.state,
-                e.path
-            )?;
+            );
+            // On a terminal too narrow for the path after the row, the path gets a line of
+            // its own (whole, so it can be copied).
+            match width {
+                Some(w) if row.len() + 1 + e.path.len() > w => {
+                    writeln!(out, "{}\n    {}", row.trim_end(), e.path)?
+                }
+                _ => writeln!(out, "{row} {}", e.path)?,
+            }
         }
         // With the flags that chose the target, so that pasted it reaches the same tenant.
         writeln!(
@@ -669,8 +679,7 @@ fn write_restore_table(out: &mut dyn Write, result: &RunResult) -> std::io::Resu
         .iter()
         .filter(|k| k.reason == SkipReason::AlreadyInRecordedState)
         .count();
-    writeln!(
-        out,
+    let line = format!(
         "Restored {} of {}; {} already as recorded, {} changed since gwb's run, {} deleted meanwhile, {} failed",
         s.changed,
         crate::output::table::groups(s.planned),
@@ -678,7 +687,8 @@ fn write_restore_table(out: &mut dyn Write, result: &RunResult) -> std::io::Resu
         s.changed_since_run,
         s.deleted_meanwhile,
         s.failed
-    )?;
+    );
+    writeln!(out, "{}", crate::output::table::fitted(&line, "", "  "))?;
     write_run_details(out, result)
 }
 
