@@ -178,8 +178,9 @@ pub(crate) fn write_run_details(out: &mut dyn Write, result: &RunResult) -> std:
     if s.changed_since_run > 0 {
         writeln!(
             out,
-            "  {} groups were changed after gwb's run and were left alone (restore them too with --force):",
-            s.changed_since_run
+            "  {} changed after gwb's run {} left alone (restore them too with --force):",
+            crate::output::table::groups(s.changed_since_run),
+            crate::output::table::agree(s.changed_since_run, "was", "were")
         )?;
         for k in result
             .skipped

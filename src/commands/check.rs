@@ -411,7 +411,10 @@ impl ChangeSet for FixRun<'_> {
     fn question(&self) -> String {
         let mut question = Vec::new();
         if self.groups() > 0 {
-            question.push(format!("disable writeback on {} groups", self.groups()));
+            question.push(format!(
+                "disable writeback on {}",
+                crate::output::table::groups(self.groups() as u64)
+            ));
         }
         if let Some(t) = self.default_target {
             question.push(format!("set NewUnifiedGroupWritebackDefault to {t}"));
@@ -506,8 +509,9 @@ impl FixRun<'_> {
         .await?;
         if !pending.is_empty() {
             tracing::warn!(
-                "{} changes were accepted by Graph but do not show yet after {} s; run gwb check again in a minute",
-                pending.len(),
+                "{} accepted by Graph {} not show yet after {} s; run gwb check again in a minute",
+                crate::output::table::count(pending.len() as u64, "change", "changes"),
+                crate::output::table::agree(pending.len() as u64, "does", "do"),
                 self.timeout.as_secs_f64()
             );
         }

@@ -87,8 +87,9 @@ async fn plan_from_tenant(
     }
     if !planner.unaddressable.is_empty() {
         tracing::warn!(
-            "{} groups to disable were listed by Graph with an id that is not a GUID; gwb puts no such id in a request, so a run fails them (invalidId) and a saved plan leaves them out: {}",
-            planner.unaddressable.len(),
+            "{} to disable {} listed by Graph with an id that is not a GUID; gwb puts no such id in a request, so a run fails them (invalidId) and a saved plan leaves them out: {}",
+            crate::output::table::groups(planner.unaddressable.len() as u64),
+            crate::output::table::agree(planner.unaddressable.len() as u64, "was", "were"),
             planner
                 .unaddressable
                 .iter()
@@ -540,8 +541,8 @@ fn hold_for_policy(plan: &mut PlanDoc, policy: &Policy, ignore: bool) -> Vec<(Ch
     if ignore {
         if !held.is_empty() {
             tracing::warn!(
-                "--ignore-policy: the plan includes {} groups that the config's policy keeps written back ([policy] allow, [[policy.exception]])",
-                held.len()
+                "--ignore-policy: the plan includes {} that the config's policy keeps written back ([policy] allow, [[policy.exception]])",
+                crate::output::table::groups(held.len() as u64)
             );
         }
         changes.extend(held.into_iter().map(|(c, _)| c));
@@ -561,8 +562,8 @@ fn hold_for_policy(plan: &mut PlanDoc, policy: &Policy, ignore: bool) -> Vec<(Ch
     }
     if plan.changes.is_empty() && !held.is_empty() {
         crate::output::notice(&format!(
-            "{} groups kept by the policy; --ignore-policy to include them",
-            held.len()
+            "{} kept by the policy; --ignore-policy to include them",
+            crate::output::table::groups(held.len() as u64)
         ));
     }
     held
@@ -762,8 +763,8 @@ async fn save_review(
     let text = crate::change::review::render(&meta, &rows, &run.plan.review);
     crate::change::review::save(path, &text, force)?;
     crate::output::notice(&format!(
-        "saved a review of {} groups to {}{}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it",
-        run.plan.changes.len(),
+        "saved a review of {} to {}{}; nothing was changed. Set decision to keep for the groups AD still needs, then apply it",
+        crate::output::table::groups(run.plan.changes.len() as u64),
         path.display(),
         match held.len() {
             0 => String::new(),
@@ -794,8 +795,8 @@ fn save_plan(
         ))
     })?;
     crate::output::notice(&format!(
-        "saved a plan of {} changes to {}; nothing was changed",
-        plan.changes.len(),
+        "saved a plan of {} to {}; nothing was changed",
+        crate::output::table::count(plan.changes.len() as u64, "change", "changes"),
         path.display(),
     ));
     crate::output::way_back_plan(&ctx.way_back.apply_plan(path));
@@ -820,8 +821,9 @@ fn print_plan_summary(plan: &PlanDoc) {
     ));
     if s.excluded_by_policy > 0 {
         crate::output::notice(&format!(
-            "{} groups kept by the config's policy ([policy] allow, [[policy.exception]]) are left out; --ignore-policy to include them",
-            s.excluded_by_policy
+            "{} kept by the config's policy ([policy] allow, [[policy.exception]]) {} left out; --ignore-policy to include them",
+            crate::output::table::groups(s.excluded_by_policy),
+            crate::output::table::agree(s.excluded_by_policy, "is", "are")
         ));
     }
     if s.role_assignable_skipped > 0 {

@@ -507,8 +507,9 @@ pub async fn run(
     record_metrics(&tenant, &summary);
     if matches!(ctx.format, Csv | Ndjson) && summary.warnings > 0 {
         tracing::warn!(
-            "{} groups have a writeback configuration that needs attention",
-            summary.warnings
+            "{} {} a writeback configuration that needs attention",
+            crate::output::table::groups(summary.warnings),
+            crate::output::table::agree(summary.warnings, "has", "have")
         );
     }
     Ok(ExitStatus::Ok)

@@ -92,13 +92,16 @@ impl crate::output::Render for Outcome {
                 } else {
                     "Changed"
                 };
+                let others = self
+                    .values_after
+                    .as_ref()
+                    .map_or(0, |v| v.len().saturating_sub(1));
                 writeln!(
                     out,
-                    "{verb} NewUnifiedGroupWritebackDefault in Group.Unified ({}): {raw_before} -> {t}; the other {} values are kept as they are.",
+                    "{verb} NewUnifiedGroupWritebackDefault in Group.Unified ({}): {raw_before} -> {t}; the other {} kept as {} are.",
                     self.setting_id.as_deref().unwrap_or("?"),
-                    self.values_after
-                        .as_ref()
-                        .map_or(0, |v| v.len().saturating_sub(1))
+                    crate::output::table::count(others as u64, "value is", "values are"),
+                    crate::output::table::agree(others as u64, "it", "they"),
                 )?;
             }
             _ => {
@@ -110,8 +113,8 @@ impl crate::output::Render for Outcome {
                 let values = self.values_after.as_deref().unwrap_or(&[]);
                 writeln!(
                     out,
-                    "{verb} Group.Unified from the template with these {} values:",
-                    values.len()
+                    "{verb} Group.Unified from the template with these {}:",
+                    crate::output::table::count(values.len() as u64, "value", "values")
                 )?;
                 for v in values {
                     writeln!(out, "  {} = {:?}", v.name, v.value.as_deref().unwrap_or(""))?;

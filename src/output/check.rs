@@ -174,8 +174,9 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
             if !f.pending_read_back.is_empty() {
                 writeln!(
                     out,
-                    "{} changes made do not show in Graph's reads yet (they lag writes); check again in a minute",
-                    f.pending_read_back.len()
+                    "{} made {} not show in Graph's reads yet (reads lag writes); check again in a minute",
+                    super::table::count(f.pending_read_back.len() as u64, "change", "changes"),
+                    super::table::agree(f.pending_read_back.len() as u64, "does", "do")
                 )?;
             }
         }

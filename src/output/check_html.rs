@@ -23,7 +23,7 @@ fn policy_facts(policy: &Policy) -> String {
         ("new_m365_default", rule("newM365Default")),
         ("m365_writeback", rule("m365Writeback")),
         ("security_writeback", rule("securityWriteback")),
-        ("allow", format!("{} groups", policy.allow.len())),
+        ("allow", super::table::groups(policy.allow.len() as u64)),
     ];
     if policy.security_writeback_needs_cloud_sync {
         pairs.push(("security_writeback_needs_cloud_sync", "true".into()));
@@ -127,14 +127,14 @@ fn result(shown: &Shown<'_>, last: &Comparison) -> String {
 fn fix(f: &Fix) -> String {
     let mut lines = vec![if f.dry_run {
         format!(
-            "Dry run: --fix would disable writeback on {} groups (no writes made).",
-            f.groups_planned
+            "Dry run: --fix would disable writeback on {} (no writes made).",
+            super::table::groups(f.groups_planned)
         )
     } else {
         format!(
-            "Changed {} of {} groups; {} deleted meanwhile, {} failed, {} skipped; tenant default: {}.",
+            "Changed {} of {}; {} deleted meanwhile, {} failed, {} skipped; tenant default: {}.",
             f.groups_changed.len(),
-            f.groups_planned,
+            super::table::groups(f.groups_planned),
             f.deleted_meanwhile.len(),
             f.failed.len(),
             f.skipped.len(),
@@ -151,8 +151,9 @@ fn fix(f: &Fix) -> String {
     );
     if !f.pending_read_back.is_empty() {
         lines.push(format!(
-            "{} changes do not show in Graph's reads yet (they lag writes).",
-            f.pending_read_back.len()
+            "{} {} not show in Graph's reads yet (they lag writes).",
+            super::table::count(f.pending_read_back.len() as u64, "change", "changes"),
+            super::table::agree(f.pending_read_back.len() as u64, "does", "do")
         ));
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();

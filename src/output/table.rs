@@ -359,6 +359,11 @@ pub(crate) fn groups(n: u64) -> String {
     count(n, "group", "groups")
 }
 
+/// The verb form that agrees with `n`: `one` for 1, else `many` ("is"/"are").
+pub(crate) fn agree<'a>(n: impl Into<u64>, one: &'a str, many: &'a str) -> &'a str {
+    if n.into() == 1 { one } else { many }
+}
+
 /// `n` and the noun that goes with it: "1 change", "2 changes", "0 changes".
 pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     match n.into() {

@@ -37,7 +37,14 @@ pub(crate) fn notice(message: &str) {
     if JSON_LOGS.load(Ordering::Relaxed) {
         tracing::info!("{message}");
     } else if !QUIET.load(Ordering::Relaxed) {
-        let _ = to_stderr(format!("gwb: {}\n", safe(message)).as_bytes());
+        // On a terminal, wrapped to its width; to a file or a pipe, one line (for grep).
+        let term = console::Term::stderr();
+        let width = term
+            .is_term()
+            .then(|| term.size_checked().map(|(_, cols)| usize::from(cols)))
+            .flatten();
+        let text = super::table::fitted_to(width, &safe(message), "gwb: ", "  ");
+        let _ = to_stderr(format!("{text}\n").as_bytes());
     }
 }
 

@@ -633,8 +633,8 @@ impl Reviewed {
 /// admin to paste into the config file.
 pub(crate) fn exception_snippet(kept: &[(GroupId, Option<String>)], file: &Path) -> String {
     let mut s = format!(
-        "# {} groups kept on review ({}): add to the config file so gwb check accepts them\n",
-        kept.len(),
+        "# {} kept on review ({}): add to the config file so gwb check accepts them\n",
+        crate::output::table::groups(kept.len() as u64),
         file.display()
     );
     for (id, name) in kept {

@@ -48,9 +48,10 @@ pub(crate) async fn write(
         .map_err(|e| UsageError(format!("{}: {e}; nothing was written", path.display())))?;
     baseline.warn();
     crate::output::notice(&format!(
-        "wrote {}: a baseline of {tenant}: {} groups written back today are allowed, and gwb check is compliant under it. The policy binds disable-existing-m365 too: it leaves those groups alone (trim allow, or add --ignore-policy, to disable them)",
+        "wrote {}: a baseline of {tenant}: {} written back today {} allowed, and gwb check is compliant under it. The policy binds disable-existing-m365 too: it leaves those groups alone (trim allow, or add --ignore-policy, to disable them)",
         path.display(),
-        baseline.allow.len()
+        crate::output::table::groups(baseline.allow.len() as u64),
+        crate::output::table::agree(baseline.allow.len() as u64, "is", "are")
     ));
     Ok(ExitStatus::Ok)
 }
@@ -86,9 +87,10 @@ async fn write_tenant(
         .map_err(|e| refused(format!("cannot replace it: {e}")))?;
     baseline.warn();
     crate::output::notice(&format!(
-        "wrote [tenants.policy] of {name:?} in {}: a baseline of {tenant}: {} groups written back today are allowed, and gwb --tenant {name} check is compliant under it. It binds disable-existing-m365 too (trim allow, or add --ignore-policy)",
+        "wrote [tenants.policy] of {name:?} in {}: a baseline of {tenant}: {} written back today {} allowed, and gwb --tenant {name} check is compliant under it. It binds disable-existing-m365 too (trim allow, or add --ignore-policy)",
         path.display(),
-        baseline.allow.len()
+        crate::output::table::groups(baseline.allow.len() as u64),
+        crate::output::table::agree(baseline.allow.len() as u64, "is", "are")
     ));
     Ok(ExitStatus::Ok)
 }
@@ -226,8 +228,8 @@ impl Baseline {
         }
         let _ = writeln!(
             t,
-            "# {} groups written back today (id, then name and kind):",
-            self.allow.len()
+            "# {} written back today (id, then name and kind):",
+            crate::output::table::groups(self.allow.len() as u64)
         );
         if self.allow.is_empty() {
             t.push_str("allow = []\n");

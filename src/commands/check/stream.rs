@@ -88,8 +88,8 @@ impl Items<'_> {
             persisting = self.persisting,
             resolved,
             excepted = self.excepted,
-            "checked {} groups",
-            groups_checked
+            "checked {}",
+            crate::output::table::groups(groups_checked)
         );
         crate::metrics::record("gwb_drift_items", &[("state", "new")], self.new as f64);
         crate::metrics::record(

@@ -91,8 +91,8 @@ impl RestoreSummary {
 
     fn line(&self) -> String {
         format!(
-            "{} groups to restore; {} already as recorded, {} changed since gwb's run (left alone without --force), {} deleted meanwhile",
-            self.to_restore,
+            "{} to restore; {} already as recorded, {} changed since gwb's run (left alone without --force), {} deleted meanwhile",
+            crate::output::table::groups(self.to_restore as u64),
             self.already_in_recorded_state,
             self.changed_since_run,
             self.deleted_meanwhile
@@ -479,8 +479,8 @@ impl GroupRestore {
         }
         if !unreadable.is_empty() {
             return Err(anyhow::anyhow!(
-                "could not read {} groups before restoring them; nothing was changed: {}",
-                unreadable.len(),
+                "could not read {} before restoring; nothing was changed: {}",
+                crate::output::table::groups(unreadable.len() as u64),
                 unreadable.join("; ")
             ));
         }
@@ -506,15 +506,15 @@ impl ChangeSet for GroupRestore {
         };
         match off {
             0 => format!(
-                "restore the writeback configuration of {} groups",
-                self.changes.len()
+                "restore the writeback configuration of {}",
+                crate::output::table::groups(self.changes.len() as u64)
             ),
             off if off == self.changes.len() => {
                 format!("turn writeback off on {off} groups{redo}")
             }
             off => format!(
-                "restore the writeback configuration of {} groups (turning writeback off on {off} of them{redo})",
-                self.changes.len()
+                "restore the writeback configuration of {} (turning writeback off on {off} of them{redo})",
+                crate::output::table::groups(self.changes.len() as u64)
             ),
         }
     }
