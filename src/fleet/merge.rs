@@ -328,30 +328,30 @@ impl<'a> Merged<'a> {
     }
 }
 
-/// A JSON object's members in the order written, each value as written: a tenant's document
-/// as the fleet composes it.
-struct Members(Vec<(String, Box<RawValue>)>);
+/// A JSON object's members in the order written, each value as written and borrowed from the
+/// tenant's output (a large report is not copied): a tenant's document as the fleet composes it.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = Members;
+impl<'de: 'a, 'a> Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members<'a>, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> Result<Members, A::Error> {
+            ) -> Result<Members<'a>, A::Error> {
                 let mut members = Vec::new();
-                while let Some(kv) = map.next_entry::<String, Box<RawValue>>()? {
+                while let Some(kv) = map.next_entry::<String, &'de RawValue>()? {
                     members.push(kv);
                 }
                 Ok(Members(members))
             }
         }
-        d.deserialize_map(Visit)
+        d.deserialize_map(Visit(std::marker::PhantomData))
     }
 }
 
@@ -359,7 +359,7 @@ impl<'de> Deserialize<'de> for Members {
 fn write_object(
     out: &mut dyn Write,
     head: &[(String, String)],
-    doc: Option<&Members>,
+    doc: Option<&Members<'_>>,
 ) -> io::Result<()> {
     let from_doc = doc
         .into_iter()

@@ -80,41 +80,6 @@ fn kind_cells() -> Vec<String> {
         .collect()
 }
 
-/// The width of a column whose cells are one of a fixed set of labels: the longest label or
-/// the title, never measured on the rows (a million rows stream).
-fn label_width(title: &str) -> usize {
-    let longest = |labels: &[&str]| {
-        labels
-            .iter()
-            .map(|l| measure_text_width(l))
-            .max()
-            .unwrap_or(0)
-    };
-    let labels = match title {
-        "WRITTEN BACK" => longest(&["yes", "no"]),
-        "KIND" => kind_cells()
-            .iter()
-            .map(|k| measure_text_width(k))
-            .max()
-            .unwrap_or(0),
-        "AS" => longest(&[
-            "distribution",
-            "security",
-            "mail security",
-            "- (disabled)",
-            "- (off by default)",
-            "- (not supported)",
-            "- (from AD)",
-        ]),
-        "MEMBERS" => 7,
-        "ISENABLED" => longest(&["true", "false", "null"]),
-        "RAW TYPE" => longest(&[crate::graph::model::UNIVERSAL_MAIL_ENABLED_SECURITY, "null"]),
-        "ID" => 36,
-        _ => 0,
-    };
-    labels.max(title.len())
-}
-
 /// An on-premises group type as people say it.
 pub(crate) fn type_label(t: &str) -> &str {
     match t {
@@ -141,14 +106,68 @@ fn as_label(r: &ReportRow) -> String {
     }
 }
 
-/// The columns after the name: title, right-aligned, and each row's cell.
-fn columns(layout: TableLayout) -> Vec<(&'static str, bool)> {
-    let mut c = vec![("WRITTEN BACK", false), ("KIND", false), ("AS", false)];
+/// A column after the name: its title, whether it is right-aligned, and its width.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    title: &'static str,
+    right: bool,
+    width: usize,
+}
+
+impl Column {
+    /// A column whose cells are one of `labels` (or up to `widest` columns): as wide as its
+    /// longest label or its title, never measured on the rows (a million rows stream).
+    fn of(title: &'static str, right: bool, labels: &[&str], widest: usize) -> Column {
+        let width = labels
+            .iter()
+            .map(|l| measure_text_width(l))
+            .chain([widest, title.len()])
+            .max()
+            .unwrap_or(0);
+        Column {
+            title,
+            right,
+            width,
+        }
+    }
+}
+
+/// The columns after the name, in [`cells`] order.
+fn columns(layout: TableLayout) -> Vec<Column> {
+    let kinds = kind_cells();
+    let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+    let mut c = vec![
+        Column::of("WRITTEN BACK", false, &["yes", "no"], 0),
+        Column::of("KIND", false, &kinds, 0),
+        Column::of(
+            "AS",
+            false,
+            &[
+                "distribution",
+                "security",
+                "mail security",
+                "- (disabled)",
+                "- (off by default)",
+                "- (not supported)",
+                "- (from AD)",
+            ],
+            0,
+        ),
+    ];
     if layout.members {
-        c.push(("MEMBERS", true));
+        c.push(Column::of("MEMBERS", true, &[], 7));
     }
     if layout.wide {
-        c.extend([("ISENABLED", false), ("RAW TYPE", false), ("ID", false)]);
+        c.extend([
+            Column::of("ISENABLED", false, &["true", "false", "null"], 0),
+            Column::of(
+                "RAW TYPE",
+                false,
+                &[crate::graph::model::UNIVERSAL_MAIL_ENABLED_SECURITY],
+                0,
+            ),
+            Column::of("ID", false, &[], 36),
+        ]);
     }
     c
 }
@@ -203,8 +222,8 @@ pub(crate) struct TableWriter<'a> {
     layout: TableLayout,
     measure: usize,
     pending: Vec<(String, Vec<String>)>,
-    /// Set once the header is written: the name's width and the other columns'.
-    widths: Option<(usize, Vec<usize>)>,
+    /// Set once the header is written: the name's width and the other columns.
+    widths: Option<(usize, Vec<Column>)>,
     warned: Vec<String>,
     /// Rows whose only warning is the tenant-wide one about security groups' flag
     /// ([`crate::writeback::engines::FLAG_ONLY_V2`], [`crate::writeback::engines::FLAG_NOTHING`]): counted, said once.
@@ -254,9 +273,8 @@ impl<'a> TableWriter<'a> {
 
     /// Measure the rows held, write the header and them.
     fn start(&mut self) -> io::Result<()> {
-        let cols = columns(self.layout);
         // Fixed widths from the labels a column can hold; the name gets the rest.
-        let widths: Vec<usize> = cols.iter().map(|(title, _)| label_width(title)).collect();
+        let cols = columns(self.layout);
         let longest = self
             .pending
             .iter()
@@ -264,13 +282,13 @@ impl<'a> TableWriter<'a> {
             .chain(["NAME".len()])
             .max()
             .unwrap_or(4);
-        let others: usize = widths.iter().map(|w| w + 2).sum();
+        let others: usize = cols.iter().map(|c| c.width + 2).sum();
         let name_width = match self.layout.width {
             Some(cols) => longest.min(cols.saturating_sub(others).max(12)),
             None => longest,
         };
-        self.widths = Some((name_width, widths));
-        let titles: Vec<String> = cols.iter().map(|(t, _)| t.to_string()).collect();
+        let titles: Vec<String> = cols.iter().map(|c| c.title.to_string()).collect();
+        self.widths = Some((name_width, cols));
         self.line("NAME", &titles)?;
         for (name, c) in std::mem::take(&mut self.pending) {
             self.line(&name, &c)?;
@@ -279,23 +297,23 @@ impl<'a> TableWriter<'a> {
     }
 
     fn line(&mut self, name: &str, cells: &[String]) -> io::Result<()> {
-        let Some((name_width, widths)) = &self.widths else {
+        let Some((name_width, cols)) = &self.widths else {
             return Ok(());
         };
         let name = if self.layout.width.is_some() {
-            std::borrow::Cow::Owned(super::truncate_middle(name, *name_width))
+            std::borrow::Cow::Owned(truncate_middle(name, *name_width))
         } else {
             name.into()
         };
         let mut out = pad_str(&name, *name_width, Alignment::Left, None).into_owned();
-        for ((cell, width), (_, right)) in cells.iter().zip(widths).zip(columns(self.layout)) {
-            let align = if right {
+        for (cell, col) in cells.iter().zip(cols) {
+            let align = if col.right {
                 Alignment::Right
             } else {
                 Alignment::Left
             };
             out.push_str("  ");
-            out.push_str(&pad_str(cell, *width, align, None));
+            out.push_str(&pad_str(cell, col.width, align, None));
         }
         writeln!(self.w, "{}", out.trim_end())
     }
@@ -407,6 +425,28 @@ pub(crate) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> Vec<S
     }
     lines.push(line);
     lines
+}
+
+/// `s` in at most `width` columns, cut in the middle ("Finance…Staff"), so that both the
+/// start and the end of a name (often a number) stay.
+pub(crate) fn truncate_middle(s: &str, width: usize) -> String {
+    use console::measure_text_width;
+    if measure_text_width(s) <= width || width < 5 {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let keep = width - 1;
+    let (head, tail) = (keep - keep / 2, keep / 2);
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    // Wide characters may still overflow: cut from the front of the tail until it fits.
+    while measure_text_width(&out) > width && out.chars().count() > 1 {
+        let mut cs: Vec<char> = out.chars().collect();
+        cs.remove(head.min(cs.len() - 1) + 1);
+        out = cs.into_iter().collect();
+    }
+    out
 }
 
 #[cfg(test)]
