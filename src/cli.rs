@@ -279,6 +279,23 @@ pub enum Command {
     #[command(after_help = "Examples:
   gwb merge shard-1.json shard-2.json shard-3.json > fleet.json")]
     Merge(MergeArgs),
+    /// The runs of check that the state keeps (counts per run, the drift's trend, how long the
+    /// current drift has lasted), newest first. Reads the state directory only: no sign-in.
+    #[command(after_help = "Examples:
+  gwb history                                  this tenant's runs, newest first
+  gwb history --tenant contoso --last 30       one tenant of the config's [[tenants]]
+  gwb history --all-tenants -o json            every tenant, for a dashboard")]
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// Read this state file (as check --state PATH wrote it) instead of the state directory's.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Show only the newest N runs of each tenant.
+    #[arg(long, value_name = "N")]
+    pub last: Option<usize>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -343,6 +360,7 @@ impl Command {
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
             Command::Merge(_) => "merge",
+            Command::History(_) => "history",
         }
     }
 }

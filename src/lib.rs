@@ -69,6 +69,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
 
 /// One match, one arm per command.
 async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus> {
+    if let Command::History(args) = &cli.command {
+        // Several tenants' history is read, not run: no fleet.
+        let cfg = session::config_of(&{
+            let mut g = cli.global.clone();
+            g.tenant.clear();
+            g.all_tenants = false;
+            g
+        })?;
+        let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
+        let mut w = output::pager::Paged::new(out, pager, cfg.format(), cfg.out.is_none());
+        let r = commands::history::run(&cli.global, args, &session::config_of, &mut w);
+        w.finish();
+        return r;
+    }
     if fleet::selected(&cli.global) {
         return fleet::run(&cli, out).await;
     }

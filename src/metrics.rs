@@ -80,6 +80,10 @@ fn describe(name: &str) -> (&'static str, &'static str) {
             "gauge",
             "Drift items by state (check): new, persisting, resolved, excepted.",
         ),
+        "gwb_drift_oldest_age_seconds" => (
+            "gauge",
+            "How long the oldest drift item has drifted, from the check that first saw it (0: nothing drifts; check).",
+        ),
         "gwb_groups_needing_privileged_permission" => (
             "gauge",
             "Drifted role-assignable groups, which only an app with RoleManagement.ReadWrite.Directory can change (check).",

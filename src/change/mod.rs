@@ -8,6 +8,7 @@ pub mod apply;
 pub(crate) mod pipeline;
 pub(crate) mod review;
 pub(crate) mod run;
+pub(crate) mod run_state;
 pub(crate) mod setting;
 pub(crate) mod undo;
 

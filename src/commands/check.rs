@@ -7,7 +7,6 @@
 //! while Graph does not yet show what was just written (its reads lag writes).
 
 pub(crate) mod baseline;
-mod run_state;
 mod stream;
 
 use std::collections::HashSet;
@@ -21,13 +20,13 @@ use crate::change::apply;
 use crate::change::pipeline::{self, ChangeSet, Journals, Options, Stage};
 use crate::change::setting::{self as set_default, SetDefaultPlan, SettingAction};
 
-use crate::change::{Context, Dirs};
+use crate::change::{Context, Dirs, run_state};
 use crate::cli::{ApplyArgs, CheckArgs, OutputFormat};
 use crate::doc::TenantSection;
 use crate::doc::check::{Comparison, Fix, Shown};
 use crate::error::{ExitStatus, UsageError};
 use crate::output::write_json;
-use crate::writeback::history::{Changes, classify};
+use crate::writeback::history::{Changes, RunRecord, Seen, classify};
 use crate::writeback::plan::{Change, SkipReason, Unaddressable};
 use crate::writeback::policy::{Drift, DriftTarget, Policy, PolicyChecker, apply_exceptions};
 use crate::writeback::tenant::tenant_default;
@@ -104,6 +103,7 @@ fn record_metrics(shown: &Shown, policy: &Policy) {
             &[("state", "resolved")],
             c.resolved.len() as f64,
         );
+        record_oldest(c.oldest());
     }
     let privileged = last.drift.iter().filter(|d| d.role_assignable).count()
         + last.needs_privileged_permission.len();
@@ -128,6 +128,15 @@ fn record_metrics(shown: &Shown, policy: &Policy) {
     }
 }
 
+/// `gwb_drift_oldest_age_seconds`: how long the oldest drift item has drifted (0: none drifts).
+fn record_oldest(oldest: Option<&str>) {
+    let now = crate::clock::now_rfc3339();
+    let age = oldest
+        .and_then(|f| crate::writeback::history::age_seconds(f, &now))
+        .unwrap_or(0);
+    crate::metrics::record("gwb_drift_oldest_age_seconds", &[], age as f64);
+}
+
 /// `gwb_exception_expiry_timestamp_seconds`: when the nearest exception in force on `today`
 /// stops being in force (none recorded when no exception in force expires).
 fn record_exception_expiry(policy: &Policy, today: &str) {
@@ -142,8 +151,8 @@ fn record_exception_expiry(policy: &Policy, today: &str) {
     }
 }
 
-/// The run state: the last run's drift, and where this run's goes (`None`: not kept, as for a
-/// dry run of --fix, which changes nothing).
+/// The run state: the last run's drift and the history of runs, and where this run's goes
+/// (`None`: not kept).
 struct Memory {
     path: Option<std::path::PathBuf>,
     previous: Option<run_state::State>,
@@ -156,24 +165,60 @@ impl Memory {
         Memory { path, previous }
     }
 
-    /// Classify this run's drift against the last run's; keep it for the next run unless
-    /// `keep` is false.
-    fn record(
-        &self,
-        target: &crate::change::Target,
-        found: &[Drift],
-        now: &[Drift],
-        keep: bool,
-    ) -> Changes {
+    /// Classify this run's drift against the last run's: `found` is what the run found, `now`
+    /// what is left after it. Each item gets its `firstSeen`.
+    fn changes(&self, found: &[Drift], now: &[Drift]) -> Changes {
         let previous = self
             .previous
             .as_ref()
             .map(|s| (s.checked_at.as_str(), s.drift.as_slice()));
-        let changes = classify(previous, found, now);
-        if keep && let Some(p) = &self.path {
-            run_state::save(p, target, now);
+        classify(previous, found, now, &crate::clock::this_run_started())
+    }
+
+    /// Keep what drifts `now` (as `changes` dated it) for the next run, and this run in the
+    /// history. A dry run of --fix keeps nothing: it changes nothing.
+    fn keep(&self, target: &crate::change::Target, now: &[Drift], ran: Ran<'_>) {
+        if self.path.is_none() {
+            return;
         }
-        changes
+        let mut kept = now.to_vec();
+        ran.changes.stamp(&mut kept);
+        let seen = kept.iter().map(Seen::of).collect();
+        self.keep_seen(target, seen, ran.record(now.len() as u64));
+    }
+
+    /// [`keep`](Self::keep) from the items as the state keeps them (a streamed check keeps only
+    /// these).
+    fn keep_seen(&self, target: &crate::change::Target, seen: Vec<Seen>, run: RunRecord) {
+        let Some(path) = &self.path else { return };
+        let earlier = self
+            .previous
+            .as_ref()
+            .map_or(&[][..], |s| s.runs.as_slice());
+        run_state::save(path, target, seen, run, earlier);
+    }
+}
+
+/// A run as the history records it.
+struct Ran<'a> {
+    command: &'a str,
+    status: ExitStatus,
+    changes: &'a Changes,
+    excepted: usize,
+}
+
+impl Ran<'_> {
+    fn record(&self, drift: u64) -> RunRecord {
+        RunRecord {
+            at: crate::clock::this_run_started(),
+            command: self.command.to_string(),
+            exit_code: self.status as u8,
+            new: self.changes.new.len() as u64,
+            persisting: self.changes.persisting.len() as u64,
+            resolved: self.changes.resolved.len() as u64,
+            excepted: self.excepted as u64,
+            drift,
+        }
     }
 }
 
@@ -639,8 +684,17 @@ async fn run_inner(
         return Ok((stream::run(ctx, policy, &memory, out).await?, None));
     }
     if !args.fix {
-        let before = compare(ctx, policy).await?;
-        let changes = memory.record(&ctx.target, &before.drift, &before.drift, true);
+        let mut before = compare(ctx, policy).await?;
+        let changes = memory.changes(&before.drift, &before.drift);
+        changes.stamp(&mut before.drift);
+        let status = drift_status(&before);
+        let ran = Ran {
+            command: "gwb check",
+            status,
+            changes: &changes,
+            excepted: before.excepted.len(),
+        };
+        memory.keep(&ctx.target, &before.drift, ran);
         let shown = Shown {
             before: &before,
             fix: None,
@@ -648,7 +702,7 @@ async fn run_inner(
             changes: Some(&changes),
         };
         let news = emit(ctx, out, policy, &shown, source.notify, "gwb check").await?;
-        return Ok((drift_status(&before), news));
+        return Ok((status, news));
     }
     let fixing = Fixing {
         args,
@@ -724,12 +778,13 @@ async fn run_fix(
     let opts = Options::new("check --fix", dirs).apply_flags(&args.apply);
     let plan = plan_fix(ctx, policy, &args.apply, timeout);
     match pipeline::run(ctx, opts, plan).await? {
-        Stage::DryRun(run) if run.change_count() > 0 => {
+        Stage::DryRun(mut run) if run.change_count() > 0 => {
             if ctx.format == OutputFormat::Table {
                 let header = pipeline::plan_header(ctx).await;
                 writeln!(out, "{}", crate::output::table::fitted(&header, "", "  "))?;
             }
-            let changes = memory.record(&ctx.target, &run.before.drift, &run.before.drift, false);
+            let changes = memory.changes(&run.before.drift, &run.before.drift);
+            changes.stamp(&mut run.before.drift);
             let fix = run.fix();
             let shown = Shown {
                 before: &run.before,
@@ -741,9 +796,19 @@ async fn run_fix(
             pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
             Ok((ExitStatus::Drift, news))
         }
-        Stage::DryRun(run) | Stage::NothingToDo(run) => {
-            let keep = !args.apply.dry_run;
-            let changes = memory.record(&ctx.target, &run.before.drift, &run.before.drift, keep);
+        Stage::DryRun(mut run) | Stage::NothingToDo(mut run) => {
+            let changes = memory.changes(&run.before.drift, &run.before.drift);
+            changes.stamp(&mut run.before.drift);
+            let status = drift_status(&run.before);
+            if !args.apply.dry_run {
+                let ran = Ran {
+                    command,
+                    status,
+                    changes: &changes,
+                    excepted: run.before.excepted.len(),
+                };
+                memory.keep(&ctx.target, &run.before.drift, ran);
+            }
             let shown = Shown {
                 before: &run.before,
                 fix: None,
@@ -751,13 +816,30 @@ async fn run_fix(
                 changes: Some(&changes),
             };
             let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
-            Ok((drift_status(&run.before), news))
+            Ok((status, news))
         }
-        Stage::Done(run, (fix, after)) => {
+        Stage::Done(mut run, (fix, mut after)) => {
             // What this run fixed is resolved in this run (an interrupted fix keeps the drift
             // it found: the next run sees what is left).
             let now = after.as_ref().map_or(&run.before.drift, |a| &a.drift);
-            let changes = memory.record(&ctx.target, &run.before.drift, now, true);
+            let changes = memory.changes(&run.before.drift, now);
+            changes.stamp(&mut run.before.drift);
+            if let Some(a) = after.as_mut() {
+                changes.stamp(&mut a.drift);
+            }
+            let status = match (fix.signal, &after) {
+                (Some(signal), _) => ExitStatus::for_signal(signal),
+                (None, Some(after)) => fix_status(&fix, after),
+                (None, None) => ExitStatus::Failure,
+            };
+            let last = after.as_ref().unwrap_or(&run.before);
+            let ran = Ran {
+                command,
+                status,
+                changes: &changes,
+                excepted: last.excepted.len(),
+            };
+            memory.keep(&ctx.target, &last.drift, ran);
             let shown = Shown {
                 before: &run.before,
                 fix: Some(&fix),
@@ -767,11 +849,6 @@ async fn run_fix(
             let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
             pipeline::note_on_premises(out, ctx.format, args.apply.yes, run.on_premises())?;
-            let status = match (fix.signal, &after) {
-                (Some(signal), _) => ExitStatus::for_signal(signal),
-                (None, Some(after)) => fix_status(&fix, after),
-                (None, None) => ExitStatus::Failure,
-            };
             Ok((status, news))
         }
     }

@@ -6,6 +6,7 @@ pub(crate) mod check;
 pub(crate) mod config_show;
 pub mod disable;
 pub(crate) mod emulator;
+pub(crate) mod history;
 pub(crate) mod man;
 pub(crate) mod read;
 pub mod report;

@@ -3,6 +3,7 @@
 //! writes a file or prints.
 
 pub(crate) mod check;
+pub(crate) mod history;
 pub(crate) mod plan;
 pub(crate) mod run;
 pub(crate) mod setting;

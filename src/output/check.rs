@@ -190,11 +190,24 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
     out.flush()
 }
 
+/// How long `d` has drifted, when a check saw it on an earlier day ("31 days").
+pub(crate) fn drifted_for(d: &Drift) -> Option<String> {
+    let first = d.first_seen.as_deref()?;
+    crate::writeback::history::age(first, &crate::clock::now_rfc3339()).filter(|a| a != "today")
+}
+
 /// New, persisting and resolved drift since the last check, as people read it.
 fn write_changes(out: &mut dyn Write, c: &Changes) -> std::io::Result<()> {
     let since = match &c.since {
         Some(at) => format!("Since the last check ({at})"),
-        None => "First check (no earlier state)".into(),
+        None => {
+            // Everything is new: the comparison above listed it once already.
+            let line = format!(
+                "First check (no earlier state): {} drifted; the next check says what is new, persisting and resolved",
+                c.new.len()
+            );
+            return writeln!(out, "{}", super::table::fitted(&line, "", "  "));
+        }
     };
     writeln!(
         out,
@@ -296,7 +309,10 @@ fn write_comparison(out: &mut dyn Write, title: &str, c: &Comparison) -> std::io
         } else {
             what
         };
-        let line = format!("{what}: expected {}, actual {}", d.expected, d.actual);
+        let mut line = format!("{what}: expected {}, actual {}", d.expected, d.actual);
+        if let Some(age) = drifted_for(d) {
+            line.push_str(&format!(" (drifted for {age})"));
+        }
         writeln!(out, "{}", super::table::fitted(&line, "  ", "    "))?;
     }
     Ok(())

@@ -20,6 +20,7 @@ use std::io::{self, Write};
 pub(crate) mod check;
 pub(crate) mod check_html;
 pub(crate) mod csv;
+pub(crate) mod history;
 pub(crate) mod html;
 pub(crate) mod json;
 pub(crate) mod junit;

@@ -348,6 +348,7 @@ pub(crate) fn v1_alone_drift() -> Drift {
         actual: "v1 alone (unifiedGroupWritebackEnabled true, groupWriteBackEnabled false): every Microsoft 365 group is written back whatever its flag; the policy cannot be met by per-group changes until v2 is enabled on the Connect server (Set-ADSyncAADCompanyFeature -GroupWritebackV2 $true)".into(),
         change: None,
         role_assignable: false,
+        first_seen: None,
     }
 }
 
@@ -368,6 +369,10 @@ pub(crate) struct Drift {
     /// The group is role-assignable: fixing it needs `RoleManagement.ReadWrite.Directory`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub role_assignable: bool,
+    /// When a check first saw this item drift (RFC 3339), kept across runs while it persists;
+    /// set by the run memory (`history::classify`), absent where no memory is kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 impl Drift {
@@ -451,6 +456,7 @@ impl<'a> PolicyChecker<'a> {
         };
         list.push(Drift {
             role_assignable,
+            first_seen: None,
             target: DriftTarget::Group,
             id: Some(g.id.clone()),
             display_name: g.display_name.clone(),
@@ -502,6 +508,7 @@ impl<'a> PolicyChecker<'a> {
                 actual: format!("{actual} ({source})"),
                 change: None,
                 role_assignable: false,
+                first_seen: None,
             });
         }
     }
@@ -521,6 +528,7 @@ mod tests {
             actual: "written back".into(),
             change: None,
             role_assignable: false,
+            first_seen: None,
         }
     }
 

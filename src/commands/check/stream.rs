@@ -7,11 +7,10 @@
 //! are the drift left after fixing), and a check that notifies (the notification carries every
 //! new and persisting item).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use super::Memory;
-use super::run_state;
 use crate::change::Context;
 use crate::cli::{CheckArgs, OutputFormat};
 use crate::error::ExitStatus;
@@ -34,7 +33,10 @@ struct Items<'a> {
     format: OutputFormat,
     exceptions: &'a [Exception],
     today: String,
-    previous: HashSet<String>,
+    /// The last run's drift: each item's key and when it was first seen.
+    previous: HashMap<String, Option<String>>,
+    /// This run's time: a new item's `firstSeen`.
+    at: String,
     /// This run's drift, as the run state keeps it.
     seen: Vec<Seen>,
     new: u64,
@@ -53,10 +55,16 @@ impl Items<'_> {
         if d.role_assignable {
             self.privileged += 1;
         }
-        if self.previous.contains(&key(d.target, d.id.as_deref())) {
-            self.persisting += 1;
-        } else {
-            self.new += 1;
+        let mut d = d;
+        match self.previous.get(&key(d.target, d.id.as_deref())) {
+            Some(first) => {
+                self.persisting += 1;
+                d.first_seen = first.clone();
+            }
+            None => {
+                self.new += 1;
+                d.first_seen = Some(self.at.clone());
+            }
         }
         if self.format == OutputFormat::Csv {
             crate::output::write_csv_line(self.out, drift_row(&d).iter().map(String::as_str))?;
@@ -135,8 +143,14 @@ pub(super) async fn run(
         previous: memory
             .previous
             .as_ref()
-            .map(|s| s.drift.iter().map(Seen::key).collect())
+            .map(|s| {
+                s.drift
+                    .iter()
+                    .map(|d| (d.key(), d.first_seen.clone()))
+                    .collect()
+            })
             .unwrap_or_default(),
+        at: crate::clock::this_run_started(),
         seen: Vec::new(),
         new: 0,
         persisting: 0,
@@ -174,18 +188,33 @@ pub(super) async fn run(
     let found: HashSet<String> = items.seen.iter().map(Seen::key).collect();
     let resolved = items
         .previous
-        .iter()
+        .keys()
         .filter(|k| !found.contains(*k))
         .count();
     items.record(resolved, checker.groups_checked);
+    super::record_oldest(
+        items
+            .seen
+            .iter()
+            .filter_map(|s| s.first_seen.as_deref())
+            .min(),
+    );
     super::record_exception_expiry(policy, &items.today);
-    let drifted = !items.seen.is_empty();
-    if let Some(p) = &memory.path {
-        run_state::save_seen(p, &ctx.target, items.seen);
-    }
-    Ok(if drifted {
-        ExitStatus::Drift
-    } else {
+    let status = if items.seen.is_empty() {
         ExitStatus::Ok
-    })
+    } else {
+        ExitStatus::Drift
+    };
+    let run = crate::writeback::history::RunRecord {
+        at: items.at.clone(),
+        command: "gwb check".into(),
+        exit_code: status as u8,
+        new: items.new,
+        persisting: items.persisting,
+        resolved: resolved as u64,
+        excepted: items.excepted,
+        drift: items.seen.len() as u64,
+    };
+    memory.keep_seen(&ctx.target, items.seen, run);
+    Ok(status)
 }

@@ -215,3 +215,219 @@ async fn a_check_killed_mid_run_leaves_the_last_state_whole() {
     );
     assert!(next.json()["changes"]["new"].as_array().unwrap().is_empty());
 }
+
+/// The state file a run without `--tenant` keeps in the scenario's state directory.
+fn state_file(s: &Scenario) -> std::path::PathBuf {
+    let mut found = Vec::new();
+    let mut dirs = vec![s.state.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if e.file_name().to_string_lossy().starts_with("check-") {
+                found.push(p);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.pop().unwrap()
+}
+
+/// Whole days from `rfc3339` (a date at midnight UTC) to now.
+fn days_since(date: &str) -> i64 {
+    let (y, m, d): (i64, i64, i64) = (
+        date[..4].parse().unwrap(),
+        date[5..7].parse().unwrap(),
+        date[8..10].parse().unwrap(),
+    );
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let then = era * 146_097 + doe - 719_468;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    now / 86_400 - then
+}
+
+/// Issue 32, item 3: each drift item's `firstSeen` is kept while it persists, shown as an age,
+/// and the oldest is a metric.
+#[tokio::test(flavor = "multi_thread")]
+async fn first_seen_is_kept_across_runs_and_shown_as_an_age() {
+    let s = Scenario::groups(60, 14).await.config(POLICY);
+    let first = s.gwb(&["check", "-o", "json"]).await.json();
+    let new = first["changes"]["new"].as_array().unwrap();
+    let at = new[0]["firstSeen"].as_str().unwrap().to_string();
+    assert!(new.iter().all(|d| d["firstSeen"] == at.as_str()), "{first}");
+    assert_eq!(first["before"]["drift"][0]["firstSeen"], at.as_str());
+    // The oldest item was first seen long ago (as if the job had run since 2020).
+    let path = state_file(&s);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(state["schemaVersion"], 2);
+    let old_id = state["drift"][0]["id"].as_str().unwrap().to_string();
+    state["drift"][0]["firstSeen"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(&path, state.to_string()).unwrap();
+
+    let metrics = s.state.join("gwb.prom");
+    let m = metrics.to_str().unwrap();
+    let second = s.gwb(&["--metrics-file", m, "check", "-o", "json"]).await;
+    let v = second.json();
+    let persisting = v["changes"]["persisting"].as_array().unwrap();
+    let old = persisting
+        .iter()
+        .find(|d| d["id"] == old_id.as_str())
+        .unwrap();
+    assert_eq!(old["firstSeen"], "2020-01-01T00:00:00Z");
+    assert!(
+        persisting
+            .iter()
+            .filter(|d| d["id"] != old_id.as_str())
+            .all(|d| d["firstSeen"] == at.as_str()),
+        "the others keep the first run's time: {v}"
+    );
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    let age: f64 = prom
+        .lines()
+        .find_map(|l| l.strip_prefix("gwb_drift_oldest_age_seconds"))
+        .and_then(|rest| rest.split_whitespace().last())
+        .expect("the metric is there")
+        .parse()
+        .unwrap();
+    let days = days_since("2020-01-01");
+    assert!(
+        (age / 86_400.0).floor() as i64 >= days - 1 && (age / 86_400.0) < (days + 1) as f64,
+        "{age} s for {days} days"
+    );
+
+    let table = s.gwb(&["check", "-o", "table"]).await.stdout();
+    let shown = table
+        .lines()
+        .find(|l| l.contains(&old_id))
+        .expect("the old item is listed");
+    assert!(
+        shown.contains(&format!("(drifted for {days} days)"))
+            || shown.contains(&format!("(drifted for {} days)", days - 1)),
+        "{shown}"
+    );
+    let others = table.lines().filter(|l| l.contains("drifted for")).count();
+    assert_eq!(others, 1, "items first seen today show no age: {table}");
+}
+
+/// Issue 32, item 4: each run is recorded; `gwb history` lists them newest first, in JSON, CSV
+/// and the table; a state of version 1 is read and migrated.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_the_runs_newest_first_and_migrates_a_version_1_state() {
+    let s = Scenario::groups(60, 14).await.config(POLICY);
+    assert_eq!(s.gwb(&["check", "-o", "json"]).await.code(), 3);
+    // The state as gwb 0.1 wrote it: schema 1, no firstSeen, no runs.
+    let path = state_file(&s);
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let drifted = state["drift"].as_array().unwrap().len() as u64;
+    state["schemaVersion"] = 1.into();
+    state.as_object_mut().unwrap().remove("runs");
+    state["checkedAt"] = "2026-01-05T02:00:00Z".into();
+    for d in state["drift"].as_array_mut().unwrap() {
+        d.as_object_mut().unwrap().remove("firstSeen");
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+
+    // Someone puts one group right; the next two runs see it resolved, then quiet.
+    let fixed = state["drift"][0]["id"].as_str().unwrap().to_string();
+    s.emu
+        .shared()
+        .tenant()
+        .group_mut(&fixed)
+        .unwrap()
+        .writeback
+        .is_enabled = Some(false);
+    let second = s.gwb(&["check", "-o", "json"]).await.json();
+    assert!(
+        second["changes"]["persisting"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["firstSeen"] == "2026-01-05T02:00:00Z"),
+        "migrated items date from the old state's run: {second}"
+    );
+    assert_eq!(s.gwb(&["check", "-o", "json"]).await.code(), 3);
+
+    let h = s.gwb(&["history", "-o", "json"]).await;
+    assert_eq!(h.code(), 0, "{}", h.stderr());
+    let v = h.json();
+    assert_eq!(v["kind"], "gwb.history");
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "the version 1 state kept no runs: {v}");
+    let counts = |r: &serde_json::Value| {
+        ["new", "persisting", "resolved", "excepted", "drift"].map(|k| r[k].as_u64().unwrap())
+    };
+    assert_eq!(
+        counts(&runs[0]),
+        [0, drifted - 1, 0, 0, drifted - 1],
+        "newest first"
+    );
+    assert_eq!(counts(&runs[1]), [0, drifted - 1, 1, 0, drifted - 1]);
+    assert_eq!(runs[0]["exitCode"], 3);
+    assert_eq!(runs[0]["command"], "gwb check");
+    assert!(runs[0]["at"].as_str().unwrap() > runs[1]["at"].as_str().unwrap());
+    assert_eq!(
+        v["currentDrift"].as_array().unwrap().len() as u64,
+        drifted - 1
+    );
+
+    let csv = s.gwb(&["history", "-o", "csv"]).await.stdout();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "tenant,tenantId,at,command,exitCode,new,persisting,resolved,excepted,drift"
+    );
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].ends_with(&format!(
+        ",gwb check,3,0,{},1,0,{}",
+        drifted - 1,
+        drifted - 1
+    )));
+
+    let table = s
+        .gwb(&["history", "-o", "table", "--last", "1"])
+        .await
+        .stdout();
+    assert!(table.contains("1 run kept"), "{table}");
+    assert!(
+        table.contains("oldest first seen 2026-01-05T02:00:00Z"),
+        "{table}"
+    );
+}
+
+/// Issue 32, item 4: a run killed while writing its state leaves a stray temporary file at
+/// most; the history and the next run read the last whole state.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_history_survives_a_torn_temporary_file() {
+    let s = Scenario::groups(30, 14).await.config(POLICY);
+    assert_eq!(s.gwb(&["check", "-o", "json"]).await.code(), 3);
+    let path = state_file(&s);
+    let kept = std::fs::read_to_string(&path).unwrap();
+    // What a run killed mid-write leaves: half a state in a temporary file beside it.
+    let torn = path.with_file_name(format!(
+        ".{}.tmp-1234",
+        path.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::write(&torn, &kept[..kept.len() / 2]).unwrap();
+    let h = s.gwb(&["history", "-o", "json"]).await;
+    assert_eq!(h.code(), 0, "{}", h.stderr());
+    assert_eq!(h.json()["runs"].as_array().unwrap().len(), 1);
+    let next = s.gwb(&["check", "-o", "json"]).await;
+    assert!(
+        !next.stderr().contains("starting afresh"),
+        "{}",
+        next.stderr()
+    );
+    let h = s.gwb(&["history", "-o", "json"]).await.json();
+    assert_eq!(h["runs"].as_array().unwrap().len(), 2);
+}
