@@ -660,7 +660,17 @@ pub enum AuthKind {
 
 /// A group's kind, as Microsoft's own tooling classifies it.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "camelCase")]
 #[value(rename_all = "camelCase")]

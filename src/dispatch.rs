@@ -45,6 +45,7 @@ pub(crate) async fn on_tenant(
                     client: &s.ctx.client,
                     deadline: s.ctx.deadline,
                     tenant: s.ctx.target.as_notified(),
+                    in_fleet: s.ctx.documents.is_some(),
                 };
                 let checked = commands::check::run(&s.ctx, args, policy, s.dirs(), &mut w).await;
                 crate::notify::after_check(to, checked).await

@@ -51,6 +51,17 @@ pub struct Context {
 pub(crate) struct Handed {
     pub suites: Vec<crate::output::junit::Suite>,
     pub pages: Vec<crate::output::html::Page>,
+    /// A check's result in counts, its trend and its exceptions' expiries.
+    pub check: Option<CheckNews>,
+}
+
+/// What a fleet's tenant hands in of its check (the fleet sums, sorts and tells).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CheckNews {
+    pub tally: crate::doc::check::Tally,
+    /// The drift count of the last runs, oldest first.
+    pub trend: Vec<u64>,
+    pub expiries: Vec<crate::writeback::policy::Expiry>,
 }
 
 /// Where a fleet collects a tenant's documents ([`Context::documents`]).
@@ -70,6 +81,10 @@ impl Documents {
 
     pub(crate) fn page(&self, page: crate::output::html::Page) {
         self.0.lock().expect("documents").pages.push(page);
+    }
+
+    pub(crate) fn check(&self, news: CheckNews) {
+        self.0.lock().expect("documents").check = Some(news);
     }
 
     /// The suites handed in so far.

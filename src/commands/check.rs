@@ -73,6 +73,14 @@ async fn emit(
         about,
         meta: ctx.meta("check"),
     };
+    say_expiries(ctx, &shown.before.expiries);
+    if let Some(docs) = &ctx.documents {
+        docs.check(crate::change::CheckNews {
+            tally: shown.tally(),
+            trend: shown.trend.to_vec(),
+            expiries: shown.before.expiries.clone(),
+        });
+    }
     match (&ctx.documents, ctx.format) {
         // A fleet renders one file from its tenants' documents.
         (Some(docs), OutputFormat::Junit) => docs.suite(view.suite()),
@@ -82,6 +90,28 @@ async fn emit(
     out.flush()?;
     let dry = shown.fix.is_some_and(|f| f.dry_run);
     Ok((!dry && !destinations.is_empty()).then(|| outcome(ctx, Some(last), shown.changes)))
+}
+
+/// Exceptions that expired or expire soon, said once per run and naming the tenant; in a fleet,
+/// handed to the fleet, which says each once for all the tenants it applies to.
+pub(super) fn say_expiries(ctx: &Context, expiries: &[crate::writeback::policy::Expiry]) {
+    if ctx.documents.is_some() {
+        return;
+    }
+    let t = &ctx.target;
+    let whose = match (&t.name, &t.tenant_id) {
+        (Some(n), _) => format!(" (tenant {n})"),
+        (None, Some(id)) => format!(" (tenant {id})"),
+        (None, None) => String::new(),
+    };
+    for x in expiries {
+        let line = crate::output::safe(&format!("{}{whose}", x.message())).into_owned();
+        if x.in_days < 0 {
+            tracing::warn!("{line}");
+        } else {
+            crate::output::notice(&line);
+        }
+    }
 }
 
 /// What a check leaves to tell the `[[notify]]` destinations, if anything.
@@ -196,6 +226,22 @@ impl Memory {
             .as_ref()
             .map_or(&[][..], |s| s.runs.as_slice());
         run_state::save(path, target, seen, run, earlier);
+    }
+}
+
+impl Memory {
+    /// The drift count of the last runs before this one and `now`, oldest first (at most 30).
+    fn trend(&self, now: usize) -> Vec<u64> {
+        let runs = self
+            .previous
+            .as_ref()
+            .map_or(&[][..], |s| s.runs.as_slice());
+        let from = runs.len().saturating_sub(29);
+        runs[from..]
+            .iter()
+            .map(|r| r.drift)
+            .chain([now as u64])
+            .collect()
     }
 }
 
@@ -349,13 +395,17 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     let tenant = settings?.map(|s| check_default(&mut checker, &s));
     checker.drift.extend(engine);
     let today = &crate::clock::now_rfc3339()[..10];
-    let e = apply_exceptions(checker.drift, &policy.exceptions, today);
-    for w in &e.expired {
-        tracing::warn!("{}", crate::output::safe(w));
-    }
-    for n in &e.expiring {
-        crate::output::notice(n);
-    }
+    let e = apply_exceptions(
+        std::mem::take(&mut checker.drift),
+        &policy.exceptions,
+        today,
+    );
+    let expiries = e
+        .expired
+        .into_iter()
+        .chain(e.expiring)
+        .filter(|x| checker.applies(x))
+        .collect();
     Ok(Comparison {
         compliant: e.drift.is_empty(),
         groups_checked: checker.groups_checked,
@@ -365,6 +415,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
         needs_privileged_permission: checker.privileged,
         excepted: e.excepted,
         security_writeback: verdict,
+        expiries,
     })
 }
 
@@ -613,8 +664,18 @@ fn outcome(
                     .collect()
             })
             .unwrap_or_default(),
+        expiring: last
+            .map(|c| {
+                c.expiries
+                    .iter()
+                    .filter(|x| x.in_days >= 0)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
         run: crate::notify::Run::this("check"),
         error: None,
+        exit_code: 0,
     }
 }
 
@@ -645,7 +706,14 @@ async fn notify_test(
             d
         })
         .collect();
-    let sent = crate::notify::deliver::send_all(&always, &o, &ctx.client).await;
+    // A digest destination (scope "fleet") gets a digest, as its receiver expects.
+    let (tenant, fleet): (Vec<_>, Vec<_>) = always
+        .into_iter()
+        .partition(|d| d.scope == crate::notify::Scope::Tenant);
+    let via = crate::notify::deliver::Via::client(&ctx.client);
+    let mut sent = crate::notify::deliver::send_all(&tenant, &o, via).await;
+    let digest = crate::notify::Digest::of_one(&o);
+    sent.extend(crate::notify::deliver::send_all(&fleet, &digest, via).await);
     if ctx.format == OutputFormat::Table {
         for d in &sent {
             writeln!(
@@ -695,11 +763,13 @@ async fn run_inner(
             excepted: before.excepted.len(),
         };
         memory.keep(&ctx.target, &before.drift, ran);
+        let trend = memory.trend(before.drift.len());
         let shown = Shown {
             before: &before,
             fix: None,
             after: None,
             changes: Some(&changes),
+            trend: &trend,
         };
         let news = emit(ctx, out, policy, &shown, source.notify, "gwb check").await?;
         return Ok((status, news));
@@ -786,11 +856,13 @@ async fn run_fix(
             let changes = memory.changes(&run.before.drift, &run.before.drift);
             changes.stamp(&mut run.before.drift);
             let fix = run.fix();
+            let trend = memory.trend(run.before.drift.len());
             let shown = Shown {
                 before: &run.before,
                 fix: Some(&fix),
                 after: None,
                 changes: Some(&changes),
+                trend: &trend,
             };
             let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             pipeline::note_on_premises(out, ctx.format, false, run.on_premises())?;
@@ -809,11 +881,13 @@ async fn run_fix(
                 };
                 memory.keep(&ctx.target, &run.before.drift, ran);
             }
+            let trend = memory.trend(run.before.drift.len());
             let shown = Shown {
                 before: &run.before,
                 fix: None,
                 after: None,
                 changes: Some(&changes),
+                trend: &trend,
             };
             let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             Ok((status, news))
@@ -821,30 +895,15 @@ async fn run_fix(
         Stage::Done(mut run, (fix, mut after)) => {
             // What this run fixed is resolved in this run (an interrupted fix keeps the drift
             // it found: the next run sees what is left).
-            let now = after.as_ref().map_or(&run.before.drift, |a| &a.drift);
-            let changes = memory.changes(&run.before.drift, now);
-            changes.stamp(&mut run.before.drift);
-            if let Some(a) = after.as_mut() {
-                changes.stamp(&mut a.drift);
-            }
-            let status = match (fix.signal, &after) {
-                (Some(signal), _) => ExitStatus::for_signal(signal),
-                (None, Some(after)) => fix_status(&fix, after),
-                (None, None) => ExitStatus::Failure,
-            };
-            let last = after.as_ref().unwrap_or(&run.before);
-            let ran = Ran {
-                command,
-                status,
-                changes: &changes,
-                excepted: last.excepted.len(),
-            };
-            memory.keep(&ctx.target, &last.drift, ran);
+            let (changes, status) =
+                remember_fix(ctx, memory, &mut run.before, &fix, &mut after, command);
+            let trend = memory.trend(after.as_ref().unwrap_or(&run.before).drift.len());
             let shown = Shown {
                 before: &run.before,
                 fix: Some(&fix),
                 after: after.as_ref(),
                 changes: Some(&changes),
+                trend: &trend,
             };
             let news = emit(ctx, out, policy, &shown, source.notify, command).await?;
             // Said at the prompt and again with what was done; a scheduled run (--yes) logged it.
@@ -852,6 +911,37 @@ async fn run_fix(
             Ok((status, news))
         }
     }
+}
+
+/// After a fix: the drift against the last run (dated), the exit code, and the run kept.
+fn remember_fix(
+    ctx: &Context,
+    memory: &Memory,
+    before: &mut Comparison,
+    fix: &Fix,
+    after: &mut Option<Comparison>,
+    command: &str,
+) -> (Changes, ExitStatus) {
+    let now = after.as_ref().map_or(&before.drift, |a| &a.drift);
+    let changes = memory.changes(&before.drift, now);
+    changes.stamp(&mut before.drift);
+    if let Some(a) = after.as_mut() {
+        changes.stamp(&mut a.drift);
+    }
+    let status = match (fix.signal, &*after) {
+        (Some(signal), _) => ExitStatus::for_signal(signal),
+        (None, Some(after)) => fix_status(fix, after),
+        (None, None) => ExitStatus::Failure,
+    };
+    let last = after.as_ref().unwrap_or(before);
+    let ran = Ran {
+        command,
+        status,
+        changes: &changes,
+        excepted: last.excepted.len(),
+    };
+    memory.keep(&ctx.target, &last.drift, ran);
+    (changes, status)
 }
 
 /// The exit code follows the state checked last: a change Graph accepted but that does not

@@ -263,6 +263,9 @@ pub(super) struct NotifyEntry {
     pub(super) to: Vec<String>,
     pub(super) sender: Option<String>,
     pub(super) timeout_seconds: Option<f64>,
+    pub(super) scope: Option<crate::notify::Scope>,
+    pub(super) report_url: Option<String>,
+    pub(super) tenant: Option<String>,
 }
 
 pub(super) fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {

@@ -8,7 +8,7 @@ use azure_core::credentials::Secret;
 
 use super::file::NotifyEntry;
 use super::{ConfigError, Layers};
-use crate::notify::{Destination, Kind};
+use crate::notify::{Destination, Kind, Scope};
 
 /// The destinations, or the first that cannot be resolved (kept, not raised: only `check` and
 /// `--notify-test` need them); and warnings about secret files others may read.
@@ -54,8 +54,37 @@ fn one(
         }
         _ => Some(url(layers, e, &bad, warnings)?),
     };
+    let scope = e.scope.unwrap_or_default();
+    if let Some(t) = &e.tenant {
+        if kind != Kind::Email || scope != Scope::Fleet {
+            return Err(bad(
+                "tenant names the tenant whose sign-in sends a fleet digest's mail: it goes with kind = \"email\" and scope = \"fleet\" only".into(),
+            ));
+        }
+        if !layers.tenant_names.contains(t) {
+            return Err(bad(format!(
+                "tenant = {t:?}: no [[tenants]] entry has that name"
+            )));
+        }
+    } else if kind == Kind::Email && scope == Scope::Fleet {
+        return Err(bad(
+            "email with scope = \"fleet\" needs tenant = \"NAME\": the [[tenants]] entry whose sign-in sends the digest (its app needs Mail.Send, and the sender's mailbox is in that tenant)".into(),
+        ));
+    }
+    if let Some(r) = &e.report_url {
+        let ok = url::Url::parse(&r.replace("{tenant}", "t"))
+            .is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+        if !ok {
+            return Err(bad(format!(
+                "report_url {r:?} is not an http(s) URL (write {{tenant}} where the tenant's name goes)"
+            )));
+        }
+    }
     Ok(Destination {
         kind,
+        scope,
+        report_url: e.report_url.clone(),
+        mail_tenant: e.tenant.clone(),
         on: e.on.unwrap_or_default(),
         url,
         to: e.to.clone(),

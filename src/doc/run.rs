@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::writeback::plan::Skipped;
 
 /// A group that could not be changed, or was gone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ItemFailure {
     pub id: String,

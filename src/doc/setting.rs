@@ -8,7 +8,7 @@ use crate::graph::model::SettingValue;
 use crate::writeback::setting::SettingPlan;
 
 /// What `set-default` did, or would do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum SettingAction {
     Unchanged,

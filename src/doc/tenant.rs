@@ -8,7 +8,7 @@ use crate::writeback::tenant::{DefaultSource, TenantDefault};
 
 /// The tenant section of the report: the default for new Microsoft 365 groups, or why it could
 /// not be read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TenantSection {
     /// `null` only when the settings could not be read (see `error`).
@@ -20,16 +20,17 @@ pub(crate) struct TenantSection {
     pub error: Option<String>,
     /// Why the default is ambiguous or unknown (two Group.Unified settings, duplicate entries,
     /// values not returned); gwb writes nothing while it is set.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
-    /// `report` only: the sync engine's writeback features, or why they could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `report` only: the sync engine's writeback features, or why they could not be read
+    /// (not read back: `gwb merge` renders checks).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub sync_features: Option<SyncFeatures>,
     /// `report` only: Entra Cloud Sync's jobs, or why they could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub cloud_sync: Option<CloudSync>,
     /// `report` only: who acts on security groups' writeback flag.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub security_writeback: Option<SecurityWriteback>,
 }
 

@@ -33,24 +33,54 @@ use crate::output::safe;
 pub(crate) use crate::doc::{FLEET_KIND, FLEET_SCHEMA_VERSION};
 
 /// What the summary says about one tenant.
-struct Line {
-    name: String,
-    tenant_id: Option<String>,
-    code: u8,
-    ok: bool,
-    error: Option<String>,
+pub(crate) struct Line {
+    pub name: String,
+    pub tenant_id: Option<String>,
+    pub code: u8,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// A check's counts, trend and exceptions' expiries (none for other commands).
+    pub check: Option<crate::change::CheckNews>,
 }
 
-/// The fleet's output, written as tenants finish.
+impl Line {
+    /// The colour of its result: "ok", "drift" or "failed".
+    pub(crate) fn class(&self) -> &'static str {
+        match (self.ok, self.code) {
+            (false, _) => "failed",
+            (true, 3) => "drift",
+            _ => "ok",
+        }
+    }
+
+    /// The counts of its check, for JSON.
+    fn counts(&self) -> Option<serde_json::Value> {
+        self.check
+            .as_ref()
+            .and_then(|c| serde_json::to_value(&c.tally).ok())
+    }
+}
+
+/// A tenant's piece of the output, in the spill file.
+struct Chunk {
+    name: String,
+    start: u64,
+    end: u64,
+}
+
+/// The fleet's output: each tenant's piece is spilled to an unlinked temporary file as it
+/// finishes (memory holds the tenants in flight, not the fleet), then written in the order of
+/// the tenants' names after what goes first (the summary, the index, the totals).
 pub(crate) struct Merged<'a> {
     format: OutputFormat,
     command: &'static str,
     shard: Option<Shard>,
     out: &'a mut dyn Write,
     lines: Vec<Line>,
-    csv_header: bool,
-    /// The table's and JUnit's details, until the summary that goes first is known.
-    spill: Option<File>,
+    /// The CSV header, from the first tenant that printed one.
+    csv_header: Option<Vec<u8>>,
+    spill: File,
+    chunks: Vec<Chunk>,
     /// JUnit's totals: tests, failures, errors.
     junit: (usize, usize, usize),
 }
@@ -62,34 +92,21 @@ impl<'a> Merged<'a> {
         shard: Option<Shard>,
         out: &'a mut dyn Write,
     ) -> anyhow::Result<Merged<'a>> {
-        if format == OutputFormat::Json {
-            write!(
-                out,
-                "{{\"schemaVersion\":{FLEET_SCHEMA_VERSION},\"kind\":\"{FLEET_KIND}\",\"command\":\"{command}\",\"tenants\":["
-            )?;
-        }
-        let spill = match format {
-            OutputFormat::Table | OutputFormat::Junit | OutputFormat::Html => Some(
-                crate::files::unlinked_temp("the fleet's table, JUnit or HTML output")?,
-            ),
-            _ => None,
-        };
-        if format == OutputFormat::Csv && crate::output::csv_bom() {
-            out.write_all("\u{feff}".as_bytes())?;
-        }
+        let spill = crate::files::unlinked_temp("the fleet's output, until it is sorted")?;
         Ok(Merged {
             format,
             command,
             shard,
             out,
             lines: Vec::new(),
-            csv_header: false,
+            csv_header: None,
             spill,
+            chunks: Vec::new(),
             junit: (0, 0, 0),
         })
     }
 
-    /// A tenant's outcome: its output into the fleet's, its line into the summary.
+    /// A tenant's outcome: its output into the spill, its line into the summary.
     pub(crate) fn add(&mut self, o: Outcome) -> anyhow::Result<()> {
         let mut line = Line {
             ok: o.ok(),
@@ -97,7 +114,9 @@ impl<'a> Merged<'a> {
             tenant_id: o.tenant_id,
             code: o.code,
             error: o.error,
+            check: o.docs.check,
         };
+        let start = self.spill.stream_position()?;
         match self.format {
             OutputFormat::Json => self.json(&mut line, &o.data)?,
             OutputFormat::Ndjson => self.ndjson(&line, &o.data)?,
@@ -106,24 +125,52 @@ impl<'a> Merged<'a> {
             OutputFormat::Html => self.html(&line, o.docs.pages)?,
             _ => self.table(&line, &o.data)?,
         }
+        let end = self.spill.stream_position()?;
+        self.chunks.push(Chunk {
+            name: line.name.clone(),
+            start,
+            end,
+        });
         self.lines.push(line);
         Ok(())
     }
 
-    /// The summary (after the entries, or before the details) and the fleet's exit code.
-    pub(crate) fn finish(mut self, writes: u64) -> anyhow::Result<u8> {
+    /// The summary (after the entries, or before the details), the tenants' pieces in the
+    /// order of their names, and the fleet's exit code. The lines are handed back for what
+    /// is told after the output (the digest, the exceptions' expiries).
+    pub(crate) fn finish(mut self, writes: u64) -> anyhow::Result<(u8, Vec<Line>)> {
+        self.lines.sort_by(|a, b| a.name.cmp(&b.name));
+        self.chunks.sort_by(|a, b| a.name.cmp(&b.name));
         let codes: Vec<u8> = self.lines.iter().map(|l| l.code).collect();
         let code = exit_code(&codes);
         match self.format {
             OutputFormat::Json => {
+                write!(
+                    self.out,
+                    "{{\"schemaVersion\":{FLEET_SCHEMA_VERSION},\"kind\":\"{FLEET_KIND}\",\"command\":\"{}\",\"tenants\":[",
+                    self.command
+                )?;
+                self.copy_chunks(b",")?;
                 let mut summary = summary(&self.lines, code, self.shard);
                 summary["writes"] = json!(writes);
                 let meta = fleet_meta(&format!("gwb {}", self.command));
                 writeln!(self.out, "],\"summary\":{summary},\"meta\":{meta}}}")?;
             }
+            OutputFormat::Ndjson => self.copy_chunks(b"")?,
+            OutputFormat::Csv => {
+                if let Some(header) = self.csv_header.take() {
+                    if crate::output::csv_bom() {
+                        self.out.write_all("\u{feff}".as_bytes())?;
+                    }
+                    self.out.write_all(b"tenant,")?;
+                    self.out.write_all(&header)?;
+                    self.out.write_all(b"\n")?;
+                }
+                self.copy_chunks(b"")?;
+            }
             OutputFormat::Table => {
-                self.summary_table(code)?;
-                self.copy_spill()?;
+                summary_table(self.out, &self.lines, self.command, code)?;
+                self.copy_chunks(b"")?;
             }
             OutputFormat::Html => {
                 let n = self.lines.len();
@@ -138,37 +185,40 @@ impl<'a> Merged<'a> {
                     command: format!("gwb {} (fleet run) -o html", self.command),
                 };
                 crate::output::html::head(self.out, &meta)?;
-                let mut rows: Vec<(String, String, String, bool)> = self
-                    .lines
-                    .iter()
-                    .map(|l| {
-                        let id = l.tenant_id.clone().unwrap_or_else(|| "-".into());
-                        (l.name.clone(), id, headline(l), l.ok)
-                    })
-                    .collect();
-                rows.sort();
-                crate::output::html::fleet_index(self.out, &rows)?;
-                self.copy_spill()?;
+                let rows = index_rows(&self.lines);
+                crate::output::html::fleet_index(self.out, &rows, self.command == "check")?;
+                self.copy_chunks(b"")?;
                 crate::output::html::foot(self.out)?;
             }
             OutputFormat::Junit => {
                 let title = format!("gwb {} (fleet of {})", self.command, self.lines.len());
                 crate::output::junit::open_fleet(self.out, &title, self.junit)?;
-                self.copy_spill()?;
+                self.copy_chunks(b"")?;
                 crate::output::junit::close(self.out)?;
             }
-            _ => {}
         }
         self.out.flush()?;
-        Ok(code)
+        Ok((code, self.lines))
+    }
+
+    /// The tenants' pieces, in the order of their names, `between` each two.
+    fn copy_chunks(&mut self, between: &[u8]) -> anyhow::Result<()> {
+        for (i, c) in self.chunks.iter().enumerate() {
+            if i > 0 {
+                self.out.write_all(between)?;
+            }
+            self.spill.seek(io::SeekFrom::Start(c.start))?;
+            io::copy(
+                &mut io::Read::take(&mut self.spill, c.end - c.start),
+                &mut self.out,
+            )?;
+        }
+        Ok(())
     }
 
     /// A tenant's entry: the fleet's fields about it, then its own document's members, from
     /// the document (parsed, never edited as text).
     fn json(&mut self, line: &mut Line, data: &[u8]) -> anyhow::Result<()> {
-        if !self.lines.is_empty() {
-            self.out.write_all(b",")?;
-        }
         // A run that ended printed its whole document (gwb's own writer); one that failed may
         // have printed part of one, which is used only if it parses.
         let doc = serde_json::from_slice::<Members>(data).ok();
@@ -177,6 +227,10 @@ impl<'a> Merged<'a> {
             line.error = Some("the command printed no JSON document".into());
         }
         let mut head: Vec<(&str, serde_json::Value)> = Vec::new();
+        if let Some(c) = line.counts() {
+            head.push(("counts", c));
+        }
+
         if !line.ok {
             head.push(("error", error_object(line)));
         }
@@ -184,11 +238,14 @@ impl<'a> Merged<'a> {
         head.push(("name", json!(line.name)));
         head.push(("ok", json!(line.ok)));
         head.push(("tenantId", json!(line.tenant_id)));
+        if let Some(c) = line.check.as_ref().filter(|c| !c.trend.is_empty()) {
+            head.push(("trend", json!(c.trend)));
+        }
         let head: Vec<(String, String)> = head
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Ok(write_object(self.out, &head, doc.as_ref())?)
+        Ok(write_object(&mut self.spill, &head, doc.as_ref())?)
     }
 
     /// Each of a tenant's NDJSON documents with `"tenant": NAME` first.
@@ -196,13 +253,13 @@ impl<'a> Merged<'a> {
         let tag = vec![("tenant".to_string(), json!(line.name).to_string())];
         for l in data.split(|&b| b == b'\n') {
             if let Ok(doc) = serde_json::from_slice::<Members>(l) {
-                write_object(self.out, &tag, Some(&doc))?;
-                self.out.write_all(b"\n")?;
+                write_object(&mut self.spill, &tag, Some(&doc))?;
+                self.spill.write_all(b"\n")?;
             }
         }
         if !line.ok {
             let e = json!({"tenant": line.name, "tenantId": line.tenant_id, "ok": false, "error": error_object(line)});
-            writeln!(self.out, "{e}")?;
+            writeln!(self.spill, "{e}")?;
         }
         Ok(())
     }
@@ -211,17 +268,13 @@ impl<'a> Merged<'a> {
         let data = data.strip_prefix("\u{feff}".as_bytes()).unwrap_or(data);
         for (i, record) in csv_records(data).enumerate() {
             if i == 0 {
-                if self.csv_header {
-                    continue;
-                }
-                self.csv_header = true;
-                self.out.write_all(b"tenant,")?;
-            } else {
-                self.out.write_all(line.name.as_bytes())?;
-                self.out.write_all(b",")?;
+                self.csv_header.get_or_insert_with(|| record.to_vec());
+                continue;
             }
-            self.out.write_all(record)?;
-            self.out.write_all(b"\n")?;
+            self.spill.write_all(line.name.as_bytes())?;
+            self.spill.write_all(b",")?;
+            self.spill.write_all(record)?;
+            self.spill.write_all(b"\n")?;
         }
         if let Some(e) = &line.error {
             tracing::warn!(tenant = %line.name, "no rows: {}", safe(e));
@@ -230,102 +283,155 @@ impl<'a> Merged<'a> {
     }
 
     fn table(&mut self, line: &Line, data: &[u8]) -> anyhow::Result<()> {
-        let spill = self.spill.as_mut().expect("the table spills");
         let id = line.tenant_id.as_deref().unwrap_or("id unknown");
-        writeln!(spill, "\n== {} ({}) ==", line.name, safe(id))?;
-        spill.write_all(data)?;
+        writeln!(self.spill, "\n== {} ({}) ==", line.name, safe(id))?;
+        self.spill.write_all(data)?;
         if let Some(e) = &line.error {
-            writeln!(spill, "error (exit {}): {}", line.code, safe(e))?;
+            writeln!(self.spill, "error (exit {}): {}", line.code, safe(e))?;
         }
         Ok(())
     }
 
     /// A tenant's suites, from its documents, named by the tenant; a tenant that failed (or
-    /// gave none) is one suite in error. Written to the spill: the totals go first.
+    /// gave none) is one suite in error.
     fn junit(&mut self, line: &Line, suites: Vec<Suite>) -> anyhow::Result<()> {
-        let spill = self.spill.as_mut().expect("JUnit spills");
-        let suites = match (&line.error, suites.is_empty()) {
-            (None, false) => suites
-                .into_iter()
-                .map(|s| s.named(&format!("{}: ", line.name)))
-                .collect(),
-            _ => {
-                let message = line
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "the command printed no JUnit report".into());
-                vec![Suite::of_error(&line.name, line.code, &message)]
-            }
-        };
+        let suites = tenant_suites(line, suites);
         for s in &suites {
             self.junit.0 += s.tests;
             self.junit.1 += s.failures;
             self.junit.2 += s.errors;
-            s.write(spill)?;
+            s.write(&mut self.spill)?;
         }
         Ok(())
     }
 
     /// A tenant's page, from its document, in a section of the fleet's page.
     fn html(&mut self, line: &Line, pages: Vec<crate::output::html::Page>) -> anyhow::Result<()> {
-        let spill = self.spill.as_mut().expect("the page spills");
         let page = pages.first().filter(|_| line.error.is_none());
         let id = line.tenant_id.as_deref().unwrap_or("tenant id unknown");
         let headline = format!("{id}: {}", headline(line));
-        crate::output::html::fleet_section(spill, self.lines.len(), &line.name, &headline, page)?;
-        Ok(())
-    }
-
-    fn summary_table(&mut self, code: u8) -> anyhow::Result<()> {
-        let mut lines: Vec<&Line> = self.lines.iter().collect();
-        lines.sort_by(|a, b| a.name.cmp(&b.name));
-        let name_w = lines.iter().map(|l| l.name.len()).max().unwrap_or(0).max(6);
-        let id_w = lines
-            .iter()
-            .map(|l| l.tenant_id.as_deref().map_or(1, str::len))
-            .max()
-            .unwrap_or(0)
-            .max(9);
-        writeln!(
-            self.out,
-            "{:name_w$}  {:id_w$}  RESULT",
-            "TENANT", "TENANT ID"
-        )?;
-        // A long result (a failure's message) wraps under its column on a terminal.
-        let indent = " ".repeat(name_w + 2 + id_w + 2);
-        for l in &lines {
-            let first = format!(
-                "{:name_w$}  {:id_w$}  ",
-                l.name,
-                safe(l.tenant_id.as_deref().unwrap_or("-"))
-            );
-            let result = safe(&headline(l)).into_owned();
-            writeln!(
-                self.out,
-                "{}",
-                crate::output::table::fitted(&result, &first, &indent)
-            )?;
-        }
-        let failed = lines.iter().filter(|l| !l.ok).count();
-        let drifted = lines.iter().filter(|l| l.ok && l.code == 3).count();
-        writeln!(
-            self.out,
-            "\n{}: {} ok, {} drifted, {} failed; exit {code}",
-            crate::output::table::count(lines.len() as u64, "tenant", "tenants"),
-            lines.len() - failed - drifted,
-            drifted,
-            failed
+        crate::output::html::fleet_section(
+            &mut self.spill,
+            self.lines.len(),
+            &line.name,
+            &headline,
+            page,
         )?;
         Ok(())
     }
+}
 
-    fn copy_spill(&mut self) -> anyhow::Result<()> {
-        if let Some(mut f) = self.spill.take() {
-            f.rewind()?;
-            io::copy(&mut f, &mut self.out)?;
+/// A tenant's suites named by it; a tenant that failed (or gave none) is one suite in error.
+fn tenant_suites(line: &Line, suites: Vec<Suite>) -> Vec<Suite> {
+    match (&line.error, suites.is_empty()) {
+        (None, false) => suites
+            .into_iter()
+            .map(|s| s.named(&format!("{}: ", line.name)))
+            .collect(),
+        _ => {
+            let message = line
+                .error
+                .clone()
+                .unwrap_or_else(|| "the command printed no JUnit report".into());
+            vec![Suite::of_error(&line.name, line.code, &message)]
         }
-        Ok(())
     }
+}
+
+/// The HTML index's rows, in the order of `lines`.
+fn index_rows(lines: &[Line]) -> Vec<crate::output::html::FleetRow> {
+    lines
+        .iter()
+        .map(|l| crate::output::html::FleetRow {
+            name: l.name.clone(),
+            id: l.tenant_id.clone().unwrap_or_else(|| "-".into()),
+            exit_code: l.code,
+            class: l.class(),
+            result: headline(l),
+            tally: l.check.as_ref().map(|c| c.tally.clone()),
+            trend: l
+                .check
+                .as_ref()
+                .map(|c| c.trend.clone())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The fleet's table: a line per tenant (sorted by name) with its exit code and, for a check,
+/// its counts and how long its oldest drift has lasted; then the totals.
+fn summary_table(
+    out: &mut dyn Write,
+    lines: &[Line],
+    command: &str,
+    code: u8,
+) -> anyhow::Result<()> {
+    let name_w = lines.iter().map(|l| l.name.len()).max().unwrap_or(0).max(6);
+    let counts = command == "check";
+    // A check's counts take the room of the tenant id (in each tenant's heading below).
+    let id_w = lines
+        .iter()
+        .map(|l| l.tenant_id.as_deref().map_or(1, str::len))
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    let now = crate::clock::now_rfc3339();
+    let head = if counts {
+        format!(
+            "{:name_w$}  EXIT  {:>4}  {:>7}  {:>8}  {:>8}  {:>6}  {:<9}  RESULT",
+            "TENANT", "NEW", "PERSIST", "RESOLVED", "EXCEPTED", "FAILED", "OLDEST"
+        )
+    } else {
+        format!("{:name_w$}  {:id_w$}  EXIT  RESULT", "TENANT", "TENANT ID")
+    };
+    writeln!(out, "{head}")?;
+    let fixed = head.len() - "RESULT".len();
+    // A long result (a failure's message) wraps under its column on a terminal.
+    let indent = " ".repeat(fixed);
+    for l in lines {
+        let mut first = if counts {
+            format!("{:name_w$}  {:>4}  ", l.name, l.code)
+        } else {
+            let id = safe(l.tenant_id.as_deref().unwrap_or("-")).into_owned();
+            format!("{:name_w$}  {id:id_w$}  {:>4}  ", l.name, l.code)
+        };
+        if counts {
+            match l.check.as_ref().map(|c| &c.tally) {
+                Some(t) => {
+                    let oldest = t
+                        .oldest_first_seen
+                        .as_deref()
+                        .and_then(|f| crate::writeback::history::age(f, &now))
+                        .unwrap_or_else(|| "-".into());
+                    first.push_str(&format!(
+                        "{:>4}  {:>7}  {:>8}  {:>8}  {:>6}  {:<9}  ",
+                        t.new, t.persisting, t.resolved, t.excepted, t.failed, oldest
+                    ));
+                }
+                None => first.push_str(&format!(
+                    "{:>4}  {:>7}  {:>8}  {:>8}  {:>6}  {:<9}  ",
+                    "-", "-", "-", "-", "-", "-"
+                )),
+            }
+        }
+        let result = safe(&headline(l)).into_owned();
+        writeln!(
+            out,
+            "{}",
+            crate::output::table::fitted(&result, &first, &indent)
+        )?;
+    }
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    let drifted = lines.iter().filter(|l| l.ok && l.code == 3).count();
+    writeln!(
+        out,
+        "\n{}: {} ok, {} drifted, {} failed; exit {code}",
+        crate::output::table::count(lines.len() as u64, "tenant", "tenants"),
+        lines.len() - failed - drifted,
+        drifted,
+        failed
+    )?;
+    Ok(())
 }
 
 /// A JSON object's members in the order written, each value as written and borrowed from the
@@ -395,7 +501,10 @@ fn fleet_meta(command: &str) -> serde_json::Value {
 fn headline(l: &Line) -> String {
     match (l.code, &l.error) {
         (0, None) => "ok".to_string(),
-        (3, None) => "drift (exit 3)".to_string(),
+        (3, None) => match l.check.as_ref().map(|c| &c.tally) {
+            Some(t) => format!("drift: {} new, {} persisting", t.new, t.persisting),
+            None => "drift".to_string(),
+        },
         (c, None) => format!("failed (exit {c})"),
         (c, Some(e)) => format!("failed (exit {c}): {}", e.lines().next().unwrap_or("")),
     }
@@ -487,6 +596,11 @@ struct EntryHead {
     exit_code: u8,
     #[serde(default)]
     error: Option<EntryError>,
+    /// A check's counts and trend (fleet documents since gwb kept them).
+    #[serde(default)]
+    counts: Option<crate::doc::check::Tally>,
+    #[serde(default)]
+    trend: Vec<u64>,
 }
 
 #[derive(Deserialize)]
@@ -494,19 +608,16 @@ struct EntryError {
     message: String,
 }
 
-/// `gwb merge FILE...`: the fleet documents of several shards (or runs) as one, with one
-/// summary and the fleet's exit code. A tenant in two files is an error (shards overlap).
-pub(crate) fn run(
-    args: &MergeArgs,
-    format: Option<OutputFormat>,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitStatus> {
-    if !matches!(format, None | Some(OutputFormat::Json)) {
-        return Err(UsageError(
-            "gwb merge prints JSON, the fleet document (-o json); nothing was done".into(),
-        )
-        .into());
-    }
+/// What `gwb merge` read: the documents, one line per tenant, and the merged exit code.
+struct Read {
+    docs: Vec<(PathBuf, FleetDoc)>,
+    lines: Vec<Line>,
+    coverage: Option<Coverage>,
+    code: u8,
+}
+
+/// Read the fleet documents, refuse overlapping or mixed ones, and judge the shards' coverage.
+fn read_all(args: &MergeArgs) -> anyhow::Result<Read> {
     let mut docs = Vec::new();
     for path in &args.files {
         docs.push((path.clone(), read_doc(path)?));
@@ -545,6 +656,11 @@ pub(crate) fn run(
                 code: head.exit_code,
                 ok: head.ok,
                 error: head.error.map(|e| e.message),
+                check: head.counts.map(|tally| crate::change::CheckNews {
+                    tally,
+                    trend: head.trend,
+                    expiries: Vec::new(),
+                }),
             });
         }
     }
@@ -565,6 +681,41 @@ pub(crate) fn run(
             }
         }
     }
+    Ok(Read {
+        docs,
+        lines,
+        coverage,
+        code,
+    })
+}
+
+/// `gwb merge FILE...`: the fleet documents of several shards (or runs) as one, with one
+/// summary and the fleet's exit code. A tenant in two files is an error (shards overlap).
+/// JSON is the fleet document; a check's documents also render as a table, CSV, JUnit and
+/// HTML, each tenant's from its own document, as a fleet run renders them.
+pub(crate) fn run(
+    args: &MergeArgs,
+    format: Option<OutputFormat>,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let format = format.unwrap_or(OutputFormat::Json);
+    if format == OutputFormat::Ndjson {
+        return Err(UsageError(
+            "gwb merge prints -o json (the fleet document), and for check also -o table, csv, junit or html; not ndjson (nothing was done)".into(),
+        )
+        .into());
+    }
+    let read = read_all(args)?;
+    if format != OutputFormat::Json {
+        return render_checks(read, format, out);
+    }
+    let Read {
+        docs,
+        lines,
+        coverage,
+        code,
+    } = read;
+    let command = docs[0].1.command.clone();
     write!(
         out,
         "{{\"schemaVersion\":{FLEET_SCHEMA_VERSION},\"kind\":\"{FLEET_KIND}\",\"command\":{},\"tenants\":[",
@@ -595,6 +746,95 @@ pub(crate) fn run(
     )?;
     out.flush()?;
     Ok(super::status_of(code))
+}
+
+/// A tenant entry of a check's fleet document, read back as its document.
+#[derive(Deserialize)]
+struct CheckEntry {
+    #[serde(flatten)]
+    doc: crate::doc::check::CheckRead,
+    #[serde(default)]
+    meta: crate::doc::Meta,
+}
+
+/// Merged check documents as a table, CSV, JUnit or HTML: each tenant's entry is read back as
+/// its check document and rendered as that tenant's run renders it, then joined as a fleet run
+/// joins its tenants.
+fn render_checks(
+    read: Read,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitStatus> {
+    let command = read.docs[0].1.command.clone();
+    if command != "check" {
+        let name = match format {
+            OutputFormat::Table => "table",
+            OutputFormat::Csv => "csv",
+            OutputFormat::Junit => "junit",
+            _ => "html",
+        };
+        return Err(UsageError(format!(
+            "gwb merge renders -o {name} from check's fleet documents; these are of gwb {command}, which merges to -o json only (nothing was done)"
+        ))
+        .into());
+    }
+    let mut merged = Merged::start(format, "check", None, out)?;
+    let entries = read.docs.iter().flat_map(|(_, d)| &d.tenants);
+    for (raw, line) in entries.zip(read.lines) {
+        let mut o = Outcome {
+            name: line.name.clone(),
+            tenant_id: line.tenant_id.clone(),
+            code: line.code,
+            error: line.error.clone(),
+            data: Vec::new(),
+            docs: crate::change::Handed {
+                check: line.check,
+                ..Default::default()
+            },
+            client: None,
+        };
+        if line.error.is_none()
+            && let Ok(entry) = serde_json::from_str::<CheckEntry>(raw.get())
+        {
+            render_entry(&mut o, entry, format)?;
+        }
+        merged.add(o)?;
+    }
+    let (code, _) = merged.finish(0)?;
+    Ok(super::status_of(code.max(read.code)))
+}
+
+/// One tenant's check document rendered into its outcome, as its own run would hand it in.
+fn render_entry(o: &mut Outcome, entry: CheckEntry, format: OutputFormat) -> anyhow::Result<()> {
+    let policy: crate::writeback::policy::Policy = entry.doc.policy.into();
+    let trend = o
+        .docs
+        .check
+        .as_ref()
+        .map(|c| c.trend.clone())
+        .unwrap_or_default();
+    let shown = crate::doc::check::Shown {
+        before: &entry.doc.before,
+        fix: entry.doc.fix.as_ref(),
+        after: entry.doc.after.as_ref(),
+        changes: entry.doc.changes.as_ref(),
+        trend: &trend,
+    };
+    let view = crate::output::check::CheckView {
+        policy: &policy,
+        shown,
+        about: crate::output::About {
+            tenant: o.name.clone(),
+            command: entry.meta.command.clone(),
+        },
+        meta: entry.meta,
+    };
+    match format {
+        OutputFormat::Junit => o.docs.suites.push(view.suite()),
+        OutputFormat::Html => o.docs.pages.push(view.page()),
+        _ => crate::output::render(&view, format, &mut o.data)?,
+    }
+    Ok(())
 }
 
 fn read_doc(path: &std::path::Path) -> Result<FleetDoc, UsageError> {
@@ -686,6 +926,7 @@ mod tests {
             error: error.map(String::from),
             data: data.as_bytes().to_vec(),
             docs: Default::default(),
+            client: None,
         }
     }
 
@@ -695,7 +936,7 @@ mod tests {
         for o in outcomes {
             m.add(o).unwrap();
         }
-        let code = m.finish(0).unwrap();
+        let (code, _) = m.finish(0).unwrap();
         (String::from_utf8(out).unwrap(), code)
     }
 
@@ -778,8 +1019,59 @@ mod tests {
             text.find("== a (a-id) ==").unwrap(),
             text.find("== b").unwrap(),
         );
-        assert!(text.find("drift (exit 3)").unwrap() < summary);
-        assert!(summary < a && summary < b && b < text.find("B'S TABLE").unwrap());
+        assert!(text.find("  drift").unwrap() < summary);
+        assert!(
+            summary < a && a < b && b < text.find("B'S TABLE").unwrap(),
+            "the sections come in the order of the names, whatever order they finished in"
+        );
+    }
+
+    #[test]
+    fn every_format_orders_the_tenants_by_name_and_json_carries_their_counts() {
+        let tally = |new| crate::change::CheckNews {
+            tally: crate::doc::check::Tally {
+                new,
+                persisting: 2,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let with = |name: &str, new| Outcome {
+            docs: crate::change::Handed {
+                check: Some(tally(new)),
+                ..Default::default()
+            },
+            ..outcome(name, 3, None, "{\"drift\": []}")
+        };
+        let (text, _) = merged(
+            OutputFormat::Json,
+            vec![with("c", 1), with("a", 5), with("b", 0)],
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let names: Vec<&str> = v["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(v["tenants"][0]["counts"]["new"], 5);
+        assert_eq!(v["tenants"][0]["counts"]["persisting"], 2);
+        let (text, _) = merged(
+            OutputFormat::Ndjson,
+            vec![
+                outcome("z", 0, None, "{\"id\":1}\n"),
+                outcome("m", 0, None, "{\"id\":2}\n"),
+            ],
+        );
+        assert!(
+            text.find("\"m\"").unwrap() < text.find("\"z\"").unwrap(),
+            "{text}"
+        );
+        let (text, _) = merged(OutputFormat::Table, vec![with("zeta", 1), with("alpha", 7)]);
+        let row = text.lines().find(|l| l.starts_with("alpha")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cells[..4], ["alpha", "3", "7", "2"], "{text}");
     }
 
     #[test]
@@ -789,6 +1081,7 @@ mod tests {
             docs: crate::change::Handed {
                 suites: vec![Suite::counted("tenant x", 2, 1)],
                 pages: Vec::new(),
+                check: None,
             },
             ..outcome("a", 3, None, "")
         };

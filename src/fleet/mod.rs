@@ -13,6 +13,7 @@
 //! `--shards N` with Kubernetes' `JOB_COMPLETION_INDEX`) keeps the tenants at index i of the
 //! sorted names with i mod N = K - 1, so shards are disjoint and cover the fleet.
 
+pub(crate) mod digest;
 pub(crate) mod merge;
 
 use std::io::Write;
@@ -153,8 +154,10 @@ pub(crate) struct Outcome {
     /// What the command printed, in the fleet's format.
     pub data: Vec<u8>,
     /// `-o junit` and `-o html`: the tenant's suites and pages, as documents (the fleet
-    /// renders one file of them).
+    /// renders one file of them); a check's counts, trend and expiries.
     pub docs: crate::change::Handed,
+    /// The tenant's client, kept when a fleet digest's mail is sent through its sign-in.
+    pub client: Option<crate::graph::GraphClient>,
 }
 
 impl Outcome {
@@ -263,6 +266,16 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
     crate::interrupt::listen()
         .map_err(|e| anyhow::anyhow!("cannot listen for Ctrl-C and SIGTERM: {e}"))?;
     let pacer = Arc::new(Pacer::new(limit, FLEET_WRITE_WINDOW));
+    // The digests: [[notify]] destinations with scope "fleet" (a bad entry fails the tenants'
+    // checks, which say why).
+    let digests: Vec<crate::notify::Destination> = match (&cli.command, &cfg.notify) {
+        (Command::Check(_), Ok(d)) => d
+            .iter()
+            .filter(|d| d.scope == crate::notify::Scope::Fleet)
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut merged = merge::Merged::start(format, cli.command.name(), shard, out)?;
     let runs = names.iter().map(|name| {
         let mut args = g.clone();
@@ -272,13 +285,23 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         args.metrics_file = g.metrics_file.as_deref().map(|p| per_tenant_path(p, name));
         // A token in the environment is one tenant's: never sent to several.
         args.fleet_member = names.len() > 1;
-        one(name.clone(), args, &cli.command, pacer.clone())
+        let keep_client = digests.iter().any(|d| d.mail_tenant.as_ref() == Some(name));
+        one(name.clone(), args, &cli.command, pacer.clone(), keep_client)
     });
     let mut done = futures_util::stream::iter(runs).buffer_unordered(parallel);
-    while let Some(outcome) = done.next().await {
+    let mut mail = None;
+    while let Some(mut outcome) = done.next().await {
+        if let Some(c) = outcome.client.take() {
+            mail = Some(c);
+        }
         merged.add(outcome)?;
     }
-    Ok(status_of(merged.finish(pacer.admitted())?))
+    let (code, lines) = merged.finish(pacer.admitted())?;
+    if matches!(cli.command, Command::Check(_)) {
+        digest::say_expiries(&lines);
+        digest::send(&digests, &lines, mail.as_ref()).await;
+    }
+    Ok(status_of(code))
 }
 
 /// `--metrics-file PATH` in a fleet run: one file per tenant beside it, `gwb-contoso.prom` for
@@ -296,7 +319,13 @@ pub(crate) fn per_tenant_path(p: &std::path::Path, name: &str) -> std::path::Pat
 }
 
 /// One tenant's run, as `gwb --tenant NAME` would do it, its log lines carrying the tenant.
-async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer>) -> Outcome {
+async fn one(
+    name: String,
+    args: GlobalArgs,
+    command: &Command,
+    pacer: Arc<Pacer>,
+    keep_client: bool,
+) -> Outcome {
     let span = tracing::error_span!("tenant", tenant = %name);
     async move {
         let mut data = Vec::new();
@@ -311,18 +340,23 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
                 name,
                 data,
                 docs: Default::default(),
+                client: None,
             };
         }
         let mut tenant_id = None;
         let mut opened = false;
-        use crate::cli::OutputFormat::{Html, Junit};
-        let docs: Option<crate::change::Documents> =
-            matches!(args.output, Some(Junit | Html)).then(Default::default);
+        let mut client = None;
+        // Every tenant hands in its documents: suites and pages for JUnit and HTML, and a
+        // check's counts for the summary and the digest.
+        let docs = crate::change::Documents::default();
         let started = std::time::Instant::now();
         let result = async {
             let mut s = crate::session::Session::open_for(&args, command, Some(pacer)).await?;
-            s.ctx.documents = docs.clone();
+            s.ctx.documents = Some(docs.clone());
             opened = true;
+            if keep_client {
+                client = Some(s.ctx.client.clone());
+            }
             tenant_id = s
                 .ctx
                 .target
@@ -361,7 +395,8 @@ async fn one(name: String, args: GlobalArgs, command: &Command, pacer: Arc<Pacer
             code,
             error,
             data,
-            docs: docs.map(|d| d.take()).unwrap_or_default(),
+            docs: docs.take(),
+            client,
         }
     }
     .instrument(span)

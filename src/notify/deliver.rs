@@ -6,23 +6,42 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Delivery, Destination, Event, Kind, Outcome};
+use super::{Delivery, Destination, Event, Kind, News};
 use crate::graph::GraphClient;
+use crate::graph::retry::Sleeper;
+
+/// How a message travels: the sleeper that paces retries, and the client that sends mail
+/// (none: mail cannot be sent, said as a failed delivery).
+#[derive(Clone, Copy)]
+pub(crate) struct Via<'a> {
+    pub sleeper: &'a Sleeper,
+    pub mail: Option<&'a GraphClient>,
+}
+
+impl<'a> Via<'a> {
+    /// Through a tenant's own client.
+    pub(crate) fn client(c: &'a GraphClient) -> Via<'a> {
+        Via {
+            sleeper: c.sleeper(),
+            mail: Some(c),
+        }
+    }
+}
 
 const ATTEMPTS: u32 = 3;
 
-/// Send `outcome` to every destination whose `on` rule says so.
+/// Send `news` to every destination whose `on` rule says so.
 pub(crate) async fn send_all(
     destinations: &[Destination],
-    outcome: &Outcome,
-    graph: &GraphClient,
+    news: &dyn News,
+    via: Via<'_>,
 ) -> Vec<Delivery> {
     let mut out = Vec::new();
     for d in destinations {
-        let Some(event) = outcome.event(d.on) else {
+        let Some(event) = news.event(d.on) else {
             continue;
         };
-        let result = send_one(d, event, outcome, graph).await;
+        let result = send_one(d, event, news, via).await;
         if let Err(e) = &result {
             tracing::error!(
                 kind = d.kind.as_str(),
@@ -44,32 +63,25 @@ pub(crate) async fn send_all(
 async fn send_one(
     d: &Destination,
     event: Event,
-    o: &Outcome,
-    graph: &GraphClient,
+    news: &dyn News,
+    via: Via<'_>,
 ) -> Result<(), String> {
-    let body = match d.kind {
-        Kind::Teams => super::teams_body(event, o),
-        Kind::Slack => super::slack_body(event, o),
-        Kind::Webhook => super::webhook_body(event, o),
-        Kind::Email => {
-            let sender = d.sender.as_deref().ok_or("no sender")?;
-            let message = super::email_message(event, o, &d.to);
-            return crate::graph::mail::send(graph, sender, &message)
-                .await
-                .map_err(|e| e.to_string());
-        }
-    };
+    let body = super::body(d, event, news);
+    if d.kind == Kind::Email {
+        let sender = d.sender.as_deref().ok_or("no sender")?;
+        let graph = via.mail.ok_or(
+            "no signed-in tenant to send the mail through (give the entry tenant = \"NAME\")",
+        )?;
+        return crate::graph::mail::send(graph, sender, &body)
+            .await
+            .map_err(|e| e.to_string());
+    }
     let url = d.url.as_ref().ok_or("no url")?;
-    post(url.secret(), &body, d.timeout, graph).await
+    post(url.secret(), &body, d.timeout, via.sleeper).await
 }
 
 /// POST `body` to `url`, retrying as the module says.
-async fn post(
-    url: &str,
-    body: &Value,
-    timeout: Duration,
-    graph: &GraphClient,
-) -> Result<(), String> {
+async fn post(url: &str, body: &Value, timeout: Duration, sleeper: &Sleeper) -> Result<(), String> {
     let parsed = url::Url::parse(url).map_err(|_| "the URL does not parse".to_string())?;
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -97,10 +109,7 @@ async fn post(
                 attempt,
                 "notification not delivered yet ({last}); trying again"
             );
-            graph
-                .sleeper()
-                .sleep(Duration::from_secs(u64::from(attempt)))
-                .await;
+            sleeper.sleep(Duration::from_secs(u64::from(attempt))).await;
         }
     }
     Err(format!("{last} (after {ATTEMPTS} attempts)"))

@@ -83,6 +83,7 @@ impl super::Render for CheckView<'_> {
             fix,
             after,
             changes,
+            ..
         } = self.shown;
         let doc = CheckDoc {
             schema_version: SCHEMA_VERSION,
@@ -128,6 +129,7 @@ fn write_table(out: &mut dyn Write, shown: &Shown) -> std::io::Result<()> {
         fix,
         after,
         changes,
+        ..
     } = *shown;
     write_comparison(out, "Policy check", before)?;
     if let Some(f) = fix {

@@ -36,6 +36,12 @@ fn policy_facts(policy: &Policy) -> String {
 
 /// One drift item as a row: state, target, name, id, kind, expected, actual, note.
 fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
+    let age = super::check::drifted_for(d).map(|a| {
+        format!(
+            "drifting for {a} (first seen {})",
+            d.first_seen.as_deref().unwrap_or("")
+        )
+    });
     let name = match d.target {
         DriftTarget::TenantDefault => Some("NewUnifiedGroupWritebackDefault"),
         DriftTarget::Group | DriftTarget::SyncEngine => d.display_name.as_deref(),
@@ -48,7 +54,7 @@ fn push(grid: &mut Grid, state: &str, d: &Drift, note: Option<&str>) {
         Cell::Text(d.kind.map(super::table::kind_label)),
         Cell::Text(Some(&d.expected)),
         Cell::Text(Some(&d.actual)),
-        Cell::Text(note),
+        Cell::Text(note.or(age.as_deref())),
     ]);
 }
 
@@ -111,6 +117,14 @@ fn result(shown: &Shown<'_>, last: &Comparison) -> String {
         ));
     }
     top.push_str(&cards(&figures));
+    if shown.trend.len() > 1 {
+        let _ = write!(
+            top,
+            "<p>Drift over the last {} runs: {}</p>",
+            shown.trend.len(),
+            super::html::trend_svg(shown.trend, 240, 40)
+        );
+    }
     if let Some(c) = shown.changes {
         let since = match &c.since {
             Some(at) => {

@@ -342,27 +342,111 @@ pub(crate) fn fleet_section(
     writeln!(w, "</section>")
 }
 
-/// The fleet page's tenant list and selector: each tenant's name, id and result, and a select
-/// that shows one tenant's section at a time (all of them with "every tenant").
-pub(crate) fn fleet_index(
-    w: &mut dyn Write,
-    rows: &[(String, String, String, bool)],
-) -> io::Result<()> {
+/// A small line chart of `points` (oldest first), `width` by `height` pixels, as inline SVG:
+/// the drift count over the last runs. The last point is marked and labelled.
+pub(crate) fn trend_svg(points: &[u64], width: u32, height: u32) -> String {
+    let top = points.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let (w, h) = (f64::from(width), f64::from(height));
+    let step = if points.len() > 1 {
+        (w - 8.0) / (points.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (4.0 + step * i as f64, h - 4.0 - (h - 8.0) * p as f64 / top))
+        .collect();
+    let line: Vec<String> = xy.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let (lx, ly) = xy.last().copied().unwrap_or((4.0, h - 4.0));
+    let summary = format!(
+        "drift over the last {} runs: {}",
+        points.len(),
+        points
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    format!(
+        "<svg class=\"trend\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\"><title>{}</title><polyline points=\"{}\"/><circle cx=\"{lx:.1}\" cy=\"{ly:.1}\" r=\"3\"/></svg>",
+        esc(&summary),
+        esc(&summary),
+        line.join(" ")
+    )
+}
+
+/// One tenant's row in a fleet page's index.
+pub(crate) struct FleetRow {
+    pub name: String,
+    pub id: String,
+    pub exit_code: u8,
+    /// "ok", "drift" or "failed": the row's colour (green, amber, red).
+    pub class: &'static str,
+    pub result: String,
+    /// A check's counts (none for other commands, or a tenant that failed).
+    pub tally: Option<crate::doc::check::Tally>,
+    pub trend: Vec<u64>,
+}
+
+/// The fleet page's tenant list and selector: each tenant's name, id, exit code, counts and
+/// result (drift amber, failures red), the drift's trend, and a select that shows one tenant's
+/// section at a time (all of them with "every tenant").
+pub(crate) fn fleet_index(w: &mut dyn Write, rows: &[FleetRow], counts: bool) -> io::Result<()> {
     let mut options = String::from("<option value=\"\">every tenant</option>");
     let mut table = String::new();
-    for (name, id, result, ok) in rows {
-        options.push_str(&format!("<option value=\"{0}\">{0}</option>", esc(name)));
-        table.push_str(&format!(
-            "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"{}\">{}</td></tr>",
-            esc(name),
-            esc(id),
-            if *ok { "ok" } else { "problem" },
-            esc(result)
-        ));
+    let now = crate::clock::now_rfc3339();
+    for r in rows {
+        options.push_str(&format!("<option value=\"{0}\">{0}</option>", esc(&r.name)));
+        let _ = write!(
+            table,
+            "<tr class=\"{}\"><td>{}</td><td class=\"mono\">{}</td><td class=\"num\">{}</td>",
+            r.class,
+            esc(&r.name),
+            esc(&r.id),
+            r.exit_code
+        );
+        if counts {
+            match &r.tally {
+                Some(t) => {
+                    let since = t
+                        .oldest_first_seen
+                        .as_deref()
+                        .and_then(|f| crate::writeback::history::age(f, &now))
+                        .unwrap_or_else(|| "-".into());
+                    let _ = write!(
+                        table,
+                        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>",
+                        t.new,
+                        t.persisting,
+                        t.resolved,
+                        t.excepted,
+                        t.failed,
+                        esc(&since)
+                    );
+                }
+                None => table.push_str(&"<td class=\"num\">-</td>".repeat(5)),
+            }
+            if r.tally.is_none() {
+                table.push_str("<td>-</td>");
+            }
+            let trend = if r.trend.len() > 1 {
+                trend_svg(&r.trend, 120, 24)
+            } else {
+                String::new()
+            };
+            let _ = write!(table, "<td>{trend}</td>");
+        }
+        let _ = write!(table, "<td class=\"result\">{}</td></tr>", esc(&r.result));
     }
+    let head = if counts {
+        "<th>Tenant</th><th>Tenant id</th><th>Exit</th><th>New</th><th>Persisting</th><th>Resolved</th><th>Excepted</th><th>Failed</th><th>Oldest drift</th><th>Trend</th><th>Result</th>"
+    } else {
+        "<th>Tenant</th><th>Tenant id</th><th>Exit</th><th>Result</th>"
+    };
     writeln!(
         w,
-        "<h2>Tenants</h2>\n<table class=\"tenants\"><thead><tr><th>Tenant</th><th>Tenant id</th><th>Result</th></tr></thead><tbody>{table}</tbody></table>\n\
+        "<h2>Tenants</h2>\n<table class=\"tenants\"><thead><tr>{head}</tr></thead><tbody>{table}</tbody></table>\n\
          <p class=\"controls\"><label>Show <select id=\"tenant-select\">{options}</select></label></p>"
     )
 }

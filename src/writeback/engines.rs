@@ -91,7 +91,7 @@ pub(crate) const FLAG_NOTHING: &str = "writeback enabled, but nothing acts on th
 /// Who acts on the writeback flag of security groups, as far as gwb can tell: only Entra
 /// Connect's group writeback v2 (discontinued on 30 June 2024) reads it, unless a Cloud Sync
 /// group provisioning job scopes on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SecurityWriteback {
     /// Entra Connect runs group writeback v1 without v2 (the sync features say
@@ -111,7 +111,7 @@ pub(crate) struct SecurityWriteback {
 }
 
 /// Who acts on security groups' writeback flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum ActedOnBy {
     /// An enabled Cloud Sync group provisioning job scopes on it.

@@ -64,7 +64,7 @@ pub(crate) struct RunRecord {
 }
 
 /// The drift of this run against the last one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Changes {
     /// When the last run was (none: this is the first).

@@ -162,15 +162,15 @@ impl Exception {
 }
 
 /// A drift item an exception in force removes from drift.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Excepted {
     #[serde(flatten)]
     pub drift: Drift,
     pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 
@@ -183,9 +183,63 @@ pub(crate) struct Excepting {
     pub drift: Vec<Drift>,
     pub excepted: Vec<Excepted>,
     /// Exceptions that expired: their items count as drift again.
-    pub expired: Vec<String>,
+    pub expired: Vec<Expiry>,
     /// Exceptions in force that expire soon.
-    pub expiring: Vec<String>,
+    pub expiring: Vec<Expiry>,
+}
+
+/// An exception that expired, or expires within [`EXPIRY_NOTICE_DAYS`]: news for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Expiry {
+    /// The group's id, or the target (`tenantDefault`, `syncEngine`).
+    pub exception: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The last day in force (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Days from today to that day (negative: expired).
+    pub in_days: i64,
+}
+
+impl Expiry {
+    fn of(e: &Exception, expires: &str, in_days: i64) -> Expiry {
+        Expiry {
+            exception: e.name(),
+            reason: e.reason.clone(),
+            owner: e.owner.clone(),
+            expires: expires.to_string(),
+            in_days,
+        }
+    }
+
+    /// Whether it is about a group (not a tenant-level target).
+    pub(crate) fn group_id(&self) -> Option<&str> {
+        is_guid(&self.exception).then_some(self.exception.as_str())
+    }
+
+    /// The sentence people read.
+    pub(crate) fn message(&self) -> String {
+        if self.in_days < 0 {
+            format!(
+                "the exception for {} ({}) expired on {}: it counts as drift again",
+                self.exception, self.reason, self.expires
+            )
+        } else {
+            format!(
+                "the exception for {} ({}) expires on {}, in {}",
+                self.exception,
+                self.reason,
+                self.expires,
+                if self.in_days == 1 {
+                    "1 day".to_string()
+                } else {
+                    format!("{} days", self.in_days)
+                }
+            )
+        }
+    }
 }
 
 /// Take the items that exceptions in force cover out of `drift`. An exception is in force
@@ -208,27 +262,15 @@ pub(crate) fn apply_exceptions(
 ) -> Excepting {
     let mut out = Excepting::default();
     for e in exceptions {
-        match &e.expires {
-            Some(x) if x.as_str() < today => out.expired.push(format!(
-                "the exception for {} ({}) expired on {x}: it counts as drift again",
-                e.name(),
-                e.reason
-            )),
-            Some(x) => {
-                let days = super::plan::age_in_days(
-                    &format!("{today}T00:00:00Z"),
-                    &format!("{x}T00:00:00Z"),
-                )
-                .unwrap_or(i64::MAX);
-                if days <= EXPIRY_NOTICE_DAYS {
-                    out.expiring.push(format!(
-                        "the exception for {} ({}) expires on {x}, in {days} days",
-                        e.name(),
-                        e.reason
-                    ));
-                }
+        if let Some(x) = &e.expires {
+            let days =
+                super::plan::age_in_days(&format!("{today}T00:00:00Z"), &format!("{x}T00:00:00Z"))
+                    .unwrap_or(i64::MAX);
+            if x.as_str() < today {
+                out.expired.push(Expiry::of(e, x, days.min(-1)));
+            } else if days <= EXPIRY_NOTICE_DAYS {
+                out.expiring.push(Expiry::of(e, x, days));
             }
-            None => {}
         }
     }
     for d in drift {
@@ -353,7 +395,7 @@ pub(crate) fn v1_alone_drift() -> Drift {
 }
 
 /// One way the tenant differs from the policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Drift {
     pub target: DriftTarget,
@@ -364,14 +406,14 @@ pub(crate) struct Drift {
     pub expected: String,
     pub actual: String,
     /// For a group: the change that puts it right (`check --fix`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<Change>,
     /// The group is role-assignable: fixing it needs `RoleManagement.ReadWrite.Directory`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub role_assignable: bool,
     /// When a check first saw this item drift (RFC 3339), kept across runs while it persists;
     /// set by the run memory (`history::classify`), absent where no memory is kept.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
 }
 
@@ -402,6 +444,10 @@ pub(crate) struct PolicyChecker<'a> {
     /// `security_writeback_needs_cloud_sync` is set and no Cloud Sync job scopes on the
     /// writeback flag: security groups with writeback enabled drift.
     pub security_flag_unused: bool,
+    /// The group ids the exceptions name (lowercase), and those the listing held: an
+    /// exception's expiry is news only where its group exists.
+    exception_ids: HashSet<String>,
+    pub exceptions_found: HashSet<String>,
 }
 
 impl<'a> PolicyChecker<'a> {
@@ -414,7 +460,21 @@ impl<'a> PolicyChecker<'a> {
             drift: Vec::new(),
             privileged: Vec::new(),
             security_flag_unused: false,
+            exception_ids: policy
+                .exceptions
+                .iter()
+                .filter_map(|e| e.id.as_deref())
+                .map(str::to_ascii_lowercase)
+                .collect(),
+            exceptions_found: HashSet::new(),
         }
+    }
+
+    /// Whether `x` is about something this tenant has: a tenant-level target, or a group the
+    /// listing held.
+    pub fn applies(&self, x: &Expiry) -> bool {
+        x.group_id()
+            .is_none_or(|id| self.exceptions_found.contains(&id.to_ascii_lowercase()))
     }
 
     pub fn consider(&mut self, g: &Group) -> Result<(), MissingWriteback> {
@@ -422,6 +482,12 @@ impl<'a> PolicyChecker<'a> {
             .writeback()
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
         self.groups_checked += 1;
+        if !self.exception_ids.is_empty() {
+            let id = g.id.to_ascii_lowercase();
+            if self.exception_ids.contains(&id) {
+                self.exceptions_found.insert(id);
+            }
+        }
         let kind = classify(g);
         let rule = self.policy.rule(kind);
         let needs_cloud_sync =
@@ -602,7 +668,8 @@ mod tests {
         assert_eq!(e.drift, vec![drift_of(A)]);
         assert!(e.excepted.is_empty());
         assert!(
-            e.expired[0].contains(A) && e.expired[0].contains("expired on 2026-11-28"),
+            e.expired[0].message().contains(A)
+                && e.expired[0].message().contains("expired on 2026-11-28"),
             "{:?}",
             e.expired
         );
@@ -616,7 +683,7 @@ mod tests {
             "2026-11-29",
         );
         assert!(
-            soon.expiring[0].contains("in 14 days"),
+            soon.expiring[0].message().contains("in 14 days"),
             "{:?}",
             soon.expiring
         );

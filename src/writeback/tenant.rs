@@ -8,7 +8,7 @@ use crate::graph::model::{
 };
 
 /// Where the tenant default comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) enum DefaultSource {
     /// The Group.Unified setting holds the value.

@@ -127,14 +127,6 @@ pub(super) async fn run(
 ) -> anyhow::Result<ExitStatus> {
     let client = &ctx.client;
     let today = crate::clock::now_rfc3339()[..10].to_string();
-    // The exceptions that expired, or expire soon, said once as the whole check says them.
-    let said = crate::writeback::policy::apply_exceptions(Vec::new(), &policy.exceptions, &today);
-    for w in &said.expired {
-        tracing::warn!("{}", crate::output::safe(w));
-    }
-    for n in &said.expiring {
-        crate::output::notice(n);
-    }
     let mut items = Items {
         out,
         format: ctx.format,
@@ -200,21 +192,58 @@ pub(super) async fn run(
             .min(),
     );
     super::record_exception_expiry(policy, &items.today);
-    let status = if items.seen.is_empty() {
-        ExitStatus::Ok
-    } else {
-        ExitStatus::Drift
-    };
-    let run = crate::writeback::history::RunRecord {
-        at: items.at.clone(),
-        command: "gwb check".into(),
-        exit_code: status as u8,
-        new: items.new,
-        persisting: items.persisting,
-        resolved: resolved as u64,
-        excepted: items.excepted,
-        drift: items.seen.len() as u64,
-    };
-    memory.keep_seen(&ctx.target, items.seen, run);
-    Ok(status)
+    // The exceptions that expired, or expire soon, about what the listing held.
+    let e =
+        crate::writeback::policy::apply_exceptions(Vec::new(), &policy.exceptions, &items.today);
+    let expiries: Vec<_> = e
+        .expired
+        .into_iter()
+        .chain(e.expiring)
+        .filter(|x| checker.applies(x))
+        .collect();
+    super::say_expiries(ctx, &expiries);
+    Ok(items.keep(ctx, memory, resolved as u64, expiries))
+}
+
+impl Items<'_> {
+    /// The run's exit code; the run kept in the state and its history, and handed to a fleet.
+    fn keep(
+        self,
+        ctx: &Context,
+        memory: &Memory,
+        resolved: u64,
+        expiries: Vec<crate::writeback::policy::Expiry>,
+    ) -> ExitStatus {
+        let status = if self.seen.is_empty() {
+            ExitStatus::Ok
+        } else {
+            ExitStatus::Drift
+        };
+        let run = crate::writeback::history::RunRecord {
+            at: self.at.clone(),
+            command: "gwb check".into(),
+            exit_code: status as u8,
+            new: self.new,
+            persisting: self.persisting,
+            resolved,
+            excepted: self.excepted,
+            drift: self.seen.len() as u64,
+        };
+        if let Some(docs) = &ctx.documents {
+            docs.check(crate::change::CheckNews {
+                tally: crate::doc::check::Tally {
+                    new: self.new,
+                    persisting: self.persisting,
+                    resolved,
+                    excepted: self.excepted,
+                    failed: 0,
+                    oldest_first_seen: self.seen.iter().filter_map(|s| s.first_seen.clone()).min(),
+                },
+                trend: memory.trend(self.seen.len()),
+                expiries,
+            });
+        }
+        memory.keep_seen(&ctx.target, self.seen, run);
+        status
+    }
 }

@@ -559,6 +559,70 @@ async fn a_fleet_in_every_format_and_merged() {
     let out = gwb(merge).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_golden("fleet-merge.json", &stdout(&out).replace(&d, "DIR"));
+
+    // A sharded check, merged into every format from its documents.
+    let mut merge = vec!["merge".to_string()];
+    for k in 1..=2 {
+        let path = dir.join(format!("check-shard-{k}.json"));
+        let shard = format!("{k}/2");
+        let out = gwb(args(&[
+            "--shard",
+            &shard,
+            "check",
+            "--out",
+            path.to_str().unwrap(),
+        ]))
+        .await;
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        merge.push(path.to_str().unwrap().to_string());
+    }
+    for (format, name) in [
+        ("table", "fleet-merge-check.table.txt"),
+        ("csv", "fleet-merge-check.csv"),
+        ("junit", "fleet-merge-check.junit.xml"),
+        ("html", "fleet-merge-check.html"),
+    ] {
+        let mut a = vec!["-o".to_string(), format.to_string()];
+        a.extend(merge.iter().cloned());
+        let out = gwb(a).await;
+        assert_eq!(out.status.code(), Some(3), "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        if format == "junit" {
+            let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+            let suites: Vec<&str> = doc
+                .root_element()
+                .children()
+                .filter(|n| n.has_tag_name("testsuite"))
+                .filter_map(|n| n.attribute("name"))
+                .collect();
+            assert_eq!(suites.len(), 3, "a suite per tenant: {suites:?}");
+            assert!(suites[0].starts_with("t0: ") && suites[2].starts_with("t2: "));
+            assert!(doc.root_element().attribute("failures").unwrap() != "0");
+        }
+        assert_golden(name, &text.replace(&d, "DIR"));
+    }
+    // Report documents merge to JSON only: said, not guessed.
+    let mut a = vec!["-o".to_string(), "html".to_string(), "merge".to_string()];
+    a.extend(files_again(&dir));
+    let out = gwb(a).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("merges to -o json only"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The report shards' files of [`a_fleet_in_every_format_and_merged`].
+fn files_again(dir: &std::path::Path) -> Vec<String> {
+    (1..=2)
+        .map(|k| {
+            dir.join(format!("shard-{k}.json"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
 }
 
 /// What people approve fits an 80-column terminal (COLUMNS=80 stands in for one): the plan

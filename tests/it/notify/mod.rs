@@ -114,10 +114,16 @@ async fn each_kind_posts_its_own_payload() {
                 let a = &sent[0]["attachments"][0];
                 assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
                 assert_eq!(a["content"]["type"], "AdaptiveCard");
+                assert_eq!(
+                    a["content"]["body"][0]["color"], "Warning",
+                    "drift is amber"
+                );
             }
             "slack" => {
                 assert!(sent[0]["text"].as_str().unwrap().contains("new"));
-                assert_eq!(sent[0]["blocks"][0]["type"], "section");
+                let a = &sent[0]["attachments"][0];
+                assert_eq!(a["color"], "#9a6700", "drift is amber");
+                assert_eq!(a["blocks"][0]["type"], "section");
             }
             _ => assert_eq!(sent[0]["event"], "drift"),
         }
