@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use crate::support::*;
 
+mod digest;
+
 /// A fleet: `n` tenants named `t00`, `t01`, ..., each an emulator with a few groups.
 pub struct Fleet {
     pub emus: Vec<Emulator>,

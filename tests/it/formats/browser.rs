@@ -520,8 +520,10 @@ async fn the_fleet_html_page_selects_a_tenant_and_its_table_works() {
         b.open(&file);
         let options = b.eval("Array.from(document.querySelectorAll('#tenant-select option')).map(function (o) { return o.value; })");
         assert_eq!(options, json!(["", "t00", "t01", "t02"]));
-        let results = b.eval("Array.from(document.querySelectorAll('table.tenants tbody tr')).map(function (r) { return r.cells[2].textContent.slice(0, 15); })");
+        let results = b.eval("Array.from(document.querySelectorAll('table.tenants tbody tr')).map(function (r) { return r.querySelector('.result').textContent.slice(0, 15); })");
         assert_eq!(results, json!(["ok", "failed (exit 4)", "ok"]));
+        let classes = b.eval("Array.from(document.querySelectorAll('table.tenants tbody tr')).map(function (r) { return r.className; })");
+        assert_eq!(classes, json!(["ok", "failed", "ok"]));
         // Each tenant's table, under ids of its own.
         assert_eq!(b.eval("document.querySelectorAll('[data-grid]').length"), 2);
         b.act("var s = document.getElementById('tenant-select'); s.value = 't02'; s.dispatchEvent(new Event('change'))");
@@ -538,6 +540,53 @@ async fn the_fleet_html_page_selects_a_tenant_and_its_table_works() {
         assert_eq!(b.eval("window.__alerts"), 0);
         assert!(b.problems().is_empty(), "console errors: {:?}", b.problems());
         b.screenshot("fleet-1280.png");
+    })
+    .await
+    .unwrap();
+}
+
+/// `gwb merge -o html` of a sharded check (issue 32, item 5): one page with the fleet index
+/// (counts, drift in amber, a trend) and every tenant's own check, from the merged documents.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merged_check_is_one_page_with_the_fleet_index() {
+    let Some(exe) = browser_or_skip("a_merged_check_is_one_page_with_the_fleet_index") else {
+        return;
+    };
+    use crate::fleet::Fleet;
+    let f = Fleet::new(3, 40, &[], "[policy]\nm365_writeback = \"disabled\"\n").await;
+    let mut merge = vec!["merge".to_string()];
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let path = f.dir.join(format!("shard-{k}.json"));
+        for _ in 0..2 {
+            let ran = f
+                .gwb(&["--shard", &shard, "check", "--out", path.to_str().unwrap()])
+                .await;
+            assert_eq!(ran.code(), 3, "{}", ran.stderr());
+        }
+        merge.push(path.to_str().unwrap().to_string());
+    }
+    let file = f.dir.join("merged.html");
+    let mut args: Vec<&str> = vec!["--out", file.to_str().unwrap(), "-o", "html"];
+    args.extend(merge.iter().map(String::as_str));
+    let ran = f.gwb(&args).await;
+    assert_eq!(ran.code(), 3, "{}", ran.stderr());
+    tokio::task::spawn_blocking(move || {
+        let mut b = Browser::launch(&exe);
+        b.open(&file);
+        let options = b.eval("Array.from(document.querySelectorAll('#tenant-select option')).map(function (o) { return o.value; })");
+        assert_eq!(options, json!(["", "t00", "t01", "t02"]));
+        let classes = b.eval("Array.from(document.querySelectorAll('table.tenants tbody tr')).map(function (r) { return r.className; })");
+        assert_eq!(classes, json!(["drift", "drift", "drift"]));
+        // Drift is amber (#9a6700), not the green of a link or of success.
+        let colour = b.eval("getComputedStyle(document.querySelector('table.tenants tbody tr .result')).color");
+        assert_eq!(colour, json!("rgb(154, 103, 0)"));
+        assert_eq!(b.eval("document.querySelectorAll('table.tenants svg.trend').length"), 3);
+        assert_eq!(b.eval("document.querySelectorAll('section[data-tenant]').length"), 3);
+        assert_eq!(b.eval("document.querySelectorAll('section[data-tenant] .verdict.bad').length"), 3);
+        assert_eq!(b.eval("window.__alerts"), 0);
+        assert!(b.problems().is_empty(), "console errors: {:?}", b.problems());
+        b.screenshot("merged-check-1280.png");
     })
     .await
     .unwrap();
