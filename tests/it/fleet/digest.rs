@@ -215,3 +215,34 @@ async fn an_expiring_exception_is_said_once_for_the_tenants_that_have_its_group(
     assert_eq!(tenants[0]["runs"][0]["excepted"], 1, "newest first");
     assert_eq!(tenants[0]["runs"][2]["excepted"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_email_digest_is_one_mail_through_the_tenant_the_entry_names() {
+    let extra = format!(
+        "[[notify]]\nkind = \"email\"\nscope = \"fleet\"\nto = [\"msp-noc@contoso.com\"]\nsender = \"gwb@contoso.com\"\ntenant = \"t01\"\n\n{POLICY}"
+    );
+    let f = Fleet::new(3, 30, &[], &extra).await;
+    let run = f.gwb(&["--all-tenants", "check", "-o", "json"]).await;
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let sent: Vec<u64> = f
+        .emus
+        .iter()
+        .map(|e| e.shared().stat("send_mail"))
+        .collect();
+    assert_eq!(sent, [0, 1, 0], "one mail, through t01's sign-in");
+    run.assert_stderr_has("gwb: notified email");
+
+    // Without the tenant that sends it, the entry is refused, naming the fix.
+    let bad = Fleet::new(
+        1,
+        10,
+        &[],
+        &format!(
+            "[[notify]]\nkind = \"email\"\nscope = \"fleet\"\nto = [\"a@contoso.com\"]\nsender = \"gwb@contoso.com\"\n\n{POLICY}"
+        ),
+    )
+    .await;
+    let refused = bad.gwb(&["--tenant", "t00", "check"]).await;
+    assert_eq!(refused.code(), 2, "{}", refused.stderr());
+    refused.assert_stderr_has("needs tenant = \"NAME\"");
+}
