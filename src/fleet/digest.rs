@@ -52,25 +52,17 @@ pub(crate) fn say_expiries(lines: &[Line]) {
 pub(crate) fn digest(lines: &[Line]) -> Digest {
     let tenants = lines
         .iter()
-        .map(|l| {
-            let t = l
+        .map(|l| TenantLine {
+            name: l.name.clone(),
+            tenant_id: l.tenant_id.clone(),
+            ok: l.ok,
+            exit_code: l.code,
+            counts: l
                 .check
                 .as_ref()
                 .map(|c| c.tally.clone())
-                .unwrap_or_default();
-            TenantLine {
-                name: l.name.clone(),
-                tenant_id: l.tenant_id.clone(),
-                ok: l.ok,
-                exit_code: l.code,
-                new: t.new,
-                persisting: t.persisting,
-                resolved: t.resolved,
-                excepted: t.excepted,
-                failed: t.failed,
-                oldest_first_seen: t.oldest_first_seen,
-                error: l.error.clone(),
-            }
+                .unwrap_or_default(),
+            error: l.error.clone(),
         })
         .collect();
     let expiring = expiries(lines)

@@ -525,15 +525,9 @@ pub(crate) struct TenantLine {
     pub tenant_id: Option<String>,
     pub ok: bool,
     pub exit_code: u8,
-    pub new: u64,
-    pub persisting: u64,
-    pub resolved: u64,
-    pub excepted: u64,
-    /// Groups a `--fix` failed to change.
-    pub failed: u64,
-    /// When the oldest item drifting now was first seen.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest_first_seen: Option<String>,
+    /// new, persisting, resolved, excepted, failed, oldestFirstSeen.
+    #[serde(flatten)]
+    pub counts: crate::doc::check::Tally,
     pub error: Option<String>,
 }
 
@@ -545,32 +539,34 @@ impl TenantLine {
             tenant_id: o.tenant.id.clone(),
             ok: o.error.is_none() && matches!(o.exit_code, 0 | 3),
             exit_code: o.exit_code,
-            new: o.new.len() as u64,
-            persisting: o.persisting.len() as u64,
-            resolved: o.resolved.len() as u64,
-            excepted: o.excepted.len() as u64,
-            failed: 0,
-            oldest_first_seen: o
-                .new
-                .iter()
-                .chain(&o.persisting)
-                .filter_map(|v| v["firstSeen"].as_str())
-                .min()
-                .map(str::to_string),
+            counts: crate::doc::check::Tally {
+                new: o.new.len() as u64,
+                persisting: o.persisting.len() as u64,
+                resolved: o.resolved.len() as u64,
+                excepted: o.excepted.len() as u64,
+                failed: 0,
+                oldest_first_seen: o
+                    .new
+                    .iter()
+                    .chain(&o.persisting)
+                    .filter_map(|v| v["firstSeen"].as_str())
+                    .min()
+                    .map(str::to_string),
+            },
             error: o.error.clone(),
         }
     }
 
     fn drifts(&self) -> bool {
-        self.new + self.persisting > 0
+        self.counts.new + self.counts.persisting > 0
     }
 
     /// Worst first: failed, then the most new, then the most persisting; then by name.
     fn severity(&self) -> (bool, std::cmp::Reverse<u64>, std::cmp::Reverse<u64>) {
         (
             self.ok,
-            std::cmp::Reverse(self.new),
-            std::cmp::Reverse(self.persisting),
+            std::cmp::Reverse(self.counts.new),
+            std::cmp::Reverse(self.counts.persisting),
         )
     }
 
@@ -589,12 +585,13 @@ impl TenantLine {
         }
         let mut w = format!(
             "{who}: {} new, {} persisting, {} resolved, {} excepted",
-            self.new, self.persisting, self.resolved, self.excepted
+            self.counts.new, self.counts.persisting, self.counts.resolved, self.counts.excepted
         );
-        if self.failed > 0 {
-            w.push_str(&format!(", {} failed", self.failed));
+        if self.counts.failed > 0 {
+            w.push_str(&format!(", {} failed", self.counts.failed));
         }
         if let Some(age) = self
+            .counts
             .oldest_first_seen
             .as_deref()
             .and_then(|f| crate::writeback::history::age(f, &crate::clock::now_rfc3339()))
@@ -639,11 +636,11 @@ impl Digest {
             "ok": self.tenants.iter().filter(|t| t.ok && !t.drifts()).count(),
             "drifted": self.tenants.iter().filter(|t| t.ok && t.drifts()).count(),
             "failedTenants": self.tenants.iter().filter(|t| !t.ok).count(),
-            "new": sum(|t| t.new),
-            "persisting": sum(|t| t.persisting),
-            "resolved": sum(|t| t.resolved),
-            "excepted": sum(|t| t.excepted),
-            "failed": sum(|t| t.failed),
+            "new": sum(|t| t.counts.new),
+            "persisting": sum(|t| t.counts.persisting),
+            "resolved": sum(|t| t.counts.resolved),
+            "excepted": sum(|t| t.counts.excepted),
+            "failed": sum(|t| t.counts.failed),
         })
     }
 }
@@ -655,16 +652,16 @@ impl News for Digest {
         if any(|t| !t.ok) {
             return Some(Event::Error);
         }
-        if any(|t| t.new > 0) {
+        if any(|t| t.counts.new > 0) {
             return Some(Event::Drift);
         }
         match on {
-            On::Change if any(|t| t.resolved > 0) => Some(Event::Resolved),
+            On::Change if any(|t| t.counts.resolved > 0) => Some(Event::Resolved),
             On::Drift if any(TenantLine::drifts) => Some(Event::Drift),
             On::Change | On::Drift if reminds(&expiring) => Some(Event::Expiring),
             On::Change | On::Drift => None,
             On::Always if any(TenantLine::drifts) => Some(Event::Drift),
-            On::Always if any(|t| t.resolved > 0) => Some(Event::Resolved),
+            On::Always if any(|t| t.counts.resolved > 0) => Some(Event::Resolved),
             On::Always => Some(Event::Compliant),
         }
     }
@@ -686,7 +683,7 @@ impl News for Digest {
         let n = self.tenants.len();
         let failed = self.tenants.iter().filter(|t| !t.ok).count();
         let drifted = self.tenants.iter().filter(|t| t.ok && t.drifts()).count();
-        let new: u64 = self.tenants.iter().map(|t| t.new).sum();
+        let new: u64 = self.tenants.iter().map(|t| t.counts.new).sum();
         let head = format!(
             "gwb {}, {}: {drifted} drifted ({new} new), {failed} failed",
             self.run.command,
