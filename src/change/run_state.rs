@@ -134,6 +134,27 @@ pub(crate) fn save(path: &Path, target: &Target, drift: Vec<Seen>, run: Run, ear
     }
 }
 
+/// Add a failed run to the history of the state at `path`, leaving its drift and its time (the
+/// last result's) as they are. No state, nothing recorded: there is no result to attach it to.
+pub(crate) fn append_failure(path: &Path, target: &Target, run: Run) {
+    let Ok(Some(mut state)) = read(path) else {
+        return;
+    };
+    if !target.matches(&state.graph_root, state.tenant_id.as_deref()) {
+        return;
+    }
+    state.runs.push(run);
+    if state.runs.len() > KEPT_RUNS {
+        state.runs.drain(..state.runs.len() - KEPT_RUNS);
+    }
+    let result = serde_json::to_vec_pretty(&state)
+        .map_err(std::io::Error::other)
+        .and_then(|text| crate::files::write_atomic(path, &text));
+    if let Err(e) = result {
+        tracing::warn!("cannot keep the failed run in {}: {e}", path.display());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +187,7 @@ mod tests {
             resolved: 0,
             excepted: 0,
             drift: i,
+            error: None,
         }
     }
 

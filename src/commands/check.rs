@@ -230,18 +230,39 @@ impl Memory {
 }
 
 impl Memory {
-    /// The drift count of the last runs before this one and `now`, oldest first (at most 30).
+    /// The drift count of the last runs before this one and `now`, oldest first (at most 30;
+    /// runs that failed, whose drift is unknown, left out).
     fn trend(&self, now: usize) -> Vec<u64> {
-        let runs = self
+        let runs: Vec<u64> = self
             .previous
             .as_ref()
-            .map_or(&[][..], |s| s.runs.as_slice());
-        let from = runs.len().saturating_sub(29);
-        runs[from..]
+            .map_or(&[][..], |s| s.runs.as_slice())
             .iter()
+            .filter(|r| r.error.is_none())
             .map(|r| r.drift)
-            .chain([now as u64])
-            .collect()
+            .collect();
+        let from = runs.len().saturating_sub(29);
+        runs[from..].iter().copied().chain([now as u64]).collect()
+    }
+
+    /// A check that failed before it had a result: recorded in the history of a tenant checked
+    /// before (its drift and `since` stay the last result's). A usage error (exit 2: nothing
+    /// was read) and a dry run are not runs to remember.
+    fn keep_failure(&self, target: &crate::change::Target, args: &CheckArgs, e: &anyhow::Error) {
+        let code = crate::exit::for_error(e) as u8;
+        let (Some(path), Some(_)) = (&self.path, &self.previous) else {
+            return;
+        };
+        if code == ExitStatus::Usage as u8 || args.apply.dry_run {
+            return;
+        }
+        let command = if args.fix {
+            "gwb check --fix"
+        } else {
+            "gwb check"
+        };
+        let message = crate::output::safe(&format!("{e:#}")).into_owned();
+        run_state::append_failure(path, target, RunRecord::failed(command, code, message));
     }
 }
 
@@ -264,6 +285,7 @@ impl Ran<'_> {
             resolved: self.changes.resolved.len() as u64,
             excepted: self.excepted as u64,
             drift,
+            error: None,
         }
     }
 }
@@ -628,7 +650,12 @@ pub async fn run(
     if args.notify_test {
         return Ok((notify_test(ctx, source.notify, out).await?, None));
     }
-    run_inner(ctx, args, source, dirs, out).await
+    let memory = Memory::open(args, dirs, &ctx.target);
+    let result = run_inner(ctx, args, source, &memory, dirs, out).await;
+    if let Err(e) = &result {
+        memory.keep_failure(&ctx.target, args, e);
+    }
+    result
 }
 
 /// The check's result as notifications carry it (`None`: the run failed before it had one).
@@ -740,6 +767,7 @@ async fn run_inner(
     ctx: &Context,
     args: &CheckArgs,
     source: PolicySource<'_>,
+    memory: &Memory,
     dirs: &Dirs,
     out: &mut dyn Write,
 ) -> anyhow::Result<(ExitStatus, News)> {
@@ -747,9 +775,8 @@ async fn run_inner(
     let timeout = crate::change::verify_timeout(args.apply.verify_timeout)?;
     refuse_bad_use(args, &source)?;
     let policy = source.policy;
-    let memory = Memory::open(args, dirs, &ctx.target);
     if stream::wanted(args, ctx.format, source.notify) {
-        return Ok((stream::run(ctx, policy, &memory, out).await?, None));
+        return Ok((stream::run(ctx, policy, memory, out).await?, None));
     }
     if !args.fix {
         let mut before = compare(ctx, policy).await?;
@@ -777,7 +804,7 @@ async fn run_inner(
     let fixing = Fixing {
         args,
         source: &source,
-        memory: &memory,
+        memory,
         dirs,
         timeout,
     };

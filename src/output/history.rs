@@ -25,10 +25,13 @@ pub(crate) fn sparkline(points: &[u64]) -> String {
 
 /// The runs a trend draws: the drift count of the last `n`, oldest first.
 pub(crate) fn trend(t: &TenantHistory, n: usize) -> Vec<u64> {
-    t.runs.iter().take(n).rev().map(|r| r.drift).collect()
+    let done = t.runs.iter().filter(|r| r.error.is_none());
+    let mut points: Vec<u64> = done.take(n).map(|r| r.drift).collect();
+    points.reverse();
+    points
 }
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "tenant",
     "tenantId",
     "at",
@@ -39,6 +42,7 @@ const COLUMNS: [&str; 10] = [
     "resolved",
     "excepted",
     "drift",
+    "error",
 ];
 
 impl super::Render for HistoryDoc {
@@ -112,12 +116,20 @@ impl super::Render for HistoryDoc {
                     n(r.resolved),
                     n(r.excepted),
                     n(r.drift),
+                    r.error.clone().unwrap_or_default(),
                 ];
                 super::write_csv_line(out, row.iter().map(String::as_str))?;
             }
         }
         out.flush()
     }
+}
+
+/// An RFC 3339 time to the second.
+fn short_time(at: &str) -> String {
+    at.get(..19)
+        .map(|s| format!("{s}Z"))
+        .unwrap_or_else(|| at.to_string())
 }
 
 fn tenant_table(out: &mut dyn Write, t: &TenantHistory) -> io::Result<()> {
@@ -152,12 +164,20 @@ fn tenant_table(out: &mut dyn Write, t: &TenantHistory) -> io::Result<()> {
         "AT", "EXIT", "DRIFT", "NEW", "PERSISTING", "RESOLVED", "EXCEPTED"
     )?;
     for r in &t.runs {
+        if let Some(e) = &r.error {
+            let line = format!(
+                "{:<20}  {:>4}  failed: {}",
+                short_time(&r.at),
+                r.exit_code,
+                super::safe(e.lines().next().unwrap_or(""))
+            );
+            writeln!(out, "{}", super::table::fitted(&line, "", "        "))?;
+            continue;
+        }
         writeln!(
             out,
             "{:<20}  {:>4}  {:>5}  {:>5}  {:>10}  {:>8}  {:>8}  {}",
-            r.at.get(..19)
-                .map(|s| format!("{s}Z"))
-                .unwrap_or_else(|| r.at.clone()),
+            short_time(&r.at),
             r.exit_code,
             r.drift,
             r.new,

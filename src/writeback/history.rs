@@ -61,6 +61,26 @@ pub(crate) struct RunRecord {
     pub excepted: u64,
     /// What drifted after the run (new and persisting).
     pub drift: u64,
+    /// A run that failed before it had a result: why (its counts are 0, its drift unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    /// A run of `command` that failed with exit code `code`.
+    pub(crate) fn failed(command: &str, code: u8, error: String) -> RunRecord {
+        RunRecord {
+            at: crate::clock::this_run_started(),
+            command: command.to_string(),
+            exit_code: code,
+            new: 0,
+            persisting: 0,
+            resolved: 0,
+            excepted: 0,
+            drift: 0,
+            error: Some(error),
+        }
+    }
 }
 
 /// The drift of this run against the last one.

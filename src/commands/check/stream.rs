@@ -228,6 +228,7 @@ impl Items<'_> {
             resolved,
             excepted: self.excepted,
             drift: self.seen.len() as u64,
+            error: None,
         };
         if let Some(docs) = &ctx.documents {
             docs.check(crate::change::CheckNews {

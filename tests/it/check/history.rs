@@ -385,11 +385,11 @@ async fn history_lists_the_runs_newest_first_and_migrates_a_version_1_state() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "tenant,tenantId,at,command,exitCode,new,persisting,resolved,excepted,drift"
+        "tenant,tenantId,at,command,exitCode,new,persisting,resolved,excepted,drift,error"
     );
     assert_eq!(lines.len(), 3);
     assert!(lines[2].ends_with(&format!(
-        ",gwb check,3,0,{},1,0,{}",
+        ",gwb check,3,0,{},1,0,{},",
         drifted - 1,
         drifted - 1
     )));
@@ -429,5 +429,86 @@ async fn the_history_survives_a_torn_temporary_file() {
         next.stderr()
     );
     let h = s.gwb(&["history", "-o", "json"]).await.json();
+    assert_eq!(h["runs"].as_array().unwrap().len(), 2);
+}
+
+/// A check that fails before it has a result is a run of the history too (exit code and why),
+/// and leaves the drift and its dates as the last result left them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_check_is_recorded_and_leaves_the_drift_alone() {
+    use serde_json::json;
+    let dir = crate::support::temp_dir("failed-check");
+    let config = dir.join("gwb.toml");
+    std::fs::write(&config, POLICY).unwrap();
+    let state = dir.join("check.json");
+    let (c, p) = (config.to_str().unwrap(), state.to_str().unwrap());
+    let g = crate::support::GraphMock::start().await;
+    let group = json!({"id": "0b1f5a6e-1111-4c1e-9e4f-000000000001", "displayName": "G1",
+        "groupTypes": ["Unified"], "securityEnabled": false, "mailEnabled": true,
+        "createdDateTime": "2021-01-01T00:00:00Z",
+        "writebackConfiguration": {"isEnabled": true, "onPremisesGroupType": null}});
+    // The first night Graph answers; the second it refuses the listing.
+    g.on("GET", "/beta/groups")
+        .once()
+        .priority(1)
+        .with(crate::support::json(json!({"value": [group]}).to_string()))
+        .await;
+    g.on("GET", "/beta/groups")
+        .priority(2)
+        .with(crate::support::json_status(
+            403,
+            json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}).to_string(),
+        ))
+        .await;
+    let first = g
+        .gwb(&["--config", c, "check", "--state", p, "-o", "json"])
+        .await;
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "{}",
+        crate::support::stderr(&first)
+    );
+    let before: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let failed = g
+        .gwb(&["--config", c, "check", "--state", p, "-o", "json"])
+        .await;
+    let code = failed.status.code().unwrap();
+    assert!(
+        !matches!(code, 0 | 2 | 3),
+        "{code}: {}",
+        crate::support::stderr(&failed)
+    );
+
+    let h = g.gwb(&["history", "--state", p, "-o", "json"]).await;
+    let h = crate::support::json_of(&h);
+    let runs = h["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{h}");
+    assert_eq!(runs[0]["exitCode"], code);
+    assert!(
+        runs[0]["error"].as_str().unwrap().contains("403")
+            || runs[0]["error"].as_str().unwrap().contains("Insufficient"),
+        "{h}"
+    );
+    assert!(runs[1]["error"].is_null());
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(after["drift"], before["drift"]);
+    assert_eq!(
+        after["checkedAt"], before["checkedAt"],
+        "`since` stays the last result's"
+    );
+    let table = g
+        .gwb(&["history", "--state", p, "-o", "table"])
+        .await
+        .stdout();
+    assert!(table.contains("failed: "), "{table}");
+    // A usage error is not a run: nothing was read.
+    let usage = g
+        .gwb(&["--config", c, "check", "--state", p, "--dry-run"])
+        .await;
+    assert_eq!(usage.status.code(), Some(2));
+    let h = g.gwb(&["history", "--state", p, "-o", "json"]).await.json();
     assert_eq!(h["runs"].as_array().unwrap().len(), 2);
 }
