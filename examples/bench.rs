@@ -31,7 +31,7 @@ use gwb::graph::GraphClient;
 use gwb::graph::model::{GROUP_SELECT, Group};
 use serde_json::{Value, json};
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 struct Args {
     /// Tenant sizes.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
@@ -74,6 +74,20 @@ struct Args {
     /// Internal: run gwb in this process with these arguments; print wall time, CPU, peak memory.
     #[arg(long, hide = true, num_args = 1.., allow_hyphen_values = true)]
     gwb: Vec<String>,
+    /// Run the streaming benchmark instead (issue 33): `report -o ndjson`, `-o csv` and the
+    /// table, each `--repeat` times into a pipe that the benchmark drains, against an emulator
+    /// with each of `--latencies`; min, median and max of wall time, CPU and peak memory, and
+    /// the bare pager's CPU measured in the same runs.
+    #[arg(long)]
+    streaming: bool,
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    #[arg(long, value_delimiter = ',', default_value = "0,10")]
+    latencies: Vec<u64>,
+    /// Internal: like --gwb, its data written to stdout (a pipe the benchmark drains); the
+    /// figures go to stderr.
+    #[arg(long, hide = true, num_args = 1.., allow_hyphen_values = true)]
+    gwb_stdout: Vec<String>,
 }
 
 const WRITE_LIMIT: u32 = 3_000;
@@ -92,6 +106,11 @@ fn main() {
         rt.block_on(serve_fleet(&args));
     } else if !args.gwb.is_empty() {
         println!("{}", rt.block_on(run_gwb(&args.gwb)));
+    } else if !args.gwb_stdout.is_empty() {
+        let v = rt.block_on(run_gwb_to_stdout(&args.gwb_stdout));
+        eprintln!("{v}");
+    } else if args.streaming {
+        drive_streaming(&args);
     } else if args.fleet {
         drive_fleet(&args);
     } else if args.serve {
@@ -641,6 +660,127 @@ async fn serve_fleet(args: &Args) {
     })
     .await
     .unwrap();
+}
+
+/// gwb's own entry point, in this process, its data written to stdout: wall time, CPU, peak
+/// memory and exit code.
+async fn run_gwb_to_stdout(argv: &[String]) -> Value {
+    let cli = <gwb::cli::Cli as clap::Parser>::parse_from(
+        std::iter::once("gwb".to_string()).chain(argv.iter().cloned()),
+    );
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let code = match gwb::run(cli, &mut out).await {
+        Ok(status) => status as u8,
+        Err(e) => gwb::exit::for_error(&e) as u8,
+    };
+    let _ = std::io::Write::flush(&mut out);
+    let wall = started.elapsed().as_secs_f64();
+    let (peak_kb, cpu) = self_usage();
+    json!({"wall": wall, "cpu": cpu, "peakKb": peak_kb, "code": code})
+}
+
+/// One streaming run in a child process, its output drained from a pipe (as `| wc -l`).
+fn streaming_child(what: &[&str], url: &str) -> Value {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .arg("--gwb-stdout")
+        .args(what)
+        .env("GWB_GRAPH_URL", url)
+        .env("GWB_ACCESS_TOKEN", "bench")
+        .env(
+            "XDG_STATE_HOME",
+            std::env::temp_dir().join("gwb-bench-state"),
+        )
+        .env("GWB_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut bytes = 0u64;
+    let mut pipe = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match std::io::Read::read(&mut pipe, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => bytes += n as u64,
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("{}");
+    let mut v: Value = serde_json::from_str(line).unwrap_or(json!({}));
+    v["bytes"] = json!(bytes);
+    v
+}
+
+/// min, median and max of `k` over `runs`.
+fn spread(runs: &[Value], k: &str, scale: f64) -> (f64, f64, f64) {
+    let mut v: Vec<f64> = runs
+        .iter()
+        .map(|r| r[k].as_f64().unwrap_or(0.0) * scale)
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[0], v[v.len() / 2], v[v.len() - 1])
+}
+
+/// The streaming benchmark (issue 33): each streaming format `--repeat` times against each
+/// latency, the worst run shown next to the median, and the bare pager in the same runs.
+fn drive_streaming(args: &Args) {
+    println!(
+        "gwb streaming benchmark: {} runs each; machine: {} cores; {}",
+        args.repeat,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        cpu_model()
+    );
+    println!(
+        "{:<8} {:>4} {:<16} {:>22} {:>22} {:>22}",
+        "groups", "ms", "run", "wall s min/med/max", "cpu s min/med/max", "peak MiB min/med/max"
+    );
+    for &n in &args.groups {
+        for &latency in &args.latencies {
+            let emu = start_emulator(
+                &Args {
+                    latency_ms: latency,
+                    ..args.clone()
+                },
+                n,
+            );
+            let mut bare = Vec::new();
+            for _ in 0..args.repeat {
+                bare.push(run_child(args, "trips999", &emu.url));
+            }
+            for (name, what) in [
+                ("report -o ndjson", ["report", "-o", "ndjson"]),
+                ("report -o csv", ["report", "-o", "csv"]),
+                ("report (table)", ["report", "-o", "table"]),
+            ] {
+                let runs: Vec<Value> = (0..args.repeat)
+                    .map(|_| streaming_child(&what, &emu.url))
+                    .collect();
+                print_spread(n, latency, name, &runs);
+            }
+            print_spread(n, latency, "bare pager", &bare);
+            drop(emu);
+        }
+    }
+}
+
+fn print_spread(n: usize, latency: u64, name: &str, runs: &[Value]) {
+    let w = spread(runs, "wall", 1.0);
+    let c = spread(runs, "cpu", 1.0);
+    let p = spread(runs, "peakKb", 1.0 / 1024.0);
+    println!(
+        "{n:<8} {latency:>4} {name:<16} {:>6.2} {:>6.2} {:>6.2}   {:>6.2} {:>6.2} {:>6.2}   {:>6.1} {:>6.1} {:>6.1}",
+        w.0, w.1, w.2, c.0, c.1, c.2, p.0, p.1, p.2
+    );
 }
 
 /// gwb's own entry point, in this process, its data thrown away: wall time, CPU, peak memory and

@@ -88,8 +88,12 @@ impl<'a> RowWriter<'a> {
             }
             OutputFormat::Csv => write_csv_row(self.w, r)?,
             _ => {
-                serde_json::to_writer(&mut *self.w, r)?;
-                self.w.write_all(b"\n")?;
+                // Into the reused buffer first: serde_json writes a row in dozens of small
+                // pieces, each a call through the output's layers otherwise.
+                self.buf.clear();
+                serde_json::to_writer(&mut self.buf, r)?;
+                self.buf.push(b'\n');
+                self.w.write_all(&self.buf)?;
             }
         }
         self.rows += 1;
