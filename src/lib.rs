@@ -79,7 +79,7 @@ async fn run_command(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitStatus
         })?;
         let pager = cfg.pager.as_ref().map(|p| p.value.as_str());
         let mut w = output::pager::Paged::new(out, pager, cfg.format(), cfg.out.is_none());
-        let r = commands::history::run(&cli.global, args, &session::config_of, &mut w);
+        let r = commands::history::run(&cli.global, args, &cfg, &session::config_of, &mut w);
         w.finish();
         return r;
     }

@@ -91,18 +91,18 @@ fn tenant(name: Option<String>, found: Option<(PathBuf, State)>, last: usize) ->
 
 /// `gwb history`: one tenant (`--tenant NAME`, or none), or several (`--tenant` repeated,
 /// `--all-tenants`).
-/// `config_of` resolves the configuration for a set of flags (the caller's, with the
-/// environment).
+/// `cfg` is the configuration without a tenant (the caller resolved it, its warnings said);
+/// `config_of` resolves a named tenant's (its state directory and Graph root may be its own).
 pub(crate) fn run(
     global: &GlobalArgs,
     args: &HistoryArgs,
+    cfg: &crate::config::Config,
     config_of: &dyn Fn(&GlobalArgs) -> anyhow::Result<crate::config::Config>,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitStatus> {
     let mut top = global.clone();
     top.tenant.clear();
     top.all_tenants = false;
-    let cfg = config_of(&top)?;
     crate::output::require::<HistoryDoc>(cfg.format(), "gwb history")?;
     let several = global.all_tenants || global.tenant.len() > 1;
     let names: Vec<Option<String>> = if global.all_tenants {
@@ -130,10 +130,17 @@ pub(crate) fn run(
     let last = args.last.unwrap_or(usize::MAX);
     let mut tenants = Vec::new();
     for name in names {
-        let mut g = top.clone();
-        g.tenant = name.iter().cloned().collect();
-        g.fleet_member = several;
-        let cfg = config_of(&g)?;
+        let own;
+        let cfg = match &name {
+            None => cfg,
+            Some(n) => {
+                let mut g = top.clone();
+                g.tenant = vec![n.clone()];
+                g.fleet_member = several;
+                own = config_of(&g)?;
+                &own
+            }
+        };
         let graph_root = if global.emulator {
             "emulator".to_string()
         } else {

@@ -297,9 +297,12 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         merged.add(outcome)?;
     }
     let (code, lines) = merged.finish(pacer.admitted())?;
-    if matches!(cli.command, Command::Check(_)) {
+    if let Command::Check(a) = &cli.command {
         digest::say_expiries(&lines);
-        digest::send(&digests, &lines, mail.as_ref()).await;
+        // A dry run of --fix changes nothing, and tells no one (as a tenant's own run).
+        if !a.apply.dry_run {
+            digest::send(&digests, &lines, mail.as_ref()).await;
+        }
     }
     Ok(status_of(code))
 }

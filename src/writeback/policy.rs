@@ -444,10 +444,10 @@ pub(crate) struct PolicyChecker<'a> {
     /// `security_writeback_needs_cloud_sync` is set and no Cloud Sync job scopes on the
     /// writeback flag: security groups with writeback enabled drift.
     pub security_flag_unused: bool,
-    /// The group ids the exceptions name (lowercase), and those the listing held: an
-    /// exception's expiry is news only where its group exists.
-    exception_ids: HashSet<String>,
-    pub exceptions_found: HashSet<String>,
+    /// The group ids the exceptions name (as GUID bits: no allocation per group listed), and
+    /// those the listing held: an exception's expiry is news only where its group exists.
+    exception_ids: HashSet<u128>,
+    exceptions_found: HashSet<u128>,
 }
 
 impl<'a> PolicyChecker<'a> {
@@ -463,8 +463,7 @@ impl<'a> PolicyChecker<'a> {
             exception_ids: policy
                 .exceptions
                 .iter()
-                .filter_map(|e| e.id.as_deref())
-                .map(str::to_ascii_lowercase)
+                .filter_map(|e| crate::graph::model::guid_bits(e.id.as_deref()?))
                 .collect(),
             exceptions_found: HashSet::new(),
         }
@@ -473,8 +472,9 @@ impl<'a> PolicyChecker<'a> {
     /// Whether `x` is about something this tenant has: a tenant-level target, or a group the
     /// listing held.
     pub fn applies(&self, x: &Expiry) -> bool {
-        x.group_id()
-            .is_none_or(|id| self.exceptions_found.contains(&id.to_ascii_lowercase()))
+        x.group_id().is_none_or(|id| {
+            crate::graph::model::guid_bits(id).is_some_and(|b| self.exceptions_found.contains(&b))
+        })
     }
 
     pub fn consider(&mut self, g: &Group) -> Result<(), MissingWriteback> {
@@ -482,11 +482,11 @@ impl<'a> PolicyChecker<'a> {
             .writeback()
             .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
         self.groups_checked += 1;
-        if !self.exception_ids.is_empty() {
-            let id = g.id.to_ascii_lowercase();
-            if self.exception_ids.contains(&id) {
-                self.exceptions_found.insert(id);
-            }
+        if !self.exception_ids.is_empty()
+            && let Some(bits) = crate::graph::model::guid_bits(&g.id)
+            && self.exception_ids.contains(&bits)
+        {
+            self.exceptions_found.insert(bits);
         }
         let kind = classify(g);
         let rule = self.policy.rule(kind);

@@ -144,6 +144,24 @@ async fn one_digest_per_destination_per_run_with_every_tenant_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_of_the_fix_sends_no_digest() {
+    let extra = format!("{}\n{POLICY}", notify("on = \"always\""));
+    let f = Fleet::new(2, 30, &[], &extra).await;
+    let r = receiver().await;
+    let run = check(&f, &r, &["--fix", "--dry-run", "-o", "json"]).await;
+    assert_eq!(run.code(), 3, "{}", run.stderr());
+    let sent = r.server.received_requests().await.unwrap_or_default();
+    assert!(
+        sent.is_empty(),
+        "a dry run tells no one: {} posts",
+        sent.len()
+    );
+    // The same fleet, checked for real, is told (on = "always").
+    assert_eq!(check(&f, &r, &["-o", "json"]).await.code(), 3);
+    assert_eq!(posts_to(&r, "/fleet").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_expiring_exception_is_said_once_for_the_tenants_that_have_its_group() {
     let extra = format!("{}\n{POLICY}", notify("on = \"change\""));
     let f = Fleet::new(2, 30, &[], &extra).await;

@@ -601,6 +601,16 @@ async fn a_fleet_in_every_format_and_merged() {
         }
         assert_golden(name, &text.replace(&d, "DIR"));
     }
+    // A shard missing from the merge fails it in every format, drift or not.
+    let out = gwb(vec![
+        "-o".into(),
+        "table".into(),
+        "merge".into(),
+        merge[1].clone(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2/2"), "{}", stderr(&out));
     // Report documents merge to JSON only: said, not guessed.
     let mut a = vec!["-o".to_string(), "html".to_string(), "merge".to_string()];
     a.extend(files_again(&dir));
