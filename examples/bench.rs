@@ -298,11 +298,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             pin_mut!(stream);
             let mut ids = Vec::new();
             while let Some(Ok(p)) = stream.next().await {
-                ids.extend(
-                    p.into_iter()
-                        .filter(|g| g.group_types.iter().any(|t| t == "Unified"))
-                        .map(|g| g.id),
-                );
+                ids.extend(p.into_iter().filter(|g| g.unified).map(|g| g.id));
             }
             let body = json!({"writebackConfiguration": {"isEnabled": false}});
             for id in ids {

@@ -734,7 +734,10 @@ async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Bytes
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge);
     }
-    let mut buf = BytesMut::new();
+    // Sized once from the length Graph announces (a page of groups is about 400 KB): growing
+    // by doubling copies the body several times and churns the allocator.
+    let announced = resp.content_length().map_or(0, |n| n as usize);
+    let mut buf = BytesMut::with_capacity(announced.min(limit));
     while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
         if buf.len() + chunk.len() > limit {
             return Err(ReadError::TooLarge);

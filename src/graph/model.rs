@@ -150,12 +150,41 @@ impl std::fmt::Display for SettingId {
 /// A GUID's 128 bits (any case), or `None` for anything else; no allocation (it runs once per
 /// group listed).
 pub(crate) fn guid_bits(id: &str) -> Option<u128> {
-    if !is_guid(id) {
+    // One pass over the 36 bytes, a table lookup each: every listed group's id goes through
+    // here (the listing's duplicate check), a million times on a large tenant.
+    const NOT_HEX: u8 = 0xff;
+    const HEX: [u8; 256] = {
+        let mut t = [NOT_HEX; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    let b = id.as_bytes();
+    if b.len() != 36 {
         return None;
     }
     let mut v: u128 = 0;
-    for b in id.bytes().filter(|b| *b != b'-') {
-        v = (v << 4) | u128::from(char::from(b).to_digit(16)?);
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if c != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let d = HEX[c as usize];
+        if d == NOT_HEX {
+            return None;
+        }
+        v = (v << 4) | u128::from(d);
     }
     Some(v)
 }
@@ -171,14 +200,17 @@ pub(crate) fn is_guid(s: &str) -> bool {
 }
 
 /// A group as listed with [`GROUP_SELECT`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,
     #[serde(default)]
     pub display_name: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub group_types: Vec<String>,
+    /// `groupTypes` holds "Unified" (in any case): a Microsoft 365 group. The only thing gwb
+    /// reads of the array, so the array is not kept: at a million groups its strings were
+    /// two allocations a group (BENCHMARKS.md, issue 33).
+    #[serde(rename = "groupTypes", default, deserialize_with = "holds_unified")]
+    pub unified: bool,
     #[serde(default)]
     pub security_enabled: Option<bool>,
     #[serde(default)]
@@ -191,8 +223,9 @@ pub struct Group {
     pub on_premises_security_identifier: Option<String>,
     #[serde(default)]
     pub is_assignable_to_role: Option<bool>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub proxy_addresses: Vec<String>,
+    /// `proxyAddresses` is not empty (null reads as empty): all gwb reads of it.
+    #[serde(rename = "proxyAddresses", default, deserialize_with = "not_empty")]
+    pub has_proxy_addresses: bool,
     #[serde(default)]
     pub created_date_time: Option<String>,
     /// Outer `None`: the property was absent (v1.0, or a `$select` that dropped it): an error
@@ -362,6 +395,57 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A `groupTypes` array (or null): whether it holds "Unified", in any case. Each string is
+/// looked at where it lies in the page, never copied.
+fn holds_unified<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct IsUnified(bool);
+    impl<'de> Deserialize<'de> for IsUnified {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = IsUnified;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a group type")
+                }
+                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IsUnified, E> {
+                    Ok(IsUnified(s.eq_ignore_ascii_case("Unified")))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Types;
+    impl<'de> serde::de::Visitor<'de> for Types {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of group types, or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_seq(self)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+            let mut unified = false;
+            while let Some(IsUnified(u)) = seq.next_element()? {
+                unified |= u;
+            }
+            Ok(unified)
+        }
+    }
+    d.deserialize_option(Types)
+}
+
+/// An array (or null): whether it has any element. The elements are skipped, not built.
+fn not_empty<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let items = Option::<Vec<serde::de::IgnoredAny>>::deserialize(d)?;
+    Ok(items.is_some_and(|v| !v.is_empty()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,11 +484,69 @@ mod tests {
     }
 
     #[test]
+    fn guid_bits_reads_every_guid_and_nothing_else() {
+        let id = "e99ff867-DBF6-42c9-b82f-f84cb27281e9";
+        assert_eq!(guid_bits(id), Some(0xe99ff867_dbf6_42c9_b82f_f84cb27281e9));
+        assert!(is_guid(id));
+        for bad in [
+            "e99ff867-dbf6-42c9-b82f-f84cb27281e",
+            "e99ff867-dbf6-42c9-b82f-f84cb27281e9a",
+            "e99ff867xdbf6-42c9-b82f-f84cb27281e9",
+            "e99ff867-dbf6-42c9-b82f-f84cb27281eg",
+            "e99ff867-dbf6-42c9-b82f-f84cb2728-e9",
+            "é9ff867-dbf6-42c9-b82f-f84cb27281e9",
+            "",
+        ] {
+            assert_eq!(guid_bits(bad), None, "{bad}");
+            assert!(!is_guid(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn null_collections_read_as_empty() {
         let g: Group = serde_json::from_str(
             r#"{"id":"a","groupTypes":null,"proxyAddresses":null,"writebackConfiguration":null}"#,
         )
         .unwrap();
-        assert!(g.group_types.is_empty() && g.proxy_addresses.is_empty());
+        assert!(!g.unified && !g.has_proxy_addresses);
+    }
+
+    #[test]
+    fn group_types_and_proxies_are_read_without_being_kept() {
+        for (json, unified, proxies) in [
+            (
+                r#""groupTypes":["Unified"],"proxyAddresses":["SMTP:a@b"]"#,
+                true,
+                true,
+            ),
+            (
+                r#""groupTypes":["DynamicMembership","unified"]"#,
+                true,
+                false,
+            ),
+            (
+                r#""groupTypes":["\u0055nified"],"proxyAddresses":[]"#,
+                true,
+                false,
+            ),
+            (
+                r#""groupTypes":["DynamicMembership"],"proxyAddresses":["x","y"]"#,
+                false,
+                true,
+            ),
+            (r#""groupTypes":[]"#, false, false),
+        ] {
+            let g: Group = serde_json::from_str(&format!(r#"{{"id":"a",{json}}}"#)).unwrap();
+            assert_eq!(
+                (g.unified, g.has_proxy_addresses),
+                (unified, proxies),
+                "{json}"
+            );
+        }
+        // Not an array of strings: an error, as before.
+        for bad in [r#""groupTypes":"Unified""#, r#""groupTypes":[1]"#] {
+            let r = serde_json::from_str::<Group>(&format!(r#"{{"id":"a",{bad}}}"#));
+            assert!(r.is_err(), "{bad}");
+        }
     }
 }

@@ -204,8 +204,9 @@ fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
         c.push(super::show_bool(r.is_enabled).to_string());
         c.push(
             r.on_premises_group_type
-                .clone()
-                .unwrap_or_else(|| "null".into()),
+                .as_deref()
+                .unwrap_or("null")
+                .to_string(),
         );
         c.push(r.id.clone());
     }

@@ -93,13 +93,10 @@ pub(crate) struct Effective {
 /// Classify a group by its attributes (also for groups synced from AD: their kind is still
 /// meaningful; [`is_synced_from_on_premises`] says who masters them).
 pub(crate) fn classify(g: &Group) -> Kind {
-    if g.group_types
-        .iter()
-        .any(|t| t.eq_ignore_ascii_case("Unified"))
-    {
+    if g.unified {
         Kind::Microsoft365
     } else if g.security_enabled == Some(true) {
-        if g.mail_enabled == Some(true) || !g.proxy_addresses.is_empty() {
+        if g.mail_enabled == Some(true) || g.has_proxy_addresses {
             Kind::MailEnabledSecurity
         } else {
             Kind::Security
@@ -198,13 +195,13 @@ mod tests {
         Group {
             id: "g".into(),
             display_name: None,
-            group_types: types.iter().map(|s| s.to_string()).collect(),
+            unified: types.iter().any(|t| t.eq_ignore_ascii_case("Unified")),
             security_enabled: sec,
             mail_enabled: mail,
             on_premises_sync_enabled: None,
             on_premises_security_identifier: None,
             is_assignable_to_role: None,
-            proxy_addresses: proxies.iter().map(|s| s.to_string()).collect(),
+            has_proxy_addresses: !proxies.is_empty(),
             created_date_time: None,
             writeback_configuration: Some(None),
         }

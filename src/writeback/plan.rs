@@ -350,17 +350,13 @@ mod tests {
         Group {
             id,
             display_name: Some(name.to_uppercase()),
-            group_types: if unified {
-                vec!["Unified".into()]
-            } else {
-                vec![]
-            },
+            unified,
             security_enabled: Some(!unified),
             mail_enabled: Some(unified),
             on_premises_sync_enabled: None,
             on_premises_security_identifier: None,
             is_assignable_to_role: None,
-            proxy_addresses: vec![],
+            has_proxy_addresses: false,
             created_date_time: Some(created.into()),
             writeback_configuration: Some(Some(WritebackConfiguration {
                 is_enabled: en,

@@ -19,8 +19,9 @@ pub(crate) struct ReportRow {
     pub synced_from_on_premises: bool,
     /// Raw `writebackConfiguration.isEnabled` (null stays null).
     pub is_enabled: Option<bool>,
-    /// Raw `writebackConfiguration.onPremisesGroupType` (null stays null).
-    pub on_premises_group_type: Option<String>,
+    /// Raw `writebackConfiguration.onPremisesGroupType` (null stays null), shared with the
+    /// group it was read from.
+    pub on_premises_group_type: Option<std::sync::Arc<str>>,
     /// Effective: is the group written back to AD?
     pub written_back: bool,
     /// Effective on-premises type, or null when not written back.
@@ -79,10 +80,12 @@ pub struct MissingWriteback {
 }
 
 impl ReportRow {
-    pub(crate) fn from_group(g: Group) -> Result<Self, MissingWriteback> {
-        let wb = g
-            .writeback()
-            .ok_or_else(|| MissingWriteback { id: g.id.clone() })?;
+    pub(crate) fn from_group(mut g: Group) -> Result<Self, MissingWriteback> {
+        // Taken, not cloned: the row owns what the group held.
+        let wb = match g.writeback_configuration.take() {
+            Some(wb) => wb.unwrap_or_default(),
+            None => return Err(MissingWriteback { id: g.id }),
+        };
         let kind = classify(&g);
         let synced = is_synced_from_on_premises(&g);
         let eff = effective(kind, synced, &wb);
@@ -92,7 +95,7 @@ impl ReportRow {
             kind,
             synced_from_on_premises: synced,
             is_enabled: wb.is_enabled,
-            on_premises_group_type: wb.on_premises_group_type.as_deref().map(String::from),
+            on_premises_group_type: wb.on_premises_group_type,
             written_back: eff.written_back,
             written_back_as: eff.written_back_as,
             reason: eff.reason,
@@ -277,17 +280,13 @@ mod tests {
         Group {
             id: id.into(),
             display_name: Some(format!("name {id}")),
-            group_types: if unified {
-                vec!["Unified".into()]
-            } else {
-                vec![]
-            },
+            unified,
             security_enabled: Some(!unified),
             mail_enabled: Some(unified),
             on_premises_sync_enabled: None,
             on_premises_security_identifier: None,
             is_assignable_to_role: None,
-            proxy_addresses: vec![],
+            has_proxy_addresses: false,
             created_date_time: None,
             writeback_configuration: wb,
         }
