@@ -109,6 +109,7 @@ impl GraphClient {
                 let mut page = page?;
                 page_no += 1;
                 let before = page.len();
+                seen.warm(page.iter().map(|g| g.listed_id()));
                 page.retain(|g| seen.insert(g.listed_id()));
                 let repeated = before - page.len();
                 if repeated > 0 {
@@ -289,6 +290,8 @@ pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
 #[derive(Default)]
 struct SeenIds {
     buckets: Vec<Vec<u128>>,
+    /// A page's bucket numbers, kept for the next page ([`SeenIds::warm`]).
+    scratch: Vec<usize>,
     /// How far the mixed hash is shifted to index `buckets` (64 - log2 of their count).
     shift: u32,
     len: usize,
@@ -305,6 +308,34 @@ impl SeenIds {
         // Fold and mix, so ids that are not random (sequential test ids) still spread.
         let folded = (bits as u64) ^ ((bits >> 64) as u64);
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
+    /// Read, ahead of the inserts, what a page's ids will look at: first the buckets' headers,
+    /// then the ends of their ids. Each insert waits on two cache misses in a table of a
+    /// million ids (perf: 86% of its time); read here, id after id, with nothing depending on
+    /// the last read, the processor has many of them in flight at once instead of one. It
+    /// changes nothing, so [`SeenIds::insert`] is right without it.
+    fn warm<'a>(&mut self, ids: impl Iterator<Item = &'a str>) {
+        if self.buckets.len() < MAX_BUCKETS {
+            // Small enough to stay in the cache.
+            return;
+        }
+        let shift = self.shift;
+        self.scratch.clear();
+        self.scratch.extend(
+            ids.filter_map(crate::graph::model::guid_bits)
+                .map(|bits| Self::bucket(bits, shift)),
+        );
+        let mut lens = 0usize;
+        for &b in &self.scratch {
+            lens = lens.wrapping_add(self.buckets[b].len());
+        }
+        let mut ends = 0u128;
+        for &b in &self.scratch {
+            let ids = &self.buckets[b];
+            ends ^= ids.first().copied().unwrap_or(0) ^ ids.last().copied().unwrap_or(0);
+        }
+        std::hint::black_box((lens, ends));
     }
 
     /// True when `id` was not seen before.
@@ -365,6 +396,25 @@ mod tests {
         assert!(s.buckets.len() > FIRST_BUCKETS);
         assert!((0..100_000).step_by(7).all(|i| !s.insert(&id(i))));
         assert_eq!(s.len, 100_000);
+    }
+
+    /// Warming a full table reads ahead and changes nothing: what was seen is still seen, what
+    /// was not is still new.
+    #[test]
+    fn warming_changes_nothing() {
+        let mut s = SeenIds::default();
+        let id = |i: u32| format!("{i:08x}-0000-4000-8000-{i:012x}");
+        let n = (MAX_BUCKETS * 17) as u32;
+        for i in 0..n {
+            assert!(s.insert(&id(i)), "{i}");
+        }
+        assert_eq!(s.buckets.len(), MAX_BUCKETS);
+        let page: Vec<String> = (n - 500..n + 500).map(id).chain(["a/b".into()]).collect();
+        s.warm(page.iter().map(String::as_str));
+        assert_eq!(s.scratch.len(), 1000);
+        let fresh: Vec<bool> = page.iter().map(|i| s.insert(i)).collect();
+        assert!(fresh[..500].iter().all(|f| !f) && fresh[500..].iter().all(|f| *f));
+        assert_eq!(s.len, n as usize + 500);
     }
 
     #[test]

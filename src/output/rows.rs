@@ -132,6 +132,13 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
             buf.push(b'"');
         }
     }
+    /// gwb's own words (kinds, reasons, types): nothing in them to escape.
+    fn word(buf: &mut Vec<u8>, s: &str) {
+        debug_assert!(!s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    }
     fn opt_text(buf: &mut Vec<u8>, s: Option<&str>) {
         match s {
             Some(s) => text(buf, s),
@@ -152,7 +159,7 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
     buf.extend_from_slice(b",\"displayName\":");
     opt_text(buf, r.display_name.as_deref());
     buf.extend_from_slice(b",\"kind\":");
-    text(buf, r.kind.as_str());
+    word(buf, r.kind.as_str());
     buf.extend_from_slice(b",\"syncedFromOnPremises\":");
     flag(buf, r.synced_from_on_premises);
     buf.extend_from_slice(b",\"isEnabled\":");
@@ -162,9 +169,12 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
     buf.extend_from_slice(b",\"writtenBack\":");
     flag(buf, r.written_back);
     buf.extend_from_slice(b",\"writtenBackAs\":");
-    opt_text(buf, r.written_back_as);
+    match r.written_back_as {
+        Some(t) => word(buf, t),
+        None => buf.extend_from_slice(b"null"),
+    }
     buf.extend_from_slice(b",\"reason\":");
-    text(buf, r.reason.as_str());
+    word(buf, r.reason.as_str());
     buf.extend_from_slice(b",\"warning\":");
     opt_text(buf, r.warning.as_deref());
     buf.extend_from_slice(b",\"isAssignableToRole\":");
@@ -177,7 +187,7 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
         None => buf.extend_from_slice(b"null"),
     }
     buf.extend_from_slice(b",\"sourceOfAuthority\":");
-    text(buf, r.source_of_authority.as_str());
+    word(buf, r.source_of_authority.as_str());
     buf.extend_from_slice(b",\"isCloudManaged\":");
     opt_flag(buf, r.is_cloud_managed);
     buf.push(b'}');
