@@ -194,6 +194,28 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
                 .await
                 .is_ok()
         }
+        "parse999" => {
+            // The bare pager, each page also parsed into JSON values: what a script that pages
+            // with a JSON library does (ConvertFrom-Json, requests' .json()), nothing more.
+            let http = reqwest::Client::new();
+            let mut next = Some(format!("{url}/beta/groups?$select={GROUP_SELECT}&$top=999"));
+            let mut groups = 0usize;
+            while let Some(u) = next.take() {
+                let body = http
+                    .get(&u)
+                    .bearer_auth("bench")
+                    .send()
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap();
+                let page: Value = serde_json::from_slice(&body).unwrap();
+                groups += page["value"].as_array().map_or(0, Vec::len);
+                next = page["@odata.nextLink"].as_str().map(String::from);
+            }
+            groups > 0
+        }
         "trips999" | "trips100" => {
             // The round trips alone: the same chain of pages, fetched by a bare HTTP client that
             // only finds the nextLink and parses nothing. What is left of gwb's wall time above
@@ -749,9 +771,10 @@ fn drive_streaming(args: &Args) {
                 },
                 n,
             );
-            let mut bare = Vec::new();
+            let (mut bare, mut parsing) = (Vec::new(), Vec::new());
             for _ in 0..args.repeat {
                 bare.push(run_child(args, "trips999", &emu.url));
+                parsing.push(run_child(args, "parse999", &emu.url));
             }
             for (name, what) in [
                 ("report -o ndjson", ["report", "-o", "ndjson"]),
@@ -764,6 +787,7 @@ fn drive_streaming(args: &Args) {
                 print_spread(n, latency, name, &runs);
             }
             print_spread(n, latency, "bare pager", &bare);
+            print_spread(n, latency, "pager + JSON", &parsing);
             drop(emu);
         }
     }

@@ -180,6 +180,11 @@ mod tests {
         assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_field("-2"), "'-2");
         assert_eq!(csv_field("a=b"), "a=b");
+        // A formula that also needs quoting: the apostrophe inside the quotes.
+        assert_eq!(csv_field("=\"x\",1"), "\"'=\"\"x\"\",1\"");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field(""), "");
+        assert_eq!(csv_field("\"\""), "\"\"\"\"\"\"");
     }
 
     #[test]

@@ -86,7 +86,11 @@ impl<'a> RowWriter<'a> {
                 })?;
                 self.pretty(r, PAD4)?;
             }
-            OutputFormat::Csv => write_csv_row(self.w, r)?,
+            OutputFormat::Csv => {
+                self.buf.clear();
+                push_csv_row(&mut self.buf, r);
+                self.w.write_all(&self.buf)?;
+            }
             _ => {
                 // Into the reused buffer first, then one write through the output's layers.
                 self.buf.clear();
@@ -193,7 +197,7 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
     buf.push(b'}');
 }
 
-fn write_csv_row(w: &mut dyn Write, r: &ReportRow) -> io::Result<()> {
+fn push_csv_row(buf: &mut Vec<u8>, r: &ReportRow) {
     let members = r.member_count.map(|c| c.to_string()).unwrap_or_default();
     let fields: [&str; 15] = [
         &r.id,
@@ -216,7 +220,7 @@ fn write_csv_row(w: &mut dyn Write, r: &ReportRow) -> io::Result<()> {
         r.source_of_authority.as_str(),
         opt_bool(r.is_cloud_managed),
     ];
-    super::write_csv_line(w, fields)
+    super::csv::push_csv_line(buf, fields)
 }
 
 #[cfg(test)]

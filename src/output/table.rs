@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use console::{Alignment, measure_text_width, pad_str};
+use console::measure_text_width;
 
 use super::safe;
 use crate::writeback::summary::ReportRow;
@@ -172,6 +172,25 @@ fn columns(layout: TableLayout) -> Vec<Column> {
     c
 }
 
+/// `s` padded with spaces to `width` columns, as console's `pad_str` pads it (never cut), into
+/// `out`: printable ASCII (nearly every cell) is measured by its length, the rest as console
+/// measures it. A table of a million rows pads ten million cells.
+fn pad_into(out: &mut String, s: &str, width: usize, right: bool) {
+    let cols = if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        s.len()
+    } else {
+        measure_text_width(s)
+    };
+    let fill = width.saturating_sub(cols);
+    if right {
+        out.extend(std::iter::repeat_n(' ', fill));
+    }
+    out.push_str(s);
+    if !right {
+        out.extend(std::iter::repeat_n(' ', fill));
+    }
+}
+
 /// One row's name (with ` [!]` when it needs attention) and its cells, in [`columns`] order.
 fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
     use crate::writeback::summary::SourceOfAuthority;
@@ -226,6 +245,8 @@ pub(crate) struct TableWriter<'a> {
     /// Set once the header is written: the name's width and the other columns.
     widths: Option<(usize, Vec<Column>)>,
     warned: Vec<String>,
+    /// The line being written, reused.
+    line: String,
     /// Rows whose only warning is the tenant-wide one about security groups' flag
     /// ([`crate::writeback::engines::FLAG_ONLY_V2`], [`crate::writeback::engines::FLAG_NOTHING`]): counted, said once.
     shared: [u64; 2],
@@ -240,6 +261,7 @@ impl<'a> TableWriter<'a> {
             pending: Vec::new(),
             widths: None,
             warned: Vec::new(),
+            line: String::new(),
             shared: [0; 2],
         }
     }
@@ -306,17 +328,17 @@ impl<'a> TableWriter<'a> {
         } else {
             name.into()
         };
-        let mut out = pad_str(&name, *name_width, Alignment::Left, None).into_owned();
+        let out = &mut self.line;
+        out.clear();
+        pad_into(out, &name, *name_width, false);
         for (cell, col) in cells.iter().zip(cols) {
-            let align = if col.right {
-                Alignment::Right
-            } else {
-                Alignment::Left
-            };
             out.push_str("  ");
-            out.push_str(&pad_str(cell, col.width, align, None));
+            pad_into(out, cell, col.width, col.right);
         }
-        writeln!(self.w, "{}", out.trim_end())
+        let end = out.trim_end().len();
+        out.truncate(end);
+        out.push('\n');
+        self.w.write_all(out.as_bytes())
     }
 
     /// The rows still held, then the list of groups that need attention.
@@ -453,6 +475,30 @@ pub(crate) fn truncate_middle(s: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_are_padded_as_console_pads_them() {
+        use console::{Alignment, pad_str};
+        for (s, w) in [
+            ("abc", 6),
+            ("abcdef", 3),
+            ("Équipe 東京", 14),
+            ("東京", 1),
+            ("", 4),
+            ("tab\there", 12),
+        ] {
+            for right in [false, true] {
+                let mut got = String::from("|");
+                pad_into(&mut got, s, w, right);
+                let align = if right {
+                    Alignment::Right
+                } else {
+                    Alignment::Left
+                };
+                assert_eq!(got, format!("|{}", pad_str(s, w, align, None)), "{s:?} {w}");
+            }
+        }
+    }
 
     #[test]
     fn prose_is_wrapped_only_at_a_known_width() {
