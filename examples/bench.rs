@@ -80,6 +80,8 @@ struct Args {
     /// the bare pager's CPU measured in the same runs.
     #[arg(long)]
     streaming: bool,
+    /// Runs of each streaming case; with `--fleet`, rounds (each: one tenant, then the fleet at
+    /// each `--parallel`), with the median ratio printed last.
     #[arg(long, default_value_t = 5)]
     repeat: usize,
     #[arg(long, value_delimiter = ',', default_value = "0,10")]
@@ -916,48 +918,78 @@ fn drive_fleet(args: &Args) {
         "peak MB",
         "exit"
     );
-    for command in ["report", "check"] {
-        let one = run(&["--tenant", "t000", command]);
-        let one_wall = one["wall"].as_f64().unwrap_or(0.0);
-        let line = |name: &str, r: &Value, target: Option<f64>| {
-            let wall = r["wall"].as_f64().unwrap_or(0.0);
-            let (cpu, emu) = (
-                r["cpu"].as_f64().unwrap_or(0.0),
-                r["emulatorCpu"].as_f64().unwrap_or(0.0),
-            );
+    // Each round measures one tenant's wall time and then the fleet's at each --parallel, so
+    // every ratio is taken against a one-tenant run of the same moment (the machine's speed
+    // drifts); the medians over the rounds are printed last.
+    let mut ratios: std::collections::BTreeMap<(&str, usize), Vec<f64>> = Default::default();
+    for round in 1..=args.repeat.max(1) {
+        if args.repeat > 1 {
+            println!("round {round}");
+        }
+        for command in ["report", "check"] {
+            let one = run(&["--tenant", "t000", command]);
+            let one_wall = one["wall"].as_f64().unwrap_or(0.0);
+            let line = |name: &str, r: &Value, target: Option<f64>| {
+                let wall = r["wall"].as_f64().unwrap_or(0.0);
+                let (cpu, emu) = (
+                    r["cpu"].as_f64().unwrap_or(0.0),
+                    r["emulatorCpu"].as_f64().unwrap_or(0.0),
+                );
+                println!(
+                    "{:<8} {:<26} {:>8.2} {:>10} {:>9} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>5}",
+                    command,
+                    name,
+                    wall,
+                    target.map_or("-".into(), |t| format!("{t:.2}")),
+                    target.map_or("-".into(), |t| format!("{:.2}", wall / t * 1.3)),
+                    cpu,
+                    emu,
+                    (cpu + emu) / cores,
+                    r["peakKb"].as_f64().unwrap_or(0.0) / 1024.0,
+                    r["code"]
+                );
+            };
+            line("one tenant", &one, None);
+            for &p in &args.parallel {
+                let r = run(&["--all-tenants", "--parallel", &p.to_string(), command]);
+                // The target: 1.3 x ceil(tenants / p) x one tenant's wall time.
+                let target = 1.3 * args.tenants.div_ceil(p) as f64 * one_wall;
+                line(
+                    &format!("{} tenants, --parallel {p}", args.tenants),
+                    &r,
+                    Some(target),
+                );
+                ratios
+                    .entry((command, p))
+                    .or_default()
+                    .push(r["wall"].as_f64().unwrap_or(0.0) / target * 1.3);
+            }
+            if args.repeat <= 1 {
+                let p = args.parallel.iter().copied().max().unwrap_or(8);
+                let half = run(&["--shard", "1/2", "--parallel", &p.to_string(), command]);
+                let target = 1.3 * args.tenants.div_ceil(2).div_ceil(p) as f64 * one_wall;
+                line(
+                    &format!("{} tenants, --parallel {p}", args.tenants.div_ceil(2)),
+                    &half,
+                    Some(target),
+                );
+            }
+        }
+    }
+    if args.repeat > 1 {
+        println!(
+            "vs target over {} rounds (min / median / max):",
+            args.repeat
+        );
+        for ((command, p), mut v) in ratios {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             println!(
-                "{:<8} {:<26} {:>8.2} {:>10} {:>9} {:>8.2} {:>8.2} {:>9.2} {:>9.1} {:>5}",
-                command,
-                name,
-                wall,
-                target.map_or("-".into(), |t| format!("{t:.2}")),
-                target.map_or("-".into(), |t| format!("{:.2}", wall / t * 1.3)),
-                cpu,
-                emu,
-                (cpu + emu) / cores,
-                r["peakKb"].as_f64().unwrap_or(0.0) / 1024.0,
-                r["code"]
-            );
-        };
-        line("one tenant", &one, None);
-        for &p in &args.parallel {
-            let r = run(&["--all-tenants", "--parallel", &p.to_string(), command]);
-            // The target: 1.3 x ceil(tenants / p) x one tenant's wall time.
-            let target = 1.3 * args.tenants.div_ceil(p) as f64 * one_wall;
-            line(
-                &format!("{} tenants, --parallel {p}", args.tenants),
-                &r,
-                Some(target),
+                "{command:<8} --parallel {p:<3} {:.2} / {:.2} / {:.2}",
+                v[0],
+                v[v.len() / 2],
+                v[v.len() - 1]
             );
         }
-        let p = args.parallel.iter().copied().max().unwrap_or(8);
-        let half = run(&["--shard", "1/2", "--parallel", &p.to_string(), command]);
-        let target = 1.3 * args.tenants.div_ceil(2).div_ceil(p) as f64 * one_wall;
-        line(
-            &format!("{} tenants, --parallel {p}", args.tenants.div_ceil(2)),
-            &half,
-            Some(target),
-        );
     }
     println!(
         "(vs target: wall / (ceil(tenants / parallel) x one tenant's wall); the target is 1.30 or less."

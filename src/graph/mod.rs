@@ -73,7 +73,13 @@ struct Inner {
     reached: std::sync::atomic::AtomicBool,
     /// Answers by HTTP status, for `--metrics-file` (`gwb_graph_requests_total`).
     answers: std::sync::Mutex<std::collections::BTreeMap<u16, u64>>,
+    /// Page bodies handed back once parsed ([`GraphClient::recycle`]), read into again.
+    bodies: std::sync::Mutex<Vec<BytesMut>>,
 }
+
+/// Page bodies kept for reuse: a listing has three in flight (arriving, queued, parsed), so two
+/// spare ones always suffice.
+const SPARE_BODIES: usize = 2;
 
 /// More pages than any tenant has: 20,000 pages of 999 is 20 million groups.
 pub(crate) const DEFAULT_MAX_PAGES: u64 = 20_000;
@@ -228,6 +234,7 @@ impl GraphClientBuilder {
                 shared_pacer: self.shared_pacer,
                 reached: std::sync::atomic::AtomicBool::new(false),
                 answers: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+                bodies: std::sync::Mutex::new(Vec::new()),
             }),
         })
     }
@@ -620,7 +627,7 @@ impl GraphClient {
                 location,
             }));
         }
-        let body = match read_bounded(resp, self.inner.max_body).await {
+        let body = match read_bounded(resp, self.inner.max_body, self.spare_body()).await {
             Ok(b) => b,
             Err(ReadError::TooLarge) => {
                 return Err(Attempt::Final(GraphError::BodyTooLarge {
@@ -730,14 +737,21 @@ enum ReadError {
     Transport(reqwest::Error),
 }
 
-async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Bytes, ReadError> {
+async fn read_bounded(
+    mut resp: reqwest::Response,
+    limit: usize,
+    spare: Option<BytesMut>,
+) -> Result<Bytes, ReadError> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(ReadError::TooLarge);
     }
     // Sized once from the length Graph announces (a page of groups is about 400 KB): growing
-    // by doubling copies the body several times and churns the allocator.
+    // by doubling copies the body several times and churns the allocator. A spare body (an
+    // earlier page's) is read into again.
     let announced = resp.content_length().map_or(0, |n| n as usize);
-    let mut buf = BytesMut::with_capacity(announced.min(limit));
+    let mut buf = spare.unwrap_or_default();
+    buf.clear();
+    buf.reserve(announced.min(limit));
     while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
         if buf.len() + chunk.len() > limit {
             return Err(ReadError::TooLarge);
@@ -782,6 +796,44 @@ pub(crate) fn tenant_of_token(jwt: &str) -> Option<String> {
         .as_str()
         .filter(|t| crate::graph::model::is_guid(t))
         .map(str::to_ascii_lowercase)
+}
+
+impl GraphClient {
+    /// Hand back a page's body once it is parsed, to read the next page into: pages of about
+    /// 400 KB that vary in size left the allocator holding freed ones it could not reuse, 6 MB
+    /// of a million-group report's peak (BENCHMARKS.md, issue 33). A body still shared, or one
+    /// more than the spares kept, is freed.
+    pub(crate) fn recycle(&self, body: Bytes) {
+        if let Ok(mut b) = body.try_into_mut() {
+            b.clear();
+            let mut spare = self
+                .inner
+                .bodies
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if spare.len() < SPARE_BODIES {
+                spare.push(b);
+            }
+        }
+    }
+
+    /// A body handed back by [`GraphClient::recycle`], if one is spare.
+    fn spare_body(&self) -> Option<BytesMut> {
+        self.inner
+            .bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn spare_bodies(&self) -> usize {
+        self.inner
+            .bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(

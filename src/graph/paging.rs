@@ -82,13 +82,19 @@ impl GraphClient {
             // The page requests' log lines belong to the run that asked for them.
             .in_current_span(),
         );
-        futures_util::stream::unfold((rx, AbortOnDrop(fetcher)), |(mut rx, guard)| async move {
-            let item = rx.recv().await?;
-            let page = item.and_then(|(url, resp)| {
-                parse_json::<Page<T>>(&resp, "GET", url.path()).map(|p| p.value)
-            });
-            Some((page, (rx, guard)))
-        })
+        let client = self.clone();
+        futures_util::stream::unfold(
+            (rx, AbortOnDrop(fetcher), client),
+            |(mut rx, guard, client)| async move {
+                let item = rx.recv().await?;
+                let page = item.and_then(|(url, resp)| {
+                    let page = parse_json::<Page<T>>(&resp, "GET", url.path()).map(|p| p.value);
+                    client.recycle(resp.body);
+                    page
+                });
+                Some((page, (rx, guard, client)))
+            },
+        )
     }
 
     /// The groups of a listing (`T`: a [`Group`], or a [`super::model::ReviewedGroup`]), page
@@ -387,6 +393,37 @@ impl SeenIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listing's page bodies are read into again: after five pages, at most the spares are
+    /// kept, every group was listed once, and a second listing on the same client reuses them.
+    #[tokio::test]
+    async fn page_bodies_are_reused_and_never_more_than_the_spares() {
+        use crate::emulator::{Emulator, EmulatorConfig, Tenant};
+        let emu = Emulator::start(
+            Tenant::generate(4_500, 7),
+            EmulatorConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let client = GraphClient::builder(
+            emu.url(),
+            std::sync::Arc::new(crate::auth::StaticToken::new("t")),
+        )
+        .build()
+        .unwrap();
+        for _ in 0..2 {
+            let pages: Vec<_> = client
+                .listed_pages::<crate::graph::model::Group>(crate::graph::groups::list_url(&client))
+                .collect()
+                .await;
+            assert_eq!(pages.len(), 5);
+            let groups: usize = pages.into_iter().map(|p| p.unwrap().len()).sum();
+            assert_eq!(groups, 4_500);
+            let spare = client.spare_bodies();
+            assert!((1..=crate::graph::SPARE_BODIES).contains(&spare), "{spare}");
+        }
+    }
 
     #[test]
     fn the_table_grows_and_still_knows_every_id() {
