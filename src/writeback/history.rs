@@ -113,40 +113,45 @@ pub(crate) fn classify(
         .iter()
         .map(|s| (s.key(), s.first_seen.as_deref()))
         .collect();
-    let first_seen = |d: &Drift| -> Option<String> {
-        match before.get(&key(d.target, d.id.as_deref())) {
+    // Each item's key made once (a key is two allocations; a tenant of a fleet has thousands).
+    let keyed = |ds: &[Drift]| -> Vec<String> {
+        ds.iter().map(|d| key(d.target, d.id.as_deref())).collect()
+    };
+    let (found_keys, now_keys) = (keyed(found), keyed(now));
+    let stamped = |d: &Drift, k: &str| Drift {
+        first_seen: match before.get(k) {
             Some(Some(first)) => Some(first.to_string()),
             // Seen last run by a state that did not keep the time: the last run is the
             // earliest known.
             Some(None) => since.clone(),
             None => Some(at.to_string()),
-        }
-    };
-    let stamped = |d: &Drift| Drift {
-        first_seen: first_seen(d),
+        },
         ..d.clone()
     };
-    let left: HashSet<String> = now.iter().map(|d| key(d.target, d.id.as_deref())).collect();
-    let new: Vec<Drift> = found
-        .iter()
-        .filter(|d| !before.contains_key(&key(d.target, d.id.as_deref())))
-        .map(stamped)
-        .collect();
+    let left: HashSet<&str> = now_keys.iter().map(String::as_str).collect();
+    let mut new = Vec::new();
+    let mut new_gone = Vec::new();
+    for (d, k) in found.iter().zip(&found_keys) {
+        if !before.contains_key(k.as_str()) {
+            let d = stamped(d, k);
+            if !left.contains(k.as_str()) {
+                new_gone.push(Seen::of(&d));
+            }
+            new.push(d);
+        }
+    }
     let persisting: Vec<Drift> = now
         .iter()
-        .filter(|d| before.contains_key(&key(d.target, d.id.as_deref())))
-        .map(stamped)
+        .zip(&now_keys)
+        .filter(|(_, k)| before.contains_key(k.as_str()))
+        .map(|(d, k)| stamped(d, k))
         .collect();
     let mut resolved: Vec<Seen> = previous
         .iter()
-        .filter(|s| !left.contains(&s.key()))
+        .filter(|s| !left.contains(s.key().as_str()))
         .cloned()
         .collect();
-    resolved.extend(
-        new.iter()
-            .filter(|d| !left.contains(&key(d.target, d.id.as_deref())))
-            .map(Seen::of),
-    );
+    resolved.extend(new_gone);
     Changes {
         since,
         new,
