@@ -808,7 +808,7 @@ impl GraphClient {
     /// Hand back a page's body once it is parsed, to read the next page into: pages of about
     /// 400 KB that vary in size left the allocator holding freed ones it could not reuse, 6 MB
     /// of a million-group report's peak (BENCHMARKS.md, issue 33). A body still shared, or one
-    /// more than the spares kept, is freed.
+    /// more than the spares kept, is freed; the spares are freed when the listing ends.
     pub(crate) fn recycle(&self, body: Bytes) {
         if let Ok(mut b) = body.try_into_mut() {
             b.clear();
@@ -821,6 +821,15 @@ impl GraphClient {
                 spare.push(b);
             }
         }
+    }
+
+    /// Free the spare bodies (a listing has ended).
+    pub(crate) fn drop_spares(&self) {
+        self.inner
+            .bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// A body handed back by [`GraphClient::recycle`], if one is spare.

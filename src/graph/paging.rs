@@ -36,6 +36,16 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The client of a listing in progress: when the listing ends (or is dropped), its spare page
+/// bodies are freed, so a tenant of a fleet does not hold them through the rest of its run.
+struct SparesWhileListing(GraphClient);
+
+impl Drop for SparesWhileListing {
+    fn drop(&mut self) {
+        self.0.drop_spares();
+    }
+}
+
 impl GraphClient {
     /// Stream the pages of a collection starting at `first`. Each item is one page's values.
     ///
@@ -82,17 +92,17 @@ impl GraphClient {
             // The page requests' log lines belong to the run that asked for them.
             .in_current_span(),
         );
-        let client = self.clone();
+        let spares = SparesWhileListing(self.clone());
         futures_util::stream::unfold(
-            (rx, AbortOnDrop(fetcher), client),
-            |(mut rx, guard, client)| async move {
+            (rx, AbortOnDrop(fetcher), spares),
+            |(mut rx, guard, spares)| async move {
                 let item = rx.recv().await?;
                 let page = item.and_then(|(url, resp)| {
                     let page = parse_json::<Page<T>>(&resp, "GET", url.path()).map(|p| p.value);
-                    client.recycle(resp.body);
+                    spares.0.recycle(resp.body);
                     page
                 });
-                Some((page, (rx, guard, client)))
+                Some((page, (rx, guard, spares)))
             },
         )
     }
@@ -394,10 +404,10 @@ impl SeenIds {
 mod tests {
     use super::*;
 
-    /// A listing's page bodies are read into again: after five pages, at most the spares are
-    /// kept, every group was listed once, and a second listing on the same client reuses them.
+    /// Two listings of five pages on one client: every group listed once each time, and no
+    /// spare body kept once a listing is over.
     #[tokio::test]
-    async fn page_bodies_are_reused_and_never_more_than_the_spares() {
+    async fn page_bodies_are_freed_when_the_listing_ends() {
         use crate::emulator::{Emulator, EmulatorConfig, Tenant};
         let emu = Emulator::start(
             Tenant::generate(4_500, 7),
@@ -420,9 +430,44 @@ mod tests {
             assert_eq!(pages.len(), 5);
             let groups: usize = pages.into_iter().map(|p| p.unwrap().len()).sum();
             assert_eq!(groups, 4_500);
-            let spare = client.spare_bodies();
-            assert!((1..=crate::graph::SPARE_BODIES).contains(&spare), "{spare}");
+            // The listing is over: its spares are freed.
+            assert_eq!(client.spare_bodies(), 0);
         }
+    }
+
+    /// While a listing runs, the bodies it has parsed wait to be read into again.
+    #[tokio::test]
+    async fn spare_bodies_wait_while_the_listing_runs() {
+        use crate::emulator::{Emulator, EmulatorConfig, Tenant};
+        let emu = Emulator::start(
+            Tenant::generate(4_500, 7),
+            EmulatorConfig::default(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let client = GraphClient::builder(
+            emu.url(),
+            std::sync::Arc::new(crate::auth::StaticToken::new("t")),
+        )
+        .build()
+        .unwrap();
+        let mut pages =
+            std::pin::pin!(client.listed_pages::<crate::graph::model::Group>(
+                crate::graph::groups::list_url(&client)
+            ));
+        let mut spare = Vec::new();
+        while let Some(p) = pages.next().await {
+            assert_eq!(p.unwrap().len(), 999.min(4_500 - 999 * spare.len()));
+            spare.push(client.spare_bodies());
+        }
+        assert!(
+            spare.iter().all(|&n| n <= crate::graph::SPARE_BODIES),
+            "{spare:?}"
+        );
+        assert!(spare.iter().any(|&n| n > 0), "{spare:?}");
+        // The listing has ended: its spares are gone with it.
+        assert_eq!(client.spare_bodies(), 0);
     }
 
     #[test]
