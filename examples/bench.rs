@@ -203,15 +203,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             let mut next = Some(format!("{url}/beta/groups?$select={GROUP_SELECT}&$top=999"));
             let mut groups = 0usize;
             while let Some(u) = next.take() {
-                let body = http
-                    .get(&u)
-                    .bearer_auth("bench")
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
+                let body = get_body(&http, &u).await;
                 let page: Value = serde_json::from_slice(&body).unwrap();
                 groups += page["value"].as_array().map_or(0, Vec::len);
                 next = page["@odata.nextLink"].as_str().map(String::from);
@@ -229,15 +221,7 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             ));
             let mut pages = 0usize;
             while let Some(u) = next.take() {
-                let body = http
-                    .get(&u)
-                    .bearer_auth("bench")
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
+                let body = get_body(&http, &u).await;
                 pages += 1;
                 next = find_next_link(&body);
             }
@@ -680,6 +664,18 @@ async fn serve_fleet(args: &Args) {
     })
     .await
     .unwrap();
+}
+
+/// One page's body, as the bare pagers fetch it.
+async fn get_body(http: &reqwest::Client, url: &str) -> bytes::Bytes {
+    http.get(url)
+        .bearer_auth("bench")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
 }
 
 /// gwb's own entry point, in this process, its data written to stdout: wall time, CPU, peak

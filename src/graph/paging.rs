@@ -404,10 +404,8 @@ impl SeenIds {
 mod tests {
     use super::*;
 
-    /// Two listings of five pages on one client: every group listed once each time, and no
-    /// spare body kept once a listing is over.
-    #[tokio::test]
-    async fn page_bodies_are_freed_when_the_listing_ends() {
+    /// An emulated tenant of 4,500 groups (five pages) and a client of it.
+    async fn tenant_of_4500() -> (crate::emulator::Emulator, GraphClient) {
         use crate::emulator::{Emulator, EmulatorConfig, Tenant};
         let emu = Emulator::start(
             Tenant::generate(4_500, 7),
@@ -422,6 +420,14 @@ mod tests {
         )
         .build()
         .unwrap();
+        (emu, client)
+    }
+
+    /// Two listings of five pages on one client: every group listed once each time, and no
+    /// spare body kept once a listing is over.
+    #[tokio::test]
+    async fn page_bodies_are_freed_when_the_listing_ends() {
+        let (_emu, client) = tenant_of_4500().await;
         for _ in 0..2 {
             let pages: Vec<_> = client
                 .listed_pages::<crate::graph::model::Group>(crate::graph::groups::list_url(&client))
@@ -438,20 +444,7 @@ mod tests {
     /// While a listing runs, the bodies it has parsed wait to be read into again.
     #[tokio::test]
     async fn spare_bodies_wait_while_the_listing_runs() {
-        use crate::emulator::{Emulator, EmulatorConfig, Tenant};
-        let emu = Emulator::start(
-            Tenant::generate(4_500, 7),
-            EmulatorConfig::default(),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
-        let client = GraphClient::builder(
-            emu.url(),
-            std::sync::Arc::new(crate::auth::StaticToken::new("t")),
-        )
-        .build()
-        .unwrap();
+        let (_emu, client) = tenant_of_4500().await;
         let mut pages =
             std::pin::pin!(client.listed_pages::<crate::graph::model::Group>(
                 crate::graph::groups::list_url(&client)
