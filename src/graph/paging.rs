@@ -125,8 +125,7 @@ impl GraphClient {
                 let mut page = page?;
                 page_no += 1;
                 let before = page.len();
-                seen.warm(page.iter().map(|g| g.listed_id()));
-                page.retain(|g| seen.insert(g.listed_id()));
+                seen.retain_new(&mut page);
                 let repeated = before - page.len();
                 if repeated > 0 {
                     if page.is_empty() {
@@ -306,8 +305,8 @@ pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
 #[derive(Default)]
 struct SeenIds {
     buckets: Vec<Vec<u128>>,
-    /// A page's bucket numbers, kept for the next page ([`SeenIds::warm`]).
-    scratch: Vec<usize>,
+    /// A page's ids as parsed ([`SeenIds::retain_new`]), kept for the next page.
+    parsed: Vec<Option<u128>>,
     /// How far the mixed hash is shifted to index `buckets` (64 - log2 of their count).
     shift: u32,
     len: usize,
@@ -327,37 +326,53 @@ impl SeenIds {
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
     }
 
+    /// Keep the page's groups not seen before, and mark them seen. Each id is parsed once,
+    /// for the read-ahead and for the insert.
+    fn retain_new<T: super::model::Listed>(&mut self, page: &mut Vec<T>) {
+        let mut parsed = std::mem::take(&mut self.parsed);
+        parsed.clear();
+        parsed.extend(
+            page.iter()
+                .map(|g| crate::graph::model::guid_bits(g.listed_id())),
+        );
+        self.warm(&parsed);
+        let mut next = parsed.iter();
+        page.retain(|g| self.insert_parsed(next.next().copied().flatten(), g.listed_id()));
+        self.parsed = parsed;
+    }
+
     /// Read, ahead of the inserts, what a page's ids will look at: first the buckets' headers,
     /// then the ends of their ids. Each insert waits on two cache misses in a table of a
     /// million ids (perf: 86% of its time); read here, id after id, with nothing depending on
     /// the last read, the processor has many of them in flight at once instead of one. It
-    /// changes nothing, so [`SeenIds::insert`] is right without it.
-    fn warm<'a>(&mut self, ids: impl Iterator<Item = &'a str>) {
+    /// changes nothing, so the inserts are right without it.
+    fn warm(&self, parsed: &[Option<u128>]) {
         if self.buckets.len() < MAX_BUCKETS {
             // Small enough to stay in the cache.
             return;
         }
-        let shift = self.shift;
-        self.scratch.clear();
-        self.scratch.extend(
-            ids.filter_map(crate::graph::model::guid_bits)
-                .map(|bits| Self::bucket(bits, shift)),
-        );
-        let mut lens = 0usize;
-        for &b in &self.scratch {
-            lens = lens.wrapping_add(self.buckets[b].len());
-        }
-        let mut ends = 0u128;
-        for &b in &self.scratch {
-            let ids = &self.buckets[b];
-            ends ^= ids.first().copied().unwrap_or(0) ^ ids.last().copied().unwrap_or(0);
-        }
+        let buckets = || {
+            parsed
+                .iter()
+                .flatten()
+                .map(|&bits| &self.buckets[Self::bucket(bits, self.shift)])
+        };
+        let lens = buckets().fold(0usize, |n, b| n.wrapping_add(b.len()));
+        let ends = buckets().fold(0u128, |x, b| {
+            x ^ b.first().copied().unwrap_or(0) ^ b.last().copied().unwrap_or(0)
+        });
         std::hint::black_box((lens, ends));
     }
 
     /// True when `id` was not seen before.
+    #[cfg(test)]
     fn insert(&mut self, id: &str) -> bool {
-        let Some(bits) = crate::graph::model::guid_bits(id) else {
+        self.insert_parsed(crate::graph::model::guid_bits(id), id)
+    }
+
+    /// [`SeenIds::insert`], with `id` already parsed (`bits`: its GUID, if it is one).
+    fn insert_parsed(&mut self, bits: Option<u128>, id: &str) -> bool {
+        let Some(bits) = bits else {
             return self.other.insert(id.to_string());
         };
         if self.buckets.is_empty() {
@@ -487,8 +502,12 @@ mod tests {
         }
         assert_eq!(s.buckets.len(), MAX_BUCKETS);
         let page: Vec<String> = (n - 500..n + 500).map(id).chain(["a/b".into()]).collect();
-        s.warm(page.iter().map(String::as_str));
-        assert_eq!(s.scratch.len(), 1000);
+        let parsed: Vec<Option<u128>> = page
+            .iter()
+            .map(|i| crate::graph::model::guid_bits(i))
+            .collect();
+        assert_eq!(parsed.iter().flatten().count(), 1000);
+        s.warm(&parsed);
         let fresh: Vec<bool> = page.iter().map(|i| s.insert(i)).collect();
         assert!(fresh[..500].iter().all(|f| !f) && fresh[500..].iter().all(|f| *f));
         assert_eq!(s.len, n as usize + 500);

@@ -143,57 +143,49 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
     }
-    fn opt_text(buf: &mut Vec<u8>, s: Option<&str>) {
-        match s {
-            Some(s) => text(buf, s),
+    /// `v` as `write` writes it, or null.
+    fn or_null<T>(buf: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+        match v {
+            Some(v) => write(buf, v),
             None => buf.extend_from_slice(b"null"),
         }
     }
     fn flag(buf: &mut Vec<u8>, b: bool) {
         buf.extend_from_slice(if b { b"true" } else { b"false" });
     }
-    fn opt_flag(buf: &mut Vec<u8>, b: Option<bool>) {
-        match b {
-            Some(b) => flag(buf, b),
-            None => buf.extend_from_slice(b"null"),
-        }
-    }
     buf.extend_from_slice(b"{\"id\":");
     text(buf, &r.id);
     buf.extend_from_slice(b",\"displayName\":");
-    opt_text(buf, r.display_name.as_deref());
+    or_null(buf, r.display_name.as_deref(), text);
     buf.extend_from_slice(b",\"kind\":");
     word(buf, r.kind.as_str());
     buf.extend_from_slice(b",\"syncedFromOnPremises\":");
     flag(buf, r.synced_from_on_premises);
     buf.extend_from_slice(b",\"isEnabled\":");
-    opt_flag(buf, r.is_enabled);
+    or_null(buf, r.is_enabled, flag);
     buf.extend_from_slice(b",\"onPremisesGroupType\":");
-    opt_text(buf, r.on_premises_group_type.as_deref());
+    or_null(buf, r.on_premises_group_type.as_deref(), text);
     buf.extend_from_slice(b",\"writtenBack\":");
     flag(buf, r.written_back);
     buf.extend_from_slice(b",\"writtenBackAs\":");
-    match r.written_back_as {
-        Some(t) => word(buf, t),
-        None => buf.extend_from_slice(b"null"),
-    }
+    or_null(buf, r.written_back_as, word);
     buf.extend_from_slice(b",\"reason\":");
     word(buf, r.reason.as_str());
     buf.extend_from_slice(b",\"warning\":");
-    opt_text(buf, r.warning.as_deref());
+    or_null(buf, r.warning.as_deref(), text);
     buf.extend_from_slice(b",\"isAssignableToRole\":");
-    opt_flag(buf, r.is_assignable_to_role);
+    or_null(buf, r.is_assignable_to_role, flag);
     buf.extend_from_slice(b",\"createdDateTime\":");
-    opt_text(buf, r.created_date_time.as_deref());
+    or_null(buf, r.created_date_time.as_deref(), text);
     buf.extend_from_slice(b",\"memberCount\":");
-    match r.member_count {
-        Some(n) => buf.extend_from_slice(n.to_string().as_bytes()),
-        None => buf.extend_from_slice(b"null"),
-    }
+    or_null(buf, r.member_count, |buf, n| {
+        // Writing into a Vec cannot fail.
+        let _ = write!(buf, "{n}");
+    });
     buf.extend_from_slice(b",\"sourceOfAuthority\":");
     word(buf, r.source_of_authority.as_str());
     buf.extend_from_slice(b",\"isCloudManaged\":");
-    opt_flag(buf, r.is_cloud_managed);
+    or_null(buf, r.is_cloud_managed, flag);
     buf.push(b'}');
 }
 
