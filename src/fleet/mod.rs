@@ -286,9 +286,21 @@ pub(crate) async fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<ExitSt
         // A token in the environment is one tenant's: never sent to several.
         args.fleet_member = names.len() > 1;
         let keep_client = digests.iter().any(|d| d.mail_tenant.as_ref() == Some(name));
-        one(name.clone(), args, &cli.command, pacer.clone(), keep_client)
+        Job {
+            name: name.clone(),
+            args,
+            keep_client,
+        }
     });
-    let mut done = futures_util::stream::iter(runs).buffer_unordered(parallel);
+    let (command, cores) = (
+        cli.command.clone(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
+    let run_pacer = pacer.clone();
+    let mut done = Workers::start(runs.collect(), parallel, cores, move |job: Job| {
+        let (command, pacer) = (command.clone(), run_pacer.clone());
+        async move { one(job.name, job.args, &command, pacer, job.keep_client).await }
+    });
     let mut mail = None;
     while let Some(mut outcome) = done.next().await {
         if let Some(c) = outcome.client.take() {
@@ -319,6 +331,106 @@ pub(crate) fn per_tenant_path(p: &std::path::Path, name: &str) -> std::path::Pat
         None => format!("{stem}-{name}"),
     };
     p.with_file_name(file)
+}
+
+/// What one tenant's run is given, made before any tenant starts.
+struct Job {
+    name: String,
+    args: GlobalArgs,
+    keep_client: bool,
+}
+
+/// Runs of `J`s, at most `parallel` at once, spread over up to one thread per core, each
+/// finished run's `O` handed back in the order they finish.
+///
+/// The fleet's tenants run here so that the tenants in flight parse and render on every core.
+/// Polled inside the fleet's one future, they all shared one thread, and at `--parallel 32`
+/// that thread was the fleet's bottleneck (BENCHMARKS.md, issue 33). A tenant's run is not
+/// `Send` (it holds its writers and plans across awaits), so it cannot be a task of its own:
+/// each worker is a blocking-pool thread that drives its share of the slots with
+/// [`tokio::runtime::Handle::block_on`], taking the next job from one queue in order, while
+/// I/O, timers and HTTP connections stay with the runtime. A thread per core, not per run: each
+/// thread that allocates may get an allocator arena of its own, and a thread per tenant in
+/// flight raised the peak memory of 100 tenants at `--parallel 32` from about 75 to 120 MB.
+pub(crate) struct Workers<O> {
+    outcomes: tokio::sync::mpsc::UnboundedReceiver<O>,
+    threads: Vec<tokio::task::JoinHandle<()>>,
+    /// Dropped with the `Workers` (the fleet stops early): each worker then drops its runs in
+    /// flight and starts no more, as the fleet's own future did when it held them.
+    _stop: Vec<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The slots of worker `i` of `count`, `parallel` in all, split as evenly as they go
+/// (`--parallel 5` on two threads: 3 and 2).
+fn slots(parallel: usize, count: usize, i: usize) -> usize {
+    parallel / count + usize::from(i < parallel % count)
+}
+
+impl<O: Send + 'static> Workers<O> {
+    /// Start `run` on each of `jobs` on up to `threads` threads (never more than `parallel`).
+    pub(crate) fn start<J, F, Fut>(jobs: Vec<J>, parallel: usize, threads: usize, run: F) -> Self
+    where
+        J: Send + 'static,
+        F: Fn(J) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = O>,
+    {
+        let count = threads.min(parallel).max(1);
+        let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(
+            jobs,
+        )));
+        let (tx, outcomes) = tokio::sync::mpsc::unbounded_channel();
+        let (mut handles, mut stops) = (Vec::new(), Vec::new());
+        for i in 0..count {
+            let slots = slots(parallel, count, i);
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let (queue, tx, run) = (queue.clone(), tx.clone(), run.clone());
+            let handle = tokio::runtime::Handle::current();
+            // The caller's span (the fleet's run id) stays the parent of the runs' log lines.
+            let parent = tracing::Span::current();
+            handles.push(tokio::task::spawn_blocking(move || {
+                parent.in_scope(|| {
+                    handle.block_on(async move {
+                        let next = std::iter::from_fn(|| queue.lock().expect("queue").pop_front());
+                        let runs = futures_util::stream::iter(next)
+                            .map(run)
+                            .buffer_unordered(slots)
+                            .for_each(|outcome| {
+                                // No receiver: the caller has stopped, and `stopped` ends this.
+                                let _ = tx.send(outcome);
+                                std::future::ready(())
+                            });
+                        tokio::select! {
+                            () = runs => {}
+                            _ = stopped => {}
+                        }
+                    })
+                })
+            }));
+            stops.push(stop);
+        }
+        Workers {
+            outcomes,
+            threads: handles,
+            _stop: stops,
+        }
+    }
+
+    /// The next run to finish; `None` when all have. A run that panicked panics here, once the
+    /// other workers are done, as it did when the fleet polled it.
+    pub(crate) async fn next(&mut self) -> Option<O> {
+        if let Some(outcome) = self.outcomes.recv().await {
+            return Some(outcome);
+        }
+        for thread in self.threads.drain(..) {
+            if let Err(e) = thread.await {
+                match e.try_into_panic() {
+                    Ok(panic) => std::panic::resume_unwind(panic),
+                    Err(e) => panic!("a fleet worker was cancelled: {e}"),
+                }
+            }
+        }
+        None
+    }
 }
 
 /// One tenant's run, as `gwb --tenant NAME` would do it, its log lines carrying the tenant.
@@ -488,5 +600,137 @@ mod tests {
             per_tenant_path(p, "contoso"),
             std::path::Path::new("/var/lib/node_exporter/gwb-contoso.prom")
         );
+    }
+
+    #[test]
+    fn the_slots_are_split_evenly_and_add_up_to_parallel() {
+        for parallel in 1..=40 {
+            for count in 1..=parallel.min(4) {
+                let each: Vec<usize> = (0..count).map(|i| slots(parallel, count, i)).collect();
+                assert_eq!(
+                    each.iter().sum::<usize>(),
+                    parallel,
+                    "{parallel} over {count}"
+                );
+                let (lo, hi) = (each.iter().min().unwrap(), each.iter().max().unwrap());
+                assert!(
+                    *lo >= 1 && hi - lo <= 1,
+                    "{parallel} over {count}: {each:?}"
+                );
+            }
+        }
+    }
+
+    /// What the test jobs share: how many run now, the most that ever ran at once, the threads
+    /// they ran on, and a gate each waits at until the test lets one through.
+    #[derive(Clone)]
+    struct Watch {
+        now: Arc<std::sync::atomic::AtomicUsize>,
+        most: Arc<std::sync::atomic::AtomicUsize>,
+        threads: Arc<std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>>,
+        gate: Arc<tokio::sync::Semaphore>,
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_runs_once_on_both_threads_never_more_than_parallel_at_once() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let watch = Watch {
+            now: Default::default(),
+            most: Default::default(),
+            threads: Default::default(),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        };
+        let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
+        let w = watch.clone();
+        let mut workers = Workers::start((0..20).collect(), 3, 2, move |id: usize| {
+            let (w, started) = (w.clone(), started.clone());
+            async move {
+                let now = w.now.fetch_add(1, SeqCst) + 1;
+                w.most.fetch_max(now, SeqCst);
+                w.threads
+                    .lock()
+                    .unwrap()
+                    .insert(std::thread::current().id());
+                started.send(id).unwrap();
+                w.gate.acquire().await.unwrap().forget();
+                w.now.fetch_sub(1, SeqCst);
+                id
+            }
+        });
+        // Three start with the gate shut (the slots fill); after that, each start lets one
+        // run end, which frees the slot for the next.
+        for k in 1..=20 {
+            starts.recv().await.unwrap();
+            if k >= 3 {
+                watch.gate.add_permits(1);
+            }
+        }
+        watch.gate.add_permits(2);
+        let mut done = Vec::new();
+        while let Some(id) = workers.next().await {
+            done.push(id);
+        }
+        done.sort_unstable();
+        assert_eq!(done, (0..20).collect::<Vec<_>>());
+        assert_eq!(
+            watch.most.load(SeqCst),
+            3,
+            "never more than --parallel at once"
+        );
+        // Two slots on one thread, one on the other: the third start had to be on the second.
+        assert_eq!(watch.threads.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_run_that_panics_panics_the_caller_after_the_others_finish() {
+        use futures_util::FutureExt as _;
+        let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let f = finished.clone();
+        let mut workers = Workers::start((0..6).collect(), 2, 2, move |id: usize| {
+            let f = f.clone();
+            async move {
+                assert_ne!(id, 2, "job 2 fails");
+                f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                id
+            }
+        });
+        let drained =
+            std::panic::AssertUnwindSafe(async { while workers.next().await.is_some() {} })
+                .catch_unwind()
+                .await;
+        assert!(drained.is_err(), "the panic reaches the caller");
+        // The other worker took every job left in the queue.
+        assert_eq!(finished.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_workers_drops_the_runs_in_flight_and_starts_no_more() {
+        /// Says when the run holding it is dropped.
+        struct Dropped(usize, std::sync::mpsc::Sender<usize>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                let _ = self.1.send(self.0);
+            }
+        }
+        let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
+        let (dropped, drops) = std::sync::mpsc::channel();
+        let workers = Workers::start((0..5).collect(), 2, 2, move |id: usize| {
+            let (started, dropped) = (started.clone(), dropped.clone());
+            async move {
+                let _guard = Dropped(id, dropped);
+                started.send(id).unwrap();
+                std::future::pending::<usize>().await
+            }
+        });
+        let first = [starts.recv().await.unwrap(), starts.recv().await.unwrap()];
+        drop(workers);
+        // Each run in flight is dropped on its thread (the receiver waits for both).
+        let mut gone = [drops.recv().unwrap(), drops.recv().unwrap()];
+        gone.sort_unstable();
+        let mut first = first;
+        first.sort_unstable();
+        assert_eq!(gone, first);
+        // No run started after the drop: every sender of `started` is gone with the workers.
+        assert_eq!(starts.recv().await, None);
     }
 }
