@@ -8,6 +8,7 @@ use url::Url;
 
 use super::GraphClient;
 use super::batch::{self, BatchOptions, ItemError, ItemOutcome, Progress, SubRequest};
+use super::paging::SpareValues;
 use serde::de::DeserializeOwned;
 
 use super::model::{
@@ -40,8 +41,8 @@ pub(crate) async fn for_each_when(
     ready: impl std::future::Future<Output = ()>,
     mut each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let stream = client.listed_pages::<Group>(list_url_selecting(client, GROUP_SELECT));
-    each_in_when(stream, Some(ready), &mut each).await
+    let (stream, spare) = client.listed_pages::<Group>(list_url_selecting(client, GROUP_SELECT));
+    each_in_when(stream, &spare, Some(ready), &mut each).await
 }
 
 /// [`for_each_when`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
@@ -57,26 +58,26 @@ async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
     select: &str,
     mut each: impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    each_in(
-        client.listed_pages::<T>(list_url_selecting(client, select)),
-        &mut each,
-    )
-    .await
+    let (stream, spare) = client.listed_pages::<T>(list_url_selecting(client, select));
+    each_in(stream, &spare, &mut each).await
 }
 
 /// The one page loop of group listings: each group of each page handed to `each`; the first
 /// error (Graph's, as "listing groups", or the callback's) ends the listing, Graph's keeping
 /// their type for the exit code.
+/// Each emptied page is handed back through `spare`, for the next page to be read into.
 async fn each_in<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
+    spare: &SpareValues<T>,
     each: &mut impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    each_in_when(stream, None::<std::future::Ready<()>>, each).await
+    each_in_when(stream, spare, None::<std::future::Ready<()>>, each).await
 }
 
 /// [`each_in`], awaiting `ready` before the second page's items are handed on.
 async fn each_in_when<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
+    spare: &SpareValues<T>,
     ready: Option<impl std::future::Future<Output = ()>>,
     each: &mut impl FnMut(T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -92,9 +93,11 @@ async fn each_in_when<T>(
         }
         pages += 1;
         tracing::debug!(pages, groups = page.len(), "read a page of groups");
-        for g in page {
+        let mut page = page;
+        for g in page.drain(..) {
             each(g)?;
         }
+        spare.give(page);
     }
     Ok(())
 }
@@ -107,11 +110,8 @@ pub(crate) async fn for_each_listed(
     client: &GraphClient,
     mut each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    each_in(
-        client.pages::<Group>(list_url(client), Vec::new()),
-        &mut each,
-    )
-    .await
+    let (stream, spare) = client.pages_recycling::<Group>(list_url(client), Vec::new());
+    each_in(stream, &spare, &mut each).await
 }
 
 /// The groups endpoints as a handler (`client.groups()`): the `$batch`ing of reads and writes
@@ -393,7 +393,13 @@ mod tests {
             seen.lock().unwrap().push(n);
             Ok(())
         };
-        let listing = each_in_when(futures_util::stream::iter(pages), Some(ready), &mut each);
+        let spare = SpareValues::default();
+        let listing = each_in_when(
+            futures_util::stream::iter(pages),
+            &spare,
+            Some(ready),
+            &mut each,
+        );
         let release = async {
             tokio::task::yield_now().await;
             assert_eq!(*seen.lock().unwrap(), vec![1, 2], "page 2 waits");

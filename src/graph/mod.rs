@@ -856,6 +856,47 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     method: &str,
     path: &str,
 ) -> Result<T, GraphError> {
+    parse_json_by(resp, method, path, |json| {
+        json.read(std::marker::PhantomData::<T>)
+    })
+}
+
+/// A body as [`parse_json_by`] hands it to its reader: text when it is UTF-8, else bytes.
+pub(crate) enum Json<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl Json<'_> {
+    /// The body read by `seed`, as `serde_json::from_str` (or `from_slice`) reads a value:
+    /// nothing but white space may follow it.
+    pub(crate) fn read<S, V>(self, seed: S) -> serde_json::Result<V>
+    where
+        S: for<'de> serde::de::DeserializeSeed<'de, Value = V>,
+    {
+        match self {
+            Json::Text(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let v = seed.deserialize(&mut de)?;
+                de.end().map(|()| v)
+            }
+            Json::Bytes(bytes) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let v = seed.deserialize(&mut de)?;
+                de.end().map(|()| v)
+            }
+        }
+    }
+}
+
+/// [`parse_json`] with the reader given: `read` is called with the body, and again with the
+/// body repaired when it held a lone surrogate (see below), so it must start afresh each time.
+pub(crate) fn parse_json_by<T>(
+    resp: &GraphResponse,
+    method: &str,
+    path: &str,
+    mut read: impl FnMut(Json<'_>) -> serde_json::Result<T>,
+) -> Result<T, GraphError> {
     let malformed = |e: serde_json::Error| GraphError::Malformed {
         method: method.to_string(),
         path: path.to_string(),
@@ -866,8 +907,8 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     // checks each string on its own, which was 7% of a million-group listing's CPU. A body
     // that is not UTF-8 is parsed as bytes, for the same error as before.
     let parsed = match std::str::from_utf8(&resp.body) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(&resp.body),
+        Ok(text) => read(Json::Text(text)),
+        Err(_) => read(Json::Bytes(&resp.body)),
     };
     match parsed {
         Ok(v) => Ok(v),
@@ -875,7 +916,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
         // which JSON allows and Rust strings cannot hold) is read with U+FFFD in its place.
         Err(e) => match lossy::surrogates_replaced(&resp.body) {
             Some(fixed) => {
-                let v = serde_json::from_slice(&fixed).map_err(malformed)?;
+                let v = read(Json::Bytes(&fixed)).map_err(malformed)?;
                 let who = lossy::objects_with_replacements(&fixed);
                 tracing::warn!(
                     "Graph's answer to {method} {path} held invalid UTF-16 (a lone surrogate) in {}: read with U+FFFD in its place",
@@ -892,7 +933,6 @@ pub(crate) fn parse_json<T: DeserializeOwned>(
     }
 }
 
-/// Invalid UTF-16 in Graph's JSON, made readable.
 mod lossy {
     /// `body` with every `\u` escape of a lone surrogate (a high one not followed by a low one,
     /// or a low one alone) replaced by `\uFFFD`; `None` when it has none.

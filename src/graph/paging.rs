@@ -16,8 +16,8 @@ use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::model::Page;
-use super::{GraphClient, GraphError, GraphResponse, parse_json};
+use super::model::PageInto;
+use super::{GraphClient, GraphError, GraphResponse, parse_json, parse_json_by};
 
 /// Only the link of a page: found without building the page's values, so the next page can be
 /// requested while this one is being parsed.
@@ -25,6 +25,38 @@ use super::{GraphClient, GraphError, GraphResponse, parse_json};
 struct LinkOnly {
     #[serde(rename = "@odata.nextLink", default)]
     next_link: Option<String>,
+}
+
+/// An emptied page handed back by the consumer of a listing, for the next page to be read
+/// into: one page's vector serves the whole listing (see [`PageInto`] for why).
+pub(crate) struct SpareValues<T>(std::sync::Arc<std::sync::Mutex<Option<Vec<T>>>>);
+
+impl<T> Default for SpareValues<T> {
+    fn default() -> Self {
+        SpareValues(Default::default())
+    }
+}
+
+impl<T> Clone for SpareValues<T> {
+    fn clone(&self) -> Self {
+        SpareValues(self.0.clone())
+    }
+}
+
+impl<T> SpareValues<T> {
+    /// Hand back a page whose values were taken (what is left in it is dropped).
+    pub(crate) fn give(&self, mut values: Vec<T>) {
+        values.clear();
+        *self.0.lock().expect("spare values") = Some(values);
+    }
+
+    fn take(&self) -> Vec<T> {
+        self.0
+            .lock()
+            .expect("spare values")
+            .take()
+            .unwrap_or_default()
+    }
 }
 
 /// Aborts the page fetcher when the stream is dropped (a consumer that stops early).
@@ -54,11 +86,24 @@ impl GraphClient {
     /// the page. So paging costs one round trip per page, not a round trip plus parsing. At most
     /// three raw pages are held at once (being parsed, queued, arriving); each is dropped as
     /// soon as it is parsed.
-    pub fn pages<T: DeserializeOwned>(
+    pub fn pages<T: DeserializeOwned + 'static>(
         &self,
         first: Url,
         headers: Vec<(HeaderName, String)>,
     ) -> impl Stream<Item = Result<Vec<T>, GraphError>> + 'static {
+        self.pages_recycling(first, headers).0
+    }
+
+    /// [`Self::pages`], with the handle through which the consumer hands each emptied page
+    /// back: the next page is read into it (see [`PageInto`]).
+    pub(crate) fn pages_recycling<T: DeserializeOwned + 'static>(
+        &self,
+        first: Url,
+        headers: Vec<(HeaderName, String)>,
+    ) -> (
+        impl Stream<Item = Result<Vec<T>, GraphError>> + 'static,
+        SpareValues<T>,
+    ) {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<(Url, GraphResponse), GraphError>>(1);
         let client = self.clone();
         let fetcher = tokio::spawn(
@@ -93,18 +138,23 @@ impl GraphClient {
             .in_current_span(),
         );
         let spares = SparesWhileListing(self.clone());
-        futures_util::stream::unfold(
-            (rx, AbortOnDrop(fetcher), spares),
-            |(mut rx, guard, spares)| async move {
+        let values = SpareValues::default();
+        let stream = futures_util::stream::unfold(
+            (rx, AbortOnDrop(fetcher), spares, values.clone()),
+            |(mut rx, guard, spares, values)| async move {
                 let item = rx.recv().await?;
                 let page = item.and_then(|(url, resp)| {
-                    let page = parse_json::<Page<T>>(&resp, "GET", url.path()).map(|p| p.value);
+                    let mut into = values.take();
+                    let read = parse_json_by(&resp, "GET", url.path(), |json| {
+                        json.read(PageInto(&mut into))
+                    });
                     spares.0.recycle(resp.body);
-                    page
+                    read.map(|_link| into)
                 });
-                Some((page, (rx, guard, spares)))
+                Some((page, (rx, guard, spares, values)))
             },
-        )
+        );
+        (stream, values)
     }
 
     /// The groups of a listing (`T`: a [`Group`], or a [`super::model::ReviewedGroup`]), page
@@ -115,12 +165,16 @@ impl GraphClient {
     pub(crate) fn listed_pages<T: DeserializeOwned + super::model::Listed + 'static>(
         &self,
         first: Url,
-    ) -> impl Stream<Item = Result<Vec<T>, GraphError>> + 'static {
+    ) -> (
+        impl Stream<Item = Result<Vec<T>, GraphError>> + 'static,
+        SpareValues<T>,
+    ) {
         let path = first.path().to_string();
         let mut seen = SeenIds::default();
         let mut page_no = 0u64;
         let mut failed = false;
-        self.pages::<T>(first, Vec::new())
+        let (pages, spare) = self.pages_recycling::<T>(first, Vec::new());
+        let listed = pages
             .map(move |page| {
                 let mut page = page?;
                 page_no += 1;
@@ -148,7 +202,8 @@ impl GraphClient {
                 let go = !failed;
                 failed |= r.is_err();
                 std::future::ready(go)
-            })
+            });
+        (listed, spare)
     }
 
     /// GET one page and check its nextLink: same origin, not seen before.
@@ -446,6 +501,7 @@ mod tests {
         for _ in 0..2 {
             let pages: Vec<_> = client
                 .listed_pages::<crate::graph::model::Group>(crate::graph::groups::list_url(&client))
+                .0
                 .collect()
                 .await;
             assert_eq!(pages.len(), 5);
@@ -456,18 +512,30 @@ mod tests {
         }
     }
 
-    /// While a listing runs, the bodies it has parsed wait to be read into again.
+    /// While a listing runs, the bodies it has parsed wait to be read into again, and each page
+    /// handed back is the vector the next page is read into.
     #[tokio::test]
     async fn spare_bodies_wait_while_the_listing_runs() {
         let (_emu, client) = tenant_of_4500().await;
-        let mut pages =
-            std::pin::pin!(client.listed_pages::<crate::graph::model::Group>(
-                crate::graph::groups::list_url(&client)
-            ));
+        let (pages, values) = client
+            .listed_pages::<crate::graph::model::Group>(crate::graph::groups::list_url(&client));
+        let mut pages = std::pin::pin!(pages);
         let mut spare = Vec::new();
+        let mut vector = None;
         while let Some(p) = pages.next().await {
-            assert_eq!(p.unwrap().len(), 999.min(4_500 - 999 * spare.len()));
+            let p = p.unwrap();
+            assert_eq!(p.len(), 999.min(4_500 - 999 * spare.len()));
             spare.push(client.spare_bodies());
+            if let Some(at) = vector {
+                assert_eq!(
+                    p.as_ptr(),
+                    at,
+                    "page {} has a vector of its own",
+                    spare.len()
+                );
+            }
+            vector = Some(p.as_ptr());
+            values.give(p);
         }
         assert!(
             spare.iter().all(|&n| n <= crate::graph::SPARE_BODIES),
@@ -557,7 +625,14 @@ mod tests {
             top_level_next_link(twice.as_bytes()),
             Some(Some("a".into()))
         );
-        assert!(serde_json::from_str::<Page<serde_json::Value>>(twice).is_err());
+        let page = |body: &str| {
+            let mut into = Vec::<serde_json::Value>::new();
+            super::super::Json::Text(body).read(PageInto(&mut into))
+        };
+        assert!(page(twice).is_err());
+        assert!(
+            serde_json::from_str::<super::super::model::Page<serde_json::Value>>(twice).is_err()
+        );
     }
 
     #[test]
