@@ -227,6 +227,35 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             }
             pages > 0
         }
+        "pages999" => {
+            // gwb's own pager and parse of the groups, nothing else (`--run pages999`): with
+            // `pages999v` (the same pages, each value skipped) and `trips999`, it splits gwb's
+            // wall time over the bare round trips between the HTTP path and the parse.
+            let mut url = client.url("groups");
+            url.query_pairs_mut()
+                .append_pair("$select", GROUP_SELECT)
+                .append_pair("$top", "999");
+            let stream = client.pages::<Group>(url, Vec::new());
+            pin_mut!(stream);
+            let mut n = 0usize;
+            while let Some(p) = stream.next().await {
+                n += p.map(|p| p.len()).unwrap_or(0);
+            }
+            n > 0
+        }
+        "pages999v" => {
+            let mut url = client.url("groups");
+            url.query_pairs_mut()
+                .append_pair("$select", GROUP_SELECT)
+                .append_pair("$top", "999");
+            let stream = client.pages::<serde::de::IgnoredAny>(url, Vec::new());
+            pin_mut!(stream);
+            let mut n = 0usize;
+            while let Some(p) = stream.next().await {
+                n += p.map(|p| p.len()).unwrap_or(0);
+            }
+            n > 0
+        }
         "report-top100" => {
             let mut url = client.url("groups");
             url.query_pairs_mut()
