@@ -227,52 +227,14 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
             }
             pages > 0
         }
-        "pages999" => {
-            // gwb's own pager and parse of the groups, nothing else (`--run pages999`): with
-            // `pages999v` (the same pages, each value skipped) and `trips999`, it splits gwb's
-            // wall time over the bare round trips between the HTTP path and the parse.
-            let mut url = client.url("groups");
-            url.query_pairs_mut()
-                .append_pair("$select", GROUP_SELECT)
-                .append_pair("$top", "999");
-            let stream = client.pages::<Group>(url, Vec::new());
-            pin_mut!(stream);
-            let mut n = 0usize;
-            while let Some(p) = stream.next().await {
-                n += p.map(|p| p.len()).unwrap_or(0);
-            }
-            n > 0
-        }
-        "pages999v" => {
-            let mut url = client.url("groups");
-            url.query_pairs_mut()
-                .append_pair("$select", GROUP_SELECT)
-                .append_pair("$top", "999");
-            let stream = client.pages::<serde::de::IgnoredAny>(url, Vec::new());
-            pin_mut!(stream);
-            let mut n = 0usize;
-            while let Some(p) = stream.next().await {
-                n += p.map(|p| p.len()).unwrap_or(0);
-            }
-            n > 0
-        }
-        "report-top100" => {
-            let mut url = client.url("groups");
-            url.query_pairs_mut()
-                .append_pair("$select", GROUP_SELECT)
-                .append_pair("$top", "100");
-            let stream = client.pages::<Group>(url, Vec::new());
-            pin_mut!(stream);
-            let mut n = 0usize;
-            let mut ok = true;
-            while let Some(p) = stream.next().await {
-                match p {
-                    Ok(p) => n += p.len(),
-                    Err(_) => ok = false,
-                }
-            }
-            ok && n > 0
-        }
+        // gwb's own pager and parse of the groups, nothing else (`--run pages999`): with
+        // `pages999v` (the same pages, each value skipped) and `trips999`, it splits gwb's wall
+        // time over the bare round trips between the HTTP path and the parse.
+        "pages999" => listed::<Group>(&client, "999").await.is_some_and(|n| n > 0),
+        "pages999v" => listed::<serde::de::IgnoredAny>(&client, "999")
+            .await
+            .is_some_and(|n| n > 0),
+        "report-top100" => listed::<Group>(&client, "100").await.is_some_and(|n| n > 0),
         "disable" | "dry-run" => {
             let ctx = Context {
                 client,
@@ -693,6 +655,28 @@ async fn serve_fleet(args: &Args) {
     })
     .await
     .unwrap();
+}
+
+/// How many values the pages of the groups at `$top` hold, read as `T` by gwb's own pager;
+/// `None` when a page failed.
+async fn listed<T: serde::de::DeserializeOwned + 'static>(
+    client: &GraphClient,
+    top: &str,
+) -> Option<usize> {
+    let mut url = client.url("groups");
+    url.query_pairs_mut()
+        .append_pair("$select", GROUP_SELECT)
+        .append_pair("$top", top);
+    let stream = client.pages::<T>(url, Vec::new());
+    pin_mut!(stream);
+    let (mut n, mut ok) = (0usize, true);
+    while let Some(p) = stream.next().await {
+        match p {
+            Ok(p) => n += p.len(),
+            Err(_) => ok = false,
+        }
+    }
+    ok.then_some(n)
 }
 
 /// One page's body, as the bare pagers fetch it.
