@@ -64,8 +64,8 @@ async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
 
 /// The one page loop of group listings: each group of each page handed to `each`; the first
 /// error (Graph's, as "listing groups", or the callback's) ends the listing, Graph's keeping
-/// their type for the exit code.
-/// Each emptied page is handed back through `spare`, for the next page to be read into.
+/// their type for the exit code. Each emptied page is handed back through `spare`, for the
+/// next page to be read into.
 async fn each_in<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
     spare: &SpareValues<T>,

@@ -933,6 +933,7 @@ pub(crate) fn parse_json_by<T>(
     }
 }
 
+/// Invalid UTF-16 in Graph's JSON, made readable.
 mod lossy {
     /// `body` with every `\u` escape of a lone surrogate (a high one not followed by a low one,
     /// or a low one alone) replaced by `\uFFFD`; `None` when it has none.

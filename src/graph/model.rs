@@ -387,9 +387,6 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// The most values gwb asks of a page (`$top=999`).
-const PAGE_VALUES: usize = 999;
-
 /// A page of a collection read into a vector used again page after page (emptied first),
 /// giving the page's nextLink. It reads what [`Page`] reads: `value` required, each of `value`
 /// and `@odata.nextLink` at most once, every other key skipped.
@@ -466,9 +463,9 @@ impl<'de> Deserialize<'de> for PageKey {
     }
 }
 
-/// A page's `value` array, appended to the vector. A new vector is made the size of a full
-/// page: grown by doubling (a JSON array does not say its length), it was eight ever larger
-/// allocations, each a copy of the values read so far.
+/// A page's `value` array, appended to the vector. A listing's vector grows (by doubling: a
+/// JSON array does not say its length) on its first page only; the pages after it fit. A
+/// collection that is not handed back (settings, a few items) allocates what it holds.
 struct ValuesInto<'v, T>(&'v mut Vec<T>);
 
 impl<'de, T: Deserialize<'de>> serde::de::DeserializeSeed<'de> for ValuesInto<'_, T> {
@@ -484,10 +481,6 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ValuesInto<'_, T> {
         f.write_str("an array of values")
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.0.capacity() == 0 {
-            self.0
-                .reserve(seq.size_hint().unwrap_or(PAGE_VALUES).min(PAGE_VALUES));
-        }
         while let Some(v) = seq.next_element()? {
             self.0.push(v);
         }
@@ -591,20 +584,18 @@ mod tests {
     }
 
     #[test]
-    fn a_new_vector_is_made_once_the_size_of_a_full_page() {
+    fn a_page_is_read_into_the_room_of_the_vector_handed_in() {
         let values: Vec<String> = (0..999).map(|i| format!("{{\"id\":\"g{i}\"}}")).collect();
         let body = format!(
             r#"{{"@odata.nextLink":"x","value":[{}]}}"#,
             values.join(",")
         );
-        let mut into = Vec::<Group>::new();
+        let mut into = Vec::<Group>::with_capacity(999);
+        let at = into.as_ptr();
         let link = crate::graph::Json::Text(&body).read(PageInto(&mut into));
         assert_eq!(link.unwrap().as_deref(), Some("x"));
-        assert_eq!(
-            (into.len(), into.capacity()),
-            (999, 999),
-            "made once, never grown"
-        );
+        assert_eq!((into.len(), into.capacity()), (999, 999), "never grown");
+        assert_eq!(into.as_ptr(), at, "the same vector");
         assert_eq!(into[998].id, "g998");
     }
 

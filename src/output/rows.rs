@@ -142,10 +142,12 @@ fn needs_escape(s: &[u8]) -> bool {
             return true;
         }
     }
-    words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    words.remainder().iter().any(|&b| escaped(b))
+}
+
+/// Whether JSON escapes byte `b`: a control character, `"` or `\`.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
 }
 
 /// `r` as `serde_json::to_writer` writes it, byte for byte, without its per-key escaping: the
@@ -164,7 +166,7 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
     }
     /// gwb's own words (kinds, reasons, types): nothing in them to escape.
     fn word(buf: &mut Vec<u8>, s: &str) {
-        debug_assert!(!s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\'));
+        debug_assert!(!s.bytes().any(escaped));
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
@@ -248,7 +250,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn escaped_byte_by_byte(s: &[u8]) -> bool {
-        s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        s.iter().any(|&b| escaped(b))
     }
 
     #[test]
