@@ -186,6 +186,8 @@ mod tests {
         assert_eq!(csv_field(""), "");
         assert_eq!(csv_field("\"\""), "\"\"\"\"\"\"");
     }
+        }
+    }
 
     #[test]
     fn control_and_bidi_characters_are_escaped_for_people() {
@@ -198,6 +200,21 @@ mod tests {
         assert_eq!(safe("x\u{9b}31m\u{7f}"), "x\\u{9b}31m\\u{7f}");
         assert_eq!(safe("abc\u{202e}fed"), "abc\\u{202e}fed");
         assert_eq!(safe("\u{2067}x\u{2069}"), "\\u{2067}x\\u{2069}");
+        // Every ASCII character, alone and among printable text: escaped exactly when it is a
+        // control character, and printable text is passed through unchanged.
+        for b in 0..=0x7fu8 {
+            let c = char::from(b);
+            for text in [c.to_string(), format!("Team {c} name")] {
+                let shown = safe(&text);
+                let escaped = format!("\\u{{{b:x}}}");
+                assert_eq!(shown.contains(&escaped), c.is_control(), "{text:?}");
+                assert_eq!(
+                    matches!(shown, std::borrow::Cow::Borrowed(_)),
+                    !c.is_control(),
+                    "{text:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -91,18 +91,17 @@ pub(crate) fn type_label(t: &str) -> &str {
 }
 
 /// What a group is written back as, or why it is not.
-fn as_label(r: &ReportRow) -> String {
+fn as_label(r: &ReportRow) -> &'static str {
     match (r.written_back, r.written_back_as) {
-        (true, Some(t)) => type_label(t).to_string(),
-        (true, None) => "?".into(),
+        (true, Some(t)) => type_label(t),
+        (true, None) => "?",
         (false, _) => match r.reason {
             Reason::Disabled => "- (disabled)",
             Reason::DefaultDisabled => "- (off by default)",
             Reason::Unsupported => "- (not supported)",
             Reason::SyncedFromOnPremises => "- (from AD)",
             Reason::Enabled | Reason::DefaultEnabled | Reason::V1WritesAll => "-",
-        }
-        .into(),
+        },
     }
 }
 
@@ -191,45 +190,53 @@ fn pad_into(out: &mut String, s: &str, width: usize, right: bool) {
     }
 }
 
+/// A cell of the table: gwb's own words and the row's text are borrowed, not copied (a table
+/// of a million rows streams ten million cells).
+type Cell<'a> = std::borrow::Cow<'a, str>;
+
+/// A row held until the column widths are measured.
+type HeldRow = (String, Vec<Cell<'static>>);
+
 /// One row's name (with ` [!]` when it needs attention) and its cells, in [`columns`] order.
-fn cells(r: &ReportRow, layout: TableLayout) -> (String, Vec<String>) {
+fn cells(r: &ReportRow, layout: TableLayout) -> (Cell<'_>, Vec<Cell<'_>>) {
     use crate::writeback::summary::SourceOfAuthority;
-    let n = safe(r.display_name.as_deref().unwrap_or("")).into_owned();
+    let n = safe(r.display_name.as_deref().unwrap_or(""));
     let name = if r.warning.is_some() {
-        format!("{n} [!]")
+        Cell::Owned(format!("{n} [!]"))
     } else {
         n
     };
     let k = short_kind_label(r.kind);
-    let mut c = vec![
-        if r.written_back { "yes" } else { "no" }.to_string(),
+    let mut c: Vec<Cell<'_>> = Vec::with_capacity(7);
+    c.extend([
+        Cell::Borrowed(if r.written_back { "yes" } else { "no" }),
         match r.source_of_authority {
-            SourceOfAuthority::OnPremises => format!("{k} (AD)"),
-            SourceOfAuthority::MovedToCloud => format!("{k} (moved)"),
-            SourceOfAuthority::FormerlySynced => format!("{k} (ex-AD)"),
-            SourceOfAuthority::Unknown => format!("{k} (AD?)"),
-            SourceOfAuthority::Cloud => k.to_string(),
+            SourceOfAuthority::OnPremises => format!("{k} (AD)").into(),
+            SourceOfAuthority::MovedToCloud => format!("{k} (moved)").into(),
+            SourceOfAuthority::FormerlySynced => format!("{k} (ex-AD)").into(),
+            SourceOfAuthority::Unknown => format!("{k} (AD?)").into(),
+            SourceOfAuthority::Cloud => k.into(),
         },
-        as_label(r),
-    ];
+        as_label(r).into(),
+    ]);
     if layout.members {
         c.push(
             r.member_count
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "-".into()),
+                .map_or(Cell::Borrowed("-"), |n| n.to_string().into()),
         );
     }
     if layout.wide {
-        c.push(super::show_bool(r.is_enabled).to_string());
-        c.push(
-            r.on_premises_group_type
-                .as_deref()
-                .unwrap_or("null")
-                .to_string(),
-        );
-        c.push(r.id.clone());
+        c.push(super::show_bool(r.is_enabled).into());
+        c.push(r.on_premises_group_type.as_deref().unwrap_or("null").into());
+        c.push(r.id.as_str().into());
     }
     (name, c)
+}
+
+/// A row owned, to be held past the row it was read from (the first rows of a table only).
+fn held(name: Cell<'_>, cells: Vec<Cell<'_>>) -> HeldRow {
+    let own = |c: Cell<'_>| -> Cell<'static> { Cell::Owned(c.into_owned()) };
+    (name.into_owned(), cells.into_iter().map(own).collect())
 }
 
 /// The group rows, then the warnings ([!]) of the groups that have one, written as rows come:
@@ -241,7 +248,7 @@ pub(crate) struct TableWriter<'a> {
     w: &'a mut dyn Write,
     layout: TableLayout,
     measure: usize,
-    pending: Vec<(String, Vec<String>)>,
+    pending: Vec<HeldRow>,
     /// Set once the header is written: the name's width and the other columns.
     widths: Option<(usize, Vec<Column>)>,
     warned: Vec<String>,
@@ -283,11 +290,11 @@ impl<'a> TableWriter<'a> {
                 safe(r.warning.as_deref().unwrap_or(""))
             ));
         }
-        let row = cells(r, self.layout);
+        let (name, row) = cells(r, self.layout);
         if self.widths.is_some() {
-            return self.line(&row.0, &row.1);
+            return self.line(&name, &row);
         }
-        self.pending.push(row);
+        self.pending.push(held(name, row));
         if self.pending.len() >= self.measure {
             self.start()?;
         }
@@ -310,7 +317,7 @@ impl<'a> TableWriter<'a> {
             Some(cols) => longest.min(cols.saturating_sub(others).max(12)),
             None => longest,
         };
-        let titles: Vec<String> = cols.iter().map(|c| c.title.to_string()).collect();
+        let titles: Vec<Cell<'_>> = cols.iter().map(|c| c.title.into()).collect();
         self.widths = Some((name_width, cols));
         self.line("NAME", &titles)?;
         for (name, c) in std::mem::take(&mut self.pending) {
@@ -319,7 +326,7 @@ impl<'a> TableWriter<'a> {
         Ok(())
     }
 
-    fn line(&mut self, name: &str, cells: &[String]) -> io::Result<()> {
+    fn line(&mut self, name: &str, cells: &[Cell<'_>]) -> io::Result<()> {
         let Some((name_width, cols)) = &self.widths else {
             return Ok(());
         };

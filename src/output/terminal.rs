@@ -209,7 +209,9 @@ pub(crate) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
         c.is_control()
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
     }
-    if !s.chars().any(bad) {
+    // Printable ASCII (nearly every name) is tested a byte at a time, which the compiler does
+    // many bytes at once; only other text is decoded into chars.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) || !s.chars().any(bad) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
