@@ -54,7 +54,11 @@ fn push_csv_field(buf: &mut Vec<u8>, s: &str) {
     // who may create groups) gets a leading apostrophe, as OWASP advises for CSV injection.
     // No id, kind, boolean, date or count starts with these, so only free text is touched.
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quoted = s.contains([',', '"', '\n', '\r']);
+    // The four are ASCII, so a byte test is exact in UTF-8; without early exit, the compiler
+    // tests many bytes at once (a char pattern was a sixth of a CSV report's CPU, callgrind).
+    let quoted = s
+        .bytes()
+        .fold(false, |q, b| q | matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if quoted {
         buf.push(b'"');
     }

@@ -185,7 +185,14 @@ mod tests {
         assert_eq!(csv_field("\rx"), "\"'\rx\"");
         assert_eq!(csv_field(""), "");
         assert_eq!(csv_field("\"\""), "\"\"\"\"\"\"");
-    }
+        // Every ASCII character inside text, and a long field with it last: quoted exactly when
+        // it is one of the four.
+        for b in 0..=0x7fu8 {
+            let c = char::from(b);
+            let quoted = matches!(c, ',' | '"' | '\n' | '\r');
+            for text in [format!("a{c}b"), format!("{}{c}", "x".repeat(40))] {
+                assert_eq!(csv_field(&text).starts_with('"'), quoted, "{text:?}");
+            }
         }
     }
 
