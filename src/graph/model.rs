@@ -313,21 +313,33 @@ fn interned_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::sync::Ar
     struct Interned(Arc<str>);
     impl<'de> Deserialize<'de> for Interned {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl serde::de::Visitor<'_> for V {
-                type Value = Interned;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an on-premises group type")
-                }
-                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Interned, E> {
-                    let known = KNOWN.with(|k| k.iter().find(|t| &***t == s).cloned());
-                    Ok(Interned(known.unwrap_or_else(|| Arc::from(s))))
-                }
-            }
-            d.deserialize_str(V)
+            read_str(d, "an on-premises group type", |s| {
+                let known = KNOWN.with(|k| k.iter().find(|t| &***t == s).cloned());
+                Interned(known.unwrap_or_else(|| Arc::from(s)))
+            })
         }
     }
     Ok(Option::<Interned>::deserialize(d)?.map(|t| t.0))
+}
+
+/// A JSON string handed to `f` where it lies in the page (escaped text: once unescaped), so
+/// that `f` copies only what it keeps. `what` names the value in the error for anything else.
+fn read_str<'de, D: Deserializer<'de>, T>(
+    d: D,
+    what: &'static str,
+    f: impl FnOnce(&str) -> T,
+) -> Result<T, D::Error> {
+    struct V<F>(&'static str, F);
+    impl<T, F: FnOnce(&str) -> T> serde::de::Visitor<'_> for V<F> {
+        type Value = T;
+        fn expecting(&self, out: &mut std::fmt::Formatter) -> std::fmt::Result {
+            out.write_str(self.0)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            Ok((self.1)(s))
+        }
+    }
+    d.deserialize_str(V(what, f))
 }
 
 impl Group {
@@ -544,17 +556,9 @@ fn holds_unified<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     struct IsUnified(bool);
     impl<'de> Deserialize<'de> for IsUnified {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl serde::de::Visitor<'_> for V {
-                type Value = IsUnified;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a group type")
-                }
-                fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<IsUnified, E> {
-                    Ok(IsUnified(s.eq_ignore_ascii_case("Unified")))
-                }
-            }
-            d.deserialize_str(V)
+            read_str(d, "a group type", |s| {
+                IsUnified(s.eq_ignore_ascii_case("Unified"))
+            })
         }
     }
     struct Types;
