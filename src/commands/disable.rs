@@ -60,7 +60,7 @@ async fn plan_from_tenant(
         Some(signals) => {
             let spin = crate::output::spinner("reading groups");
             crate::graph::groups::for_each_reviewed(client, |g| {
-                spin.inc(1);
+                spin.inc();
                 let planned = planner.changes.len();
                 planner.consider(&g.group)?;
                 if planner.changes.len() > planned {

@@ -21,13 +21,8 @@ pub(crate) async fn each_group_when(
     mut each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let spin = crate::output::spinner("reading groups");
-    // A hidden spinner (stderr not a terminal: every scheduled run) is not counted at all:
-    // each `inc` reads the clock, 2% of a million-group report's CPU (perf, issue 33).
-    let shown = !spin.is_hidden();
     let r = crate::graph::groups::for_each_when(client, ready, |g| {
-        if shown {
-            spin.inc(1);
-        }
+        spin.inc();
         each(g)
     })
     .await;
