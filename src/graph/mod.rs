@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod error;
+pub(crate) mod fast;
 pub(crate) mod groups;
 pub(crate) mod mail;
 pub mod model;

@@ -302,6 +302,18 @@ pub struct WritebackConfiguration {
 /// text is kept as Graph sent it. Each thread has its own copies, so the fleet's worker threads
 /// do not contend on one reference count.
 fn interned_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::sync::Arc<str>>, D::Error> {
+    struct Interned(std::sync::Arc<str>);
+    impl<'de> Deserialize<'de> for Interned {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            read_str(d, "an on-premises group type", |s| Interned(intern_type(s)))
+        }
+    }
+    Ok(Option::<Interned>::deserialize(d)?.map(|t| t.0))
+}
+
+/// `onPremisesGroupType` as [`WritebackConfiguration`] holds it: one of this thread's shared
+/// copies of the three documented types, or the text as Graph sent it.
+pub(crate) fn intern_type(s: &str) -> std::sync::Arc<str> {
     use std::sync::Arc;
     thread_local! {
         static KNOWN: [Arc<str>; 3] = [
@@ -310,16 +322,8 @@ fn interned_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<std::sync::Ar
             Arc::from(UNIVERSAL_MAIL_ENABLED_SECURITY),
         ];
     }
-    struct Interned(Arc<str>);
-    impl<'de> Deserialize<'de> for Interned {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            read_str(d, "an on-premises group type", |s| {
-                let known = KNOWN.with(|k| k.iter().find(|t| &***t == s).cloned());
-                Interned(known.unwrap_or_else(|| Arc::from(s)))
-            })
-        }
-    }
-    Ok(Option::<Interned>::deserialize(d)?.map(|t| t.0))
+    let known = KNOWN.with(|k| k.iter().find(|t| &***t == s).cloned());
+    known.unwrap_or_else(|| Arc::from(s))
 }
 
 /// A JSON string handed to `f` where it lies in the page (escaped text: once unescaped), so

@@ -16,8 +16,9 @@ use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::model::Group;
 use super::model::PageInto;
-use super::{GraphClient, GraphError, GraphResponse, parse_json, parse_json_by};
+use super::{GraphClient, GraphError, GraphResponse, Json, parse_json, parse_json_by};
 
 /// Only the link of a page: found without building the page's values, so the next page can be
 /// requested while this one is being parsed.
@@ -57,6 +58,11 @@ impl<T> SpareValues<T> {
             .take()
             .unwrap_or_default()
     }
+}
+
+/// `values` when they are groups: the pages [`super::fast`] reads.
+fn groups_of(values: &mut dyn std::any::Any) -> Option<&mut Vec<Group>> {
+    values.downcast_mut::<Vec<Group>>()
 }
 
 /// Aborts the page fetcher when the stream is dropped (a consumer that stops early).
@@ -146,6 +152,13 @@ impl GraphClient {
                 let page = item.and_then(|(url, resp)| {
                     let mut into = values.take();
                     let read = parse_json_by(&resp, "GET", url.path(), |json| {
+                        // A page of groups as Graph writes it is read without serde; any
+                        // other page, or one it declines, by serde (see `fast`).
+                        if let (Json::Text(text), Some(groups)) = (&json, groups_of(&mut into))
+                            && super::fast::page_into(text, groups)
+                        {
+                            return Ok(None);
+                        }
                         json.read(PageInto(&mut into))
                     });
                     spares.0.recycle(resp.body);

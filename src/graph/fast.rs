@@ -1,0 +1,516 @@
+//! A page of groups read the way Graph writes it, without serde's per-key machinery.
+//!
+//! At a million groups, reading pages was 60% of `report -o ndjson`'s instructions, and most
+//! of that was serde_json finding and matching each of a group's eleven keys (callgrind,
+//! BENCHMARKS.md, issue 33). Graph's pages are plain: compact JSON, the same keys in every
+//! group, strings without escapes. This reads exactly such a page and nothing else: anything
+//! it does not expect (an escape, a number where a flag goes, a key it does not know, a key
+//! twice, a group without an id, white space it cannot place) makes it decline, and the page
+//! is read by serde as before, with serde's errors. So a page reads the same either way; a
+//! test reads many pages, and every page with one byte changed, both ways, and compares.
+
+use std::borrow::Cow;
+
+use super::model::{Group, WritebackConfiguration, intern_type};
+
+/// Read `text`, a page of groups, into `into` (emptied first), as [`super::model::PageInto`]
+/// would. `false`: declined (`into` then holds whatever was read so far), and the page must be
+/// read by serde.
+pub(crate) fn page_into(text: &str, into: &mut Vec<Group>) -> bool {
+    into.clear();
+    let mut r = Reader {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        order: std::array::from_fn(|i| i),
+    };
+    r.page(into).is_some() && r.at_end()
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+    /// The fields of the last group, in the order it sent them ([`Reader::field`]).
+    order: [usize; FIELDS.len()],
+}
+
+/// The keys of a group that [`GROUP_SELECT`](super::model::GROUP_SELECT) selects, in its
+/// order; a group's members are read by their index here.
+const FIELDS: [&[u8]; 11] = [
+    b"id",
+    b"displayName",
+    b"groupTypes",
+    b"securityEnabled",
+    b"mailEnabled",
+    b"onPremisesSyncEnabled",
+    b"onPremisesSecurityIdentifier",
+    b"isAssignableToRole",
+    b"proxyAddresses",
+    b"createdDateTime",
+    b"writebackConfiguration",
+];
+
+/// `None`: declined.
+type Read<T> = Option<T>;
+
+impl<'a> Reader<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after white space, consumed if it is `c`.
+    fn eat(&mut self, c: u8) -> bool {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Read<()> {
+        self.eat(c).then_some(())
+    }
+
+    fn at_end(&mut self) -> bool {
+        self.ws();
+        self.i == self.b.len()
+    }
+
+    /// `null` next, consumed.
+    fn null(&mut self) -> bool {
+        self.ws();
+        let null = self.b[self.i..].starts_with(b"null");
+        if null {
+            self.i += 4;
+        }
+        null
+    }
+
+    /// A string: borrowed where it lies in the page, or, when it holds an escape, unescaped by
+    /// serde_json (which refuses what serde refuses: a control character, a lone surrogate).
+    fn string(&mut self) -> Read<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let end = match plain_len(&self.b[start..]) {
+            Some(len) => start + len,
+            None => return self.escaped(start - 1).map(Cow::Owned),
+        };
+        self.i = end + 1;
+        // Both ends are ASCII quotes, so char boundaries of the page's text.
+        self.text.get(start..end).map(Cow::Borrowed)
+    }
+
+    /// The string whose opening quote is at `quote`, unescaped.
+    fn escaped(&mut self, quote: usize) -> Read<String> {
+        let mut j = quote + 1;
+        loop {
+            match *self.b.get(j)? {
+                b'"' => break,
+                b'\\' => j += 2,
+                _ => j += 1,
+            }
+        }
+        self.i = j + 1;
+        serde_json::from_slice(&self.b[quote..=j]).ok()
+    }
+
+    /// A key (never escaped by Graph) and its colon.
+    fn key(&mut self) -> Read<&'a [u8]> {
+        let Cow::Borrowed(k) = self.string()? else {
+            return None;
+        };
+        self.expect(b':')?;
+        Some(k.as_bytes())
+    }
+
+    /// `{` or `[` then each member or item through `each`, separated by commas, then the
+    /// closing bracket.
+    fn each(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut each: impl FnMut(&mut Self) -> Read<()>,
+    ) -> Read<()> {
+        self.expect(open)?;
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            each(self)?;
+            if self.eat(close) {
+                return Some(());
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    fn nullable<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
+        if self.null() {
+            Some(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
+    fn flag(&mut self) -> Read<Option<bool>> {
+        self.ws();
+        let rest = &self.b[self.i..];
+        let (v, len) = match rest.first()? {
+            b't' if rest.starts_with(b"true") => (Some(true), 4),
+            b'f' if rest.starts_with(b"false") => (Some(false), 5),
+            b'n' if rest.starts_with(b"null") => (None, 4),
+            _ => return None,
+        };
+        self.i += len;
+        Some(v)
+    }
+
+    fn text(&mut self) -> Read<Option<String>> {
+        self.nullable(|r| r.string().map(Cow::into_owned))
+    }
+
+    /// A number as Graph writes a count: digits, no sign, fraction or leading zero.
+    fn count(&mut self) -> Read<()> {
+        self.ws();
+        let digits = self.b[self.i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits == 0 || (digits > 1 && self.b[self.i] == b'0') {
+            return None;
+        }
+        self.i += digits;
+        Some(())
+    }
+
+    /// The page: `value` once, `@odata.nextLink` at most once (a string or null), and the
+    /// other members Graph sends (`@odata.context`, `@odata.count`).
+    fn page(&mut self, into: &mut Vec<Group>) -> Read<()> {
+        let (mut values, mut link) = (false, false);
+        self.each(b'{', b'}', |r| match r.key()? {
+            b"value" if !values => {
+                values = true;
+                r.each(b'[', b']', |r| {
+                    into.push(r.group()?);
+                    Some(())
+                })
+            }
+            b"@odata.nextLink" if !link => {
+                link = true;
+                r.nullable(Self::string).map(drop)
+            }
+            b"@odata.context" => r.string().map(drop),
+            b"@odata.count" => r.count(),
+            _ => None,
+        })?;
+        values.then_some(())
+    }
+
+    /// One group as [`GROUP_SELECT`](super::model::GROUP_SELECT) lists it.
+    fn group(&mut self) -> Read<Group> {
+        let mut id = None;
+        let mut g = Group {
+            id: String::new(),
+            display_name: None,
+            unified: false,
+            security_enabled: None,
+            mail_enabled: None,
+            on_premises_sync_enabled: None,
+            on_premises_security_identifier: None,
+            is_assignable_to_role: None,
+            has_proxy_addresses: false,
+            created_date_time: None,
+            writeback_configuration: None,
+        };
+        let (mut seen, mut at) = (0u16, 0usize);
+        self.each(b'{', b'}', |r| {
+            let field = r.field(at)?;
+            at += 1;
+            let read = match field {
+                0 => r.string().map(|s| id = Some(s.into_owned())),
+                1 => r.text().map(|v| g.display_name = v),
+                2 => r.types().map(|v| g.unified = v),
+                3 => r.flag().map(|v| g.security_enabled = v),
+                4 => r.flag().map(|v| g.mail_enabled = v),
+                5 => r.flag().map(|v| g.on_premises_sync_enabled = v),
+                6 => r.text().map(|v| g.on_premises_security_identifier = v),
+                7 => r.flag().map(|v| g.is_assignable_to_role = v),
+                8 => r.addresses().map(|v| g.has_proxy_addresses = v),
+                9 => r.text().map(|v| g.created_date_time = v),
+                _ => r
+                    .nullable(Self::writeback)
+                    .map(|v| g.writeback_configuration = Some(v)),
+            };
+            // A key twice is serde's error.
+            if seen & (1 << field) != 0 {
+                return None;
+            }
+            seen |= 1 << field;
+            read
+        })?;
+        g.id = id?;
+        Some(g)
+    }
+
+    /// The key of a group's `at`th member, as its index in [`FIELDS`]. Graph sends the same
+    /// keys in the same order in every group, so the key at this place in the last group is
+    /// tried first, as bytes; any other is read and looked up.
+    fn field(&mut self, at: usize) -> Read<usize> {
+        self.ws();
+        if let Some(&guess) = self.order.get(at) {
+            let (name, rest) = (FIELDS[guess], &self.b[self.i..]);
+            // `"name":`, the quotes and colon included.
+            if rest.len() > name.len() + 2
+                && rest[0] == b'"'
+                && rest[1..].starts_with(name)
+                && rest[name.len() + 1] == b'"'
+                && rest[name.len() + 2] == b':'
+            {
+                self.i += name.len() + 3;
+                return Some(guess);
+            }
+        }
+        let key = self.key()?;
+        let field = FIELDS.iter().position(|f| *f == key)?;
+        if let Some(slot) = self.order.get_mut(at) {
+            *slot = field;
+        }
+        Some(field)
+    }
+
+    /// `groupTypes`: whether it holds "Unified", in any case.
+    fn types(&mut self) -> Read<bool> {
+        let mut unified = false;
+        self.nullable(|r| {
+            r.each(b'[', b']', |r| {
+                unified |= r.string()?.eq_ignore_ascii_case("Unified");
+                Some(())
+            })
+        })?;
+        Some(unified)
+    }
+
+    /// `proxyAddresses`: whether it holds any.
+    fn addresses(&mut self) -> Read<bool> {
+        let mut any = false;
+        self.nullable(|r| {
+            r.each(b'[', b']', |r| {
+                r.string()?;
+                any = true;
+                Some(())
+            })
+        })?;
+        Some(any)
+    }
+
+    fn writeback(&mut self) -> Read<WritebackConfiguration> {
+        let mut wb = WritebackConfiguration::default();
+        let mut seen = 0u8;
+        self.each(b'{', b'}', |r| {
+            let (bit, read) = match r.key()? {
+                b"isEnabled" => (1, r.flag().map(|v| wb.is_enabled = v)),
+                b"onPremisesGroupType" => (
+                    2,
+                    r.nullable(Self::string)
+                        .map(|v| wb.on_premises_group_type = v.as_deref().map(intern_type)),
+                ),
+                _ => return None,
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            read
+        })?;
+        Some(wb)
+    }
+}
+
+/// The length of a string's text up to its closing quote, eight bytes at a time; `None` when
+/// an escape or a control character comes first (serde reads those), or no quote does.
+fn plain_len(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Bytes below `n`, and bytes equal to `c`, each marked by its high bit (exact for the
+    // lowest such byte, which is all that is read).
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
+    let equal = |w: u64, c: u8| below(w ^ (ONES * u64::from(c)), 1);
+    let mut at = 0;
+    while at + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"));
+        let stop = below(w, 0x20) | equal(w, b'"') | equal(w, b'\\');
+        if stop != 0 {
+            at += stop.trailing_zeros() as usize / 8;
+            return (b[at] == b'"').then_some(at);
+        }
+        at += 8;
+    }
+    let rest = b[at..]
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')?;
+    (b[at + rest] == b'"').then_some(at + rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Json;
+    use crate::graph::model::PageInto;
+
+    /// The page as serde reads it (`None`: serde's error).
+    fn by_serde(text: &str) -> Option<Vec<Group>> {
+        let mut v = Vec::new();
+        Json::Text(text).read(PageInto(&mut v)).ok().map(|_| v)
+    }
+
+    /// The fast reader agrees with serde on `text`: what it reads, serde reads the same; what
+    /// serde refuses, it declines. Returns whether it read the page.
+    fn agrees(text: &str) -> bool {
+        let mut fast = vec![Group {
+            id: "left over".into(),
+            ..by_serde(r#"{"value":[{"id":"x"}]}"#).unwrap().remove(0)
+        }];
+        let read = page_into(text, &mut fast);
+        if read {
+            assert_eq!(Some(fast), by_serde(text), "{text}");
+        }
+        read
+    }
+
+    const GROUP: &str = r#"{"id":"e99ff867-dbf6-42c9-b82f-f84cb27281e9","displayName":"Data Team","groupTypes":["Unified"],"securityEnabled":false,"mailEnabled":true,"onPremisesSyncEnabled":null,"onPremisesSecurityIdentifier":null,"isAssignableToRole":null,"proxyAddresses":["SMTP:data@contoso.example"],"createdDateTime":"2022-02-05T12:52:49Z","writebackConfiguration":{"isEnabled":true,"onPremisesGroupType":"universalDistributionGroup"}}"#;
+
+    /// Pages as Graph writes them, and as it might: every field's forms.
+    fn pages() -> Vec<String> {
+        let groups = [
+            GROUP.to_string(),
+            r#"{"id":"b","displayName":null,"groupTypes":[],"securityEnabled":true,"mailEnabled":false,"onPremisesSyncEnabled":true,"onPremisesSecurityIdentifier":"S-1-5-21-1","isAssignableToRole":true,"proxyAddresses":[],"createdDateTime":null,"writebackConfiguration":null}"#.into(),
+            r#"{"id":"c","groupTypes":["DynamicMembership","unified"],"proxyAddresses":null,"writebackConfiguration":{"isEnabled":null,"onPremisesGroupType":null}}"#.into(),
+            r#"{"id":"d","groupTypes":null,"writebackConfiguration":{}}"#.into(),
+            r#"{"id":"e","writebackConfiguration":{"onPremisesGroupType":"somethingNew","isEnabled":false}}"#.into(),
+            r#"{"displayName":"Équipe données 数据","id":"f","createdDateTime":"2024-01-01T00:00:00Z"}"#.into(),
+            r#"{"id":"g","displayName":"a \"quoted\" name\\","groupTypes":["Unified"]}"#.into(),
+            r#"{"id":"h","displayName":"lone \ud800 surrogate"}"#.into(),
+            r#"{"id":"i","unknownKey":1}"#.into(),
+            r#"{"id":"j","id":"k"}"#.into(),
+            r#"{"displayName":"no id"}"#.into(),
+            r#"{"id":"l","mailEnabled":1}"#.into(),
+            r#"{"id":"m","proxyAddresses":[1,{"a":[]}]}"#.into(),
+            r#"{"id":"n","writebackConfiguration":{"isEnabled":true,"isEnabled":false}}"#.into(),
+            r#"{"id":"o","writebackConfiguration":{"extra":true}}"#.into(),
+            r#"{"id":"p","writebackConfiguration":"yes"}"#.into(),
+            r#"{"id":"q\/r","groupTypes":["Unifi\u0065d"],"writebackConfiguration":{"onPremisesGroupType":"universal\u0044istributionGroup"}}"#.into(),
+            r#"{"id":"s","displayName":"tab\there\n"}"#.into(),
+        ];
+        let mut pages = vec![
+            r#"{"value":[]}"#.to_string(),
+            r#"{"@odata.nextLink":null,"value":[]}"#.to_string(),
+            r#"{}"#.to_string(),
+            r#"{"value":[],"value":[]}"#.to_string(),
+            r#"{"@odata.nextLink":"a","@odata.nextLink":"b","value":[]}"#.to_string(),
+            r#"{"@odata.count":0,"value":[]}"#.to_string(),
+            r#"{"@odata.count":012,"value":[]}"#.to_string(),
+            r#"{"value":[]} x"#.to_string(),
+            r#"null"#.to_string(),
+            String::new(),
+        ];
+        for g in &groups {
+            pages.push(format!(
+                r#"{{"@odata.context":"https://graph.microsoft.com/beta/$metadata#groups","@odata.nextLink":"https://graph.microsoft.com/beta/groups?$top=2&$skiptoken=X","value":[{GROUP},{g}]}}"#
+            ));
+        }
+        // Pretty-printed, with white space everywhere serde allows it.
+        let all: serde_json::Value = serde_json::from_str(&format!(
+            r#"{{"@odata.count":3,"value":[{GROUP},{},{}],"@odata.nextLink":null}}"#,
+            groups[1], groups[2]
+        ))
+        .unwrap();
+        pages.push(serde_json::to_string_pretty(&all).unwrap());
+        pages
+    }
+
+    #[test]
+    fn pages_read_as_serde_reads_them() {
+        let read: Vec<bool> = pages().iter().map(|p| agrees(p)).collect();
+        // The plain pages are read here; the others (escapes, surprises, errors) declined.
+        assert!(read[0] && read[1] && read[5], "{read:?}");
+        assert!(!read[2] && !read[3] && !read[4] && !read[6] && !read[7] && !read[8]);
+        // Escaped text is read (by serde_json, string by string); a lone surrogate, a key or
+        // a type it does not know, a key twice, no id, or a number for a flag is declined.
+        let groups = &read[10..28];
+        assert_eq!(
+            groups,
+            [
+                true, true, true, true, true, true, true, false, false, false, false, false, false,
+                false, false, false, true, true
+            ]
+        );
+        assert!(read[28], "the pretty-printed page");
+    }
+
+    #[test]
+    fn every_page_with_one_byte_changed_reads_as_serde_reads_it() {
+        let bytes: &[&str] = &[
+            "\"", "\\", "{", "}", "[", "]", ",", ":", " ", "\n", "0", "1", "n", "t", "f", "x",
+            "\u{1}", "é", "",
+        ];
+        let mut declined = 0;
+        for page in pages() {
+            for (at, _) in page.char_indices() {
+                let next = page[at..].chars().next().map_or(0, char::len_utf8);
+                for b in bytes {
+                    let changed = format!("{}{b}{}", &page[..at], &page[at + next..]);
+                    declined += usize::from(!agrees(&changed));
+                }
+            }
+        }
+        // Most changes break the page, and are declined; the test is that none is misread.
+        assert!(declined > 0);
+    }
+
+    #[test]
+    fn the_fields_are_what_graph_is_asked_for() {
+        let fields: Vec<&str> = FIELDS
+            .iter()
+            .map(|f| std::str::from_utf8(f).unwrap())
+            .collect();
+        assert_eq!(fields.join(","), crate::graph::model::GROUP_SELECT);
+    }
+
+    #[test]
+    fn known_types_are_shared() {
+        let mut v = Vec::new();
+        let page = format!(r#"{{"value":[{GROUP},{GROUP}]}}"#);
+        assert!(page_into(&page, &mut v));
+        let t = |g: &Group| {
+            g.writeback_configuration
+                .clone()
+                .flatten()
+                .and_then(|w| w.on_premises_group_type)
+                .unwrap()
+        };
+        assert!(std::sync::Arc::ptr_eq(&t(&v[0]), &t(&v[1])));
+    }
+
+    #[test]
+    fn a_string_ends_at_its_quote_and_not_at_an_escape_or_control() {
+        for len in 0..20 {
+            for stop in [b'"', b'\\', b'\n', 0x1f, 0] {
+                let mut s = vec![b'a'; len];
+                s.push(stop);
+                s.extend_from_slice(b"\"rest");
+                let want = (stop == b'"').then_some(len);
+                assert_eq!(plain_len(&s), want, "{len} {stop}");
+                // Bytes at or above 0x80, and just above the control range, pass.
+                let mut t = vec![0xC3, 0xA9, 0x20, 0x7F, 0xFF];
+                t.extend_from_slice(&s);
+                assert_eq!(plain_len(&t), want.map(|n| n + 5));
+            }
+        }
+        assert_eq!(plain_len(b"no quote at all"), None);
+    }
+}
