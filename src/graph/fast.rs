@@ -56,6 +56,10 @@ type Read<T> = Option<T>;
 
 impl<'a> Reader<'a> {
     fn ws(&mut self) {
+        // Graph's pages are compact: the next byte is nearly always no white space at all.
+        if self.b.get(self.i).is_some_and(|&c| c > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
             self.i += 1;
         }
@@ -257,30 +261,29 @@ impl<'a> Reader<'a> {
         Some(g)
     }
 
-    /// The key of a group's `at`th member, as its index in [`FIELDS`]. Graph sends the same
-    /// keys in the same order in every group, so the key at this place in the last group is
-    /// tried first, as bytes; any other is read and looked up.
+    /// The key of a group's `at`th member, as its index in [`FIELDS`] (see [`Reader::named`]).
     fn field(&mut self, at: usize) -> Read<usize> {
-        self.ws();
-        if let Some(&guess) = self.order.get(at) {
-            let (name, rest) = (FIELDS[guess], &self.b[self.i..]);
-            // `"name":`, the quotes and colon included.
-            if rest.len() > name.len() + 2
-                && rest[0] == b'"'
-                && rest[1..].starts_with(name)
-                && rest[name.len() + 1] == b'"'
-                && rest[name.len() + 2] == b':'
-            {
-                self.i += name.len() + 3;
-                return Some(guess);
-            }
-        }
-        let key = self.key()?;
-        let field = FIELDS.iter().position(|f| *f == key)?;
+        let guess = self.order.get(at).copied();
+        let field = self.named(&FIELDS, guess)?;
         if let Some(slot) = self.order.get_mut(at) {
             *slot = field;
         }
         Some(field)
+    }
+
+    /// The next key and its colon, as its index in `names`. Graph sends the same keys in the
+    /// same order in every group, so `guess` (the key at this place in the last one) is tried
+    /// first, as bytes; any other key is read and looked up.
+    fn named(&mut self, names: &[&[u8]], guess: Option<usize>) -> Read<usize> {
+        self.ws();
+        if let Some(guess) = guess
+            && let Some(len) = keyed(&self.b[self.i..], names[guess])
+        {
+            self.i += len;
+            return Some(guess);
+        }
+        let key = self.key()?;
+        names.iter().position(|n| *n == key)
     }
 
     /// `groupTypes`: whether it holds "Unified", in any case.
@@ -309,26 +312,37 @@ impl<'a> Reader<'a> {
     }
 
     fn writeback(&mut self) -> Read<WritebackConfiguration> {
+        const NAMES: [&[u8]; 2] = [b"isEnabled", b"onPremisesGroupType"];
         let mut wb = WritebackConfiguration::default();
-        let mut seen = 0u8;
+        let (mut seen, mut at) = (0u8, 0usize);
         self.each(b'{', b'}', |r| {
-            let (bit, read) = match r.key()? {
-                b"isEnabled" => (1, r.flag().map(|v| wb.is_enabled = v)),
-                b"onPremisesGroupType" => (
-                    2,
-                    r.nullable(Self::string)
-                        .map(|v| wb.on_premises_group_type = v.as_deref().map(intern_type)),
-                ),
-                _ => return None,
+            let field = r.named(&NAMES, (at < 2).then_some(at))?;
+            at += 1;
+            let read = match field {
+                0 => r.flag().map(|v| wb.is_enabled = v),
+                _ => r
+                    .nullable(Self::string)
+                    .map(|v| wb.on_premises_group_type = v.as_deref().map(intern_type)),
             };
-            if seen & bit != 0 {
+            if seen & (1 << field) != 0 {
                 return None;
             }
-            seen |= bit;
+            seen |= 1 << field;
             read
         })?;
         Some(wb)
     }
+}
+
+/// The length of `"name":` when `rest` starts with it.
+fn keyed(rest: &[u8], name: &[u8]) -> Option<usize> {
+    let n = name.len();
+    let found = rest.len() > n + 2
+        && rest[0] == b'"'
+        && rest[n + 1] == b'"'
+        && rest[n + 2] == b':'
+        && &rest[1..=n] == name;
+    found.then_some(n + 3)
 }
 
 /// The length of a string's text up to its closing quote, eight bytes at a time; `None` when
@@ -479,6 +493,27 @@ mod tests {
             .map(|f| std::str::from_utf8(f).unwrap())
             .collect();
         assert_eq!(fields.join(","), crate::graph::model::GROUP_SELECT);
+    }
+
+    #[test]
+    fn a_key_is_found_only_whole() {
+        for len in 0..30 {
+            let name: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let mut rest = vec![b'"'];
+            rest.extend_from_slice(&name);
+            rest.extend_from_slice(b"\":1");
+            assert_eq!(keyed(&rest, &name), Some(len + 3));
+            for at in 0..len {
+                let mut other = name.clone();
+                other[at] ^= 0x20;
+                assert_eq!(keyed(&rest, &other), None, "{len} {at}");
+            }
+            // A longer key that starts with this one, and this one cut short, are not it.
+            assert_eq!(keyed(&rest, &[&name[..], b"x"].concat()), None);
+            if len > 0 {
+                assert_eq!(keyed(&rest, &name[..len - 1]), None);
+            }
+        }
     }
 
     #[test]
