@@ -20,7 +20,6 @@ pub(crate) fn page_into(text: &str, into: &mut Vec<Group>) -> bool {
     into.clear();
     let mut r = Reader {
         text,
-        b: text.as_bytes(),
         i: 0,
         order: std::array::from_fn(|i| i),
     };
@@ -29,7 +28,6 @@ pub(crate) fn page_into(text: &str, into: &mut Vec<Group>) -> bool {
 
 struct Reader<'a> {
     text: &'a str,
-    b: &'a [u8],
     i: usize,
     /// The fields of the last group, in the order it sent them ([`Reader::field`]).
     order: [usize; FIELDS.len()],
@@ -55,12 +53,16 @@ const FIELDS: [&[u8]; 11] = [
 type Read<T> = Option<T>;
 
 impl<'a> Reader<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     fn ws(&mut self) {
         // Graph's pages are compact: the next byte is nearly always no white space at all.
-        if self.b.get(self.i).is_some_and(|&c| c > b' ') {
+        if self.bytes().get(self.i).is_some_and(|&c| c > b' ') {
             return;
         }
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes().get(self.i) {
             self.i += 1;
         }
     }
@@ -68,7 +70,7 @@ impl<'a> Reader<'a> {
     /// The next byte after white space, consumed if it is `c`.
     fn eat(&mut self, c: u8) -> bool {
         self.ws();
-        if self.b.get(self.i) == Some(&c) {
+        if self.bytes().get(self.i) == Some(&c) {
             self.i += 1;
             true
         } else {
@@ -82,13 +84,13 @@ impl<'a> Reader<'a> {
 
     fn at_end(&mut self) -> bool {
         self.ws();
-        self.i == self.b.len()
+        self.i == self.bytes().len()
     }
 
     /// `null` next, consumed.
     fn null(&mut self) -> bool {
         self.ws();
-        let null = self.b[self.i..].starts_with(b"null");
+        let null = self.bytes()[self.i..].starts_with(b"null");
         if null {
             self.i += 4;
         }
@@ -100,7 +102,7 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Read<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.i;
-        let end = match plain_len(&self.b[start..]) {
+        let end = match plain_len(&self.bytes()[start..]) {
             Some(len) => start + len,
             None => return self.escaped(start - 1).map(Cow::Owned),
         };
@@ -113,14 +115,14 @@ impl<'a> Reader<'a> {
     fn escaped(&mut self, quote: usize) -> Read<String> {
         let mut j = quote + 1;
         loop {
-            match *self.b.get(j)? {
+            match *self.bytes().get(j)? {
                 b'"' => break,
                 b'\\' => j += 2,
                 _ => j += 1,
             }
         }
         self.i = j + 1;
-        serde_json::from_slice(&self.b[quote..=j]).ok()
+        serde_json::from_slice(&self.bytes()[quote..=j]).ok()
     }
 
     /// A key (never escaped by Graph) and its colon.
@@ -163,7 +165,7 @@ impl<'a> Reader<'a> {
 
     fn flag(&mut self) -> Read<Option<bool>> {
         self.ws();
-        let rest = &self.b[self.i..];
+        let rest = &self.bytes()[self.i..];
         let (v, len) = match rest.first()? {
             b't' if rest.starts_with(b"true") => (Some(true), 4),
             b'f' if rest.starts_with(b"false") => (Some(false), 5),
@@ -181,11 +183,11 @@ impl<'a> Reader<'a> {
     /// A number as Graph writes a count: digits, no sign, fraction or leading zero.
     fn count(&mut self) -> Read<()> {
         self.ws();
-        let digits = self.b[self.i..]
+        let digits = self.bytes()[self.i..]
             .iter()
             .take_while(|c| c.is_ascii_digit())
             .count();
-        if digits == 0 || (digits > 1 && self.b[self.i] == b'0') {
+        if digits == 0 || (digits > 1 && self.bytes()[self.i] == b'0') {
             return None;
         }
         self.i += digits;
@@ -277,7 +279,7 @@ impl<'a> Reader<'a> {
     fn named(&mut self, names: &[&[u8]], guess: Option<usize>) -> Read<usize> {
         self.ws();
         if let Some(guess) = guess
-            && let Some(len) = keyed(&self.b[self.i..], names[guess])
+            && let Some(len) = keyed(&self.bytes()[self.i..], names[guess])
         {
             self.i += len;
             return Some(guess);
@@ -345,29 +347,39 @@ fn keyed(rest: &[u8], name: &[u8]) -> Option<usize> {
     found.then_some(n + 3)
 }
 
-/// The length of a string's text up to its closing quote, eight bytes at a time; `None` when
-/// an escape or a control character comes first (serde reads those), or no quote does.
+/// The length of a string's text up to its closing quote; `None` when an escape or a control
+/// character comes first (serde reads those), or no quote does.
 fn plain_len(b: &[u8]) -> Option<usize> {
+    first_escaped(b).filter(|&at| b[at] == b'"')
+}
+
+/// Where the first byte is that JSON escapes in a string (a control character, `"` or `\`),
+/// tested eight bytes at a time: read here to find where a string ends, and by the NDJSON
+/// writer to find whether it must escape (`output::rows`).
+///
+/// Each test finds the lowest such byte exactly: subtracting a byte value from every byte of a
+/// word sets the high bit of the lowest byte below it (no borrow reaches that byte from below),
+/// and a byte with its own high bit set (UTF-8 beyond ASCII) is masked out by `!w`. A higher
+/// byte may show a false mark only above a true one.
+pub(crate) fn first_escaped(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Bytes below `n`, and bytes equal to `c`, each marked by its high bit (exact for the
-    // lowest such byte, which is all that is read).
     let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
     let equal = |w: u64, c: u8| below(w ^ (ONES * u64::from(c)), 1);
+    let mut words = b.chunks_exact(8);
     let mut at = 0;
-    while at + 8 <= b.len() {
-        let w = u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"));
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
         let stop = below(w, 0x20) | equal(w, b'"') | equal(w, b'\\');
         if stop != 0 {
-            at += stop.trailing_zeros() as usize / 8;
-            return (b[at] == b'"').then_some(at);
+            return Some(at + stop.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let rest = b[at..]
-        .iter()
-        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')?;
-    (b[at + rest] == b'"').then_some(at + rest)
+    let rest = words.remainder();
+    rest.iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|i| at + i)
 }
 
 #[cfg(test)]

@@ -110,7 +110,8 @@ pub(crate) async fn for_each_listed(
     client: &GraphClient,
     mut each: impl FnMut(Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let (stream, spare) = client.pages_recycling::<Group>(list_url(client), Vec::new());
+    let (stream, spare) =
+        client.pages_recycling::<Group>(list_url(client), Vec::new(), Group::read_page);
     each_in(stream, &spare, &mut each).await
 }
 

@@ -267,13 +267,24 @@ pub struct ReviewedGroup {
 }
 
 /// What a listing of groups yields: something with a group's id, listed once.
-pub(crate) trait Listed {
+pub(crate) trait Listed: Sized {
     fn listed_id(&self) -> &str;
+
+    /// Read a page of these into `into` without serde, if the page is as Graph writes it;
+    /// `false`: serde reads the page ([`super::fast`]).
+    fn read_page(text: &str, into: &mut Vec<Self>) -> bool {
+        let _ = (text, into);
+        false
+    }
 }
 
 impl Listed for Group {
     fn listed_id(&self) -> &str {
         &self.id
+    }
+
+    fn read_page(text: &str, into: &mut Vec<Self>) -> bool {
+        super::fast::page_into(text, into)
     }
 }
 

@@ -16,7 +16,6 @@ use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::model::Group;
 use super::model::PageInto;
 use super::{GraphClient, GraphError, GraphResponse, Json, parse_json, parse_json_by};
 
@@ -60,11 +59,6 @@ impl<T> SpareValues<T> {
     }
 }
 
-/// `values` when they are groups: the pages [`super::fast`] reads.
-fn groups_of(values: &mut dyn std::any::Any) -> Option<&mut Vec<Group>> {
-    values.downcast_mut::<Vec<Group>>()
-}
-
 /// Aborts the page fetcher when the stream is dropped (a consumer that stops early).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -97,15 +91,17 @@ impl GraphClient {
         first: Url,
         headers: Vec<(HeaderName, String)>,
     ) -> impl Stream<Item = Result<Vec<T>, GraphError>> + 'static {
-        self.pages_recycling(first, headers).0
+        self.pages_recycling(first, headers, |_, _| false).0
     }
 
     /// [`Self::pages`], with the handle through which the consumer hands each emptied page
-    /// back: the next page is read into it (see [`PageInto`]).
+    /// back: the next page is read into it (see [`PageInto`]). `read_fast` reads a page
+    /// without serde if it can ([`super::model::Listed::read_page`]); serde reads the rest.
     pub(crate) fn pages_recycling<T: DeserializeOwned + 'static>(
         &self,
         first: Url,
         headers: Vec<(HeaderName, String)>,
+        read_fast: fn(&str, &mut Vec<T>) -> bool,
     ) -> (
         impl Stream<Item = Result<Vec<T>, GraphError>> + 'static,
         SpareValues<T>,
@@ -147,15 +143,13 @@ impl GraphClient {
         let values = SpareValues::default();
         let stream = futures_util::stream::unfold(
             (rx, AbortOnDrop(fetcher), spares, values.clone()),
-            |(mut rx, guard, spares, values)| async move {
+            move |(mut rx, guard, spares, values)| async move {
                 let item = rx.recv().await?;
                 let page = item.and_then(|(url, resp)| {
                     let mut into = values.take();
                     let read = parse_json_by(&resp, "GET", url.path(), |json| {
-                        // A page of groups as Graph writes it is read without serde; any
-                        // other page, or one it declines, by serde (see `fast`).
-                        if let (Json::Text(text), Some(groups)) = (&json, groups_of(&mut into))
-                            && super::fast::page_into(text, groups)
+                        if let Json::Text(text) = &json
+                            && read_fast(text, &mut into)
                         {
                             return Ok(None);
                         }
@@ -186,7 +180,7 @@ impl GraphClient {
         let mut seen = SeenIds::default();
         let mut page_no = 0u64;
         let mut failed = false;
-        let (pages, spare) = self.pages_recycling::<T>(first, Vec::new());
+        let (pages, spare) = self.pages_recycling::<T>(first, Vec::new(), T::read_page);
         let listed = pages
             .map(move |page| {
                 let mut page = page?;
