@@ -516,7 +516,7 @@ async fn read_back(
                 crate::graph::groups::for_each_listed(client, |g| {
                     if let Some(i) = find(&g.id).filter(|&i| wanted[i] && !listed[i]) {
                         listed[i] = true;
-                        let cur = current_of(&g);
+                        let cur = current_of(g);
                         let id = &changes[i].id;
                         if !shows(&cur, id) {
                             lagging.insert(id.clone(), cur);

@@ -408,7 +408,7 @@ pub(crate) async fn compare(ctx: &Context, policy: &Policy) -> anyhow::Result<Co
     let (checker, verdict) = policy_checker(client, policy).await?;
     let groups = async {
         let mut checker = checker;
-        super::read::each_group(client, |g| Ok(checker.consider(&g)?)).await?;
+        super::read::each_group(client, |g| Ok(checker.consider(g)?)).await?;
         anyhow::Ok(checker)
     };
     let settings = policy_settings(client, policy);

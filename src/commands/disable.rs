@@ -64,14 +64,14 @@ async fn plan_from_tenant(
                 let planned = planner.changes.len();
                 planner.consider(&g.group)?;
                 if planner.changes.len() > planned {
-                    signals.insert(g.group.id.clone(), crate::change::review::Signals::of(&g));
+                    signals.insert(g.group.id.clone(), crate::change::review::Signals::of(g));
                 }
                 Ok(())
             })
             .await?;
             spin.finish_and_clear();
         }
-        None => super::read::each_group(client, |g| Ok(planner.consider(&g)?)).await?,
+        None => super::read::each_group(client, |g| Ok(planner.consider(g)?)).await?,
     }
     let absent = planner.excluded_but_absent();
     // The vectors grew by doubling: give back what they do not use (a large allocation shrinks

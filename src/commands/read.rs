@@ -8,7 +8,7 @@ use crate::writeback::engines::SyncFeatures;
 /// ("reading groups… 12,000"): a listing of 30,000 groups is a quarter of a minute.
 pub(crate) async fn each_group(
     client: &GraphClient,
-    each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
+    each: impl FnMut(&crate::graph::model::Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     each_group_when(client, std::future::ready(()), each).await
 }
@@ -18,7 +18,7 @@ pub(crate) async fn each_group(
 pub(crate) async fn each_group_when(
     client: &GraphClient,
     ready: impl std::future::Future<Output = ()>,
-    mut each: impl FnMut(crate::graph::model::Group) -> anyhow::Result<()>,
+    mut each: impl FnMut(&crate::graph::model::Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let spin = crate::output::spinner("reading groups");
     let r = crate::graph::groups::for_each_when(client, ready, |g| {

@@ -21,7 +21,7 @@ use crate::writeback::tenant::tenant_default;
 /// Count the members of every written-back row, 20 `$count` requests per `$batch`.
 async fn count_members(
     client: &GraphClient,
-    rows: &mut [ReportRow],
+    rows: &mut [ReportRow<'_>],
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
     // An id that is not a GUID goes into no URL: that row is marked, the rest are counted.
@@ -74,7 +74,7 @@ async fn count_members(
 /// reason comes back, to be said once.
 async fn read_sources(
     client: &GraphClient,
-    mut targets: Vec<&mut ReportRow>,
+    mut targets: Vec<&mut ReportRow<'_>>,
 ) -> anyhow::Result<Option<String>> {
     if targets.is_empty() {
         return Ok(None);
@@ -197,7 +197,8 @@ async fn known(mut verdict: Verdict) {
 struct Flagging {
     verdict: Verdict,
     known: Option<crate::writeback::engines::SecurityWriteback>,
-    pending: Vec<ReportRow>,
+    /// Rows of the first page, kept (so copied) until the verdict is known.
+    pending: Vec<ReportRow<'static>>,
 }
 
 impl Flagging {
@@ -213,14 +214,14 @@ impl Flagging {
     /// until then hold it.
     fn pass(
         &mut self,
-        row: ReportRow,
-        emit: &mut impl FnMut(ReportRow) -> anyhow::Result<()>,
+        row: ReportRow<'_>,
+        emit: &mut impl FnMut(ReportRow<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if self.known.is_none() {
             self.known = self.verdict.borrow().clone();
         }
         let Some(v) = &self.known else {
-            self.pending.push(row);
+            self.pending.push(row.into_owned());
             return Ok(());
         };
         for mut r in self.pending.drain(..) {
@@ -235,7 +236,7 @@ impl Flagging {
     /// After the listing: wait for the verdict, and pass on what is held.
     async fn finish(
         mut self,
-        emit: &mut impl FnMut(ReportRow) -> anyhow::Result<()>,
+        emit: &mut impl FnMut(ReportRow<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if self.known.is_none() {
             let v = self
@@ -327,12 +328,12 @@ async fn stream_rows(
         f => Sink::Data(RowWriter::start(out, f, tenant, Some(meta))?),
     };
     // Groups that came from AD are written last, once their source of authority is read.
-    let mut from_ad: Vec<(ReportRow, bool)> = Vec::new();
-    let mut emit = |row: ReportRow| {
+    let mut from_ad: Vec<(ReportRow<'static>, bool)> = Vec::new();
+    let mut emit = |row: ReportRow<'_>| {
         let show = shown(args, &row);
         all.add(&row, show);
         if row.came_from_ad() {
-            from_ad.push((row, show));
+            from_ad.push((row.into_owned(), show));
             return Ok(());
         }
         if show {
@@ -403,18 +404,18 @@ async fn read_all_rows(
     client: &GraphClient,
     args: &ReportArgs,
     verdict: tokio::sync::watch::Receiver<Option<crate::writeback::engines::SecurityWriteback>>,
-) -> anyhow::Result<(Vec<ReportRow>, Summary)> {
+) -> anyhow::Result<(Vec<ReportRow<'static>>, Summary)> {
     let mut rows = Vec::new();
     // Groups from AD that the filters hide: read too, for the summary's counts.
     let mut hidden = Vec::new();
     let mut summary = Summary::default();
-    let mut emit = |row: ReportRow| {
+    let mut emit = |row: ReportRow<'_>| {
         let show = shown(args, &row);
         summary.add(&row, show);
         if show {
-            rows.push(row);
+            rows.push(row.into_owned());
         } else if row.came_from_ad() {
-            hidden.push(row);
+            hidden.push(row.into_owned());
         }
         anyhow::Ok(())
     };
@@ -568,7 +569,7 @@ mod tests {
         })
     }
 
-    fn security(id: &str, written_back: bool) -> ReportRow {
+    fn security(id: &str, written_back: bool) -> ReportRow<'_> {
         ReportRow {
             id: id.into(),
             display_name: Some(id.into()),
@@ -600,8 +601,8 @@ mod tests {
         let (tx, rx) = tokio::sync::watch::channel(None);
         let mut flagging = Flagging::new(rx);
         let mut out: Vec<ReportRow> = Vec::new();
-        let mut emit = |r: ReportRow| {
-            out.push(r);
+        let mut emit = |r: ReportRow<'_>| {
+            out.push(r.into_owned());
             anyhow::Ok(())
         };
         flagging.pass(security("a", true), &mut emit).unwrap();
@@ -610,7 +611,7 @@ mod tests {
         tx.send(verdict(ActedOnBy::ConnectSyncV2)).unwrap();
         flagging.pass(security("c", true), &mut emit).unwrap();
         flagging.finish(&mut emit).await.unwrap();
-        let ids: Vec<&str> = out.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<&str> = out.iter().map(|r| &*r.id).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         let flagged: Vec<bool> = out
             .iter()
@@ -625,8 +626,8 @@ mod tests {
         let (tx, rx) = tokio::sync::watch::channel(None);
         let mut flagging = Flagging::new(rx);
         let mut out: Vec<ReportRow> = Vec::new();
-        let mut emit = |r: ReportRow| {
-            out.push(r);
+        let mut emit = |r: ReportRow<'_>| {
+            out.push(r.into_owned());
             anyhow::Ok(())
         };
         flagging.pass(security("a", true), &mut emit).unwrap();

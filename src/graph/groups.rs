@@ -39,7 +39,7 @@ pub(crate) fn list_url_selecting(client: &GraphClient, select: &str) -> Url {
 pub(crate) async fn for_each_when(
     client: &GraphClient,
     ready: impl std::future::Future<Output = ()>,
-    mut each: impl FnMut(Group) -> anyhow::Result<()>,
+    mut each: impl FnMut(&Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let (stream, spare) = client.listed_pages::<Group>(list_url_selecting(client, GROUP_SELECT));
     each_in_when(stream, &spare, Some(ready), &mut each).await
@@ -48,7 +48,7 @@ pub(crate) async fn for_each_when(
 /// [`for_each_when`] with what a review plan reads of each group ([`REVIEW_SELECT`]).
 pub(crate) async fn for_each_reviewed(
     client: &GraphClient,
-    each: impl FnMut(ReviewedGroup) -> anyhow::Result<()>,
+    each: impl FnMut(&ReviewedGroup) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     for_each_of(client, REVIEW_SELECT, each).await
 }
@@ -56,7 +56,7 @@ pub(crate) async fn for_each_reviewed(
 async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
     client: &GraphClient,
     select: &str,
-    mut each: impl FnMut(T) -> anyhow::Result<()>,
+    mut each: impl FnMut(&T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let (stream, spare) = client.listed_pages::<T>(list_url_selecting(client, select));
     each_in(stream, &spare, &mut each).await
@@ -64,12 +64,13 @@ async fn for_each_of<T: DeserializeOwned + Listed + 'static>(
 
 /// The one page loop of group listings: each group of each page handed to `each`; the first
 /// error (Graph's, as "listing groups", or the callback's) ends the listing, Graph's keeping
-/// their type for the exit code. Each emptied page is handed back through `spare`, for the
-/// next page to be read into.
+/// their type for the exit code. Each page is handed back through `spare`, its items in it,
+/// for the next page to be read into (over them: see [`super::fast::page_into`]); an item
+/// `each` needs past its call, it copies.
 async fn each_in<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
     spare: &SpareValues<T>,
-    each: &mut impl FnMut(T) -> anyhow::Result<()>,
+    each: &mut impl FnMut(&T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     each_in_when(stream, spare, None::<std::future::Ready<()>>, each).await
 }
@@ -79,7 +80,7 @@ async fn each_in_when<T>(
     stream: impl futures_util::Stream<Item = Result<Vec<T>, super::GraphError>>,
     spare: &SpareValues<T>,
     ready: Option<impl std::future::Future<Output = ()>>,
-    each: &mut impl FnMut(T) -> anyhow::Result<()>,
+    each: &mut impl FnMut(&T) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     futures_util::pin_mut!(stream);
     let mut ready = ready.map(Box::pin);
@@ -93,8 +94,7 @@ async fn each_in_when<T>(
         }
         pages += 1;
         tracing::debug!(pages, groups = page.len(), "read a page of groups");
-        let mut page = page;
-        for g in page.drain(..) {
+        for g in &page {
             each(g)?;
         }
         spare.give(page);
@@ -108,7 +108,7 @@ async fn each_in_when<T>(
 /// link and `--max-pages`.
 pub(crate) async fn for_each_listed(
     client: &GraphClient,
-    mut each: impl FnMut(Group) -> anyhow::Result<()>,
+    mut each: impl FnMut(&Group) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let (stream, spare) =
         client.pages_recycling::<Group>(list_url(client), Vec::new(), Group::read_page);
@@ -390,7 +390,7 @@ mod tests {
             assert_eq!(*seen.lock().unwrap(), vec![1, 2]);
             rx.await.unwrap();
         };
-        let mut each = |n| {
+        let mut each = |&n: &u32| {
             seen.lock().unwrap().push(n);
             Ok(())
         };

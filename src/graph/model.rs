@@ -208,7 +208,7 @@ pub(crate) fn is_guid(s: &str) -> bool {
 }
 
 /// A group as listed with [`GROUP_SELECT`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,
@@ -460,7 +460,7 @@ where
 /// giving the page's nextLink. It reads what [`Page`] reads: `value` required, each of `value`
 /// and `@odata.nextLink` at most once, every other key skipped.
 ///
-/// A listing's consumer hands each emptied vector back (`paging::SpareValues`): freeing one
+/// A listing's consumer hands each vector back (`paging::SpareValues`): freeing one
 /// page's vector of a million-group listing (about 130 KB) had glibc merge every small block
 /// freed since (`malloc_consolidate`, 4.8% of `report -o ndjson`'s CPU, perf), and the groups
 /// of the next page then came from malloc's slow path.

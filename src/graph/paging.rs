@@ -44,9 +44,9 @@ impl<T> Clone for SpareValues<T> {
 }
 
 impl<T> SpareValues<T> {
-    /// Hand back a page whose values were taken (what is left in it is dropped).
-    pub(crate) fn give(&self, mut values: Vec<T>) {
-        values.clear();
+    /// Hand back a page once its values are handled. They are kept: a fast reader reads the
+    /// next page over them ([`super::model::Listed::read_page`]); serde empties it first.
+    pub(crate) fn give(&self, values: Vec<T>) {
         *self.0.lock().expect("spare values") = Some(values);
     }
 

@@ -98,7 +98,7 @@ pub(crate) fn safe_lines(s: &str) -> String {
 pub(crate) struct ReportDoc<'a> {
     pub schema_version: u32,
     pub tenant: &'a TenantSection,
-    pub groups: &'a [ReportRow],
+    pub groups: &'a [ReportRow<'a>],
     pub summary: &'a Summary,
     pub caveats: Vec<&'static str>,
 }
@@ -107,7 +107,7 @@ pub(crate) struct ReportDoc<'a> {
 /// HTML); see [`rows::RowWriter`] for the rows written as they are read.
 pub(crate) struct ReportView<'a> {
     pub tenant: &'a TenantSection,
-    pub rows: &'a [ReportRow],
+    pub rows: &'a [ReportRow<'a>],
     pub summary: &'a Summary,
     pub layout: TableLayout,
     /// The HTML page shows member counts (`--member-counts`).

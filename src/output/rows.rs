@@ -265,10 +265,10 @@ mod tests {
         }
     }
 
-    fn row(id: &str, name: &str) -> ReportRow {
+    fn row(id: &str, name: &str) -> ReportRow<'static> {
         ReportRow {
-            id: id.into(),
-            display_name: Some(name.into()),
+            id: id.to_string().into(),
+            display_name: Some(name.to_string().into()),
             kind: Kind::Microsoft365,
             synced_from_on_premises: false,
             is_enabled: None,

@@ -209,7 +209,7 @@ type Cell<'a> = std::borrow::Cow<'a, str>;
 type HeldRow = (String, Vec<Cell<'static>>);
 
 /// One row's name (with ` [!]` when it needs attention) and its cells, in [`columns`] order.
-fn cells(r: &ReportRow, layout: TableLayout) -> (Cell<'_>, Cells<'_>) {
+fn cells<'a>(r: &'a ReportRow<'_>, layout: TableLayout) -> (Cell<'a>, Cells<'a>) {
     use crate::writeback::summary::SourceOfAuthority;
     let n = safe(r.display_name.as_deref().unwrap_or(""));
     let name = if r.warning.is_some() {
@@ -239,7 +239,7 @@ fn cells(r: &ReportRow, layout: TableLayout) -> (Cell<'_>, Cells<'_>) {
     if layout.wide {
         c.push(super::show_bool(r.is_enabled).into());
         c.push(r.on_premises_group_type.as_deref().unwrap_or("null").into());
-        c.push(r.id.as_str().into());
+        c.push(Cell::Borrowed(&r.id));
     }
     (name, c)
 }
@@ -596,7 +596,7 @@ mod tests {
         assert_eq!(count(0_u64, "tenant", "tenants"), "0 tenants");
     }
 
-    fn row(name: &str) -> ReportRow {
+    fn row(name: &str) -> ReportRow<'_> {
         ReportRow {
             id: "0b1f5a6e-1111-4c1e-9e4f-000000000001".into(),
             display_name: Some(name.into()),

@@ -162,7 +162,7 @@ pub(super) async fn run(
     let groups = async {
         let mut checker = checker;
         super::super::read::each_group(client, |g| {
-            checker.consider(&g)?;
+            checker.consider(g)?;
             items.take(&mut checker)?;
             Ok(())
         })
