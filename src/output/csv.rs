@@ -53,12 +53,11 @@ fn push_csv_field(buf: &mut Vec<u8>, s: &str) {
     // A field a spreadsheet would run as a formula (a group named "=HYPERLINK(...)" by anyone
     // who may create groups) gets a leading apostrophe, as OWASP advises for CSV injection.
     // No id, kind, boolean, date or count starts with these, so only free text is touched.
-    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    // The four are ASCII, so a byte test is exact in UTF-8; without early exit, the compiler
-    // tests many bytes at once (a char pattern was a sixth of a CSV report's CPU, callgrind).
-    let quoted = s
-        .bytes()
-        .fold(false, |q, b| q | matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    let formula = matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    let quoted = needs_quotes(s.as_bytes());
     if quoted {
         buf.push(b'"');
     }
@@ -76,6 +75,32 @@ fn push_csv_field(buf: &mut Vec<u8>, s: &str) {
     } else {
         buf.extend_from_slice(s.as_bytes());
     }
+}
+
+/// Whether `b` holds a byte that makes a field quoted: a comma, a quote, CR or LF. All four are
+/// ASCII, so a byte test is exact in UTF-8. Tested eight bytes at a time, as the NDJSON writer
+/// tests for escapes: a word holds one of them when XOR with it zeroes a byte, and the
+/// zero-byte test is exact for "any" (a false mark shows only above a true one). With the
+/// formula test on the first byte instead of a char pattern, a CSV report at 100,000 groups
+/// runs 685 M instructions instead of 695 M (callgrind, issue 33).
+fn needs_quotes(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has = |w: u64, c: u8| {
+        let x = w ^ (ONES * u64::from(c));
+        x.wrapping_sub(ONES) & !x & HIGH != 0
+    };
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if has(w, b',') | has(w, b'"') | has(w, b'\n') | has(w, b'\r') {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
 }
 
 /// `--csv-bom`: CSV starts with a UTF-8 byte order mark, so Excel reads `Équipe Zürich 東京` as
@@ -97,4 +122,60 @@ pub(crate) fn csv_start(w: &mut dyn Write) -> io::Result<()> {
         w.write_all("\u{feff}".as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted_byte_by_byte(s: &[u8]) -> bool {
+        s.iter().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
+    }
+
+    #[test]
+    fn every_byte_is_tested_for_quoting_at_every_place() {
+        // Each byte value alone, and at each place of a word among plain or non-ASCII bytes.
+        for b in 0..=255u8 {
+            for len in 1..=17 {
+                for at in 0..len {
+                    for fill in [b'a', 0xC3, 0x7F, 0x2B, 0xFF, 0x00] {
+                        let mut s = vec![fill; len];
+                        s[at] = b;
+                        assert_eq!(
+                            needs_quotes(&s),
+                            quoted_byte_by_byte(&s),
+                            "{b:#04x} at {at} of {len} among {fill:#04x}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!needs_quotes(b""));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_test_agrees_with_the_byte_test(
+            s in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            proptest::prop_assert_eq!(needs_quotes(&s), quoted_byte_by_byte(&s));
+        }
+
+        /// A field is defused exactly when it starts with one of the six, and quoted exactly
+        /// when it holds one of the four, whatever the text: read back, it is the text.
+        #[test]
+        fn a_field_reads_back_as_its_text(s in r#"[=+@\t\r,\n"a-zé東 -]{0,8}"#) {
+            let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            let quoted = quoted_byte_by_byte(s.as_bytes());
+            let field = csv_field(&s);
+            let body = if quoted {
+                proptest::prop_assert!(field.starts_with('"') && field.ends_with('"'), "{:?}", field);
+                field[1..field.len() - 1].replace("\"\"", "\"")
+            } else {
+                field.clone()
+            };
+            let want = if formula { format!("'{s}") } else { s.clone() };
+            proptest::prop_assert_eq!(body, want, "{:?} as {:?}", s, field);
+        }
+    }
 }
