@@ -407,33 +407,58 @@ fn plain_len(b: &[u8]) -> Option<usize> {
     first_escaped(b).filter(|&at| b[at] == b'"')
 }
 
-/// Where the first byte is that JSON escapes in a string (a control character, `"` or `\`),
+/// Where the first byte is that JSON escapes in a string (a control character, `"` or `\\`),
 /// tested eight bytes at a time: read here to find where a string ends, and by the NDJSON
 /// writer to find whether it must escape (`output::rows`).
-///
-/// Each test finds the lowest such byte exactly: subtracting a byte value from every byte of a
-/// word sets the high bit of the lowest byte below it (no borrow reaches that byte from below),
-/// and a byte with its own high bit set (UTF-8 beyond ASCII) is masked out by `!w`. A higher
-/// byte may show a false mark only above a true one.
 pub(crate) fn first_escaped(b: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH;
-    let equal = |w: u64, c: u8| below(w ^ (ONES * u64::from(c)), 1);
+    first_marked(
+        b,
+        |w| below(w, 0x20) | equal(w, b'"') | equal(w, b'\\'),
+        |c| c < 0x20 || c == b'"' || c == b'\\',
+    )
+}
+
+/// Where the first byte of `b` is that `marks` marks in a word of eight (see [`below`]), or,
+/// in the bytes after the last whole word, that `byte` says: the one loop of every
+/// word-at-a-time byte search (strings here, escapes in NDJSON, quotes in CSV).
+pub(crate) fn first_marked(
+    b: &[u8],
+    marks: impl Fn(u64) -> u64,
+    byte: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut words = b.chunks_exact(8);
     let mut at = 0;
     for w in &mut words {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let stop = below(w, 0x20) | equal(w, b'"') | equal(w, b'\\');
+        let stop = marks(u64::from_le_bytes([
+            w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+        ]));
         if stop != 0 {
             return Some(at + stop.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let rest = words.remainder();
-    rest.iter()
-        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    words
+        .remainder()
+        .iter()
+        .position(|&c| byte(c))
         .map(|i| at + i)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` below `n`, for `n` up to 0x80. The lowest such byte is
+/// marked exactly: subtracting `n` from every byte of a word sets the high bit of the lowest
+/// byte below it (no borrow reaches that byte from below), and a byte with its own high bit
+/// set (UTF-8 beyond ASCII) is masked out by `!w`. A higher byte may show a false mark only
+/// above a true one, so a search stops at the right byte.
+pub(crate) fn below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH
+}
+
+/// The high bit of each byte of `w` equal to `c` (as [`below`]: the lowest exactly).
+pub(crate) fn equal(w: u64, c: u8) -> u64 {
+    below(w ^ (ONES * u64::from(c)), 1)
 }
 
 #[cfg(test)]

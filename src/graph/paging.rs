@@ -27,8 +27,9 @@ struct LinkOnly {
     next_link: Option<String>,
 }
 
-/// An emptied page handed back by the consumer of a listing, for the next page to be read
-/// into: one page's vector serves the whole listing (see [`PageInto`] for why).
+/// A page handed back by the consumer of a listing once it has handled its values, for the
+/// next page to be read into: one page's vector (and, read by the fast reader, one page's
+/// groups) serves the whole listing (see [`PageInto`] and [`super::fast::page_into`] for why).
 pub(crate) struct SpareValues<T>(std::sync::Arc<std::sync::Mutex<Option<Vec<T>>>>);
 
 impl<T> Default for SpareValues<T> {
