@@ -461,6 +461,29 @@ pub(crate) fn equal(w: u64, c: u8) -> u64 {
     below(w ^ (ONES * u64::from(c)), 1)
 }
 
+/// A word-at-a-time search against its byte-by-byte definition: each byte value alone, and at
+/// each place of short and long text among plain, non-ASCII, DEL, space and NUL bytes (the
+/// tests of the NDJSON writer and of CSV quoting).
+#[cfg(test)]
+pub(crate) fn agrees_at_every_place(by_words: fn(&[u8]) -> bool, by_bytes: fn(&[u8]) -> bool) {
+    for b in 0..=255u8 {
+        for len in 1..=17 {
+            for at in 0..len {
+                for fill in [b'a', 0xC3, 0x7F, 0x20, 0xFF, 0x00] {
+                    let mut s = vec![fill; len];
+                    s[at] = b;
+                    assert_eq!(
+                        by_words(&s),
+                        by_bytes(&s),
+                        "{b:#04x} at {at} of {len} among {fill:#04x}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(by_words(b""), by_bytes(b""));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
