@@ -3,10 +3,11 @@
 //! At a million groups, reading pages was 60% of `report -o ndjson`'s instructions, and most
 //! of that was serde_json finding and matching each of a group's eleven keys (callgrind,
 //! BENCHMARKS.md, issue 33). Graph's pages are plain: compact JSON, the same keys in every
-//! group, strings without escapes. This reads exactly such a page and nothing else: anything
-//! it does not expect (an escape, a number where a flag goes, a key it does not know, a key
-//! twice, a group without an id, white space it cannot place) makes it decline, and the page
-//! is read by serde as before, with serde's errors. So a page reads the same either way; a
+//! group, strings without escapes. This reads such a page (a string with an escape is
+//! unescaped by serde_json, string by string) and nothing else: anything it does not expect (a
+//! number where a flag goes, a key it does not know, a key twice, a group without an id, a lone
+//! surrogate, a page member other than Graph's) makes it decline, and the page is read by serde
+//! as before, with serde's errors. So a page reads the same either way; a
 //! test reads many pages, and every page with one byte changed, both ways, and compares.
 
 use std::borrow::Cow;
@@ -35,7 +36,7 @@ pub(crate) fn page_into(text: &str, into: &mut Vec<Group>) -> bool {
 struct Reader<'a> {
     text: &'a str,
     i: usize,
-    /// The fields of the last group, in the order it sent them ([`Reader::field`]).
+    /// The fields of the last group, in the order it sent them ([`Reader::members`]).
     order: [usize; FIELDS.len()],
 }
 

@@ -95,7 +95,7 @@ impl GraphClient {
         self.pages_recycling(first, headers, |_, _| false).0
     }
 
-    /// [`Self::pages`], with the handle through which the consumer hands each emptied page
+    /// [`Self::pages`], with the handle through which the consumer hands each page
     /// back: the next page is read into it (see [`PageInto`]). `read_fast` reads a page
     /// without serde if it can ([`super::model::Listed::read_page`]); serde reads the rest.
     pub(crate) fn pages_recycling<T: DeserializeOwned + 'static>(
@@ -165,11 +165,11 @@ impl GraphClient {
         (stream, values)
     }
 
-    /// The groups of a listing (`T`: a [`Group`], or a [`super::model::ReviewedGroup`]), page
-    /// by page, each group once. Graph should never list a group twice, but if it does (on two
-    /// pages), the repeat is dropped with a warning, so nothing is planned or counted twice. A
-    /// non-empty page that holds only groups already listed is a chain going round under new
-    /// links: an error, like a repeated link.
+    /// The groups of a listing (`T`: a [`super::model::Group`], or a
+    /// [`super::model::ReviewedGroup`]), page by page, each group once. Graph should never list
+    /// a group twice, but if it does (on two pages), the repeat is dropped with a warning, so
+    /// nothing is planned or counted twice. A non-empty page that holds only groups already
+    /// listed is a chain going round under new links: an error, like a repeated link.
     pub(crate) fn listed_pages<T: DeserializeOwned + super::model::Listed + 'static>(
         &self,
         first: Url,
@@ -433,7 +433,7 @@ impl SeenIds {
         self.insert_parsed(crate::graph::model::guid_bits(id), id)
     }
 
-    /// [`SeenIds::insert`], with `id` already parsed (`bits`: its GUID, if it is one).
+    /// `SeenIds::insert` (in tests), with `id` already parsed (`bits`: its GUID, if it is one).
     fn insert_parsed(&mut self, bits: Option<u128>, id: &str) -> bool {
         let Some(bits) = bits else {
             return self.other.insert(id.to_string());
