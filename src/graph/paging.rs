@@ -359,34 +359,47 @@ pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
     Some(None)
 }
 
-/// Group ids seen so far, in about 20 bytes each: a GUID is kept as its 128 bits, in one of
-/// 65,536 small vectors chosen by a hash of it (about 15 ids each at a million groups, so a
-/// lookup reads a few cache lines). A hash set of 1,000,000 `u128` would take 36 MB (its table
-/// doubles to 2^21 slots just past 917,504 ids); this takes about 20 MB, which keeps `report`
-/// at a million groups within its memory target, and a sorted vector (16 MB) cost a fifth of
-/// the listing's CPU in cache misses (BENCHMARKS.md). Ids that are not GUIDs are kept as text.
+/// Group ids seen so far, in about 18 bytes each: a GUID is kept as its 128 bits, in one of
+/// up to 65,536 buckets chosen by a hash of it. A bucket is sixteen slots of one table (a
+/// lookup reads its count, then up to four cache lines in a row); the ids of a full bucket
+/// spill into a hash set. At a million groups buckets hold about 15 ids: the table is 16 MB and
+/// the spill about 80,000 ids (2 MB). A hash set of 1,000,000 `u128` would take 36 MB (its
+/// table doubles to 2^21 slots just past 917,504 ids), which would break `report`'s memory
+/// target at a million groups; a sorted vector (16 MB) cost a fifth of the listing's CPU in
+/// cache misses, and a growable vector per bucket a twentieth in reallocations (BENCHMARKS.md).
+/// Ids that are not GUIDs are kept as text.
 #[derive(Default)]
 struct SeenIds {
-    buckets: Vec<Vec<u128>>,
+    /// Bucket `b`'s ids are `slots[b * SLOTS..][..lens[b]]`.
+    slots: Vec<u128>,
+    lens: Vec<u8>,
+    /// The ids of full buckets.
+    spill: HashSet<u128>,
     /// A page's ids as parsed ([`SeenIds::retain_new`]), kept for the next page.
     parsed: Vec<Option<u128>>,
-    /// How far the mixed hash is shifted to index `buckets` (64 - log2 of their count).
+    /// How far the mixed hash is shifted to index the buckets (64 - log2 of their count).
     shift: u32,
     len: usize,
     other: HashSet<String>,
 }
 
-/// Buckets to start with, and at most: a small tenant (a fleet reads hundreds of them) does not
-/// pay for a million groups' table; the table grows fourfold whenever buckets average 16 ids.
-const FIRST_BUCKETS: usize = 1 << 10;
+/// Buckets to start with (64 KB), and at most (16 MB): a small tenant (a fleet reads hundreds
+/// of them) does not pay for a million groups' table; the table grows fourfold whenever buckets
+/// average 12 ids, so that few spill before it is at its largest.
+const FIRST_BUCKETS: usize = 1 << 8;
 const MAX_BUCKETS: usize = 1 << 16;
-const GROW_BY: usize = 4;
+const SLOTS: usize = 16;
+const GROW_AT: usize = 12;
 
 impl SeenIds {
     fn bucket(bits: u128, shift: u32) -> usize {
         // Fold and mix, so ids that are not random (sequential test ids) still spread.
         let folded = (bits as u64) ^ ((bits >> 64) as u64);
         (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
+    fn buckets(&self) -> usize {
+        self.lens.len()
     }
 
     /// Keep the page's groups not seen before, and mark them seen. Each id is parsed once,
@@ -404,27 +417,23 @@ impl SeenIds {
         self.parsed = parsed;
     }
 
-    /// Read, ahead of the inserts, what a page's ids will look at: first the buckets' headers,
-    /// then the ends of their ids. Each insert waits on two cache misses in a table of a
-    /// million ids (perf: 86% of its time); read here, id after id, with nothing depending on
+    /// Read, ahead of the inserts, what a page's ids will look at: their buckets' first slots
+    /// and the slots they will be stored in. Each insert waits on a cache miss in a table of a
+    /// million ids (perf: most of its time); read here, id after id, with nothing depending on
     /// the last read, the processor has many of them in flight at once instead of one. It
     /// changes nothing, so the inserts are right without it.
     fn warm(&self, parsed: &[Option<u128>]) {
-        if self.buckets.len() < MAX_BUCKETS {
+        if self.buckets() < MAX_BUCKETS {
             // Small enough to stay in the cache.
             return;
         }
-        let buckets = || {
-            parsed
-                .iter()
-                .flatten()
-                .map(|&bits| &self.buckets[Self::bucket(bits, self.shift)])
-        };
-        let lens = buckets().fold(0usize, |n, b| n.wrapping_add(b.len()));
-        let ends = buckets().fold(0u128, |x, b| {
-            x ^ b.first().copied().unwrap_or(0) ^ b.last().copied().unwrap_or(0)
+        let x = parsed.iter().flatten().fold(0u128, |x, &bits| {
+            let b = Self::bucket(bits, self.shift);
+            let at = b * SLOTS;
+            let len = usize::from(self.lens[b]).min(SLOTS - 1);
+            x ^ self.slots[at] ^ self.slots[at + len]
         });
-        std::hint::black_box((lens, ends));
+        std::hint::black_box(x);
     }
 
     /// True when `id` was not seen before.
@@ -438,43 +447,51 @@ impl SeenIds {
         let Some(bits) = bits else {
             return self.other.insert(id.to_string());
         };
-        if self.buckets.is_empty() {
-            self.buckets = vec![Vec::new(); FIRST_BUCKETS];
-            self.shift = 64 - FIRST_BUCKETS.trailing_zeros();
+        if self.lens.is_empty() {
+            self.resize(FIRST_BUCKETS);
         }
-        let b = &mut self.buckets[Self::bucket(bits, self.shift)];
-        if b.contains(&bits) {
+        if !self.put(bits) {
             return false;
         }
-        // Grow by four at a time: doubling would leave a third of the memory unused. By four,
-        // a million ids leave about 1.5 MB unused where by eight they left 3.5 MB; the twice as
-        // many reallocations cost about 10 ms (BENCHMARKS.md, issue 33).
-        if b.len() == b.capacity() {
-            b.reserve_exact(GROW_BY);
-        }
-        b.push(bits);
         self.len += 1;
-        if self.len > self.buckets.len() * 16 && self.buckets.len() < MAX_BUCKETS {
-            self.grow();
+        if self.len > self.buckets() * GROW_AT && self.buckets() < MAX_BUCKETS {
+            self.resize((self.buckets() * 4).min(MAX_BUCKETS));
         }
         true
     }
 
-    /// Four times the buckets, every id moved to its new one.
-    fn grow(&mut self) {
-        let count = (self.buckets.len() * 4).min(MAX_BUCKETS);
-        let shift = 64 - count.trailing_zeros();
-        let mut buckets: Vec<Vec<u128>> = vec![Vec::new(); count];
-        for old in std::mem::take(&mut self.buckets) {
-            for bits in old {
-                let b = &mut buckets[Self::bucket(bits, shift)];
-                if b.len() == b.capacity() {
-                    b.reserve_exact(GROW_BY);
-                }
-                b.push(bits);
-            }
+    /// Store `bits` unless it is there: true when it was not.
+    fn put(&mut self, bits: u128) -> bool {
+        let b = Self::bucket(bits, self.shift);
+        let len = usize::from(self.lens[b]);
+        let at = b * SLOTS;
+        if self.slots[at..at + len].contains(&bits) {
+            return false;
         }
-        (self.buckets, self.shift) = (buckets, shift);
+        if len < SLOTS {
+            self.slots[at + len] = bits;
+            self.lens[b] += 1;
+            true
+        } else {
+            self.spill.insert(bits)
+        }
+    }
+
+    /// `count` buckets, every id moved to its new one.
+    fn resize(&mut self, count: usize) {
+        let old = std::mem::take(&mut self.slots);
+        let lens = std::mem::take(&mut self.lens);
+        let spill = std::mem::take(&mut self.spill);
+        self.slots = vec![0; count * SLOTS];
+        self.lens = vec![0; count];
+        self.shift = 64 - count.trailing_zeros();
+        let kept = lens
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &len)| &old[b * SLOTS..][..usize::from(len)]);
+        for &bits in kept.chain(&spill) {
+            self.put(bits);
+        }
     }
 }
 
@@ -561,7 +578,7 @@ mod tests {
         for i in 0..100_000 {
             assert!(s.insert(&id(i)), "{i}");
         }
-        assert!(s.buckets.len() > FIRST_BUCKETS);
+        assert!(s.buckets() > FIRST_BUCKETS);
         assert!((0..100_000).step_by(7).all(|i| !s.insert(&id(i))));
         assert_eq!(s.len, 100_000);
     }
@@ -576,7 +593,8 @@ mod tests {
         for i in 0..n {
             assert!(s.insert(&id(i)), "{i}");
         }
-        assert_eq!(s.buckets.len(), MAX_BUCKETS);
+        assert_eq!(s.buckets(), MAX_BUCKETS);
+        assert!(!s.spill.is_empty(), "some buckets are full");
         let page: Vec<String> = (n - 500..n + 500).map(id).chain(["a/b".into()]).collect();
         let parsed: Vec<Option<u128>> = page
             .iter()
@@ -652,8 +670,8 @@ mod tests {
         for i in 0..n {
             assert!(s.insert(&id(i)), "{i} is new");
         }
-        let fullest = s.buckets.iter().map(Vec::len).max().unwrap();
-        assert!(fullest < 40, "spread over the buckets: {fullest} in one");
+        let fullest = s.lens.iter().max().copied().unwrap();
+        assert!(fullest < 16, "spread over the buckets: {fullest} in one");
         for i in (0..n).step_by(997) {
             assert!(!s.insert(&id(i)), "{i} was seen");
         }
