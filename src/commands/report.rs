@@ -215,7 +215,7 @@ impl Flagging {
     fn pass(
         &mut self,
         row: ReportRow<'_>,
-        emit: &mut impl FnMut(ReportRow<'_>) -> anyhow::Result<()>,
+        emit: &mut impl FnMut(&ReportRow<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if self.known.is_none() {
             self.known = self.verdict.borrow().clone();
@@ -226,17 +226,17 @@ impl Flagging {
         };
         for mut r in self.pending.drain(..) {
             flag(v, &mut r);
-            emit(r)?;
+            emit(&r)?;
         }
         let mut row = row;
         flag(v, &mut row);
-        emit(row)
+        emit(&row)
     }
 
     /// After the listing: wait for the verdict, and pass on what is held.
     async fn finish(
         mut self,
-        emit: &mut impl FnMut(ReportRow<'_>) -> anyhow::Result<()>,
+        emit: &mut impl FnMut(&ReportRow<'_>) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         if self.known.is_none() {
             let v = self
@@ -250,7 +250,7 @@ impl Flagging {
         let v = self.known.as_ref().expect("known after the wait");
         for mut r in self.pending.drain(..) {
             flag(v, &mut r);
-            emit(r)?;
+            emit(&r)?;
         }
         Ok(())
     }
@@ -329,18 +329,18 @@ async fn stream_rows(
     };
     // Groups that came from AD are written last, once their source of authority is read.
     let mut from_ad: Vec<(ReportRow<'static>, bool)> = Vec::new();
-    let mut emit = |row: ReportRow<'_>| {
-        let show = shown(args, &row);
-        all.add(&row, show);
+    let mut emit = |row: &ReportRow<'_>| {
+        let show = shown(args, row);
+        all.add(row, show);
         if row.came_from_ad() {
-            from_ad.push((row.into_owned(), show));
+            from_ad.push((row.clone().into_owned(), show));
             return Ok(());
         }
         if show {
-            shown_rows.add(&row, true);
+            shown_rows.add(row, true);
             match &mut sink {
-                Sink::Data(w) => w.row(&row)?,
-                Sink::Table(t) => t.row(&row)?,
+                Sink::Data(w) => w.row(row)?,
+                Sink::Table(t) => t.row(row)?,
             }
         }
         anyhow::Ok(())
@@ -409,13 +409,13 @@ async fn read_all_rows(
     // Groups from AD that the filters hide: read too, for the summary's counts.
     let mut hidden = Vec::new();
     let mut summary = Summary::default();
-    let mut emit = |row: ReportRow<'_>| {
-        let show = shown(args, &row);
-        summary.add(&row, show);
+    let mut emit = |row: &ReportRow<'_>| {
+        let show = shown(args, row);
+        summary.add(row, show);
         if show {
-            rows.push(row.into_owned());
+            rows.push(row.clone().into_owned());
         } else if row.came_from_ad() {
-            hidden.push(row.into_owned());
+            hidden.push(row.clone().into_owned());
         }
         anyhow::Ok(())
     };
@@ -601,8 +601,8 @@ mod tests {
         let (tx, rx) = tokio::sync::watch::channel(None);
         let mut flagging = Flagging::new(rx);
         let mut out: Vec<ReportRow> = Vec::new();
-        let mut emit = |r: ReportRow<'_>| {
-            out.push(r.into_owned());
+        let mut emit = |r: &ReportRow<'_>| {
+            out.push(r.clone().into_owned());
             anyhow::Ok(())
         };
         flagging.pass(security("a", true), &mut emit).unwrap();
@@ -626,8 +626,8 @@ mod tests {
         let (tx, rx) = tokio::sync::watch::channel(None);
         let mut flagging = Flagging::new(rx);
         let mut out: Vec<ReportRow> = Vec::new();
-        let mut emit = |r: ReportRow<'_>| {
-            out.push(r.into_owned());
+        let mut emit = |r: &ReportRow<'_>| {
+            out.push(r.clone().into_owned());
             anyhow::Ok(())
         };
         flagging.pass(security("a", true), &mut emit).unwrap();
