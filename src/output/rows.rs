@@ -17,9 +17,18 @@ pub(crate) struct RowWriter<'a> {
     format: OutputFormat,
     rows: u64,
     buf: Vec<u8>,
+    /// ndjson and CSV: rows not yet written, written once they fill [`BATCH`], at the end, or
+    /// when the writer is dropped (a listing that failed: the rows before the error are
+    /// written, as they were row by row). One write per row through the output's layers cost
+    /// a call and a copy a row (issue 33).
+    pending: Vec<u8>,
     /// JSON: what the document describes, written last.
     meta: Option<&'a crate::doc::Meta>,
 }
+
+/// Rows written in one go (the size of the output's buffer, which then passes them on
+/// without a copy).
+const BATCH: usize = 64 * 1024;
 
 /// `bytes` with `pad` spaces after every line break: a pretty-printed value nested `pad` deep.
 /// (JSON strings hold no raw line breaks, so only the printer's own are indented.)
@@ -50,6 +59,11 @@ impl<'a> RowWriter<'a> {
             format,
             rows: 0,
             buf: Vec::with_capacity(1024),
+            // Room for a batch and the row that ends it.
+            pending: match format {
+                OutputFormat::Csv | OutputFormat::Ndjson => Vec::with_capacity(2 * BATCH),
+                _ => Vec::new(),
+            },
             meta,
         };
         match format {
@@ -86,25 +100,31 @@ impl<'a> RowWriter<'a> {
                 })?;
                 self.pretty(r, PAD4)?;
             }
-            OutputFormat::Csv => {
-                self.buf.clear();
-                push_csv_row(&mut self.buf, r);
-                self.w.write_all(&self.buf)?;
-            }
+            OutputFormat::Csv => push_csv_row(&mut self.pending, r),
             _ => {
-                // Into the reused buffer first, then one write through the output's layers.
-                self.buf.clear();
-                write_compact(&mut self.buf, r);
-                self.buf.push(b'\n');
-                self.w.write_all(&self.buf)?;
+                write_compact(&mut self.pending, r);
+                self.pending.push(b'\n');
             }
         }
         self.rows += 1;
+        if self.pending.len() >= BATCH {
+            self.write_pending()?;
+        }
         Ok(())
+    }
+
+    fn write_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let r = self.w.write_all(&self.pending);
+        self.pending.clear();
+        r
     }
 
     /// End the document (JSON: the summary and the caveats) and flush.
     pub(crate) fn finish(mut self, summary: &Summary) -> io::Result<()> {
+        self.write_pending()?;
         if self.format == OutputFormat::Json {
             self.w
                 .write_all(if self.rows == 0 { b"]" } else { b"\n  ]" })?;
@@ -119,6 +139,14 @@ impl<'a> RowWriter<'a> {
             write!(self.w, "\n}}\n")?;
         }
         self.w.flush()
+    }
+}
+
+impl Drop for RowWriter<'_> {
+    fn drop(&mut self) {
+        // The rows read before a failure are written (an error here has nowhere to go: the
+        // failure that dropped the writer is the one reported).
+        let _ = self.write_pending();
     }
 }
 
@@ -345,5 +373,73 @@ mod tests {
                 String::from_utf8(want).unwrap()
             );
         }
+    }
+
+    /// ndjson and CSV rows go out in batches: a full batch at once, the rest at the end, and,
+    /// when the writer is dropped without an end (a listing that failed), the rows read before.
+    #[test]
+    fn rows_go_out_in_batches_and_none_is_lost_when_the_run_fails() {
+        for format in [OutputFormat::Ndjson, OutputFormat::Csv] {
+            let line = |r: &ReportRow| {
+                let mut b = Vec::new();
+                match format {
+                    OutputFormat::Csv => push_csv_row(&mut b, r),
+                    _ => {
+                        write_compact(&mut b, r);
+                        b.push(b'\n');
+                    }
+                }
+                b
+            };
+            let rows: Vec<ReportRow> = (0..2_000)
+                .map(|i| row(&format!("id-{i}"), &format!("name {i}")))
+                .collect();
+            let per_batch = BATCH.div_ceil(line(&rows[0]).len());
+            let mut out = Vec::new();
+            let header = {
+                let w = RowWriter::start(&mut out, format, None, None).unwrap();
+                drop(w);
+                out.len()
+            };
+            out.clear();
+            let mut w = RowWriter::start(&mut out, format, None, None).unwrap();
+            for r in &rows[..per_batch - 1] {
+                w.row(r).unwrap();
+            }
+            drop(w);
+            let want: Vec<u8> = rows[..per_batch - 1].iter().flat_map(line).collect();
+            assert_eq!(
+                out[header..],
+                want,
+                "rows held are written when the writer is dropped"
+            );
+
+            let mut out = Vec::new();
+            let mut w = RowWriter::start(&mut out, format, None, None).unwrap();
+            for r in &rows {
+                w.row(r).unwrap();
+            }
+            w.finish(&Summary::default()).unwrap();
+            let want: Vec<u8> = rows.iter().flat_map(line).collect();
+            assert_eq!(out[header..], want, "every row, once, in order");
+        }
+    }
+
+    /// A full batch is written at once, before the end.
+    #[test]
+    fn a_full_batch_is_written_before_the_end() {
+        let mut out = Vec::new();
+        let mut w = RowWriter::start(&mut out, OutputFormat::Ndjson, None, None).unwrap();
+        let r = row("id", "name");
+        let mut line = Vec::new();
+        write_compact(&mut line, &r);
+        line.push(b'\n');
+        for _ in 0..=BATCH / line.len() {
+            w.row(&r).unwrap();
+        }
+        // Not ended, and not dropped (which would write what it holds).
+        std::mem::forget(w);
+        assert!(out.len() >= BATCH, "a full batch went out before the end");
+        assert_eq!(out, line.repeat(out.len() / line.len()), "whole rows");
     }
 }
