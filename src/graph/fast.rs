@@ -196,6 +196,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string or null, into `slot`, whose memory it keeps where it can.
+    ///
     /// A field that is null in one group and not in the next (an AD SID) moves its string to
     /// the next group that needs one, rather than freeing it and allocating another.
     fn text(&mut self, slot: &mut Option<String>) -> Read<()> {

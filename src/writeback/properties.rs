@@ -138,6 +138,19 @@ proptest! {
             _ => {}
         }
         prop_assert_eq!(e.written_back, e.written_back_as.is_some());
+        // One of the three types, exactly as the summary counts them (whatever case or value
+        // the group's own type has).
+        if let Some(t) = e.written_back_as {
+            prop_assert!(
+                [
+                    "universalDistributionGroup",
+                    "universalSecurityGroup",
+                    "universalMailEnabledSecurityGroup"
+                ]
+                .contains(&t),
+                "{t}"
+            );
+        }
     }
 
     /// Every Microsoft 365 group is either a change or skipped with a reason; changes only

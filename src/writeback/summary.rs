@@ -200,7 +200,7 @@ impl ByKind {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Kind, &KindCounts)> {
-        Kind::ALL.iter().zip(&self.0)
+        self.into_iter()
     }
 }
 
@@ -237,12 +237,16 @@ const TYPES: [&str; 3] = [
 ];
 
 impl ByType {
-    /// Count a group written back as `t`, one of the three types (the only ones
-    /// [`effective`] gives).
+    /// Where `t` is counted: one of the three types, the only ones [`effective`] gives
+    /// (`writeback::properties` checks that every effective state names one of them or none).
+    fn slot(t: &str) -> usize {
+        let i = TYPES.iter().position(|k| *k == t);
+        i.unwrap_or_else(|| unreachable!("effective() gave {t:?}, not one of {TYPES:?}"))
+    }
+
+    /// Count a group written back as `t`.
     fn add(&mut self, t: &str) {
-        if let Some(i) = TYPES.iter().position(|k| *k == t) {
-            self.0[i] += 1;
-        }
+        self.0[Self::slot(t)] += 1;
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&&'static str, &u64)> {
@@ -253,8 +257,7 @@ impl ByType {
 impl std::ops::Index<&str> for ByType {
     type Output = u64;
     fn index(&self, t: &str) -> &u64 {
-        let i = TYPES.iter().position(|k| *k == t);
-        &self.0[i.expect("one of the three types")]
+        &self.0[Self::slot(t)]
     }
 }
 
