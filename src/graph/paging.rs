@@ -359,19 +359,24 @@ pub(crate) fn top_level_next_link(body: &[u8]) -> Option<Option<String>> {
     Some(None)
 }
 
-/// Group ids seen so far, in about 18 bytes each: a GUID is kept as its 128 bits, in one of
-/// up to 65,536 buckets chosen by a hash of it. A bucket is sixteen slots of one table (a
-/// lookup reads its count, then up to four cache lines in a row); the ids of a full bucket
-/// spill into a hash set. At a million groups buckets hold about 15 ids: the table is 16 MB and
-/// the spill about 80,000 ids (2 MB). A hash set of 1,000,000 `u128` would take 36 MB (its
-/// table doubles to 2^21 slots just past 917,504 ids), which would break `report`'s memory
-/// target at a million groups; a sorted vector (16 MB) cost a fifth of the listing's CPU in
-/// cache misses, and a growable vector per bucket a twentieth in reallocations (BENCHMARKS.md).
-/// Ids that are not GUIDs are kept as text.
+/// Group ids seen so far, in about 19 bytes each: a GUID is kept as its 128 bits, in one of
+/// up to 65,536 buckets chosen by a hash of it. A bucket is sixteen slots of one table, with a
+/// byte of each id's hash (its tag) beside it in a table of tags sixteen times smaller: a
+/// lookup reads the bucket's count and tags, and reads a slot only where a tag matches (one id
+/// in 256), so a new id costs a read of the small table and a write to the large one, not a
+/// wait on up to four cache lines of the large one (perf, issue 33). The ids of a full bucket
+/// spill into a hash set. At a million groups buckets hold about 15 ids: the table is 16 MB,
+/// the tags 1 MB and the spill about 80,000 ids (2 MB). A hash set of 1,000,000 `u128` would
+/// take 36 MB (its table doubles to 2^21 slots just past 917,504 ids), which would break
+/// `report`'s memory target at a million groups; a sorted vector (16 MB) cost a fifth of the
+/// listing's CPU in cache misses, and a growable vector per bucket a twentieth in
+/// reallocations (BENCHMARKS.md). Ids that are not GUIDs are kept as text.
 #[derive(Default)]
 struct SeenIds {
     /// Bucket `b`'s ids are `slots[b * SLOTS..][..lens[b]]`.
     slots: Vec<u128>,
+    /// Bucket `b`'s tags, a byte per slot in slot order, in `tags[b * 2]` and `tags[b * 2 + 1]`.
+    tags: Vec<u64>,
     lens: Vec<u8>,
     /// The ids of full buckets.
     spill: HashSet<u128>,
@@ -392,10 +397,13 @@ const SLOTS: usize = 16;
 const GROW_AT: usize = 12;
 
 impl SeenIds {
-    fn bucket(bits: u128, shift: u32) -> usize {
-        // Fold and mix, so ids that are not random (sequential test ids) still spread.
+    /// The bucket of `bits` and its tag.
+    fn bucket(bits: u128, shift: u32) -> (usize, u8) {
+        // Fold and mix, so ids that are not random (sequential test ids) still spread. The
+        // bucket is the hash's top bits; the tag, bits below any bucket index uses.
         let folded = (bits as u64) ^ ((bits >> 64) as u64);
-        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+        let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((h >> shift) as usize, (h >> 24) as u8)
     }
 
     fn buckets(&self) -> usize {
@@ -417,21 +425,20 @@ impl SeenIds {
         self.parsed = parsed;
     }
 
-    /// Read, ahead of the inserts, what a page's ids will look at: their buckets' first slots
-    /// and the slots they will be stored in. Each insert waits on a cache miss in a table of a
-    /// million ids (perf: most of its time); read here, id after id, with nothing depending on
-    /// the last read, the processor has many of them in flight at once instead of one. It
-    /// changes nothing, so the inserts are right without it.
+    /// Read, ahead of the inserts, what a page's ids will look at: their buckets' tags and the
+    /// slots they will be stored in. Each insert waits on a cache miss in a table of a million
+    /// ids (perf: most of its time); read here, id after id, with nothing depending on the last
+    /// read, the processor has many of them in flight at once instead of one. It changes
+    /// nothing, so the inserts are right without it.
     fn warm(&self, parsed: &[Option<u128>]) {
         if self.buckets() < MAX_BUCKETS {
             // Small enough to stay in the cache.
             return;
         }
         let x = parsed.iter().flatten().fold(0u128, |x, &bits| {
-            let b = Self::bucket(bits, self.shift);
-            let at = b * SLOTS;
+            let (b, _) = Self::bucket(bits, self.shift);
             let len = usize::from(self.lens[b]).min(SLOTS - 1);
-            x ^ self.slots[at] ^ self.slots[at + len]
+            x ^ u128::from(self.tags[b * 2]) ^ self.slots[b * SLOTS + len]
         });
         std::hint::black_box(x);
     }
@@ -462,14 +469,23 @@ impl SeenIds {
 
     /// Store `bits` unless it is there: true when it was not.
     fn put(&mut self, bits: u128) -> bool {
-        let b = Self::bucket(bits, self.shift);
+        let (b, tag) = Self::bucket(bits, self.shift);
         let len = usize::from(self.lens[b]);
         let at = b * SLOTS;
-        if self.slots[at..at + len].contains(&bits) {
-            return false;
+        for half in 0..2 {
+            let mut same = zero_bytes(self.tags[b * 2 + half] ^ (ONES * u64::from(tag)))
+                & first_bytes(len.saturating_sub(half * 8));
+            while same != 0 {
+                let i = half * 8 + same.trailing_zeros() as usize / 8;
+                if self.slots[at + i] == bits {
+                    return false;
+                }
+                same &= same - 1;
+            }
         }
         if len < SLOTS {
             self.slots[at + len] = bits;
+            self.tags[b * 2 + len / 8] |= u64::from(tag) << (8 * (len % 8));
             self.lens[b] += 1;
             true
         } else {
@@ -483,6 +499,7 @@ impl SeenIds {
         let lens = std::mem::take(&mut self.lens);
         let spill = std::mem::take(&mut self.spill);
         self.slots = vec![0; count * SLOTS];
+        self.tags = vec![0; count * 2];
         self.lens = vec![0; count];
         self.shift = 64 - count.trailing_zeros();
         let kept = lens
@@ -492,6 +509,24 @@ impl SeenIds {
         for &bits in kept.chain(&spill) {
             self.put(bits);
         }
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that is zero, and of no other (exact, unlike
+/// [`super::fast::equal`]'s marks above the first).
+fn zero_bytes(w: u64) -> u64 {
+    !(((w & !HIGH) + !HIGH) | w | !HIGH)
+}
+
+/// The high bit of each of a word's first `n` bytes (all eight for `n` of 8 or more).
+fn first_bytes(n: usize) -> u64 {
+    match n {
+        0 => 0,
+        1..8 => HIGH & ((1 << (8 * n)) - 1),
+        _ => HIGH,
     }
 }
 
@@ -659,6 +694,28 @@ mod tests {
         assert!(
             serde_json::from_str::<super::super::model::Page<serde_json::Value>>(twice).is_err()
         );
+    }
+
+    /// The tag search marks exactly the zero bytes among the filled ones: every byte value, at
+    /// every place, beside zero and non-zero neighbours.
+    #[test]
+    fn tag_marks_are_exact() {
+        let by_bytes = |w: u64, n: usize| -> u64 {
+            (0..8)
+                .filter(|&i| i < n && (w >> (8 * i)) as u8 == 0)
+                .map(|i| 0x80u64 << (8 * i))
+                .sum()
+        };
+        for at in 0..8 {
+            for fill in [0u64, ONES, 0x0100_ff00_8001_0080] {
+                for v in 0..=255u64 {
+                    let w = (fill & !(0xff << (8 * at))) | (v << (8 * at));
+                    for n in 0..=9 {
+                        assert_eq!(zero_bytes(w) & first_bytes(n), by_bytes(w, n), "{w:x} {n}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
