@@ -24,6 +24,8 @@ pub(crate) struct RowWriter<'a> {
     pending: Vec<u8>,
     /// JSON: what the document describes, written last.
     meta: Option<&'a crate::doc::Meta>,
+    /// NDJSON: the runs of bytes rows share.
+    runs: Runs,
 }
 
 /// Rows written in one go (the size of the output's buffer, which then passes them on
@@ -65,6 +67,7 @@ impl<'a> RowWriter<'a> {
                 _ => Vec::new(),
             },
             meta,
+            runs: Runs::default(),
         };
         match format {
             OutputFormat::Csv => {
@@ -102,7 +105,7 @@ impl<'a> RowWriter<'a> {
             }
             OutputFormat::Csv => push_csv_row(&mut self.pending, r),
             _ => {
-                write_compact(&mut self.pending, r);
+                write_compact(&mut self.pending, r, &mut self.runs);
                 self.pending.push(b'\n');
             }
         }
@@ -162,10 +165,68 @@ fn escaped(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Byte runs of an NDJSON row that depend only on a few small fields (the kind, the flags, the
+/// reason, the types Graph documents), each written once and then copied whole: a row's middle
+/// is about 170 bytes of keys and words in one of a few dozen forms, and writing it field by
+/// field was a third of the writer's instructions (callgrind, issue 33). Kept in 64 places
+/// chosen by a hash of the run's key; a run whose key lost its place is written again.
+#[derive(Default)]
+pub(crate) struct Runs(Vec<(u64, Vec<u8>)>);
+
+/// Places in [`Runs`] (a power of two).
+const RUNS: usize = 64;
+
+impl Runs {
+    /// The run that `key` names onto `buf`: written by `write` when it is not kept, and kept.
+    /// `None`: a form not kept (a type Graph does not document, a member count); written.
+    fn put(&mut self, buf: &mut Vec<u8>, key: Option<u64>, write: impl FnOnce(&mut Vec<u8>)) {
+        let Some(key) = key else {
+            return write(buf);
+        };
+        if self.0.is_empty() {
+            // No key is all ones (its top byte says which run it is).
+            self.0.resize_with(RUNS, || (u64::MAX, Vec::new()));
+        }
+        let place =
+            (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RUNS.trailing_zeros())) as usize;
+        let (kept, run) = &mut self.0[place];
+        if *kept != key {
+            run.clear();
+            write(run);
+            *kept = key;
+        }
+        buf.extend_from_slice(run);
+    }
+}
+
+/// Which of the types Graph documents `t` is (1 to 3), 0 for none; `None` for another.
+fn documented_type(t: Option<&str>) -> Option<u8> {
+    use crate::graph::model::{
+        UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+    };
+    match t {
+        None => Some(0),
+        Some(UNIVERSAL_DISTRIBUTION) => Some(1),
+        Some(UNIVERSAL_SECURITY) => Some(2),
+        Some(UNIVERSAL_MAIL_ENABLED_SECURITY) => Some(3),
+        Some(_) => None,
+    }
+}
+
+/// A flag that may be null, as a key's byte.
+fn tri(b: Option<bool>) -> u8 {
+    match b {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    }
+}
+
 /// `r` as `serde_json::to_writer` writes it, byte for byte, without its per-key escaping: the
-/// keys are constants, and a value with nothing to escape (nearly all) is copied as it is.
-/// At a million rows this was a tenth of `report -o ndjson`'s CPU (BENCHMARKS.md).
-fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
+/// keys are constants, and a value with nothing to escape (nearly all) is copied as it is; the
+/// runs between the texts come from `runs`. At a million rows this was a tenth of
+/// `report -o ndjson`'s CPU (BENCHMARKS.md).
+fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
     fn text(buf: &mut Vec<u8>, s: &str) {
         if needs_escape(s.as_bytes()) {
             // Writing a string into a Vec cannot fail.
@@ -193,40 +254,83 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow) {
     fn flag(buf: &mut Vec<u8>, b: bool) {
         buf.extend_from_slice(if b { b"true" } else { b"false" });
     }
+    /// A key of [`Runs`]: the run's number in the top byte, then a byte per field it holds.
+    fn key(run: u8, fields: [u8; 7]) -> u64 {
+        let [a, b, c, d, e, f, g] = fields;
+        u64::from_be_bytes([run, a, b, c, d, e, f, g])
+    }
     buf.extend_from_slice(b"{\"id\":");
     text(buf, &r.id);
     buf.extend_from_slice(b",\"displayName\":");
     or_null(buf, r.display_name.as_deref(), text);
-    buf.extend_from_slice(b",\"kind\":");
-    word(buf, r.kind.as_str());
-    buf.extend_from_slice(b",\"syncedFromOnPremises\":");
-    flag(buf, r.synced_from_on_premises);
-    buf.extend_from_slice(b",\"isEnabled\":");
-    or_null(buf, r.is_enabled, flag);
-    buf.extend_from_slice(b",\"onPremisesGroupType\":");
-    or_null(buf, r.on_premises_group_type.as_deref(), text);
-    buf.extend_from_slice(b",\"writtenBack\":");
-    flag(buf, r.written_back);
-    buf.extend_from_slice(b",\"writtenBackAs\":");
-    or_null(buf, r.written_back_as, word);
-    buf.extend_from_slice(b",\"reason\":");
-    word(buf, r.reason.as_str());
-    buf.extend_from_slice(b",\"warning\":");
-    or_null(buf, r.warning.as_deref(), text);
-    buf.extend_from_slice(b",\"isAssignableToRole\":");
-    or_null(buf, r.is_assignable_to_role, flag);
-    buf.extend_from_slice(b",\"createdDateTime\":");
-    or_null(buf, r.created_date_time.as_deref(), text);
-    buf.extend_from_slice(b",\"memberCount\":");
-    or_null(buf, r.member_count, |buf, n| {
-        // Writing into a Vec cannot fail.
-        let _ = write!(buf, "{n}");
+    // From the kind to the warning's key.
+    let middle = documented_type(r.on_premises_group_type.as_deref())
+        .zip(documented_type(r.written_back_as))
+        .map(|(t, w)| {
+            key(
+                1,
+                [
+                    r.kind as u8,
+                    u8::from(r.synced_from_on_premises),
+                    tri(r.is_enabled),
+                    t,
+                    u8::from(r.written_back),
+                    w,
+                    r.reason as u8,
+                ],
+            )
+        });
+    runs.put(buf, middle, |buf| {
+        buf.extend_from_slice(b",\"kind\":");
+        word(buf, r.kind.as_str());
+        buf.extend_from_slice(b",\"syncedFromOnPremises\":");
+        flag(buf, r.synced_from_on_premises);
+        buf.extend_from_slice(b",\"isEnabled\":");
+        or_null(buf, r.is_enabled, flag);
+        buf.extend_from_slice(b",\"onPremisesGroupType\":");
+        or_null(buf, r.on_premises_group_type.as_deref(), text);
+        buf.extend_from_slice(b",\"writtenBack\":");
+        flag(buf, r.written_back);
+        buf.extend_from_slice(b",\"writtenBackAs\":");
+        or_null(buf, r.written_back_as, word);
+        buf.extend_from_slice(b",\"reason\":");
+        word(buf, r.reason.as_str());
+        buf.extend_from_slice(b",\"warning\":");
     });
-    buf.extend_from_slice(b",\"sourceOfAuthority\":");
-    word(buf, r.source_of_authority.as_str());
-    buf.extend_from_slice(b",\"isCloudManaged\":");
-    or_null(buf, r.is_cloud_managed, flag);
-    buf.push(b'}');
+    or_null(buf, r.warning.as_deref(), text);
+    buf.extend_from_slice(match r.is_assignable_to_role {
+        None => b",\"isAssignableToRole\":null,\"createdDateTime\":",
+        Some(true) => b",\"isAssignableToRole\":true,\"createdDateTime\":",
+        Some(false) => b",\"isAssignableToRole\":false,\"createdDateTime\":",
+    });
+    or_null(buf, r.created_date_time.as_deref(), text);
+    // From the member count to the end.
+    let end = r.member_count.is_none().then(|| {
+        key(
+            2,
+            [
+                r.source_of_authority as u8,
+                tri(r.is_cloud_managed),
+                0,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+    });
+    runs.put(buf, end, |buf| {
+        buf.extend_from_slice(b",\"memberCount\":");
+        or_null(buf, r.member_count, |buf, n| {
+            // Writing into a Vec cannot fail.
+            let _ = write!(buf, "{n}");
+        });
+        buf.extend_from_slice(b",\"sourceOfAuthority\":");
+        word(buf, r.source_of_authority.as_str());
+        buf.extend_from_slice(b",\"isCloudManaged\":");
+        or_null(buf, r.is_cloud_managed, flag);
+        buf.push(b'}');
+    });
 }
 
 fn push_csv_row(buf: &mut Vec<u8>, r: &ReportRow) {
@@ -334,13 +438,106 @@ mod tests {
         }
         for r in &rows {
             let mut got = Vec::new();
-            write_compact(&mut got, r);
+            write_compact(&mut got, r, &mut Runs::default());
             let want = serde_json::to_vec(r).unwrap();
             assert_eq!(
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(want).unwrap()
             );
         }
+    }
+
+    /// Rows in every form the shared runs can take, one after another through one writer's
+    /// runs (each form written, then found kept, or pushed out by another and written again),
+    /// are serde's bytes: every kind, flag, reason, type and source, with and without a member
+    /// count, and with a type Graph does not document.
+    #[test]
+    fn rows_in_every_form_are_serdes_bytes_whatever_came_before() {
+        use crate::graph::model::{
+            UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+        };
+        use crate::writeback::summary::SourceOfAuthority;
+        let kinds = [
+            Kind::Microsoft365,
+            Kind::Security,
+            Kind::MailEnabledSecurity,
+            Kind::Distribution,
+        ];
+        let reasons = [
+            Reason::Enabled,
+            Reason::DefaultEnabled,
+            Reason::Disabled,
+            Reason::DefaultDisabled,
+            Reason::Unsupported,
+            Reason::SyncedFromOnPremises,
+            Reason::V1WritesAll,
+        ];
+        let types = [
+            None,
+            Some(UNIVERSAL_DISTRIBUTION),
+            Some(UNIVERSAL_SECURITY),
+            Some(UNIVERSAL_MAIL_ENABLED_SECURITY),
+            Some("somethingNew"),
+        ];
+        // (Written back as: only the first four.)
+        let sources = [
+            SourceOfAuthority::Cloud,
+            SourceOfAuthority::OnPremises,
+            SourceOfAuthority::MovedToCloud,
+            SourceOfAuthority::FormerlySynced,
+            SourceOfAuthority::Unknown,
+        ];
+        let tris = [None, Some(false), Some(true)];
+        // A form as the index of each field's value: kind, reason, type, written back as,
+        // isEnabled, written back, synced (the middle run's fields), then source,
+        // isCloudManaged, member count (the end run's) and assignable (in neither).
+        let row_of = |f: &[usize]| {
+            let mut r = row("e99ff867-dbf6-42c9-b82f-f84cb27281e9", "name");
+            r.kind = kinds[f[0]];
+            r.reason = reasons[f[1]];
+            r.on_premises_group_type = types[f[2]].map(Into::into);
+            r.written_back_as = types[f[3]];
+            r.is_enabled = tris[f[4]];
+            r.written_back = f[5] == 1;
+            r.synced_from_on_premises = f[6] == 1;
+            r.source_of_authority = sources[f[7]];
+            r.is_cloud_managed = tris[f[8]];
+            r.member_count = (f[9] == 1).then_some(12);
+            r.is_assignable_to_role = tris[f[10]];
+            r
+        };
+        let mut runs = Runs::default();
+        // Every form of one run's fields (the others fixed), and for each field an order of
+        // them where the forms that differ in it alone come one after another: a run kept for
+        // one must not be taken for the next.
+        let mut check = |sizes: [usize; 11]| {
+            let mut forms: Vec<Vec<usize>> = vec![vec![]];
+            for n in sizes {
+                forms = forms
+                    .into_iter()
+                    .flat_map(|f| (0..n).map(move |v| [f.as_slice(), &[v]].concat()))
+                    .collect();
+            }
+            for last in (0..sizes.len()).filter(|&i| sizes[i] > 1) {
+                forms.sort_by_key(|f| {
+                    let mut k = f.clone();
+                    let v = k.remove(last);
+                    k.push(v);
+                    k
+                });
+                for f in &forms {
+                    let r = row_of(f);
+                    let mut got = Vec::new();
+                    write_compact(&mut got, &r, &mut runs);
+                    assert_eq!(
+                        String::from_utf8(got).unwrap(),
+                        serde_json::to_string(&r).unwrap()
+                    );
+                }
+            }
+        };
+        check([4, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1]);
+        check([1, 1, 1, 1, 1, 1, 1, 5, 3, 2, 3]);
     }
 
     #[test]
@@ -385,7 +582,7 @@ mod tests {
                 match format {
                     OutputFormat::Csv => push_csv_row(&mut b, r),
                     _ => {
-                        write_compact(&mut b, r);
+                        write_compact(&mut b, r, &mut Runs::default());
                         b.push(b'\n');
                     }
                 }
@@ -432,7 +629,7 @@ mod tests {
         let mut w = RowWriter::start(&mut out, OutputFormat::Ndjson, None, None).unwrap();
         let r = row("id", "name");
         let mut line = Vec::new();
-        write_compact(&mut line, &r);
+        write_compact(&mut line, &r, &mut Runs::default());
         line.push(b'\n');
         for _ in 0..=BATCH / line.len() {
             w.row(&r).unwrap();
