@@ -226,8 +226,11 @@ fn tri(b: Option<bool>) -> u8 {
 /// keys are constants, and a value with nothing to escape (nearly all) is copied as it is; the
 /// runs between the texts come from `runs`. At a million rows this was a tenth of
 /// `report -o ndjson`'s CPU (BENCHMARKS.md).
-fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
-    fn text(buf: &mut Vec<u8>, s: &str) {
+/// The pieces of an NDJSON row, as serde_json writes them.
+mod json {
+    use super::{escaped, needs_escape};
+
+    pub(super) fn text(buf: &mut Vec<u8>, s: &str) {
         if needs_escape(s.as_bytes()) {
             // Writing a string into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *buf, s);
@@ -238,27 +241,31 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
         }
     }
     /// gwb's own words (kinds, reasons, types): nothing in them to escape.
-    fn word(buf: &mut Vec<u8>, s: &str) {
+    pub(super) fn word(buf: &mut Vec<u8>, s: &str) {
         debug_assert!(!s.bytes().any(escaped));
         buf.push(b'"');
         buf.extend_from_slice(s.as_bytes());
         buf.push(b'"');
     }
     /// `v` as `write` writes it, or null.
-    fn or_null<T>(buf: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+    pub(super) fn or_null<T>(buf: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
         match v {
             Some(v) => write(buf, v),
             None => buf.extend_from_slice(b"null"),
         }
     }
-    fn flag(buf: &mut Vec<u8>, b: bool) {
+    pub(super) fn flag(buf: &mut Vec<u8>, b: bool) {
         buf.extend_from_slice(if b { b"true" } else { b"false" });
     }
     /// A key of [`Runs`]: the run's number in the top byte, then a byte per field it holds.
-    fn key(run: u8, fields: [u8; 7]) -> u64 {
+    pub(super) fn key(run: u8, fields: [u8; 7]) -> u64 {
         let [a, b, c, d, e, f, g] = fields;
         u64::from_be_bytes([run, a, b, c, d, e, f, g])
     }
+}
+
+fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
+    use json::{flag, key, or_null, text, word};
     buf.extend_from_slice(b"{\"id\":");
     text(buf, &r.id);
     buf.extend_from_slice(b",\"displayName\":");
