@@ -77,7 +77,8 @@ struct Args {
     /// Run the streaming benchmark instead (issue 33): `report -o ndjson`, `-o csv` and the
     /// table, each `--repeat` times into a pipe that the benchmark drains, against an emulator
     /// with each of `--latencies`; min, median and max of wall time, CPU and peak memory, and
-    /// the bare pager's CPU measured in the same runs.
+    /// the bare pager's CPU measured in the same rounds (each round runs every case once), and
+    /// each case's ratios to the bare pager round by round.
     #[arg(long)]
     streaming: bool,
     /// Runs of each streaming case; with `--fleet`, rounds (each: one tenant, then the fleet at
@@ -782,23 +783,45 @@ fn drive_streaming(args: &Args) {
                 },
                 n,
             );
-            let (mut bare, mut parsing) = (Vec::new(), Vec::new());
-            for _ in 0..args.repeat {
-                bare.push(run_child(args, "trips999", &emu.url));
-                parsing.push(run_child(args, "parse999", &emu.url));
-            }
-            for (name, what) in [
+            // Round by round, every case once in each: a busy spell on the machine then falls
+            // on all of them alike, and each round's ratios compare runs minutes apart at most.
+            let cases = [
                 ("report -o ndjson", ["report", "-o", "ndjson"]),
                 ("report -o csv", ["report", "-o", "csv"]),
                 ("report (table)", ["report", "-o", "table"]),
-            ] {
-                let runs: Vec<Value> = (0..args.repeat)
-                    .map(|_| streaming_child(&what, &emu.url))
-                    .collect();
-                print_spread(n, latency, name, &runs);
+            ];
+            let (mut bare, mut parsing) = (Vec::new(), Vec::new());
+            let mut runs: Vec<Vec<Value>> = vec![Vec::new(); cases.len()];
+            for _ in 0..args.repeat {
+                bare.push(run_child(args, "trips999", &emu.url));
+                parsing.push(run_child(args, "parse999", &emu.url));
+                for ((_, what), runs) in cases.iter().zip(&mut runs) {
+                    runs.push(streaming_child(what, &emu.url));
+                }
+            }
+            for ((name, _), runs) in cases.iter().zip(&runs) {
+                print_spread(n, latency, name, runs);
             }
             print_spread(n, latency, "bare pager", &bare);
             print_spread(n, latency, "pager + JSON", &parsing);
+            for ((name, _), runs) in cases.iter().zip(&runs) {
+                let ratios = |k: &str| -> Vec<Value> {
+                    runs.iter()
+                        .zip(&bare)
+                        .map(|(r, b)| {
+                            json!({k: r[k].as_f64().unwrap_or(0.0) / b[k].as_f64().unwrap_or(1.0)})
+                        })
+                        .collect()
+                };
+                let (w, c) = (
+                    spread(&ratios("wall"), "wall", 1.0),
+                    spread(&ratios("cpu"), "cpu", 1.0),
+                );
+                println!(
+                    "{n:<8} {latency:>4} {name:<16} vs the bare pager in the same round: wall {:.3}x {:.3}x {:.3}x, cpu {:.2}x {:.2}x {:.2}x (min/med/max)",
+                    w.0, w.1, w.2, c.0, c.1, c.2
+                );
+            }
             drop(emu);
         }
     }
