@@ -455,8 +455,10 @@ pub(crate) fn first_marked(
         .map(|i| at + i)
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
+/// Every byte 1, and every byte's high bit: the constants of each word-at-a-time byte test
+/// (here, the seen ids' tags in `paging`, the GUID digits in `model`).
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `w` below `n`, for `n` up to 0x80. The lowest such byte is
 /// marked exactly: subtracting `n` from every byte of a word sets the high bit of the lowest
@@ -470,6 +472,21 @@ pub(crate) fn below(w: u64, n: u8) -> u64 {
 /// The high bit of each byte of `w` equal to `c` (as [`below`]: the lowest exactly).
 pub(crate) fn equal(w: u64, c: u8) -> u64 {
     below(w ^ (ONES * u64::from(c)), 1)
+}
+
+/// The high bit of each byte of `w` that is zero, and of no other (exact, unlike
+/// [`equal`]'s marks above the first).
+pub(crate) fn zero_bytes(w: u64) -> u64 {
+    !(((w & !HIGH) + !HIGH) | w | !HIGH)
+}
+
+/// The high bit of each of a word's first `n` bytes (all eight for `n` of 8 or more).
+pub(crate) fn first_bytes(n: usize) -> u64 {
+    match n {
+        0 => 0,
+        1..8 => HIGH & ((1 << (8 * n)) - 1),
+        _ => HIGH,
+    }
 }
 
 /// A word-at-a-time search against its byte-by-byte definition: each byte value alone, and at

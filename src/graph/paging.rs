@@ -16,6 +16,7 @@ use reqwest::header::HeaderName;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::fast::{ONES, first_bytes, zero_bytes};
 use super::model::PageInto;
 use super::{GraphClient, GraphError, GraphResponse, Json, parse_json, parse_json_by};
 
@@ -509,24 +510,6 @@ impl SeenIds {
         for &bits in kept.chain(&spill) {
             self.put(bits);
         }
-    }
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `w` that is zero, and of no other (exact, unlike
-/// [`super::fast::equal`]'s marks above the first).
-fn zero_bytes(w: u64) -> u64 {
-    !(((w & !HIGH) + !HIGH) | w | !HIGH)
-}
-
-/// The high bit of each of a word's first `n` bytes (all eight for `n` of 8 or more).
-fn first_bytes(n: usize) -> u64 {
-    match n {
-        0 => 0,
-        1..8 => HIGH & ((1 << (8 * n)) - 1),
-        _ => HIGH,
     }
 }
 
