@@ -456,7 +456,7 @@ pub(crate) fn first_marked(
 }
 
 /// Every byte 1, and every byte's high bit: the constants of each word-at-a-time byte test
-/// (here, the seen ids' tags in `paging`, the GUID digits in `model`).
+/// (here, and the seen ids' tags in `paging`).
 pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
 pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 

@@ -1093,9 +1093,9 @@ mod utf8_tests {
         }
     }
 
-    /// A body is read as text when it is UTF-8 and refused (as malformed, naming the bytes)
-    /// when it is not, whatever byte breaks it and wherever it is: the check over the whole
-    /// body agrees with serde's own reading of the bytes, and with std's definition of UTF-8.
+    /// A body is read as text when it is UTF-8 and refused as malformed when it is not,
+    /// whatever byte breaks it and wherever it is: the check over the whole body agrees with
+    /// serde's own reading of the bytes, and with std's definition of UTF-8.
     #[test]
     fn a_body_is_read_only_when_it_is_utf8() {
         let text = r#"{"value":[{"id":"a","displayName":"Équipe données 数据 😀"}],"n":"#;

@@ -174,7 +174,10 @@ pub(crate) fn guid_bits(id: &str) -> Option<u128> {
 /// any byte is not one. Every byte is tested and converted at once: with all bytes below 0x80,
 /// adding to each byte never carries into the next, so a byte's high bit says how it compares.
 fn hex8(x: u64) -> Option<u32> {
-    use super::fast::{HIGH as HIGHS, ONES};
+    // Its own constants, as fast.rs's: fast.rs reads into this module's types, so this module
+    // does not import from it.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
     if x & HIGHS != 0 {
         return None;
     }

@@ -168,7 +168,7 @@ fn escaped(b: u8) -> bool {
 /// Byte runs of an NDJSON row that depend only on a few small fields (the kind, the flags, the
 /// reason, the types Graph documents), each written once and then copied whole: a row's middle
 /// is about 170 bytes of keys and words in one of a few dozen forms, and writing it field by
-/// field was a third of the writer's instructions (callgrind, issue 33). Kept in 64 places
+/// field was a quarter of the writer's instructions (callgrind, issue 33). Kept in 64 places
 /// chosen by a hash of the run's key; a run whose key lost its place is written again.
 #[derive(Default)]
 pub(crate) struct Runs(Vec<(u64, Vec<u8>)>);
