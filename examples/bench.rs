@@ -148,8 +148,8 @@ async fn serve(args: &Args) {
     .unwrap();
 }
 
-/// Peak resident memory (kB) and CPU seconds of this process.
-fn self_usage() -> (u64, f64) {
+/// Peak resident memory (kB) and CPU seconds of this process, in user mode and in the kernel.
+fn self_usage() -> (u64, f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm = status
         .lines()
@@ -162,7 +162,7 @@ fn self_usage() -> (u64, f64) {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of stat; index 11 and 12 after the ')'.
-    (hwm, (ticks(11) + ticks(12)) / 100.0)
+    (hwm, ticks(11) / 100.0, ticks(12) / 100.0)
 }
 
 async fn measure(what: &str, url: &str, args: &Args) -> Value {
@@ -313,8 +313,8 @@ async fn measure(what: &str, url: &str, args: &Args) -> Value {
         other => panic!("unknown measurement {other}"),
     };
     let wall = started.elapsed().as_secs_f64();
-    let (hwm_kb, cpu) = self_usage();
-    json!({"ok": ok, "wall": wall, "cpu": cpu, "peakKb": hwm_kb})
+    let (hwm_kb, user, sys) = self_usage();
+    json!({"ok": ok, "wall": wall, "cpu": user + sys, "user": user, "sys": sys, "peakKb": hwm_kb})
 }
 
 struct EmuChild {
@@ -707,8 +707,8 @@ async fn run_gwb_to_stdout(argv: &[String]) -> Value {
     };
     let _ = std::io::Write::flush(&mut out);
     let wall = started.elapsed().as_secs_f64();
-    let (peak_kb, cpu) = self_usage();
-    json!({"wall": wall, "cpu": cpu, "peakKb": peak_kb, "code": code})
+    let (peak_kb, user, sys) = self_usage();
+    json!({"wall": wall, "cpu": user + sys, "user": user, "sys": sys, "peakKb": peak_kb, "code": code})
 }
 
 /// One streaming run in a child process, its output drained from a pipe (as `| wc -l`).
@@ -804,6 +804,17 @@ fn drive_streaming(args: &Args) {
             }
             print_spread(n, latency, "bare pager", &bare);
             print_spread(n, latency, "pager + JSON", &parsing);
+            // Where the CPU goes: gwb's is mostly its own code (user), the bare pager's mostly
+            // the kernel's sockets (sys), and the two grow differently with latency.
+            for (name, runs) in cases
+                .iter()
+                .map(|(name, _)| *name)
+                .zip(&runs)
+                .chain([("bare pager", &bare)])
+            {
+                let (u, s) = (spread(runs, "user", 1.0).1, spread(runs, "sys", 1.0).1);
+                println!("{n:<8} {latency:>4} {name:<16} cpu median: user {u:.2} s, sys {s:.2} s");
+            }
             for ((name, _), runs) in cases.iter().zip(&runs) {
                 let ratios = |k: &str| -> Vec<Value> {
                     runs.iter()
@@ -850,8 +861,8 @@ async fn run_gwb(argv: &[String]) -> Value {
         Err(e) => gwb::exit::for_error(&e) as u8,
     };
     let wall = started.elapsed().as_secs_f64();
-    let (peak_kb, cpu) = self_usage();
-    json!({"wall": wall, "cpu": cpu, "peakKb": peak_kb, "code": code})
+    let (peak_kb, user, sys) = self_usage();
+    json!({"wall": wall, "cpu": user + sys, "user": user, "sys": sys, "peakKb": peak_kb, "code": code})
 }
 
 /// The fleet benchmark: one tenant's report and check, then the fleet's with each --parallel,
