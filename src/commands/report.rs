@@ -571,6 +571,7 @@ mod tests {
 
     fn security(id: &str, written_back: bool) -> ReportRow<'_> {
         ReportRow {
+            plain: Default::default(),
             id: id.into(),
             display_name: Some(id.into()),
             kind: Kind::Security,

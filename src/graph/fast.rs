@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::model::{Group, WritebackConfiguration, intern_type};
+use super::model::{Group, Plain, WritebackConfiguration, intern_type};
 
 /// Read `text`, a page of groups, into `into`, as [`super::model::PageInto`] would. The groups
 /// `into` holds (the last page's, handed back by the listing's consumer) are read into again:
@@ -195,21 +195,25 @@ impl<'a> Reader<'a> {
         Some(v)
     }
 
-    /// A string or null, into `slot`, whose memory it keeps where it can.
+    /// A string or null, into `slot`, whose memory it keeps where it can; `true` when it is
+    /// a string with nothing to escape in it (see [`put`]).
     ///
     /// A field that is null in one group and not in the next (an AD SID) moves its string to
     /// the next group that needs one, rather than freeing it and allocating another.
-    fn text(&mut self, slot: &mut Option<String>) -> Read<()> {
-        match (self.nullable(Self::string)?, slot.as_mut()) {
+    fn text(&mut self, slot: &mut Option<String>) -> Read<bool> {
+        Some(match (self.nullable(Self::string)?, slot.as_mut()) {
             (Some(s), Some(buf)) => put(buf, s),
             (Some(s), None) => {
                 let mut buf = self.spare.pop().unwrap_or_default();
-                put(&mut buf, s);
+                let plain = put(&mut buf, s);
                 *slot = Some(buf);
+                plain
             }
-            (None, _) => self.spare.extend(slot.take()),
-        }
-        Some(())
+            (None, _) => {
+                self.spare.extend(slot.take());
+                false
+            }
+        })
     }
 
     /// A number as Graph writes a count: digits, no sign, fraction or leading zero.
@@ -259,22 +263,29 @@ impl<'a> Reader<'a> {
     /// group does not send is set as serde leaves it (absent: none, false).
     fn group(&mut self, g: &mut Group) -> Read<()> {
         let mut order = self.order;
+        let mut plain = Plain::default();
         let sent = self.members(&FIELDS, &mut order, |r, field| match field {
-            0 => r.string().map(|s| put(&mut g.id, s)),
-            1 => r.text(&mut g.display_name),
+            0 => r.string().map(|s| plain.mark(Plain::ID, put(&mut g.id, s))),
+            1 => r
+                .text(&mut g.display_name)
+                .map(|p| plain.mark(Plain::DISPLAY_NAME, p)),
             2 => r.types().map(|v| g.unified = v),
             3 => r.flag().map(|v| g.security_enabled = v),
             4 => r.flag().map(|v| g.mail_enabled = v),
             5 => r.flag().map(|v| g.on_premises_sync_enabled = v),
-            6 => r.text(&mut g.on_premises_security_identifier),
+            6 => r.text(&mut g.on_premises_security_identifier).map(drop),
             7 => r.flag().map(|v| g.is_assignable_to_role = v),
             8 => r.addresses().map(|v| g.has_proxy_addresses = v),
-            9 => r.text(&mut g.created_date_time),
+            9 => r
+                .text(&mut g.created_date_time)
+                .map(|p| plain.mark(Plain::CREATED, p)),
             _ => r
                 .nullable(Self::writeback)
                 .map(|v| g.writeback_configuration = Some(v)),
         })?;
         self.order = order;
+        // Marked afresh for each group: a group read into again keeps none of the last one's.
+        g.plain = plain;
         // A group without an id is serde's error.
         if sent & 1 == 0 {
             return None;
@@ -379,14 +390,20 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// `s` into `slot`, in the memory `slot` has if it is borrowed.
-fn put(slot: &mut String, s: Cow<'_, str>) {
+/// `s` into `slot`, in the memory `slot` has if it is borrowed. `true` when it is: a string
+/// borrowed from the page ([`Reader::string`]) ended at the first byte JSON escapes, so it
+/// holds none ([`Plain`]).
+fn put(slot: &mut String, s: Cow<'_, str>) -> bool {
     match s {
         Cow::Borrowed(s) => {
             slot.clear();
             slot.push_str(s);
+            true
         }
-        Cow::Owned(s) => *slot = s,
+        Cow::Owned(s) => {
+            *slot = s;
+            false
+        }
     }
 }
 
@@ -524,12 +541,36 @@ mod tests {
         Json::Text(text).read(PageInto(&mut v)).ok().map(|_| v)
     }
 
+    /// Whether every string `g` marks plain holds nothing JSON escapes.
+    fn marks_hold(g: &Group) -> bool {
+        [
+            (Plain::ID, Some(&g.id)),
+            (Plain::DISPLAY_NAME, g.display_name.as_ref()),
+            (Plain::CREATED, g.created_date_time.as_ref()),
+        ]
+        .into_iter()
+        .all(|(field, s)| {
+            !g.plain.has(field) || s.is_some_and(|s| first_escaped(s.as_bytes()).is_none())
+        })
+    }
+
+    /// Every string marked plain.
+    fn all_marked() -> Plain {
+        let mut p = Plain::default();
+        for field in [Plain::ID, Plain::DISPLAY_NAME, Plain::CREATED] {
+            p.mark(field, true);
+        }
+        p
+    }
+
     /// The fast reader agrees with serde on `text`: what it reads, serde reads the same; what
-    /// serde refuses, it declines. Returns whether it read the page.
+    /// serde refuses, it declines. Returns whether it read the page. Each string it marks
+    /// plain holds nothing to escape.
     fn agrees(text: &str) -> bool {
         // The last page's groups, every field set, are read into again: what the page does
-        // not say must not be left over from them.
+        // not say must not be left over from them, nor their marks.
         let left_over = Group {
+            plain: all_marked(),
             id: "left over".into(),
             display_name: Some("left over name".into()),
             unified: true,
@@ -551,6 +592,7 @@ mod tests {
             let mut fast = vec![left_over.clone(); n];
             let read = page_into(text, &mut fast);
             if read {
+                assert!(fast.iter().all(marks_hold), "{text}");
                 assert_eq!(Some(fast), by_serde(text), "{text}");
             }
             read
@@ -630,6 +672,34 @@ mod tests {
             ]
         );
         assert!(read[28], "the pretty-printed page");
+    }
+
+    /// A string read as it lies on the page is marked plain; one read with an escape is not,
+    /// even where the group read into was marked.
+    #[test]
+    fn strings_read_whole_are_marked_plain() {
+        let page = format!(
+            r#"{{"value":[{GROUP},{},{}]}}"#,
+            r#"{"id":"q\/r","displayName":"a \"quoted\" name","createdDateTime":"2024\u002d01"}"#,
+            r#"{"id":"s","displayName":null}"#
+        );
+        let mut into = vec![
+            Group {
+                plain: all_marked(),
+                display_name: Some("was plain".into()),
+                created_date_time: Some("was plain".into()),
+                ..Group::default()
+            };
+            3
+        ];
+        assert!(page_into(&page, &mut into), "{page}");
+        let marks = |g: &Group| {
+            [Plain::ID, Plain::DISPLAY_NAME, Plain::CREATED].map(|field| g.plain.has(field))
+        };
+        assert_eq!(marks(&into[0]), [true, true, true]);
+        assert_eq!(marks(&into[1]), [false, false, false]);
+        assert_eq!(into[1].display_name.as_deref(), Some("a \"quoted\" name"));
+        assert_eq!(marks(&into[2]), [true, false, false]);
     }
 
     #[test]

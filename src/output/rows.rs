@@ -240,6 +240,18 @@ mod json {
             buf.push(b'"');
         }
     }
+    /// `s` as [`text`] writes it; `plain`: the page reader found nothing in it to escape
+    /// ([`crate::graph::model::Plain`]), so it is copied without looking.
+    pub(super) fn marked(buf: &mut Vec<u8>, s: &str, plain: bool) {
+        if plain {
+            debug_assert!(!needs_escape(s.as_bytes()), "marked plain: {s:?}");
+            buf.push(b'"');
+            buf.extend_from_slice(s.as_bytes());
+            buf.push(b'"');
+        } else {
+            text(buf, s);
+        }
+    }
     /// gwb's own words (kinds, reasons, types): nothing in them to escape.
     pub(super) fn word(buf: &mut Vec<u8>, s: &str) {
         debug_assert!(!s.bytes().any(escaped));
@@ -265,11 +277,14 @@ mod json {
 }
 
 fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
-    use json::{flag, key, or_null, text, word};
+    use crate::graph::model::Plain;
+    use json::{flag, key, marked, or_null, text, word};
     buf.extend_from_slice(b"{\"id\":");
-    text(buf, &r.id);
+    marked(buf, &r.id, r.plain.has(Plain::ID));
     buf.extend_from_slice(b",\"displayName\":");
-    or_null(buf, r.display_name.as_deref(), text);
+    or_null(buf, r.display_name.as_deref(), |buf, s| {
+        marked(buf, s, r.plain.has(Plain::DISPLAY_NAME));
+    });
     // From the kind to the warning's key.
     let middle = documented_type(r.on_premises_group_type.as_deref())
         .zip(documented_type(r.written_back_as))
@@ -310,7 +325,9 @@ fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
         Some(true) => b",\"isAssignableToRole\":true,\"createdDateTime\":",
         Some(false) => b",\"isAssignableToRole\":false,\"createdDateTime\":",
     });
-    or_null(buf, r.created_date_time.as_deref(), text);
+    or_null(buf, r.created_date_time.as_deref(), |buf, s| {
+        marked(buf, s, r.plain.has(Plain::CREATED));
+    });
     // From the member count to the end.
     let end = r.member_count.is_none().then(|| {
         key(
@@ -391,6 +408,7 @@ mod tests {
 
     fn row(id: &str, name: &str) -> ReportRow<'static> {
         ReportRow {
+            plain: Default::default(),
             id: id.to_string().into(),
             display_name: Some(name.to_string().into()),
             kind: Kind::Microsoft365,
@@ -545,6 +563,62 @@ mod tests {
         };
         check([4, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1]);
         check([1, 1, 1, 1, 1, 1, 1, 5, 3, 2, 3]);
+    }
+
+    /// Rows of groups the page reader read are serde's bytes: a string it marked plain is
+    /// copied as it is, and one it read with an escape is escaped, whatever the group read
+    /// into before held.
+    #[test]
+    fn rows_of_read_pages_are_serdes_bytes() {
+        use crate::graph::model::{Group, Plain};
+        let names = [
+            "plain name",
+            r#"a \"quoted\" name\\"#,
+            r#"tab\there\u0001"#,
+            "Ünïcödé – 日本",
+            r#"\u0041"#,
+        ];
+        let group = |i: usize, name: &str| {
+            format!(
+                r#"{{"id":"id-{i}","displayName":"{name}","createdDateTime":"2024-01-0{i}T00:00:00Z","writebackConfiguration":null}}"#
+            )
+        };
+        // The names in turn, then in reverse order over the same groups.
+        let mut read: Vec<Group> = Vec::new();
+        for order in [names.to_vec(), names.iter().rev().copied().collect()] {
+            let page = order
+                .iter()
+                .enumerate()
+                .map(|(i, n)| group(i, n))
+                .collect::<Vec<_>>()
+                .join(",");
+            assert!(crate::graph::fast::page_into(
+                &format!(r#"{{"value":[{page}]}}"#),
+                &mut read
+            ));
+            let rows: Vec<ReportRow> = read
+                .iter()
+                .map(|g| ReportRow::from_group(g).unwrap())
+                .collect();
+            let mut out = Vec::new();
+            let mut w = RowWriter::start(&mut out, OutputFormat::Ndjson, None, None).unwrap();
+            for r in &rows {
+                w.row(r).unwrap();
+            }
+            w.finish(&Summary::default()).unwrap();
+            let want: String = rows
+                .iter()
+                .map(|r| serde_json::to_string(r).unwrap() + "\n")
+                .collect();
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+            // Marked where nothing is escaped on the page: the writer did not look at those.
+            let marked: Vec<bool> = read
+                .iter()
+                .map(|g| g.plain.has(Plain::DISPLAY_NAME))
+                .collect();
+            let plain: Vec<bool> = order.iter().map(|n| !n.contains('\\')).collect();
+            assert_eq!(marked, plain);
+        }
     }
 
     #[test]

@@ -598,6 +598,7 @@ mod tests {
 
     fn row(name: &str) -> ReportRow<'_> {
         ReportRow {
+            plain: Default::default(),
             id: "0b1f5a6e-1111-4c1e-9e4f-000000000001".into(),
             display_name: Some(name.into()),
             kind: Kind::Security,

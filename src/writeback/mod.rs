@@ -193,6 +193,7 @@ mod tests {
 
     fn group(types: &[&str], sec: Option<bool>, mail: Option<bool>, proxies: &[&str]) -> Group {
         Group {
+            plain: Default::default(),
             id: "g".into(),
             display_name: None,
             unified: types.iter().any(|t| t.eq_ignore_ascii_case("Unified")),

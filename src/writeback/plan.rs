@@ -348,6 +348,7 @@ mod tests {
             format!("00000000-0000-4000-8000-{:012x}", h & 0xffff_ffff_ffff)
         };
         Group {
+            plain: Default::default(),
             id,
             display_name: Some(name.to_uppercase()),
             unified,

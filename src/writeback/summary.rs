@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Kind, Reason, classify, effective, is_synced_from_on_premises};
 use crate::graph::model::{
-    Group, UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
+    Group, Plain, UNIVERSAL_DISTRIBUTION, UNIVERSAL_MAIL_ENABLED_SECURITY, UNIVERSAL_SECURITY,
 };
 
 /// One group in the report. Field names and meanings are the JSON contract in the README.
@@ -48,6 +48,10 @@ pub(crate) struct ReportRow<'g> {
     /// groups it provisions: then a SID alone does not show the group came from AD.
     #[serde(skip)]
     pub cloud_sync_scope: bool,
+    /// Which of its strings the page reader found with nothing to escape ([`Plain`]): the
+    /// group's marks, for the NDJSON writer.
+    #[serde(skip)]
+    pub(crate) plain: Plain,
 }
 
 /// Who masters a group (see [`ReportRow::source_of_authority`]).
@@ -118,6 +122,7 @@ impl<'g> ReportRow<'g> {
             },
             is_cloud_managed: None,
             cloud_sync_scope: false,
+            plain: g.plain,
         })
     }
 
@@ -345,6 +350,7 @@ mod tests {
 
     fn g(id: &str, unified: bool, wb: Option<Option<WritebackConfiguration>>) -> Group {
         Group {
+            plain: Default::default(),
             id: id.into(),
             display_name: Some(format!("name {id}")),
             unified,
