@@ -571,7 +571,6 @@ mod tests {
 
     fn security(id: &str, written_back: bool) -> ReportRow<'_> {
         ReportRow {
-            plain: Default::default(),
             id: id.into(),
             display_name: Some(id.into()),
             kind: Kind::Security,
@@ -592,6 +591,7 @@ mod tests {
             source_of_authority: SourceOfAuthority::Cloud,
             is_cloud_managed: None,
             cloud_sync_scope: false,
+            plain: Default::default(),
         }
     }
 

@@ -570,7 +570,6 @@ mod tests {
         // The last page's groups, every field set, are read into again: what the page does
         // not say must not be left over from them, nor their marks.
         let left_over = Group {
-            plain: all_marked(),
             id: "left over".into(),
             display_name: Some("left over name".into()),
             unified: true,
@@ -585,6 +584,7 @@ mod tests {
                 is_enabled: Some(true),
                 on_premises_group_type: Some(intern_type("universalSecurityGroup")),
             })),
+            plain: all_marked(),
         };
         // Read over three (every group of these pages) and over one (the groups after it are
         // new, and take the strings of fields that read as null before them).

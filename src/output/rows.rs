@@ -222,22 +222,22 @@ fn tri(b: Option<bool>) -> u8 {
     }
 }
 
-/// `r` as `serde_json::to_writer` writes it, byte for byte, without its per-key escaping: the
-/// keys are constants, and a value with nothing to escape (nearly all) is copied as it is; the
-/// runs between the texts come from `runs`. At a million rows this was a tenth of
-/// `report -o ndjson`'s CPU (BENCHMARKS.md).
 /// The pieces of an NDJSON row, as serde_json writes them.
 mod json {
     use super::{escaped, needs_escape};
 
+    /// `s` between quotes, as it is: for text with nothing to escape.
+    fn quoted(buf: &mut Vec<u8>, s: &str) {
+        buf.push(b'"');
+        buf.extend_from_slice(s.as_bytes());
+        buf.push(b'"');
+    }
     pub(super) fn text(buf: &mut Vec<u8>, s: &str) {
         if needs_escape(s.as_bytes()) {
             // Writing a string into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *buf, s);
         } else {
-            buf.push(b'"');
-            buf.extend_from_slice(s.as_bytes());
-            buf.push(b'"');
+            quoted(buf, s);
         }
     }
     /// `s` as [`text`] writes it; `plain`: the page reader found nothing in it to escape
@@ -245,9 +245,7 @@ mod json {
     pub(super) fn marked(buf: &mut Vec<u8>, s: &str, plain: bool) {
         if plain {
             debug_assert!(!needs_escape(s.as_bytes()), "marked plain: {s:?}");
-            buf.push(b'"');
-            buf.extend_from_slice(s.as_bytes());
-            buf.push(b'"');
+            quoted(buf, s);
         } else {
             text(buf, s);
         }
@@ -255,9 +253,7 @@ mod json {
     /// gwb's own words (kinds, reasons, types): nothing in them to escape.
     pub(super) fn word(buf: &mut Vec<u8>, s: &str) {
         debug_assert!(!s.bytes().any(escaped));
-        buf.push(b'"');
-        buf.extend_from_slice(s.as_bytes());
-        buf.push(b'"');
+        quoted(buf, s);
     }
     /// `v` as `write` writes it, or null.
     pub(super) fn or_null<T>(buf: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
@@ -276,6 +272,11 @@ mod json {
     }
 }
 
+/// `r` as `serde_json::to_writer` writes it, byte for byte, without its per-key escaping: the
+/// keys are constants, a string the page reader marked plain is copied as it is, another is
+/// looked through and copied as it is when nothing in it needs escaping (nearly all); the
+/// runs between the texts come from `runs`. At a million rows this was a tenth of
+/// `report -o ndjson`'s CPU (BENCHMARKS.md).
 fn write_compact(buf: &mut Vec<u8>, r: &ReportRow, runs: &mut Runs) {
     use crate::graph::model::Plain;
     use json::{flag, key, marked, or_null, text, word};
@@ -408,7 +409,6 @@ mod tests {
 
     fn row(id: &str, name: &str) -> ReportRow<'static> {
         ReportRow {
-            plain: Default::default(),
             id: id.to_string().into(),
             display_name: Some(name.to_string().into()),
             kind: Kind::Microsoft365,
@@ -425,6 +425,7 @@ mod tests {
             source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
             is_cloud_managed: None,
             cloud_sync_scope: false,
+            plain: Default::default(),
         }
     }
 

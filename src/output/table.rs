@@ -598,7 +598,6 @@ mod tests {
 
     fn row(name: &str) -> ReportRow<'_> {
         ReportRow {
-            plain: Default::default(),
             id: "0b1f5a6e-1111-4c1e-9e4f-000000000001".into(),
             display_name: Some(name.into()),
             kind: Kind::Security,
@@ -615,6 +614,7 @@ mod tests {
             source_of_authority: crate::writeback::summary::SourceOfAuthority::Cloud,
             is_cloud_managed: None,
             cloud_sync_scope: false,
+            plain: Default::default(),
         }
     }
 

@@ -193,7 +193,6 @@ mod tests {
 
     fn group(types: &[&str], sec: Option<bool>, mail: Option<bool>, proxies: &[&str]) -> Group {
         Group {
-            plain: Default::default(),
             id: "g".into(),
             display_name: None,
             unified: types.iter().any(|t| t.eq_ignore_ascii_case("Unified")),
@@ -205,6 +204,7 @@ mod tests {
             has_proxy_addresses: !proxies.is_empty(),
             created_date_time: None,
             writeback_configuration: Some(None),
+            plain: Default::default(),
         }
     }
 

@@ -348,7 +348,6 @@ mod tests {
             format!("00000000-0000-4000-8000-{:012x}", h & 0xffff_ffff_ffff)
         };
         Group {
-            plain: Default::default(),
             id,
             display_name: Some(name.to_uppercase()),
             unified,
@@ -363,6 +362,7 @@ mod tests {
                 is_enabled: en,
                 on_premises_group_type: ty.map(Into::into),
             })),
+            plain: Default::default(),
         }
     }
 

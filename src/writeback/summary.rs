@@ -350,7 +350,6 @@ mod tests {
 
     fn g(id: &str, unified: bool, wb: Option<Option<WritebackConfiguration>>) -> Group {
         Group {
-            plain: Default::default(),
             id: id.into(),
             display_name: Some(format!("name {id}")),
             unified,
@@ -362,6 +361,7 @@ mod tests {
             has_proxy_addresses: false,
             created_date_time: None,
             writeback_configuration: wb,
+            plain: Default::default(),
         }
     }
 
